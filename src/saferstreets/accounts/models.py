@@ -1,0 +1,45 @@
+"""Staff accounts, roles and the audit trail."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column
+
+from saferstreets.db import Base
+from saferstreets.models_common import JSONType, utcnow
+
+ROLES = ("admin", "analyst", "supervisor", "ward_officer", "partner")
+
+
+class User(Base):
+    """A staff or partner account. Ward officers are scoped to wards, partners to a partner name."""
+
+    __tablename__ = "user_account"
+    __table_args__ = (sa.UniqueConstraint("username", name="uq_user_account_username"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(sa.String(64))
+    display_name: Mapped[str] = mapped_column(sa.String(200))
+    password_hash: Mapped[str] = mapped_column(sa.String(255))
+    role: Mapped[str] = mapped_column(sa.String(16))
+    wards: Mapped[list] = mapped_column(JSONType, default=list)
+    partner: Mapped[str | None] = mapped_column(sa.String(64))
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class AuditEvent(Base):
+    """Every view or change of a sensitive record: who, what, when."""
+
+    __tablename__ = "audit_event"
+    __table_args__ = (sa.Index("ix_audit_event_object", "object_kind", "object_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id"))
+    action: Mapped[str] = mapped_column(sa.String(32))  # view, create, update, delete, export
+    object_kind: Mapped[str] = mapped_column(sa.String(32))
+    object_id: Mapped[str | None] = mapped_column(sa.String(64))
+    detail: Mapped[dict | None] = mapped_column(JSONType)

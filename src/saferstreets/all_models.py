@@ -1,0 +1,27 @@
+"""Import every domain's models so that ``Base.metadata`` knows every table (Alembic, tests)."""
+
+from saferstreets.accounts import models as accounts_models
+from saferstreets.actions import models as actions_models
+from saferstreets.analysis import models as analysis_models
+from saferstreets.areas import models as areas_models
+from saferstreets.crime import models as crime_models
+from saferstreets.db import Base
+from saferstreets.ingest import models as ingest_models
+from saferstreets.planning import models as planning_models
+from saferstreets.reports import models as reports_models
+from saferstreets.surveys import models as surveys_models
+from saferstreets.themes import models as themes_models
+
+__all__ = [
+    "Base",
+    "accounts_models",
+    "actions_models",
+    "analysis_models",
+    "areas_models",
+    "crime_models",
+    "ingest_models",
+    "planning_models",
+    "reports_models",
+    "surveys_models",
+    "themes_models",
+]

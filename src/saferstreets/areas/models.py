@@ -1,0 +1,52 @@
+"""Areas: force, districts, wards, LSOAs and town centres, with their boundaries."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column
+
+from saferstreets.db import Base
+from saferstreets.models_common import JSONType, utcnow
+
+
+class Area(Base):
+    """One area at one level. ``geometry`` is a GeoJSON geometry in EPSG:4326."""
+
+    __tablename__ = "area"
+    __table_args__ = (
+        sa.UniqueConstraint("kind", "code", name="uq_area_kind_code"),
+        sa.Index("ix_area_parent_code", "parent_code"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(sa.String(32))
+    name: Mapped[str] = mapped_column(sa.String(200))
+    kind: Mapped[str] = mapped_column(sa.String(16))
+    parent_code: Mapped[str | None] = mapped_column(sa.String(32))
+    geometry: Mapped[dict] = mapped_column(JSONType)
+    min_lon: Mapped[float] = mapped_column(sa.Float)
+    min_lat: Mapped[float] = mapped_column(sa.Float)
+    max_lon: Mapped[float] = mapped_column(sa.Float)
+    max_lat: Mapped[float] = mapped_column(sa.Float)
+    centroid_lon: Mapped[float] = mapped_column(sa.Float)
+    centroid_lat: Mapped[float] = mapped_column(sa.Float)
+    area_km2: Mapped[float | None] = mapped_column(sa.Float)
+    population: Mapped[int | None] = mapped_column(sa.Integer)
+    properties: Mapped[dict | None] = mapped_column(JSONType)
+    imported_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Place(Base):
+    """A named point of interest: venue, station, park, path, street (used by the demo and planning)."""
+
+    __tablename__ = "place"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(200))
+    kind: Mapped[str] = mapped_column(sa.String(32))
+    latitude: Mapped[float] = mapped_column(sa.Float)
+    longitude: Mapped[float] = mapped_column(sa.Float)
+    area_code: Mapped[str | None] = mapped_column(sa.String(32))
+    properties: Mapped[dict | None] = mapped_column(JSONType)

@@ -1,0 +1,216 @@
+"""The ``saferstreets`` command. Each domain adds its commands here through its own ``cli.py``."""
+
+from __future__ import annotations
+
+import json
+import socket
+from pathlib import Path
+from typing import Annotated, Any
+
+import click
+import typer
+from typer.core import TyperGroup
+from rich.console import Console
+from rich.table import Table
+
+from saferstreets.config import Settings, get_settings
+from saferstreets.errors import AppError
+
+console = Console(soft_wrap=True)
+err_console = Console(stderr=True, soft_wrap=True)
+
+def print_app_error(exc: AppError) -> None:
+    """One clear message (and what to do) instead of a traceback."""
+    err_console.print(f"[bold red]Error:[/bold red] {exc.message}", highlight=False)
+    if exc.hint:
+        err_console.print(f"  {exc.hint}", highlight=False)
+    for field, message in exc.field_errors.items():
+        err_console.print(f"  {field}: {message}", highlight=False)
+
+
+class _AppErrorGroup(TyperGroup):
+    """The top-level group: any AppError from any command ends as one message and exit code 1."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except AppError as exc:
+            print_app_error(exc)
+            raise typer.Exit(1) from None
+
+
+app = typer.Typer(
+    name="saferstreets",
+    cls=_AppErrorGroup,
+    help="Hear where and why women and girls feel unsafe, assess it, act on it, show what was done.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+db_app = typer.Typer(help="Create and upgrade the store.", no_args_is_help=True)
+import_app = typer.Typer(help="Import crime files, boundaries and survey exports.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(import_app, name="import")
+
+
+def open_store(settings: Settings | None = None):  # type: ignore[no-untyped-def]
+    """The engine for the configured store, refusing one that is not migrated."""
+    from saferstreets.db import get_engine
+    from saferstreets.migrate import require_current
+
+    engine = get_engine(settings)
+    require_current(engine)
+    return engine
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Create the store, or bring it up to date with this version."""
+    from saferstreets.db import get_engine
+    from saferstreets.migrate import upgrade
+
+    settings = get_settings()
+    engine = get_engine(settings)
+    before, after = upgrade(engine)
+    where = engine.url.render_as_string(hide_password=True)
+    if before == after:
+        console.print(f"The store at {where} is up to date (revision {after}).")
+    else:
+        console.print(f"Upgraded the store at {where} from {before or 'empty'} to {after}.")
+
+
+@app.command("status")
+def status(
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")] = False,
+) -> None:
+    """Say what the store holds: records by kind, areas by level, quarantine, last imports."""
+    from saferstreets.db import session_scope
+    from saferstreets.status import store_status
+
+    engine = open_store()
+    with session_scope(engine) as session:
+        info = store_status(session=session)
+    if as_json:
+        typer.echo(json.dumps(info, indent=2, default=str))
+        return
+    table = Table(title="What the store holds")
+    table.add_column("records")
+    table.add_column("count", justify="right")
+    for key, value in info["counts"].items():
+        table.add_row(key.replace("_", " "), f"{value:,}")
+    for level, value in info["areas"].items():
+        table.add_row(f"areas: {level}", f"{value:,}")
+    table.add_row("quarantined rows (open)", f"{info['quarantined_open']:,}")
+    console.print(table)
+    if info["last_imports"]:
+        imports = Table(title="Last import of each kind")
+        for col in ("kind", "source", "finished", "stored", "quarantined", "status"):
+            imports.add_column(col)
+        for kind, run in info["last_imports"].items():
+            imports.add_row(
+                kind,
+                str(run["source"]),
+                str(run["finished_at"] or ""),
+                f"{run['rows_stored']:,}",
+                f"{run['rows_quarantined']:,}",
+                run["status"],
+            )
+        console.print(imports)
+    else:
+        console.print("Nothing has been imported yet.")
+
+
+def check_port_free(host: str, port: int) -> None:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        try:
+            sock.bind((host, port))
+        except OSError as exc:
+            raise AppError(
+                f"Port {port} on {host} is already in use",
+                hint=f"stop what is using it or choose another: saferstreets serve --port {port + 1}",
+            ) from exc
+
+
+@app.command("serve")
+def serve(
+    host: Annotated[str | None, typer.Option(help="Address to listen on.")] = None,
+    port: Annotated[int | None, typer.Option(help="Port to listen on.")] = None,
+    workers: Annotated[int, typer.Option(help="Worker processes.")] = 1,
+) -> None:
+    """Serve the web app (public pages and staff pages)."""
+    import uvicorn
+
+    settings = get_settings()
+    host = host or settings.host
+    port = port or settings.port
+    open_store(settings)
+    check_port_free(host, port)
+    console.print(f"saferstreets is serving on [bold]http://{host}:{port}/[/bold] (Ctrl+C stops it)")
+    uvicorn.run(
+        "saferstreets.web.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        access_log=False,  # access logs would record client addresses
+        log_level="warning",
+    )
+
+
+@app.command("demo")
+def demo(
+    seed: Annotated[int, typer.Option(help="Seed for the synthetic county.")] = 2021,
+    out: Annotated[Path | None, typer.Option(help="Folder for the generated files.")] = None,
+    serve_after: Annotated[bool, typer.Option("--serve/--no-serve", help="Serve the app after.")] = True,
+) -> None:
+    """Generate the synthetic demo county, run the whole pipeline on it, and serve the app."""
+    from saferstreets.demo.pipeline import run_demo
+
+    settings = get_settings()
+    if serve_after:
+        check_port_free(settings.host, settings.port)
+    accounts = run_demo(settings=settings, seed=seed, out=out, console=console)
+    console.print()
+    console.print("[bold]Demo accounts[/bold] (password for each: [bold]demo-password[/bold])")
+    for username, role in accounts:
+        console.print(f"  {username:<16} {role}")
+    if serve_after:
+        serve(host=None, port=None, workers=1)
+
+
+def _register_domain_commands() -> None:
+    """Each domain's cli module adds its commands; import them here, in one place."""
+    import importlib
+
+    for module in (
+        "saferstreets.ingest.cli",
+        "saferstreets.areas.cli",
+        "saferstreets.crime.cli",
+        "saferstreets.surveys.cli",
+        "saferstreets.reports.cli",
+        "saferstreets.themes.cli",
+        "saferstreets.analysis.cli",
+        "saferstreets.planning.cli",
+        "saferstreets.actions.cli",
+        "saferstreets.publishing.cli",
+        "saferstreets.accounts.cli",
+    ):
+        try:
+            mod = importlib.import_module(module)
+        except ModuleNotFoundError as exc:
+            if exc.name == module:
+                continue  # that domain has no commands yet
+            raise
+        mod.register(app=app, import_app=import_app)
+
+
+_register_domain_commands()
+
+
+def main() -> None:
+    """Entry point of the ``saferstreets`` command."""
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,84 @@
+"""Settings: one pydantic-settings class, read from SAFERSTREETS_* variables and an optional TOML file."""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field, model_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+DEV_SECRET = "dev-only-insecure-secret-change-me"  # noqa: S105 - refused outside development
+
+
+class Settings(BaseSettings):
+    """Everything a deployment can change, with the defaults a development machine wants.
+
+    Values come, highest first, from keyword arguments, ``SAFERSTREETS_*`` environment
+    variables, and the TOML file named by ``SAFERSTREETS_CONFIG`` (if any).
+    """
+
+    model_config = SettingsConfigDict(env_prefix="SAFERSTREETS_", extra="ignore")
+
+    env: Literal["development", "test", "production"] = "development"
+    data_dir: Path = Field(default=Path("var"), description="Where the SQLite store and files live.")
+    database_url: str | None = Field(
+        default=None, description="SQLAlchemy URL; default is SQLite in data_dir/saferstreets.db."
+    )
+    secret_key: str = Field(default=DEV_SECRET, description="Signs cookies and CSRF tokens.")
+    host: str = "127.0.0.1"
+    port: int = 8000
+    force_name: str = Field(default="Demo County Police", description="Shown on public pages.")
+    tile_url: str | None = Field(
+        default=None, description="Map tile URL template; none means boundaries are the base map."
+    )
+    tile_attribution: str = ""
+    h3_resolution: int = Field(default=9, ge=5, le=12, description="H3 resolution stored with points.")
+    public_min_count: int = Field(default=10, ge=1, description="Counts below this are suppressed.")
+
+    @model_validator(mode="after")
+    def _refuse_default_secret(self) -> Settings:
+        if self.env == "production" and self.secret_key == DEV_SECRET:
+            raise ValueError(
+                "SAFERSTREETS_SECRET_KEY is still the development default; set a long random "
+                "value before running in production"
+            )
+        return self
+
+    @property
+    def sqlalchemy_url(self) -> str:
+        """The database URL in effect (SQLite in the data directory unless one is given)."""
+        if self.database_url:
+            url = self.database_url
+            if url.startswith("postgresql://") or url.startswith("postgres://"):
+                url = "postgresql+psycopg://" + url.split("://", 1)[1]
+            return url
+        return f"sqlite:///{(self.data_dir / 'saferstreets.db').resolve()}"
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        sources: list[Any] = [init_settings, env_settings]
+        toml_path = os.environ.get("SAFERSTREETS_CONFIG")
+        if toml_path:
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=Path(toml_path)))
+        return tuple(sources)
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings (cached; tests build their own ``Settings``)."""
+    return Settings()

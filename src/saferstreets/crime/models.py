@@ -1,0 +1,94 @@
+"""Recorded crime from police.uk: street rows, outcome events, stop and search."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column
+
+from saferstreets.db import Base
+from saferstreets.models_common import Located, located_indexes
+
+
+class Crime(Located, Base):
+    """One row of a police.uk ``*-street.csv``.
+
+    ``row_key`` makes re-imports idempotent: the Crime ID where there is one, otherwise (anti-social
+    behaviour) a hash of the whole row and its occurrence number within its file.
+    ``source_lsoa_code`` is the LSOA police.uk gave; ``lsoa_code`` is the one saferstreets assigned.
+    """
+
+    __tablename__ = "crime"
+    __table_args__ = (
+        *located_indexes("crime"),
+        sa.UniqueConstraint("row_key", name="uq_crime_row_key"),
+        sa.Index("ix_crime_crime_id", "crime_id"),
+        sa.Index("ix_crime_month", "month"),
+        sa.Index("ix_crime_crime_type", "crime_type"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    row_key: Mapped[str] = mapped_column(sa.String(64))
+    crime_id: Mapped[str | None] = mapped_column(sa.String(64))
+    month: Mapped[date]
+    reported_by: Mapped[str] = mapped_column(sa.String(100))
+    falls_within: Mapped[str] = mapped_column(sa.String(100))
+    location: Mapped[str | None] = mapped_column(sa.String(200))
+    source_lsoa_code: Mapped[str | None] = mapped_column(sa.String(16))
+    source_lsoa_name: Mapped[str | None] = mapped_column(sa.String(100))
+    crime_type: Mapped[str] = mapped_column(sa.String(64))
+    last_outcome: Mapped[str | None] = mapped_column(sa.String(120))
+    context: Mapped[str | None] = mapped_column(sa.Text)
+    import_run_id: Mapped[int | None] = mapped_column(sa.Integer)
+
+
+class Outcome(Located, Base):
+    """One row of a police.uk ``*-outcomes.csv``: an outcome event for a Crime ID."""
+
+    __tablename__ = "crime_outcome"
+    __table_args__ = (
+        *located_indexes("crime_outcome"),
+        sa.UniqueConstraint("row_key", name="uq_crime_outcome_row_key"),
+        sa.Index("ix_crime_outcome_crime_id", "crime_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    row_key: Mapped[str] = mapped_column(sa.String(64))
+    crime_id: Mapped[str] = mapped_column(sa.String(64))
+    month: Mapped[date]
+    reported_by: Mapped[str] = mapped_column(sa.String(100))
+    falls_within: Mapped[str] = mapped_column(sa.String(100))
+    location: Mapped[str | None] = mapped_column(sa.String(200))
+    source_lsoa_code: Mapped[str | None] = mapped_column(sa.String(16))
+    source_lsoa_name: Mapped[str | None] = mapped_column(sa.String(100))
+    outcome_type: Mapped[str] = mapped_column(sa.String(120))
+    import_run_id: Mapped[int | None] = mapped_column(sa.Integer)
+
+
+class StopSearch(Located, Base):
+    """One row of a police.uk ``*-stop-and-search.csv``."""
+
+    __tablename__ = "stop_search"
+    __table_args__ = (
+        *located_indexes("stop_search"),
+        sa.UniqueConstraint("row_key", name="uq_stop_search_row_key"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    row_key: Mapped[str] = mapped_column(sa.String(64))
+    force: Mapped[str | None] = mapped_column(sa.String(100))
+    type: Mapped[str | None] = mapped_column(sa.String(64))
+    occurred_at: Mapped[str | None] = mapped_column(sa.String(40))
+    part_of_policing_operation: Mapped[str | None] = mapped_column(sa.String(16))
+    policing_operation: Mapped[str | None] = mapped_column(sa.String(200))
+    gender: Mapped[str | None] = mapped_column(sa.String(32))
+    age_range: Mapped[str | None] = mapped_column(sa.String(32))
+    self_defined_ethnicity: Mapped[str | None] = mapped_column(sa.String(200))
+    officer_defined_ethnicity: Mapped[str | None] = mapped_column(sa.String(64))
+    legislation: Mapped[str | None] = mapped_column(sa.String(200))
+    object_of_search: Mapped[str | None] = mapped_column(sa.String(200))
+    outcome: Mapped[str | None] = mapped_column(sa.String(200))
+    outcome_linked_to_object: Mapped[str | None] = mapped_column(sa.String(16))
+    removal_of_outer_clothing: Mapped[str | None] = mapped_column(sa.String(16))
+    import_run_id: Mapped[int | None] = mapped_column(sa.Integer)

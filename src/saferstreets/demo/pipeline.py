@@ -1,0 +1,75 @@
+"""``saferstreets demo``: generate the synthetic county, then run every pipeline stage on it.
+
+Each stage is a function ``(ctx) -> str`` that returns one line for the console. The stages call
+the same services a user's real files go through; the demo has no shortcuts into the store.
+Domains add their stage to ``STAGES`` in the order the loop runs: hear, assess, act, show.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from sqlalchemy.engine import Engine
+
+from saferstreets.config import Settings
+from saferstreets.db import get_engine, session_scope
+from saferstreets.migrate import upgrade
+
+DEMO_PASSWORD = "demo-password"  # noqa: S105 - printed to the console for the demo accounts
+
+
+@dataclass
+class DemoContext:
+    settings: Settings
+    seed: int
+    out: Path
+    engine: Engine
+    console: Console
+    files: dict[str, Any] = field(default_factory=dict)  # what the generator wrote
+    accounts: list[tuple[str, str]] = field(default_factory=list)
+
+
+def stage_generate(ctx: DemoContext) -> str:
+    from saferstreets.demo.generator import generate_county
+
+    ctx.files = generate_county(out=ctx.out, seed=ctx.seed)
+    return f"generated the demo county into {ctx.out}"
+
+
+def stage_store(ctx: DemoContext) -> str:
+    before, after = upgrade(ctx.engine)
+    return f"store at revision {after}"
+
+
+def stage_accounts(ctx: DemoContext) -> str:
+    from saferstreets.demo.accounts import create_demo_accounts
+
+    with session_scope(ctx.engine) as session:
+        ctx.accounts = create_demo_accounts(session=session, files=ctx.files, password=DEMO_PASSWORD)
+    return f"{len(ctx.accounts)} demo accounts"
+
+
+Stage = Callable[[DemoContext], str]
+
+# hear, assess, act, show: each domain inserts its stage where it belongs in the loop.
+STAGES: list[tuple[str, Stage]] = [
+    ("Generating the synthetic county", stage_generate),
+    ("Preparing the store", stage_store),
+    ("Creating demo accounts", stage_accounts),
+]
+
+
+def run_demo(*, settings: Settings, seed: int, out: Path | None, console: Console) -> list[tuple[str, str]]:
+    """Run every stage in order; return the demo accounts as (username, role)."""
+    out = out or settings.data_dir / "demo"
+    out.mkdir(parents=True, exist_ok=True)
+    ctx = DemoContext(settings=settings, seed=seed, out=out, engine=get_engine(settings), console=console)
+    for title, stage in STAGES:
+        with console.status(f"{title}…"):
+            line = stage(ctx)
+        console.print(f"[green]✓[/green] {title}: {line}")
+    return ctx.accounts

@@ -1,0 +1,51 @@
+"""Column helpers shared by every domain's models (point location columns, timestamps, JSON)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import Mapped, mapped_column
+
+# JSON that is JSONB on PostgreSQL and JSON text on SQLite.
+JSONType = sa.JSON().with_variant(JSONB(), "postgresql")
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+class Located:
+    """A point (WGS84 lat/lon) and the areas and H3 cell it falls in.
+
+    Area columns hold area codes at each level, filled by ``areas.service.assign_points``; they
+    are re-computed whenever boundaries are imported again.
+    """
+
+    latitude: Mapped[float | None] = mapped_column(sa.Float)
+    longitude: Mapped[float | None] = mapped_column(sa.Float)
+    h3_cell: Mapped[str | None] = mapped_column(sa.String(16))
+    lsoa_code: Mapped[str | None] = mapped_column(sa.String(32))
+    ward_code: Mapped[str | None] = mapped_column(sa.String(32))
+    district_code: Mapped[str | None] = mapped_column(sa.String(32))
+    town_centre_code: Mapped[str | None] = mapped_column(sa.String(32))
+
+
+def located_indexes(table: str) -> tuple[sa.Index, ...]:
+    """The indexes every table of located points wants (use in ``__table_args__``)."""
+    return (
+        sa.Index(f"ix_{table}_ward_code", "ward_code"),
+        sa.Index(f"ix_{table}_district_code", "district_code"),
+        sa.Index(f"ix_{table}_h3_cell", "h3_cell"),
+    )
+
+
+AREA_LEVELS = ("force", "district", "ward", "lsoa", "town_centre")
+# The Located column each assignable level fills.
+LEVEL_COLUMNS = {
+    "lsoa": "lsoa_code",
+    "ward": "ward_code",
+    "district": "district_code",
+    "town_centre": "town_centre_code",
+}

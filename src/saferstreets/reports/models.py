@@ -1,0 +1,48 @@
+"""Anonymous public reports of places where someone felt unsafe."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column
+
+from saferstreets.db import Base
+from saferstreets.models_common import JSONType, Located, located_indexes
+
+REPORT_STATUSES = ("new", "triaged", "linked", "closed")
+
+
+class Report(Located, Base):
+    """One anonymous report. Stores no IP address, user agent or device data.
+
+    ``received_hour`` is the submission time truncated to the hour, never finer. The receipt code
+    is shown once to the reporter; only its SHA-256 is kept (``receipt_hash``).
+    """
+
+    __tablename__ = "report"
+    __table_args__ = (
+        *located_indexes("report"),
+        sa.UniqueConstraint("receipt_hash", name="uq_report_receipt_hash"),
+        sa.Index("ix_report_status", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    public_id: Mapped[str] = mapped_column(sa.String(36), default=lambda: str(uuid.uuid4()))
+    receipt_hash: Mapped[str | None] = mapped_column(sa.String(64))
+    source: Mapped[str] = mapped_column(sa.String(16), default="web")  # web, import, demo
+    received_hour: Mapped[datetime]
+    occurred_on: Mapped[date | None]
+    time_band: Mapped[str | None] = mapped_column(sa.String(16))
+    occurred_hour: Mapped[int | None]  # 0-23 when known (imports, demo); forms give a band
+    happens_regularly: Mapped[bool] = mapped_column(default=False)
+    place_text: Mapped[str | None] = mapped_column(sa.String(200))
+    reasons: Mapped[list] = mapped_column(JSONType, default=list)
+    other_reason: Mapped[str | None] = mapped_column(sa.String(200))
+    free_text: Mapped[str | None] = mapped_column(sa.Text)
+    age_band: Mapped[str | None] = mapped_column(sa.String(16))
+    for_self: Mapped[bool | None]
+    status: Mapped[str] = mapped_column(sa.String(16), default="new")
+    urgent: Mapped[bool] = mapped_column(default=False)
+    urgent_reason: Mapped[str | None] = mapped_column(sa.String(200))

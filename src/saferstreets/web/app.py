@@ -1,0 +1,139 @@
+"""FastAPI app factory: middleware, one error handler, and every domain's routes."""
+
+from __future__ import annotations
+
+import logging
+from urllib.parse import quote
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.middleware.sessions import SessionMiddleware
+
+from saferstreets.config import Settings, get_settings
+from saferstreets.db import get_engine, session_factory
+from saferstreets.errors import AppError
+from saferstreets.migrate import require_current
+from saferstreets.web.deps import STATIC_DIR, LoginRequired, templates
+from saferstreets.web.security import SecurityHeadersMiddleware
+
+log = logging.getLogger("saferstreets.web")
+
+
+def create_app(settings: Settings | None = None, *, check_store: bool = True) -> FastAPI:
+    """Build the app for ``settings``; refuses to start on a store that is not migrated."""
+    settings = settings or get_settings()
+    engine = get_engine(settings)
+    if check_store:
+        require_current(engine)
+
+    app = FastAPI(
+        title="saferstreets",
+        version="0.1.0",
+        docs_url="/api/docs",
+        redoc_url=None,
+        openapi_url="/api/openapi.json",
+    )
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.sessionmaker = session_factory(engine)
+
+    app.add_middleware(SecurityHeadersMiddleware)
+    app.add_middleware(
+        SessionMiddleware,
+        secret_key=settings.secret_key,
+        session_cookie="ss_session",
+        same_site="lax",
+        https_only=settings.env == "production",
+        max_age=8 * 3600,
+    )
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    _install_error_handlers(app)
+    _include_routers(app)
+    return app
+
+
+def _include_routers(app: FastAPI) -> None:
+    import importlib
+
+    from saferstreets.web import routes as core_routes
+
+    app.include_router(core_routes.router)
+    for module in (
+        "saferstreets.accounts.routes",
+        "saferstreets.reports.routes",
+        "saferstreets.publishing.routes",
+        "saferstreets.areas.routes",
+        "saferstreets.analysis.routes",
+        "saferstreets.planning.routes",
+        "saferstreets.actions.routes",
+        "saferstreets.ingest.routes",
+    ):
+        try:
+            mod = importlib.import_module(module)
+        except ModuleNotFoundError as exc:
+            if exc.name == module:
+                continue  # that domain has no pages yet
+            raise
+        app.include_router(mod.router)
+
+
+def wants_json(request: Request) -> bool:
+    path = request.url.path
+    accept = request.headers.get("accept", "")
+    return path.startswith("/api/") or path.endswith(".json") or (
+        "application/json" in accept and "text/html" not in accept
+    )
+
+
+def error_response(request: Request, status: int, title: str, message: str,
+                   field_errors: dict[str, str] | None = None) -> Response:
+    """The one way an error reaches a person: an HTML page or JSON, never a traceback."""
+    if wants_json(request):
+        body = {"error": {"title": title, "message": message, "fields": field_errors or {}}}
+        return JSONResponse(body, status_code=status)
+    staff = request.url.path.startswith("/staff")
+    return templates.TemplateResponse(
+        request,
+        "error.html",
+        {"title": title, "message": message, "field_errors": field_errors or {}, "staff": staff},
+        status_code=status,
+    )
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(AppError)
+    async def app_error(request: Request, exc: AppError) -> Response:
+        if isinstance(exc, LoginRequired) and not wants_json(request):
+            return RedirectResponse(f"/login?next={quote(request.url.path)}", status_code=303)
+        return error_response(request, exc.status, exc.title, exc.message, exc.field_errors)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        titles = {404: "Page not found", 405: "Not allowed", 429: "Too many requests"}
+        message = exc.detail if isinstance(exc.detail, str) else "The request could not be served."
+        if exc.status_code == 404:
+            message = "There is no page at this address."
+        response = error_response(request, exc.status_code, titles.get(exc.status_code, "Error"), message)
+        if exc.headers:
+            response.headers.update(exc.headers)
+        return response
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(request: Request, exc: RequestValidationError) -> Response:
+        fields = {
+            ".".join(str(p) for p in err["loc"] if p not in ("body", "query", "path")): err["msg"]
+            for err in exc.errors()
+        }
+        return error_response(request, 422, "Please check what you entered",
+                              "Some of what was sent could not be used.", fields)
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception) -> Response:
+        log.exception("unexpected error on %s %s", request.method, request.url.path)
+        return error_response(
+            request, 500, "Something went wrong",
+            "Something went wrong on our side. Nothing you entered has been lost; please try again.",
+        )

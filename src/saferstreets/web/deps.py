@@ -1,0 +1,80 @@
+"""Dependencies routes declare in their signatures: store session, settings, user, role checks."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+from fastapi.templating import Jinja2Templates
+from sqlalchemy.orm import Session
+
+from saferstreets.config import Settings
+from saferstreets.errors import AppError, PermissionDenied
+
+WEB_DIR = Path(__file__).parent
+STATIC_DIR = WEB_DIR / "static"
+templates = Jinja2Templates(directory=WEB_DIR / "templates")
+
+
+def _vendor_available(name: str) -> bool:
+    return (STATIC_DIR / "vendor" / name).exists()
+
+
+templates.env.globals["vendor_available"] = _vendor_available
+
+
+def get_session(request: Request) -> Iterator[Session]:
+    """A store session for this request: committed if the route succeeds, rolled back otherwise."""
+    session = request.app.state.sessionmaker()
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+
+
+def get_app_settings(request: Request) -> Settings:
+    return request.app.state.settings  # type: ignore[no-any-return]
+
+
+SessionDep = Annotated[Session, Depends(get_session)]
+SettingsDep = Annotated[Settings, Depends(get_app_settings)]
+
+
+class LoginRequired(AppError):
+    status = 401
+    title = "Please sign in"
+
+
+def get_current_user(request: Request, session: SessionDep) -> Any:
+    """The signed-in staff user, or a 401 that the error handler turns into the sign-in page."""
+    from saferstreets.accounts.models import User
+
+    user_id = request.session.get("user_id")
+    user = session.get(User, user_id) if user_id else None
+    if user is None or not user.active:
+        raise LoginRequired("Please sign in to see staff pages.")
+    return user
+
+
+CurrentUser = Annotated[Any, Depends(get_current_user)]
+
+
+def require_role(*roles: str) -> Callable[..., Any]:
+    """A dependency that lets through only users with one of ``roles`` (admin always passes)."""
+
+    def check(user: CurrentUser) -> Any:
+        if user.role != "admin" and user.role not in roles:
+            raise PermissionDenied("Your role cannot see or change this.")
+        return user
+
+    return check
+
+
+def RequireRole(*roles: str) -> Any:  # noqa: N802 - reads as a type in signatures
+    return Annotated[Any, Depends(require_role(*roles))]

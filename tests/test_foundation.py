@@ -1,0 +1,116 @@
+"""The skeleton: settings, store, migrations, CLI behaviour on good and bad input."""
+
+from __future__ import annotations
+
+import socket
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from pydantic import ValidationError
+from typer.testing import CliRunner
+
+from saferstreets.cli import app
+from saferstreets.config import DEV_SECRET, Settings
+from saferstreets.db import Base
+
+runner = CliRunner()
+
+
+def test_migrations_match_models(engine: sa.Engine) -> None:
+    import saferstreets.all_models  # noqa: F401
+
+    with engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), Base.metadata)
+    assert diff == [], f"models and migrations disagree; run 'make migration': {diff}"
+
+
+def test_production_refuses_default_secret() -> None:
+    with pytest.raises(ValidationError, match="SAFERSTREETS_SECRET_KEY"):
+        Settings(env="production", secret_key=DEV_SECRET)
+    assert Settings(env="production", secret_key="x" * 40).secret_key == "x" * 40
+
+
+def test_sqlite_is_the_default_store(tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path)
+    assert settings.sqlalchemy_url == f"sqlite:///{tmp_path.resolve() / 'saferstreets.db'}"
+    assert Settings(database_url="postgresql://u@h/db").sqlalchemy_url.startswith("postgresql+psycopg://")
+
+
+def test_status_json_counts_an_empty_store(app_env: Settings) -> None:
+    result = runner.invoke(app, ["status", "--json"])
+    assert result.exit_code == 0, result.output
+    assert '"crimes": 0' in result.output
+    assert '"ward": 0' in result.output
+
+
+def test_unmigrated_store_is_refused_with_what_to_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from saferstreets.config import get_settings
+
+    monkeypatch.setenv("SAFERSTREETS_DATABASE_URL", f"sqlite:///{tmp_path / 'empty.db'}")
+    get_settings.cache_clear()
+    result = runner.invoke(app, ["status"])
+    get_settings.cache_clear()
+    assert result.exit_code == 1
+    assert "never migrated" in result.output
+    assert "saferstreets db upgrade" in result.output
+    assert "Traceback" not in result.output
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("not a url", "is not valid"),
+        ("postgresql://nobody@127.0.0.1:9/none", "Cannot open the database"),
+        ("mysql://u@h/db", "Unsupported database"),
+    ],
+)
+def test_bad_database_url_is_one_clear_line(url: str, expected: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    from saferstreets.config import get_settings
+
+    monkeypatch.setenv("SAFERSTREETS_DATABASE_URL", url)
+    get_settings.cache_clear()
+    result = runner.invoke(app, ["status"])
+    get_settings.cache_clear()
+    assert result.exit_code == 1
+    assert expected in result.output
+    assert "Traceback" not in result.output
+
+
+def test_unwritable_data_dir_is_reported(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from saferstreets.config import get_settings
+
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    monkeypatch.delenv("SAFERSTREETS_DATABASE_URL", raising=False)
+    monkeypatch.setenv("SAFERSTREETS_DATA_DIR", str(blocker / "sub"))
+    get_settings.cache_clear()
+    result = runner.invoke(app, ["db", "upgrade"])
+    get_settings.cache_clear()
+    assert result.exit_code == 1
+    assert "Cannot create the data folder" in result.output
+
+
+def test_db_upgrade_is_repeatable(app_env: Settings) -> None:
+    result = runner.invoke(app, ["db", "upgrade"])
+    assert result.exit_code == 0, result.output
+    assert "up to date" in result.output
+
+
+def test_serve_refuses_a_port_in_use(app_env: Settings) -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen()
+        port = sock.getsockname()[1]
+        result = runner.invoke(app, ["serve", "--port", str(port)])
+    assert result.exit_code == 1
+    assert f"Port {port} on 127.0.0.1 is already in use" in result.output
+
+
+def test_help_lists_every_command_with_a_description() -> None:
+    result = runner.invoke(app, ["--help"])
+    assert result.exit_code == 0
+    for command in ("demo", "serve", "status", "db", "import"):
+        assert command in result.output

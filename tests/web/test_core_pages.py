@@ -1,0 +1,86 @@
+"""Core pages: the landing page's safety features, staff sign-in, one error handler."""
+
+from __future__ import annotations
+
+from saferstreets.accounts.service import create_user
+from saferstreets.db import session_scope
+from saferstreets.web.deps import templates
+
+
+def _login(client, engine, role: str = "analyst") -> None:  # type: ignore[no-untyped-def]
+    with session_scope(engine) as session:
+        create_user(session=session, username="ann", password="correct horse battery", role=role)
+    page = client.get("/login")
+    token = page.text.split('name="csrf_token" value="')[1].split('"')[0]
+    response = client.post(
+        "/login",
+        data={"username": "ann", "password": "correct horse battery", "csrf_token": token},
+        follow_redirects=False,
+    )
+    assert response.status_code == 303
+
+
+def test_landing_page_has_emergency_line_and_quick_exit(client) -> None:  # type: ignore[no-untyped-def]
+    response = client.get("/")
+    assert response.status_code == 200
+    assert "In an emergency call 999" in response.text
+    assert 'id="quick-exit"' in response.text
+    assert response.headers["referrer-policy"] == "no-referrer"
+    assert "default-src 'self'" in response.headers["content-security-policy"]
+
+
+def test_unknown_page_is_a_friendly_404(client) -> None:  # type: ignore[no-untyped-def]
+    response = client.get("/no/such/page")
+    assert response.status_code == 404
+    assert "There is no page at this address." in response.text
+    assert "Traceback" not in response.text
+    api = client.get("/api/no-such-thing")
+    assert api.status_code == 404
+    assert api.json()["error"]["title"] == "Page not found"
+
+
+def test_staff_pages_need_sign_in(client) -> None:  # type: ignore[no-untyped-def]
+    response = client.get("/staff", follow_redirects=False)
+    assert response.status_code == 303
+    assert response.headers["location"] == "/login?next=/staff"
+    assert client.get("/staff/status.json").status_code == 401
+
+
+def test_wrong_password_is_refused(client, engine) -> None:  # type: ignore[no-untyped-def]
+    with session_scope(engine) as session:
+        create_user(session=session, username="ann", password="correct horse battery", role="analyst")
+    page = client.get("/login")
+    token = page.text.split('name="csrf_token" value="')[1].split('"')[0]
+    response = client.post("/login", data={"username": "ann", "password": "wrong password!", "csrf_token": token})
+    assert response.status_code == 401
+    assert "do not match an active account" in response.text
+
+
+def test_login_without_csrf_token_is_refused(client, engine) -> None:  # type: ignore[no-untyped-def]
+    with session_scope(engine) as session:
+        create_user(session=session, username="ann", password="correct horse battery", role="analyst")
+    response = client.post("/login", data={"username": "ann", "password": "correct horse battery"})
+    assert response.status_code == 403
+    assert "expired or was sent from elsewhere" in response.text
+
+
+def test_staff_overview_after_sign_in(client, engine) -> None:  # type: ignore[no-untyped-def]
+    _login(client, engine)
+    page = client.get("/staff")
+    assert page.status_code == 200
+    assert "What the store holds" in page.text
+    assert client.get("/staff/status.json").json()["counts"]["crimes"] == 0
+
+
+def test_unexpected_error_shows_no_traceback(client) -> None:  # type: ignore[no-untyped-def]
+    app = client.app
+
+    @app.get("/boom")
+    def boom() -> None:
+        raise RuntimeError("secret internals")
+
+    response = client.get("/boom")
+    assert response.status_code == 500
+    assert "secret internals" not in response.text
+    assert "Something went wrong" in response.text
+    assert templates is not None

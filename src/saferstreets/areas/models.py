@@ -12,7 +12,13 @@ from saferstreets.models_common import JSONType, utcnow
 
 
 class Area(Base):
-    """One area at one level. ``geometry`` is a GeoJSON geometry in EPSG:4326."""
+    """One area at one level. ``geometry`` is a GeoJSON geometry in EPSG:4326.
+
+    ``geometry`` is the full boundary as imported (repaired if it was invalid) and is what points
+    are assigned against; ``display_geometry`` is a simplified copy for maps only.
+    ``parent_source`` says where ``parent_code`` came from: ``file`` (a field of the boundary
+    file), ``overlay`` (the parent level's area that overlaps it most) or ``None`` (no parent).
+    """
 
     __tablename__ = "area"
     __table_args__ = (
@@ -25,7 +31,9 @@ class Area(Base):
     name: Mapped[str] = mapped_column(sa.String(200))
     kind: Mapped[str] = mapped_column(sa.String(16))
     parent_code: Mapped[str | None] = mapped_column(sa.String(32))
+    parent_source: Mapped[str | None] = mapped_column(sa.String(16))
     geometry: Mapped[dict] = mapped_column(JSONType)
+    display_geometry: Mapped[dict | None] = mapped_column(JSONType)
     min_lon: Mapped[float] = mapped_column(sa.Float)
     min_lat: Mapped[float] = mapped_column(sa.Float)
     max_lon: Mapped[float] = mapped_column(sa.Float)

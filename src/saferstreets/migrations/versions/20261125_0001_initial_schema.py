@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-25 05:45:43.427205
+Create Date: 2026-11-25 05:54:42.586408
 """
 
 from __future__ import annotations
@@ -38,7 +38,9 @@ def upgrade() -> None:
     sa.Column('name', sa.String(length=200), nullable=False),
     sa.Column('kind', sa.String(length=16), nullable=False),
     sa.Column('parent_code', sa.String(length=32), nullable=True),
+    sa.Column('parent_source', sa.String(length=16), nullable=True),
     sa.Column('geometry', sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), 'postgresql'), nullable=False),
+    sa.Column('display_geometry', sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), 'postgresql'), nullable=True),
     sa.Column('min_lon', sa.Float(), nullable=False),
     sa.Column('min_lat', sa.Float(), nullable=False),
     sa.Column('max_lon', sa.Float(), nullable=False),

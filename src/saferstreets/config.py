@@ -42,6 +42,17 @@ class Settings(BaseSettings):
     tile_attribution: str = ""
     h3_resolution: int = Field(default=9, ge=5, le=12, description="H3 resolution stored with points.")
     public_min_count: int = Field(default=10, ge=1, description="Counts below this are suppressed.")
+    quick_exit_url: str = Field(
+        default="https://www.bbc.co.uk/weather",
+        pattern=r"^https://",
+        description="The neutral site the quick-exit button and the Escape key go to.",
+    )
+    report_rate_limit: int = Field(
+        default=10, ge=1, description="Public reports accepted per client per hour (per worker)."
+    )
+    lookup_rate_limit: int = Field(
+        default=30, ge=1, description="Receipt-code look-ups and place searches per client per hour."
+    )
 
     @model_validator(mode="after")
     def _refuse_default_secret(self) -> Settings:

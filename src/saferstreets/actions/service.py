@@ -1,0 +1,308 @@
+"""Local issues worked through SARA: scanning, analysis, response, assessment.
+
+A ward officer's queue holds the local problems women raised in their wards. Each issue moves
+through SARA stages with the allowed transitions below; moving on asks for what the stage
+produced (the analysis before a response, an assessment before closing). Actions, referrals to
+partners and public updates ("you said, we did") hang off the issue.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from saferstreets.accounts.models import User
+from saferstreets.accounts.service import audit
+from saferstreets.actions.models import (
+    SARA_STAGES,
+    Action,
+    IssueReport,
+    LocalIssue,
+    PublicUpdate,
+    Referral,
+)
+from saferstreets.actions.partners import BY_CODE as PARTNERS
+from saferstreets.areas.models import Area
+from saferstreets.errors import NotFound, PermissionDenied, ValidationFailed
+from saferstreets.reports.models import Report
+from saferstreets.themes.taxonomy import BY_CODE as THEMES
+
+# From each stage, where an issue may go next. Assessment can send it back to response when
+# the response did not work, which is the point of assessing.
+TRANSITIONS: dict[str, tuple[str, ...]] = {
+    "scanning": ("analysis", "closed"),
+    "analysis": ("response", "scanning", "closed"),
+    "response": ("assessment", "analysis"),
+    "assessment": ("closed", "response"),
+    "closed": ("scanning",),
+}
+ACTION_KINDS = ("patrol", "enforcement", "engagement", "design", "partner", "other")
+REFERRAL_STATUSES = ("sent", "accepted", "done", "declined")
+STAFF_ROLES_ALL_WARDS = ("admin", "analyst", "supervisor")
+
+
+def _require_text(value: str | None, field: str, limit: int) -> str:
+    text = (value or "").strip()
+    if not text:
+        raise ValidationFailed(f"{field.replace('_', ' ').capitalize()} is needed.", field_errors={field: "is needed"})
+    if len(text) > limit:
+        raise ValidationFailed(
+            f"{field.replace('_', ' ').capitalize()} is too long.",
+            field_errors={field: f"must be at most {limit} characters"},
+        )
+    return text
+
+
+def can_see_ward(user: User, ward_code: str) -> bool:
+    """Admins, analysts and supervisors see every ward; a ward officer only her wards."""
+    if user.role in STAFF_ROLES_ALL_WARDS:
+        return True
+    return user.role == "ward_officer" and ward_code in (user.wards or [])
+
+
+def get_issue(*, session: Session, issue_id: int, user: User) -> LocalIssue:
+    """The issue, if it exists and this user may see it."""
+    issue = session.get(LocalIssue, issue_id)
+    if issue is None:
+        raise NotFound(f"There is no local issue {issue_id}.")
+    if not can_see_ward(user, issue.ward_code):
+        raise PermissionDenied("This issue is in a ward outside your area.")
+    return issue
+
+
+def create_issue(
+    *,
+    session: Session,
+    user: User | None,
+    ward_code: str,
+    title: str,
+    description: str | None = None,
+    themes: Sequence[str] = (),
+    report_ids: Sequence[int] = (),
+    owner_id: int | None = None,
+    due_on: date | None = None,
+    priority: int = 2,
+) -> LocalIssue:
+    """Open a local issue in a ward (stage: scanning), gathering the reports it came from."""
+    title = _require_text(title, "title", 200)
+    if session.scalar(sa.select(Area.id).where(Area.kind == "ward", Area.code == ward_code)) is None:
+        raise ValidationFailed(f"There is no ward {ward_code!r}.", field_errors={"ward_code": "is not a known ward"})
+    if user is not None and not can_see_ward(user, ward_code):
+        raise PermissionDenied("You can only open issues in your own wards.")
+    unknown = [t for t in themes if t not in THEMES]
+    if unknown:
+        raise ValidationFailed("Unknown theme.", field_errors={"themes": f"unknown: {', '.join(unknown)}"})
+    if priority not in (1, 2, 3):
+        raise ValidationFailed("Priority must be 1, 2 or 3.", field_errors={"priority": "must be 1, 2 or 3"})
+    issue = LocalIssue(
+        ward_code=ward_code,
+        title=title,
+        description=(description or "").strip() or None,
+        themes=list(themes),
+        stage="scanning",
+        priority=priority,
+        owner_id=owner_id,
+        due_on=due_on or date.today() + timedelta(days=28),
+    )
+    session.add(issue)
+    session.flush()
+    link_reports(session=session, issue=issue, report_ids=report_ids)
+    audit(session=session, user=user, action="create", object_kind="local_issue", object_id=issue.id)
+    return issue
+
+
+def link_reports(*, session: Session, issue: LocalIssue, report_ids: Sequence[int]) -> int:
+    """Link reports to the issue (marking them 'linked'); returns how many were newly linked."""
+    if not report_ids:
+        return 0
+    existing = set(session.scalars(sa.select(IssueReport.report_id).where(IssueReport.issue_id == issue.id)))
+    found = session.scalars(sa.select(Report).where(Report.id.in_(list(report_ids)))).all()
+    added = 0
+    for report in found:
+        if report.id in existing:
+            continue
+        session.add(IssueReport(issue_id=issue.id, report_id=report.id))
+        report.status = "linked"
+        added += 1
+    if issue.latitude is None:
+        located = [r for r in found if r.latitude is not None and r.longitude is not None]
+        if located:
+            issue.latitude = sum(r.latitude for r in located) / len(located)  # type: ignore[misc]
+            issue.longitude = sum(r.longitude for r in located) / len(located)  # type: ignore[misc]
+    session.flush()
+    return added
+
+
+def move_stage(
+    *, session: Session, issue: LocalIssue, to_stage: str, user: User | None, notes: str | None = None
+) -> LocalIssue:
+    """Move an issue to another SARA stage, if that transition is allowed.
+
+    Moving to response needs the analysis written down; closing after assessment needs the
+    assessment (did the response work?).
+    """
+    if to_stage not in SARA_STAGES:
+        raise ValidationFailed(f"Unknown stage {to_stage!r}.", field_errors={"stage": "is not a SARA stage"})
+    allowed = TRANSITIONS[issue.stage]
+    if to_stage not in allowed:
+        raise ValidationFailed(
+            f"An issue in {issue.stage} cannot move to {to_stage}; it can move to {', '.join(allowed)}.",
+            field_errors={"stage": "not allowed from here"},
+        )
+    text = (notes or "").strip() or None
+    if to_stage == "response":
+        issue.analysis_notes = text or issue.analysis_notes
+        if not issue.analysis_notes:
+            raise ValidationFailed(
+                "Write down the analysis (what, where, when, who, why) before choosing a response.",
+                field_errors={"notes": "the analysis is needed"},
+            )
+    if to_stage == "closed" and issue.stage == "assessment":
+        issue.assessment_notes = text or issue.assessment_notes
+        if not issue.assessment_notes:
+            raise ValidationFailed(
+                "Say whether the response worked before closing the issue.",
+                field_errors={"notes": "the assessment is needed"},
+            )
+    before = issue.stage
+    issue.stage = to_stage
+    session.flush()
+    audit(session=session, user=user, action="update", object_kind="local_issue", object_id=issue.id,
+          detail={"stage": [before, to_stage]})
+    return issue
+
+
+def add_action(
+    *, session: Session, issue: LocalIssue, user: User | None, description: str, kind: str = "patrol",
+    taken_on: date | None = None,
+) -> Action:
+    """Record something done about the issue."""
+    description = _require_text(description, "description", 2000)
+    if kind not in ACTION_KINDS:
+        raise ValidationFailed("Unknown kind of action.", field_errors={"kind": f"must be one of {', '.join(ACTION_KINDS)}"})
+    action = Action(issue_id=issue.id, description=description, kind=kind, taken_on=taken_on or date.today(),
+                    by_user_id=user.id if user else None)
+    session.add(action)
+    session.flush()
+    audit(session=session, user=user, action="create", object_kind="issue_action", object_id=action.id)
+    return action
+
+
+def refer(
+    *, session: Session, issue: LocalIssue, user: User | None, partner: str, request: str,
+    sent_on: date | None = None,
+) -> Referral:
+    """Refer the issue to a partner with a request."""
+    if partner not in PARTNERS:
+        raise ValidationFailed("Unknown partner.", field_errors={"partner": f"must be one of {', '.join(PARTNERS)}"})
+    referral = Referral(issue_id=issue.id, partner=partner, request=_require_text(request, "request", 2000),
+                        status="sent", sent_on=sent_on or date.today())
+    session.add(referral)
+    session.flush()
+    audit(session=session, user=user, action="create", object_kind="referral", object_id=referral.id)
+    return referral
+
+
+def partner_referrals(*, session: Session, user: User) -> list[Referral]:
+    """The referrals a partner account may see (its own partner's); staff see all."""
+    query = sa.select(Referral).order_by(Referral.status != "sent", Referral.sent_on.desc())
+    if user.role == "partner":
+        query = query.where(Referral.partner == (user.partner or ""))
+    elif user.role not in STAFF_ROLES_ALL_WARDS:
+        raise PermissionDenied("Your role cannot see referrals.")
+    return list(session.scalars(query))
+
+
+def answer_referral(
+    *, session: Session, referral_id: int, user: User, status: str, response: str | None,
+    closed_on: date | None = None,
+) -> Referral:
+    """A partner (or staff) answers a referral: accepted, done or declined, with what was done."""
+    referral = session.get(Referral, referral_id)
+    if referral is None:
+        raise NotFound(f"There is no referral {referral_id}.")
+    if user.role == "partner" and referral.partner != user.partner:
+        raise PermissionDenied("This referral is for another partner.")
+    if user.role not in (*STAFF_ROLES_ALL_WARDS, "partner"):
+        raise PermissionDenied("Your role cannot answer referrals.")
+    if status not in REFERRAL_STATUSES or status == "sent":
+        raise ValidationFailed("Choose accepted, done or declined.", field_errors={"status": "must be accepted, done or declined"})
+    referral.status = status
+    referral.response = (response or "").strip() or referral.response
+    if status in ("done", "declined"):
+        referral.closed_on = closed_on or date.today()
+    session.flush()
+    audit(session=session, user=user, action="update", object_kind="referral", object_id=referral.id,
+          detail={"status": status})
+    return referral
+
+
+def publish_update(
+    *, session: Session, user: User | None, area_code: str, title: str, body: str,
+    themes: Sequence[str] = (), issue_id: int | None = None, published_on: date | None = None,
+) -> PublicUpdate:
+    """Publish what was done, in words for the public, on the area's "you said, we did" page."""
+    if session.scalar(sa.select(Area.id).where(Area.code == area_code)) is None:
+        raise ValidationFailed(f"There is no area {area_code!r}.", field_errors={"area_code": "is not a known area"})
+    update = PublicUpdate(area_code=area_code, issue_id=issue_id, title=_require_text(title, "title", 200),
+                          body=_require_text(body, "body", 4000), themes=list(themes),
+                          published_on=published_on or date.today())
+    session.add(update)
+    session.flush()
+    audit(session=session, user=user, action="create", object_kind="public_update", object_id=update.id)
+    return update
+
+
+def queue(*, session: Session, user: User, ward_code: str | None = None, include_closed: bool = False) -> list[LocalIssue]:
+    """The issues this user works: highest priority first, then the soonest due."""
+    query = sa.select(LocalIssue)
+    if not include_closed:
+        query = query.where(LocalIssue.stage != "closed")
+    if ward_code:
+        query = query.where(LocalIssue.ward_code == ward_code)
+    if user.role == "ward_officer":
+        query = query.where(LocalIssue.ward_code.in_(list(user.wards or [])))
+    elif user.role not in STAFF_ROLES_ALL_WARDS:
+        raise PermissionDenied("Your role has no issue queue.")
+    return list(session.scalars(query.order_by(LocalIssue.priority, LocalIssue.due_on, LocalIssue.id)))
+
+
+def issue_detail(*, session: Session, issue: LocalIssue) -> dict[str, Any]:
+    """Everything on an issue's page: its reports, actions, referrals and public updates."""
+    reports = session.scalars(
+        sa.select(Report).join(IssueReport, IssueReport.report_id == Report.id)
+        .where(IssueReport.issue_id == issue.id).order_by(Report.occurred_on.desc())
+    ).all()
+    return {
+        "issue": issue,
+        "reports": reports,
+        "actions": session.scalars(sa.select(Action).where(Action.issue_id == issue.id).order_by(Action.taken_on)).all(),
+        "referrals": session.scalars(sa.select(Referral).where(Referral.issue_id == issue.id).order_by(Referral.sent_on)).all(),
+        "updates": session.scalars(sa.select(PublicUpdate).where(PublicUpdate.issue_id == issue.id)).all(),
+        "ward": session.scalar(sa.select(Area).where(Area.kind == "ward", Area.code == issue.ward_code)),
+        "next_stages": TRANSITIONS[issue.stage],
+    }
+
+
+def suggest_issues(*, session: Session, min_reports: int = 5, limit: int = 50) -> list[dict[str, Any]]:
+    """Clusters of unlinked reports by ward and reason that look like a local problem (scanning)."""
+    rows = session.execute(
+        sa.select(Report.id, Report.ward_code, Report.reasons)
+        .where(Report.ward_code.is_not(None), Report.status.in_(("new", "triaged")))
+    ).all()
+    clusters: dict[tuple[str, str], list[int]] = {}
+    for report_id, ward, reasons in rows:
+        for reason in reasons or []:
+            if reason in THEMES:
+                clusters.setdefault((ward, reason), []).append(report_id)
+    found = [
+        {"ward_code": ward, "theme": theme, "report_ids": ids, "count": len(ids)}
+        for (ward, theme), ids in clusters.items()
+        if len(ids) >= min_reports
+    ]
+    found.sort(key=lambda c: (-c["count"], c["ward_code"], c["theme"]))
+    return found[:limit]

@@ -53,6 +53,16 @@ def stage_accounts(ctx: DemoContext) -> str:
     return f"{len(ctx.accounts)} demo accounts"
 
 
+def stage_local_issues(ctx: DemoContext) -> str:
+    from datetime import date
+
+    from saferstreets.demo.local_issues import seed_local_issues
+
+    with session_scope(ctx.engine) as session:
+        created = seed_local_issues(session=session, seed=ctx.seed, today=date.today())
+    return f"{created} local issues opened from clusters of reports and worked through SARA"
+
+
 Stage = Callable[[DemoContext], str]
 
 # hear, assess, act, show: each domain inserts its stage where it belongs in the loop.
@@ -60,6 +70,7 @@ STAGES: list[tuple[str, Stage]] = [
     ("Generating the synthetic county", stage_generate),
     ("Preparing the store", stage_store),
     ("Creating demo accounts", stage_accounts),
+    ("Working local issues", stage_local_issues),
 ]
 
 

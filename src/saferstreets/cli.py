@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import socket
 from pathlib import Path
 from typing import Annotated, Any
@@ -169,12 +170,15 @@ def demo(
     settings = get_settings()
     if serve_after:
         check_port_free(settings.host, settings.port)
-    accounts = run_demo(settings=settings, seed=seed, out=out, console=console)
+    accounts, used = run_demo(settings=settings, seed=seed, out=out, console=console)
     console.print()
+    console.print(f"The demo store is at {used.sqlalchemy_url}")
     console.print("[bold]Demo accounts[/bold] (password for each: [bold]demo-password[/bold])")
     for username, role in accounts:
         console.print(f"  {username:<16} {role}")
     if serve_after:
+        os.environ["SAFERSTREETS_DATABASE_URL"] = used.sqlalchemy_url
+        get_settings.cache_clear()
         serve(host=None, port=None, workers=1)
 
 

@@ -17,6 +17,7 @@ from sqlalchemy.engine import Engine
 
 from saferstreets.config import Settings
 from saferstreets.db import get_engine, session_scope
+from saferstreets.errors import AppError
 from saferstreets.migrate import upgrade
 
 DEMO_PASSWORD = "demo-password"  # noqa: S105 - printed to the console for the demo accounts
@@ -74,13 +75,41 @@ STAGES: list[tuple[str, Stage]] = [
 ]
 
 
-def run_demo(*, settings: Settings, seed: int, out: Path | None, console: Console) -> list[tuple[str, str]]:
-    """Run every stage in order; return the demo accounts as (username, role)."""
+def demo_settings(settings: Settings, out: Path) -> Settings:
+    """The settings the demo runs with: its own fresh SQLite store unless a database URL is set."""
+    if settings.database_url:
+        return settings
+    db = out / "demo.db"
+    for leftover in (db, db.with_name("demo.db-wal"), db.with_name("demo.db-shm")):
+        leftover.unlink(missing_ok=True)
+    return settings.model_copy(update={"database_url": f"sqlite:///{db.resolve()}"})
+
+
+def _require_empty(engine: Engine) -> None:
+    from saferstreets.migrate import current_revision
+    from saferstreets.status import store_status
+
+    if current_revision(engine) is None:
+        return
+    with session_scope(engine) as session:
+        counts = store_status(session=session)["counts"]
+    if any(counts.values()):
+        raise AppError(
+            "The demo needs an empty store, and the one at SAFERSTREETS_DATABASE_URL holds data",
+            hint="unset SAFERSTREETS_DATABASE_URL to run the demo in its own SQLite store, or point it at an empty database",
+        )
+
+
+def run_demo(*, settings: Settings, seed: int, out: Path | None, console: Console) -> tuple[list[tuple[str, str]], Settings]:
+    """Run every stage in order; return the demo accounts as (username, role) and the settings used."""
     out = out or settings.data_dir / "demo"
     out.mkdir(parents=True, exist_ok=True)
-    ctx = DemoContext(settings=settings, seed=seed, out=out, engine=get_engine(settings), console=console)
+    settings = demo_settings(settings, out)
+    engine = get_engine(settings)
+    _require_empty(engine)
+    ctx = DemoContext(settings=settings, seed=seed, out=out, engine=engine, console=console)
     for title, stage in STAGES:
         with console.status(f"{title}…"):
             line = stage(ctx)
         console.print(f"[green]✓[/green] {title}: {line}")
-    return ctx.accounts
+    return ctx.accounts, settings

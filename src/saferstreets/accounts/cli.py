@@ -1,0 +1,98 @@
+"""``saferstreets users``: staff and partner accounts."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import sqlalchemy as sa
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from saferstreets.accounts.models import ROLES, User
+from saferstreets.accounts.service import create_user, hash_password
+from saferstreets.errors import NotFound, ValidationFailed
+
+console = Console(soft_wrap=True)
+users_app = typer.Typer(help="Staff and partner accounts.", no_args_is_help=True)
+
+
+def _password(value: str | None) -> str:
+    return value or typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+
+
+@users_app.command("create")
+def create(
+    username: str,
+    role: Annotated[str, typer.Option(help=f"One of: {', '.join(ROLES)}.")],
+    name: Annotated[str | None, typer.Option(help="Display name.")] = None,
+    wards: Annotated[str, typer.Option(help="Ward codes, comma-separated (ward officers).")] = "",
+    partner: Annotated[str | None, typer.Option(help="Partner code (partner accounts).")] = None,
+    password: Annotated[str | None, typer.Option(help="Asked for when not given.")] = None,
+) -> None:
+    """Create an account."""
+    from saferstreets.cli import open_store
+    from saferstreets.db import session_scope
+
+    engine = open_store()
+    ward_codes = [w.strip() for w in wards.split(",") if w.strip()]
+    if role == "ward_officer" and not ward_codes:
+        raise ValidationFailed("A ward officer needs at least one ward.", hint="--wards E05000001,E05000002")
+    if role == "partner" and not partner:
+        raise ValidationFailed("A partner account needs a partner code.", hint="--partner council_lighting")
+    with session_scope(engine) as session:
+        create_user(session=session, username=username, password=_password(password), role=role,
+                    display_name=name, wards=ward_codes, partner=partner)
+    console.print(f"Created {role.replace('_', ' ')} account {username}.")
+
+
+@users_app.command("list")
+def list_users() -> None:
+    """List accounts with their roles and scopes."""
+    from saferstreets.cli import open_store
+    from saferstreets.db import session_scope
+
+    with session_scope(open_store()) as session:
+        users = session.scalars(sa.select(User).order_by(User.username)).all()
+        table = Table(title="Accounts")
+        for col in ("username", "name", "role", "scope", "active"):
+            table.add_column(col)
+        for u in users:
+            scope = ", ".join(u.wards or []) or (u.partner or "")
+            table.add_row(u.username, u.display_name, u.role, scope, "yes" if u.active else "no")
+    console.print(table)
+
+
+@users_app.command("set-password")
+def set_password(username: str, password: Annotated[str | None, typer.Option()] = None) -> None:
+    """Set a new password for an account."""
+    from saferstreets.cli import open_store
+    from saferstreets.db import session_scope
+
+    with session_scope(open_store()) as session:
+        user = session.scalar(sa.select(User).where(User.username == username))
+        if user is None:
+            raise NotFound(f"There is no account {username!r}.")
+        new = _password(password)
+        if len(new) < 10:
+            raise ValidationFailed("The password must be at least 10 characters.")
+        user.password_hash = hash_password(new)
+    console.print(f"Password changed for {username}.")
+
+
+@users_app.command("deactivate")
+def deactivate(username: str) -> None:
+    """Stop an account from signing in (its history stays)."""
+    from saferstreets.cli import open_store
+    from saferstreets.db import session_scope
+
+    with session_scope(open_store()) as session:
+        user = session.scalar(sa.select(User).where(User.username == username))
+        if user is None:
+            raise NotFound(f"There is no account {username!r}.")
+        user.active = False
+    console.print(f"{username} can no longer sign in.")
+
+
+def register(*, app: typer.Typer, import_app: typer.Typer) -> None:
+    app.add_typer(users_app, name="users")

@@ -47,7 +47,7 @@ class Area(Base):
 
 
 class Place(Base):
-    """A named point of interest: venue, station, park, path, street (used by the demo and planning)."""
+    """A named point of interest: venue, station, park, path, street (demo and planning)."""
 
     __tablename__ = "place"
 

@@ -1,0 +1,153 @@
+"""Point → area lookup: one STRtree per level, queried with whole arrays of points.
+
+A point on a boundary shared by two areas intersects both; it goes to the area whose code sorts
+first, so the answer is the same on every run, on every machine and whatever order the
+boundaries were imported in.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import shapely
+
+from saferstreets.models_common import AREA_LEVELS
+
+CHUNK = 250_000  # points per STRtree query: bounds the memory held by shapely point objects
+
+
+@dataclass
+class _Level:
+    codes: np.ndarray  # object array of codes, sorted
+    geoms: np.ndarray  # shapely geometries in the same order, prepared
+    tree: shapely.STRtree
+
+
+class AreaIndex:
+    """Areas of each level, ready for vectorised point-in-polygon lookups.
+
+    Build with :meth:`from_session` (the store) or :meth:`from_arrays` (codes and geometries).
+
+    Attributes
+    ----------
+    levels : tuple of str
+        The levels that have at least one area, in ``AREA_LEVELS`` order.
+    """
+
+    def __init__(self, levels: Mapping[str, _Level], version: Any = None) -> None:
+        self._levels = dict(levels)
+        self.levels = tuple(lv for lv in AREA_LEVELS if lv in self._levels) + tuple(
+            lv for lv in self._levels if lv not in AREA_LEVELS
+        )
+        self.version = version
+
+    @classmethod
+    def from_arrays(
+        cls, levels: Mapping[str, tuple[Sequence[str], Sequence[Any]]], version: Any = None
+    ) -> AreaIndex:
+        """From ``{level: (codes, shapely geometries)}``; empty levels are left out."""
+        built: dict[str, _Level] = {}
+        for level, (codes, geoms) in levels.items():
+            codes_arr = np.asarray(list(codes), dtype=object)
+            geoms_arr = np.asarray(list(geoms), dtype=object)
+            keep = np.array([g is not None for g in geoms_arr], dtype=bool)
+            codes_arr, geoms_arr = codes_arr[keep], geoms_arr[keep]
+            if not len(codes_arr):
+                continue
+            order = np.argsort(codes_arr.astype(str), kind="stable")
+            codes_arr, geoms_arr = codes_arr[order], geoms_arr[order]
+            shapely.prepare(geoms_arr)
+            built[level] = _Level(codes=codes_arr, geoms=geoms_arr, tree=shapely.STRtree(geoms_arr))
+        return cls(built, version=version)
+
+    @classmethod
+    def from_session(cls, session: Any, *, levels: Sequence[str] | None = None) -> AreaIndex:
+        """Every area in the store (or only ``levels``), with their full geometries."""
+        import sqlalchemy as sa
+
+        from saferstreets.areas.geometry import from_geojson_dicts
+        from saferstreets.areas.models import Area
+
+        query = sa.select(Area.kind, Area.code, Area.geometry)
+        if levels is not None:
+            query = query.where(Area.kind.in_(list(levels)))
+        grouped: dict[str, tuple[list[str], list[Any]]] = {}
+        for kind, code, geometry in session.execute(query):
+            codes, geoms = grouped.setdefault(kind, ([], []))
+            codes.append(code)
+            geoms.append(geometry)
+        arrays = {
+            kind: (codes, from_geojson_dicts(geoms)) for kind, (codes, geoms) in grouped.items()
+        }
+        return cls.from_arrays(arrays, version=store_version(session))
+
+    def __contains__(self, level: object) -> bool:
+        return level in self._levels
+
+    def size(self, level: str) -> int:
+        """How many areas the index holds at ``level``."""
+        return len(self._levels[level].codes) if level in self._levels else 0
+
+    def lookup(self, level: str, lons: np.ndarray, lats: np.ndarray) -> np.ndarray:
+        """The code of the ``level`` area each point is in (object array; ``None`` if none)."""
+        lons = np.asarray(lons, dtype=float)
+        lats = np.asarray(lats, dtype=float)
+        n = len(lons)
+        out = np.full(n, None, dtype=object)
+        entry = self._levels.get(level)
+        if entry is None or n == 0:
+            return out
+        sentinel = len(entry.codes)
+        for start in range(0, n, CHUNK):
+            x = lons[start : start + CHUNK]
+            y = lats[start : start + CHUNK]
+            finite = np.flatnonzero(np.isfinite(x) & np.isfinite(y))
+            if not len(finite):
+                continue
+            points = shapely.points(x[finite], y[finite])
+            point_idx, tree_idx = entry.tree.query(points, predicate="intersects")
+            best = np.full(len(finite), sentinel, dtype=np.int64)
+            np.minimum.at(best, point_idx, tree_idx)  # lowest code wins on a shared boundary
+            hit = best < sentinel
+            out[start + finite[hit]] = entry.codes[best[hit]]
+        return out
+
+    def locate_arrays(self, lats: Any, lons: Any) -> dict[str, np.ndarray]:
+        """:func:`locate` returning object arrays instead of lists."""
+        lats_arr = np.asarray(lats, dtype=float)
+        lons_arr = np.asarray(lons, dtype=float)
+        return {level: self.lookup(level, lons_arr, lats_arr) for level in self.levels}
+
+
+def locate(lats: Any, lons: Any, *, index: AreaIndex) -> dict[str, list[str | None]]:
+    """The area code at every level for each point (``None`` where a point is in no area)."""
+    return {level: codes.tolist() for level, codes in index.locate_arrays(lats, lons).items()}
+
+
+def store_version(session: Any) -> tuple[Any, ...]:
+    """A cheap fingerprint of the areas in the store (count, last id, last import time)."""
+    import sqlalchemy as sa
+
+    from saferstreets.areas.models import Area
+
+    row = session.execute(
+        sa.select(sa.func.count(Area.id), sa.func.max(Area.id), sa.func.max(Area.imported_at))
+    ).one()
+    return (int(row[0] or 0), row[1], str(row[2]))
+
+
+_cache: dict[str, AreaIndex] = {}
+
+
+def cached_area_index(*, session: Any) -> AreaIndex:
+    """The index for this store, rebuilt only when its areas have changed (for per-request use)."""
+    key = session.get_bind().url.render_as_string(hide_password=True)
+    version = store_version(session)
+    index = _cache.get(key)
+    if index is None or index.version != version:
+        index = AreaIndex.from_session(session)
+        _cache[key] = index
+    return index

@@ -46,6 +46,22 @@ def stage_store(ctx: DemoContext) -> str:
     return f"store at revision {after}"
 
 
+def stage_boundaries(ctx: DemoContext) -> str:
+    from saferstreets.areas.service import assign_points, import_boundaries
+
+    done = []
+    for key, level in (("force", "force"), ("districts", "district"), ("wards", "ward"),
+                       ("lsoas", "lsoa"), ("town_centres", "town_centre")):
+        if key in ctx.files:
+            summary = import_boundaries(
+                engine=ctx.engine, path=ctx.files[key], level=level, assign=False
+            )
+            done.append(f"{summary.rows_stored} {level.replace('_', ' ')}")
+    if done:
+        assign_points(engine=ctx.engine)
+    return ", ".join(done) if done else "no boundary files in the demo county"
+
+
 def stage_accounts(ctx: DemoContext) -> str:
     from saferstreets.demo.accounts import create_demo_accounts
 
@@ -70,6 +86,7 @@ Stage = Callable[[DemoContext], str]
 STAGES: list[tuple[str, Stage]] = [
     ("Generating the synthetic county", stage_generate),
     ("Preparing the store", stage_store),
+    ("Importing boundaries", stage_boundaries),
     ("Creating demo accounts", stage_accounts),
     ("Working local issues", stage_local_issues),
 ]

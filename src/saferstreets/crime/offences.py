@@ -64,19 +64,58 @@ HARM_WEIGHTS: dict[str, float] = {
     "Violence and sexual offences": 60.0,
 }
 
-# police.uk outcome categories grouped for "pursuing offenders".
-CHARGED_OUTCOMES: tuple[str, ...] = ("Suspect charged", "Suspect charged as part of another case",
-                                     "Offender sent to prison", "Offender given suspended prison sentence",
-                                     "Offender fined", "Offender given community sentence",
-                                     "Offender given conditional discharge", "Offender given absolute discharge",
-                                     "Offender ordered to pay compensation", "Offender otherwise dealt with",
-                                     "Offender given a caution", "Defendant found not guilty",
-                                     "Court result unavailable", "Court case unable to proceed",
-                                     "Defendant sent to Crown Court", "Awaiting court outcome")
+# police.uk outcome wording, grouped as the Home Office's crime outcome groups (Crime outcomes in
+# England and Wales, table of outcome types). The street files' "Last outcome category" uses court
+# and status wording ("Awaiting court outcome", "Under investigation") that the outcomes files'
+# "Outcome type" does not, so both vocabularies are listed. Checked against every value in the
+# Hertfordshire 2021 files (tests/crime/test_offences.py).
+CHARGED_OUTCOMES: tuple[str, ...] = (
+    # Charged or summonsed, and what the court then did.
+    "Suspect charged", "Suspect charged as part of another case", "Awaiting court outcome",
+    "Defendant sent to Crown Court", "Court result unavailable", "Court case unable to proceed",
+    "Defendant found not guilty", "Offender sent to prison",
+    "Offender given suspended prison sentence", "Offender fined",
+    "Offender given community sentence", "Offender given conditional discharge",
+    "Offender given absolute discharge", "Offender ordered to pay compensation",
+    "Offender deprived of property", "Offender otherwise dealt with",
+)  # fmt: skip
+OUT_OF_COURT_OUTCOMES: tuple[str, ...] = (
+    # Formal (cautions, penalty notices, cannabis/khat warnings) and informal (community resolution).
+    "Offender given a caution", "Offender given a drugs possession warning",
+    "Offender given penalty notice", "Offender given a penalty notice", "Local resolution",
+)  # fmt: skip
 NO_SUSPECT_OUTCOMES: tuple[str, ...] = ("Investigation complete; no suspect identified",)
-VICTIM_NO_SUPPORT_OUTCOMES: tuple[str, ...] = (
-    "Unable to prosecute suspect",  # police.uk's wording covers "victim does not support action"
+UNABLE_TO_PROSECUTE_OUTCOMES: tuple[str, ...] = (
+    # Evidential difficulties, whether or not the victim supports action (Home Office 14, 15, 16).
+    "Unable to prosecute suspect",
 )
+VICTIM_NO_SUPPORT_OUTCOMES = UNABLE_TO_PROSECUTE_OUTCOMES  # police.uk does not separate them
+NOT_IN_PUBLIC_INTEREST_OUTCOMES: tuple[str, ...] = (
+    "Formal action is not in the public interest", "Further action is not in the public interest",
+    "Further investigation is not in the public interest",
+)  # fmt: skip
+OTHER_AGENCY_OUTCOMES: tuple[str, ...] = ("Action to be taken by another organisation",)
+OPEN_OUTCOMES: tuple[str, ...] = ("Under investigation",)
+UNKNOWN_OUTCOMES: tuple[str, ...] = ("Status update unavailable",)
+
+OUTCOME_GROUPS: dict[str, tuple[str, ...]] = {
+    "charged": CHARGED_OUTCOMES,
+    "out_of_court": OUT_OF_COURT_OUTCOMES,
+    "unable_to_prosecute": UNABLE_TO_PROSECUTE_OUTCOMES,
+    "no_suspect": NO_SUSPECT_OUTCOMES,
+    "not_in_public_interest": NOT_IN_PUBLIC_INTEREST_OUTCOMES,
+    "other_agency": OTHER_AGENCY_OUTCOMES,
+    "under_investigation": OPEN_OUTCOMES,
+    "unknown": UNKNOWN_OUTCOMES,
+}
+_GROUP_OF = {o.lower(): g for g, outcomes in OUTCOME_GROUPS.items() for o in outcomes}
+
+
+def outcome_group(outcome: str | None) -> str:
+    """The group of a police.uk outcome (``OUTCOME_GROUPS``'s keys); "other" for wording not listed."""
+    if not outcome:
+        return "unknown"
+    return _GROUP_OF.get(outcome.strip().lower(), "other")
 
 
 def harm_weight(crime_type: str, weights: dict[str, float] | None = None) -> float:

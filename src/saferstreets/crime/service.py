@@ -1,0 +1,465 @@
+"""Recorded crime: import police.uk files into the store, and ask what became of a crime.
+
+``import_crime`` takes files, folders and zips (a police.uk download unzipped or not), reads each
+CSV with :mod:`saferstreets.crime.policeuk`, and stores each file in its own transaction: a file
+that fails half-way leaves nothing behind and can be imported again. Rows are keyed (``row_key``)
+so that importing the same rows again, from the same file or an overlapping download, stores
+nothing twice. SQLite is filled with ``executemany`` in large batches; PostgreSQL with ``COPY``
+into a temporary table and one ``INSERT ... ON CONFLICT DO NOTHING``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import zipfile
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
+
+from saferstreets.crime.models import Crime, Outcome, StopSearch
+from saferstreets.crime.offences import outcome_group
+from saferstreets.crime.policeuk import (
+    KIND_LABELS,
+    KIND_TABLES,
+    POLICE_UK_NAME,
+    ParsedFile,
+    detect_kind,
+    parse_header,
+    read_file,
+)
+from saferstreets.db import is_postgres, session_scope
+from saferstreets.errors import AppError, InputFileError
+from saferstreets.ingest.service import (
+    MAX_PROBLEMS_SHOWN,
+    ImportProgress,
+    ImportSummary,
+    already_imported,
+    finish_run,
+    quarantine,
+    record_failure,
+    start_run,
+    to_utf8,
+)
+
+SQLITE_BATCH = 50_000
+CRIME_KINDS = tuple(KIND_TABLES)
+
+
+@dataclass(frozen=True)
+class Member:
+    """One CSV to import: a file on disk, or a member of a zip."""
+
+    source: str  # what messages and the quarantine call it: the path, or zip path + '!' + member
+    path: Path
+    member: str | None = None
+
+    def read(self) -> bytes:
+        if self.member is None:
+            return self.path.read_bytes()
+        with zipfile.ZipFile(self.path) as archive:
+            return archive.read(self.member)
+
+
+# --------------------------------------------------------------------------- finding the files
+
+
+def _looks_police_uk(name: str) -> bool:
+    return bool(POLICE_UK_NAME.search(name))
+
+
+def collect_members(paths: Sequence[Path]) -> tuple[list[Member], list[ImportSummary]]:
+    """Every CSV under ``paths`` (files, folders, zips), and what was passed over and why.
+
+    A CSV named on the command line is always read (so a wrong file gets a clear message). In
+    folders and zips, files that are not CSV are passed over and listed; so are CSVs whose header
+    is not police.uk's, unless their name says they are one (then they fail with the reason).
+    """
+    members: list[Member] = []
+    ignored: list[ImportSummary] = []
+
+    def ignore(source: str, why: str) -> None:
+        ignored.append(ImportSummary(kind="crime", source=source, status="ignored", message=why))
+
+    def add_zip(path: Path) -> None:
+        try:
+            archive = zipfile.ZipFile(path)
+        except zipfile.BadZipFile as exc:
+            raise InputFileError(path, "is not a readable zip file",
+                                 hint="download it again; the file may be incomplete") from exc
+        with archive:
+            for info in sorted(archive.infolist(), key=lambda i: i.filename):
+                name = info.filename
+                if info.is_dir():
+                    continue
+                source = f"{path}!{name}"
+                base = name.rsplit("/", 1)[-1]
+                if name.startswith("__MACOSX/") or base.startswith("._"):
+                    ignore(source, "macOS metadata, not data")
+                elif not base.lower().endswith(".csv"):
+                    ignore(source, "not a CSV file")
+                elif _looks_police_uk(base) or _header_is_police_uk(archive, name):
+                    members.append(Member(source=source, path=path, member=name))
+                else:
+                    ignore(source, "a CSV, but not a police.uk street, outcomes or stop-and-search file")
+
+    def add_folder(folder: Path) -> None:
+        for item in sorted(folder.rglob("*")):
+            if item.is_dir() or item.name.startswith("."):
+                continue
+            lower = item.name.lower()
+            if lower.endswith(".zip"):
+                add_zip(item)
+            elif not lower.endswith(".csv"):
+                ignore(str(item), "not a CSV or zip file")
+            elif _looks_police_uk(item.name) or _file_header_is_police_uk(item):
+                members.append(Member(source=str(item), path=item))
+            else:
+                ignore(str(item), "a CSV, but not a police.uk street, outcomes or stop-and-search file")
+
+    for path in paths:
+        path = Path(path)
+        if not path.exists():
+            raise InputFileError(path, "does not exist", hint="check the path and try again")
+        if path.is_dir():
+            add_folder(path)
+        elif path.suffix.lower() == ".zip" or zipfile.is_zipfile(path) and path.suffix.lower() != ".csv":
+            add_zip(path)
+        else:
+            members.append(Member(source=str(path), path=path))
+    return members, ignored
+
+
+def _first_line(data: bytes) -> str:
+    line = data.split(b"\n", 1)[0][:4096]
+    try:
+        return to_utf8(line, "")[0].decode("utf-8", errors="replace")
+    except AppError:
+        return ""
+
+
+def _header_is_police_uk(archive: zipfile.ZipFile, name: str) -> bool:
+    with archive.open(name) as handle:
+        return detect_kind(parse_header(_first_line(handle.read(4096))), name) is not None
+
+
+def _file_header_is_police_uk(path: Path) -> bool:
+    with path.open("rb") as handle:
+        return detect_kind(parse_header(_first_line(handle.read(4096))), path.name) is not None
+
+
+# --------------------------------------------------------------------------- storing
+
+
+_COLUMNS: dict[str, tuple[str, ...]] = {
+    "crime": (
+        "row_key", "crime_id", "month", "reported_by", "falls_within", "longitude", "latitude",
+        "location", "source_lsoa_code", "source_lsoa_name", "crime_type", "last_outcome",
+        "context", "import_run_id",
+    ),
+    "crime_outcome": (
+        "row_key", "crime_id", "month", "reported_by", "falls_within", "longitude", "latitude",
+        "location", "source_lsoa_code", "source_lsoa_name", "outcome_type", "import_run_id",
+    ),
+    "stop_search": (
+        "row_key", "force", "type", "occurred_at", "part_of_policing_operation",
+        "policing_operation", "latitude", "longitude", "gender", "age_range",
+        "self_defined_ethnicity", "officer_defined_ethnicity", "legislation", "object_of_search",
+        "outcome", "outcome_linked_to_object", "removal_of_outer_clothing", "import_run_id",
+    ),
+}  # fmt: skip
+
+
+def store_rows(*, session: Session, table: str, frame: pl.DataFrame, run_id: int,
+               progress: ImportProgress | None = None) -> int:
+    """Insert the rows whose ``row_key`` the table does not hold yet; return how many went in."""
+    if frame.height == 0:
+        return 0
+    columns = _COLUMNS[table]
+    frame = (
+        frame.with_columns(pl.lit(run_id, pl.Int64).alias("import_run_id"))
+        .select(columns)
+        .sort("row_key")  # B-tree inserts in key order: about twice as fast on SQLite
+    )
+    if is_postgres(session):
+        stored = _store_postgres(session=session, table=table, frame=frame, columns=columns)
+        if progress:
+            progress.rows_done(frame.height)
+        return stored
+    return _store_sqlite(session=session, table=table, frame=frame, columns=columns,
+                         progress=progress)
+
+
+def _store_sqlite(*, session: Session, table: str, frame: pl.DataFrame, columns: Sequence[str],
+                  progress: ImportProgress | None) -> int:
+    raw = session.connection().connection.dbapi_connection
+    assert raw is not None
+    cursor = raw.cursor()
+    try:
+        cursor.execute("PRAGMA cache_size=-131072")  # 128 MB of page cache for index inserts
+        sql = (
+            f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))}) "
+            "ON CONFLICT (row_key) DO NOTHING"
+        )
+        stored = 0
+        for start in range(0, frame.height, SQLITE_BATCH):
+            batch = frame.slice(start, SQLITE_BATCH)
+            cursor.executemany(sql, batch.rows())
+            stored += max(cursor.rowcount, 0)
+            if progress:
+                progress.rows_done(batch.height)
+        return stored
+    finally:
+        cursor.close()
+
+
+def _store_postgres(*, session: Session, table: str, frame: pl.DataFrame,
+                    columns: Sequence[str]) -> int:
+    raw = session.connection().connection.dbapi_connection
+    assert raw is not None
+    names = ", ".join(columns)
+    with raw.cursor() as cursor:
+        cursor.execute(
+            f"CREATE TEMP TABLE IF NOT EXISTS _ss_load_{table} ON COMMIT DROP AS "
+            f"SELECT {names} FROM {table} WITH NO DATA"
+        )
+        cursor.execute(f"TRUNCATE _ss_load_{table}")
+        payload = frame.write_csv(include_header=False, null_value="").encode("utf-8")
+        with cursor.copy(f"COPY _ss_load_{table} ({names}) FROM STDIN (FORMAT csv)") as copy:
+            view = memoryview(payload)
+            for start in range(0, len(payload), 1 << 20):
+                copy.write(view[start : start + (1 << 20)])
+        cursor.execute(
+            f"INSERT INTO {table} ({names}) SELECT {names} FROM _ss_load_{table} "
+            "ON CONFLICT (row_key) DO NOTHING"
+        )
+        stored = cursor.rowcount
+        cursor.execute(f"DROP TABLE _ss_load_{table}")
+    return max(stored, 0)
+
+
+# --------------------------------------------------------------------------- import
+
+
+def import_crime(*, engine: Engine, paths: Sequence[Path], progress: ImportProgress | None = None,
+                 recheck: bool = False, assign_areas: bool = True) -> list[ImportSummary]:
+    """Import police.uk street, outcomes and stop-and-search CSVs (files, folders or zips).
+
+    One summary per file, in order, plus one per file passed over (status ``ignored``). Each file
+    is one transaction. A file whose exact bytes were imported before is skipped unless
+    ``recheck``; either way no row is stored twice. Afterwards new points are assigned to areas.
+    """
+    members, ignored = collect_members(paths)
+    if progress:
+        progress.begin(files=len(members))
+    summaries: list[ImportSummary] = list(ignored)
+    for member in members:
+        if progress:
+            progress.file_started(member.source)
+        summary = _import_one(engine=engine, member=member, recheck=recheck, progress=progress)
+        summaries.append(summary)
+        if progress:
+            progress.file_done(summary)
+    if assign_areas and any(s.rows_stored for s in summaries):
+        note = assign_crime_areas(engine=engine)
+        summaries.append(ImportSummary(kind="areas", source="areas", status="ignored",
+                                           message=note))
+    return summaries
+
+
+def _import_one(*, engine: Engine, member: Member, recheck: bool,
+                progress: ImportProgress | None) -> ImportSummary:
+    summary = ImportSummary(kind="crime", source=member.source)
+    sha: str | None = None
+    try:
+        data = member.read()
+        sha = hashlib.sha256(data).hexdigest()
+        kind = detect_kind(parse_header(_first_line(data)), member.source)
+        if kind and not recheck:
+            with session_scope(engine) as session:
+                previous = already_imported(session=session, kind=kind, sha256=sha)
+                if previous is not None:
+                    summary.kind = kind
+                    summary.status = "skipped"
+                    summary.rows_read = previous.rows_read
+                    summary.rows_duplicate = previous.rows_read - previous.rows_quarantined
+                    summary.message = (
+                        f"the same file was imported on {previous.finished_at:%Y-%m-%d %H:%M} "
+                        f"(run {previous.id}); nothing read again"
+                    )
+                    return summary
+        parsed = read_file(data, member.source, kind=kind)
+        del data
+        summary.kind = parsed.kind
+        with session_scope(engine) as session:
+            _store_parsed(session=session, parsed=parsed, sha=sha, summary=summary,
+                          progress=progress)
+        return summary
+    except AppError as exc:
+        message = exc.message + (f" ({exc.hint})" if exc.hint else "")
+    except (OSError, zipfile.BadZipFile) as exc:
+        message = f"{member.source}: cannot be read: {exc}"
+    except sa.exc.SQLAlchemyError as exc:
+        first = str(getattr(exc, "orig", exc)).strip().splitlines()[0]
+        message = f"{member.source}: the store refused the rows ({first}); nothing was stored"
+    summary.status = "failed"
+    summary.message = message
+    summary.rows_stored = summary.rows_duplicate = summary.rows_quarantined = 0
+    kind_for_run = summary.kind if summary.kind in CRIME_KINDS else "crime"
+    with session_scope(engine) as session:
+        summary.run_id = record_failure(session=session, kind=kind_for_run, source=member.source,
+                                        sha256=sha, message=message).id
+    return summary
+
+
+def _store_parsed(*, session: Session, parsed: ParsedFile, sha: str, summary: ImportSummary,
+                  progress: ImportProgress | None) -> None:
+    run = start_run(session=session, kind=parsed.kind, source=parsed.source, sha256=sha)
+    summary.rows_read = parsed.rows_read
+    stored = store_rows(session=session, table=parsed.table, frame=parsed.frame, run_id=run.id,
+                        progress=progress)
+    summary.rows_stored = stored
+    summary.rows_duplicate = parsed.frame.height - stored
+    summary.rows_quarantined = len(parsed.problems)
+    quarantine(session=session, run=run, kind=parsed.kind, problems=parsed.problems,
+               skip_known=True)
+    summary.problems = parsed.problems[:MAX_PROBLEMS_SHOWN]
+    summary.notes = list(parsed.notes)
+    summary.details = dict(parsed.details)
+    bits = []
+    if parsed.details.get("no_location"):
+        bits.append(f"{parsed.details['no_location']:,} without location")
+    if parsed.details.get("no_crime_id"):
+        bits.append(f"{parsed.details['no_crime_id']:,} without Crime ID")
+    summary.message = "; ".join(bits) or None
+    finish_run(session=session, run=run, summary=summary)
+
+
+def assign_crime_areas(*, engine: Engine) -> str:
+    """Give new crime, outcome and stop-and-search points their areas; say what was done."""
+    try:
+        from saferstreets.areas import service as areas_service
+    except ImportError:
+        return "points not assigned to areas: this version has no area assignment yet"
+    from saferstreets.areas.models import Area
+
+    with session_scope(engine) as session:
+        has_areas = session.scalar(sa.select(sa.func.count()).select_from(Area)) or 0
+    if not has_areas:
+        return ("points not assigned to areas yet: no boundaries are imported "
+                "(import boundaries and points are assigned then)")
+    try:
+        assigned = areas_service.assign_points(
+            engine=engine,
+            tables=[Crime.__tablename__, Outcome.__tablename__, StopSearch.__tablename__],
+            only_missing=True,
+        )
+    except (AppError, sa.exc.SQLAlchemyError) as exc:
+        first = str(getattr(exc, "orig", exc)).strip().splitlines()[0]
+        return (f"the rows are stored, but giving points their areas failed ({first}); "
+                "run: saferstreets areas assign")
+    return "points given their areas: " + ", ".join(f"{t} {n:,}" for t, n in assigned.items())
+
+
+# --------------------------------------------------------------------------- questions
+
+
+@dataclass(frozen=True)
+class HistoryEvent:
+    """One step in a crime's life: recorded (from the street file) or an outcome."""
+
+    month: date
+    event: str  # recorded | outcome
+    description: str  # the crime type, or the outcome type
+    group: str | None  # the outcome's group (offences.OUTCOME_GROUPS), None for 'recorded'
+    location: str | None
+    source_run_id: int | None
+
+
+def crime_history(*, session: Session, crime_id: str) -> list[HistoryEvent]:
+    """A crime's recorded row (if held) then its outcomes in month order."""
+    events: list[HistoryEvent] = []
+    crime = session.scalar(sa.select(Crime).where(Crime.crime_id == crime_id).order_by(Crime.id).limit(1))
+    if crime is not None:
+        events.append(HistoryEvent(month=crime.month, event="recorded", description=crime.crime_type,
+                                   group=None, location=crime.location,
+                                   source_run_id=crime.import_run_id))
+    outcomes = session.scalars(
+        sa.select(Outcome).where(Outcome.crime_id == crime_id).order_by(Outcome.month, Outcome.id)
+    )
+    for o in outcomes:
+        events.append(HistoryEvent(month=o.month, event="outcome", description=o.outcome_type,
+                                   group=outcome_group(o.outcome_type), location=o.location,
+                                   source_run_id=o.import_run_id))
+    return events
+
+
+@dataclass(frozen=True)
+class OutcomeCount:
+    crime_type: str
+    outcome_type: str
+    group: str
+    count: int
+
+
+def outcomes_by_crime_type(
+    *,
+    session: Session,
+    crime_types: Sequence[str] | None = None,
+    month_from: date | None = None,
+    month_to: date | None = None,
+) -> list[OutcomeCount]:
+    """Outcome events counted by the crime type of their crime (outcomes joined to crimes on Crime ID).
+
+    The months filter the crime's month (when it was recorded). Outcomes whose crime is not held
+    (recorded before the first month imported) are left out: import the earlier street files.
+    """
+    query = (
+        sa.select(Crime.crime_type, Outcome.outcome_type, sa.func.count())
+        .join(Crime, Crime.crime_id == Outcome.crime_id)
+        .group_by(Crime.crime_type, Outcome.outcome_type)
+        .order_by(Crime.crime_type, sa.func.count().desc(), Outcome.outcome_type)
+    )
+    if crime_types:
+        query = query.where(Crime.crime_type.in_(list(crime_types)))
+    if month_from:
+        query = query.where(Crime.month >= month_from)
+    if month_to:
+        query = query.where(Crime.month <= month_to)
+    return [
+        OutcomeCount(crime_type=c, outcome_type=o, group=outcome_group(o), count=int(n))
+        for c, o, n in session.execute(query).all()
+    ]
+
+
+def iter_summaries_by_kind(summaries: Sequence[ImportSummary]) -> Iterator[tuple[str, list[ImportSummary]]]:
+    """Summaries grouped by kind label (street, outcomes, stop-and-search), in that order."""
+    for kind, label in KIND_LABELS.items():
+        group = [s for s in summaries if s.kind == kind]
+        if group:
+            yield label, group
+
+
+def crime_counts(*, session: Session) -> dict[str, Any]:
+    """Crimes, outcomes and stop-and-search rows held, with how many lack a location or Crime ID."""
+    def count(query: Any) -> int:
+        return int(session.scalar(query) or 0)
+
+    return {
+        "crimes": count(sa.select(sa.func.count()).select_from(Crime)),
+        "crimes_without_location": count(
+            sa.select(sa.func.count()).select_from(Crime).where(Crime.latitude.is_(None))
+        ),
+        "crimes_without_crime_id": count(
+            sa.select(sa.func.count()).select_from(Crime).where(Crime.crime_id.is_(None))
+        ),
+        "outcomes": count(sa.select(sa.func.count()).select_from(Outcome)),
+        "stop_and_search": count(sa.select(sa.func.count()).select_from(StopSearch)),
+    }
+

@@ -1,0 +1,249 @@
+"""``saferstreets quarantine ...``: see and settle the rows imports could not keep; Rich progress for imports."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+)
+from rich.table import Table
+from rich.text import Text
+
+from saferstreets.ingest.service import (
+    ImportSummary,
+    count_quarantined,
+    get_quarantined,
+    quarantine_csv,
+    quarantine_json,
+    quarantine_record,
+    quarantined_rows,
+    set_quarantine_status,
+    total,
+)
+
+quarantine_app = typer.Typer(
+    help="Rows imports could not keep: list, show, export, resolve or discard them.",
+    no_args_is_help=True,
+)
+
+KindOpt = Annotated[str | None, typer.Option("--kind", help="Only this kind (e.g. crime_street).")]
+StatusOpt = Annotated[
+    str | None, typer.Option("--status", help="open, fixed or discarded (default: every status).")
+]
+SourceOpt = Annotated[str | None, typer.Option("--source", help="Only sources containing this text.")]
+
+
+def _console() -> Console:
+    from saferstreets.cli import console
+
+    return console
+
+
+def _engine():  # type: ignore[no-untyped-def]
+    from saferstreets.cli import open_store
+
+    return open_store()
+
+
+@quarantine_app.command("list")
+def list_rows(
+    kind: KindOpt = None,
+    status: StatusOpt = "open",
+    source: SourceOpt = None,
+    limit: Annotated[int, typer.Option(help="Show at most this many rows.")] = 50,
+) -> None:
+    """List quarantined rows (open ones unless --status says otherwise)."""
+    from saferstreets.db import session_scope
+
+    console = _console()
+    status = None if status == "all" else status
+    with session_scope(_engine()) as session:
+        rows = quarantined_rows(session=session, kind=kind, status=status, source=source, limit=limit)
+        matching = count_quarantined(session=session, kind=kind, status=status, source=source)
+        if not rows:
+            console.print("No quarantined rows match.")
+            return
+        table = Table(title=f"Quarantined rows ({len(rows):,} of {matching:,} shown)")
+        for col in ("id", "kind", "source", "row", "field", "reason", "status"):
+            table.add_column(col, overflow="fold")
+        for r in rows:
+            table.add_row(str(r.id), r.kind, _short_source(r.source), str(r.row_number or ""),
+                          r.field or "", r.reason, r.status)
+    console.print(table)
+    if matching > len(rows):
+        console.print(f"{matching - len(rows):,} more: use --limit, or export them all with "
+                      "saferstreets quarantine export")
+
+
+def _short_source(source: str) -> str:
+    if "!" in source:
+        archive, member = source.split("!", 1)
+        return f"{Path(archive).name}!{member}"
+    return Path(source).name
+
+
+@quarantine_app.command("show")
+def show(row_id: Annotated[int, typer.Argument(help="The quarantined row's id.")]) -> None:
+    """Show one quarantined row in full: where it came from, why, and its values."""
+    from saferstreets.db import session_scope
+
+    console = _console()
+    with session_scope(_engine()) as session:
+        record = quarantine_record(get_quarantined(session=session, row_id=row_id))
+    for key in ("id", "kind", "source", "row_number", "field", "reason", "status", "created_at",
+                "import_run_id"):
+        console.print(f"[bold]{key.replace('_', ' ')}:[/bold] {record[key]}", highlight=False)
+    console.print("[bold]values:[/bold]")
+    for key, value in (record["raw"] or {}).items():
+        console.print(f"  {key}: {value}", highlight=False, markup=False)
+
+
+@quarantine_app.command("export")
+def export(
+    fmt: Annotated[str, typer.Option("--format", help="csv or json.")] = "csv",
+    kind: KindOpt = None,
+    status: StatusOpt = None,
+    source: SourceOpt = None,
+    out: Annotated[Path | None, typer.Option("--out", help="Write here (default: print).")] = None,
+) -> None:
+    """Export quarantined rows as CSV (safe to open in a spreadsheet) or JSON."""
+    from saferstreets.db import session_scope
+    from saferstreets.errors import ValidationFailed
+
+    if fmt not in ("csv", "json"):
+        raise ValidationFailed(f"Unknown export format '{fmt}'", hint="use --format csv or --format json")
+    with session_scope(_engine()) as session:
+        rows = quarantined_rows(session=session, kind=kind, status=status, source=source)
+        text = quarantine_csv(rows) if fmt == "csv" else quarantine_json(rows)
+    if out:
+        out.write_text(text, encoding="utf-8")
+        _console().print(f"Wrote {len(rows):,} quarantined rows to {out}")
+    else:
+        typer.echo(text, nl=False)
+
+
+@quarantine_app.command("discard")
+def discard(ids: Annotated[list[int], typer.Argument(help="Ids of the rows to discard.")]) -> None:
+    """Mark rows discarded: they will not be imported (they stay listed for the record)."""
+    _set_status(ids, "discarded")
+
+
+@quarantine_app.command("resolve")
+def resolve(
+    ids: Annotated[list[int], typer.Argument(help="Ids of the rows that are settled.")],
+    as_status: Annotated[str, typer.Option("--as", help="fixed (default), discarded or open.")] = "fixed",
+) -> None:
+    """Mark rows fixed (corrected at source and imported again), or discarded, or open again."""
+    _set_status(ids, as_status)
+
+
+def _set_status(ids: Sequence[int], status: str) -> None:
+    from saferstreets.db import session_scope
+
+    with session_scope(_engine()) as session:
+        rows = set_quarantine_status(session=session, row_ids=ids, status=status)
+    _console().print(f"Marked {len(rows):,} quarantined row(s) {status}: "
+                     + ", ".join(str(r.id) for r in rows))
+
+
+# --------------------------------------------------------------------------- import output
+
+
+class RichImportProgress:
+    """Files and rows, as Rich progress bars (an ``ingest.service.ImportProgress``)."""
+
+    def __init__(self, progress: Progress) -> None:
+        self.progress = progress
+        self.files: TaskID | None = None
+        self.rows: TaskID | None = None
+
+    def begin(self, *, files: int) -> None:
+        self.files = self.progress.add_task("files", total=files)
+        self.rows = self.progress.add_task("rows stored or checked", total=None)
+
+    def file_started(self, source: str) -> None:
+        if self.files is not None:
+            self.progress.update(self.files, description=f"files ({_short_source(source)})")
+
+    def rows_done(self, rows: int) -> None:
+        if self.rows is not None:
+            self.progress.advance(self.rows, rows)
+
+    def file_done(self, summary: ImportSummary) -> None:
+        if self.files is not None:
+            self.progress.advance(self.files, 1)
+        if summary.status == "failed":
+            self.progress.console.print(f"[red]{summary.line()}[/red]", highlight=False)
+
+
+@contextmanager
+def rich_import_progress(console: Console) -> Iterator[RichImportProgress]:
+    """A Rich progress display for an import (transient: the summary table follows it)."""
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    ) as progress:
+        yield RichImportProgress(progress)
+
+
+def print_summaries(console: Console, summaries: Sequence[ImportSummary], *, title: str) -> None:
+    """A table of what each file gave (read, stored, already held, quarantined), a total, and problems."""
+    files = [s for s in summaries if s.status != "ignored" and s.kind != "areas"]
+    table = Table(title=title)
+    for col in ("file", "kind", "read", "stored", "already held", "quarantined", "status"):
+        table.add_column(col, justify="right" if col in ("read", "stored", "already held", "quarantined") else "left",
+                         overflow="fold")
+    for s in files:
+        table.add_row(_short_source(s.source), s.kind.removeprefix("crime_"), f"{s.rows_read:,}",
+                      f"{s.rows_stored:,}", f"{s.rows_duplicate:,}", f"{s.rows_quarantined:,}",
+                      s.status)
+    t = total(files)
+    table.add_row("[bold]total[/bold]", f"{len(files)} files", f"{t.rows_read:,}", f"{t.rows_stored:,}",
+                  f"{t.rows_duplicate:,}", f"{t.rows_quarantined:,}", t.status if files else "")
+    console.print(table)
+    kept = {}
+    for s in files:
+        for key, value in s.details.items():
+            if isinstance(value, int):
+                kept[key] = kept.get(key, 0) + value
+    if kept.get("no_location") or kept.get("no_crime_id"):
+        console.print(
+            f"Kept and counted: {kept.get('no_location', 0):,} rows without a location, "
+            f"{kept.get('no_crime_id', 0):,} without a Crime ID (anti-social behaviour).",
+            highlight=False,
+        )
+    for s in summaries:
+        if s.kind == "areas":
+            console.print(f"[yellow]note[/yellow] {s.message}", highlight=False)
+        elif s.status == "ignored":
+            console.print(f"[yellow]passed over[/yellow] {s.line()}", highlight=False)
+        elif s.status == "failed":
+            console.print(f"[red]failed[/red] {s.line()}", highlight=False)
+        for note in s.notes:
+            console.print(f"[yellow]note[/yellow] {_short_source(s.source)}: {note}", highlight=False)
+        for p in s.problems:
+            console.print(Text.assemble(("quarantined ", "magenta"), str(p)), highlight=False)
+        if s.rows_quarantined > len(s.problems):
+            console.print(f"  … and {s.rows_quarantined - len(s.problems):,} more from this file "
+                          "(saferstreets quarantine list)")
+
+
+def register(*, app: typer.Typer, import_app: typer.Typer) -> None:
+    """Add ``saferstreets quarantine ...``."""
+    app.add_typer(quarantine_app, name="quarantine")
+

@@ -1,0 +1,396 @@
+"""police.uk import: every kind of input the issue names, on SQLite and PostgreSQL.
+
+Each test of bad input asserts what the user is told (file, row, field, reason) and what the
+store then holds (good rows in, bad rows in quarantine).
+"""
+
+from __future__ import annotations
+
+import zipfile
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from saferstreets.crime import service
+from saferstreets.crime.models import Crime, Outcome, StopSearch
+from saferstreets.crime.service import crime_history, import_crime, outcomes_by_crime_type
+from saferstreets.db import session_scope
+from saferstreets.ingest.models import ImportRun, QuarantinedRow
+from tests.crime.policeuk_files import (
+    crime_id,
+    no_location_row,
+    outcome_row,
+    search_row,
+    street_row,
+    write_outcomes,
+    write_searches,
+    write_street,
+)
+
+
+def count(engine: sa.Engine, model: type) -> int:
+    with session_scope(engine) as session:
+        return int(session.scalar(sa.select(sa.func.count()).select_from(model)) or 0)
+
+
+def quarantined(engine: sa.Engine) -> list[QuarantinedRow]:
+    with session_scope(engine) as session:
+        return list(session.scalars(sa.select(QuarantinedRow).order_by(QuarantinedRow.id)))
+
+
+def only(summaries: list, source_part: str = ""):  # type: ignore[no-untyped-def]
+    files = [s for s in summaries if s.kind.startswith("crime_") or s.status == "failed"]
+    files = [s for s in files if source_part in s.source.replace("\\", "/").rsplit("/", 1)[-1]]
+    assert len(files) == 1, [s.line() for s in summaries]
+    return files[0]
+
+
+# --------------------------------------------------------------------------- good files
+
+
+def test_street_file_keeps_asb_and_no_location_rows(engine: sa.Engine, tmp_path: Path) -> None:
+    rows = [street_row(1), street_row(2), street_row(None), street_row(None), no_location_row(3),
+            no_location_row(None)]
+    path = write_street(tmp_path / "2021-01-hertfordshire-street.csv", rows)
+    summary = only(import_crime(engine=engine, paths=[path]))
+    assert (summary.rows_read, summary.rows_stored, summary.rows_quarantined) == (6, 6, 0)
+    assert summary.details == {"no_location": 2, "no_crime_id": 3}
+    assert "2 without location" in summary.message and "3 without Crime ID" in summary.message
+    with session_scope(engine) as session:
+        held = session.scalars(sa.select(Crime)).all()
+        assert sum(c.crime_id is None for c in held) == 3  # the two identical ASB rows both kept
+        assert sum(c.latitude is None for c in held) == 2
+        assert {c.location for c in held if c.latitude is None} == {"No Location"}
+        first = session.scalar(sa.select(Crime).where(Crime.crime_id == crime_id(1)))
+        assert first.month.isoformat() == "2021-01-01"
+        assert (first.latitude, first.longitude, first.source_lsoa_code) == (51.75, -0.339, "E01023700")
+        assert first.row_key == crime_id(1)
+        assert len({c.row_key for c in held}) == 6
+        run = session.get(ImportRun, summary.run_id)
+        assert (run.status, run.rows_stored, run.kind) == ("ok", 6, "crime_street")
+
+
+def test_same_file_again_changes_nothing(engine: sa.Engine, tmp_path: Path) -> None:
+    rows = [street_row(1), street_row(None), street_row(None), ["bad"] + street_row(2)[1:]]
+    rows[3][1] = "2021-13"
+    path = write_street(tmp_path / "2021-01-x-street.csv", rows)
+    first = only(import_crime(engine=engine, paths=[path]))
+    assert (first.rows_stored, first.rows_quarantined) == (3, 1)
+    again = only(import_crime(engine=engine, paths=[path]))
+    assert again.status == "skipped" and "nothing read again" in again.message
+    assert again.rows_stored == 0
+    recheck = only(import_crime(engine=engine, paths=[path], recheck=True))
+    assert (recheck.rows_read, recheck.rows_stored, recheck.rows_duplicate) == (4, 0, 3)
+    assert count(engine, Crime) == 3
+    assert len(quarantined(engine)) == 1  # reading the file again does not double the quarantine
+
+
+def test_overlapping_download_stores_only_new_rows(engine: sa.Engine, tmp_path: Path) -> None:
+    a = write_street(tmp_path / "a" / "2021-01-x-street.csv",
+                     [street_row(1), street_row(2), street_row(None), street_row(None)])
+    b = write_street(tmp_path / "b" / "2021-01-x-street.csv",
+                     [street_row(1), street_row(2), street_row(None), street_row(None), street_row(3),
+                      street_row(None, location="On or near Park")])
+    only(import_crime(engine=engine, paths=[a]))
+    summary = only(import_crime(engine=engine, paths=[b]))
+    assert (summary.rows_read, summary.rows_stored, summary.rows_duplicate) == (6, 2, 4)
+    assert "4 already held" in summary.line()
+    assert count(engine, Crime) == 6
+
+
+def test_outcomes_join_to_their_crimes(engine: sa.Engine, tmp_path: Path) -> None:
+    street = write_street(tmp_path / "2021-01-x-street.csv",
+                          [street_row(1), street_row(2, crime_type="Robbery"), street_row(None)])
+    outcomes = write_outcomes(tmp_path / "2021-03-x-outcomes.csv", [
+        outcome_row(1, month="2021-03", outcome="Suspect charged"),
+        outcome_row(1, month="2021-02", outcome="Unable to prosecute suspect"),
+        outcome_row(2, month="2021-03", outcome="Suspect charged"),
+        outcome_row(2, month="2021-03", outcome="Suspect charged"),  # two suspects: both kept
+        outcome_row(99, month="2021-03"),  # a crime recorded before the first month imported
+    ])
+    summaries = import_crime(engine=engine, paths=[street, outcomes])
+    assert only(summaries, "outcomes").rows_stored == 5
+    assert count(engine, Outcome) == 5
+    with session_scope(engine) as session:
+        history = crime_history(session=session, crime_id=crime_id(1))
+        assert [(e.event, e.month.isoformat(), e.description) for e in history] == [
+            ("recorded", "2021-01-01", "Violence and sexual offences"),
+            ("outcome", "2021-02-01", "Unable to prosecute suspect"),
+            ("outcome", "2021-03-01", "Suspect charged"),
+        ]
+        assert [e.group for e in history] == [None, "unable_to_prosecute", "charged"]
+        counts = {(c.crime_type, c.outcome_type): c.count for c in outcomes_by_crime_type(session=session)}
+        assert counts == {
+            ("Violence and sexual offences", "Unable to prosecute suspect"): 1,
+            ("Violence and sexual offences", "Suspect charged"): 1,
+            ("Robbery", "Suspect charged"): 2,
+        }
+        robbery = outcomes_by_crime_type(session=session, crime_types=["Robbery"])
+        assert [(c.outcome_type, c.group, c.count) for c in robbery] == [("Suspect charged", "charged", 2)]
+        assert crime_history(session=session, crime_id="no-such-id") == []
+
+
+def test_stop_and_search_file(engine: sa.Engine, tmp_path: Path) -> None:
+    path = write_searches(tmp_path / "2021-01-hertfordshire-stop-and-search.csv",
+                          [search_row(), search_row(), search_row(lat="", lon=""),
+                           search_row(date="03/01/2021 21:15")])
+    summary = only(import_crime(engine=engine, paths=[path]))
+    assert (summary.kind, summary.rows_stored, summary.rows_quarantined) == ("crime_stop_search", 3, 1)
+    assert str(summary.problems[0]) == (
+        f"{path}, row 5, field 'Date': Date '03/01/2021 21:15' is not a date and time (YYYY-MM-DDTHH:MM:SS)"
+    )
+    with session_scope(engine) as session:
+        rows = session.scalars(sa.select(StopSearch)).all()
+        assert {r.force for r in rows} == {"hertfordshire"}
+        assert sum(r.latitude is None for r in rows) == 1
+
+
+# --------------------------------------------------------------------------- kind from the header
+
+
+def test_kind_comes_from_the_header_not_the_name(engine: sa.Engine, tmp_path: Path) -> None:
+    street = write_street(tmp_path / "export.csv", [street_row(1)])
+    misnamed = write_outcomes(tmp_path / "2021-01-x-street.csv", [outcome_row(1)])
+    summaries = import_crime(engine=engine, paths=[street, misnamed])
+    assert only(summaries, "export.csv").kind == "crime_street"
+    assert only(summaries, "x-street.csv").kind == "crime_outcomes"
+    assert (count(engine, Crime), count(engine, Outcome)) == (1, 1)
+
+
+def test_wrong_file_type_is_refused_and_nothing_stored(engine: sa.Engine, tmp_path: Path) -> None:
+    survey = tmp_path / "survey.csv"
+    survey.write_text("Respondent,Q1 How safe do you feel,Q2 Where\n1,Very unsafe,Park\n")
+    image = tmp_path / "map.png"
+    image.write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(100))
+    summaries = import_crime(engine=engine, paths=[survey, image])
+    assert [s.status for s in summaries] == ["failed", "failed"]
+    assert summaries[0].message.startswith(
+        f"{survey}: is not a police.uk street, outcomes or stop-and-search file (row 1 has 'Respondent'"
+    )
+    assert summaries[1].message.startswith(f"{image}: is not a text file")
+    assert count(engine, Crime) == 0
+    with session_scope(engine) as session:
+        runs = session.scalars(sa.select(ImportRun)).all()
+        assert [r.status for r in runs] == ["failed", "failed"]
+
+
+def test_missing_or_renamed_column_names_the_column(engine: sa.Engine, tmp_path: Path) -> None:
+    path = tmp_path / "2021-01-x-street.csv"
+    header = "Crime ID,Month,Reported by,Falls within,Longitude,Latitude,Location,LSOA code,LSOA name,Crime category,Last outcome category,Context"
+    path.write_text(header + "\n" + ",".join(street_row(1)) + "\n")
+    summary = only(import_crime(engine=engine, paths=[path]))
+    assert summary.status == "failed"
+    assert "is a police.uk street file but the header lacks column(s) 'Crime type' (row 1)" in summary.message
+    assert "'Crime category'" in summary.message
+    dropped = tmp_path / "2021-01-y-outcomes.csv"
+    dropped.write_text("Crime ID,Month,Reported by,Falls within,Longitude,Latitude,Location,LSOA code,LSOA name\n")
+    summary = only(import_crime(engine=engine, paths=[dropped]))
+    assert summary.status == "failed" and "lacks column(s) 'Outcome type'" in summary.message
+    assert count(engine, Crime) == 0 and count(engine, Outcome) == 0
+
+
+# --------------------------------------------------------------------------- bad rows
+
+
+def test_bad_months_are_quarantined_with_row_and_field(engine: sa.Engine, tmp_path: Path) -> None:
+    rows = [street_row(1), street_row(2, month="2021-13"), street_row(3, month="01/2021"),
+            street_row(4, month="")]
+    path = write_street(tmp_path / "s.csv", rows)
+    summary = only(import_crime(engine=engine, paths=[path]))
+    assert (summary.rows_read, summary.rows_stored, summary.rows_quarantined) == (4, 1, 3)
+    assert [str(p) for p in summary.problems] == [
+        f"{path}, row 3, field 'Month': Month '2021-13' is not a month in YYYY-MM form",
+        f"{path}, row 4, field 'Month': Month '01/2021' is not a month in YYYY-MM form",
+        f"{path}, row 5, field 'Month': Month is empty",
+    ]
+    held = quarantined(engine)
+    assert [(q.row_number, q.field, q.status, q.kind) for q in held] == [
+        (3, "Month", "open", "crime_street"), (4, "Month", "open", "crime_street"),
+        (5, "Month", "open", "crime_street")]
+    assert held[0].raw["Crime ID"] == crime_id(2) and held[0].source == str(path)
+    assert count(engine, Crime) == 1
+
+
+def test_coordinates_outside_the_uk_or_swapped(engine: sa.Engine, tmp_path: Path) -> None:
+    rows = [
+        street_row(1),
+        street_row(2, lat="40.4168", lon="-3.7038"),  # Madrid
+        street_row(3, lat="-0.339", lon="51.75"),  # swapped
+        street_row(4, lat="51.75", lon="12.5"),
+        street_row(5, lat="north", lon="-0.3"),
+        street_row(6, lat="51.75", lon=""),
+    ]
+    path = write_street(tmp_path / "s.csv", rows)
+    summary = only(import_crime(engine=engine, paths=[path]))
+    assert (summary.rows_stored, summary.rows_quarantined) == (1, 5)
+    assert [str(p) for p in summary.problems] == [
+        f"{path}, row 3, field 'Latitude': Latitude 40.4168 is outside the UK (49.8 to 60.9)",
+        f"{path}, row 4, field 'Latitude': Latitude -0.339 and Longitude 51.75 look swapped "
+        "(UK latitudes are 49.8 to 60.9, longitudes -8.7 to 1.8)",
+        f"{path}, row 5, field 'Longitude': Longitude 12.5 is outside the UK (-8.7 to 1.8)",
+        f"{path}, row 6, field 'Latitude': Latitude 'north' is not a number",
+        f"{path}, row 7, field 'Longitude': Longitude is empty but Latitude is given; give both or neither",
+    ]
+    assert [q.field for q in quarantined(engine)] == ["Latitude", "Latitude", "Longitude", "Latitude", "Longitude"]
+    assert count(engine, Crime) == 1
+
+
+def test_truncated_file_quarantines_the_cut_row(engine: sa.Engine, tmp_path: Path) -> None:
+    path = write_street(tmp_path / "2021-01-x-street.csv", [street_row(1), street_row(2)])
+    cut = ",".join(street_row(3))[:120]  # cut inside the fourth field, Falls within
+    path.write_bytes(path.read_bytes() + cut.encode())
+    summary = only(import_crime(engine=engine, paths=[path]))
+    assert (summary.rows_read, summary.rows_stored, summary.rows_quarantined) == (3, 2, 1)
+    problem = summary.problems[0]
+    assert problem.row_number == 4
+    assert problem.field == "Longitude"
+    assert problem.reason == "the row has 4 of the header's 12 fields (the file is cut short)"
+    assert quarantined(engine)[0].raw["_fields"] == 4
+    assert count(engine, Crime) == 2
+
+
+def test_row_with_extra_fields_is_quarantined(engine: sa.Engine, tmp_path: Path) -> None:
+    path = write_street(tmp_path / "s.csv", [street_row(1), [*street_row(2), "surplus"]])
+    summary = only(import_crime(engine=engine, paths=[path]))
+    assert str(summary.problems[0]) == f"{path}, row 3: the row has 13 fields, more than the header's 12"
+    assert count(engine, Crime) == 1
+
+
+def test_duplicate_crime_ids_in_one_file(engine: sa.Engine, tmp_path: Path) -> None:
+    moved = street_row(2, location="On or near Other Road")
+    path = write_street(tmp_path / "s.csv", [street_row(1), street_row(2), street_row(1), moved])
+    summary = only(import_crime(engine=engine, paths=[path]))
+    assert (summary.rows_stored, summary.rows_quarantined) == (2, 2)
+    assert [str(p) for p in summary.problems] == [
+        f"{path}, row 4, field 'Crime ID': repeats row 2 exactly (the same Crime ID and values)",
+        f"{path}, row 5, field 'Crime ID': Crime ID {crime_id(2)[:12]}… is already on row 3 of this "
+        "file, with different values",
+    ]
+    with session_scope(engine) as session:
+        kept = session.scalar(sa.select(Crime.location).where(Crime.crime_id == crime_id(2)))
+    assert kept == "On or near High Street"  # the first row wins
+
+
+def test_empty_required_fields_and_overlong_values(engine: sa.Engine, tmp_path: Path) -> None:
+    no_type = street_row(2)
+    no_type[9] = ""
+    long_location = street_row(3, location="On or near " + "x" * 300)
+    outcome_no_id = outcome_row(1)
+    outcome_no_id[0] = ""
+    street = write_street(tmp_path / "s.csv", [street_row(1), no_type, long_location])
+    outcomes = write_outcomes(tmp_path / "o.csv", [outcome_no_id, outcome_row(1)])
+    summaries = import_crime(engine=engine, paths=[street, outcomes])
+    assert [str(p) for p in only(summaries, "s.csv").problems] == [
+        f"{street}, row 3, field 'Crime type': Crime type is empty",
+        f"{street}, row 4, field 'Location': Location is longer than 200 characters",
+    ]
+    assert [str(p) for p in only(summaries, "o.csv").problems] == [
+        f"{outcomes}, row 2, field 'Crime ID': Crime ID is empty; an outcome must name its crime"]
+    assert (count(engine, Crime), count(engine, Outcome)) == (1, 1)
+
+
+# --------------------------------------------------------------------------- encodings
+
+
+def test_utf8_with_bom(engine: sa.Engine, tmp_path: Path) -> None:
+    path = write_street(tmp_path / "s.csv", [street_row(1, location="On or near Café Row")],
+                        encoding="utf-8-sig")
+    summary = only(import_crime(engine=engine, paths=[path]))
+    assert summary.kind == "crime_street" and summary.rows_stored == 1
+    assert summary.notes == ["UTF-8 with a byte-order mark (read as UTF-8)"]
+    with session_scope(engine) as session:
+        assert session.scalar(sa.select(Crime.location)) == "On or near Café Row"
+        assert session.scalar(sa.select(Crime.crime_id)) == crime_id(1)  # BOM not in the first field
+
+
+def test_windows_1252_and_mixed_encodings(engine: sa.Engine, tmp_path: Path) -> None:
+    cp = write_street(tmp_path / "cp.csv", [street_row(1, location="On or near Café Row")], encoding="cp1252")
+    mixed = tmp_path / "mixed.csv"
+    mixed.write_bytes(
+        write_street(tmp_path / "tmp.csv", [street_row(2, location="On or near Crème Lane")]).read_bytes()
+        + ",".join(street_row(3, location="On or near Señor Way")).encode("cp1252") + b"\n"
+    )
+    summaries = import_crime(engine=engine, paths=[cp, mixed])
+    assert only(summaries, "cp.csv").notes == ["not UTF-8: 1 line(s) read as Windows-1252 (first at row 2)"]
+    assert only(summaries, "mixed.csv").notes == ["not UTF-8: 1 line(s) read as Windows-1252 (first at row 3)"]
+    with session_scope(engine) as session:
+        locations = set(session.scalars(sa.select(Crime.location)))
+    assert locations == {"On or near Café Row", "On or near Crème Lane", "On or near Señor Way"}
+
+
+# --------------------------------------------------------------------------- folders and zips
+
+
+def test_police_uk_zip_with_unrelated_files(engine: sa.Engine, tmp_path: Path) -> None:
+    archive = tmp_path / "download.zip"
+    street = write_street(tmp_path / "src" / "s.csv", [street_row(1), street_row(None)]).read_bytes()
+    outcomes = write_outcomes(tmp_path / "src" / "o.csv", [outcome_row(1)]).read_bytes()
+    with zipfile.ZipFile(archive, "w") as z:
+        z.writestr("2021-01/2021-01-hertfordshire-street.csv", street)
+        z.writestr("2021-02/2021-02-hertfordshire-outcomes.csv", outcomes)
+        z.writestr("README.txt", "About this download")
+        z.writestr("__MACOSX/2021-01/._2021-01-hertfordshire-street.csv", b"\x00\x05")
+        z.writestr("notes/contacts.csv", "name,phone\nA,1\n")
+    summaries = import_crime(engine=engine, paths=[archive])
+    lines = {s.source.split("!")[1]: (s.status, s.message) for s in summaries if "!" in s.source}
+    assert lines["README.txt"] == ("ignored", "not a CSV file")
+    assert lines["__MACOSX/2021-01/._2021-01-hertfordshire-street.csv"] == ("ignored", "macOS metadata, not data")
+    assert lines["notes/contacts.csv"] == (
+        "ignored", "a CSV, but not a police.uk street, outcomes or stop-and-search file")
+    assert only(summaries, "street").source == f"{archive}!2021-01/2021-01-hertfordshire-street.csv"
+    assert (count(engine, Crime), count(engine, Outcome)) == (2, 1)
+    again = import_crime(engine=engine, paths=[tmp_path])  # the folder holding the zip
+    assert {s.status for s in again if s.kind.startswith("crime_")} == {"skipped"}
+    assert count(engine, Crime) == 2
+
+
+def test_a_file_that_fails_half_way_leaves_nothing(engine: sa.Engine, tmp_path: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    first = write_street(tmp_path / "2021-01-x-street.csv", [street_row(1), street_row(2)])
+    second = write_street(tmp_path / "2021-02-x-street.csv",
+                          [street_row(3, month="2021-02"), street_row(4, month="2099-99")])
+    real_store = service.store_rows
+
+    def store_then_break(**kw):  # type: ignore[no-untyped-def]
+        stored = real_store(**kw)
+        if kw["frame"]["month"][0] == "2021-02-01":
+            raise sa.exc.OperationalError("INSERT", {}, Exception("disk I/O error"))
+        return stored
+
+    monkeypatch.setattr(service, "store_rows", store_then_break)
+    summaries = import_crime(engine=engine, paths=[first, second])
+    summaries = [s for s in summaries if s.kind != "areas"]
+    assert [s.status for s in summaries] == ["ok", "failed"]
+    assert summaries[1].message == (
+        f"{second}: the store refused the rows (disk I/O error); nothing was stored")
+    assert count(engine, Crime) == 2
+    assert quarantined(engine) == []  # the failed file's bad row is not left behind either
+    monkeypatch.setattr(service, "store_rows", real_store)
+    again = import_crime(engine=engine, paths=[first, second])
+    assert [s.status for s in again if s.kind != "areas"] == ["skipped", "ok"]
+    assert count(engine, Crime) == 3 and len(quarantined(engine)) == 1
+
+
+def test_missing_path_is_one_clear_error(engine: sa.Engine, tmp_path: Path) -> None:
+    from saferstreets.errors import InputFileError
+
+    with pytest.raises(InputFileError, match="does not exist"):
+        import_crime(engine=engine, paths=[tmp_path / "nope.csv"])
+
+
+def test_points_get_areas_once_boundaries_exist(engine: sa.Engine, tmp_path: Path) -> None:
+    from tests.factories import add_area
+
+    path = write_street(tmp_path / "s.csv", [street_row(1, lon="-0.295", lat="51.805"), no_location_row(2)])
+    summaries = import_crime(engine=engine, paths=[path])
+    assert summaries[-1].kind == "areas"
+    assert "no boundaries are imported" in summaries[-1].message
+    with session_scope(engine) as session:
+        add_area(session, "E05000001", "Abbey", "ward", lon=-0.3, lat=51.8)
+    more = write_street(tmp_path / "t.csv", [street_row(3, lon="-0.295", lat="51.805")])
+    summaries = import_crime(engine=engine, paths=[more])
+    assert summaries[-1].message.startswith("points given their areas: crime 2")
+    with session_scope(engine) as session:
+        wards = {k: v for k, v in session.execute(sa.select(Crime.crime_id, Crime.ward_code))}
+    assert wards == {crime_id(1): "E05000001", crime_id(2): None, crime_id(3): "E05000001"}

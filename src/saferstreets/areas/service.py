@@ -295,9 +295,10 @@ def import_boundaries(
         summary.rows_stored = stored["new"] + stored["updated"]
         summary.rows_duplicate = merged
         refreshed = _refresh_child_parents(session, level)
-        parts = [f"{stored['new']:,} new", f"{stored['updated']:,} updated"]
+        counts = f"{stored['new']:,} new, {stored['updated']:,} updated"
         if stored["removed"]:
-            parts.append(f"{stored['removed']:,} removed")
+            counts += f", {stored['removed']:,} removed"
+        parts = [counts]
         if repaired:
             parts.append(f"{repaired:,} invalid geometries repaired")
         if merged:

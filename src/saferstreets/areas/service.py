@@ -533,7 +533,8 @@ def _write_sqlite(
 ) -> None:
     names = list(columns)
     # table and column names come from the models' metadata, never from input
-    sql = f'UPDATE "{table}" SET '  # noqa: S608 + ", ".join(f"{c} = ?" for c in names) + " WHERE id = ?"
+    assignments = ", ".join(f"{c} = ?" for c in names)
+    sql = f'UPDATE "{table}" SET {assignments} WHERE id = ?'  # noqa: S608
     params = list(zip(*(columns[c].tolist() for c in names), ids.tolist(), strict=True))
     conn.exec_driver_sql(sql, params)
 

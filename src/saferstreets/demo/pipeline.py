@@ -70,6 +70,15 @@ def stage_accounts(ctx: DemoContext) -> str:
     return f"{len(ctx.accounts)} demo accounts"
 
 
+def stage_reports(ctx: DemoContext) -> str:
+    from saferstreets.reports.service import import_reports
+
+    if "reports" not in ctx.files:
+        return "no reports in the demo county"
+    summary = import_reports(engine=ctx.engine, path=ctx.files["reports"], source="demo")
+    return summary.line()
+
+
 def stage_local_issues(ctx: DemoContext) -> str:
     from datetime import date
 
@@ -88,6 +97,7 @@ STAGES: list[tuple[str, Stage]] = [
     ("Preparing the store", stage_store),
     ("Importing boundaries", stage_boundaries),
     ("Creating demo accounts", stage_accounts),
+    ("Receiving public reports", stage_reports),
     ("Working local issues", stage_local_issues),
 ]
 

@@ -1,0 +1,58 @@
+"""Redaction of contact details typed into free text.
+
+A woman may type her own (or someone else's) email address or phone number into "in your own
+words". The report is accepted and kept as written for the safeguarding queue, where staff may
+need it; everywhere else (her status page, analyst lists, exports, public pages) the text goes
+through ``redact_contact_details`` first.
+"""
+
+from __future__ import annotations
+
+import re
+
+EMAIL_MARK = "[email removed]"
+PHONE_MARK = "[phone number removed]"
+
+# local@domain.tld, also written "name (at) domain (dot) com" or "name at domain dot com".
+_LOCAL = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
+_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
+_EMAIL = re.compile(
+    rf"{_LOCAL}\s*(?:@|\(at\)|\[at\])\s*(?:{_LABEL}\s*(?:\.|\(dot\)|\[dot\])\s*)+[A-Za-z]{{2,24}}\b",
+    re.IGNORECASE,
+)
+_EMAIL_SPELT = re.compile(
+    rf"\b{_LOCAL}\s+at\s+(?:{_LABEL}\s+dot\s+)+[A-Za-z]{{2,24}}\b", re.IGNORECASE
+)
+# Runs of digits (with spaces, dots, dashes, brackets) that look like a phone number: UK forms
+# such as 07700 900123, +44 (0)20 7946 0000, 0044 1632 960000, 01632-960-000, and international.
+_PHONE = re.compile(
+    r"""
+    (?<![\w/.-])
+    (?:\+|00)?\(?\d(?:[\s().-]{0,3}\d){8,14}
+    (?![\w/])
+    """,
+    re.VERBOSE,
+)
+_DATE_LIKE = re.compile(r"^\d{1,4}[./-]\d{1,2}[./-]\d{1,4}$")
+
+
+def _phone(match: re.Match[str]) -> str:
+    text = match.group(0)
+    digits = re.sub(r"\D", "", text)
+    if _DATE_LIKE.match(text.strip()) or len(digits) < 9 or len(digits) > 15:
+        return text
+    return PHONE_MARK
+
+
+def redact_contact_details(text: str) -> str:
+    """``text`` with email addresses and phone numbers replaced by a marker saying so."""
+    if not text:
+        return text
+    text = _EMAIL.sub(EMAIL_MARK, text)
+    text = _EMAIL_SPELT.sub(EMAIL_MARK, text)
+    return _PHONE.sub(_phone, text)
+
+
+def has_contact_details(text: str | None) -> bool:
+    """Whether ``text`` contains something ``redact_contact_details`` would remove."""
+    return bool(text) and redact_contact_details(text) != text  # type: ignore[arg-type]

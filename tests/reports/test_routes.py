@@ -1,0 +1,286 @@
+"""The public pages: the form with and without a map, receipts, look-up, deletion, protections."""
+
+from __future__ import annotations
+
+import logging
+import re
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import sqlalchemy as sa
+from tests.reports.conftest import csrf_of, receipt_of
+from tests.reports.county import INSIDE, OUTSIDE
+
+from saferstreets.accounts.models import AuditEvent
+from saferstreets.accounts.service import create_user
+from saferstreets.db import session_factory, session_scope
+from saferstreets.reports.models import Report
+
+CLIENT_IP = "203.0.113.77"
+CLIENT_UA = "PrivacyProbe-UA-5c1e"
+DAY = (datetime.now(UTC).date() - timedelta(days=1)).isoformat()
+
+
+def _form(web, **fields):  # type: ignore[no-untyped-def]
+    page = web.get("/report")
+    assert page.status_code == 200
+    lat, lon = INSIDE["E05009001"]
+    data = {
+        "csrf_token": csrf_of(page.text),
+        "action": "send",
+        "latitude": str(lat),
+        "longitude": str(lon),
+        "occurred_on": DAY,
+        "time_band": "evening",
+        "reasons": ["poor_lighting", "isolated"],
+    }
+    data.update(fields)
+    return data
+
+
+def _count(engine: sa.Engine) -> int:
+    with session_factory(engine)() as session:
+        return int(session.scalar(sa.select(sa.func.count(Report.id))))
+
+
+def test_every_public_page_has_the_safety_bar(web) -> None:  # type: ignore[no-untyped-def]
+    for path in ("/", "/report", "/report/status", "/report/thanks", "/report/deleted"):
+        page = web.get(path)
+        assert page.status_code == 200, path
+        assert "In an emergency call 999" in page.text
+        assert 'id="quick-exit" href="https://www.bbc.co.uk/weather"' in page.text
+        assert "What happens to what you tell us" in page.text
+        assert page.headers["cache-control"] == "no-store"
+        assert "<script>" not in page.text  # no inline script: the CSP forbids it
+
+
+def test_submit_saves_first_and_shows_the_code_once(web, county) -> None:  # type: ignore[no-untyped-def]
+    response = web.post(
+        "/report", data=_form(web, free_text="No lights at all"), follow_redirects=False
+    )
+    assert response.status_code == 303
+    assert response.headers["location"] == "/report/thanks"
+    assert _count(county) == 1  # committed before the thank-you page is asked for
+    thanks = web.get("/report/thanks")
+    code = receipt_of(thanks.text)
+    assert code not in str(thanks.url) and code not in response.headers["location"]
+    assert "If you are in danger now" not in thanks.text
+    again = web.get("/report/thanks")
+    assert code not in again.text
+    assert "shown only once" in again.text
+
+
+def test_the_form_works_without_a_map_in_two_steps(web, county) -> None:  # type: ignore[no-untyped-def]
+    data = _form(
+        web, latitude="", longitude="", place_text="river", action="find", free_text="kept <b>"
+    )
+    step = web.post("/report", data=data)
+    assert step.status_code == 200
+    assert re.findall(r'name="area_code" value="([^"]+)" checked', step.text) == ["E05009004"]
+    assert "kept &lt;b&gt;" in step.text  # what she typed is kept, escaped
+    assert 'value="isolated" checked' in step.text
+    assert _count(county) == 0
+    sent = web.post("/report", data={**data, "action": "send", "area_code": "E05009004"})
+    assert sent.status_code == 200 and receipt_of(sent.text)
+    with session_factory(county)() as session:
+        report = session.scalar(sa.select(Report))
+        assert (report.ward_code, report.latitude, report.place_text) == (
+            "E05009004",
+            None,
+            "river",
+        )
+
+
+def test_a_search_with_several_or_no_matches(web) -> None:  # type: ignore[no-untyped-def]
+    many = web.post("/report", data=_form(web, place_text="e", action="find"))
+    assert "Type a street" not in many.text  # one letter is too short to search: no list
+    data = _form(web, place_text="north", action="find")
+    found = web.post("/report", data=data)
+    assert "Northgate" in found.text
+    none = web.post("/report", data=_form(web, place_text="Atlantis", action="find"))
+    assert "We could not find" in none.text and "Atlantis" in none.text
+
+
+def test_errors_are_shown_in_place_and_nothing_is_kept(web, county) -> None:  # type: ignore[no-untyped-def]
+    page = web.post("/report", data=_form(web, reasons=[], latitude="", longitude=""))
+    assert page.status_code == 422
+    assert "There is a problem" in page.text
+    assert 'aria-invalid="true"' in page.text
+    assert "choose the place on the map" in page.text.lower()
+    outside = web.post(
+        "/report", data=_form(web, latitude=str(OUTSIDE[0]), longitude=str(OUTSIDE[1]))
+    )
+    assert outside.status_code == 422
+    assert "outside the area" in outside.text
+    too_long = web.post("/report", data=_form(web, free_text="x" * 2001))
+    assert too_long.status_code == 422 and "under 2,000 characters" in too_long.text
+    assert _count(county) == 0
+
+
+def test_hand_typed_dates_are_understood(web, county) -> None:  # type: ignore[no-untyped-def]
+    day = datetime.now(UTC).date() - timedelta(days=3)
+    response = web.post("/report", data=_form(web, occurred_on=day.strftime("%d/%m/%Y")))
+    assert response.status_code == 200
+    with session_factory(county)() as session:
+        assert session.scalar(sa.select(Report.occurred_on)) == day
+
+
+def test_csrf_honeypot_and_oversized_posts_are_refused(web, county) -> None:  # type: ignore[no-untyped-def]
+    data = _form(web)
+    assert web.post("/report", data={**data, "csrf_token": "forged"}).status_code == 403
+    bot = web.post("/report", data={**data, "website": "http://spam.example"})
+    assert bot.status_code == 400 and "could not be sent" in bot.text
+    huge = web.post("/report", data={**data, "free_text": "x" * 40_000})
+    assert huge.status_code == 413
+    assert _count(county) == 0
+
+
+def test_free_text_is_escaped_everywhere(web, county) -> None:  # type: ignore[no-untyped-def]
+    evil = "<script>alert(1)</script><img src=x onerror=alert(2)>"
+    code = receipt_of(
+        web.post("/report", data=_form(web, free_text=evil, other_reason=evil[:100])).text
+    )
+    view = web.post(
+        "/report/status", data={"csrf_token": csrf_of(web.get("/report/status").text), "code": code}
+    )
+    assert "<script>alert" not in view.text and "&lt;script&gt;alert(1)" in view.text
+    assert "<img src=x" not in view.text
+
+
+def test_look_up_and_delete_by_code(web, county) -> None:  # type: ignore[no-untyped-def]
+    code = receipt_of(web.post("/report", data=_form(web, free_text="call me 07700 900123")).text)
+    token = csrf_of(web.get("/report/status").text)
+    view = web.post(
+        "/report/status", data={"csrf_token": token, "code": code.lower().replace("-", "")}
+    )
+    assert view.status_code == 200
+    assert "Northgate" in view.text and "Received" in view.text
+    assert "07700" not in view.text and "[phone number removed]" in view.text
+    wrong = web.post("/report/status", data={"csrf_token": token, "code": "AAAA-BBBB-CCCC-DDDD"})
+    assert wrong.status_code == 404 and "No report has that receipt code" in wrong.text
+    unconfirmed = web.post("/report/delete", data={"csrf_token": token, "code": code})
+    assert unconfirmed.status_code == 422 and _count(county) == 1
+    gone = web.post(
+        "/report/delete",
+        data={"csrf_token": token, "code": code, "confirm": "yes"},
+        follow_redirects=False,
+    )
+    assert gone.status_code == 303 and gone.headers["location"] == "/report/deleted"
+    assert _count(county) == 0
+    assert web.post("/report/status", data={"csrf_token": token, "code": code}).status_code == 404
+
+
+def test_urgent_words_show_the_999_message(web) -> None:  # type: ignore[no-untyped-def]
+    thanks = web.post("/report", data=_form(web, free_text="he is outside my house right now"))
+    assert "If you are in danger now, call 999" in thanks.text
+
+
+def test_reports_are_rate_limited_per_client(county, settings) -> None:  # type: ignore[no-untyped-def]
+    from fastapi.testclient import TestClient
+
+    from saferstreets.web.app import create_app
+
+    app = create_app(settings.model_copy(update={"report_rate_limit": 2, "lookup_rate_limit": 3}))
+    with (
+        TestClient(app, client=("198.51.100.9", 4000)) as one,
+        TestClient(app, client=("198.51.100.10", 4000)) as two,
+    ):
+        assert [one.post("/report", data=_form(one)).status_code for _ in range(3)] == [
+            200,
+            200,
+            429,
+        ]
+        limited = one.post("/report", data=_form(one))
+        assert limited.status_code == 429
+        assert "Too many requests" in limited.text and "call 999" in limited.text
+        assert int(limited.headers["retry-after"]) > 0
+        assert (
+            two.post("/report", data=_form(two)).status_code == 200
+        )  # another client is not held back
+        token = csrf_of(one.get("/report/status").text)
+        codes = [
+            one.post("/report/status", data={"csrf_token": token, "code": "x"}).status_code
+            for _ in range(4)
+        ]
+        assert codes == [404, 404, 404, 429]
+    assert _count(county) == 3
+
+
+def test_safeguarding_queue_is_for_some_roles_and_audited(web, county) -> None:  # type: ignore[no-untyped-def]
+    web.post("/report", data=_form(web, free_text="a man with a knife was waiting"))
+    web.post("/report", data=_form(web, free_text="just dark"))
+    with session_scope(county) as session:
+        for name, role in (("sup", "supervisor"), ("ward", "ward_officer")):
+            create_user(session=session, username=name, password="a long password", role=role)
+
+    def login(name: str) -> None:
+        web.post("/logout", data={"csrf_token": csrf_of(web.get("/login").text)})
+        token = csrf_of(web.get("/login").text)
+        assert (
+            web.post(
+                "/login",
+                data={"username": name, "password": "a long password", "csrf_token": token},
+            ).status_code
+            == 200
+        )
+
+    assert web.get("/staff/safeguarding", follow_redirects=False).status_code == 303
+    login("ward")
+    assert web.get("/staff/safeguarding").status_code == 403
+    login("sup")
+    page = web.get("/staff/safeguarding")
+    assert page.status_code == 200
+    assert "a man with a knife was waiting" in page.text and "just dark" not in page.text
+    with session_factory(county)() as session:
+        event = session.scalar(
+            sa.select(AuditEvent).where(AuditEvent.object_kind == "safeguarding_queue")
+        )
+        report = session.scalar(sa.select(Report).where(Report.urgent.is_(True)))
+        assert event.action == "view" and event.detail["reports"] == [report.public_id]
+    reviewed = web.post(
+        f"/staff/safeguarding/{report.public_id}/reviewed", data={"csrf_token": csrf_of(page.text)}
+    )
+    assert reviewed.status_code == 200 and "Nothing is waiting" in reviewed.text
+
+
+def _store_text(engine: sa.Engine, db_url: str) -> bytes:
+    """Everything the store holds: the SQLite file's bytes (after a checkpoint), or every PG row."""
+    if db_url.startswith("sqlite"):
+        with engine.connect() as conn:
+            conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+        path = Path(sa.engine.make_url(db_url).database or "")
+        data = path.read_bytes()
+        for extra in (path.with_name(path.name + "-wal"), path.with_name(path.name + "-journal")):
+            if extra.exists():
+                data += extra.read_bytes()
+        return data
+    from saferstreets.db import Base
+
+    chunks = []
+    with engine.connect() as conn:
+        for table in Base.metadata.sorted_tables:
+            for row in conn.execute(sa.select(table)):
+                chunks.append(repr(tuple(row)))
+    return "\n".join(chunks).encode()
+
+
+def test_no_client_address_user_agent_or_exact_time_is_kept(web, county, db_url, caplog) -> None:  # type: ignore[no-untyped-def]
+    caplog.set_level(logging.DEBUG)
+    before = datetime.now(UTC).replace(tzinfo=None)
+    code = receipt_of(web.post("/report", data=_form(web, free_text="dark path by the canal")).text)
+    token = csrf_of(web.get("/report/status").text)
+    web.post("/report/status", data={"csrf_token": token, "code": code})
+    web.post("/report", data=_form(web, free_text="a man with a knife here"))
+    web.post("/report", data=_form(web, latitude="52.2", longitude="-1.2"))  # refused
+    dump = _store_text(county, db_url)
+    assert _count(county) == 2
+    for secret in (CLIENT_IP, CLIENT_UA, "203.0.113", code, code.replace("-", "")):
+        assert secret.encode() not in dump, f"{secret} found in the store"
+        assert secret not in caplog.text, f"{secret} found in the logs"
+    with session_factory(county)() as session:
+        hours = session.scalars(sa.select(Report.received_hour)).all()
+    assert all(h.minute == 0 and h.second == 0 and h.microsecond == 0 for h in hours)
+    assert all(
+        abs((h - before.replace(minute=0, second=0, microsecond=0)).total_seconds()) <= 3600
+        for h in hours
+    )

@@ -42,6 +42,14 @@ class Settings(BaseSettings):
     tile_attribution: str = ""
     h3_resolution: int = Field(default=9, ge=5, le=12, description="H3 resolution stored with points.")
     public_min_count: int = Field(default=10, ge=1, description="Counts below this are suppressed.")
+    themes_min_labels: int = Field(
+        default=30, ge=1, description="Analyst theme labels needed before a theme model is trained."
+    )
+    nte_nights: list[int] = Field(
+        default=[4, 5], description="Night-time-economy nights (Monday = 0): Friday and Saturday."
+    )
+    nte_start_hour: int = Field(default=20, ge=0, le=23, description="NTE window opens (hour).")
+    nte_end_hour: int = Field(default=4, ge=0, le=23, description="NTE window closes next morning.")
     quick_exit_url: str = Field(
         default="https://www.bbc.co.uk/weather",
         pattern=r"^https://",

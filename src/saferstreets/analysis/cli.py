@@ -1,0 +1,66 @@
+"""``saferstreets assess``: run every analysis on what the store holds."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+from saferstreets.errors import AppError
+
+
+def assess(
+    resolution: Annotated[
+        int | None,
+        typer.Option(help="H3 resolution of the hot-spot cells (default: h3_resolution)."),
+    ] = None,
+    permutations: Annotated[int, typer.Option(help="Conditional permutations for Gi*.")] = 999,
+    seed: Annotated[int, typer.Option(help="Seed of the permutations.")] = 1,
+    inference: Annotated[
+        str, typer.Option(help="p-values behind the hot-spot classes: analytic or permutation.")
+    ] = "analytic",
+    themes: Annotated[
+        bool, typer.Option("--themes/--no-themes", help="Assign themes to free text first.")
+    ] = True,
+) -> None:
+    """Assess: concerns, feeling safe, who, when, hot spots, fear vs crime, outcomes, waves."""
+    from saferstreets.analysis.service import run_assessment
+    from saferstreets.cli import console, open_store
+    from saferstreets.config import get_settings
+
+    if inference not in ("analytic", "permutation"):
+        raise AppError(f"--inference must be analytic or permutation, not {inference!r}")
+    if resolution is not None and not 5 <= resolution <= 12:
+        raise AppError(f"--resolution must be between 5 and 12, not {resolution}")
+    settings = get_settings()
+    engine = open_store(settings)
+    with Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    ) as bar:
+        task = bar.add_task("Assessing", total=None)
+
+        def progress(message: str) -> None:
+            bar.update(task, description=f"Assessing: {message}")
+
+        runs = run_assessment(
+            engine=engine,
+            settings=settings,
+            progress=progress,
+            resolution=resolution,
+            permutations=permutations,
+            seed=seed,
+            inference=inference,
+            assign_themes=themes,
+        )
+    for run in runs:
+        console.print(f"[bold]{run.kind}[/bold]: {run.summary}", highlight=False)
+    console.print(f"Stored {len(runs)} findings.")
+
+
+def register(*, app: typer.Typer, import_app: typer.Typer) -> None:
+    app.command("assess")(assess)

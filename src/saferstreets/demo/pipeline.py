@@ -62,6 +62,21 @@ def stage_boundaries(ctx: DemoContext) -> str:
     return ", ".join(done) if done else "no boundary files in the demo county"
 
 
+def stage_surveys(ctx: DemoContext) -> str:
+    from saferstreets.surveys.service import import_survey
+
+    waves = ctx.files.get("surveys") or []
+    if not waves:
+        return "no survey waves in the demo county"
+    done = []
+    for wave in waves:
+        summary = import_survey(engine=ctx.engine, path=Path(wave["path"]),
+                                mapping=Path(wave["mapping"]), wave_name=wave.get("wave"))
+        name = wave.get("wave") or Path(wave["path"]).stem
+        done.append(f"{summary.rows_stored:,} responses in '{name}'")
+    return "; ".join(done)
+
+
 def stage_accounts(ctx: DemoContext) -> str:
     from saferstreets.demo.accounts import create_demo_accounts
 
@@ -77,13 +92,6 @@ def stage_reports(ctx: DemoContext) -> str:
         return "no reports in the demo county"
     summary = import_reports(engine=ctx.engine, path=ctx.files["reports"], source="demo")
     return summary.line()
-
-
-def stage_assess(ctx: DemoContext) -> str:
-    from saferstreets.analysis.service import run_assessment
-
-    runs = run_assessment(engine=ctx.engine, settings=ctx.settings, seed=ctx.seed)
-    return f"{len(runs)} findings stored"
 
 
 def stage_local_issues(ctx: DemoContext) -> str:
@@ -103,9 +111,9 @@ STAGES: list[tuple[str, Stage]] = [
     ("Generating the synthetic county", stage_generate),
     ("Preparing the store", stage_store),
     ("Importing boundaries", stage_boundaries),
+    ("Importing survey waves", stage_surveys),
     ("Creating demo accounts", stage_accounts),
     ("Receiving public reports", stage_reports),
-    ("Assessing", stage_assess),
     ("Working local issues", stage_local_issues),
 ]
 

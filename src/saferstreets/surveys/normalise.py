@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from datetime import date, datetime
+from functools import lru_cache
 from typing import Any
 
 
@@ -31,10 +32,15 @@ _SPACE = re.compile(r"\s+")
 
 
 def key(text: Any) -> str:
-    """Case-, accent-of-quote- and whitespace-insensitive form of a label, for matching."""
+    """Case-, curly-quote- and whitespace-insensitive form of a label, for matching."""
     if text is None:
         return ""
-    value = unicodedata.normalize("NFKC", str(text)).translate(_QUOTES)
+    return _key(str(text))
+
+
+@lru_cache(maxsize=65536)
+def _key(text: str) -> str:
+    value = unicodedata.normalize("NFKC", text).translate(_QUOTES)
     return _SPACE.sub(" ", value).strip().casefold()
 
 

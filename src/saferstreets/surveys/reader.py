@@ -19,7 +19,6 @@ import csv
 import difflib
 import io
 import re
-import zipfile
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -153,23 +152,19 @@ def read_grids(
 
 
 def _read_xlsx(path: Path, data: bytes, *, sheet: str | None) -> dict[str | None, list[list[Any]]]:
-    import openpyxl
+    """Each sheet's cells as text (dates as ISO text), read with calamine (fastexcel)."""
+    import fastexcel
 
     try:
-        book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except (zipfile.BadZipFile, KeyError, EOFError, OSError) as exc:
+        book = fastexcel.read_excel(data)
+    except Exception as exc:  # fastexcel raises its own errors for damaged or cut-off workbooks
+        first = str(exc).splitlines()[0]
         raise InputFileError(
             path,
-            f"is not a complete XLSX workbook ({exc}); it may be truncated",
+            f"is not a complete XLSX workbook ({first}); it may be truncated",
             hint="download or export it again",
         ) from None
-    except Exception as exc:  # openpyxl raises many kinds on a damaged workbook
-        raise InputFileError(
-            path,
-            f"cannot be read as an XLSX workbook ({exc})",
-            hint="open it in a spreadsheet and save it again as .xlsx",
-        ) from None
-    names = list(book.sheetnames)
+    names = list(book.sheet_names)
     if sheet is not None:
         chosen = [n for n in names if key(n) == key(sheet)]
         if not chosen:
@@ -178,20 +173,20 @@ def _read_xlsx(path: Path, data: bytes, *, sheet: str | None) -> dict[str | None
             )
         names = chosen
     grids: dict[str | None, list[list[Any]]] = {}
-    try:
-        for name in names:
-            rows = [list(r) for r in book[name].iter_rows(values_only=True)]
-            while rows and all(cell_text(v) is None for v in rows[-1]):
-                rows.pop()
-            grids[name] = rows
-    except (zipfile.BadZipFile, KeyError, EOFError, OSError) as exc:
-        raise InputFileError(
-            path,
-            f"XLSX workbook is damaged ({exc}); it may be truncated",
-            hint="download or export it again",
-        ) from None
-    finally:
-        book.close()
+    for name in names:
+        try:
+            frame = book.load_sheet(name, header_row=None, dtypes="string").to_polars()
+        except Exception as exc:
+            first = str(exc).splitlines()[0]
+            raise InputFileError(
+                path,
+                f"sheet '{name}' cannot be read ({first}); the workbook may be damaged",
+                hint="open it in a spreadsheet and save it again as .xlsx",
+            ) from None
+        rows = [list(r) for r in frame.rows()]
+        while rows and all(cell_text(v) is None for v in rows[-1]):
+            rows.pop()
+        grids[name] = rows
     return grids
 
 

@@ -8,6 +8,7 @@ or repeats a respondent, is quarantined whole.
 
 from __future__ import annotations
 
+import difflib
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -206,7 +207,16 @@ class _Areas:
         if entry is None:
             matches = [m for m in self.by_name.get(k, []) if m[1] in LEVEL_COLUMNS]
             if not matches:
-                raise norm.AnswerError(f"'{answer}' is not the code or name of an imported area")
+                # A misspelt name is accepted only when exactly one area's name is that close.
+                close = difflib.get_close_matches(k, list(self.by_name), n=2, cutoff=0.88)
+                if len(close) == 1:
+                    matches = [m for m in self.by_name[close[0]] if m[1] in LEVEL_COLUMNS]
+            if not matches:
+                close = difflib.get_close_matches(k, list(self.by_name), n=2, cutoff=0.75)
+                hint = f" (close to: {', '.join(close)})" if close else ""
+                raise norm.AnswerError(
+                    f"'{answer}' is not the code or name of an imported area{hint}"
+                )
             # A name shared by a district and a ward means the district (the broader answer).
             districts = [m for m in matches if m[1] == "district"]
             if len(districts) == 1:
@@ -294,14 +304,12 @@ def _store(
     unmatched_areas = 0
     total = len(table.rows)
     last_row_number = table.rows[-1][0] if table.rows else 0
+    labels = [(c.label, c.index) for c in table.columns]
 
     for done_count, (row_number, cells) in enumerate(table.rows, start=1):
         if progress and (done_count % 250 == 0 or done_count == total):
             progress("Reading responses", done_count, total)
-        raw = {
-            c.label: norm.json_value(cells[c.index]) if c.index < len(cells) else None
-            for c in table.columns
-        }
+        raw = {label: norm.json_value(cells[i]) if i < len(cells) else None for label, i in labels}
         if is_csv and len(cells) != width:
             extra = [v for v in cells[width:] if norm.cell_text(v)]
             if len(cells) < width:

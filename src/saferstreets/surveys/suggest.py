@@ -340,7 +340,7 @@ def suggest(path: Path, *, sheet: str | None = None) -> str:
             if _GENDER.search(k) and "gender" not in columns and distinct <= 12:
                 columns["gender"] = (header, "")
                 continue
-            if _AREA.search(k) and "area" not in columns and distinct <= 150:
+            if _AREA.search(k) and "area" not in columns:
                 columns["area"] = (header, "  # matched to imported areas by code or name")
                 continue
             mean_len = sum(len(v) for v in values) / len(values)

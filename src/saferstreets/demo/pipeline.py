@@ -94,6 +94,13 @@ def stage_reports(ctx: DemoContext) -> str:
     return summary.line()
 
 
+def stage_assess(ctx: DemoContext) -> str:
+    from saferstreets.analysis.service import run_assessment
+
+    runs = run_assessment(engine=ctx.engine, settings=ctx.settings, seed=ctx.seed)
+    return f"{len(runs)} findings stored"
+
+
 def stage_local_issues(ctx: DemoContext) -> str:
     from datetime import date
 
@@ -114,6 +121,7 @@ STAGES: list[tuple[str, Stage]] = [
     ("Importing survey waves", stage_surveys),
     ("Creating demo accounts", stage_accounts),
     ("Receiving public reports", stage_reports),
+    ("Assessing", stage_assess),
     ("Working local issues", stage_local_issues),
 ]
 

@@ -22,7 +22,9 @@ oscillating        hot in the final month, cold in some earlier month, hot in < 
 historical         not hot in the final month, hot in >= 90% of months
 =================  ====================================================================
 
-and the same for cold spots with the signs reversed; anything else is "no pattern". Esri runs Gi*
+and the same for cold spots with the signs reversed; anything else is "no pattern". Where a cell
+fits more than one (hot only in the final month after a cold month: "new" and "oscillating"),
+the cold history wins: oscillating. Esri runs Gi*
 on a space-time cube (neighbours in earlier time steps count too); here each month stands alone,
 which is the cube with a time window of one step.
 
@@ -135,13 +137,13 @@ def categorise(
         if not last and n_sig >= need:
             return f"historical {word} spot"
         if last:
+            if other[:-1].any():  # a cold history makes it oscillating, whatever else
+                return f"oscillating {word} spot"
             if n_sig == 1:
                 return f"new {word} spot"
             run = _runs_end(flags)
             if run >= 2 and run == n_sig:
                 return f"consecutive {word} spot"
-            if other[:-1].any():
-                return f"oscillating {word} spot"
             return f"sporadic {word} spot"
     return "no pattern"
 

@@ -40,7 +40,9 @@ def generate_county(*, out: Path, seed: int, progress: Progress | None = None) -
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     # Independent streams per part, so changing one part leaves the others' bytes alone.
-    geo_rng, crime_rng, survey_rng, report_rng = (np.random.default_rng([seed, k]) for k in range(4))
+    geo_rng, crime_rng, survey_rng, report_rng = (
+        np.random.default_rng([seed, k]) for k in range(4)
+    )
     say("boundaries and places")
     county = build_county(geo_rng)
     files = write_boundaries(county, out)
@@ -68,17 +70,25 @@ def _coords(obj: Any) -> Any:
     return obj
 
 
-def _feature(geom: shapely.Geometry, props: dict[str, Any]) -> dict[str, Any]:
-    g = geom_to_lonlat(geom) if geom.geom_type != "Point" else geom
+def _feature(
+    geom: shapely.Geometry, props: dict[str, Any], *, lonlat: bool = True
+) -> dict[str, Any]:
+    g = geom if lonlat else geom_to_lonlat(geom)
     if g.geom_type in ("Polygon", "MultiPolygon"):
         g = shapely.orient_polygons(g)  # RFC 7946: exterior rings counter-clockwise
     gj = mapping(g)
-    return {"type": "Feature", "properties": props, "geometry": {"type": gj["type"], "coordinates": _coords(gj["coordinates"])}}
+    return {
+        "type": "Feature",
+        "properties": props,
+        "geometry": {"type": gj["type"], "coordinates": _coords(gj["coordinates"])},
+    }
 
 
 def _write_collection(path: Path, name: str, features: list[dict[str, Any]]) -> Path:
     doc = {"type": "FeatureCollection", "name": name, "features": features}
-    path.write_text(json.dumps(doc, ensure_ascii=False, separators=(",", ":")) + "\n", encoding="utf-8")
+    path.write_text(
+        json.dumps(doc, ensure_ascii=False, separators=(",", ":")) + "\n", encoding="utf-8"
+    )
     return path
 
 
@@ -87,30 +97,101 @@ def write_boundaries(county: County, out: Path) -> dict[str, Path]:
     lad_name = {d.code: d.name for d in county.districts}
     ward_name = {w.code: w.name for w in county.wards}
     files: dict[str, Path] = {}
-    force = shapely.union_all([d.geom for d in county.districts])
-    files["force"] = _write_collection(out / "force.geojson", "force", [
-        _feature(force, {"PFA21CD": params.FORCE_CODE, "PFA21NM": params.FORCE_NAME})])
-    files["districts"] = _write_collection(out / "districts.geojson", "districts", [
-        _feature(d.geom, {"LAD21CD": d.code, "LAD21NM": d.name, "population": d.population})
-        for d in county.districts])
-    files["wards"] = _write_collection(out / "wards.geojson", "wards", [
-        _feature(w.geom, {"WD21CD": w.code, "WD21NM": w.name, "LAD21CD": w.district,
-                          "LAD21NM": lad_name[w.district], "population": w.population})
-        for w in county.wards])
-    files["lsoas"] = _write_collection(out / "lsoas.geojson", "lsoas", [
-        _feature(a.geom, {"LSOA21CD": a.code, "LSOA21NM": a.name, "WD21CD": a.parent,
-                          "LAD21CD": a.district, "population": a.population})
-        for a in county.lsoas])
-    files["town_centres"] = _write_collection(out / "town_centres.geojson", "town_centres", [
-        _feature(t.geom, {"code": t.code, "name": t.name, "LAD21CD": t.district}) for t in county.town_centres])
+    # Every level is built from the LSOAs in longitude/latitude, so the layers nest exactly.
+    lsoa_ll = [geom_to_lonlat(a.geom) for a in county.lsoas]
+    ward_ll = {
+        w.code: shapely.coverage_union_all(
+            [g for a, g in zip(county.lsoas, lsoa_ll, strict=True) if a.parent == w.code]
+        )
+        for w in county.wards
+    }
+    district_ll = {
+        d.code: shapely.coverage_union_all(
+            [ward_ll[w.code] for w in county.wards if w.district == d.code]
+        )
+        for d in county.districts
+    }
+    force = shapely.coverage_union_all(list(district_ll.values()))
+    files["force"] = _write_collection(
+        out / "force.geojson",
+        "force",
+        [_feature(force, {"PFA21CD": params.FORCE_CODE, "PFA21NM": params.FORCE_NAME})],
+    )
+    files["districts"] = _write_collection(
+        out / "districts.geojson",
+        "districts",
+        [
+            _feature(
+                district_ll[d.code],
+                {"LAD21CD": d.code, "LAD21NM": d.name, "population": d.population},
+            )
+            for d in county.districts
+        ],
+    )
+    files["wards"] = _write_collection(
+        out / "wards.geojson",
+        "wards",
+        [
+            _feature(
+                ward_ll[w.code],
+                {
+                    "WD21CD": w.code,
+                    "WD21NM": w.name,
+                    "LAD21CD": w.district,
+                    "LAD21NM": lad_name[w.district],
+                    "population": w.population,
+                },
+            )
+            for w in county.wards
+        ],
+    )
+    files["lsoas"] = _write_collection(
+        out / "lsoas.geojson",
+        "lsoas",
+        [
+            _feature(
+                g,
+                {
+                    "LSOA21CD": a.code,
+                    "LSOA21NM": a.name,
+                    "WD21CD": a.parent,
+                    "LAD21CD": a.district,
+                    "population": a.population,
+                },
+            )
+            for a, g in zip(county.lsoas, lsoa_ll, strict=True)
+        ],
+    )
+    files["town_centres"] = _write_collection(
+        out / "town_centres.geojson",
+        "town_centres",
+        [
+            _feature(t.geom, {"code": t.code, "name": t.name, "LAD21CD": t.district}, lonlat=False)
+            for t in county.town_centres
+        ],
+    )
     place_features = []
     for p in sorted(county.places, key=lambda p: (p.district, p.kind, p.name)):
         lon, lat = to_lonlat(p.x, p.y)
-        props: dict[str, Any] = {"name": p.name, "kind": p.kind, "district": p.district,
-                                 "district_name": lad_name.get(p.district, ""), "ward": p.ward,
-                                 "ward_name": ward_name.get(p.ward, ""), "town": p.town}
+        props: dict[str, Any] = {
+            "name": p.name,
+            "kind": p.kind,
+            "district": p.district,
+            "district_name": lad_name.get(p.district, ""),
+            "ward": p.ward,
+            "ward_name": ward_name.get(p.ward, ""),
+            "town": p.town,
+        }
         props.update({k: p.props[k] for k in sorted(p.props)})
-        place_features.append({"type": "Feature", "properties": props, "geometry": {
-            "type": "Point", "coordinates": [round(float(lon), 6), round(float(lat), 6)]}})
+        place_features.append(
+            {
+                "type": "Feature",
+                "properties": props,
+                "geometry": {
+                    "type": "Point",
+                    "coordinates": [round(float(lon), 6), round(float(lat), 6)],
+                },
+            }
+        )
     files["places"] = _write_collection(out / "places.geojson", "places", place_features)
     return files

@@ -32,9 +32,30 @@ def to_lonlat(x: np.ndarray | float, y: np.ndarray | float) -> tuple[np.ndarray,
 
 
 def geom_to_lonlat(geom: BaseGeometry) -> BaseGeometry:
-    """A geometry in local kilometres as longitude/latitude, on a 1e-6 degree grid."""
-    out = shapely.transform(geom, lambda xy: np.column_stack(to_lonlat(xy[:, 0], xy[:, 1])))
-    return shapely.set_precision(out, 1e-6)
+    """A geometry in local kilometres as longitude/latitude rounded to 6 decimals.
+
+    Rounding is vertex by vertex, so polygons that share vertices still share them exactly.
+    """
+    out = shapely.transform(
+        geom, lambda xy: np.round(np.column_stack(to_lonlat(xy[:, 0], xy[:, 1])), 6)
+    )
+    return out if out.is_valid else shapely.make_valid(out)
+
+
+def node_lsoas(county: County) -> None:
+    """Re-cut the LSOAs from their noded common linework so neighbours share every vertex."""
+    lines = shapely.union_all([a.geom.boundary for a in county.lsoas])
+    faces = list(shapely.get_parts(shapely.polygonize(shapely.get_parts(lines))))
+    tree = shapely.STRtree([a.geom for a in county.lsoas])
+    owned: dict[int, list[BaseGeometry]] = {}
+    for face in faces:
+        hits = [int(k) for k in tree.query(face.representative_point(), predicate="within")]
+        if hits:
+            owned.setdefault(hits[0], []).append(face)
+    for i, lsoa in enumerate(county.lsoas):
+        parts = owned.get(i, [])
+        if parts:
+            lsoa.geom = parts[0] if len(parts) == 1 else shapely.union_all(parts)
 
 
 @dataclass
@@ -108,7 +129,11 @@ def _outline(rng: np.random.Generator) -> Polygon:
     theta = np.linspace(0.0, 2 * math.pi, 240, endpoint=False)
     r = np.ones_like(theta)
     for k in range(2, 8):
-        r += rng.uniform(0.015, 0.06) / math.sqrt(k - 1) * np.cos(k * theta + rng.uniform(0, 2 * math.pi))
+        r += (
+            rng.uniform(0.015, 0.06)
+            / math.sqrt(k - 1)
+            * np.cos(k * theta + rng.uniform(0, 2 * math.pi))
+        )
     x = params.HALF_WIDTH_KM * r * np.cos(theta)
     y = params.HALF_HEIGHT_KM * r * np.sin(theta)
     poly = Polygon(np.column_stack([x, y]))
@@ -127,7 +152,11 @@ def _random_in(geom: BaseGeometry, rng: np.random.Generator, n: int) -> np.ndarr
 
 
 def _best_candidates(
-    geom: BaseGeometry, rng: np.random.Generator, n: int, existing: np.ndarray | None = None, k: int = 30
+    geom: BaseGeometry,
+    rng: np.random.Generator,
+    n: int,
+    existing: np.ndarray | None = None,
+    k: int = 30,
 ) -> np.ndarray:
     """Mitchell's best-candidate sampling: well-spread points inside ``geom``."""
     pts: list[np.ndarray] = [] if existing is None else list(existing)
@@ -135,7 +164,9 @@ def _best_candidates(
     for _ in range(n):
         cands = _random_in(geom, rng, k)
         if pts:
-            d = np.min(np.linalg.norm(cands[:, None, :] - np.array(pts)[None, :, :], axis=2), axis=1)
+            d = np.min(
+                np.linalg.norm(cands[:, None, :] - np.array(pts)[None, :, :], axis=2), axis=1
+            )
             best = cands[int(np.argmax(d))]
         else:
             best = cands[0]
@@ -156,7 +187,9 @@ def _merge_fragments(parts: list[BaseGeometry], points: np.ndarray) -> list[Base
     result: list[BaseGeometry] = []
     loose: list[BaseGeometry] = []
     for geom, (px, py) in zip(parts, points, strict=True):
-        polys = [g for g in getattr(geom, "geoms", [geom]) if g.geom_type == "Polygon" and g.area > 0]
+        polys = [
+            g for g in getattr(geom, "geoms", [geom]) if g.geom_type == "Polygon" and g.area > 0
+        ]
         if not polys:
             result.append(geom)
             continue
@@ -187,10 +220,14 @@ def build_county(rng: np.random.Generator) -> County:
     # Towns: one main town per district (best-candidate spread), then smaller towns and villages.
     main_xy = _best_candidates(inner, rng, params.N_DISTRICTS)
     sizes = ["large"] * 3 + ["medium"] * (params.N_DISTRICTS - 3)
-    towns = [Town(names.town(), float(x), float(y), s) for (x, y), s in zip(main_xy, sizes, strict=True)]
+    towns = [
+        Town(names.town(), float(x), float(y), s) for (x, y), s in zip(main_xy, sizes, strict=True)
+    ]
     small_xy = _best_candidates(inner, rng, 7, existing=main_xy)
     towns += [Town(names.town(), float(x), float(y), "small") for x, y in small_xy]
-    village_xy = _best_candidates(outline.buffer(-1.0), rng, 30, existing=np.vstack([main_xy, small_xy]))
+    village_xy = _best_candidates(
+        outline.buffer(-1.0), rng, 30, existing=np.vstack([main_xy, small_xy])
+    )
     towns += [Town(names.village(), float(x), float(y), "village") for x, y in village_xy]
 
     # Ward seeds: clustered in towns, spread in the country.
@@ -214,7 +251,9 @@ def build_county(rng: np.random.Generator) -> County:
                 seeds.append((x, y, ti))
                 placed += 1
     n_rural = params.N_WARDS - len(seeds)
-    rural = _best_candidates(outline.buffer(-0.5), rng, n_rural, existing=np.array([(a, b) for a, b, _ in seeds]))
+    rural = _best_candidates(
+        outline.buffer(-0.5), rng, n_rural, existing=np.array([(a, b) for a, b, _ in seeds])
+    )
     seeds += [(float(x), float(y), -1) for x, y in rural]
     seed_xy = np.array([(a, b) for a, b, _ in seeds])
     ward_geoms = _voronoi(seed_xy, outline)
@@ -241,7 +280,9 @@ def build_county(rng: np.random.Generator) -> County:
             for j in members:
                 if biggest.covers(ward_geoms[j].representative_point()):
                     continue
-                neigh = [int(k) for k in tree.query(ward_geoms[j], predicate="touches") if assign[k] != d]
+                neigh = [
+                    int(k) for k in tree.query(ward_geoms[j], predicate="touches") if assign[k] != d
+                ]
                 if neigh:
                     shared = [ward_geoms[j].intersection(ward_geoms[k]).length for k in neigh]
                     assign[j] = assign[neigh[int(np.argmax(shared))]]
@@ -260,7 +301,9 @@ def build_county(rng: np.random.Generator) -> County:
         districts.append(Area(lad_code[d], district_names[d], geom))
     index_of_lad = {a.code: i for i, a in enumerate(districts)}
     for ti, town in enumerate(towns):
-        town.district = index_of_lad[lad_code[int(assign[int(np.argmin(np.linalg.norm(cent - (town.x, town.y), axis=1)))])]]
+        town.district = index_of_lad[
+            lad_code[int(assign[int(np.argmin(np.linalg.norm(cent - (town.x, town.y), axis=1)))])]
+        ]
         if ti < params.N_DISTRICTS:
             town.district = index_of_lad[lad_code[ti]]
 
@@ -270,7 +313,7 @@ def build_county(rng: np.random.Generator) -> County:
     villages = [t for t in towns if t.size == "village"]
     ward_names: list[str] = []
     used: set[str] = set()
-    for j, (x, y, ti) in enumerate(seeds):
+    for x, y, ti in seeds:
         if ti >= 0:
             town = towns[ti]
             dx, dy = x - town.x, y - town.y
@@ -299,7 +342,9 @@ def build_county(rng: np.random.Generator) -> County:
     for rank, j in enumerate(ward_order):
         code = f"E0590{rank + 1:04d}"
         lad = lad_code[int(assign[j])]
-        wards.append(Area(code, ward_names[j], ward_geoms[j], parent=lad, district=lad, urban=urban_ward[j]))
+        wards.append(
+            Area(code, ward_names[j], ward_geoms[j], parent=lad, district=lad, urban=urban_ward[j])
+        )
 
     # LSOAs: 4-6 per ward; numbered like ONS within the district, north to south.
     lsoas: list[Area] = []
@@ -309,7 +354,9 @@ def build_county(rng: np.random.Generator) -> County:
         by_district.setdefault(ward.district, []).append(ward)
     lsoa_code = 1
     for district in districts:
-        dwards = sorted(by_district[district.code], key=lambda w: (-round(w.geom.centroid.y, 6), w.code))
+        dwards = sorted(
+            by_district[district.code], key=lambda w: (-round(w.geom.centroid.y, 6), w.code)
+        )
         for msoa, ward in enumerate(dwards, start=1):
             n = int(rng.integers(lo + (1 if ward.urban else 0), hi + 1))
             pts = _spread_in(ward.geom, rng, n, ward.geom.area)
@@ -317,14 +364,24 @@ def build_county(rng: np.random.Generator) -> County:
             cells.sort(key=lambda g: (-round(g.centroid.y, 6), round(g.centroid.x, 6)))
             for letter, cell in zip("ABCDEFGH", cells, strict=False):
                 pop = int(rng.normal(1650, 220)) if ward.urban else int(rng.normal(1450, 200))
-                lsoas.append(Area(f"E0190{lsoa_code:04d}", f"{district.name} {msoa:03d}{letter}", cell,
-                                  parent=ward.code, district=district.code, population=pop, urban=ward.urban))
+                lsoas.append(
+                    Area(
+                        f"E0190{lsoa_code:04d}",
+                        f"{district.name} {msoa:03d}{letter}",
+                        cell,
+                        parent=ward.code,
+                        district=district.code,
+                        population=pop,
+                        urban=ward.urban,
+                    )
+                )
                 lsoa_code += 1
             ward.population = sum(a.population for a in lsoas if a.parent == ward.code)
     for district in districts:
         district.population = sum(w.population for w in wards if w.district == district.code)
 
     county = County(params.COUNTY_NAME, outline, towns, districts, wards, lsoas, [], [], [], {})
+    node_lsoas(county)
     _town_centres_and_places(county, rng, names)
     _snap_points(county, rng, names)
     return county
@@ -337,7 +394,7 @@ def _spread_in(geom: BaseGeometry, rng: np.random.Generator, n: int, area: float
     tries = 0
     while len(pts) < n:
         tries += 1
-        (x, y), = _random_in(geom, rng, 1)
+        ((x, y),) = _random_in(geom, rng, 1)
         if tries > 500 or all((x - a) ** 2 + (y - b) ** 2 >= min_d**2 for a, b in pts):
             pts.append((float(x), float(y)))
     return np.array(pts)
@@ -357,18 +414,32 @@ def _town_centres_and_places(county: County, rng: np.random.Generator, names: Na
     towns = sorted((t for t in county.towns if t.size != "village"), key=lambda t: t.name)
     for i, town in enumerate(towns, start=1):
         theta = np.linspace(0, 2 * math.pi, 48, endpoint=False)
-        r = tc_radius[town.size] * (1 + 0.18 * np.cos(2 * theta + rng.uniform(0, 6)) + 0.1 * np.cos(3 * theta + rng.uniform(0, 6)))
+        r = tc_radius[town.size] * (
+            1
+            + 0.18 * np.cos(2 * theta + rng.uniform(0, 6))
+            + 0.1 * np.cos(3 * theta + rng.uniform(0, 6))
+        )
         ring = np.column_stack([town.x + r * np.cos(theta), town.y + 0.8 * r * np.sin(theta)])
         geom = Polygon(ring).intersection(outline)
-        county.town_centres.append(Area(f"TC{i:03d}", f"{town.name} town centre", geom,
-                                        district=county.districts[town.district].code))
+        county.town_centres.append(
+            Area(
+                f"TC{i:03d}",
+                f"{town.name} town centre",
+                geom,
+                district=county.districts[town.district].code,
+            )
+        )
 
-    def add(name: str, kind: str, x: float, y: float, town: Town, **props: object) -> PlaceSpec | None:
+    def add(
+        name: str, kind: str, x: float, y: float, town: Town, **props: object
+    ) -> PlaceSpec | None:
         if not outline.contains(Point(x, y)):
             return None
         ward = _ward_at(county, x, y)
         district = ward.district if ward else county.districts[town.district].code
-        place = PlaceSpec(name, kind, x, y, town.name, district, ward.code if ward else "", dict(props))
+        place = PlaceSpec(
+            name, kind, x, y, town.name, district, ward.code if ward else "", dict(props)
+        )
         county.places.append(place)
         return place
 
@@ -407,11 +478,21 @@ def _town_centres_and_places(county: County, rng: np.random.Generator, names: Na
             add(names.underpass(town.name), "underpass", x, y, town, lit=False)
     for village in (t for t in county.towns if t.size == "village"):
         if rng.random() < 0.35:
-            add(names.country_park(village.name), "park", village.x + rng.normal(0, 0.6),
-                village.y + rng.normal(0, 0.6), village, lit=False)
+            add(
+                names.country_park(village.name),
+                "park",
+                village.x + rng.normal(0, 0.6),
+                village.y + rng.normal(0, 0.6),
+                village,
+                lit=False,
+            )
 
     # The demo's story: street lighting is upgraded at some unlit paths, underpasses and parks.
-    dark = [p for p in county.places if p.kind in ("path", "underpass", "park") and not p.props.get("lit")]
+    dark = [
+        p
+        for p in county.places
+        if p.kind in ("path", "underpass", "park") and not p.props.get("lit")
+    ]
     for idx in sorted(rng.choice(len(dark), size=min(8, len(dark)), replace=False).tolist()):
         dark[idx].props["lighting_upgraded"] = params.LIGHTING_UPGRADE_DATE
 
@@ -428,10 +509,18 @@ def _snap_points(county: County, rng: np.random.Generator, names: NameBank) -> N
         n = int(rng.integers(9, 15)) if lsoa.urban else int(rng.integers(5, 9))
         pts = _random_in(lsoa.geom, rng, n)
         for x, y in pts:
-            county.snaps.append(SnapPoint(float(x), float(y), f"On or near {streets[int(rng.integers(len(streets)))]}", i))
+            county.snaps.append(
+                SnapPoint(
+                    float(x), float(y), f"On or near {streets[int(rng.integers(len(streets)))]}", i
+                )
+            )
         if rng.random() < 0.25:
-            (x, y), = _random_in(lsoa.geom, rng, 1)
-            label = str(rng.choice(["Supermarket", "Parking Area", "Petrol Station", "Sports/Recreation Area"]))
+            ((x, y),) = _random_in(lsoa.geom, rng, 1)
+            label = str(
+                rng.choice(
+                    ["Supermarket", "Parking Area", "Petrol Station", "Sports/Recreation Area"]
+                )
+            )
             county.snaps.append(SnapPoint(float(x), float(y), f"On or near {label}", i, "landmark"))
     del ward_of
     landmark = {
@@ -446,7 +535,11 @@ def _snap_points(county: County, rng: np.random.Generator, names: NameBank) -> N
             continue
         lsoa = hit[0]
         if place.kind == "venue":
-            label = "Nightclub" if place.props.get("venue_type") == "club" else str(place.props.get("street"))
+            label = (
+                "Nightclub"
+                if place.props.get("venue_type") == "club"
+                else str(place.props.get("street"))
+            )
         elif place.kind == "nte_street":
             label = str(place.props.get("street"))
         elif place.kind == "rail_station":

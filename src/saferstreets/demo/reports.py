@@ -63,39 +63,147 @@ _ADULT = (0.01, 0.03, 0.18, 0.26, 0.21, 0.16, 0.10, 0.05)
 _GIRLS = (0.75, 0.25, 0, 0, 0, 0, 0, 0)
 
 SCENARIOS: tuple[Scenario, ...] = (
-    Scenario("night_out", 0.30, ("nte_street", "venue"), 0.08, (0.3, 0.3, 0.5, 1.0, 3.2, 3.6, 0.8), _NIGHT,
-             {"drink_drugs": 0.45, "verbal_harassment": 0.35, "sexual_comments": 0.35, "touching": 0.25,
-              "staring": 0.2, "being_followed": 0.15, "transport": 0.15, "taking_pictures": 0.06,
-              "no_cctv": 0.05}, _YOUNG),
-    Scenario("station", 0.17, ("rail_station", "bus_station"), 0.12, (1.0, 1.0, 1.0, 1.1, 1.6, 1.3, 0.8),
-             _EVENING, {"transport": 0.6, "isolated": 0.25, "staring": 0.2, "being_followed": 0.2,
-                        "verbal_harassment": 0.2, "poor_lighting": 0.2, "touching": 0.08, "no_cctv": 0.1},
-             _ADULT),
-    Scenario("park_dark", 0.16, ("park",), 0.2, (1.0, 1.0, 1.0, 1.0, 1.2, 1.2, 1.1), _EVENING,
-             {"poor_lighting": 0.55, "isolated": 0.5, "overgrown": 0.3, "being_followed": 0.2,
-              "indecent_exposure": 0.08, "drink_drugs": 0.15, "blind_spots": 0.15}, _ADULT),
-    Scenario("path_underpass", 0.14, ("path", "underpass"), 0.1, (1.0, 1.0, 1.0, 1.0, 1.1, 1.0, 0.9), _EVENING,
-             {"poor_lighting": 0.6, "blind_spots": 0.45, "isolated": 0.4, "overgrown": 0.25, "rundown": 0.2,
-              "being_followed": 0.2, "no_cctv": 0.15}, _ADULT),
-    Scenario("town_day", 0.10, ("shopping_centre", "nte_street", "bus_station"), 0.25,
-             (1.0, 1.0, 1.0, 1.0, 1.1, 1.4, 0.7), _DAY,
-             {"staring": 0.3, "verbal_harassment": 0.3, "sexual_comments": 0.3, "taking_pictures": 0.12,
-              "rundown": 0.15, "drink_drugs": 0.15, "specific_individual": 0.08}, _ADULT),
-    Scenario("quiet_street", 0.08, ("home",), 0.0, (1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0), _EVENING,
-             {"poor_lighting": 0.45, "being_followed": 0.35, "isolated": 0.3, "specific_individual": 0.15,
-              "verbal_harassment": 0.1}, _ADULT),
-    Scenario("school_route", 0.05, ("bus_station", "park", "path"), 0.3, (1.0, 1.0, 1.0, 1.0, 1.0, 0.1, 0.05),
-             _SCHOOL, {"verbal_harassment": 0.45, "sexual_comments": 0.4, "taking_pictures": 0.2,
-                       "being_followed": 0.25, "staring": 0.2, "transport": 0.15}, _GIRLS),
+    Scenario(
+        "night_out",
+        0.30,
+        ("nte_street", "venue"),
+        0.08,
+        (0.3, 0.3, 0.5, 1.0, 3.2, 3.6, 0.8),
+        _NIGHT,
+        {
+            "drink_drugs": 0.45,
+            "verbal_harassment": 0.35,
+            "sexual_comments": 0.35,
+            "touching": 0.25,
+            "staring": 0.2,
+            "being_followed": 0.15,
+            "transport": 0.15,
+            "taking_pictures": 0.06,
+            "no_cctv": 0.05,
+        },
+        _YOUNG,
+    ),
+    Scenario(
+        "station",
+        0.17,
+        ("rail_station", "bus_station"),
+        0.12,
+        (1.0, 1.0, 1.0, 1.1, 1.6, 1.3, 0.8),
+        _EVENING,
+        {
+            "transport": 0.6,
+            "isolated": 0.25,
+            "staring": 0.2,
+            "being_followed": 0.2,
+            "verbal_harassment": 0.2,
+            "poor_lighting": 0.2,
+            "touching": 0.08,
+            "no_cctv": 0.1,
+        },
+        _ADULT,
+    ),
+    Scenario(
+        "park_dark",
+        0.16,
+        ("park",),
+        0.2,
+        (1.0, 1.0, 1.0, 1.0, 1.2, 1.2, 1.1),
+        _EVENING,
+        {
+            "poor_lighting": 0.55,
+            "isolated": 0.5,
+            "overgrown": 0.3,
+            "being_followed": 0.2,
+            "indecent_exposure": 0.08,
+            "drink_drugs": 0.15,
+            "blind_spots": 0.15,
+        },
+        _ADULT,
+    ),
+    Scenario(
+        "path_underpass",
+        0.14,
+        ("path", "underpass"),
+        0.1,
+        (1.0, 1.0, 1.0, 1.0, 1.1, 1.0, 0.9),
+        _EVENING,
+        {
+            "poor_lighting": 0.6,
+            "blind_spots": 0.45,
+            "isolated": 0.4,
+            "overgrown": 0.25,
+            "rundown": 0.2,
+            "being_followed": 0.2,
+            "no_cctv": 0.15,
+        },
+        _ADULT,
+    ),
+    Scenario(
+        "town_day",
+        0.10,
+        ("shopping_centre", "nte_street", "bus_station"),
+        0.25,
+        (1.0, 1.0, 1.0, 1.0, 1.1, 1.4, 0.7),
+        _DAY,
+        {
+            "staring": 0.3,
+            "verbal_harassment": 0.3,
+            "sexual_comments": 0.3,
+            "taking_pictures": 0.12,
+            "rundown": 0.15,
+            "drink_drugs": 0.15,
+            "specific_individual": 0.08,
+        },
+        _ADULT,
+    ),
+    Scenario(
+        "quiet_street",
+        0.08,
+        ("home",),
+        0.0,
+        (1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0),
+        _EVENING,
+        {
+            "poor_lighting": 0.45,
+            "being_followed": 0.35,
+            "isolated": 0.3,
+            "specific_individual": 0.15,
+            "verbal_harassment": 0.1,
+        },
+        _ADULT,
+    ),
+    Scenario(
+        "school_route",
+        0.05,
+        ("bus_station", "park", "path"),
+        0.3,
+        (1.0, 1.0, 1.0, 1.0, 1.0, 0.1, 0.05),
+        _SCHOOL,
+        {
+            "verbal_harassment": 0.45,
+            "sexual_comments": 0.4,
+            "taking_pictures": 0.2,
+            "being_followed": 0.25,
+            "staring": 0.2,
+            "transport": 0.15,
+        },
+        _GIRLS,
+    ),
 )
 
 OTHER_REASONS = (
-    "Men on e-scooters riding at us", "Dogs off leads", "Cars speeding", "People begging aggressively",
-    "No pavement so you walk in the road", "Fireworks being thrown",
+    "Men on e-scooters riding at us",
+    "Dogs off leads",
+    "Cars speeding",
+    "People begging aggressively",
+    "No pavement so you walk in the road",
+    "Fireworks being thrown",
 )
 
 
-def _place_text(rng: np.random.Generator, place: PlaceSpec | None, street: str, town: str) -> str | None:
+def _place_text(
+    rng: np.random.Generator, place: PlaceSpec | None, street: str, town: str
+) -> str | None:
     r = rng.random()
     if r < 0.08:
         return None
@@ -107,7 +215,11 @@ def _place_text(rng: np.random.Generator, place: PlaceSpec | None, street: str, 
     if r < 0.65:
         return f"near {base}"
     if r < 0.8:
-        return f"outside {base}" if place.kind == "venue" else f"by {base.lower() if base.islower() else base}"
+        return (
+            f"outside {base}"
+            if place.kind == "venue"
+            else f"by {base.lower() if base.islower() else base}"
+        )
     return f"{street}, {town}"
 
 
@@ -137,7 +249,9 @@ def write_reports(county: County, rng: np.random.Generator, out: Path) -> Path:
         sc = SCENARIOS[int(rng.choice(len(SCENARIOS), p=sw / sw.sum()))]
         # When: weekday profile over the whole period, hour profile of the scenario.
         day_w = np.array([sc.weekday[w] for w in weekday_of])
-        day_w = day_w * (1.0 + 0.25 * np.cos(2 * math.pi * (np.arange(n_days) - 80) / 365))  # darker months
+        day_w = day_w * (
+            1.0 + 0.25 * np.cos(2 * math.pi * (np.arange(n_days) - 80) / 365)
+        )  # darker months
         hours = list(sc.hours)
         hw = np.array([sc.hours[h] for h in hours])
         hour = int(hours[int(rng.choice(len(hours), p=hw / hw.sum()))])
@@ -158,15 +272,23 @@ def write_reports(county: County, rng: np.random.Generator, out: Path) -> Path:
             pw = np.array([size_w[town_size.get(p.town, "village")] for p in plist])
             place = plist[int(rng.choice(len(plist), p=pw / pw.sum()))]
             x, y = place.x + rng.normal(0, sc.spread_km), place.y + rng.normal(0, sc.spread_km)
-            street = str(place.props.get("street") or county.streets_by_ward.get(place.ward, ["High Street"])[0])
+            street = str(
+                place.props.get("street")
+                or county.streets_by_ward.get(place.ward, ["High Street"])[0]
+            )
             town = place.town
         if not county.outline.contains(_pt(x, y)):
             continue
         # Why.
         themes = [t for t in THEME_CODES if rng.random() < sc.themes.get(t, 0.0)]
-        if place is not None and place.props.get("lighting_upgraded") and day >= upgrade and "poor_lighting" in themes:
-            if rng.random() < 0.8:  # the lamps were fixed: most such reports stop
-                continue
+        if (
+            place is not None
+            and place.props.get("lighting_upgraded")
+            and day >= upgrade
+            and "poor_lighting" in themes
+            and rng.random() < 0.8  # the lamps were fixed: most such reports stop
+        ):
+            continue
         if not themes:
             keys = list(sc.themes)
             themes = [keys[int(rng.integers(len(keys)))]]
@@ -178,7 +300,9 @@ def write_reports(county: County, rng: np.random.Generator, out: Path) -> Path:
         anchor = stations[int(rng.integers(len(stations)))].name if stations else "work"
         is_urgent = len(records) in urgent_at
         if is_urgent:
-            text: str | None = urgent(rng, place=place.name.split(",")[0] if place else street, street=street)
+            text: str | None = urgent(
+                rng, place=place.name.split(",")[0] if place else street, street=street
+            )
             expressed: tuple[str, ...] = ("being_followed", "specific_individual")
         elif rng.random() < 0.72:
             # Free text usually echoes what was ticked, sometimes less, sometimes more.
@@ -187,32 +311,52 @@ def write_reports(county: County, rng: np.random.Generator, out: Path) -> Path:
                 extra = [t for t in sc.themes if t not in said]
                 if extra:
                     said.append(extra[int(rng.integers(len(extra)))])
-            c = compose(rng, said, place=place.name.split(",")[0] if place else street, street=street, anchor=anchor)
+            c = compose(
+                rng,
+                said,
+                place=place.name.split(",")[0] if place else street,
+                street=street,
+                anchor=anchor,
+            )
             text, expressed = c.text, c.themes
         else:
             text, expressed = None, ()
         lon, lat = to_lonlat(x, y)
         age = AGE_BANDS[int(rng.choice(len(AGE_BANDS), p=np.array(sc.ages) / sum(sc.ages)))]
-        delay_h = float(rng.exponential(20.0)) if rng.random() < 0.8 else float(rng.uniform(24, 24 * 14))
+        delay_h = (
+            float(rng.exponential(20.0)) if rng.random() < 0.8 else float(rng.uniform(24, 24 * 14))
+        )
         occurred = datetime(day.year, day.month, day.day, hour, int(rng.integers(60)))
         received = occurred + timedelta(hours=delay_h)
-        records.append({
-            "latitude": round(float(lat), 6),
-            "longitude": round(float(lon), 6),
-            "place_text": _place_text(rng, place, street, town),
-            "occurred_on": occurred.date().isoformat(),
-            "time_band": time_band(hour),
-            "happens_regularly": bool(rng.random() < (0.45 if sc.name in ("path_underpass", "park_dark", "quiet_street") else 0.25)),
-            "reasons": reasons,
-            "other_reason": other,
-            "free_text": text,
-            "age_band": None if rng.random() < 0.2 else age,
-            "for_self": None if rng.random() < 0.05 else bool(rng.random() < 0.88),
-            "received_at": received.replace(second=0, microsecond=0).isoformat(),
-            "occurred_hour": hour,
-        })
-        truths.append({"index": len(records) - 1, "scenario": sc.name, "place": place.name if place else None,
-                       "text_themes": list(expressed), "urgent": bool(is_urgent)})
+        records.append(
+            {
+                "latitude": round(float(lat), 6),
+                "longitude": round(float(lon), 6),
+                "place_text": _place_text(rng, place, street, town),
+                "occurred_on": occurred.date().isoformat(),
+                "time_band": time_band(hour),
+                "happens_regularly": bool(
+                    rng.random()
+                    < (0.45 if sc.name in ("path_underpass", "park_dark", "quiet_street") else 0.25)
+                ),
+                "reasons": reasons,
+                "other_reason": other,
+                "free_text": text,
+                "age_band": None if rng.random() < 0.2 else age,
+                "for_self": None if rng.random() < 0.05 else bool(rng.random() < 0.88),
+                "received_at": received.replace(second=0, microsecond=0).isoformat(),
+                "occurred_hour": hour,
+            }
+        )
+        truths.append(
+            {
+                "index": len(records) - 1,
+                "scenario": sc.name,
+                "place": place.name if place else None,
+                "text_themes": list(expressed),
+                "urgent": bool(is_urgent),
+            }
+        )
     order = sorted(range(len(records)), key=lambda i: (str(records[i]["received_at"]), i))
     path = out / "reports.jsonl"
     with path.open("w", encoding="utf-8", newline="\n") as fh:
@@ -226,7 +370,7 @@ def write_reports(county: County, rng: np.random.Generator, out: Path) -> Path:
     return path
 
 
-def _pt(x: float, y: float):  # noqa: ANN202
+def _pt(x: float, y: float):
     from shapely.geometry import Point
 
     return Point(x, y)

@@ -11,21 +11,19 @@ and tick poor lighting less; parks drift as ONS measured between 2021 and 2022.
 
 from __future__ import annotations
 
-import io
 import math
-import zipfile
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
-from openpyxl import Workbook
 from scipy.special import expit, logit
 from scipy.stats import norm
 
 from saferstreets.demo import params
 from saferstreets.demo.geography import County
 from saferstreets.demo.text import suggestion, typo
+from saferstreets.demo.xlsx import write_xlsx
 from saferstreets.themes.taxonomy import SETTINGS, THEMES
 
 FIXED_TIME = datetime(2022, 11, 1, 9, 0, 0)
@@ -33,18 +31,32 @@ SCALE = ("Very unsafe", "Fairly unsafe", "Neither safe nor unsafe", "Fairly safe
 DONT_KNOW = "Don't know"
 
 AGE_LABELS: dict[str, str] = {
-    "11-15": "under16", "16-17": "16-17", "18-24": "18-24", "25-34": "25-34", "35-44": "35-44",
-    "45-54": "45-54", "55-64": "55-64", "65-74": "65+", "75 or over": "65+",
+    "11-15": "under16",
+    "16-17": "16-17",
+    "18-24": "18-24",
+    "25-34": "25-34",
+    "35-44": "35-44",
+    "45-54": "45-54",
+    "55-64": "55-64",
+    "65-74": "65+",
+    "75 or over": "65+",
 }
 ADULT_AGES = ("18-24", "25-34", "35-44", "45-54", "55-64", "65-74", "75 or over")
-# Women's age mix among adult respondents (a modelling choice: online surveys under-reach the oldest).
+# Women's age mix among adult respondents (a modelling choice: online surveys reach few of the
+# oldest).
 ADULT_AGE_MIX = (0.13, 0.19, 0.19, 0.18, 0.15, 0.10, 0.06)
 YOUNG_AGES = ("11-15", "16-17")
 
 GROUPS = ("women", "girls", "men", "boys", "nonbinary", "unsaid")
 GROUP_MIX = (0.66, 0.20, 0.05, 0.06, 0.015, 0.015)
-GENDER_LABEL = {"women": "Female", "girls": "Female", "men": "Male", "boys": "Male",
-                "nonbinary": "Non-binary", "unsaid": "Prefer not to say"}
+GENDER_LABEL = {
+    "women": "Female",
+    "girls": "Female",
+    "men": "Male",
+    "boys": "Male",
+    "nonbinary": "Non-binary",
+    "unsaid": "Prefer not to say",
+}
 
 Q_AGE = "What is your age?"
 Q_GENDER = "Which of these best describes you?"
@@ -83,7 +95,9 @@ WOMEN_UNSAFE: dict[str, float] = {
     "day.quiet_street": 0.06,
     "day.busy_place": 0.05,
     # all adults 7% scaled by women's after-dark excess over all adults (81/60)
-    "day.park": _p.ADULTS_UNSAFE_PARK_DAY_2021.value * _p.WOMEN_UNSAFE_PARK_DARK.value / _p.ADULTS_UNSAFE_PARK_DARK_2021.value,
+    "day.park": _p.ADULTS_UNSAFE_PARK_DAY_2021.value
+    * _p.WOMEN_UNSAFE_PARK_DARK.value
+    / _p.ADULTS_UNSAFE_PARK_DARK_2021.value,
     "day.public_transport": _p.WOMEN_UNSAFE_TRANSPORT_DAY.value,
     "day.night_time_economy": 0.08,
     "day.home_area": 0.04,
@@ -97,7 +111,9 @@ MEN_UNSAFE: dict[str, float] = {
     "after_dark.home_area": 0.12,
     "day.quiet_street": 0.03,
     "day.busy_place": 0.03,
-    "day.park": _p.ADULTS_UNSAFE_PARK_DAY_2021.value * _p.MEN_UNSAFE_PARK_DARK.value / _p.ADULTS_UNSAFE_PARK_DARK_2021.value,
+    "day.park": _p.ADULTS_UNSAFE_PARK_DAY_2021.value
+    * _p.MEN_UNSAFE_PARK_DARK.value
+    / _p.ADULTS_UNSAFE_PARK_DARK_2021.value,
     "day.public_transport": _p.MEN_UNSAFE_TRANSPORT_DAY.value,
     "day.night_time_economy": 0.05,
     "day.home_area": 0.02,
@@ -106,18 +122,60 @@ VERY_SHARE = _p.WOMEN_VERY_UNSAFE_QUIET_STREET_DARK.value / _p.WOMEN_UNSAFE_QUIE
 
 # Theme tick rates for "What makes you feel unsafe?" (modelling choices, except where cited).
 CONCERN_RATES: dict[str, dict[str, float]] = {
-    "women": {"poor_lighting": 0.55, "no_cctv": 0.25, "isolated": 0.45, "blind_spots": 0.30,
-              "overgrown": 0.20, "rundown": 0.20, "verbal_harassment": 0.30, "being_followed": 0.22,
-              "staring": 0.22, "sexual_comments": 0.25, "touching": 0.12, "indecent_exposure": 0.07,
-              "taking_pictures": 0.08, "drink_drugs": 0.35, "transport": 0.28, "specific_individual": 0.05},
-    "girls": {"poor_lighting": 0.45, "no_cctv": 0.15, "isolated": 0.40, "blind_spots": 0.25,
-              "overgrown": 0.12, "rundown": 0.15, "verbal_harassment": 0.50, "being_followed": 0.32,
-              "staring": 0.38, "sexual_comments": 0.45, "touching": 0.18, "indecent_exposure": 0.06,
-              "taking_pictures": 0.22, "drink_drugs": 0.25, "transport": 0.35, "specific_individual": 0.06},
-    "men": {"poor_lighting": 0.35, "no_cctv": 0.20, "isolated": 0.20, "blind_spots": 0.15,
-            "overgrown": 0.08, "rundown": 0.22, "verbal_harassment": 0.20, "being_followed": 0.06,
-            "staring": 0.08, "sexual_comments": 0.03, "touching": 0.02, "indecent_exposure": 0.02,
-            "taking_pictures": 0.03, "drink_drugs": 0.40, "transport": 0.15, "specific_individual": 0.03},
+    "women": {
+        "poor_lighting": 0.55,
+        "no_cctv": 0.25,
+        "isolated": 0.45,
+        "blind_spots": 0.30,
+        "overgrown": 0.20,
+        "rundown": 0.20,
+        "verbal_harassment": 0.30,
+        "being_followed": 0.22,
+        "staring": 0.22,
+        "sexual_comments": 0.25,
+        "touching": 0.12,
+        "indecent_exposure": 0.07,
+        "taking_pictures": 0.08,
+        "drink_drugs": 0.35,
+        "transport": 0.28,
+        "specific_individual": 0.05,
+    },
+    "girls": {
+        "poor_lighting": 0.45,
+        "no_cctv": 0.15,
+        "isolated": 0.40,
+        "blind_spots": 0.25,
+        "overgrown": 0.12,
+        "rundown": 0.15,
+        "verbal_harassment": 0.50,
+        "being_followed": 0.32,
+        "staring": 0.38,
+        "sexual_comments": 0.45,
+        "touching": 0.18,
+        "indecent_exposure": 0.06,
+        "taking_pictures": 0.22,
+        "drink_drugs": 0.25,
+        "transport": 0.35,
+        "specific_individual": 0.06,
+    },
+    "men": {
+        "poor_lighting": 0.35,
+        "no_cctv": 0.20,
+        "isolated": 0.20,
+        "blind_spots": 0.15,
+        "overgrown": 0.08,
+        "rundown": 0.22,
+        "verbal_harassment": 0.20,
+        "being_followed": 0.06,
+        "staring": 0.08,
+        "sexual_comments": 0.03,
+        "touching": 0.02,
+        "indecent_exposure": 0.02,
+        "taking_pictures": 0.03,
+        "drink_drugs": 0.40,
+        "transport": 0.15,
+        "specific_individual": 0.03,
+    },
 }
 CONCERN_RATES["boys"] = {k: min(0.9, v * 1.2) for k, v in CONCERN_RATES["men"].items()}
 CONCERN_RATES["nonbinary"] = {k: min(0.9, v * 1.1) for k, v in CONCERN_RATES["women"].items()}
@@ -140,8 +198,12 @@ def unsafe_targets(wave_year: int) -> dict[str, dict[str, float]]:
     women = dict(WOMEN_UNSAFE)
     men = dict(MEN_UNSAFE)
     if wave_year == 2022:  # ONS: parks felt less safe in 2022 than 2021, by day and after dark
-        dark = logit(_p.ADULTS_UNSAFE_PARK_DARK_2022.value) - logit(_p.ADULTS_UNSAFE_PARK_DARK_2021.value)
-        day = logit(_p.ADULTS_UNSAFE_PARK_DAY_2022.value) - logit(_p.ADULTS_UNSAFE_PARK_DAY_2021.value)
+        dark = logit(_p.ADULTS_UNSAFE_PARK_DARK_2022.value) - logit(
+            _p.ADULTS_UNSAFE_PARK_DARK_2021.value
+        )
+        day = logit(_p.ADULTS_UNSAFE_PARK_DAY_2022.value) - logit(
+            _p.ADULTS_UNSAFE_PARK_DAY_2021.value
+        )
         for table in (women, men):
             table["after_dark.park"] = _shift(table["after_dark.park"], dark)
             table["day.park"] = _shift(table["day.park"], day)
@@ -206,13 +268,16 @@ def write_surveys(county: County, rng: np.random.Generator, out: Path) -> list[W
         n = int(wave["responses"])  # type: ignore[call-overload]
         targets = unsafe_targets(year)
         age_shift = women_age_shifts()
-        group = np.array(GROUPS)[rng.choice(len(GROUPS), size=n, p=np.array(GROUP_MIX) / sum(GROUP_MIX))]
-        ages = np.empty(n, dtype=object)
-        for i, g in enumerate(group):
-            if g in ("girls", "boys"):
-                ages[i] = YOUNG_AGES[0] if rng.random() < 0.68 else YOUNG_AGES[1]
-            else:
-                ages[i] = ADULT_AGES[int(rng.choice(len(ADULT_AGES), p=np.array(ADULT_AGE_MIX) / sum(ADULT_AGE_MIX)))]
+        group = np.array(GROUPS)[
+            rng.choice(len(GROUPS), size=n, p=np.array(GROUP_MIX) / sum(GROUP_MIX))
+        ]
+        young = np.isin(group, ("girls", "boys"))
+        adult_p = np.array(ADULT_AGE_MIX) / sum(ADULT_AGE_MIX)
+        adult_age = np.array(ADULT_AGES, dtype=object)[
+            rng.choice(len(ADULT_AGES), size=n, p=adult_p)
+        ]
+        young_age = np.where(rng.random(n) < 0.68, YOUNG_AGES[0], YOUNG_AGES[1]).astype(object)
+        ages = np.where(young, young_age, adult_age)
         ward_idx = rng.choice(len(wards), size=n, p=pop / pop.sum())
         u = ward_effect_raw[ward_idx]
         u = (u - u.mean()) / u.std()
@@ -221,15 +286,20 @@ def write_surveys(county: County, rng: np.random.Generator, out: Path) -> list[W
         c = math.sqrt(1 - a * a - b * b)
         in_upgraded = np.array([wards[j].code in upgraded_wards for j in ward_idx])
         answers: dict[str, np.ndarray] = {}
+        tgroup = np.where(
+            np.isin(group, ("women", "girls", "men", "boys", "nonbinary")), group, "unsaid"
+        )
         for key in WOMEN_UNSAFE:
-            tgroup = np.where(np.isin(group, ("women", "girls", "men", "boys", "nonbinary")), group, "unsaid")
-            p_unsafe = np.array([targets[g][key] for g in tgroup])
-            adult_women = group == "women"
-            shifts = np.array([age_shift[str(ages[i])] if adult_women[i] and key.startswith("after_dark") else 0.0
-                               for i in range(n)])
+            p_unsafe = np.array([targets[str(g)][key] for g in tgroup])
+            age_logit = np.array([age_shift.get(str(a), 0.0) for a in ages])
+            shifts = np.where((group == "women") & key.startswith("after_dark"), age_logit, 0.0)
             p_unsafe = expit(logit(p_unsafe) + shifts)
             y = a * z + b * u + c * rng.normal(size=n)
-            if year == 2022 and key in ("after_dark.quiet_street", "after_dark.park", "after_dark.home_area"):
+            if year == 2022 and key in (
+                "after_dark.quiet_street",
+                "after_dark.park",
+                "after_dark.home_area",
+            ):
                 y = y + 0.55 * in_upgraded  # lighting upgraded in these wards: safer after dark
             idx = _answer(y, p_unsafe).astype(object)
             labels = np.array([SCALE[int(k)] for k in idx], dtype=object)
@@ -237,7 +307,11 @@ def write_surveys(county: County, rng: np.random.Generator, out: Path) -> list[W
             labels[r < 0.02] = DONT_KNOW
             labels[(r >= 0.02) & (r < 0.03)] = None
             answers[key] = labels
-        files.append(_write_wave(county, rng, folder, wave, group, ages, ward_idx, z, in_upgraded, answers, year))
+        files.append(
+            _write_wave(
+                county, rng, folder, wave, group, ages, ward_idx, z, in_upgraded, answers, year
+            )
+        )
     return files
 
 
@@ -254,7 +328,9 @@ def _area_answer(rng: np.random.Generator, ward: str, district: str) -> str | No
     return None
 
 
-def _write_wave(county, rng, folder, wave, group, ages, ward_idx, z, in_upgraded, answers, year) -> WaveFiles:  # noqa: ANN001, PLR0913
+def _write_wave(
+    county, rng, folder, wave, group, ages, ward_idx, z, in_upgraded, answers, year
+) -> WaveFiles:
     n = len(group)
     wards = county.wards
     district_name = {d.code: d.name for d in county.districts}
@@ -265,8 +341,16 @@ def _write_wave(county, rng, folder, wave, group, ages, ward_idx, z, in_upgraded
     started = []
     for _ in range(n):
         d = start + timedelta(days=int(rng.choice(days, p=day_w / day_w.sum())))
-        started.append(datetime(d.year, d.month, d.day, int(rng.choice([7, 8, 12, 13, 17, 18, 19, 20, 21, 22])),
-                                int(rng.integers(60)), int(rng.integers(60))))
+        started.append(
+            datetime(
+                d.year,
+                d.month,
+                d.day,
+                int(rng.choice([7, 8, 12, 13, 17, 18, 19, 20, 21, 22])),
+                int(rng.integers(60)),
+                int(rng.integers(60)),
+            )
+        )
     order = sorted(range(n), key=lambda i: (started[i], i))
     theme_codes = [t.code for t in THEMES]
     concern_labels = [t.label for t in THEMES]
@@ -274,34 +358,46 @@ def _write_wave(county, rng, folder, wave, group, ages, ward_idx, z, in_upgraded
     setting_labels = [s.label for s in SETTINGS]
     likert_keys = list(WOMEN_UNSAFE)
 
-    header1: list[str | None] = ["Respondent ID", "Collector ID", "Start Date", "End Date", Q_AGE, Q_GENDER, Q_AREA]
+    header1: list[str | None] = [
+        "Respondent ID",
+        "Collector ID",
+        "Start Date",
+        "End Date",
+        Q_AGE,
+        Q_GENDER,
+        Q_AREA,
+    ]
     header2: list[str | None] = [None, None, None, None, "Response", "Response", "Response"]
     for key in likert_keys:
         time, setting = key.split(".")
         header1.append(likert_question(time, setting))
         header2.append("Response")
     header1 += [Q_CONCERNS] + [None] * len(concern_labels)
-    header2 += concern_labels + [OTHER_LABEL]
+    header2 += [*concern_labels, OTHER_LABEL]
     header1 += [Q_SETTINGS] + [None] * (len(setting_labels) - 1)
     header2 += setting_labels
     header1.append(Q_FREE)
     header2.append("Open-Ended Response")
 
-    wb = Workbook(write_only=True)
-    wb.properties.creator = "SmartSurvey"
-    wb.properties.created = FIXED_TIME
-    wb.properties.modified = FIXED_TIME
-    ws = wb.create_sheet("Responses")
-    ws.append(header1)
-    ws.append(header2)
+    sheet: list[list[object]] = [list(header1), list(header2)]
     base_id = 114700000 + year * 1000
-    others = ("Dogs off leads", "E-scooters on the pavement", "Speeding cars", "Men in cars slowing down",
-              "Fireworks", "Nowhere to wait that is safe")
+    others = (
+        "Dogs off leads",
+        "E-scooters on the pavement",
+        "Speeding cars",
+        "Men in cars slowing down",
+        "Fireworks",
+        "Nowhere to wait that is safe",
+    )
     for rank, i in enumerate(order):
         g = str(group[i])
         ward = wards[int(ward_idx[i])]
-        row: list[object] = [base_id + rank, 41230000 + (1 if rank % 7 else 2), started[i],
-                             started[i] + timedelta(seconds=int(rng.integers(150, 1400)))]
+        row: list[object] = [
+            base_id + rank,
+            41230000 + (1 if rank % 7 else 2),
+            started[i],
+            started[i] + timedelta(seconds=int(rng.integers(150, 1400))),
+        ]
         row.append(None if rng.random() < 0.01 else str(ages[i]))
         row.append(GENDER_LABEL[g])
         row.append(_area_answer(rng, ward.name, district_name[ward.district]))
@@ -327,42 +423,41 @@ def _write_wave(county, rng, folder, wave, group, ages, ward_idx, z, in_upgraded
         row.append(others[int(rng.integers(len(others)))] if rng.random() < 0.04 else None)
         for code, label in zip(setting_codes, setting_labels, strict=True):
             ans = answers[f"after_dark.{code}"][i]
-            p = {"Very unsafe": 0.7, "Fairly unsafe": 0.4, "Neither safe nor unsafe": 0.12}.get(str(ans), 0.04)
+            p = {"Very unsafe": 0.7, "Fairly unsafe": 0.4, "Neither safe nor unsafe": 0.12}.get(
+                str(ans), 0.04
+            )
             row.append(label if rng.random() < p else None)
         if rng.random() < 0.42:
             place = county.places[int(rng.integers(len(county.places)))].name.split(",")[0]
             row.append(suggestion(rng, ticked, place=place))
         else:
             row.append(None)
-        ws.append(row)
-    notes = wb.create_sheet("Notes")
-    notes.append(["Survey", str(wave["name"])])
-    notes.append(["Exported", FIXED_TIME])
-    notes.append(["Responses", n])
-    notes.append(["Filter", "None (all complete and partial responses)"])
-    notes.append(["Note", "IP addresses and email addresses were not collected."])
-    notes.append(["Note", "Synthetic data generated for the saferstreets demo; no real respondents."])
+        sheet.append(row)
+    notes: list[list[object]] = [
+        ["Survey", str(wave["name"])],
+        ["Exported", FIXED_TIME],
+        ["Responses", n],
+        ["Filter", "None (all complete and partial responses)"],
+        ["Note", "IP addresses and email addresses were not collected."],
+        ["Note", "Synthetic data generated for the saferstreets demo; no real respondents."],
+    ]
     path = folder / f"safety-survey-{year}.xlsx"
-    buf = io.BytesIO()
-    wb.save(buf)
-    path.write_bytes(_normalise_zip(buf.getvalue()))
+    path.write_bytes(
+        write_xlsx(
+            {"Responses": sheet, "Notes": notes},
+            created=FIXED_TIME,
+            creator="SmartSurvey",
+            bold_rows=2,
+        )
+    )
     mapping = folder / f"safety-survey-{year}.toml"
-    mapping.write_text(_mapping_toml(wave, likert_keys, concern_labels, theme_codes, setting_labels, setting_codes),
-                       encoding="utf-8")
+    mapping.write_text(
+        _mapping_toml(
+            wave, likert_keys, concern_labels, theme_codes, setting_labels, setting_codes
+        ),
+        encoding="utf-8",
+    )
     return WaveFiles(path, mapping, str(wave["name"]))
-
-
-def _normalise_zip(data: bytes) -> bytes:
-    """Rewrite an XLSX with fixed member timestamps so the same seed gives the same bytes."""
-    src = zipfile.ZipFile(io.BytesIO(data))
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as dst:
-        for info in src.infolist():
-            fixed = zipfile.ZipInfo(info.filename, date_time=(2022, 11, 1, 9, 0, 0))
-            fixed.compress_type = zipfile.ZIP_DEFLATED
-            fixed.external_attr = 0o600 << 16
-            dst.writestr(fixed, src.read(info.filename))
-    return out.getvalue()
 
 
 def _q(s: str) -> str:
@@ -371,7 +466,9 @@ def _q(s: str) -> str:
     return f'"{out}"'
 
 
-def _mapping_toml(wave, likert_keys, concern_labels, theme_codes, setting_labels, setting_codes) -> str:  # noqa: ANN001
+def _mapping_toml(
+    wave, likert_keys, concern_labels, theme_codes, setting_labels, setting_codes
+) -> str:
     lines = [
         "# Column mapping for the SmartSurvey export of this wave (saferstreets survey import).",
         "[wave]",
@@ -405,11 +502,28 @@ def _mapping_toml(wave, likert_keys, concern_labels, theme_codes, setting_labels
             "scale = [" + ", ".join(_q(s) for s in SCALE) + "]",
             f"missing = [{_q(DONT_KNOW)}]",
         ]
-    lines += ["", "[[multi_select]]", 'key = "concerns"', f"question = {_q(Q_CONCERNS)}", "",
-              "[multi_select.options]"]
-    lines += [f"{_q(label)} = {_q(code)}" for label, code in zip(concern_labels, theme_codes, strict=True)]
+    lines += [
+        "",
+        "[[multi_select]]",
+        'key = "concerns"',
+        f"question = {_q(Q_CONCERNS)}",
+        "",
+        "[multi_select.options]",
+    ]
+    lines += [
+        f"{_q(label)} = {_q(code)}" for label, code in zip(concern_labels, theme_codes, strict=True)
+    ]
     lines.append(f'{_q(OTHER_LABEL)} = "other"')
-    lines += ["", "[[multi_select]]", 'key = "settings"', f"question = {_q(Q_SETTINGS)}", "",
-              "[multi_select.options]"]
-    lines += [f"{_q(label)} = {_q(code)}" for label, code in zip(setting_labels, setting_codes, strict=True)]
+    lines += [
+        "",
+        "[[multi_select]]",
+        'key = "settings"',
+        f"question = {_q(Q_SETTINGS)}",
+        "",
+        "[multi_select.options]",
+    ]
+    lines += [
+        f"{_q(label)} = {_q(code)}"
+        for label, code in zip(setting_labels, setting_codes, strict=True)
+    ]
     return "\n".join(lines) + "\n"

@@ -15,8 +15,17 @@ from dataclasses import dataclass
 import numpy as np
 
 WHO = (
-    "a man", "a group of lads", "two men", "some older boys", "a bloke in a white van", "a guy",
-    "a group of men", "an older man", "a man on a bike", "some teenage boys", "a man in a hoodie",
+    "a man",
+    "a group of lads",
+    "two men",
+    "some older boys",
+    "a bloke in a white van",
+    "a guy",
+    "a group of men",
+    "an older man",
+    "a man on a bike",
+    "some teenage boys",
+    "a man in a hoodie",
 )
 
 # Per theme: clauses with the theme's usual words, then clauses without them.
@@ -147,41 +156,76 @@ CLAUSES: dict[str, tuple[str, ...]] = {
 
 # Phrases that mention a theme only to set it aside ("not this, but ...").
 NEGATIONS: dict[str, tuple[str, ...]] = {
-    "poor_lighting": ("the lighting is fine but", "it's well lit, it isn't that,", "even though the street lights work"),
-    "no_cctv": ("there is CCTV but", "there are cameras everywhere and still", "cameras don't help when"),
+    "poor_lighting": (
+        "the lighting is fine but",
+        "it's well lit, it isn't that,",
+        "even though the street lights work",
+    ),
+    "no_cctv": (
+        "there is CCTV but",
+        "there are cameras everywhere and still",
+        "cameras don't help when",
+    ),
     "isolated": ("it's not empty, there are loads of people about, but", "even with people around"),
-    "drink_drugs": ("it isn't drunk people that bother me,", "nobody was drinking, they were sober, and"),
+    "drink_drugs": (
+        "it isn't drunk people that bother me,",
+        "nobody was drinking, they were sober, and",
+    ),
     "overgrown": ("the hedges were cut back last year but", "it's not overgrown any more but"),
     "rundown": ("it's a nice area really but", "it's been done up nicely but"),
     "transport": ("the buses are fine but", "I wasn't waiting for a bus or anything,"),
 }
 
 OPENERS = (
-    "", "", "", "I was walking home from {anchor} and", "Every time I go through {place}",
-    "Coming back from a night out on {street},", "My daughter walks this way to school and",
-    "Not the first time this has happened.", "On my way to work at {time_phrase}",
-    "Me and my friend were at {place} and", "Last {day},", "Just so you know,",
-    "I used to walk this way every day but", "I'm 16 and",
+    "",
+    "",
+    "",
+    "I was walking home from {anchor} and",
+    "Every time I go through {place}",
+    "Coming back from a night out on {street},",
+    "My daughter walks this way to school and",
+    "Not the first time this has happened.",
+    "On my way to work at {time_phrase}",
+    "Me and my friend were at {place} and",
+    "Last {day},",
+    "Just so you know,",
+    "I used to walk this way every day but",
+    "I'm 16 and",
 )
 CLOSERS = (
-    "", "", "", "I now take the long way round.", "I don't feel safe there at all.",
-    "Please do something.", "It would be good to see police around at weekends.",
-    "I won't go there on my own any more.", "It's been like this for months.",
-    "Other women I know say the same.", "I ended up calling my mum to walk me home.",
-    "I had my keys in my hand the whole way.", "Somebody is going to get hurt.",
+    "",
+    "",
+    "",
+    "I now take the long way round.",
+    "I don't feel safe there at all.",
+    "Please do something.",
+    "It would be good to see police around at weekends.",
+    "I won't go there on my own any more.",
+    "It's been like this for months.",
+    "Other women I know say the same.",
+    "I ended up calling my mum to walk me home.",
+    "I had my keys in my hand the whole way.",
+    "Somebody is going to get hurt.",
 )
 DAYS = ("Friday", "Saturday", "Thursday", "Sunday night", "weekend", "Tuesday")
 TIME_PHRASES = ("6am", "half five", "about 7 in the morning", "early o'clock")
 
 SUGGESTIONS: dict[str, tuple[str, ...]] = {
-    "poor_lighting": ("better street lighting on {place}", "lights that stay on after midnight",
-                      "fix the broken lamps", "proper lighting in the parks"),
+    "poor_lighting": (
+        "better street lighting on {place}",
+        "lights that stay on after midnight",
+        "fix the broken lamps",
+        "proper lighting in the parks",
+    ),
     "no_cctv": ("CCTV that actually works", "cameras at the station and the underpass"),
     "isolated": ("more people about, keep the cafes open later", "a safe route home that's busy"),
     "blind_spots": ("get rid of the alleyways", "mirrors on the corners of the underpass"),
     "overgrown": ("cut the hedges back", "clear the bushes along the paths"),
     "rundown": ("do up the empty shops", "clean the graffiti off"),
-    "verbal_harassment": ("men calling out their mates when they shout at women", "more police on foot"),
+    "verbal_harassment": (
+        "men calling out their mates when they shout at women",
+        "more police on foot",
+    ),
     "being_followed": ("safe havens in shops you can go into", "a walk-home scheme"),
     "staring": ("taking it seriously when we report it",),
     "sexual_comments": ("education in schools about respect", "stop treating catcalling as a joke"),
@@ -189,23 +233,35 @@ SUGGESTIONS: dict[str, tuple[str, ...]] = {
     "indecent_exposure": ("police patrols in the park",),
     "taking_pictures": ("laws that stop people filming us",),
     "drink_drugs": ("door staff who step in", "stop the dealing in the car park"),
-    "transport": ("buses that run later", "a taxi marshal on Friday and Saturday", "staff at the station at night"),
+    "transport": (
+        "buses that run later",
+        "a taxi marshal on Friday and Saturday",
+        "staff at the station at night",
+    ),
     "specific_individual": ("deal with the man everyone already knows about",),
 }
 GENERAL_SUGGESTIONS = (
-    "more police", "visible police at night", "I don't know really", "nothing, it's fine where I live",
-    "street pastors at weekends", "better buses", "more people listening to us",
+    "more police",
+    "visible police at night",
+    "I don't know really",
+    "nothing, it's fine where I live",
+    "street pastors at weekends",
+    "better buses",
+    "more people listening to us",
 )
 
 URGENT_TEXTS = (
-    "He is outside right now and won't go away. I'm hiding in the shop on {street}. Please send someone.",
+    "He is outside right now and won't go away. I'm hiding in the shop on {street}. "
+    "Please send someone.",
     "I think someone is following me right now, he's been behind me since {place}.",
-    "The man who lives at number 14 {street}, called Gary, keeps waiting for my daughter after school "
-    "and tried to get her into his car yesterday.",
-    "My ex Darren Hollis keeps turning up at the station when I finish my shift and said he'd hurt me if I told anyone.",
-    "There's a man in a silver car who has been parked by {place} every afternoon watching the girls. "
-    "Today he tried to talk my 12 year old into getting in.",
-    "A man called Lee who works at the takeaway on {street} keeps grabbing girls and one of them is only 14.",
+    "The man who lives at number 14 {street}, called Gary, keeps waiting for my daughter "
+    "after school and tried to get her into his car yesterday.",
+    "My ex Darren Hollis keeps turning up at the station when I finish my shift "
+    "and said he'd hurt me if I told anyone.",
+    "There's a man in a silver car who has been parked by {place} every afternoon "
+    "watching the girls. Today he tried to talk my 12 year old into getting in.",
+    "A man called Lee who works at the takeaway on {street} keeps grabbing girls "
+    "and one of them is only 14.",
 )
 
 
@@ -250,7 +306,7 @@ def typo(text: str, rng: np.random.Generator) -> str:
     i = long_words[int(rng.integers(len(long_words)))]
     w = words[i]
     j = int(rng.integers(1, len(w) - 2))
-    words[i] = w[:j] + w[j + 1] + w[j] + w[j + 2:] if kind == 2 else w[:j] + w[j + 1:]
+    words[i] = w[:j] + w[j + 1] + w[j] + w[j + 2 :] if kind == 2 else w[:j] + w[j + 1 :]
     return " ".join(words)
 
 
@@ -307,7 +363,10 @@ def suggestion(rng: np.random.Generator, concerns: list[str], *, place: str) -> 
     if not options or rng.random() < 0.15:
         text = _pick(rng, GENERAL_SUGGESTIONS)
     else:
-        picks = [options[int(i)] for i in rng.choice(len(options), size=min(n, len(options)), replace=False)]
+        picks = [
+            options[int(i)]
+            for i in rng.choice(len(options), size=min(n, len(options)), replace=False)
+        ]
         text = " and ".join(p.format(place=place) for p in picks)
     text = _sentence(text)
     if rng.random() < 0.1:

@@ -1,4 +1,4 @@
-"""Emerging hot spots: each cell's monthly Gi* series, its Mann-Kendall trend, and Esri's categories.
+"""Emerging hot spots: each cell's monthly Gi* series, its Mann-Kendall trend, Esri's categories.
 
 For every time step (month) Gi* is computed on the same cells and weights (so every month is judged
 on one footprint), giving each cell a series of z-scores and of significance classes. The

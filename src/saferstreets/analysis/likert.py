@@ -70,7 +70,7 @@ def level(label: str | None) -> str | None:
 
 
 def split_key(key: str) -> tuple[str, str]:
-    """``after_dark.quiet_street`` -> (``after_dark``, ``quiet_street``); a bare key -> ('', key)."""
+    """``after_dark.park`` -> (``after_dark``, ``park``); a bare key -> ('', key)."""
     if "." in key:
         when, where = key.split(".", 1)
         return when, where

@@ -32,7 +32,7 @@ NO_OUTCOME = "no_outcome_yet"
 
 
 def latest_outcomes(events: Iterable[tuple[str, date, str]]) -> dict[str, str]:
-    """``{crime_id: outcome}`` keeping, per crime, the event with the latest month (last on ties)."""
+    """``{crime_id: outcome}``: per crime, the event with the latest month (last on ties)."""
     best: dict[str, tuple[date, str]] = {}
     for crime_id, month, outcome in events:
         held = best.get(crime_id)

@@ -173,7 +173,7 @@ def two_proportion_test(count1: int, n1: int, count2: int, n2: int) -> tuple[flo
 def difference(
     count1: int, n1: int, count2: int, n2: int, confidence: float = 0.95
 ) -> DifferenceOfProportions:
-    """``p1 - p2`` with Newcombe's interval and the pooled z test (see :func:`newcombe_interval`)."""
+    """``p1 - p2`` with Newcombe's interval and the pooled z test (:func:`newcombe_interval`)."""
     lower, upper = newcombe_interval(count1, n1, count2, n2, confidence)
     z, p = two_proportion_test(count1, n1, count2, n2)
     p1, p2 = count1 / n1, count2 / n2

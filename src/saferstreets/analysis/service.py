@@ -454,7 +454,8 @@ def assess_when(data: StoreData, settings: Settings, params: AssessParams) -> li
         w = res["nte_window"]
         if prof.n_timed:
             summary = (
-                f"{interval(w['observed'])} of {prof.n_timed:,} reports with a day and hour fell in "
+                f"{interval(w['observed'])} of {prof.n_timed:,} reports with a day and hour "
+                "fell in "
                 f"the night-time-economy window ({', '.join(w['nights'])} {start:02d}:00 to "
                 f"{end:02d}:00), against {pct(w['expected_share'])} if times were even "
                 f"({fmt_p(w['p_value'])})."
@@ -473,8 +474,9 @@ def assess_when(data: StoreData, settings: Settings, params: AssessParams) -> li
     if months:
         i = int(np.argmax(res_c["counts"]))
         summary_c = (
-            f"{len(months):,} women's-safety crimes over {len(res_c['months'])} months; the most in "
-            f"{res_c['months'][i]} ({res_c['counts'][i]:,}, {res_c['index'][i]:.2f} times the monthly "
+            f"{len(months):,} women's-safety crimes over {len(res_c['months'])} months; "
+            f"the most in {res_c['months'][i]} ({res_c['counts'][i]:,}, "
+            f"{res_c['index'][i]:.2f} times the monthly "
             "mean). police.uk gives the month only, so there is no hour-of-day profile of crime."
         )
     else:
@@ -492,7 +494,7 @@ def _study_area(data: StoreData, res: int) -> set[str] | None:
     for a in polys:
         try:
             cells.update(h3.geo_to_cells(a.geometry, res))
-        except Exception:
+        except Exception:  # noqa: S112 - an odd geometry only loses its restriction
             continue
     return cells or None
 
@@ -677,13 +679,15 @@ def assess_fusion(
         n = result["wards"]["counts"]
         parts.append(
             f"{n.get('design', 0)} wards are feared with little recorded crime (design fixes), "
-            f"{n.get('patrol_enforcement', 0)} are feared with high crime (patrol and enforcement), "
+            f"{n.get('patrol_enforcement', 0)} are feared with high crime "
+            "(patrol and enforcement), "
             f"{n.get('awareness', 0)} have crime with little fear (awareness)"
         )
     if result["cells"]:
         n = result["cells"]["counts"]
         parts.append(
-            f"of hot-spot cells, {n.get('patrol_enforcement', 0)} are hot for both reports and crime, "
+            f"of hot-spot cells, {n.get('patrol_enforcement', 0)} are hot for both reports "
+            "and crime, "
             f"{n.get('design', 0)} for reports only, {n.get('awareness', 0)} for crime only"
         )
     summary = "; ".join(parts) + (

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
@@ -11,12 +11,12 @@ import typer
 
 
 @contextmanager
-def _progress() -> Iterator:  # type: ignore[type-arg]
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+def _progress() -> Iterator[Callable[[str, int, int], None]]:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn
 
     from saferstreets.cli import console
 
-    tasks: dict[str, int] = {}
+    tasks: dict[str, TaskID] = {}
     with Progress(
         TextColumn("{task.description}"),
         BarColumn(),
@@ -56,7 +56,8 @@ def register(*, app: typer.Typer, import_app: typer.Typer) -> None:
             ),
         ] = None,
         wave: Annotated[
-            str | None, typer.Option(help="The wave's name (default: [wave] name in the mapping).")
+            str | None,
+            typer.Option(help="The wave's name (default: the name in the mapping's wave table)."),
         ] = None,
         sheet: Annotated[
             str | None,

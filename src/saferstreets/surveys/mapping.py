@@ -216,7 +216,7 @@ def mapping_from_dict(data: dict[str, Any], *, source: str = "<mapping>") -> Sur
             errors[f"{where} missing"] = "repeats a label that is on the scale"
         if isinstance(spec_key, str):
             seen_keys.add(spec_key)
-        if f"{where} key" not in errors and isinstance(column, str):
+        if f"{where} key" not in errors and isinstance(spec_key, str) and isinstance(column, str):
             likert.append(
                 LikertSpec(key=spec_key, column=column, scale=tuple(scale), missing=tuple(missing))
             )

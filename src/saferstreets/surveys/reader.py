@@ -304,15 +304,15 @@ def build_columns(grid: list[list[Any]], header_rows: int) -> list[Column]:
             columns.append(Column(i, question, option, code=codes[i], header=texts[i]))
         return _dedupe(columns)
     if header_rows == 2:
-        question = None
+        current: str | None = None
         for i in range(width):
             top, sub = cell(0, i), cell(1, i)
             if top is not None:
-                question = top
-            if question is None:
-                question = sub or f"Column {i + 1}"
-                sub = None
-            columns.append(Column(i, question, sub))
+                current = top
+            if current is None:  # no question text yet: the sub-label names the column
+                columns.append(Column(i, sub or f"Column {i + 1}", None))
+                continue
+            columns.append(Column(i, current, sub))
         return _dedupe(columns)
     headers = [cell(0, i) or f"Column {i + 1}" for i in range(width)]
     columns = [Column(i, h, header=h) for i, h in enumerate(headers)]

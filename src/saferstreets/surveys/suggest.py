@@ -395,7 +395,7 @@ def suggest(path: Path, *, sheet: str | None = None) -> str:
     elif free_text:
         out.add(f"free_text = [{', '.join(_q(t) for t in free_text)}]  # check")
     if age_values:
-        bands = {}
+        bands: dict[str, str] = {}
         for value in sorted(set(age_values), key=lambda v: (_age_sort(v), v)):
             try:
                 band = norm.age_band(value)

@@ -15,7 +15,9 @@ class Crime(Located, Base):
     """One row of a police.uk ``*-street.csv``.
 
     ``row_key`` makes re-imports idempotent: the Crime ID where there is one, otherwise (anti-social
-    behaviour) a hash of the whole row and its occurrence number within its file.
+    behaviour) a hash of the whole row and its occurrence number within its file. Look a crime up
+    by Crime ID through ``row_key`` (unique, indexed); ``crime_id`` has no index of its own, since a
+    second index of random 64-hex keys doubled the cost of every import (bench_crime_import).
     ``source_lsoa_code`` is the LSOA police.uk gave; ``lsoa_code`` is the one saferstreets assigned.
     """
 
@@ -23,7 +25,6 @@ class Crime(Located, Base):
     __table_args__ = (
         *located_indexes("crime"),
         sa.UniqueConstraint("row_key", name="uq_crime_row_key"),
-        sa.Index("ix_crime_crime_id", "crime_id"),
         sa.Index("ix_crime_month", "month"),
         sa.Index("ix_crime_crime_type", "crime_type"),
     )

@@ -281,23 +281,23 @@ def _import_one(*, engine: Engine, member: Member, recheck: bool,
         data = member.read()
         sha = hashlib.sha256(data).hexdigest()
         kind = detect_kind(parse_header(_first_line(data)), member.source)
-        if kind and not recheck:
-            with session_scope(engine) as session:
-                previous = already_imported(session=session, kind=kind, sha256=sha)
-                if previous is not None:
-                    summary.kind = kind
-                    summary.status = "skipped"
-                    summary.rows_read = previous.rows_read
-                    summary.rows_duplicate = previous.rows_read - previous.rows_quarantined
-                    summary.message = (
-                        f"the same file was imported on {previous.finished_at:%Y-%m-%d %H:%M} "
-                        f"(run {previous.id}); nothing read again"
-                    )
-                    return summary
-        parsed = read_file(data, member.source, kind=kind)
-        del data
-        summary.kind = parsed.kind
         with session_scope(engine) as session:
+            previous = None
+            if kind and not recheck:
+                previous = already_imported(session=session, kind=kind, sha256=sha)
+            if previous is not None:
+                summary.kind = previous.kind
+                summary.status = "skipped"
+                summary.rows_read = previous.rows_read
+                summary.rows_duplicate = previous.rows_read - previous.rows_quarantined
+                summary.message = (
+                    f"the same file was imported on {previous.finished_at:%Y-%m-%d %H:%M} "
+                    f"(run {previous.id}); nothing read again"
+                )
+                return summary
+            parsed = read_file(data, member.source, kind=kind)
+            del data
+            summary.kind = parsed.kind
             _store_parsed(session=session, parsed=parsed, sha=sha, summary=summary,
                           progress=progress)
         return summary
@@ -385,7 +385,7 @@ class HistoryEvent:
 def crime_history(*, session: Session, crime_id: str) -> list[HistoryEvent]:
     """A crime's recorded row (if held) then its outcomes in month order."""
     events: list[HistoryEvent] = []
-    crime = session.scalar(sa.select(Crime).where(Crime.crime_id == crime_id).order_by(Crime.id).limit(1))
+    crime = session.scalar(sa.select(Crime).where(Crime.row_key == crime_id))  # row_key = Crime ID
     if crime is not None:
         events.append(HistoryEvent(month=crime.month, event="recorded", description=crime.crime_type,
                                    group=None, location=crime.location,
@@ -422,7 +422,7 @@ def outcomes_by_crime_type(
     """
     query = (
         sa.select(Crime.crime_type, Outcome.outcome_type, sa.func.count())
-        .join(Crime, Crime.crime_id == Outcome.crime_id)
+        .join(Crime, Crime.row_key == Outcome.crime_id)  # row_key = Crime ID, and indexed
         .group_by(Crime.crime_type, Outcome.outcome_type)
         .order_by(Crime.crime_type, sa.func.count().desc(), Outcome.outcome_type)
     )

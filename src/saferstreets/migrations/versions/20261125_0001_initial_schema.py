@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-25 05:54:42.586408
+Create Date: 2026-11-25 06:11:36.860990
 """
 
 from __future__ import annotations
@@ -82,7 +82,6 @@ def upgrade() -> None:
     sa.UniqueConstraint('row_key', name='uq_crime_row_key')
     )
     with op.batch_alter_table('crime', schema=None) as batch_op:
-        batch_op.create_index('ix_crime_crime_id', ['crime_id'], unique=False)
         batch_op.create_index('ix_crime_crime_type', ['crime_type'], unique=False)
         batch_op.create_index('ix_crime_district_code', ['district_code'], unique=False)
         batch_op.create_index('ix_crime_h3_cell', ['h3_cell'], unique=False)
@@ -554,7 +553,6 @@ def downgrade() -> None:
         batch_op.drop_index('ix_crime_h3_cell')
         batch_op.drop_index('ix_crime_district_code')
         batch_op.drop_index('ix_crime_crime_type')
-        batch_op.drop_index('ix_crime_crime_id')
 
     op.drop_table('crime')
     with op.batch_alter_table('area', schema=None) as batch_op:

@@ -1,0 +1,154 @@
+"""One-page team briefings: an SVG map drawn from boundaries and hotspot cells (no tiles), the
+hotspots and the week's visit times; as an HTML page and as a PDF (WeasyPrint)."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from markupsafe import Markup, escape
+from sqlalchemy.orm import Session
+
+from saferstreets.errors import NotFound
+from saferstreets.planning.models import PlanTeam
+from saferstreets.planning.service import WEEKDAY_NAMES, hhmm, plan_detail
+
+CSS_PATH = Path(__file__).resolve().parents[1] / "web" / "static" / "css" / "plans.css"
+
+
+def plan_teams(*, session: Session, plan_id: int) -> list[int]:
+    """Ids of a plan's teams, in order."""
+    return list(
+        session.scalars(
+            sa.select(PlanTeam.id).where(PlanTeam.plan_id == plan_id).order_by(PlanTeam.id)
+        )
+    )
+
+
+def _rings(geometry: dict) -> list[list[list[float]]]:
+    if geometry.get("type") == "Polygon":
+        return [geometry["coordinates"][0]]
+    if geometry.get("type") == "MultiPolygon":
+        return [poly[0] for poly in geometry["coordinates"]]
+    return []
+
+
+def team_map_svg(
+    *, session: Session, team: dict[str, Any], radius: float, width: int = 640, height: int = 420
+) -> Markup:
+    """An SVG map of one team's area: ward boundaries, hotspot cells, the base and its reach."""
+    import h3
+
+    from saferstreets.areas.models import Area
+
+    lat0, lon0 = team["lat"], team["lon"]
+    kx = 111_320.0 * math.cos(math.radians(lat0))
+    ky = 110_540.0
+    pts = [(lon0, lat0)] + [(h["lon"], h["lat"]) for h in team["hotspots"]]
+    half_x = max(radius * 1.25, max(abs(p[0] - lon0) * kx for p in pts) + 300)
+    half_y = max(radius * 1.25, max(abs(p[1] - lat0) * ky for p in pts) + 300)
+    scale = min(width / (2 * half_x), height / (2 * half_y))
+
+    def xy(lon: float, lat: float) -> tuple[float, float]:
+        return width / 2 + (lon - lon0) * kx * scale, height / 2 - (lat - lat0) * ky * scale
+
+    dlon, dlat = half_x / kx, half_y / ky
+    wards = session.execute(
+        sa.select(Area.name, Area.geometry).where(
+            Area.kind == "ward",
+            Area.max_lon >= lon0 - dlon,
+            Area.min_lon <= lon0 + dlon,
+            Area.max_lat >= lat0 - dlat,
+            Area.min_lat <= lat0 + dlat,
+        )
+    ).all()
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" '
+        f'class="team-map" role="img" aria-label="Map of {escape(team["name"])}">',
+        f'<rect x="0" y="0" width="{width}" height="{height}" fill="#f7f7fb"/>',
+    ]
+    for name, geom in wards:
+        for ring in _rings(geom or {}):
+            d = " ".join(f"{x:.1f},{y:.1f}" for x, y in (xy(p[0], p[1]) for p in ring))
+            parts.append(
+                f'<polygon points="{d}" fill="none" stroke="#8e88c9" stroke-width="1">'
+                f"<title>{escape(name)}</title></polygon>"
+            )
+    cx, cy = xy(lon0, lat0)
+    parts.append(
+        f'<circle cx="{cx:.1f}" cy="{cy:.1f}" r="{radius * scale:.1f}" fill="#3d3a6b" '
+        'fill-opacity="0.08" stroke="#3d3a6b" stroke-dasharray="4 3"/>'
+    )
+    for k, h in enumerate(team["hotspots"], start=1):
+        boundary = h3.cell_to_boundary(h["cell"])
+        d = " ".join(f"{x:.1f},{y:.1f}" for x, y in (xy(lon, lat) for lat, lon in boundary))
+        hx, hy = xy(h["lon"], h["lat"])
+        parts.append(f'<polygon points="{d}" fill="#c0392b" fill-opacity="0.55" stroke="#7b241c"/>')
+        parts.append(
+            f'<text x="{hx + 6:.1f}" y="{hy - 6:.1f}" font-size="13" font-weight="bold" '
+            f'fill="#7b241c">{k}</text>'
+        )
+    parts.append(f'<rect x="{cx - 6:.1f}" y="{cy - 6:.1f}" width="12" height="12" fill="#1b1a33"/>')
+    parts.append(
+        f'<text x="{cx + 9:.1f}" y="{cy + 4:.1f}" font-size="12" fill="#1b1a33">base</text>'
+    )
+    bar_m = 500 if half_x < 3000 else 1000
+    parts.append(
+        f'<line x1="12" y1="{height - 14}" x2="{12 + bar_m * scale:.1f}" y2="{height - 14}" '
+        'stroke="#1b1a33" stroke-width="3"/>'
+    )
+    parts.append(f'<text x="12" y="{height - 20}" font-size="11">{bar_m} m</text>')
+    parts.append("</svg>")
+    return Markup("".join(parts))
+
+
+def briefing_context(*, session: Session, plan_id: int, team_id: int) -> dict[str, Any]:
+    """What the briefing page and PDF show for one team."""
+    detail = plan_detail(session=session, plan_id=plan_id)
+    team = next((t for t in detail["teams"] if t["id"] == team_id), None)
+    if team is None:
+        raise NotFound(f"Plan {plan_id} has no team {team_id}")
+    index = {h["cell"]: k for k, h in enumerate(team["hotspots"], start=1)}
+    days = [
+        {
+            "name": WEEKDAY_NAMES[d],
+            "visits": [
+                {
+                    "start": hhmm(v["start_minute"]),
+                    "end": hhmm((v["start_minute"] + v["minutes"]) % 1440),
+                    "minutes": v["minutes"],
+                    "hotspot": index.get(v["place"], "?"),
+                }
+                for v in team["visits"]
+                if v["weekday"] == d
+            ],
+        }
+        for d in range(7)
+    ]
+    return {
+        "plan": detail,
+        "team": team,
+        "days": days,
+        "map_svg": team_map_svg(session=session, team=team, radius=detail["params"]["radius"]),
+    }
+
+
+def briefing_html(*, session: Session, plan_id: int, team_id: int, for_pdf: bool = False) -> str:
+    """The briefing as a standalone HTML document."""
+    from saferstreets.web.deps import templates
+
+    ctx = briefing_context(session=session, plan_id=plan_id, team_id=team_id)
+    return templates.env.get_template("staff/plans_briefing_doc.html").render(
+        **ctx, for_pdf=for_pdf
+    )
+
+
+def briefing_pdf(*, session: Session, plan_id: int, team_id: int) -> bytes:
+    """The briefing as a one-page A4 PDF."""
+    from weasyprint import CSS, HTML
+
+    html = briefing_html(session=session, plan_id=plan_id, team_id=team_id, for_pdf=True)
+    css = CSS(filename=str(CSS_PATH)) if CSS_PATH.exists() else None
+    return HTML(string=html).write_pdf(stylesheets=[css] if css else None)  # type: ignore[no-any-return]

@@ -1,0 +1,308 @@
+"""``saferstreets plan``: make a deployment plan ("what if"), list, show, compare and export plans."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+
+def register(*, app: typer.Typer, import_app: typer.Typer) -> None:
+    """Add ``plan`` (make) and its sub-commands to the main app."""
+    plan_app = typer.Typer(
+        help="Place and size town-centre teams, spread ward officers, plan patrols.",
+        invoke_without_command=True,
+        no_args_is_help=False,
+    )
+    app.add_typer(plan_app, name="plan")
+
+    @plan_app.callback(invoke_without_command=True)
+    def make(
+        ctx: typer.Context,
+        name: Annotated[str | None, typer.Option(help="Name to store the plan under.")] = None,
+        teams: Annotated[int, typer.Option(help="Town-centre teams to place.")] = 19,
+        officers: Annotated[int, typer.Option(help="Officers shared across the teams.")] = 500,
+        radius: Annotated[float, typer.Option(help="Walking distance a team covers (m).")] = 800.0,
+        ward_officers: Annotated[int, typer.Option(help="Extra ward officers.")] = 150,
+        ward_min: Annotated[int, typer.Option(help="Fewest extra officers per ward.")] = 0,
+        min_team: Annotated[int, typer.Option(help="Fewest officers per team.")] = 8,
+        max_team: Annotated[int, typer.Option(help="Most officers per team.")] = 60,
+        force_in: Annotated[
+            list[str] | None, typer.Option(help="A base that must be used.")
+        ] = None,
+        force_out: Annotated[list[str] | None, typer.Option(help="A base that must not.")] = None,
+        weights: Annotated[
+            str, typer.Option(help="Demand weights.")
+        ] = "reports=1,survey=1,crime=1",
+        method: Annotated[str, typer.Option(help="mclp or pmedian.")] = "mclp",
+        apportionment: Annotated[str, typer.Option(help="webster or hamilton.")] = "webster",
+        time_limit: Annotated[float, typer.Option(help="Seconds the optimiser may take.")] = 30.0,
+        phases: Annotated[int, typer.Option(help="Rollout phases.")] = 4,
+        seed: Annotated[int, typer.Option(help="Seed for the patrol times.")] = 2021,
+        as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    ) -> None:
+        """Make a plan: ``saferstreets plan --name NAME --teams 19 --officers 500 --radius 800``."""
+        if ctx.invoked_subcommand is not None:
+            return
+        from saferstreets.cli import console, open_store
+        from saferstreets.errors import PlanningError
+        from saferstreets.planning.service import PlanParams, make_plan, parse_weights, plan_detail
+
+        if not name:
+            raise PlanningError(
+                "Give the plan a name",
+                field_errors={"name": "--name NAME"},
+                hint='for example: saferstreets plan --name "19 teams" --teams 19',
+            )
+        if method not in ("mclp", "pmedian"):
+            raise PlanningError(
+                f"Unknown method {method!r}", field_errors={"method": "mclp or pmedian"}
+            )
+        if apportionment not in ("webster", "hamilton"):
+            raise PlanningError(
+                f"Unknown apportionment {apportionment!r}",
+                field_errors={"apportionment": "webster or hamilton"},
+            )
+        params = PlanParams(
+            teams=teams,
+            officers=officers,
+            radius=radius,
+            ward_officers=ward_officers,
+            ward_min=ward_min,
+            min_team=min_team,
+            max_team=max_team,
+            force_in=force_in or [],
+            force_out=force_out or [],
+            weights=parse_weights(weights),
+            method=method,  # type: ignore[arg-type]
+            apportionment=apportionment,
+            time_limit=time_limit,
+            phases=phases,  # type: ignore[arg-type]
+            patrol_seed=seed,
+        )
+        engine = open_store()
+        from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+        with Progress(
+            SpinnerColumn(),
+            TextColumn("{task.description}"),
+            TimeElapsedColumn(),
+            console=console,
+            transient=True,
+            disable=as_json,
+        ) as bar:
+            task = bar.add_task("reading the store", total=None)
+            plan = make_plan(
+                engine=engine,
+                name=name,
+                params=params,
+                progress=lambda msg: bar.update(task, description=msg),
+            )
+        from saferstreets.db import session_scope
+
+        with session_scope(engine) as session:
+            detail = plan_detail(session=session, plan_id=plan.id)
+        if as_json:
+            typer.echo(json.dumps(detail, indent=2, default=str))
+            return
+        _print_plan(console, detail)
+
+    @plan_app.command("list")
+    def list_cmd() -> None:
+        """List stored plans."""
+        from saferstreets.cli import console, open_store
+        from saferstreets.db import session_scope
+        from saferstreets.planning.service import list_plans
+
+        with session_scope(open_store()) as session:
+            plans = list_plans(session=session)
+            table = Table(title="Stored plans")
+            for col in ("id", "name", "teams", "coverage", "gap", "status", "made"):
+                table.add_column(col)
+            for p in plans:
+                table.add_row(
+                    str(p.id),
+                    p.name,
+                    str(p.params.get("teams")),
+                    f"{100 * (p.coverage or 0):.1f}%",
+                    _pct(p.gap),
+                    p.status,
+                    p.created_at.strftime("%Y-%m-%d %H:%M"),
+                )
+        console.print(table if plans else "No plans yet: saferstreets plan --name NAME")
+
+    @plan_app.command("show")
+    def show_cmd(
+        plan: Annotated[str, typer.Argument(help="Plan id or name.")],
+        as_json: Annotated[bool, typer.Option("--json")] = False,
+    ) -> None:
+        """Show a plan: teams, rollout, ward officers."""
+        from saferstreets.cli import console, open_store
+        from saferstreets.db import session_scope
+        from saferstreets.planning.service import find_plan, plan_detail
+
+        with session_scope(open_store()) as session:
+            detail = plan_detail(session=session, plan_id=find_plan(session=session, ref=plan).id)
+        if as_json:
+            typer.echo(json.dumps(detail, indent=2, default=str))
+        else:
+            _print_plan(console, detail)
+
+    @plan_app.command("compare")
+    def compare_cmd(
+        plans: Annotated[list[str], typer.Argument(help="Two or more plan ids or names.")],
+        as_json: Annotated[bool, typer.Option("--json")] = False,
+    ) -> None:
+        """Compare plans side by side."""
+        from saferstreets.cli import console, open_store
+        from saferstreets.db import session_scope
+        from saferstreets.planning.service import compare_plans, find_plan
+
+        with session_scope(open_store()) as session:
+            ids = [find_plan(session=session, ref=p).id for p in plans]
+            cmp = compare_plans(session=session, ids=ids)
+        if as_json:
+            typer.echo(json.dumps(cmp, indent=2, default=str))
+            return
+        table = Table(title="Plans side by side")
+        table.add_column("")
+        for p in cmp["plans"]:
+            table.add_column(p["name"])
+        for label, key, fmt in (
+            ("coverage", "coverage", lambda v: f"{100 * v:.1f}%"),
+            ("proven gap", "gap", _pct),
+            ("status", "status", str),
+            ("teams", "teams", str),
+            ("officers", "officers", str),
+            ("ward officers", "ward_officers", str),
+            ("solve seconds", "solve_seconds", lambda v: f"{v:.1f}"),
+        ):
+            table.add_row(label, *[fmt(p[key]) if p[key] is not None else "" for p in cmp["plans"]])
+        for key, values in cmp["differing_params"].items():
+            table.add_row(f"setting: {key}", *[str(v) for v in values])
+        console.print(table)
+        bases = Table(title="Bases (officers in each plan)")
+        bases.add_column("base")
+        for p in cmp["plans"]:
+            bases.add_column(p["name"], justify="right")
+        for code, row in cmp["bases"].items():
+            bases.add_row(
+                f"{row['name']} ({code})", *["" if o is None else str(o) for o in row["officers"]]
+            )
+        console.print(bases)
+
+    @plan_app.command("export")
+    def export_cmd(
+        plan: Annotated[str, typer.Argument(help="Plan id or name.")],
+        out: Annotated[Path, typer.Option(help="Folder to write into.")] = Path("."),
+        pdf: Annotated[
+            bool, typer.Option(help="Also write a one-page PDF briefing per team.")
+        ] = False,
+    ) -> None:
+        """Write the patrol plan and team/ward tables as CSV (and team briefings as PDF)."""
+        from saferstreets.cli import console, open_store
+        from saferstreets.db import session_scope
+        from saferstreets.planning.service import find_plan, patrols_csv, teams_csv
+
+        out.mkdir(parents=True, exist_ok=True)
+        with session_scope(open_store()) as session:
+            p = find_plan(session=session, ref=plan)
+            (out / f"plan-{p.id}-patrols.csv").write_text(
+                patrols_csv(session=session, plan_id=p.id)
+            )
+            (out / f"plan-{p.id}-teams-wards.csv").write_text(
+                teams_csv(session=session, plan_id=p.id)
+            )
+            written = 2
+            if pdf:
+                from saferstreets.planning.briefing import briefing_pdf, plan_teams
+
+                for team_id in plan_teams(session=session, plan_id=p.id):
+                    (out / f"plan-{p.id}-team-{team_id}.pdf").write_bytes(
+                        briefing_pdf(session=session, plan_id=p.id, team_id=team_id)
+                    )
+                    written += 1
+        console.print(f"Wrote {written} files to {out}")
+
+    @plan_app.command("candidates")
+    def candidates_cmd() -> None:
+        """List the candidate bases (town centres and busy cells) codes for --force-in/--force-out."""
+        from saferstreets.cli import console, open_store
+        from saferstreets.db import session_scope
+        from saferstreets.planning.service import candidate_list
+
+        with session_scope(open_store()) as session:
+            rows = candidate_list(session=session)
+        table = Table(title=f"{len(rows)} candidate bases")
+        for col in ("code", "name", "kind"):
+            table.add_column(col)
+        for r in rows:
+            table.add_row(r["code"], r["name"], r["kind"])
+        console.print(table)
+
+
+def _pct(v: Any) -> str:
+    return "" if v is None else f"{100 * v:.2f}%"
+
+
+def _print_plan(console: Any, d: dict) -> None:
+    s = d["solver"]
+    console.print(
+        f"[bold]{d['name']}[/bold]: {len(d['teams'])} teams cover "
+        f"[bold]{100 * d['coverage']:.1f}%[/bold] of weighted demand within "
+        f"{d['params']['radius']:g} m; {s.get('status')}, proven gap {_pct(d['gap'])}, "
+        f"{d['solve_seconds']:.1f} s."
+    )
+    teams = Table(title="Teams")
+    for col in ("team", "base", "officers", "covers", "phase", "starts"):
+        teams.add_column(col)
+    for t in d["teams"]:
+        teams.add_row(
+            t["name"],
+            t["base_code"],
+            str(t["officers"]),
+            f"{100 * (t['covered_share'] or 0):.1f}%",
+            str(t["phase"]),
+            t["phase_start"] or "",
+        )
+    console.print(teams)
+    roll = Table(title="Rollout")
+    for col in ("phase", "starts", "teams", "cumulative coverage"):
+        roll.add_column(col)
+    for ph in d["summary"].get("rollout", []):
+        roll.add_row(
+            str(ph["phase"]),
+            ph["start"],
+            str(ph["teams"]),
+            f"{100 * ph['cumulative_coverage']:.1f}%",
+        )
+    console.print(roll)
+    if d["wards"]:
+        wards = Table(title="Ward officers (largest first)")
+        for col in ("ward", "officers", "why"):
+            wards.add_column(col)
+        for wd in d["wards"][:15]:
+            wards.add_row(wd["name"], str(wd["officers"]), wd["reason"])
+        console.print(wards)
+        if len(d["wards"]) > 15:
+            console.print(
+                f"… and {len(d['wards']) - 15} more wards (saferstreets plan show --json)"
+            )
+    if s.get("stages"):
+        st = Table(title="How the optimiser got there")
+        for col in ("stage", "demand rows", "candidates", "objective", "bound", "gap", "s"):
+            st.add_column(col)
+        for row in s["stages"]:
+            st.add_row(
+                row["name"],
+                f"{row['demand_rows']:,}",
+                f"{row['candidates']:,}",
+                "" if row["objective"] is None else f"{row['objective']:.4f}",
+                "" if row["bound"] is None else f"{row['bound']:.4f}",
+                _pct(row["gap"]),
+                f"{row['seconds']:.2f}",
+            )
+        console.print(st)

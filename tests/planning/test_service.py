@@ -1,0 +1,121 @@
+"""make_plan / compare_plans on a small county in the store (SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+import pytest
+
+from saferstreets.errors import PlanningError
+from saferstreets.planning.models import PatrolSlot, Plan, PlanTeam, WardAllocation
+from saferstreets.planning.service import (
+    PlanParams,
+    compare_plans,
+    make_plan,
+    patrols_csv,
+    plan_detail,
+)
+
+SMALL = dict(
+    teams=4, officers=60, radius=800, min_team=5, max_team=30, ward_officers=20, time_limit=10
+)
+
+
+def test_make_plan_stores_a_consistent_plan(county: sa.Engine, session) -> None:
+    messages: list[str] = []
+    plan = make_plan(
+        engine=county, name="four", params=PlanParams(**SMALL), progress=messages.append
+    )
+    assert "placing 4 bases (mclp)" in messages
+    teams = session.scalars(sa.select(PlanTeam).where(PlanTeam.plan_id == plan.id)).all()
+    assert len(teams) == 4
+    assert sum(t.officers for t in teams) == 60
+    assert all(5 <= t.officers <= 30 for t in teams)
+    # bigger covered demand never gets fewer officers (Webster is monotone in need)
+    ordered = sorted(teams, key=lambda t: t.covered_demand)
+    assert [t.officers for t in ordered] == sorted(t.officers for t in ordered)
+    wards = session.scalars(
+        sa.select(WardAllocation).where(WardAllocation.plan_id == plan.id)
+    ).all()
+    assert sum(w.officers for w in wards) == 20 and len(wards) == 16
+    top = max(wards, key=lambda w: w.officers)
+    assert f"gets {top.officers}" in top.reason and "Webster" in top.reason
+    slots = session.scalars(sa.select(PatrolSlot)).all()
+    assert slots and all(10 <= s.minutes <= 15 for s in slots)
+    assert 0 < plan.coverage <= 1 and plan.gap is not None and plan.gap <= 1e-4
+    detail = plan_detail(session=session, plan_id=plan.id)
+    phases = detail["summary"]["rollout"]
+    cum = [p["cumulative_coverage"] for p in phases]
+    assert cum == sorted(cum) and cum[-1] == pytest.approx(plan.coverage)
+
+
+def test_same_seed_same_patrols_and_csv_is_injection_safe(county: sa.Engine, session) -> None:
+    a = make_plan(engine=county, name="=HYPERLINK(1)", params=PlanParams(**SMALL))
+    csv_a = patrols_csv(session=session, plan_id=a.id)
+    b = make_plan(engine=county, name="=HYPERLINK(1)", params=PlanParams(**SMALL))
+    csv_b = patrols_csv(session=session, plan_id=b.id)
+    assert csv_a == csv_b
+    assert "\n'=HYPERLINK(1)," in csv_a and "\n=HYPERLINK" not in csv_a
+    assert session.scalar(sa.select(sa.func.count()).select_from(Plan)) == 1  # replaced
+
+
+def test_more_teams_more_coverage_and_compare(county: sa.Engine, session) -> None:
+    p2 = make_plan(engine=county, name="two", params=PlanParams(**(SMALL | {"teams": 2})))
+    p5 = make_plan(engine=county, name="five", params=PlanParams(**(SMALL | {"teams": 5})))
+    assert p5.coverage >= p2.coverage
+    cmp = compare_plans(session=session, ids=[p2.id, p5.id])
+    assert [p["teams"] for p in cmp["plans"]] == [2, 5]
+    assert cmp["differing_params"]["teams"] == [2, 5]
+    assert sum(1 for row in cmp["bases"].values() if row["officers"][1] is not None) == 5
+
+
+@pytest.mark.parametrize(
+    ("change", "field", "text"),
+    [
+        ({"teams": 40, "officers": 600, "min_team": 1}, "teams", "only"),
+        ({"min_team": 20}, "min_team", "need 80 officers"),
+        ({"radius": 0}, "radius", "more than 0"),
+        ({"radius": -3}, "radius", "more than 0"),
+        ({"max_team": 10}, "max_team", "hold only 40"),
+        ({"force_in": ["NOPE"]}, "force_in", "NOPE is not a candidate"),
+        ({"ward_min": 5}, "ward_min", "needs 80"),
+    ],
+)
+def test_infeasible_settings_name_the_setting(
+    county: sa.Engine, session, change, field, text
+) -> None:
+    with pytest.raises(PlanningError) as err:
+        make_plan(engine=county, name="bad", params=PlanParams(**(SMALL | change)))
+    assert text in str(err.value) or text in " ".join(err.value.field_errors.values())
+    assert field in err.value.field_errors
+    assert session.scalar(sa.select(sa.func.count()).select_from(Plan)) == 0  # nothing kept
+
+
+def test_empty_store_says_what_to_import(engine: sa.Engine) -> None:
+    with pytest.raises(PlanningError, match="no demand to plan for") as err:
+        make_plan(engine=engine, name="x", params=PlanParams(**SMALL))
+    assert "import" in (err.value.hint or "")
+
+
+def test_forced_in_and_out(county: sa.Engine, session) -> None:
+    free = make_plan(engine=county, name="free", params=PlanParams(**SMALL))
+    used = [
+        t.base_code for t in session.scalars(sa.select(PlanTeam).where(PlanTeam.plan_id == free.id))
+    ]
+    out = used[0]
+    forced = make_plan(
+        engine=county,
+        name="forced",
+        params=PlanParams(**(SMALL | {"force_out": [out], "force_in": ["TC5"]})),
+    )
+    codes = [
+        t.base_code
+        for t in session.scalars(sa.select(PlanTeam).where(PlanTeam.plan_id == forced.id))
+    ]
+    assert out not in codes and "TC5" in codes
+    assert forced.coverage <= free.coverage + 1e-12
+
+
+def test_pmedian_method(county: sa.Engine, session) -> None:
+    plan = make_plan(engine=county, name="pm", params=PlanParams(**(SMALL | {"method": "pmedian"})))
+    assert plan.status in ("optimal", "gap")
+    assert len(session.scalars(sa.select(PlanTeam).where(PlanTeam.plan_id == plan.id)).all()) == 4

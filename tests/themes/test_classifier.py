@@ -71,7 +71,7 @@ def test_metrics_agree_with_scikit_learn() -> None:
     assert got["jaccard_samples"] == pytest.approx(
         jaccard_score(T, P, average="samples", zero_division=1.0)
     )
-    precision, recall, f1, support = precision_recall_fscore_support(T, P, zero_division=0)
+    precision, recall, f1, _ = precision_recall_fscore_support(T, P, zero_division=0)
     for j, name in enumerate("abc"):
         assert got["per_label"][name]["precision"] == pytest.approx(precision[j])
         assert got["per_label"][name]["recall"] == pytest.approx(recall[j])
@@ -99,8 +99,11 @@ def test_learns_a_multilabel_task_and_round_trips_through_a_file(tmp_path: Path)
 
 
 def test_reads_multilabel_binary_and_class_columns(tmp_path: Path) -> None:
-    multi = _write_csv(tmp_path / "m.csv", ["text", "a", "b"],
-                       [["one", "1", "0"], ["two", "yes", "no"], ["three", "0", "TRUE"]])
+    multi = _write_csv(
+        tmp_path / "m.csv",
+        ["text", "a", "b"],
+        [["one", "1", "0"], ["two", "yes", "no"], ["three", "0", "TRUE"]],
+    )
     data = read_labelled_csv(multi, text_column="text", label_columns=["a", "b"])
     assert data.kind == "multilabel" and data.labels == ["a", "b"]
     assert data.Y.tolist() == [[1, 0], [1, 0], [0, 1]]
@@ -109,16 +112,20 @@ def test_reads_multilabel_binary_and_class_columns(tmp_path: Path) -> None:
     data = read_labelled_csv(binary, text_column="text", label_columns=["y"])
     assert data.kind == "multilabel" and data.labels == ["y"] and data.Y.ravel().tolist() == [1, 0]
 
-    classes = _write_csv(tmp_path / "c.csv", ["text", "kind"],
-                         [["one", "bus"], ["two", "park"], ["three", "bus"]])
+    classes = _write_csv(
+        tmp_path / "c.csv", ["text", "kind"], [["one", "bus"], ["two", "park"], ["three", "bus"]]
+    )
     data = read_labelled_csv(classes, text_column="text", label_columns=["kind"])
     assert data.kind == "multiclass" and data.labels == ["bus", "park"]
     assert data.Y.argmax(axis=1).tolist() == [0, 1, 0]
 
 
 def test_bad_rows_are_named_and_good_rows_kept(tmp_path: Path) -> None:
-    path = _write_csv(tmp_path / "bad.csv", ["text", "a", "b"],
-                      [["fine", "1", "0"], ["", "1", "1"], ["odd", "maybe", "0"], ["ok", "0", "1"]])
+    path = _write_csv(
+        tmp_path / "bad.csv",
+        ["text", "a", "b"],
+        [["fine", "1", "0"], ["", "1", "1"], ["odd", "maybe", "0"], ["ok", "0", "1"]],
+    )
     data = read_labelled_csv(path, text_column="text", label_columns=["a", "b"])
     assert data.texts == ["fine", "ok"]
     assert data.rows_read == 4
@@ -161,12 +168,38 @@ def test_cli_train_and_evaluate_any_csv(tmp_path: Path, monkeypatch: pytest.Monk
     train = _write_csv(tmp_path / "train.csv", ["story", "bus", "dark"], rows[:240])
     dev = _write_csv(tmp_path / "dev.csv", ["story", "bus", "dark"], rows[240:])
     out = tmp_path / "model.npz"
-    result = runner.invoke(app, ["themes", "train", "--data", str(train), "--text-column", "story",
-                                 "--label-columns", "bus,dark", "--out", str(out)])
+    result = runner.invoke(
+        app,
+        [
+            "themes",
+            "train",
+            "--data",
+            str(train),
+            "--text-column",
+            "story",
+            "--label-columns",
+            "bus,dark",
+            "--out",
+            str(out),
+        ],
+    )
     assert result.exit_code == 0, result.output
     assert out.exists() and "Trained on 240 rows" in result.output
-    result = runner.invoke(app, ["themes", "evaluate", "--model", str(out), "--data", str(dev),
-                                 "--text-column", "story", "--label-columns", "bus,dark"])
+    result = runner.invoke(
+        app,
+        [
+            "themes",
+            "evaluate",
+            "--model",
+            str(out),
+            "--data",
+            str(dev),
+            "--text-column",
+            "story",
+            "--label-columns",
+            "bus,dark",
+        ],
+    )
     assert result.exit_code == 0, result.output
     scores = json.loads(result.output)
     for key in ("hamming_score", "jaccard_samples", "exact_match", "per_label"):
@@ -174,13 +207,37 @@ def test_cli_train_and_evaluate_any_csv(tmp_path: Path, monkeypatch: pytest.Monk
     assert scores["per_label"]["bus"]["f1"] > 0.9
 
     # the default place for a model is data_dir/models
-    result = runner.invoke(app, ["themes", "train", "--data", str(train), "--text-column", "story",
-                                 "--label-columns", "bus,dark"])
+    result = runner.invoke(
+        app,
+        [
+            "themes",
+            "train",
+            "--data",
+            str(train),
+            "--text-column",
+            "story",
+            "--label-columns",
+            "bus,dark",
+        ],
+    )
     assert result.exit_code == 0, result.output
     assert (tmp_path / "data" / "models" / "train.npz").exists()
 
-    result = runner.invoke(app, ["themes", "evaluate", "--model", str(out), "--data", str(dev),
-                                 "--text-column", "story", "--label-columns", "dark,bus"])
+    result = runner.invoke(
+        app,
+        [
+            "themes",
+            "evaluate",
+            "--model",
+            str(out),
+            "--data",
+            str(dev),
+            "--text-column",
+            "story",
+            "--label-columns",
+            "dark,bus",
+        ],
+    )
     assert result.exit_code == 1
     assert "differ from the model's" in result.output
     assert "Traceback" not in result.output
@@ -196,16 +253,19 @@ def test_safecity_dev_beats_the_published_figures(shared_data: Path) -> None:
     is 1 - Hamming loss. Trained on train, scored on dev (the test split is held out).
     """
     folder = shared_data / "safecity-karlekar-bansal-2018" / "multilabel_classification"
-    model, _ = train_csv(folder / "train.csv", text_column="Description",
-                         label_columns=SAFECITY_COLUMNS)
-    result = evaluate_csv(model, folder / "dev.csv", text_column="Description",
-                          label_columns=SAFECITY_COLUMNS)
+    model, _ = train_csv(
+        folder / "train.csv", text_column="Description", label_columns=SAFECITY_COLUMNS
+    )
+    result = evaluate_csv(
+        model, folder / "dev.csv", text_column="Description", label_columns=SAFECITY_COLUMNS
+    )
     accuracies = [result["per_label"][c]["accuracy"] for c in SAFECITY_COLUMNS]
     assert max(accuracies) > 0.865
     assert result["hamming_score"] > 0.825
     # an independent check of the figure with scikit-learn
-    data = read_labelled_csv(folder / "dev.csv", text_column="Description",
-                             label_columns=SAFECITY_COLUMNS)
+    data = read_labelled_csv(
+        folder / "dev.csv", text_column="Description", label_columns=SAFECITY_COLUMNS
+    )
     assert result["hamming_score"] == pytest.approx(
         1 - hamming_loss(data.Y, model.predict(data.texts))
     )

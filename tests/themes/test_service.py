@@ -33,8 +33,11 @@ SURVEY_TEXTS = ["Drunk men outside the pubs at closing time.", "No CCTV and nobo
 
 def _fill(session: sa.orm.Session) -> None:
     for text in REPORT_TEXTS:
-        session.add(Report(received_hour=datetime(2021, 10, 1, 22), free_text=text,
-                           reasons=["poor_lighting"]))
+        session.add(
+            Report(
+                received_hour=datetime(2021, 10, 1, 22), free_text=text, reasons=["poor_lighting"]
+            )
+        )
     wave = SurveyWave(name="Autumn 2021")
     session.add(wave)
     session.flush()
@@ -44,17 +47,21 @@ def _fill(session: sa.orm.Session) -> None:
 
 
 def _rows(session: sa.orm.Session, source: str) -> list[tuple]:
-    return sorted(session.execute(
-        sa.select(ThemeAssignment.owner_kind, ThemeAssignment.owner_id, ThemeAssignment.theme)
-        .where(ThemeAssignment.source == source)
-    ).all())
+    return sorted(
+        session.execute(
+            sa.select(
+                ThemeAssignment.owner_kind, ThemeAssignment.owner_id, ThemeAssignment.theme
+            ).where(ThemeAssignment.source == source)
+        ).all()
+    )
 
 
 def test_assign_all_is_idempotent_and_keeps_analysts(engine, session, settings) -> None:
     _fill(session)
     calls: list[tuple[int, int]] = []
-    written = service.assign_all(engine=engine, settings=settings,
-                                 progress=lambda d, t: calls.append((d, t)))
+    written = service.assign_all(
+        engine=engine, settings=settings, progress=lambda d, t: calls.append((d, t))
+    )
     assert calls[0] == (0, 8) and calls[-1] == (8, 8)  # 6 report texts with words + 2 survey
     first = _rows(session, "model")
     assert written == len(first) > 0
@@ -68,8 +75,9 @@ def test_assign_all_is_idempotent_and_keeps_analysts(engine, session, settings) 
     versions = set(session.scalars(sa.select(ThemeAssignment.model_version)))
     assert len(versions) == 1 and next(iter(versions)).startswith("zeroshot-")
 
-    service.label(session=session, owner_kind="report", owner_id=1, theme="poor_lighting",
-                  present=False)
+    service.label(
+        session=session, owner_kind="report", owner_id=1, theme="poor_lighting", present=False
+    )
     service.label(session=session, owner_kind="report", owner_id=8, theme="isolated")
     session.commit()
     assert service.assign_all(engine=engine, settings=settings) == written
@@ -113,19 +121,29 @@ def test_enough_analyst_labels_train_a_model_that_is_used(engine, session, setti
     settings.themes_min_labels = 4
     with pytest.raises(ValidationFailed, match="training needs at least 4"):
         service.train_from_store(session=session, settings=settings)
-    for owner_id, theme, present in [(1, "poor_lighting", True), (2, "being_followed", True),
-                                     (4, "verbal_harassment", True), (5, "overgrown", True),
-                                     (8, "poor_lighting", False)]:
-        service.label(session=session, owner_kind="report", owner_id=owner_id, theme=theme,
-                      present=present)
+    for owner_id, theme, present in [
+        (1, "poor_lighting", True),
+        (2, "being_followed", True),
+        (4, "verbal_harassment", True),
+        (5, "overgrown", True),
+        (8, "poor_lighting", False),
+    ]:
+        service.label(
+            session=session, owner_kind="report", owner_id=owner_id, theme=theme, present=present
+        )
     session.commit()
     written = service.assign_all(engine=engine, settings=settings)
     assert written > 0
     assert service.default_model_path(settings).exists()
-    versions = set(session.scalars(sa.select(ThemeAssignment.model_version)
-                                   .where(ThemeAssignment.source == "model")))
+    versions = set(
+        session.scalars(
+            sa.select(ThemeAssignment.model_version).where(ThemeAssignment.source == "model")
+        )
+    )
     assert len(versions) == 1 and next(iter(versions)).startswith("trained-")
-    assert service.load_theme_model(service.default_model_path(settings)).labels_[0] == "poor_lighting"
+    assert (
+        service.load_theme_model(service.default_model_path(settings)).labels_[0] == "poor_lighting"
+    )
 
 
 def test_cli_label_assign_show(app_env, engine) -> None:

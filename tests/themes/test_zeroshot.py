@@ -6,11 +6,11 @@ import re
 
 import numpy as np
 import pytest
+from tests.themes.handlabelled import LABELLED
 
 from saferstreets.themes.classifier import evaluate_predictions
 from saferstreets.themes.taxonomy import BY_CODE, THEME_CODES
 from saferstreets.themes.zeroshot import ZeroShotThemer, parse_mapping
-from tests.themes.handlabelled import LABELLED
 
 
 @pytest.fixture(scope="module")
@@ -30,8 +30,10 @@ def _label_word_baseline(texts: list[str]) -> np.ndarray:
         for code in THEME_CODES
     }
     return np.array(
-        [[int(bool(words[c] & set(re.findall(r"[a-z]+", t.lower())))) for c in THEME_CODES]
-         for t in texts]
+        [
+            [int(bool(words[c] & set(re.findall(r"[a-z]+", t.lower())))) for c in THEME_CODES]
+            for t in texts
+        ]
     )
 
 
@@ -61,7 +63,11 @@ def test_zero_shot_beats_trivial_baselines(themer: ZeroShotThemer) -> None:
 @pytest.mark.parametrize(
     ("text", "present", "absent"),
     [
-        ("The lighting is fine but the underpass has hidden corners.", "blind_spots", "poor_lighting"),
+        (
+            "The lighting is fine but the underpass has hidden corners.",
+            "blind_spots",
+            "poor_lighting",
+        ),
         ("It was not dark at all, I just felt uneasy.", None, "poor_lighting"),
         ("Nobody followed me but a man stared the whole time.", "staring", "being_followed"),
         ("There are no cameras anywhere on this path.", "no_cctv", None),
@@ -69,8 +75,9 @@ def test_zero_shot_beats_trivial_baselines(themer: ZeroShotThemer) -> None:
         ("Walking home after dark the street lights were all out.", "poor_lighting", None),
     ],
 )
-def test_negation_and_reassurance(themer: ZeroShotThemer, text: str, present: str | None,
-                                  absent: str | None) -> None:
+def test_negation_and_reassurance(
+    themer: ZeroShotThemer, text: str, present: str | None, absent: str | None
+) -> None:
     found = {code for code, _ in themer.themes_of(text)}
     if present:
         assert present in found
@@ -89,7 +96,8 @@ def test_scores_are_confidences_and_version_is_stable(themer: ZeroShotThemer) ->
 
 def test_mapping_is_read_and_bad_mappings_refused() -> None:
     assert parse_mapping("A=staring+touching, B=transport") == {
-        "A": ("staring", "touching"), "B": ("transport",)
+        "A": ("staring", "touching"),
+        "B": ("transport",),
     }
     from saferstreets.errors import ValidationFailed
 

@@ -217,7 +217,7 @@ def register(*, app: typer.Typer, import_app: typer.Typer) -> None:
 
         with session_scope(open_store()) as session:
             counts = theme_counts(session=session)
-            rows = [
+            rows: list[dict[str, Any]] = [
                 {
                     "code": t.code,
                     "label": t.label,

@@ -16,6 +16,7 @@ is fine; a quote that names someone is not):
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 PLACEHOLDERS = ("[name]", "[phone]", "[email]", "[vehicle]")
 
@@ -101,7 +102,7 @@ _NOT_SURNAMES = frozenset(
 )
 
 
-def _keep_trailing(placeholder: str):  # type: ignore[no-untyped-def]
+def _keep_trailing(placeholder: str) -> Callable[[re.Match[str]], str]:
     """A replacement that keeps the separators a loose pattern swallowed at its end."""
 
     def replace(match: re.Match[str]) -> str:

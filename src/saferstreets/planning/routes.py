@@ -1,0 +1,381 @@
+"""Staff pages for deployment plans: list and compare, make a "what if", see one plan, export."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import sqlalchemy as sa
+from fastapi import APIRouter, Form, Query, Request
+from fastapi.responses import RedirectResponse, Response
+
+from saferstreets.errors import PlanningError
+from saferstreets.planning import service
+from saferstreets.web.deps import RequireRole, SessionDep, templates
+from saferstreets.web.security import check_csrf, csrf_token
+
+router = APIRouter(prefix="/staff/plans")
+Planner = RequireRole("supervisor", "analyst")
+CsrfField = Annotated[str, Form(alias="csrf_token")]
+
+
+def _audit(session: Any, user: Any, action: str, plan_id: Any) -> None:
+    try:
+        from saferstreets.accounts.service import audit
+    except ImportError:  # pragma: no cover
+        return
+    audit(session=session, user=user, action=action, object_kind="plan", object_id=str(plan_id))
+
+
+def _ctx(request: Request, user: Any, **extra: Any) -> dict[str, Any]:
+    return {"user": user, "csrf": csrf_token(request), **extra}
+
+
+@router.get("", include_in_schema=False)
+def plans_page(request: Request, session: SessionDep, user: Planner) -> Response:
+    plans = service.list_plans(session=session)
+    return templates.TemplateResponse(request, "staff/plans.html", _ctx(request, user, plans=plans))
+
+
+@router.get(".json")
+def plans_json(session: SessionDep, user: Planner) -> list[dict[str, Any]]:
+    """Stored plans, newest first."""
+    return [
+        {
+            "id": p.id,
+            "name": p.name,
+            "coverage": p.coverage,
+            "gap": p.gap,
+            "status": p.status,
+            "teams": p.params.get("teams"),
+            "created_at": p.created_at.isoformat(timespec="seconds"),
+        }
+        for p in service.list_plans(session=session)
+    ]
+
+
+def _form_page(
+    request: Request,
+    user: Any,
+    session: Any,
+    values: dict[str, Any],
+    errors: dict[str, str] | None = None,
+    message: str | None = None,
+    status: int = 200,
+) -> Response:
+    try:
+        candidates = service.candidate_list(session=session)
+    except PlanningError:
+        candidates = []
+    return templates.TemplateResponse(
+        request,
+        "staff/plans_new.html",
+        _ctx(
+            request,
+            user,
+            values=values,
+            errors=errors or {},
+            message=message,
+            candidates=candidates,
+        ),
+        status_code=status,
+    )
+
+
+def _defaults() -> dict[str, Any]:
+    p = service.PlanParams()
+    return {
+        "name": "",
+        "teams": p.teams,
+        "officers": p.officers,
+        "radius": int(p.radius),
+        "ward_officers": p.ward_officers,
+        "ward_min": p.ward_min,
+        "min_team": p.min_team,
+        "max_team": p.max_team,
+        "force_in": "",
+        "force_out": "",
+        "weights": "reports=1,survey=1,crime=1",
+        "method": p.method,
+        "apportionment": p.apportionment,
+        "time_limit": int(p.time_limit),
+        "phases": p.phases,
+    }
+
+
+@router.get("/new", include_in_schema=False)
+def new_plan_page(
+    request: Request, session: SessionDep, user: Planner, like: int | None = None
+) -> Response:
+    values = _defaults()
+    if like is not None:  # start from an existing plan's settings
+        plan = service.get_plan(session=session, plan_id=like)
+        prm = plan.params
+        values |= {k: prm[k] for k in values if k in prm and not isinstance(prm[k], list | dict)}
+        values["force_in"] = " ".join(prm.get("force_in", []))
+        values["force_out"] = " ".join(prm.get("force_out", []))
+        values["weights"] = ",".join(f"{k}={v:g}" for k, v in prm.get("weights", {}).items())
+        values["name"] = f"{plan.name} (what if)"
+    return _form_page(request, user, session, values)
+
+
+@router.post("/new", include_in_schema=False)
+def create_plan(
+    request: Request,
+    session: SessionDep,
+    user: Planner,
+    csrf: CsrfField,
+    name: Annotated[str, Form(max_length=200)] = "",
+    teams: Annotated[str, Form(max_length=12)] = "19",
+    officers: Annotated[str, Form(max_length=12)] = "500",
+    radius: Annotated[str, Form(max_length=12)] = "800",
+    ward_officers: Annotated[str, Form(max_length=12)] = "150",
+    ward_min: Annotated[str, Form(max_length=12)] = "0",
+    min_team: Annotated[str, Form(max_length=12)] = "8",
+    max_team: Annotated[str, Form(max_length=12)] = "60",
+    force_in: Annotated[str, Form(max_length=2000)] = "",
+    force_out: Annotated[str, Form(max_length=2000)] = "",
+    weights: Annotated[str, Form(max_length=200)] = "reports=1,survey=1,crime=1",
+    method: Annotated[str, Form(max_length=12)] = "mclp",
+    apportionment: Annotated[str, Form(max_length=12)] = "webster",
+    time_limit: Annotated[str, Form(max_length=12)] = "30",
+    phases: Annotated[str, Form(max_length=12)] = "4",
+) -> Response:
+    check_csrf(request, csrf)
+    raw = {
+        "name": name,
+        "teams": teams,
+        "officers": officers,
+        "radius": radius,
+        "ward_officers": ward_officers,
+        "ward_min": ward_min,
+        "min_team": min_team,
+        "max_team": max_team,
+        "force_in": force_in,
+        "force_out": force_out,
+        "weights": weights,
+        "method": method,
+        "apportionment": apportionment,
+        "time_limit": time_limit,
+        "phases": phases,
+    }
+    errors: dict[str, str] = {}
+    numbers: dict[str, Any] = {}
+    for key in ("teams", "officers", "ward_officers", "ward_min", "min_team", "max_team", "phases"):
+        try:
+            numbers[key] = int(raw[key])
+        except ValueError:
+            errors[key] = "must be a whole number"
+    for key in ("radius", "time_limit"):
+        try:
+            numbers[key] = float(raw[key])
+        except ValueError:
+            errors[key] = "must be a number"
+    if "time_limit" in numbers and not 0 < numbers["time_limit"] <= 120:
+        errors["time_limit"] = "must be between 1 and 120 seconds on the web (use the CLI for more)"
+    if method not in ("mclp", "pmedian"):
+        errors["method"] = "choose mclp or pmedian"
+    if apportionment not in ("webster", "hamilton"):
+        errors["apportionment"] = "choose webster or hamilton"
+    if not name.strip():
+        errors["name"] = "give the plan a name"
+    if errors:
+        return _form_page(
+            request, user, session, raw, errors, "Please check the settings marked.", 422
+        )
+    try:
+        params = service.PlanParams(
+            **numbers,
+            weights=service.parse_weights(weights),
+            method=method,
+            apportionment=apportionment,
+            force_in=force_in.split(),
+            force_out=force_out.split(),
+        )
+        session.commit()  # end this request's read transaction before the plan is written
+        plan = service.make_plan(engine=session.get_bind(), name=name, params=params)
+    except PlanningError as exc:
+        return _form_page(request, user, session, raw, exc.field_errors, exc.message, 422)
+    _audit(session, user, "create", plan.id)
+    return RedirectResponse(f"/staff/plans/{plan.id}", status_code=303)
+
+
+@router.get("/compare", include_in_schema=False)
+def compare_page(
+    request: Request,
+    session: SessionDep,
+    user: Planner,
+    ids: Annotated[list[int] | None, Query()] = None,
+) -> Response:
+    cmp = service.compare_plans(session=session, ids=list(dict.fromkeys(ids or [])))
+    return templates.TemplateResponse(
+        request, "staff/plans_compare.html", _ctx(request, user, cmp=cmp)
+    )
+
+
+@router.get("/compare.json")
+def compare_json(
+    session: SessionDep, user: Planner, ids: Annotated[list[int] | None, Query()] = None
+) -> dict:
+    """Plans side by side."""
+    return service.compare_plans(session=session, ids=list(dict.fromkeys(ids or [])))
+
+
+@router.get("/{plan_id:int}", include_in_schema=False)
+def plan_page(request: Request, plan_id: int, session: SessionDep, user: Planner) -> Response:
+    from saferstreets.publishing.charts import as_img, lines
+
+    detail = service.plan_detail(session=session, plan_id=plan_id)
+    rollout = detail["summary"].get("rollout", [])
+    chart = ""
+    if rollout:
+        svg = lines(
+            [f"Phase {p['phase']}\n{p['start']}" for p in rollout],
+            {"cumulative coverage (%)": [100 * p["cumulative_coverage"] for p in rollout]},
+            title="Share of weighted demand covered as the teams start",
+            ylabel="% of demand",
+        )
+        chart = as_img(
+            svg,
+            "Cumulative coverage by rollout phase: "
+            + "; ".join(
+                f"phase {p['phase']} from {p['start']}: {100 * p['cumulative_coverage']:.1f}%"
+                for p in rollout
+            ),
+            "chart-img rollout-chart",
+        )
+    return templates.TemplateResponse(
+        request,
+        "staff/plans_detail.html",
+        _ctx(
+            request,
+            user,
+            plan=detail,
+            chart=chart,
+            weekdays=service.WEEKDAY_NAMES,
+            hhmm=service.hhmm,
+            tiles=request.app.state.settings.tile_url,
+            attribution=request.app.state.settings.tile_attribution,
+        ),
+    )
+
+
+@router.get("/{plan_id:int}.json")
+def plan_json(plan_id: int, session: SessionDep, user: Planner) -> dict:
+    """One plan: teams, ward allocations, patrol visits, solver stages."""
+    return service.plan_detail(session=session, plan_id=plan_id)
+
+
+@router.get("/{plan_id:int}.geojson", include_in_schema=False)
+def plan_geojson(plan_id: int, session: SessionDep, user: Planner) -> dict:
+    from saferstreets.areas.models import Area
+
+    detail = service.plan_detail(session=session, plan_id=plan_id)
+    officers = {w["code"]: w for w in detail["wards"]}
+    top = max([w["officers"] for w in detail["wards"]] + [1])
+    features = []
+    for code, name, geom in session.execute(
+        sa.select(Area.code, Area.name, Area.geometry).where(Area.kind == "ward")
+    ):
+        w = officers.get(code)
+        n = w["officers"] if w else 0
+        features.append(
+            {
+                "type": "Feature",
+                "geometry": geom,
+                "properties": {
+                    "kind": "ward",
+                    "name": name,
+                    "officers": n,
+                    "label": f"{n} ward officer{'s' if n != 1 else ''}",
+                    "opacity": 0.08 + 0.6 * n / top,
+                },
+            }
+        )
+    for t in detail["teams"]:
+        features.append(
+            {
+                "type": "Feature",
+                "geometry": {"type": "Point", "coordinates": [t["lon"], t["lat"]]},
+                "properties": {
+                    "kind": "base",
+                    "name": t["name"],
+                    "officers": t["officers"],
+                    "radius": detail["params"]["radius"],
+                    "label": f"{t['officers']} officers, phase {t['phase']}",
+                },
+            }
+        )
+        for h in t["hotspots"]:
+            features.append(
+                {
+                    "type": "Feature",
+                    "geometry": {"type": "Point", "coordinates": [h["lon"], h["lat"]]},
+                    "properties": {
+                        "kind": "hotspot",
+                        "name": h["cell"],
+                        "label": f"{h['visits']} visits a week",
+                    },
+                }
+            )
+    return {"type": "FeatureCollection", "features": features}
+
+
+def _csv(text: str, filename: str) -> Response:
+    return Response(
+        text,
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
+
+
+@router.get("/{plan_id:int}/patrols.csv", include_in_schema=False)
+def patrols_csv(
+    plan_id: int, session: SessionDep, user: Planner, team: int | None = None
+) -> Response:
+    _audit(session, user, "export", plan_id)
+    return _csv(
+        service.patrols_csv(session=session, plan_id=plan_id, team_id=team),
+        f"plan-{plan_id}-patrols.csv",
+    )
+
+
+@router.get("/{plan_id:int}/teams.csv", include_in_schema=False)
+def teams_csv(plan_id: int, session: SessionDep, user: Planner) -> Response:
+    return _csv(service.teams_csv(session=session, plan_id=plan_id), f"plan-{plan_id}-teams.csv")
+
+
+@router.get("/{plan_id:int}/teams/{team_id:int}/briefing", include_in_schema=False)
+def briefing_page(
+    request: Request, plan_id: int, team_id: int, session: SessionDep, user: Planner
+) -> Response:
+    from saferstreets.planning.briefing import briefing_context
+
+    ctx = briefing_context(session=session, plan_id=plan_id, team_id=team_id)
+    return templates.TemplateResponse(
+        request, "staff/plans_briefing.html", _ctx(request, user, **ctx)
+    )
+
+
+@router.get("/{plan_id:int}/teams/{team_id:int}/briefing.pdf", include_in_schema=False)
+def briefing_pdf(plan_id: int, team_id: int, session: SessionDep, user: Planner) -> Response:
+    from saferstreets.planning.briefing import briefing_pdf as make_pdf
+
+    _audit(session, user, "export", plan_id)
+    pdf = make_pdf(session=session, plan_id=plan_id, team_id=team_id)
+    return Response(
+        pdf,
+        media_type="application/pdf",
+        headers={
+            "Content-Disposition": f'attachment; filename="plan-{plan_id}-team-{team_id}.pdf"'
+        },
+    )
+
+
+@router.post("/{plan_id:int}/delete", include_in_schema=False)
+def delete_plan(
+    request: Request, plan_id: int, session: SessionDep, user: Planner, csrf: CsrfField
+) -> Response:
+    check_csrf(request, csrf)
+    service.delete_plan(session=session, plan_id=plan_id)
+    _audit(session, user, "delete", plan_id)
+    return RedirectResponse("/staff/plans", status_code=303)

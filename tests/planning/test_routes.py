@@ -1,0 +1,103 @@
+"""Staff plan pages: roles, CSRF, making a plan from the form, errors in place, exports."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from saferstreets.accounts.service import create_user
+from saferstreets.db import session_scope
+from saferstreets.planning.models import Plan
+
+FORM = {
+    "name": "web plan",
+    "teams": "3",
+    "officers": "40",
+    "radius": "800",
+    "ward_officers": "16",
+    "ward_min": "0",
+    "min_team": "4",
+    "max_team": "30",
+    "force_in": "",
+    "force_out": "",
+    "weights": "reports=1,survey=1,crime=1",
+    "method": "mclp",
+    "apportionment": "webster",
+    "time_limit": "10",
+    "phases": "3",
+}
+
+
+def _login(client, engine, role: str) -> str:  # type: ignore[no-untyped-def]
+    with session_scope(engine) as session:
+        create_user(session=session, username="sup", password="correct horse battery", role=role)
+    token = client.get("/login").text.split('name="csrf_token" value="')[1].split('"')[0]
+    r = client.post(
+        "/login",
+        data={"username": "sup", "password": "correct horse battery", "csrf_token": token},
+        follow_redirects=False,
+    )
+    assert r.status_code == 303
+    page = client.get("/staff/plans/new")
+    assert page.status_code == 200
+    return page.text.split('name="csrf_token" value="')[1].split('"')[0]
+
+
+def test_ward_officer_cannot_see_plans(client, county) -> None:  # type: ignore[no-untyped-def]
+    with session_scope(county) as session:
+        create_user(
+            session=session,
+            username="pc",
+            password="correct horse battery",
+            role="ward_officer",
+            wards=["W00"],
+        )
+    token = client.get("/login").text.split('name="csrf_token" value="')[1].split('"')[0]
+    client.post(
+        "/login", data={"username": "pc", "password": "correct horse battery", "csrf_token": token}
+    )
+    assert client.get("/staff/plans").status_code == 403
+
+
+def test_make_view_compare_and_export_from_the_web(client, county) -> None:  # type: ignore[no-untyped-def]
+    token = _login(client, county, "supervisor")
+    assert client.post("/staff/plans/new", data=FORM | {"csrf_token": "wrong"}).status_code == 403
+    r = client.post("/staff/plans/new", data=FORM | {"csrf_token": token}, follow_redirects=False)
+    assert r.status_code == 303, r.text
+    first = r.headers["location"]
+    page = client.get(first)
+    assert page.status_code == 200 and "web plan" in page.text and "Rollout" in page.text
+    detail = client.get(first + ".json").json()
+    assert sum(t["officers"] for t in detail["teams"]) == 40
+    geo = client.get(first + ".geojson").json()
+    assert sum(1 for f in geo["features"] if f["properties"]["kind"] == "base") == 3
+    r2 = client.post(
+        "/staff/plans/new",
+        data=FORM | {"csrf_token": token, "name": "five", "teams": "5"},
+        follow_redirects=False,
+    )
+    second = r2.headers["location"]
+    ids = [first.rsplit("/", 1)[1], second.rsplit("/", 1)[1]]
+    cmp = client.get(f"/staff/plans/compare.json?ids={ids[0]}&ids={ids[1]}").json()
+    assert [p["teams"] for p in cmp["plans"]] == [3, 5]
+    assert client.get(f"/staff/plans/compare?ids={ids[0]}&ids={ids[1]}").status_code == 200
+    csv_text = client.get(first + "/patrols.csv").text
+    assert csv_text.startswith("plan,team,base") and csv_text.count("\n") > 3
+    team_id = detail["teams"][0]["id"]
+    assert client.get(f"{first}/teams/{team_id}/briefing").status_code == 200
+    pdf = client.get(f"{first}/teams/{team_id}/briefing.pdf")
+    assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
+
+
+def test_bad_settings_come_back_on_the_form(client, county) -> None:  # type: ignore[no-untyped-def]
+    token = _login(client, county, "analyst")
+    r = client.post("/staff/plans/new", data=FORM | {"csrf_token": token, "min_team": "20"})
+    assert r.status_code == 422
+    assert "3 teams of at least 20 need 60 officers, but there are 40" in r.text
+    assert 'value="20"' in r.text  # what was typed is kept
+    r = client.post("/staff/plans/new", data=FORM | {"csrf_token": token, "radius": "abc"})
+    assert r.status_code == 422 and "must be a number" in r.text
+    r = client.post("/staff/plans/new", data=FORM | {"csrf_token": token, "radius": "0"})
+    assert r.status_code == 422 and "more than 0" in r.text
+    assert "Traceback" not in r.text
+    with session_scope(county) as session:
+        assert session.scalar(sa.select(sa.func.count()).select_from(Plan)) == 0

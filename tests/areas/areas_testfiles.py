@@ -12,7 +12,7 @@ import pyogrio
 import shapely
 from shapely.geometry import box
 
-# Two 1 km squares side by side on British National Grid, near Stevenage; and a district holding both.
+# Two 1 km squares side by side on British National Grid near Stevenage, and a district round both.
 E0, N0 = 524_000.0, 224_000.0
 WEST = box(E0, N0, E0 + 1000, N0 + 1000)
 EAST = box(E0 + 1000, N0, E0 + 2000, N0 + 1000)
@@ -20,24 +20,30 @@ DISTRICT = box(E0 - 500, N0 - 500, E0 + 2500, N0 + 1500)
 OTHER_DISTRICT = box(E0 + 2500, N0 - 500, E0 + 5000, N0 + 1500)
 
 
-def write(path: Path, rows: list[dict[str, Any]], geoms: list[Any], crs: str, **kwargs: Any) -> Path:
+def write(
+    path: Path, rows: list[dict[str, Any]], geoms: list[Any], crs: str, **kwargs: Any
+) -> Path:
     """Write features with pyogrio (driver from the suffix)."""
     frame = gpd.GeoDataFrame(rows, geometry=geoms, crs=crs)
     pyogrio.write_dataframe(frame, path, **kwargs)
     return path
 
 
-def geojson_text(path: Path, features: list[tuple[dict[str, Any], Any]], crs_name: str | None) -> Path:
+def geojson_text(
+    path: Path, features: list[tuple[dict[str, Any], Any]], crs_name: str | None
+) -> Path:
     """Write a GeoJSON by hand (to control the crs member exactly)."""
     doc: dict[str, Any] = {"type": "FeatureCollection", "features": []}
     if crs_name:
         doc["crs"] = {"type": "name", "properties": {"name": crs_name}}
     for props, geom in features:
-        doc["features"].append({
-            "type": "Feature",
-            "properties": props,
-            "geometry": None if geom is None else json.loads(shapely.to_geojson(geom)),
-        })
+        doc["features"].append(
+            {
+                "type": "Feature",
+                "properties": props,
+                "geometry": None if geom is None else json.loads(shapely.to_geojson(geom)),
+            }
+        )
     path.write_text(json.dumps(doc))
     return path
 

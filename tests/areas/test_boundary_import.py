@@ -29,16 +29,26 @@ def runs(engine: sa.Engine) -> list[ImportRun]:
 
 
 def districts_27700(tmp_path: Path) -> Path:
-    return write(tmp_path / "districts.geojson",
-                 [{"LAD21CD": "E07000243", "LAD21NM": "Stevenage"},
-                  {"LAD21CD": "E07000099", "LAD21NM": "North Hertfordshire"}],
-                 [DISTRICT, OTHER_DISTRICT], crs="EPSG:27700")
+    return write(
+        tmp_path / "districts.geojson",
+        [
+            {"LAD21CD": "E07000243", "LAD21NM": "Stevenage"},
+            {"LAD21CD": "E07000099", "LAD21NM": "North Hertfordshire"},
+        ],
+        [DISTRICT, OTHER_DISTRICT],
+        crs="EPSG:27700",
+    )
 
 
-def test_geojson_in_british_national_grid_is_reprojected_and_measured(engine: sa.Engine, tmp_path: Path) -> None:
-    path = write(tmp_path / "wards.geojson",
-                 [{"WD21CD": "E05000001", "WD21NM": "West"}, {"WD21CD": "E05000002", "WD21NM": "East"}],
-                 [WEST, EAST], crs="EPSG:27700")
+def test_geojson_in_british_national_grid_is_reprojected_and_measured(
+    engine: sa.Engine, tmp_path: Path
+) -> None:
+    path = write(
+        tmp_path / "wards.geojson",
+        [{"WD21CD": "E05000001", "WD21NM": "West"}, {"WD21CD": "E05000002", "WD21NM": "East"}],
+        [WEST, EAST],
+        crs="EPSG:27700",
+    )
     summary = import_boundaries(engine=engine, path=path, level="ward")
     assert (summary.status, summary.rows_read, summary.rows_stored) == ("ok", 2, 2)
     got = areas(engine, "ward")
@@ -47,11 +57,15 @@ def test_geojson_in_british_national_grid_is_reprojected_and_measured(engine: sa
     geom = from_geojson_dicts([west.geometry])[0]
     expected = lonlat(WEST)
     # Same shape in lon/lat: the reprojected square matches pyproj's own transform of it.
-    assert shapely.equals_exact(shapely.normalize(geom), shapely.normalize(expected), tolerance=1e-9)
+    assert shapely.equals_exact(
+        shapely.normalize(geom), shapely.normalize(expected), tolerance=1e-9
+    )
     assert west.area_km2 == pytest.approx(1.0, rel=1e-6)  # measured back on the grid
     c = lonlat(WEST.centroid)
     assert (west.centroid_lon, west.centroid_lat) == pytest.approx((c.x, c.y), abs=1e-6)
-    assert (west.min_lon, west.min_lat, west.max_lon, west.max_lat) == pytest.approx(expected.bounds)
+    assert (west.min_lon, west.min_lat, west.max_lon, west.max_lat) == pytest.approx(
+        expected.bounds
+    )
     assert -0.3 < west.centroid_lon < -0.1 and 51.8 < west.centroid_lat < 52.0  # near Stevenage
     assert west.display_geometry["type"] == "Polygon"
     [run] = runs(engine)
@@ -60,10 +74,16 @@ def test_geojson_in_british_national_grid_is_reprojected_and_measured(engine: sa
 
 
 def test_geopackage_with_parent_codes_in_the_file(engine: sa.Engine, tmp_path: Path) -> None:
-    path = write(tmp_path / "wards.gpkg",
-                 [{"WD21CD": "E05000001", "WD21NM": "West", "LAD21CD": "E07000243"},
-                  {"WD21CD": "E05000002", "WD21NM": "East", "LAD21CD": "E07000243"}],
-                 [WEST, EAST], crs="EPSG:27700", layer="wards")
+    path = write(
+        tmp_path / "wards.gpkg",
+        [
+            {"WD21CD": "E05000001", "WD21NM": "West", "LAD21CD": "E07000243"},
+            {"WD21CD": "E05000002", "WD21NM": "East", "LAD21CD": "E07000243"},
+        ],
+        [WEST, EAST],
+        crs="EPSG:27700",
+        layer="wards",
+    )
     summary = import_boundaries(engine=engine, path=path, level="ward")
     assert summary.rows_stored == 2
     assert "parents from the file for 2" in (summary.message or "")
@@ -74,8 +94,12 @@ def test_geopackage_with_parent_codes_in_the_file(engine: sa.Engine, tmp_path: P
 
 
 def test_shapefile_with_prj(engine: sa.Engine, tmp_path: Path) -> None:
-    path = write(tmp_path / "lsoa.shp", [{"LSOA21CD": "E01000001", "LSOA21NM": "Stevenage 001A"}],
-                 [WEST], crs="EPSG:27700")
+    path = write(
+        tmp_path / "lsoa.shp",
+        [{"LSOA21CD": "E01000001", "LSOA21NM": "Stevenage 001A"}],
+        [WEST],
+        crs="EPSG:27700",
+    )
     assert import_boundaries(engine=engine, path=path, level="lsoa").rows_stored == 1
     assert areas(engine, "lsoa")["E01000001"].name == "Stevenage 001A"
 
@@ -85,9 +109,12 @@ def test_parents_by_largest_overlap_and_rederived_when_districts_come_later(
 ) -> None:
     # A ward straddling two districts, mostly (75%) in the second.
     straddle = shapely.box(526_250, 224_000, 527_250, 225_000)
-    wards = write(tmp_path / "wards.geojson",
-                  [{"WD21CD": "E05000001", "WD21NM": "West"}, {"WD21CD": "E05000009", "WD21NM": "Straddle"}],
-                  [WEST, straddle], crs="EPSG:27700")
+    wards = write(
+        tmp_path / "wards.geojson",
+        [{"WD21CD": "E05000001", "WD21NM": "West"}, {"WD21CD": "E05000009", "WD21NM": "Straddle"}],
+        [WEST, straddle],
+        crs="EPSG:27700",
+    )
     first = import_boundaries(engine=engine, path=wards, level="ward")
     assert "no district areas in the store yet" in (first.message or "")
     assert {a.parent_code for a in areas(engine, "ward").values()} == {None}
@@ -117,11 +144,15 @@ def test_bow_tie_polygon_is_repaired(engine: sa.Engine, tmp_path: Path) -> None:
 
 
 def test_null_geometry_is_quarantined_and_the_rest_kept(engine: sa.Engine, tmp_path: Path) -> None:
-    path = geojson_text(tmp_path / "wards.geojson", [
-        ({"WD13CD": "E05000001", "WD13NM": "Kept"}, lonlat(WEST)),
-        ({"WD13CD": "E05000002", "WD13NM": "No shape"}, None),
-        ({"WD13CD": "", "WD13NM": "No code"}, lonlat(EAST)),
-    ], "urn:ogc:def:crs:OGC:1.3:CRS84")
+    path = geojson_text(
+        tmp_path / "wards.geojson",
+        [
+            ({"WD13CD": "E05000001", "WD13NM": "Kept"}, lonlat(WEST)),
+            ({"WD13CD": "E05000002", "WD13NM": "No shape"}, None),
+            ({"WD13CD": "", "WD13NM": "No code"}, lonlat(EAST)),
+        ],
+        "urn:ogc:def:crs:OGC:1.3:CRS84",
+    )
     summary = import_boundaries(engine=engine, path=path, level="ward")
     assert (summary.rows_read, summary.rows_stored, summary.rows_quarantined) == (3, 1, 2)
     assert [str(p) for p in summary.problems] == [
@@ -138,27 +169,41 @@ def test_null_geometry_is_quarantined_and_the_rest_kept(engine: sa.Engine, tmp_p
     assert rows[0].raw == {"WD13CD": "E05000002", "WD13NM": "No shape"}
 
 
-def test_eastings_without_a_crs_are_read_as_british_national_grid(engine: sa.Engine, tmp_path: Path) -> None:
-    path = geojson_text(tmp_path / "wards.geojson", [({"WD21CD": "E05000001", "WD21NM": "West"}, WEST)], None)
+def test_eastings_without_a_crs_are_read_as_british_national_grid(
+    engine: sa.Engine, tmp_path: Path
+) -> None:
+    path = geojson_text(
+        tmp_path / "wards.geojson", [({"WD21CD": "E05000001", "WD21NM": "West"}, WEST)], None
+    )
     summary = import_boundaries(engine=engine, path=path, level="ward")
-    assert "declares no coordinate system but its coordinates are eastings/northings" in (summary.message or "")
+    assert "declares no coordinate system but its coordinates are eastings/northings" in (
+        summary.message or ""
+    )
     assert areas(engine, "ward")["E05000001"].area_km2 == pytest.approx(1.0, rel=1e-6)
 
 
-def test_declared_crs_that_contradicts_the_coordinates_is_refused(engine: sa.Engine, tmp_path: Path) -> None:
-    path = geojson_text(tmp_path / "wards.geojson", [({"WD21CD": "E05000001", "WD21NM": "West"}, WEST)],
-                        "urn:ogc:def:crs:OGC:1.3:CRS84")
-    with pytest.raises(InputFileError, match="but its coordinates .* are not degrees") as err:
+def test_declared_crs_that_contradicts_the_coordinates_is_refused(
+    engine: sa.Engine, tmp_path: Path
+) -> None:
+    path = geojson_text(
+        tmp_path / "wards.geojson",
+        [({"WD21CD": "E05000001", "WD21NM": "West"}, WEST)],
+        "urn:ogc:def:crs:OGC:1.3:CRS84",
+    )
+    with pytest.raises(InputFileError, match=r"but its coordinates .* are not degrees") as err:
         import_boundaries(engine=engine, path=path, level="ward")
     assert str(path) in err.value.message
     assert areas(engine, "ward") == {}
 
 
-@pytest.mark.parametrize(("name", "content", "expected"), [
-    ("notes.txt", "hello", "is not a boundary file (.txt)"),
-    ("crimes.csv", "Crime ID,Month\n1,2021-01\n", "is not a boundary file (.csv)"),
-    ("broken.geojson", "{not json", "cannot be read as GeoJSON"),
-])
+@pytest.mark.parametrize(
+    ("name", "content", "expected"),
+    [
+        ("notes.txt", "hello", "is not a boundary file (.txt)"),
+        ("crimes.csv", "Crime ID,Month\n1,2021-01\n", "is not a boundary file (.csv)"),
+        ("broken.geojson", "{not json", "cannot be read as GeoJSON"),
+    ],
+)
 def test_wrong_file_is_one_clear_error_naming_the_file(
     engine: sa.Engine, tmp_path: Path, name: str, content: str, expected: str
 ) -> None:
@@ -173,47 +218,79 @@ def test_wrong_file_is_one_clear_error_naming_the_file(
 
 
 def test_missing_code_field_lists_the_fields_found(engine: sa.Engine, tmp_path: Path) -> None:
-    path = geojson_text(tmp_path / "wards.geojson",
-                        [({"ID": "1", "LABEL": "West", "AREA_HA": 100}, lonlat(WEST))], None)
+    path = geojson_text(
+        tmp_path / "wards.geojson",
+        [({"ID": "1", "LABEL": "West", "AREA_HA": 100}, lonlat(WEST))],
+        None,
+    )
     with pytest.raises(InputFileError) as err:
         import_boundaries(engine=engine, path=path, level="ward")
-    assert "has no code field for level 'ward' (fields found: ID, LABEL, AREA_HA)" in err.value.message
+    assert (
+        "has no code field for level 'ward' (fields found: ID, LABEL, AREA_HA)" in err.value.message
+    )
     assert err.value.hint == "name it with --code-field FIELD"
     # Naming the fields makes it importable.
-    summary = import_boundaries(engine=engine, path=path, level="ward", code_field="id", name_field="label")
+    summary = import_boundaries(
+        engine=engine, path=path, level="ward", code_field="id", name_field="label"
+    )
     assert areas(engine, "ward")["1"].name == "West" and summary.rows_stored == 1
 
 
 def test_ambiguous_code_fields_are_refused(engine: sa.Engine, tmp_path: Path) -> None:
-    path = geojson_text(tmp_path / "wards.geojson", [(
-        {"WD13CD": "E05000001", "WD13NM": "Old", "WD21CD": "E05010001", "WD21NM": "New"}, lonlat(WEST))], None)
-    with pytest.raises(InputFileError, match="several code fields that could be the ward code: WD13CD, WD21CD"):
+    path = geojson_text(
+        tmp_path / "wards.geojson",
+        [
+            (
+                {"WD13CD": "E05000001", "WD13NM": "Old", "WD21CD": "E05010001", "WD21NM": "New"},
+                lonlat(WEST),
+            )
+        ],
+        None,
+    )
+    with pytest.raises(
+        InputFileError, match="several code fields that could be the ward code: WD13CD, WD21CD"
+    ):
         import_boundaries(engine=engine, path=path, level="ward")
     import_boundaries(engine=engine, path=path, level="ward", code_field="WD21CD")
     assert areas(engine, "ward")["E05010001"].name == "New"  # the name twin of the chosen code
 
 
-def test_a_ward_file_given_as_districts_says_what_it_looks_like(engine: sa.Engine, tmp_path: Path) -> None:
-    path = geojson_text(tmp_path / "wards.geojson", [({"WD21CD": "E05000001", "WD21NM": "W"}, lonlat(WEST))], None)
+def test_a_ward_file_given_as_districts_says_what_it_looks_like(
+    engine: sa.Engine, tmp_path: Path
+) -> None:
+    path = geojson_text(
+        tmp_path / "wards.geojson", [({"WD21CD": "E05000001", "WD21NM": "W"}, lonlat(WEST))], None
+    )
     with pytest.raises(InputFileError, match="looks like a ward file"):
         import_boundaries(engine=engine, path=path, level="district")
 
 
-def test_reimport_is_idempotent_and_replace_removes_stale_areas(engine: sa.Engine, tmp_path: Path) -> None:
-    both = write(tmp_path / "both.geojson",
-                 [{"WD21CD": "E05000001", "WD21NM": "West"}, {"WD21CD": "E05000002", "WD21NM": "East"}],
-                 [WEST, EAST], crs="EPSG:27700")
+def test_reimport_is_idempotent_and_replace_removes_stale_areas(
+    engine: sa.Engine, tmp_path: Path
+) -> None:
+    both = write(
+        tmp_path / "both.geojson",
+        [{"WD21CD": "E05000001", "WD21NM": "West"}, {"WD21CD": "E05000002", "WD21NM": "East"}],
+        [WEST, EAST],
+        crs="EPSG:27700",
+    )
     import_boundaries(engine=engine, path=both, level="ward")
     before = {c: (a.id, a.geometry) for c, a in areas(engine, "ward").items()}
     again = import_boundaries(engine=engine, path=both, level="ward")
     assert again.message.startswith("0 new, 2 updated")
     assert {c: (a.id, a.geometry) for c, a in areas(engine, "ward").items()} == before
 
-    renamed = write(tmp_path / "west.geojson", [{"WD21CD": "E05000001", "WD21NM": "West Renamed"}],
-                    [WEST], crs="EPSG:27700")
+    renamed = write(
+        tmp_path / "west.geojson",
+        [{"WD21CD": "E05000001", "WD21NM": "West Renamed"}],
+        [WEST],
+        crs="EPSG:27700",
+    )
     import_boundaries(engine=engine, path=renamed, level="ward")
     assert {c: a.name for c, a in areas(engine, "ward").items()} == {
-        "E05000001": "West Renamed", "E05000002": "East"}
+        "E05000001": "West Renamed",
+        "E05000002": "East",
+    }
     summary = import_boundaries(engine=engine, path=renamed, level="ward", replace=True)
     assert "1 removed" in (summary.message or "")
     assert set(areas(engine, "ward")) == {"E05000001"}
@@ -222,8 +299,12 @@ def test_reimport_is_idempotent_and_replace_removes_stale_areas(engine: sa.Engin
 def test_a_folder_imports_every_boundary_file_in_it(engine: sa.Engine, tmp_path: Path) -> None:
     folder = tmp_path / "by_lad"
     folder.mkdir()
-    write(folder / "a.geojson", [{"WD21CD": "E05000001", "WD21NM": "West"}], [WEST], crs="EPSG:27700")
-    write(folder / "b.geojson", [{"WD21CD": "E05000002", "WD21NM": "East"}], [EAST], crs="EPSG:27700")
+    write(
+        folder / "a.geojson", [{"WD21CD": "E05000001", "WD21NM": "West"}], [WEST], crs="EPSG:27700"
+    )
+    write(
+        folder / "b.geojson", [{"WD21CD": "E05000002", "WD21NM": "East"}], [EAST], crs="EPSG:27700"
+    )
     (folder / "README.txt").write_text("not a boundary file, ignored in a folder")
     summary = import_boundaries(engine=engine, path=folder, level="ward")
     assert summary.rows_stored == 2 and summary.source == str(folder)
@@ -233,8 +314,12 @@ def test_cli_imports_and_reports_bad_files_in_one_line(app_env, tmp_path: Path) 
     from saferstreets.cli import app
 
     runner = CliRunner()
-    good = write(tmp_path / "wards.geojson", [{"WD21CD": "E05000001", "WD21NM": "West"}], [WEST],
-                 crs="EPSG:27700")
+    good = write(
+        tmp_path / "wards.geojson",
+        [{"WD21CD": "E05000001", "WD21NM": "West"}],
+        [WEST],
+        crs="EPSG:27700",
+    )
     result = runner.invoke(app, ["import", "boundaries", str(good), "--level", "ward"])
     assert result.exit_code == 0, result.output
     assert "1 read, 1 stored (1 new, 0 updated" in result.output
@@ -251,8 +336,12 @@ def test_cli_imports_and_reports_bad_files_in_one_line(app_env, tmp_path: Path) 
 
 
 def test_repaired_geometry_measures_are_finite(engine: sa.Engine, tmp_path: Path) -> None:
-    ring = shapely.Polygon([(0, 0), (2, 0), (2, 2), (0, 2), (0, 0)], [[(1, 1), (3, 1), (3, 3), (1, 3), (1, 1)]])
-    ring = shapely.affinity.scale(shapely.affinity.translate(ring, -0.3, 51.8), 0.01, 0.01, origin=(-0.3, 51.8))
+    ring = shapely.Polygon(
+        [(0, 0), (2, 0), (2, 2), (0, 2), (0, 0)], [[(1, 1), (3, 1), (3, 3), (1, 3), (1, 1)]]
+    )
+    ring = shapely.affinity.scale(
+        shapely.affinity.translate(ring, -0.3, 51.8), 0.01, 0.01, origin=(-0.3, 51.8)
+    )
     assert not ring.is_valid  # hole outside the shell
     path = geojson_text(tmp_path / "tc.geojson", [({"code": "TC9", "name": "Odd"}, ring)], None)
     import_boundaries(engine=engine, path=path, level="town_centre")

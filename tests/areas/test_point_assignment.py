@@ -1,4 +1,4 @@
-"""Point → area assignment in the store, locate() on arrays, the boundary API and the name search."""
+"""Point → area assignment in the store, locate() on arrays, the boundary API, the name search."""
 
 from __future__ import annotations
 
@@ -26,11 +26,21 @@ from saferstreets.reports.models import Report
 
 
 def setup_areas(engine: sa.Engine, tmp_path: Path) -> None:
-    write(tmp_path / "d.geojson", [{"LAD21CD": "E07000243", "LAD21NM": "Stevenage"}], [DISTRICT],
-          crs="EPSG:27700")
-    write(tmp_path / "w.geojson",
-          [{"WD21CD": "E05000002", "WD21NM": "East Ward"}, {"WD21CD": "E05000001", "WD21NM": "West Ward"}],
-          [EAST, WEST], crs="EPSG:27700")
+    write(
+        tmp_path / "d.geojson",
+        [{"LAD21CD": "E07000243", "LAD21NM": "Stevenage"}],
+        [DISTRICT],
+        crs="EPSG:27700",
+    )
+    write(
+        tmp_path / "w.geojson",
+        [
+            {"WD21CD": "E05000002", "WD21NM": "East Ward"},
+            {"WD21CD": "E05000001", "WD21NM": "West Ward"},
+        ],
+        [EAST, WEST],
+        crs="EPSG:27700",
+    )
     import_boundaries(engine=engine, path=tmp_path / "d.geojson", level="district")
     import_boundaries(engine=engine, path=tmp_path / "w.geojson", level="ward")
 
@@ -40,7 +50,9 @@ def centre(geom) -> tuple[float, float]:  # type: ignore[no-untyped-def]
     return p.y, p.x
 
 
-def test_locate_arrays_and_shared_boundary_goes_to_one_area(engine: sa.Engine, tmp_path: Path) -> None:
+def test_locate_arrays_and_shared_boundary_goes_to_one_area(
+    engine: sa.Engine, tmp_path: Path
+) -> None:
     setup_areas(engine, tmp_path)
     on_edge = lonlat(shapely.Point(525_000, 224_500))  # on the shared edge of West and East
     lats = [centre(WEST)[0], centre(EAST)[0], on_edge.y, 50.0, float("nan")]
@@ -51,8 +63,8 @@ def test_locate_arrays_and_shared_boundary_goes_to_one_area(engine: sa.Engine, t
     assert result["ward"] == ["E05000001", "E05000002", "E05000001", None, None]  # lowest code wins
     assert result["district"] == ["E07000243"] * 3 + [None, None]
     # The same whatever order the areas were given in.
-    geoms = index._levels["ward"].geoms  # noqa: SLF001
-    codes = list(index._levels["ward"].codes)  # noqa: SLF001
+    geoms = index._levels["ward"].geoms
+    codes = list(index._levels["ward"].codes)
     reversed_index = AreaIndex.from_arrays({"ward": (codes[::-1], list(geoms[::-1]))})
     assert locate(lats, lons, index=reversed_index)["ward"] == result["ward"]
 
@@ -68,8 +80,11 @@ def test_locate_matches_brute_force_point_in_polygon(engine: sa.Engine, tmp_path
     got = locate(lats, lons, index=index)["ward"]
     west, east = lonlat(WEST), lonlat(EAST)
     expected = [
-        "E05000001" if west.intersects(shapely.Point(x, y))
-        else "E05000002" if east.intersects(shapely.Point(x, y)) else None
+        "E05000001"
+        if west.intersects(shapely.Point(x, y))
+        else "E05000002"
+        if east.intersects(shapely.Point(x, y))
+        else None
         for x, y in zip(lons, lats, strict=True)
     ]
     assert got == expected
@@ -78,19 +93,37 @@ def test_locate_matches_brute_force_point_in_polygon(engine: sa.Engine, tmp_path
 
 def add_crimes(engine: sa.Engine, points: list[tuple[float | None, float | None]]) -> None:
     with sa.orm.Session(engine) as session:
-        session.add_all([
-            Crime(row_key=f"k{i}", month=date(2021, 1, 1), reported_by="Test", falls_within="Test",
-                  crime_type="Public order", latitude=lat, longitude=lon)
-            for i, (lat, lon) in enumerate(points)
-        ])
+        session.add_all(
+            [
+                Crime(
+                    row_key=f"k{i}",
+                    month=date(2021, 1, 1),
+                    reported_by="Test",
+                    falls_within="Test",
+                    crime_type="Public order",
+                    latitude=lat,
+                    longitude=lon,
+                )
+                for i, (lat, lon) in enumerate(points)
+            ]
+        )
         session.commit()
 
 
 def crimes(engine: sa.Engine) -> list[tuple]:
     with sa.orm.Session(engine) as session:
-        return [tuple(r) for r in session.execute(sa.select(
-            Crime.row_key, Crime.ward_code, Crime.district_code, Crime.lsoa_code, Crime.h3_cell
-        ).order_by(Crime.id))]
+        return [
+            tuple(r)
+            for r in session.execute(
+                sa.select(
+                    Crime.row_key,
+                    Crime.ward_code,
+                    Crime.district_code,
+                    Crime.lsoa_code,
+                    Crime.h3_cell,
+                ).order_by(Crime.id)
+            )
+        ]
 
 
 def test_assign_points_fills_codes_and_h3_and_follows_boundary_changes(
@@ -109,9 +142,15 @@ def test_assign_points_fills_codes_and_h3_and_follows_boundary_changes(
     assert rows[3][1:4] == (None, None, None) and rows[3][4] == h3.latlng_to_cell(50.0, -3.0, 9)
 
     # New boundaries: West is redrawn to cover East too; importing re-assigns every point.
-    write(tmp_path / "w2.geojson", [{"WD21CD": "E05000001", "WD21NM": "West Ward"}],
-          [WEST.union(EAST)], crs="EPSG:27700")
-    summary = import_boundaries(engine=engine, path=tmp_path / "w2.geojson", level="ward", replace=True)
+    write(
+        tmp_path / "w2.geojson",
+        [{"WD21CD": "E05000001", "WD21NM": "West Ward"}],
+        [WEST.union(EAST)],
+        crs="EPSG:27700",
+    )
+    summary = import_boundaries(
+        engine=engine, path=tmp_path / "w2.geojson", level="ward", replace=True
+    )
     assert "points re-assigned: crime 3" in (summary.message or "")
     assert [r[1] for r in crimes(engine)] == ["E05000001", "E05000001", None, None]
 
@@ -125,8 +164,17 @@ def test_only_missing_takes_only_unassigned_rows(engine: sa.Engine, tmp_path: Pa
         session.commit()
     add_crimes_offset = [centre(EAST)]
     with sa.orm.Session(engine) as session:
-        session.add(Crime(row_key="new", month=date(2021, 1, 1), reported_by="T", falls_within="T",
-                          crime_type="Drugs", latitude=add_crimes_offset[0][0], longitude=add_crimes_offset[0][1]))
+        session.add(
+            Crime(
+                row_key="new",
+                month=date(2021, 1, 1),
+                reported_by="T",
+                falls_within="T",
+                crime_type="Drugs",
+                latitude=add_crimes_offset[0][0],
+                longitude=add_crimes_offset[0][1],
+            )
+        )
         session.commit()
     assert assign_points(engine=engine, tables=["crime"], only_missing=True) == {"crime": 1}
     assert [r[1] for r in crimes(engine)] == ["KEEP", "E05000002"]
@@ -157,7 +205,9 @@ def test_find_areas_by_name(engine: sa.Engine, tmp_path: Path) -> None:
     with sa.orm.Session(engine) as session:
         found = find_areas_by_name(session=session, text="  ward ", limit=10)
         assert [(m.code, m.parent_name) for m in found] == [
-            ("E05000002", "Stevenage"), ("E05000001", "Stevenage")]
+            ("E05000002", "Stevenage"),
+            ("E05000001", "Stevenage"),
+        ]
         assert [m.code for m in find_areas_by_name(session=session, text="WEST")] == ["E05000001"]
         assert [m.kind for m in find_areas_by_name(session=session, text="stev")] == ["district"]
         assert find_areas_by_name(session=session, text="%") == []
@@ -171,9 +221,10 @@ def test_boundaries_api(client, engine: sa.Engine, tmp_path: Path) -> None:  # t
     assert r.headers["content-type"].startswith("application/geo+json")
     data = r.json()
     assert data["type"] == "FeatureCollection"
-    assert [(f["properties"]["code"], f["properties"]["name"], f["properties"]["parent_code"])
-            for f in data["features"]] == [("E05000002", "East Ward", "E07000243"),
-                                           ("E05000001", "West Ward", "E07000243")]
+    assert [
+        (f["properties"]["code"], f["properties"]["name"], f["properties"]["parent_code"])
+        for f in data["features"]
+    ] == [("E05000002", "East Ward", "E07000243"), ("E05000001", "West Ward", "E07000243")]
     geom = shapely.from_geojson(json.dumps(data["features"][1]["geometry"]))
     assert shapely.hausdorff_distance(geom, lonlat(WEST)) < 2e-4  # simplified for display
     assert r.headers["cache-control"] == "public, max-age=300"

@@ -70,7 +70,8 @@ class AreaIndex:
         from saferstreets.areas.geometry import from_geojson_dicts
         from saferstreets.areas.models import Area
 
-        query = sa.select(Area.kind, Area.code, Area.geometry)
+        # The geometry as JSON text, parsed straight into GEOS (no Python dicts on the way).
+        query = sa.select(Area.kind, Area.code, sa.cast(Area.geometry, sa.Text))
         if levels is not None:
             query = query.where(Area.kind.in_(list(levels)))
         grouped: dict[str, tuple[list[str], list[Any]]] = {}

@@ -163,7 +163,9 @@ def _merge_duplicates(
 
 def _area_geometries(session: Session, level: str) -> tuple[list[str], np.ndarray]:
     rows = session.execute(
-        sa.select(Area.code, Area.geometry).where(Area.kind == level).order_by(Area.code)
+        sa.select(Area.code, sa.cast(Area.geometry, sa.Text))
+        .where(Area.kind == level)
+        .order_by(Area.code)
     ).all()
     return [r[0] for r in rows], from_geojson_dicts([r[1] for r in rows])
 
@@ -184,7 +186,7 @@ def _refresh_child_parents(session: Session, level: str) -> dict[str, int]:
         if parent != level:
             continue
         rows = session.execute(
-            sa.select(Area.id, Area.geometry).where(
+            sa.select(Area.id, sa.cast(Area.geometry, sa.Text)).where(
                 Area.kind == child,
                 sa.or_(Area.parent_source.is_(None), Area.parent_source == "overlay"),
             )
@@ -512,9 +514,10 @@ def _assign_table(
             ).all()
             if not rows:
                 break
-            data = np.array(rows, dtype=float)
-            ids = data[:, 0].astype(np.int64)
-            lats, lons = data[:, 1], data[:, 2]
+            id_col, lat_col, lon_col = zip(*rows, strict=True)
+            ids = np.array(id_col, dtype=np.int64)
+            lats = np.array(lat_col, dtype=float)
+            lons = np.array(lon_col, dtype=float)
             columns = {"h3_cell": h3_cells(lats, lons, resolution)}
             for level, column in LEVEL_COLUMNS.items():
                 columns[column] = index.lookup(level, lons, lats)
@@ -531,8 +534,10 @@ def _assign_table(
 def _write_sqlite(
     conn: sa.Connection, table: str, ids: np.ndarray, columns: dict[str, np.ndarray]
 ) -> None:
+    # Table and column names come from the models' metadata, never from input. executemany of
+    # UPDATE by primary key measured as fast as a temp table + UPDATE ... FROM (index upkeep
+    # dominates): about 25 µs a row with the area indexes.
     names = list(columns)
-    # table and column names come from the models' metadata, never from input
     assignments = ", ".join(f"{c} = ?" for c in names)
     sql = f'UPDATE "{table}" SET {assignments} WHERE id = ?'  # noqa: S608
     params = list(zip(*(columns[c].tolist() for c in names), ids.tolist(), strict=True))

@@ -88,6 +88,15 @@ class FeelSafeSummary:
         return {"questions": list(self.questions), "day_vs_dark": list(self.day_vs_dark)}
 
 
+def key_in_words(key: str, setting_label: Any = None) -> str:
+    """A question key in words: ``after_dark.quiet_street`` → "in quiet streets after dark"."""
+    when, setting = split_key(key)
+    if setting_label is None:
+        from saferstreets.themes.taxonomy import label as setting_label
+    place = setting_label(setting).lower()
+    return f"in {place} {'after dark' if when == 'after_dark' else 'by day'}"
+
+
 def summarise_feel_safe(
     answers: Iterable[Mapping[str, Any]], *, confidence: float = 0.95
 ) -> FeelSafeSummary:

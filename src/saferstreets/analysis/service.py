@@ -25,7 +25,7 @@ from saferstreets.analysis import emerging as emerging_mod
 from saferstreets.analysis.fusion import cell_quadrants, quadrants
 from saferstreets.analysis.groups import compare_groups, fmt_p
 from saferstreets.analysis.hotspots import GiStar, H3Weights, study_cells
-from saferstreets.analysis.likert import UNSAFE, level, summarise_feel_safe
+from saferstreets.analysis.likert import UNSAFE, key_in_words, level, summarise_feel_safe
 from saferstreets.analysis.models import AnalysisRun, HotspotCell
 from saferstreets.analysis.outcomes import latest_outcomes, outcome_shares
 from saferstreets.analysis.proportions import difference, proportion, suppress
@@ -380,7 +380,7 @@ def assess_feel_safe(data: StoreData, settings: Settings) -> Finding:
             summary += f" By day it was {interval(pair['day_unsafe'])} ({fmt_p(pair['p_value'])})."
     else:
         q = max(res["questions"], key=lambda q: q["unsafe"]["share"] or 0)
-        summary = f"{interval(q['unsafe'])} felt very or fairly unsafe ({q['key']})."
+        summary = f"{interval(q['unsafe'])} felt very or fairly unsafe {key_in_words(q['key'])}."
     return Finding(
         "feel_safe", {"scale": "very or fairly unsafe among answers on the scale"}, res, summary
     )
@@ -425,11 +425,12 @@ def assess_who(data: StoreData, settings: Settings) -> Finding:
     stage = result["by_life_stage"]["feel_unsafe"]
     dark = [key for key in stage if key.startswith("after_dark")]
     parts = []
-    for key in dark[:1]:
+    preferred = [key for key in dark if key == "after_dark.quiet_street"] or dark
+    for key in preferred[:1]:
         groups = {g["group"]: g for g in stage[key]["groups"]}
         for name in ("girls", "women"):
             if name in groups and groups[name]["share"] is not None:
-                parts.append(f"{interval(groups[name])} of {name} felt unsafe ({key})")
+                parts.append(f"{interval(groups[name])} of {name} felt unsafe {key_in_words(key)}")
         test = stage[key]["test"]
         if parts and test.get("p_value") is not None:
             parts.append(f"{test['test']}, {fmt_p(test['p_value'])}")
@@ -789,11 +790,12 @@ def assess_waves(data: StoreData, settings: Settings) -> Finding:
     }
     dark = [r for r in rows if r["measure"] == "feel_unsafe" and r["key"].startswith("after_dark")]
     if dark:
-        d = max(dark, key=lambda r: r["n1"])
+        headline = [r for r in dark if r["key"] == "after_dark.quiet_street"]  # the ONS headline question
+        d = headline[0] if headline else max(dark, key=lambda r: r["n1"])
         direction = "fewer" if d["difference"] < 0 else "more"
         signif = "a real change" if d["lower"] > 0 or d["upper"] < 0 else "within chance"
         summary = (
-            f"{last.name} vs {prev.name}: {pct(d['p1'])} felt unsafe {d['key'].replace('_', ' ')} "
+            f"{last.name} vs {prev.name}: {pct(d['p1'])} felt unsafe {key_in_words(d['key'])} "
             f"against {pct(d['p2'])}: {abs(100 * d['difference']):.0f} points {direction} "
             f"({100 * d['lower']:.0f} to {100 * d['upper']:.0f}), {signif} ({fmt_p(d['p_value'])})."
         )

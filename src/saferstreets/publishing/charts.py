@@ -136,7 +136,7 @@ def lines(
         if bands and name in bands:
             lo, hi = bands[name]
             ax.fill_between(xs, lo, hi, color=colour, alpha=0.15, lw=0)
-    step = max(1, len(x_labels) // 12)
+    step = max(1, math.ceil(len(x_labels) / 8))
     ax.set_xticks(xs[::step], list(x_labels)[::step], rotation=0)
     ax.set_ylabel(ylabel)
     ax.grid(axis="y", color=GRID, lw=0.8)
@@ -178,7 +178,7 @@ def area_map(
             patches.append(MplPolygon(ring, closed=True))
             facecolours.append(colours[i] if colours else "#e8e6f3")
             lats.extend(p[1] for p in ring[:: max(1, len(ring) // 20)])
-    collection = PatchCollection(patches, facecolor=facecolours, edgecolor="#ffffff", linewidth=0.4)
+    collection = PatchCollection(patches, facecolor=facecolours, edgecolor="#a9a5c4", linewidth=0.4)
     ax.add_collection(collection)
     mean_lat = sum(lats) / len(lats) if lats else 52.0
     for lon, lat, radius in circles:

@@ -65,6 +65,7 @@ def _include_routers(app: FastAPI) -> None:
         "saferstreets.accounts.routes",
         "saferstreets.reports.routes",
         "saferstreets.publishing.routes",
+        "saferstreets.publishing.routes_staff",
         "saferstreets.areas.routes",
         "saferstreets.analysis.routes",
         "saferstreets.planning.routes",

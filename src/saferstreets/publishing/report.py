@@ -1,0 +1,44 @@
+"""The chief officer's report: the stored assessment as one HTML document, and as PDF (WeasyPrint)."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+from sqlalchemy.orm import Session
+
+from saferstreets.config import Settings
+from saferstreets.publishing.findings import build_sections
+from saferstreets.status import store_status
+from saferstreets.web.deps import STATIC_DIR, templates
+
+
+def report_html(*, session: Session, settings: Settings) -> str:
+    """The whole report as a standalone HTML document (styles inline from report.css)."""
+    sections, results = build_sections(session=session)
+    css = (STATIC_DIR / "css" / "report.css").read_text()
+    template = templates.env.get_template("report/report.html")
+    return template.render(
+        sections=sections,
+        status=store_status(session=session),
+        force_name=settings.force_name,
+        today=date.today(),
+        css=css,
+        params=next(iter(results.values())).params if results else {},
+    )
+
+
+def report_pdf(*, session: Session, settings: Settings) -> bytes:
+    """The report as PDF."""
+    from weasyprint import HTML
+
+    return HTML(string=report_html(session=session, settings=settings), base_url=str(STATIC_DIR)).write_pdf()
+
+
+def write_report(*, session: Session, settings: Settings, out: Path) -> Path:
+    """Write the report to ``out``: PDF for a .pdf name, else HTML."""
+    if out.suffix.lower() == ".pdf":
+        out.write_bytes(report_pdf(session=session, settings=settings))
+    else:
+        out.write_text(report_html(session=session, settings=settings), encoding="utf-8")
+    return out

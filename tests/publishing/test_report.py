@@ -1,0 +1,86 @@
+"""The assessment as staff see it and as a chief officer receives it (HTML and PDF)."""
+
+from __future__ import annotations
+
+import random
+from datetime import date
+
+import h3
+
+from saferstreets.accounts.service import create_user
+from saferstreets.analysis.service import run_assessment
+from saferstreets.db import session_scope
+from saferstreets.publishing.findings import build_sections
+from saferstreets.surveys.models import SurveyResponse, SurveyWave
+from tests.factories import add_area, add_report
+
+SCALE = ["Very unsafe", "Fairly unsafe", "Neither safe nor unsafe", "Fairly safe", "Very safe"]
+
+
+def _store(engine, settings) -> int:  # type: ignore[no-untyped-def]
+    """Build a small store, run the assessment; return how many felt unsafe after dark."""
+    rng = random.Random(7)
+    n_unsafe = 0
+    with session_scope(engine) as session:
+        add_area(session, "D1", "Northbury", "district", lon=-0.32, lat=51.79, size=0.06)
+        add_area(session, "W1", "Castle", "ward", parent="D1", lon=-0.32, lat=51.79, size=0.03)
+        add_area(session, "W2", "Riverside", "ward", parent="D1", lon=-0.29, lat=51.79, size=0.03)
+        wave = SurveyWave(name="Autumn 2021", period_start=date(2021, 9, 1))
+        session.add(wave)
+        session.flush()
+        for i in range(300):
+            unsafe = rng.random() < 0.5
+            n_unsafe += unsafe
+            session.add(SurveyResponse(
+                wave_id=wave.id, respondent_ref=str(i), age_band=rng.choice(["16-17", "25-34", "45-54"]),
+                gender="Woman", ward_code=rng.choice(["W1", "W2"]), district_code="D1",
+                concerns=["poor_lighting"] + (["isolated"] if rng.random() < 0.4 else []),
+                feel_safe={"after_dark.quiet_street": SCALE[1] if unsafe else SCALE[3],
+                           "day.quiet_street": SCALE[3]},
+            ))
+        for i in range(60):
+            lat, lon = 51.80 + rng.random() * 0.01, -0.31 + rng.random() * 0.01
+            add_report(session, ward="W1", district="D1", reasons=["poor_lighting"], lat=lat, lon=lon,
+                       h3_cell=h3.latlng_to_cell(lat, lon, 9), occurred_on=date(2021, 10, 1 + i % 28),
+                       occurred_hour=rng.choice([21, 22, 23, 1]), free_text="The path is pitch black at night")
+        create_user(session=session, username="an", password="long enough pw", role="analyst")
+        create_user(session=session, username="pc", password="long enough pw", role="ward_officer", wards=["W1"])
+    run_assessment(engine=engine, settings=settings)
+    return n_unsafe
+
+
+def _login(client, username: str) -> None:  # type: ignore[no-untyped-def]
+    token = client.get("/login").text.split('name="csrf_token" value="')[1].split('"')[0]
+    client.post("/login", data={"username": username, "password": "long enough pw", "csrf_token": token})
+
+
+def test_sections_state_findings_with_charts(engine, settings) -> None:  # type: ignore[no-untyped-def]
+    n_unsafe = _store(engine, settings)
+    with session_scope(engine) as session:
+        sections, results = build_sections(session=session, with_quotes=False)
+    keys = [s.key for s in sections]
+    assert keys[:2] == ["concerns", "feel_safe"]
+    concerns = sections[0]
+    assert concerns.sentence.startswith("Poor lighting was the most common concern: 100%")
+    assert concerns.figures and concerns.figures[0].startswith('<img class="chart-img" alt="Share of respondents')
+    feel = sections[1]
+    share = round(100 * n_unsafe / 300)
+    assert f"After dark, {share}% (" in feel.sentence
+    assert "of 300 felt very or fairly unsafe in quiet streets" in feel.sentence
+    assert "after_dark." not in " ".join(s.sentence for s in sections)
+
+
+def test_assessment_page_and_pdf_for_analysts_only(client, engine, settings) -> None:  # type: ignore[no-untyped-def]
+    _store(engine, settings)
+    _login(client, "pc")
+    assert client.get("/staff/assessment").status_code == 403
+    _login(client, "an")
+    page = client.get("/staff/assessment")
+    assert page.status_code == 200
+    assert "Main concerns" in page.text and "data:image/svg+xml;base64," in page.text
+    data = client.get("/staff/assessment.json").json()
+    assert data["concerns"]["result"]["ranked"][0]["code"] == "poor_lighting"
+    pdf = client.get("/staff/report.pdf")
+    assert pdf.status_code == 200
+    assert pdf.content.startswith(b"%PDF-")
+    assert len(pdf.content) > 20_000

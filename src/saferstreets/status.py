@@ -56,3 +56,17 @@ def store_status(*, session: Session) -> dict[str, Any]:
         "quarantined_open": quarantined_open,
         "last_imports": last_imports,
     }
+
+
+def counts_by_district(*, session: Session) -> list[dict[str, Any]]:
+    """Crimes, reports and survey responses in each district (and those in none)."""
+    names = dict(session.execute(sa.select(Area.code, Area.name).where(Area.kind == "district")).all())
+    rows: dict[str | None, dict[str, Any]] = {}
+    for key, model in (("crimes", Crime), ("reports", Report), ("survey_responses", SurveyResponse)):
+        for code, n in session.execute(sa.select(model.district_code, sa.func.count()).group_by(model.district_code)):
+            row = rows.setdefault(code, {"code": code, "name": names.get(code, code) if code else "No district",
+                                         "crimes": 0, "reports": 0, "survey_responses": 0})
+            row[key] = int(n)
+    for code, name in names.items():
+        rows.setdefault(code, {"code": code, "name": name, "crimes": 0, "reports": 0, "survey_responses": 0})
+    return sorted(rows.values(), key=lambda r: (r["code"] is None, r["name"]))

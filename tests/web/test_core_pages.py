@@ -72,6 +72,23 @@ def test_staff_overview_after_sign_in(client, engine) -> None:  # type: ignore[n
     assert client.get("/staff/status.json").json()["counts"]["crimes"] == 0
 
 
+def test_overview_counts_by_district(client, engine) -> None:  # type: ignore[no-untyped-def]
+    from tests.factories import add_area, add_report
+
+    with session_scope(engine) as session:
+        add_area(session, "D1", "Northbury", "district")
+        add_area(session, "D2", "Southbury", "district")
+        for _ in range(3):
+            add_report(session, ward=None, district="D1", reasons=["isolated"])
+        add_report(session, ward=None, district=None, reasons=["isolated"])
+    _login(client, engine)
+    rows = {r["name"]: r for r in client.get("/staff/status.json").json()["by_district"]}
+    assert rows["Northbury"]["reports"] == 3
+    assert rows["Southbury"]["reports"] == 0
+    assert rows["No district"]["reports"] == 1
+    assert "Northbury" in client.get("/staff").text
+
+
 def test_unexpected_error_shows_no_traceback(client) -> None:  # type: ignore[no-untyped-def]
     app = client.app
 

@@ -6,7 +6,7 @@ import sqlalchemy as sa
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from saferstreets.status import store_status
+from saferstreets.status import counts_by_district, store_status
 from saferstreets.web.deps import CurrentUser, SessionDep, templates
 from saferstreets.web.security import csrf_token
 
@@ -30,11 +30,11 @@ def staff_overview(request: Request, session: SessionDep, user: CurrentUser) -> 
     return templates.TemplateResponse(
         request,
         "staff/overview.html",
-        {"user": user, "info": info, "csrf": csrf_token(request)},
+        {"user": user, "info": info, "districts": counts_by_district(session=session), "csrf": csrf_token(request)},
     )
 
 
 @router.get("/staff/status.json")
 def staff_status_json(session: SessionDep, user: CurrentUser) -> dict:
     """The same figures as the overview page, as JSON."""
-    return store_status(session=session)
+    return {**store_status(session=session), "by_district": counts_by_district(session=session)}

@@ -101,6 +101,14 @@ def stage_assess(ctx: DemoContext) -> str:
     return f"{len(runs)} findings stored"
 
 
+def stage_planning(ctx: DemoContext) -> str:
+    from saferstreets.planning.service import PlanParams, make_plan
+
+    plan = make_plan(engine=ctx.engine, name="Default: 19 teams, 500 officers", params=PlanParams())
+    gap = f", proven gap {100 * plan.gap:.2f}%" if plan.gap is not None else ""
+    return f"{plan.name!r} covers {100 * (plan.coverage or 0):.1f}% of weighted demand{gap}"
+
+
 def stage_local_issues(ctx: DemoContext) -> str:
     from datetime import date
 
@@ -122,6 +130,7 @@ STAGES: list[tuple[str, Stage]] = [
     ("Creating demo accounts", stage_accounts),
     ("Receiving public reports", stage_reports),
     ("Assessing", stage_assess),
+    ("Planning deployments", stage_planning),
     ("Working local issues", stage_local_issues),
 ]
 

@@ -26,10 +26,11 @@ from pathlib import Path
 
 from bench.common import ROOT, markdown_table, shared_data
 
-PG_ADMIN = os.environ.get("SAFERSTREETS_BENCH_POSTGRES_URL",
-                          "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+PG_ADMIN = os.environ.get(
+    "SAFERSTREETS_BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+)
 
-_RUNNER = r'''
+_RUNNER = r"""
 import json, resource, sys, time, glob
 from pathlib import Path
 mode, target, files_json = sys.argv[1], sys.argv[2], sys.argv[3]
@@ -71,8 +72,9 @@ else:
     took = time.perf_counter() - started
     extra = {}
 print(json.dumps({"rows": rows, "seconds": took,
-                  "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, **extra}))
-'''
+                  "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                  **extra}))
+"""
 
 
 def _run(mode: str, target: str, files: list[Path], work: Path) -> dict:
@@ -80,7 +82,10 @@ def _run(mode: str, target: str, files: list[Path], work: Path) -> dict:
     listing.write_text(json.dumps([str(f) for f in files]))
     result = subprocess.run(
         [sys.executable, "-c", _RUNNER, mode, target, str(listing)],
-        capture_output=True, text=True, cwd=ROOT, check=False,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        check=False,
     )
     if result.returncode != 0:
         raise RuntimeError(f"{mode} failed: {result.stderr.strip().splitlines()[-1:]}")
@@ -100,8 +105,11 @@ class _PgDatabase:
     def __enter__(self) -> str:
         with self.admin.connect() as conn:
             conn.execute(self.sa.text(f'CREATE DATABASE "{self.name}"'))
-        return self.sa.engine.make_url(PG_ADMIN).set(database=self.name).render_as_string(
-            hide_password=False)
+        return (
+            self.sa.engine.make_url(PG_ADMIN)
+            .set(database=self.name)
+            .render_as_string(hide_password=False)
+        )
 
     def __exit__(self, *exc: object) -> None:
         with self.admin.connect() as conn:
@@ -122,8 +130,9 @@ def _pg_available() -> bool:
         return False
 
 
-def _contenders(label: str, files: list[Path], work: Path, *, pandas_pg_files: list[Path] | None,
-                pg: bool) -> list[list]:
+def _contenders(
+    label: str, files: list[Path], work: Path, *, pandas_pg_files: list[Path] | None, pg: bool
+) -> list[list]:
     results: dict[str, dict] = {}
 
     def sqlite_url(name: str) -> str:
@@ -155,7 +164,9 @@ def _contenders(label: str, files: list[Path], work: Path, *, pandas_pg_files: l
     parse = results["polars read_csv only (parse)"]
     pandas_rate = {
         "SQLite": results["pandas read_csv + to_sql -> SQLite"],
-        "PostgreSQL": next((v for k, v in results.items() if k.startswith("pandas") and "PostgreSQL" in k), None),
+        "PostgreSQL": next(
+            (v for k, v in results.items() if k.startswith("pandas") and "PostgreSQL" in k), None
+        ),
     }
     rows = []
     for name, r in results.items():
@@ -170,8 +181,19 @@ def _contenders(label: str, files: list[Path], work: Path, *, pandas_pg_files: l
         note = ""
         if "stored" in r:
             note = f"stored {r['stored']:,}, quarantined {r['quarantined']:,}"
-        rows.append([label, name, r["rows"], round(r["seconds"], 2), round(rate), round(r["peak_rss_mb"]),
-                     vs_pandas, vs_parse, note])
+        rows.append(
+            [
+                label,
+                name,
+                r["rows"],
+                round(r["seconds"], 2),
+                round(rate),
+                round(r["peak_rss_mb"]),
+                vs_pandas,
+                vs_parse,
+                note,
+            ]
+        )
     return rows
 
 
@@ -188,8 +210,9 @@ def run(*, quick: bool) -> str:
             files = sorted(herts.glob("street/*.csv")) + sorted(herts.glob("outcomes/*.csv"))
             if quick:
                 files = files[:2] + files[13:15]
-            table_rows += _contenders("Hertfordshire 2021 (street + outcomes)", files, work,
-                                      pandas_pg_files=None, pg=pg)
+            table_rows += _contenders(
+                "Hertfordshire 2021 (street + outcomes)", files, work, pandas_pg_files=None, pg=pg
+            )
         total_rows = 100_000 if quick else 6_000_000
         forces, months = (6, 2) if quick else (43, 12)
         gen = work / "national"
@@ -197,12 +220,26 @@ def run(*, quick: bool) -> str:
         files = generate_year(gen, rows=total_rows, seed=2021, forces=forces, months=months)
         # pandas -> PostgreSQL on one month of every force (1/12 of the rows) in a full run.
         subset = [f for f in files if f.parent.name.endswith("-01")] if not quick else None
-        table_rows += _contenders(f"generated national year ({total_rows:,} street rows, "
-                                  f"{len(files)} files)", files, work, pandas_pg_files=subset, pg=pg)
+        table_rows += _contenders(
+            f"generated national year ({total_rows:,} street rows, {len(files)} files)",
+            files,
+            work,
+            pandas_pg_files=subset,
+            pg=pg,
+        )
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    headers = ["input", "contender", "rows", "seconds", "rows/s", "peak RSS MB",
-               "saferstreets rate / pandas rate", "time / polars parse", "notes"]
+    headers = [
+        "input",
+        "contender",
+        "rows",
+        "seconds",
+        "rows/s",
+        "peak RSS MB",
+        "saferstreets rate / pandas rate",
+        "time / polars parse",
+        "notes",
+    ]
     text = markdown_table(headers, table_rows)
     text += (
         "\n\nsaferstreets validates every row, keys it for idempotent re-import, quarantines bad"

@@ -46,8 +46,10 @@ OUTCOMES = {
 STREETS = (
     "High Street", "Station Road", "Church Lane", "Park Road", "London Road", "Victoria Road",
     "Green Lane", "Manor Road", "Mill Lane", "School Lane", "Queens Road", "New Road",
-    "Supermarket", "Parking Area", "Petrol Station", "Shopping Area", "Nightclub", "Sports/Recreation Area",
-    "Bus/Coach Station", "Further/Higher Educational Building", "Hospital", "Conference/Exhibition Centre",
+    "Supermarket", "Parking Area", "Petrol Station", "Shopping Area", "Nightclub",
+    "Sports/Recreation Area",
+    "Bus/Coach Station", "Further/Higher Educational Building", "Hospital",
+    "Conference/Exhibition Centre",
 )  # fmt: skip
 NO_LOCATION_SHARE = 1789 / 108465
 HEX = np.frombuffer(b"".join(f"{i:02x}".encode() for i in range(256)), dtype="S2")
@@ -66,8 +68,15 @@ def _force_sizes(rng: np.random.Generator, total: int) -> np.ndarray:
     return sizes
 
 
-def generate_year(out: Path, *, rows: int = 6_000_000, seed: int = 2021, year: int = 2021,
-                  forces: int = len(FORCES), months: int = 12) -> list[Path]:
+def generate_year(
+    out: Path,
+    *,
+    rows: int = 6_000_000,
+    seed: int = 2021,
+    year: int = 2021,
+    forces: int = len(FORCES),
+    months: int = 12,
+) -> list[Path]:
     """Write the files; return their paths (43 x 12 by default)."""
     rng = np.random.default_rng(seed)
     chosen = FORCES[:forces]
@@ -88,7 +97,9 @@ def generate_year(out: Path, *, rows: int = 6_000_000, seed: int = 2021, year: i
         per_month = np.full(months, sizes[f_index] // months)
         per_month[: sizes[f_index] % months] += 1
         lsoas = np.array([f"E01{rng.integers(0, 10**6):06d}" for _ in range(400)], dtype=object)
-        lsoa_names = np.array([f"{name} {i // 5 + 1:03d}{chr(65 + i % 5)}" for i in range(400)], dtype=object)
+        lsoa_names = np.array(
+            [f"{name} {i // 5 + 1:03d}{chr(65 + i % 5)}" for i in range(400)], dtype=object
+        )
         for m in range(months):
             n = int(per_month[m])
             month = f"{year}-{m + 1:02d}"
@@ -103,7 +114,9 @@ def generate_year(out: Path, *, rows: int = 6_000_000, seed: int = 2021, year: i
             lat = np.round(lat0 + (grid // 60) * 0.004, 6)
             lon = np.round(lon0 + (grid % 60) * 0.006, 6)
             lsoa_i = grid % 400
-            location = np.array(["On or near " + s for s in STREETS], dtype=object)[grid % len(STREETS)]
+            location = np.array(["On or near " + s for s in STREETS], dtype=object)[
+                grid % len(STREETS)
+            ]
             no_loc = rng.random(n) < NO_LOCATION_SHARE
             columns = {
                 "Crime ID": ids,
@@ -120,8 +133,10 @@ def generate_year(out: Path, *, rows: int = 6_000_000, seed: int = 2021, year: i
                 "Context": [None] * n,
             }
             frame = pl.DataFrame(
-                {k: pl.Series(k, v.tolist() if isinstance(v, np.ndarray) else v, dtype=pl.String)
-                 for k, v in columns.items()}
+                {
+                    k: pl.Series(k, v.tolist() if isinstance(v, np.ndarray) else v, dtype=pl.String)
+                    for k, v in columns.items()
+                }
             )
             folder = out / month
             folder.mkdir(parents=True, exist_ok=True)

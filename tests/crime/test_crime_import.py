@@ -11,12 +11,6 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-
-from saferstreets.crime import service
-from saferstreets.crime.models import Crime, Outcome, StopSearch
-from saferstreets.crime.service import crime_history, import_crime, outcomes_by_crime_type
-from saferstreets.db import session_scope
-from saferstreets.ingest.models import ImportRun, QuarantinedRow
 from tests.crime.policeuk_files import (
     crime_id,
     no_location_row,
@@ -27,6 +21,12 @@ from tests.crime.policeuk_files import (
     write_searches,
     write_street,
 )
+
+from saferstreets.crime import service
+from saferstreets.crime.models import Crime, Outcome, StopSearch
+from saferstreets.crime.service import crime_history, import_crime, outcomes_by_crime_type
+from saferstreets.db import session_scope
+from saferstreets.ingest.models import ImportRun, QuarantinedRow
 
 
 def count(engine: sa.Engine, model: type) -> int:
@@ -50,8 +50,14 @@ def only(summaries: list, source_part: str = ""):  # type: ignore[no-untyped-def
 
 
 def test_street_file_keeps_asb_and_no_location_rows(engine: sa.Engine, tmp_path: Path) -> None:
-    rows = [street_row(1), street_row(2), street_row(None), street_row(None), no_location_row(3),
-            no_location_row(None)]
+    rows = [
+        street_row(1),
+        street_row(2),
+        street_row(None),
+        street_row(None),
+        no_location_row(3),
+        no_location_row(None),
+    ]
     path = write_street(tmp_path / "2021-01-hertfordshire-street.csv", rows)
     summary = only(import_crime(engine=engine, paths=[path]))
     assert (summary.rows_read, summary.rows_stored, summary.rows_quarantined) == (6, 6, 0)
@@ -64,7 +70,11 @@ def test_street_file_keeps_asb_and_no_location_rows(engine: sa.Engine, tmp_path:
         assert {c.location for c in held if c.latitude is None} == {"No Location"}
         first = session.scalar(sa.select(Crime).where(Crime.crime_id == crime_id(1)))
         assert first.month.isoformat() == "2021-01-01"
-        assert (first.latitude, first.longitude, first.source_lsoa_code) == (51.75, -0.339, "E01023700")
+        assert (first.latitude, first.longitude, first.source_lsoa_code) == (
+            51.75,
+            -0.339,
+            "E01023700",
+        )
         assert first.row_key == crime_id(1)
         assert len({c.row_key for c in held}) == 6
         run = session.get(ImportRun, summary.run_id)
@@ -72,7 +82,7 @@ def test_street_file_keeps_asb_and_no_location_rows(engine: sa.Engine, tmp_path:
 
 
 def test_same_file_again_changes_nothing(engine: sa.Engine, tmp_path: Path) -> None:
-    rows = [street_row(1), street_row(None), street_row(None), ["bad"] + street_row(2)[1:]]
+    rows = [street_row(1), street_row(None), street_row(None), ["bad", *street_row(2)[1:]]]
     rows[3][1] = "2021-13"
     path = write_street(tmp_path / "2021-01-x-street.csv", rows)
     first = only(import_crime(engine=engine, paths=[path]))
@@ -87,11 +97,21 @@ def test_same_file_again_changes_nothing(engine: sa.Engine, tmp_path: Path) -> N
 
 
 def test_overlapping_download_stores_only_new_rows(engine: sa.Engine, tmp_path: Path) -> None:
-    a = write_street(tmp_path / "a" / "2021-01-x-street.csv",
-                     [street_row(1), street_row(2), street_row(None), street_row(None)])
-    b = write_street(tmp_path / "b" / "2021-01-x-street.csv",
-                     [street_row(1), street_row(2), street_row(None), street_row(None), street_row(3),
-                      street_row(None, location="On or near Park")])
+    a = write_street(
+        tmp_path / "a" / "2021-01-x-street.csv",
+        [street_row(1), street_row(2), street_row(None), street_row(None)],
+    )
+    b = write_street(
+        tmp_path / "b" / "2021-01-x-street.csv",
+        [
+            street_row(1),
+            street_row(2),
+            street_row(None),
+            street_row(None),
+            street_row(3),
+            street_row(None, location="On or near Park"),
+        ],
+    )
     only(import_crime(engine=engine, paths=[a]))
     summary = only(import_crime(engine=engine, paths=[b]))
     assert (summary.rows_read, summary.rows_stored, summary.rows_duplicate) == (6, 2, 4)
@@ -100,15 +120,20 @@ def test_overlapping_download_stores_only_new_rows(engine: sa.Engine, tmp_path: 
 
 
 def test_outcomes_join_to_their_crimes(engine: sa.Engine, tmp_path: Path) -> None:
-    street = write_street(tmp_path / "2021-01-x-street.csv",
-                          [street_row(1), street_row(2, crime_type="Robbery"), street_row(None)])
-    outcomes = write_outcomes(tmp_path / "2021-03-x-outcomes.csv", [
-        outcome_row(1, month="2021-03", outcome="Suspect charged"),
-        outcome_row(1, month="2021-02", outcome="Unable to prosecute suspect"),
-        outcome_row(2, month="2021-03", outcome="Suspect charged"),
-        outcome_row(2, month="2021-03", outcome="Suspect charged"),  # two suspects: both kept
-        outcome_row(99, month="2021-03"),  # a crime recorded before the first month imported
-    ])
+    street = write_street(
+        tmp_path / "2021-01-x-street.csv",
+        [street_row(1), street_row(2, crime_type="Robbery"), street_row(None)],
+    )
+    outcomes = write_outcomes(
+        tmp_path / "2021-03-x-outcomes.csv",
+        [
+            outcome_row(1, month="2021-03", outcome="Suspect charged"),
+            outcome_row(1, month="2021-02", outcome="Unable to prosecute suspect"),
+            outcome_row(2, month="2021-03", outcome="Suspect charged"),
+            outcome_row(2, month="2021-03", outcome="Suspect charged"),  # two suspects: both kept
+            outcome_row(99, month="2021-03"),  # a crime recorded before the first month imported
+        ],
+    )
     summaries = import_crime(engine=engine, paths=[street, outcomes])
     assert only(summaries, "outcomes").rows_stored == 5
     assert count(engine, Outcome) == 5
@@ -120,25 +145,40 @@ def test_outcomes_join_to_their_crimes(engine: sa.Engine, tmp_path: Path) -> Non
             ("outcome", "2021-03-01", "Suspect charged"),
         ]
         assert [e.group for e in history] == [None, "unable_to_prosecute", "charged"]
-        counts = {(c.crime_type, c.outcome_type): c.count for c in outcomes_by_crime_type(session=session)}
+        counts = {
+            (c.crime_type, c.outcome_type): c.count for c in outcomes_by_crime_type(session=session)
+        }
         assert counts == {
             ("Violence and sexual offences", "Unable to prosecute suspect"): 1,
             ("Violence and sexual offences", "Suspect charged"): 1,
             ("Robbery", "Suspect charged"): 2,
         }
         robbery = outcomes_by_crime_type(session=session, crime_types=["Robbery"])
-        assert [(c.outcome_type, c.group, c.count) for c in robbery] == [("Suspect charged", "charged", 2)]
+        assert [(c.outcome_type, c.group, c.count) for c in robbery] == [
+            ("Suspect charged", "charged", 2)
+        ]
         assert crime_history(session=session, crime_id="no-such-id") == []
 
 
 def test_stop_and_search_file(engine: sa.Engine, tmp_path: Path) -> None:
-    path = write_searches(tmp_path / "2021-01-hertfordshire-stop-and-search.csv",
-                          [search_row(), search_row(), search_row(lat="", lon=""),
-                           search_row(date="03/01/2021 21:15")])
+    path = write_searches(
+        tmp_path / "2021-01-hertfordshire-stop-and-search.csv",
+        [
+            search_row(),
+            search_row(),
+            search_row(lat="", lon=""),
+            search_row(date="03/01/2021 21:15"),
+        ],
+    )
     summary = only(import_crime(engine=engine, paths=[path]))
-    assert (summary.kind, summary.rows_stored, summary.rows_quarantined) == ("crime_stop_search", 3, 1)
+    assert (summary.kind, summary.rows_stored, summary.rows_quarantined) == (
+        "crime_stop_search",
+        3,
+        1,
+    )
     assert str(summary.problems[0]) == (
-        f"{path}, row 5, field 'Date': Date '03/01/2021 21:15' is not a date and time (YYYY-MM-DDTHH:MM:SS)"
+        f"{path}, row 5, field 'Date': Date '03/01/2021 21:15' is not a date and time "
+        "(YYYY-MM-DDTHH:MM:SS)"
     )
     with session_scope(engine) as session:
         rows = session.scalars(sa.select(StopSearch)).all()
@@ -166,7 +206,8 @@ def test_wrong_file_type_is_refused_and_nothing_stored(engine: sa.Engine, tmp_pa
     summaries = import_crime(engine=engine, paths=[survey, image])
     assert [s.status for s in summaries] == ["failed", "failed"]
     assert summaries[0].message.startswith(
-        f"{survey}: is not a police.uk street, outcomes or stop-and-search file (row 1 has 'Respondent'"
+        f"{survey}: is not a police.uk street, outcomes or stop-and-search file "
+        "(row 1 has 'Respondent'"
     )
     assert summaries[1].message.startswith(f"{image}: is not a text file")
     assert count(engine, Crime) == 0
@@ -177,14 +218,22 @@ def test_wrong_file_type_is_refused_and_nothing_stored(engine: sa.Engine, tmp_pa
 
 def test_missing_or_renamed_column_names_the_column(engine: sa.Engine, tmp_path: Path) -> None:
     path = tmp_path / "2021-01-x-street.csv"
-    header = "Crime ID,Month,Reported by,Falls within,Longitude,Latitude,Location,LSOA code,LSOA name,Crime category,Last outcome category,Context"
+    header = (
+        "Crime ID,Month,Reported by,Falls within,Longitude,Latitude,Location,LSOA code,LSOA name,"
+        "Crime category,Last outcome category,Context"
+    )
     path.write_text(header + "\n" + ",".join(street_row(1)) + "\n")
     summary = only(import_crime(engine=engine, paths=[path]))
     assert summary.status == "failed"
-    assert "is a police.uk street file but the header lacks column(s) 'Crime type' (row 1)" in summary.message
+    assert (
+        "is a police.uk street file but the header lacks column(s) 'Crime type' (row 1)"
+        in summary.message
+    )
     assert "'Crime category'" in summary.message
     dropped = tmp_path / "2021-01-y-outcomes.csv"
-    dropped.write_text("Crime ID,Month,Reported by,Falls within,Longitude,Latitude,Location,LSOA code,LSOA name\n")
+    dropped.write_text(
+        "Crime ID,Month,Reported by,Falls within,Longitude,Latitude,Location,LSOA code,LSOA name\n"
+    )
     summary = only(import_crime(engine=engine, paths=[dropped]))
     assert summary.status == "failed" and "lacks column(s) 'Outcome type'" in summary.message
     assert count(engine, Crime) == 0 and count(engine, Outcome) == 0
@@ -194,8 +243,12 @@ def test_missing_or_renamed_column_names_the_column(engine: sa.Engine, tmp_path:
 
 
 def test_bad_months_are_quarantined_with_row_and_field(engine: sa.Engine, tmp_path: Path) -> None:
-    rows = [street_row(1), street_row(2, month="2021-13"), street_row(3, month="01/2021"),
-            street_row(4, month="")]
+    rows = [
+        street_row(1),
+        street_row(2, month="2021-13"),
+        street_row(3, month="01/2021"),
+        street_row(4, month=""),
+    ]
     path = write_street(tmp_path / "s.csv", rows)
     summary = only(import_crime(engine=engine, paths=[path]))
     assert (summary.rows_read, summary.rows_stored, summary.rows_quarantined) == (4, 1, 3)
@@ -206,8 +259,10 @@ def test_bad_months_are_quarantined_with_row_and_field(engine: sa.Engine, tmp_pa
     ]
     held = quarantined(engine)
     assert [(q.row_number, q.field, q.status, q.kind) for q in held] == [
-        (3, "Month", "open", "crime_street"), (4, "Month", "open", "crime_street"),
-        (5, "Month", "open", "crime_street")]
+        (3, "Month", "open", "crime_street"),
+        (4, "Month", "open", "crime_street"),
+        (5, "Month", "open", "crime_street"),
+    ]
     assert held[0].raw["Crime ID"] == crime_id(2) and held[0].source == str(path)
     assert count(engine, Crime) == 1
 
@@ -230,9 +285,16 @@ def test_coordinates_outside_the_uk_or_swapped(engine: sa.Engine, tmp_path: Path
         "(UK latitudes are 49.8 to 60.9, longitudes -8.7 to 1.8)",
         f"{path}, row 5, field 'Longitude': Longitude 12.5 is outside the UK (-8.7 to 1.8)",
         f"{path}, row 6, field 'Latitude': Latitude 'north' is not a number",
-        f"{path}, row 7, field 'Longitude': Longitude is empty but Latitude is given; give both or neither",
+        f"{path}, row 7, field 'Longitude': Longitude is empty but Latitude is given; "
+        "give both or neither",
     ]
-    assert [q.field for q in quarantined(engine)] == ["Latitude", "Latitude", "Longitude", "Latitude", "Longitude"]
+    assert [q.field for q in quarantined(engine)] == [
+        "Latitude",
+        "Latitude",
+        "Longitude",
+        "Latitude",
+        "Longitude",
+    ]
     assert count(engine, Crime) == 1
 
 
@@ -253,7 +315,10 @@ def test_truncated_file_quarantines_the_cut_row(engine: sa.Engine, tmp_path: Pat
 def test_row_with_extra_fields_is_quarantined(engine: sa.Engine, tmp_path: Path) -> None:
     path = write_street(tmp_path / "s.csv", [street_row(1), [*street_row(2), "surplus"]])
     summary = only(import_crime(engine=engine, paths=[path]))
-    assert str(summary.problems[0]) == f"{path}, row 3: the row has 13 fields, more than the header's 12"
+    assert (
+        str(summary.problems[0])
+        == f"{path}, row 3: the row has 13 fields, more than the header's 12"
+    )
     assert count(engine, Crime) == 1
 
 
@@ -264,7 +329,8 @@ def test_duplicate_crime_ids_in_one_file(engine: sa.Engine, tmp_path: Path) -> N
     assert (summary.rows_stored, summary.rows_quarantined) == (2, 2)
     assert [str(p) for p in summary.problems] == [
         f"{path}, row 4, field 'Crime ID': repeats row 2 exactly (the same Crime ID and values)",
-        f"{path}, row 5, field 'Crime ID': Crime ID {crime_id(2)[:12]}… is already on row 3 of this "
+        f"{path}, row 5, field 'Crime ID': Crime ID {crime_id(2)[:12]}… is already on row 3 "
+        "of this "
         "file, with different values",
     ]
     with session_scope(engine) as session:
@@ -286,7 +352,8 @@ def test_empty_required_fields_and_overlong_values(engine: sa.Engine, tmp_path: 
         f"{street}, row 4, field 'Location': Location is longer than 200 characters",
     ]
     assert [str(p) for p in only(summaries, "o.csv").problems] == [
-        f"{outcomes}, row 2, field 'Crime ID': Crime ID is empty; an outcome must name its crime"]
+        f"{outcomes}, row 2, field 'Crime ID': Crime ID is empty; an outcome must name its crime"
+    ]
     assert (count(engine, Crime), count(engine, Outcome)) == (1, 1)
 
 
@@ -294,26 +361,38 @@ def test_empty_required_fields_and_overlong_values(engine: sa.Engine, tmp_path: 
 
 
 def test_utf8_with_bom(engine: sa.Engine, tmp_path: Path) -> None:
-    path = write_street(tmp_path / "s.csv", [street_row(1, location="On or near Café Row")],
-                        encoding="utf-8-sig")
+    path = write_street(
+        tmp_path / "s.csv", [street_row(1, location="On or near Café Row")], encoding="utf-8-sig"
+    )
     summary = only(import_crime(engine=engine, paths=[path]))
     assert summary.kind == "crime_street" and summary.rows_stored == 1
     assert summary.notes == ["UTF-8 with a byte-order mark (read as UTF-8)"]
     with session_scope(engine) as session:
         assert session.scalar(sa.select(Crime.location)) == "On or near Café Row"
-        assert session.scalar(sa.select(Crime.crime_id)) == crime_id(1)  # BOM not in the first field
+        assert session.scalar(sa.select(Crime.crime_id)) == crime_id(
+            1
+        )  # BOM not in the first field
 
 
 def test_windows_1252_and_mixed_encodings(engine: sa.Engine, tmp_path: Path) -> None:
-    cp = write_street(tmp_path / "cp.csv", [street_row(1, location="On or near Café Row")], encoding="cp1252")
+    cp = write_street(
+        tmp_path / "cp.csv", [street_row(1, location="On or near Café Row")], encoding="cp1252"
+    )
     mixed = tmp_path / "mixed.csv"
     mixed.write_bytes(
-        write_street(tmp_path / "tmp.csv", [street_row(2, location="On or near Crème Lane")]).read_bytes()
-        + ",".join(street_row(3, location="On or near Señor Way")).encode("cp1252") + b"\n"
+        write_street(
+            tmp_path / "tmp.csv", [street_row(2, location="On or near Crème Lane")]
+        ).read_bytes()
+        + ",".join(street_row(3, location="On or near Señor Way")).encode("cp1252")
+        + b"\n"
     )
     summaries = import_crime(engine=engine, paths=[cp, mixed])
-    assert only(summaries, "cp.csv").notes == ["not UTF-8: 1 line(s) read as Windows-1252 (first at row 2)"]
-    assert only(summaries, "mixed.csv").notes == ["not UTF-8: 1 line(s) read as Windows-1252 (first at row 3)"]
+    assert only(summaries, "cp.csv").notes == [
+        "not UTF-8: 1 line(s) read as Windows-1252 (first at row 2)"
+    ]
+    assert only(summaries, "mixed.csv").notes == [
+        "not UTF-8: 1 line(s) read as Windows-1252 (first at row 3)"
+    ]
     with session_scope(engine) as session:
         locations = set(session.scalars(sa.select(Crime.location)))
     assert locations == {"On or near Café Row", "On or near Crème Lane", "On or near Señor Way"}
@@ -324,7 +403,9 @@ def test_windows_1252_and_mixed_encodings(engine: sa.Engine, tmp_path: Path) -> 
 
 def test_police_uk_zip_with_unrelated_files(engine: sa.Engine, tmp_path: Path) -> None:
     archive = tmp_path / "download.zip"
-    street = write_street(tmp_path / "src" / "s.csv", [street_row(1), street_row(None)]).read_bytes()
+    street = write_street(
+        tmp_path / "src" / "s.csv", [street_row(1), street_row(None)]
+    ).read_bytes()
     outcomes = write_outcomes(tmp_path / "src" / "o.csv", [outcome_row(1)]).read_bytes()
     with zipfile.ZipFile(archive, "w") as z:
         z.writestr("2021-01/2021-01-hertfordshire-street.csv", street)
@@ -335,9 +416,14 @@ def test_police_uk_zip_with_unrelated_files(engine: sa.Engine, tmp_path: Path) -
     summaries = import_crime(engine=engine, paths=[archive])
     lines = {s.source.split("!")[1]: (s.status, s.message) for s in summaries if "!" in s.source}
     assert lines["README.txt"] == ("ignored", "not a CSV file")
-    assert lines["__MACOSX/2021-01/._2021-01-hertfordshire-street.csv"] == ("ignored", "macOS metadata, not data")
+    assert lines["__MACOSX/2021-01/._2021-01-hertfordshire-street.csv"] == (
+        "ignored",
+        "macOS metadata, not data",
+    )
     assert lines["notes/contacts.csv"] == (
-        "ignored", "a CSV, but not a police.uk street, outcomes or stop-and-search file")
+        "ignored",
+        "a CSV, but not a police.uk street, outcomes or stop-and-search file",
+    )
     assert only(summaries, "street").source == f"{archive}!2021-01/2021-01-hertfordshire-street.csv"
     assert (count(engine, Crime), count(engine, Outcome)) == (2, 1)
     again = import_crime(engine=engine, paths=[tmp_path])  # the folder holding the zip
@@ -345,11 +431,14 @@ def test_police_uk_zip_with_unrelated_files(engine: sa.Engine, tmp_path: Path) -
     assert count(engine, Crime) == 2
 
 
-def test_a_file_that_fails_half_way_leaves_nothing(engine: sa.Engine, tmp_path: Path,
-                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_file_that_fails_half_way_leaves_nothing(
+    engine: sa.Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     first = write_street(tmp_path / "2021-01-x-street.csv", [street_row(1), street_row(2)])
-    second = write_street(tmp_path / "2021-02-x-street.csv",
-                          [street_row(3, month="2021-02"), street_row(4, month="2099-99")])
+    second = write_street(
+        tmp_path / "2021-02-x-street.csv",
+        [street_row(3, month="2021-02"), street_row(4, month="2099-99")],
+    )
     real_store = service.store_rows
 
     def store_then_break(**kw):  # type: ignore[no-untyped-def]
@@ -363,7 +452,8 @@ def test_a_file_that_fails_half_way_leaves_nothing(engine: sa.Engine, tmp_path: 
     summaries = [s for s in summaries if s.kind != "areas"]
     assert [s.status for s in summaries] == ["ok", "failed"]
     assert summaries[1].message == (
-        f"{second}: the store refused the rows (disk I/O error); nothing was stored")
+        f"{second}: the store refused the rows (disk I/O error); nothing was stored"
+    )
     assert count(engine, Crime) == 2
     assert quarantined(engine) == []  # the failed file's bad row is not left behind either
     monkeypatch.setattr(service, "store_rows", real_store)
@@ -382,7 +472,9 @@ def test_missing_path_is_one_clear_error(engine: sa.Engine, tmp_path: Path) -> N
 def test_points_get_areas_once_boundaries_exist(engine: sa.Engine, tmp_path: Path) -> None:
     from tests.factories import add_area
 
-    path = write_street(tmp_path / "s.csv", [street_row(1, lon="-0.295", lat="51.805"), no_location_row(2)])
+    path = write_street(
+        tmp_path / "s.csv", [street_row(1, lon="-0.295", lat="51.805"), no_location_row(2)]
+    )
     summaries = import_crime(engine=engine, paths=[path])
     assert summaries[-1].kind == "areas"
     assert "no boundaries are imported" in summaries[-1].message

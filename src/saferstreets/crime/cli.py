@@ -8,18 +8,23 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-crime_app = typer.Typer(help="Recorded crime from police.uk: what became of a crime.",
-                        no_args_is_help=True)
+crime_app = typer.Typer(
+    help="Recorded crime from police.uk: what became of a crime.", no_args_is_help=True
+)
 
 
 def import_crime_command(
     paths: Annotated[
         list[Path],
-        typer.Argument(help="police.uk CSV files, folders, or download zips (any force, any months)."),
+        typer.Argument(
+            help="police.uk CSV files, folders, or download zips (any force, any months)."
+        ),
     ],
     recheck: Annotated[
         bool,
-        typer.Option("--recheck", help="Read files again even if their exact bytes were imported before."),
+        typer.Option(
+            "--recheck", help="Read files again even if their exact bytes were imported before."
+        ),
     ] = False,
     areas: Annotated[
         bool, typer.Option("--areas/--no-areas", help="Assign new points to areas afterwards.")
@@ -32,15 +37,18 @@ def import_crime_command(
 
     engine = open_store()
     with rich_import_progress(console) as progress:
-        summaries = import_crime(engine=engine, paths=paths, progress=progress, recheck=recheck,
-                                 assign_areas=areas)
+        summaries = import_crime(
+            engine=engine, paths=paths, progress=progress, recheck=recheck, assign_areas=areas
+        )
     print_summaries(console, summaries, title="police.uk import")
     if any(s.status == "failed" for s in summaries):
         raise typer.Exit(1)
 
 
 @crime_app.command("history")
-def history(crime_id: Annotated[str, typer.Argument(help="The police.uk Crime ID (64 hex characters).")]) -> None:
+def history(
+    crime_id: Annotated[str, typer.Argument(help="The police.uk Crime ID (64 hex characters).")],
+) -> None:
     """Show what became of one crime: when it was recorded, and each outcome since."""
     from saferstreets.cli import console, open_store
     from saferstreets.crime.service import crime_history
@@ -50,14 +58,21 @@ def history(crime_id: Annotated[str, typer.Argument(help="The police.uk Crime ID
     with session_scope(open_store()) as session:
         events = crime_history(session=session, crime_id=crime_id.strip())
     if not events:
-        raise NotFound(f"No crime or outcome with Crime ID {crime_id} is held",
-                       hint="import the police.uk street and outcomes files that hold it")
+        raise NotFound(
+            f"No crime or outcome with Crime ID {crime_id} is held",
+            hint="import the police.uk street and outcomes files that hold it",
+        )
     table = Table(title=f"Crime {crime_id[:12]}…")
     for col in ("month", "event", "what", "outcome group", "location"):
         table.add_column(col)
     for e in events:
-        table.add_row(f"{e.month:%Y-%m}", e.event, e.description, (e.group or "").replace("_", " "),
-                      e.location or "")
+        table.add_row(
+            f"{e.month:%Y-%m}",
+            e.event,
+            e.description,
+            (e.group or "").replace("_", " "),
+            e.location or "",
+        )
     console.print(table)
 
 

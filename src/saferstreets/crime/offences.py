@@ -28,7 +28,8 @@ CRIME_TYPES: tuple[str, ...] = (
     "Violence and sexual offences",
 )
 
-# Relevant to women's and girls' safety in public space (configurable: Settings.womens_safety_crime_types).
+# Relevant to women's and girls' safety in public space
+# (configurable: Settings.womens_safety_crime_types).
 WOMENS_SAFETY_TYPES: tuple[str, ...] = (
     "Violence and sexual offences",
     "Public order",
@@ -80,7 +81,7 @@ CHARGED_OUTCOMES: tuple[str, ...] = (
     "Offender deprived of property", "Offender otherwise dealt with",
 )  # fmt: skip
 OUT_OF_COURT_OUTCOMES: tuple[str, ...] = (
-    # Formal (cautions, penalty notices, cannabis/khat warnings) and informal (community resolution).
+    # Formal (cautions, penalty notices, drugs warnings) and informal (community resolution).
     "Offender given a caution", "Offender given a drugs possession warning",
     "Offender given penalty notice", "Offender given a penalty notice", "Local resolution",
 )  # fmt: skip
@@ -112,7 +113,7 @@ _GROUP_OF = {o.lower(): g for g, outcomes in OUTCOME_GROUPS.items() for o in out
 
 
 def outcome_group(outcome: str | None) -> str:
-    """The group of a police.uk outcome (``OUTCOME_GROUPS``'s keys); "other" for wording not listed."""
+    """The group of a police.uk outcome (a key of ``OUTCOME_GROUPS``); "other" if not listed."""
     if not outcome:
         return "unknown"
     return _GROUP_OF.get(outcome.strip().lower(), "other")

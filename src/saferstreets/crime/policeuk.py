@@ -93,7 +93,10 @@ MAX_LENGTHS = {
 }  # fmt: skip
 
 MONTH_RE = r"^\d{4}-(0[1-9]|1[0-2])$"
-DATETIME_RE = r"^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])[T ]([01]\d|2[0-3]):[0-5]\d(:[0-5]\d(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?$"
+DATETIME_RE = (
+    r"^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])[T ]([01]\d|2[0-3]):[0-5]\d"
+    r"(:[0-5]\d(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?$"
+)
 
 SEP = "\x1f"  # joins fields before hashing; never appears in a CSV field
 
@@ -138,10 +141,11 @@ def detect_kind(header: Sequence[str], source: str) -> str | None:
     names = {h.lower() for h in header}
     for kind, columns in KIND_COLUMNS.items():
         required = [c for c in columns if c not in OPTIONAL_COLUMNS[kind]]
-        if all(c.lower() in names for c in required):
-            # Outcomes' columns are a subset of street's but for 'Outcome type'.
-            if kind == STREET or "crime type" not in names:
-                return kind
+        # Outcomes' columns are a subset of street's but for 'Outcome type'.
+        if all(c.lower() in names for c in required) and (
+            kind == STREET or "crime type" not in names
+        ):
+            return kind
     for column, kind in SIGNATURE_COLUMNS.items():
         if column.lower() in names:
             return kind
@@ -153,13 +157,13 @@ def detect_kind(header: Sequence[str], source: str) -> str | None:
     return None
 
 
-def check_columns(kind: str, header: Sequence[str], source: str) -> tuple[dict[str, str], list[str]]:
+def check_columns(
+    kind: str, header: Sequence[str], source: str
+) -> tuple[dict[str, str], list[str]]:
     """Map canonical column names to the file's; raise naming any required column missing."""
     by_lower = {h.lower(): h for h in header}
     columns = KIND_COLUMNS[kind]
-    missing = [
-        c for c in columns if c.lower() not in by_lower and c not in OPTIONAL_COLUMNS[kind]
-    ]
+    missing = [c for c in columns if c.lower() not in by_lower and c not in OPTIONAL_COLUMNS[kind]]
     known = {c.lower() for c in columns}
     unknown = [h for h in header if h.lower() not in known and h]
     if missing:
@@ -191,7 +195,7 @@ def check_columns(kind: str, header: Sequence[str], source: str) -> tuple[dict[s
 
 
 def _raw_rows_fast(data: bytes, n_header: int) -> pl.DataFrame | None:
-    """Rows as strings plus ``_line`` and ``_nfields``, by polars; None if the slow path is needed."""
+    """Rows as strings plus ``_line`` and ``_nfields``, by polars; None if csv must decide."""
     arr = np.frombuffer(data, dtype=np.uint8)
     newlines = np.flatnonzero(arr == 10)
     starts = np.concatenate(([0], newlines + 1))
@@ -263,10 +267,15 @@ def _raw_rows_csv(text: str, n_header: int, source: str) -> pl.DataFrame:
             for i in range(n_header):
                 columns[i].append(record[i] if i < len(record) else None)
     except csv.Error as exc:
-        raise InputFileError(source, f"cannot be read as CSV near line {reader.line_num}: {exc}",
-                             hint="open it in a spreadsheet and save it again as CSV") from exc
-    frame = pl.DataFrame({f"c{i}": col for i, col in enumerate(columns)}, schema={
-        f"c{i}": pl.String for i in range(n_header)})
+        raise InputFileError(
+            source,
+            f"cannot be read as CSV near line {reader.line_num}: {exc}",
+            hint="open it in a spreadsheet and save it again as CSV",
+        ) from exc
+    frame = pl.DataFrame(
+        {f"c{i}": col for i, col in enumerate(columns)},
+        schema={f"c{i}": pl.String for i in range(n_header)},
+    )
     return frame.with_columns(
         pl.Series("_line", lines, dtype=pl.Int64), pl.Series("_nfields", counts, dtype=pl.Int64)
     )
@@ -283,9 +292,11 @@ def _clean(name: str) -> pl.Expr:
 
 def _quote(expr: pl.Expr, width: int = 40) -> pl.Expr:
     text = expr.fill_null("")
-    return pl.when(text.str.len_chars() > width).then(
-        pl.concat_str([text.str.slice(0, width), pl.lit("…")])
-    ).otherwise(text)
+    return (
+        pl.when(text.str.len_chars() > width)
+        .then(pl.concat_str([text.str.slice(0, width), pl.lit("…")]))
+        .otherwise(text)
+    )
 
 
 def _coordinate_checks() -> list[tuple[pl.Expr, str, pl.Expr]]:
@@ -312,15 +323,24 @@ def _coordinate_checks() -> list[tuple[pl.Expr, str, pl.Expr]]:
     ]  # fmt: skip
 
 
-def _checks(kind: str, present: set[str], n_header: int, header_names: Sequence[str]
-            ) -> list[tuple[pl.Expr, str | None, pl.Expr]]:
+def _checks(
+    kind: str, present: set[str], n_header: int, header_names: Sequence[str]
+) -> list[tuple[pl.Expr, str | None, pl.Expr]]:
     """(failing-condition, field, reason) in the order they are tried; the first failing wins."""
     nf = pl.col("_nfields")
     checks: list[tuple[pl.Expr, str | None, pl.Expr]] = [
-        (nf < n_header, "_short",
-         pl.format("the row has {} of the header's {} fields (cut short?)", nf, pl.lit(n_header))),
-        (nf > n_header, None,
-         pl.format("the row has {} fields, more than the header's {}", nf, pl.lit(n_header))),
+        (
+            nf < n_header,
+            "_short",
+            pl.format(
+                "the row has {} of the header's {} fields (cut short?)", nf, pl.lit(n_header)
+            ),
+        ),
+        (
+            nf > n_header,
+            None,
+            pl.format("the row has {} fields, more than the header's {}", nf, pl.lit(n_header)),
+        ),
     ]
 
     def required(name: str) -> None:
@@ -328,33 +348,55 @@ def _checks(kind: str, present: set[str], n_header: int, header_names: Sequence[
 
     if kind in (STREET, OUTCOMES):
         required("Month")
-        checks.append((~pl.col("Month").str.contains(MONTH_RE), "Month",
-                       pl.format("Month '{}' is not a month in YYYY-MM form", _quote(pl.col("Month")))))
+        checks.append(
+            (
+                ~pl.col("Month").str.contains(MONTH_RE),
+                "Month",
+                pl.format("Month '{}' is not a month in YYYY-MM form", _quote(pl.col("Month"))),
+            )
+        )
         required("Reported by")
         required("Falls within")
         if kind == STREET:
             required("Crime type")
         else:
-            checks.append((pl.col("Crime ID").is_null(), "Crime ID",
-                           pl.lit("Crime ID is empty; an outcome must name its crime")))
+            checks.append(
+                (
+                    pl.col("Crime ID").is_null(),
+                    "Crime ID",
+                    pl.lit("Crime ID is empty; an outcome must name its crime"),
+                )
+            )
             required("Outcome type")
     else:
         required("Date")
-        checks.append((~pl.col("Date").str.contains(DATETIME_RE), "Date",
-                       pl.format("Date '{}' is not a date and time (YYYY-MM-DDTHH:MM:SS)",
-                                 _quote(pl.col("Date")))))
+        checks.append(
+            (
+                ~pl.col("Date").str.contains(DATETIME_RE),
+                "Date",
+                pl.format(
+                    "Date '{}' is not a date and time (YYYY-MM-DDTHH:MM:SS)", _quote(pl.col("Date"))
+                ),
+            )
+        )
         required("Type")
     checks.extend(_coordinate_checks())
     for name in KIND_COLUMNS[kind]:
         limit = MAX_LENGTHS.get(name)
         if limit and name in present:
-            checks.append((pl.col(name).str.len_chars() > limit, name,
-                           pl.lit(f"{name} is longer than {limit} characters")))
+            checks.append(
+                (
+                    pl.col(name).str.len_chars() > limit,
+                    name,
+                    pl.lit(f"{name} is longer than {limit} characters"),
+                )
+            )
     return checks
 
 
-def _first_problem(checks: list[tuple[pl.Expr, str | None, pl.Expr]], header_names: Sequence[str]
-                   ) -> tuple[pl.Expr, pl.Expr]:
+def _first_problem(
+    checks: list[tuple[pl.Expr, str | None, pl.Expr]], header_names: Sequence[str]
+) -> tuple[pl.Expr, pl.Expr]:
     """Expressions for the first failing check's field and reason (null where the row is good)."""
     field_expr: Any = None
     reason_expr: Any = None
@@ -422,7 +464,9 @@ def read_file(data: bytes, source: str, *, kind: str | None = None) -> ParsedFil
     columns = KIND_COLUMNS[kind]
     frame = raw.select(
         *[
-            (pl.col(f"c{position[mapping[c]]}") if c in mapping else pl.lit(None, pl.String)).alias(c)
+            (pl.col(f"c{position[mapping[c]]}") if c in mapping else pl.lit(None, pl.String)).alias(
+                c
+            )
             for c in columns
         ],
         "_line",
@@ -463,7 +507,9 @@ def read_file(data: bytes, source: str, *, kind: str | None = None) -> ParsedFil
         details["no_crime_id"] = int(good.select(pl.col("Crime ID").is_null().sum()).item())
         unknown = (
             good.filter(~pl.col("Crime type").is_in(list(CRIME_TYPES)))
-            .group_by("Crime type").len().sort("Crime type")
+            .group_by("Crime type")
+            .len()
+            .sort("Crime type")
         )
         if unknown.height:
             details["unknown_crime_types"] = dict(unknown.iter_rows())
@@ -472,8 +518,15 @@ def read_file(data: bytes, source: str, *, kind: str | None = None) -> ParsedFil
                 + ", ".join(f"'{t}' ({n})" for t, n in unknown.iter_rows())
             )
     shaped = _shape(kind, good, source)
-    return ParsedFile(kind=kind, source=source, rows_read=rows_read, frame=shaped,
-                      problems=problems, notes=notes, details=details)
+    return ParsedFile(
+        kind=kind,
+        source=source,
+        rows_read=rows_read,
+        frame=shaped,
+        problems=problems,
+        notes=notes,
+        details=details,
+    )
 
 
 def _street_duplicates(frame: pl.DataFrame) -> pl.DataFrame:
@@ -482,19 +535,27 @@ def _street_duplicates(frame: pl.DataFrame) -> pl.DataFrame:
     candidates = frame.filter(ok)
     if candidates.height == candidates["Crime ID"].n_unique():
         return frame
-    first = (
-        candidates.group_by("Crime ID")
-        .agg(pl.col("_line").min().alias("_first_line"),
-             pl.struct(*STREET_COLUMNS).first().alias("_first_row"))
+    first = candidates.group_by("Crime ID").agg(
+        pl.col("_line").min().alias("_first_line"),
+        pl.struct(*STREET_COLUMNS).first().alias("_first_row"),
     )
     joined = frame.join(first, on="Crime ID", how="left")
     is_later = ok & pl.col("_first_line").is_not_null() & (pl.col("_line") > pl.col("_first_line"))
     same = pl.struct(*STREET_COLUMNS) == pl.col("_first_row")
-    reason = pl.when(same).then(
-        pl.format("repeats row {} exactly (the same Crime ID and values)", pl.col("_first_line"))
-    ).otherwise(
-        pl.format("Crime ID {} is already on row {} of this file, with different values",
-                  _quote(pl.col("Crime ID"), 12), pl.col("_first_line"))
+    reason = (
+        pl.when(same)
+        .then(
+            pl.format(
+                "repeats row {} exactly (the same Crime ID and values)", pl.col("_first_line")
+            )
+        )
+        .otherwise(
+            pl.format(
+                "Crime ID {} is already on row {} of this file, with different values",
+                _quote(pl.col("Crime ID"), 12),
+                pl.col("_first_line"),
+            )
+        )
     )
     return joined.with_columns(
         pl.when(is_later).then(pl.lit("Crime ID")).otherwise(pl.col("_field")).alias("_field"),

@@ -91,8 +91,11 @@ def collect_members(paths: Sequence[Path]) -> tuple[list[Member], list[ImportSum
         try:
             archive = zipfile.ZipFile(path)
         except zipfile.BadZipFile as exc:
-            raise InputFileError(path, "is not a readable zip file",
-                                 hint="download it again; the file may be incomplete") from exc
+            raise InputFileError(
+                path,
+                "is not a readable zip file",
+                hint="download it again; the file may be incomplete",
+            ) from exc
         with archive:
             for info in sorted(archive.infolist(), key=lambda i: i.filename):
                 name = info.filename
@@ -107,7 +110,10 @@ def collect_members(paths: Sequence[Path]) -> tuple[list[Member], list[ImportSum
                 elif _looks_police_uk(base) or _header_is_police_uk(archive, name):
                     members.append(Member(source=source, path=path, member=name))
                 else:
-                    ignore(source, "a CSV, but not a police.uk street, outcomes or stop-and-search file")
+                    ignore(
+                        source,
+                        "a CSV, but not a police.uk street, outcomes or stop-and-search file",
+                    )
 
     def add_folder(folder: Path) -> None:
         for item in sorted(folder.rglob("*")):
@@ -121,7 +127,9 @@ def collect_members(paths: Sequence[Path]) -> tuple[list[Member], list[ImportSum
             elif _looks_police_uk(item.name) or _file_header_is_police_uk(item):
                 members.append(Member(source=str(item), path=item))
             else:
-                ignore(str(item), "a CSV, but not a police.uk street, outcomes or stop-and-search file")
+                ignore(
+                    str(item), "a CSV, but not a police.uk street, outcomes or stop-and-search file"
+                )
 
     for path in paths:
         path = Path(path)
@@ -129,7 +137,9 @@ def collect_members(paths: Sequence[Path]) -> tuple[list[Member], list[ImportSum
             raise InputFileError(path, "does not exist", hint="check the path and try again")
         if path.is_dir():
             add_folder(path)
-        elif path.suffix.lower() == ".zip" or zipfile.is_zipfile(path) and path.suffix.lower() != ".csv":
+        elif path.suffix.lower() == ".zip" or (
+            zipfile.is_zipfile(path) and path.suffix.lower() != ".csv"
+        ):
             add_zip(path)
         else:
             members.append(Member(source=str(path), path=path))
@@ -176,8 +186,14 @@ _COLUMNS: dict[str, tuple[str, ...]] = {
 }  # fmt: skip
 
 
-def store_rows(*, session: Session, table: str, frame: pl.DataFrame, run_id: int,
-               progress: ImportProgress | None = None) -> int:
+def store_rows(
+    *,
+    session: Session,
+    table: str,
+    frame: pl.DataFrame,
+    run_id: int,
+    progress: ImportProgress | None = None,
+) -> int:
     """Insert the rows whose ``row_key`` the table does not hold yet; return how many went in."""
     if frame.height == 0:
         return 0
@@ -192,19 +208,28 @@ def store_rows(*, session: Session, table: str, frame: pl.DataFrame, run_id: int
         if progress:
             progress.rows_done(frame.height)
         return stored
-    return _store_sqlite(session=session, table=table, frame=frame, columns=columns,
-                         progress=progress)
+    return _store_sqlite(
+        session=session, table=table, frame=frame, columns=columns, progress=progress
+    )
 
 
-def _store_sqlite(*, session: Session, table: str, frame: pl.DataFrame, columns: Sequence[str],
-                  progress: ImportProgress | None) -> int:
+def _store_sqlite(
+    *,
+    session: Session,
+    table: str,
+    frame: pl.DataFrame,
+    columns: Sequence[str],
+    progress: ImportProgress | None,
+) -> int:
     raw = session.connection().connection.dbapi_connection
     assert raw is not None
     cursor = raw.cursor()
     try:
         cursor.execute("PRAGMA cache_size=-131072")  # 128 MB of page cache for index inserts
+        # Table and column names come from _COLUMNS, never from input.
         sql = (
-            f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))}) "
+            f"INSERT INTO {table} ({', '.join(columns)}) "  # noqa: S608
+            f"VALUES ({', '.join('?' * len(columns))}) "
             "ON CONFLICT (row_key) DO NOTHING"
         )
         stored = 0
@@ -219,14 +244,16 @@ def _store_sqlite(*, session: Session, table: str, frame: pl.DataFrame, columns:
         cursor.close()
 
 
-def _store_postgres(*, session: Session, table: str, frame: pl.DataFrame,
-                    columns: Sequence[str]) -> int:
+def _store_postgres(
+    *, session: Session, table: str, frame: pl.DataFrame, columns: Sequence[str]
+) -> int:
     raw = session.connection().connection.dbapi_connection
     assert raw is not None
     names = ", ".join(columns)
+    # Table and column names come from _COLUMNS, never from input.
     with raw.cursor() as cursor:
         cursor.execute(
-            f"CREATE TEMP TABLE IF NOT EXISTS _ss_load_{table} ON COMMIT DROP AS "
+            f"CREATE TEMP TABLE IF NOT EXISTS _ss_load_{table} ON COMMIT DROP AS "  # noqa: S608
             f"SELECT {names} FROM {table} WITH NO DATA"
         )
         cursor.execute(f"TRUNCATE _ss_load_{table}")
@@ -236,7 +263,7 @@ def _store_postgres(*, session: Session, table: str, frame: pl.DataFrame,
             for start in range(0, len(payload), 1 << 20):
                 copy.write(view[start : start + (1 << 20)])
         cursor.execute(
-            f"INSERT INTO {table} ({names}) SELECT {names} FROM _ss_load_{table} "
+            f"INSERT INTO {table} ({names}) SELECT {names} FROM _ss_load_{table} "  # noqa: S608
             "ON CONFLICT (row_key) DO NOTHING"
         )
         stored = cursor.rowcount
@@ -247,8 +274,14 @@ def _store_postgres(*, session: Session, table: str, frame: pl.DataFrame,
 # --------------------------------------------------------------------------- import
 
 
-def import_crime(*, engine: Engine, paths: Sequence[Path], progress: ImportProgress | None = None,
-                 recheck: bool = False, assign_areas: bool = True) -> list[ImportSummary]:
+def import_crime(
+    *,
+    engine: Engine,
+    paths: Sequence[Path],
+    progress: ImportProgress | None = None,
+    recheck: bool = False,
+    assign_areas: bool = True,
+) -> list[ImportSummary]:
     """Import police.uk street, outcomes and stop-and-search CSVs (files, folders or zips).
 
     One summary per file, in order, plus one per file passed over (status ``ignored``). Each file
@@ -268,13 +301,15 @@ def import_crime(*, engine: Engine, paths: Sequence[Path], progress: ImportProgr
             progress.file_done(summary)
     if assign_areas and any(s.rows_stored for s in summaries):
         note = assign_crime_areas(engine=engine)
-        summaries.append(ImportSummary(kind="areas", source="areas", status="ignored",
-                                           message=note))
+        summaries.append(
+            ImportSummary(kind="areas", source="areas", status="ignored", message=note)
+        )
     return summaries
 
 
-def _import_one(*, engine: Engine, member: Member, recheck: bool,
-                progress: ImportProgress | None) -> ImportSummary:
+def _import_one(
+    *, engine: Engine, member: Member, recheck: bool, progress: ImportProgress | None
+) -> ImportSummary:
     summary = ImportSummary(kind="crime", source=member.source)
     sha: str | None = None
     try:
@@ -298,8 +333,9 @@ def _import_one(*, engine: Engine, member: Member, recheck: bool,
             parsed = read_file(data, member.source, kind=kind)
             del data
             summary.kind = parsed.kind
-            _store_parsed(session=session, parsed=parsed, sha=sha, summary=summary,
-                          progress=progress)
+            _store_parsed(
+                session=session, parsed=parsed, sha=sha, summary=summary, progress=progress
+            )
         return summary
     except AppError as exc:
         message = exc.message + (f" ({exc.hint})" if exc.hint else "")
@@ -313,22 +349,31 @@ def _import_one(*, engine: Engine, member: Member, recheck: bool,
     summary.rows_stored = summary.rows_duplicate = summary.rows_quarantined = 0
     kind_for_run = summary.kind if summary.kind in CRIME_KINDS else "crime"
     with session_scope(engine) as session:
-        summary.run_id = record_failure(session=session, kind=kind_for_run, source=member.source,
-                                        sha256=sha, message=message).id
+        summary.run_id = record_failure(
+            session=session, kind=kind_for_run, source=member.source, sha256=sha, message=message
+        ).id
     return summary
 
 
-def _store_parsed(*, session: Session, parsed: ParsedFile, sha: str, summary: ImportSummary,
-                  progress: ImportProgress | None) -> None:
+def _store_parsed(
+    *,
+    session: Session,
+    parsed: ParsedFile,
+    sha: str,
+    summary: ImportSummary,
+    progress: ImportProgress | None,
+) -> None:
     run = start_run(session=session, kind=parsed.kind, source=parsed.source, sha256=sha)
     summary.rows_read = parsed.rows_read
-    stored = store_rows(session=session, table=parsed.table, frame=parsed.frame, run_id=run.id,
-                        progress=progress)
+    stored = store_rows(
+        session=session, table=parsed.table, frame=parsed.frame, run_id=run.id, progress=progress
+    )
     summary.rows_stored = stored
     summary.rows_duplicate = parsed.frame.height - stored
     summary.rows_quarantined = len(parsed.problems)
-    quarantine(session=session, run=run, kind=parsed.kind, problems=parsed.problems,
-               skip_known=True)
+    quarantine(
+        session=session, run=run, kind=parsed.kind, problems=parsed.problems, skip_known=True
+    )
     summary.problems = parsed.problems[:MAX_PROBLEMS_SHOWN]
     summary.notes = list(parsed.notes)
     summary.details = dict(parsed.details)
@@ -352,8 +397,10 @@ def assign_crime_areas(*, engine: Engine) -> str:
     with session_scope(engine) as session:
         has_areas = session.scalar(sa.select(sa.func.count()).select_from(Area)) or 0
     if not has_areas:
-        return ("points not assigned to areas yet: no boundaries are imported "
-                "(import boundaries and points are assigned then)")
+        return (
+            "points not assigned to areas yet: no boundaries are imported "
+            "(import boundaries and points are assigned then)"
+        )
     try:
         assigned = areas_service.assign_points(
             engine=engine,
@@ -362,8 +409,10 @@ def assign_crime_areas(*, engine: Engine) -> str:
         )
     except (AppError, sa.exc.SQLAlchemyError) as exc:
         first = str(getattr(exc, "orig", exc)).strip().splitlines()[0]
-        return (f"the rows are stored, but giving points their areas failed ({first}); "
-                "run: saferstreets areas assign")
+        return (
+            f"the rows are stored, but giving points their areas failed ({first}); "
+            "run: saferstreets areas assign"
+        )
     return "points given their areas: " + ", ".join(f"{t} {n:,}" for t, n in assigned.items())
 
 
@@ -387,16 +436,30 @@ def crime_history(*, session: Session, crime_id: str) -> list[HistoryEvent]:
     events: list[HistoryEvent] = []
     crime = session.scalar(sa.select(Crime).where(Crime.row_key == crime_id))  # row_key = Crime ID
     if crime is not None:
-        events.append(HistoryEvent(month=crime.month, event="recorded", description=crime.crime_type,
-                                   group=None, location=crime.location,
-                                   source_run_id=crime.import_run_id))
+        events.append(
+            HistoryEvent(
+                month=crime.month,
+                event="recorded",
+                description=crime.crime_type,
+                group=None,
+                location=crime.location,
+                source_run_id=crime.import_run_id,
+            )
+        )
     outcomes = session.scalars(
         sa.select(Outcome).where(Outcome.crime_id == crime_id).order_by(Outcome.month, Outcome.id)
     )
     for o in outcomes:
-        events.append(HistoryEvent(month=o.month, event="outcome", description=o.outcome_type,
-                                   group=outcome_group(o.outcome_type), location=o.location,
-                                   source_run_id=o.import_run_id))
+        events.append(
+            HistoryEvent(
+                month=o.month,
+                event="outcome",
+                description=o.outcome_type,
+                group=outcome_group(o.outcome_type),
+                location=o.location,
+                source_run_id=o.import_run_id,
+            )
+        )
     return events
 
 
@@ -415,7 +478,7 @@ def outcomes_by_crime_type(
     month_from: date | None = None,
     month_to: date | None = None,
 ) -> list[OutcomeCount]:
-    """Outcome events counted by the crime type of their crime (outcomes joined to crimes on Crime ID).
+    """Outcome events counted by their crime's type (outcomes joined to crimes on Crime ID).
 
     The months filter the crime's month (when it was recorded). Outcomes whose crime is not held
     (recorded before the first month imported) are left out: import the earlier street files.
@@ -438,7 +501,9 @@ def outcomes_by_crime_type(
     ]
 
 
-def iter_summaries_by_kind(summaries: Sequence[ImportSummary]) -> Iterator[tuple[str, list[ImportSummary]]]:
+def iter_summaries_by_kind(
+    summaries: Sequence[ImportSummary],
+) -> Iterator[tuple[str, list[ImportSummary]]]:
     """Summaries grouped by kind label (street, outcomes, stop-and-search), in that order."""
     for kind, label in KIND_LABELS.items():
         group = [s for s in summaries if s.kind == kind]
@@ -448,6 +513,7 @@ def iter_summaries_by_kind(summaries: Sequence[ImportSummary]) -> Iterator[tuple
 
 def crime_counts(*, session: Session) -> dict[str, Any]:
     """Crimes, outcomes and stop-and-search rows held, with how many lack a location or Crime ID."""
+
     def count(query: Any) -> int:
         return int(session.scalar(query) or 0)
 
@@ -462,4 +528,3 @@ def crime_counts(*, session: Session) -> dict[str, Any]:
         "outcomes": count(sa.select(sa.func.count()).select_from(Outcome)),
         "stop_and_search": count(sa.select(sa.func.count()).select_from(StopSearch)),
     }
-

@@ -1,4 +1,4 @@
-"""``saferstreets quarantine ...``: see and settle the rows imports could not keep; Rich progress for imports."""
+"""``saferstreets quarantine ...``: the rows imports could not keep; Rich progress for imports."""
 
 from __future__ import annotations
 
@@ -41,7 +41,9 @@ KindOpt = Annotated[str | None, typer.Option("--kind", help="Only this kind (e.g
 StatusOpt = Annotated[
     str | None, typer.Option("--status", help="open, fixed or discarded (default: every status).")
 ]
-SourceOpt = Annotated[str | None, typer.Option("--source", help="Only sources containing this text.")]
+SourceOpt = Annotated[
+    str | None, typer.Option("--source", help="Only sources containing this text.")
+]
 
 
 def _console() -> Console:
@@ -69,7 +71,9 @@ def list_rows(
     console = _console()
     status = None if status == "all" else status
     with session_scope(_engine()) as session:
-        rows = quarantined_rows(session=session, kind=kind, status=status, source=source, limit=limit)
+        rows = quarantined_rows(
+            session=session, kind=kind, status=status, source=source, limit=limit
+        )
         matching = count_quarantined(session=session, kind=kind, status=status, source=source)
         if not rows:
             console.print("No quarantined rows match.")
@@ -78,12 +82,21 @@ def list_rows(
         for col in ("id", "kind", "source", "row", "field", "reason", "status"):
             table.add_column(col, overflow="fold")
         for r in rows:
-            table.add_row(str(r.id), r.kind, _short_source(r.source), str(r.row_number or ""),
-                          r.field or "", r.reason, r.status)
+            table.add_row(
+                str(r.id),
+                r.kind,
+                _short_source(r.source),
+                str(r.row_number or ""),
+                r.field or "",
+                r.reason,
+                r.status,
+            )
     console.print(table)
     if matching > len(rows):
-        console.print(f"{matching - len(rows):,} more: use --limit, or export them all with "
-                      "saferstreets quarantine export")
+        console.print(
+            f"{matching - len(rows):,} more: use --limit, or export them all with "
+            "saferstreets quarantine export"
+        )
 
 
 def _short_source(source: str) -> str:
@@ -101,8 +114,17 @@ def show(row_id: Annotated[int, typer.Argument(help="The quarantined row's id.")
     console = _console()
     with session_scope(_engine()) as session:
         record = quarantine_record(get_quarantined(session=session, row_id=row_id))
-    for key in ("id", "kind", "source", "row_number", "field", "reason", "status", "created_at",
-                "import_run_id"):
+    for key in (
+        "id",
+        "kind",
+        "source",
+        "row_number",
+        "field",
+        "reason",
+        "status",
+        "created_at",
+        "import_run_id",
+    ):
         console.print(f"[bold]{key.replace('_', ' ')}:[/bold] {record[key]}", highlight=False)
     console.print("[bold]values:[/bold]")
     for key, value in (record["raw"] or {}).items():
@@ -122,7 +144,9 @@ def export(
     from saferstreets.errors import ValidationFailed
 
     if fmt not in ("csv", "json"):
-        raise ValidationFailed(f"Unknown export format '{fmt}'", hint="use --format csv or --format json")
+        raise ValidationFailed(
+            f"Unknown export format '{fmt}'", hint="use --format csv or --format json"
+        )
     with session_scope(_engine()) as session:
         rows = quarantined_rows(session=session, kind=kind, status=status, source=source)
         text = quarantine_csv(rows) if fmt == "csv" else quarantine_json(rows)
@@ -142,7 +166,9 @@ def discard(ids: Annotated[list[int], typer.Argument(help="Ids of the rows to di
 @quarantine_app.command("resolve")
 def resolve(
     ids: Annotated[list[int], typer.Argument(help="Ids of the rows that are settled.")],
-    as_status: Annotated[str, typer.Option("--as", help="fixed (default), discarded or open.")] = "fixed",
+    as_status: Annotated[
+        str, typer.Option("--as", help="fixed (default), discarded or open.")
+    ] = "fixed",
 ) -> None:
     """Mark rows fixed (corrected at source and imported again), or discarded, or open again."""
     _set_status(ids, as_status)
@@ -153,8 +179,9 @@ def _set_status(ids: Sequence[int], status: str) -> None:
 
     with session_scope(_engine()) as session:
         rows = set_quarantine_status(session=session, row_ids=ids, status=status)
-    _console().print(f"Marked {len(rows):,} quarantined row(s) {status}: "
-                     + ", ".join(str(r.id) for r in rows))
+    _console().print(
+        f"Marked {len(rows):,} quarantined row(s) {status}: " + ", ".join(str(r.id) for r in rows)
+    )
 
 
 # --------------------------------------------------------------------------- import output
@@ -202,19 +229,35 @@ def rich_import_progress(console: Console) -> Iterator[RichImportProgress]:
 
 
 def print_summaries(console: Console, summaries: Sequence[ImportSummary], *, title: str) -> None:
-    """A table of what each file gave (read, stored, already held, quarantined), a total, and problems."""
+    """What each file gave (read, stored, already held, quarantined), the total, and problems."""
     files = [s for s in summaries if s.status != "ignored" and s.kind != "areas"]
     table = Table(title=title)
     for col in ("file", "kind", "read", "stored", "already held", "quarantined", "status"):
-        table.add_column(col, justify="right" if col in ("read", "stored", "already held", "quarantined") else "left",
-                         overflow="fold")
+        table.add_column(
+            col,
+            justify="right" if col in ("read", "stored", "already held", "quarantined") else "left",
+            overflow="fold",
+        )
     for s in files:
-        table.add_row(_short_source(s.source), s.kind.removeprefix("crime_"), f"{s.rows_read:,}",
-                      f"{s.rows_stored:,}", f"{s.rows_duplicate:,}", f"{s.rows_quarantined:,}",
-                      s.status)
+        table.add_row(
+            _short_source(s.source),
+            s.kind.removeprefix("crime_"),
+            f"{s.rows_read:,}",
+            f"{s.rows_stored:,}",
+            f"{s.rows_duplicate:,}",
+            f"{s.rows_quarantined:,}",
+            s.status,
+        )
     t = total(files)
-    table.add_row("[bold]total[/bold]", f"{len(files)} files", f"{t.rows_read:,}", f"{t.rows_stored:,}",
-                  f"{t.rows_duplicate:,}", f"{t.rows_quarantined:,}", t.status if files else "")
+    table.add_row(
+        "[bold]total[/bold]",
+        f"{len(files)} files",
+        f"{t.rows_read:,}",
+        f"{t.rows_stored:,}",
+        f"{t.rows_duplicate:,}",
+        f"{t.rows_quarantined:,}",
+        t.status if files else "",
+    )
     console.print(table)
     kept = {}
     for s in files:
@@ -235,15 +278,18 @@ def print_summaries(console: Console, summaries: Sequence[ImportSummary], *, tit
         elif s.status == "failed":
             console.print(f"[red]failed[/red] {s.line()}", highlight=False)
         for note in s.notes:
-            console.print(f"[yellow]note[/yellow] {_short_source(s.source)}: {note}", highlight=False)
+            console.print(
+                f"[yellow]note[/yellow] {_short_source(s.source)}: {note}", highlight=False
+            )
         for p in s.problems:
             console.print(Text.assemble(("quarantined ", "magenta"), str(p)), highlight=False)
         if s.rows_quarantined > len(s.problems):
-            console.print(f"  … and {s.rows_quarantined - len(s.problems):,} more from this file "
-                          "(saferstreets quarantine list)")
+            console.print(
+                f"  … and {s.rows_quarantined - len(s.problems):,} more from this file "
+                "(saferstreets quarantine list)"
+            )
 
 
 def register(*, app: typer.Typer, import_app: typer.Typer) -> None:
     """Add ``saferstreets quarantine ...``."""
     app.add_typer(quarantine_app, name="quarantine")
-

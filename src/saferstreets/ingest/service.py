@@ -120,7 +120,7 @@ def to_utf8(data: bytes, source: str) -> tuple[bytes, list[str]]:
 
 
 def decode_text(data: bytes, source: str) -> str:
-    """Decode a text file: UTF-8 (with or without BOM), else Windows-1252 line by line; refuse binary."""
+    """Decode a text file: UTF-8 (BOM or not), else Windows-1252 line by line; refuse binary."""
     return to_utf8(data, source)[0].decode("utf-8")
 
 
@@ -202,7 +202,9 @@ def finish_run(*, session: Session, run: ImportRun, summary: ImportSummary) -> N
     summary.run_id = run.id
 
 
-def record_failure(*, session: Session, kind: str, source: str, sha256: str | None, message: str) -> ImportRun:
+def record_failure(
+    *, session: Session, kind: str, source: str, sha256: str | None, message: str
+) -> ImportRun:
     """Record a file that could not be imported at all (in its own transaction, after rollback)."""
     run = ImportRun(kind=kind, source=source, sha256=sha256, status="failed", message=message,
                     finished_at=utcnow())
@@ -274,7 +276,11 @@ def quarantined_rows(
 
 
 def count_quarantined(
-    *, session: Session, kind: str | None = None, status: str | None = None, source: str | None = None
+    *,
+    session: Session,
+    kind: str | None = None,
+    status: str | None = None,
+    source: str | None = None,
 ) -> int:
     """How many quarantined rows match the filters."""
     query = sa.select(sa.func.count()).select_from(QuarantinedRow)
@@ -284,10 +290,13 @@ def count_quarantined(
 
 def quarantine_kinds(*, session: Session) -> list[str]:
     """The kinds that have quarantined rows (for filter menus)."""
-    return list(session.scalars(sa.select(QuarantinedRow.kind).distinct().order_by(QuarantinedRow.kind)))
+    query = sa.select(QuarantinedRow.kind).distinct().order_by(QuarantinedRow.kind)
+    return list(session.scalars(query))
 
 
-def _quarantine_filters(query: Any, *, kind: str | None, status: str | None, source: str | None) -> Any:
+def _quarantine_filters(
+    query: Any, *, kind: str | None, status: str | None, source: str | None
+) -> Any:
     if kind:
         query = query.where(QuarantinedRow.kind == kind)
     if status:
@@ -307,7 +316,9 @@ def get_quarantined(*, session: Session, row_id: int) -> QuarantinedRow:
     return row
 
 
-def set_quarantine_status(*, session: Session, row_ids: Sequence[int], status: str) -> list[QuarantinedRow]:
+def set_quarantine_status(
+    *, session: Session, row_ids: Sequence[int], status: str
+) -> list[QuarantinedRow]:
     """Mark quarantined rows fixed, discarded or open again; every id must exist."""
     if status not in QUARANTINE_STATUSES:
         raise ValidationFailed(
@@ -348,7 +359,7 @@ FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
 
 def csv_safe(value: Any) -> Any:
-    """A cell a spreadsheet will not run as a formula (OWASP CSV injection): quote =, +, -, @, tab, CR."""
+    """A cell a spreadsheet will not run as a formula (CSV injection): quote =, +, -, @, tab, CR."""
     if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
         return "'" + value
     return value

@@ -62,6 +62,19 @@ def stage_boundaries(ctx: DemoContext) -> str:
     return ", ".join(done) if done else "no boundary files in the demo county"
 
 
+def stage_crime(ctx: DemoContext) -> str:
+    from saferstreets.crime.service import import_crime
+    from saferstreets.ingest.service import total
+
+    if "crime" not in ctx.files:
+        return "no police.uk files in the demo county"
+    summaries = import_crime(engine=ctx.engine, paths=[Path(ctx.files["crime"])])
+    files = [s for s in summaries if s.kind.startswith("crime_")]
+    t = total(files)
+    return (f"{len(files)} police.uk files: {t.rows_stored:,} rows stored, "
+            f"{t.rows_quarantined:,} quarantined")
+
+
 def stage_surveys(ctx: DemoContext) -> str:
     from saferstreets.surveys.service import import_survey
 
@@ -126,6 +139,7 @@ STAGES: list[tuple[str, Stage]] = [
     ("Generating the synthetic county", stage_generate),
     ("Preparing the store", stage_store),
     ("Importing boundaries", stage_boundaries),
+    ("Importing police.uk crime", stage_crime),
     ("Importing survey waves", stage_surveys),
     ("Creating demo accounts", stage_accounts),
     ("Receiving public reports", stage_reports),

@@ -6,7 +6,7 @@ PIP := $(VENV)/bin/pip
 STAMP := $(VENV)/.installed
 ASSETS := src/saferstreets/web/static/vendor/.installed
 
-.PHONY: demo test test-fast bench lint format install assets migration serve clean
+.PHONY: demo test test-fast bench lint format install assets migration docs serve clean
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -49,6 +49,9 @@ format: install
 
 migration: install
 	$(PY) scripts/initial_migration.py
+
+docs: install
+	$(PY) scripts/cli_docs.py
 
 clean:
 	rm -rf $(VENV) node_modules src/saferstreets/web/static/vendor var .pytest_cache

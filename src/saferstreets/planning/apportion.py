@@ -50,9 +50,9 @@ class Apportionment:
     with the largest ``w / (s + 1/2)`` among those below their upper bound; this is the divisor
     method ``s_i = clip(round(w_i / d), l_i, u_i)`` for some divisor ``d`` (Balinski & Young 2001,
     ch. 5 and appendix A). It is house-monotone and unbiased between large and small shares.
-    Hamilton fixes any share whose quota falls outside its bounds at that bound, recomputes the
-    quotas of the rest, then gives each its floor and the remaining seats to the largest
-    remainders; it stays within quota but can show the Alabama paradox.
+    Hamilton scales the quotas so that, clipped to the bounds, they sum to the total
+    (``q_i = clip(t w_i, l_i, u_i)``), then gives each share its floor and the remaining seats to
+    the largest remainders; it stays within (bounded) quota but can show the Alabama paradox.
 
     References
     ----------
@@ -174,29 +174,28 @@ def _webster_divisor(
 
 
 def _hamilton(w: np.ndarray, n: int, lo: np.ndarray, up: np.ndarray) -> np.ndarray:
-    k = len(w)
-    fixed = np.zeros(k, dtype=bool)
-    seats = np.zeros(k, dtype=int)
-    while True:
-        free = ~fixed
-        left = n - int(seats[fixed].sum())
-        wf = w[free].sum()
-        q = np.zeros(k)
-        q[free] = left * w[free] / wf if wf > 0 else left / max(int(free.sum()), 1)
-        below = free & (q < lo)
-        above = free & (q > up)
-        if not below.any() and not above.any():
-            break
-        # fix the worst violations at their bounds and recompute the rest
-        seats[below], fixed[below] = lo[below], True
-        seats[above], fixed[above] = up[above], True
-    free = ~fixed
-    base = np.floor(q[free]).astype(int)
-    seats[free] = base
+    """Bounded quotas q_i = clip(t * w_i, lo_i, up_i) with sum n (t by bisection), then each
+    share gets floor(q_i) and the seats left go to the largest remainders."""
+    w = np.where(w > 0, w, 1e-12 * max(float(w.max()), 1.0))  # zero need only takes leftovers
+    lo_f, up_f = lo.astype(float), up.astype(float)
+
+    def filled(t: float) -> np.ndarray:
+        return np.clip(t * w, lo_f, up_f)
+
+    a, b = 0.0, 1.0
+    while filled(b).sum() < n and b < 1e300:
+        b *= 2.0
+    for _ in range(200):
+        mid = (a + b) / 2
+        if filled(mid).sum() < n:
+            a = mid
+        else:
+            b = mid
+    q = filled(b)
+    seats = np.minimum(np.floor(q + 1e-9).astype(int), up)
     left = n - int(seats.sum())
-    rema = q[free] - base
-    idx = np.flatnonzero(free)
-    order = idx[np.lexsort((idx, -rema))]
+    rema = q - seats
+    order = np.lexsort((np.arange(len(w)), -rema))
     for i in order:
         if left <= 0:
             break

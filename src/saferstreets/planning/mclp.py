@@ -587,7 +587,7 @@ class MCLP:
         method: Literal["exact", "greedy"] = "exact",
         time_limit: float = 30.0,
         mip_gap: float = 1e-4,
-        max_lagrangian_iter: int = 1000,
+        max_lagrangian_iter: int = 5000,
         seed: int = 0,
     ) -> MCLP:
         """Place the bases. ``exact`` proves optimality (or ``mip_gap``) within ``time_limit`` s.
@@ -708,8 +708,10 @@ class MCLP:
         status = "heuristic"
         if p_rem > 0 and a.shape[1] > p_rem:
             t = time.perf_counter()
-            # the subgradient gets most of the time left; the MIP what remains
-            lag_deadline = t + 0.6 * max(deadline - t, 0.0)
+            # the subgradient gets most of the time left and the MIP what remains; where the
+            # model is far too large for HiGHS to finish even its root LP, the subgradient gets all
+            share = 1.0 if a.nnz > 2 * self.max_mip_nonzeros else 0.6
+            lag_deadline = t + share * max(deadline - t, 0.0)
             lag = lagrangian(
                 a,
                 a_csc,
@@ -732,6 +734,8 @@ class MCLP:
                 time.perf_counter() - t,
                 f"{lag.iterations} iterations",
             )
+            if (_gap(const + inc_value, bound_total) or 0) <= mip_gap:
+                status = "gap"  # proven within the requested gap by the Lagrangian bound
             if method == "exact" and (_gap(const + inc_value, bound_total) or 0) > mip_gap:
                 t = time.perf_counter()
                 fz, fo = lag.fixed_zero, lag.fixed_one

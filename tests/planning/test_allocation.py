@@ -1,0 +1,168 @@
+"""Apportionment, rollout, ward allocation and patrol plans: invariants checked independently."""
+
+from __future__ import annotations
+
+import itertools
+from datetime import date
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from saferstreets.errors import PlanningError
+from saferstreets.planning.apportion import Apportionment, apportion
+from saferstreets.planning.patrols import PatrolPlan, hour_of_week_profile, shift_of
+from saferstreets.planning.rollout import Rollout
+from saferstreets.planning.wards import WardAllocation
+
+weights_st = st.lists(st.floats(0, 1000, allow_nan=False), min_size=1, max_size=25)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    weights_st,
+    st.integers(0, 600),
+    st.integers(0, 10),
+    st.integers(0, 80),
+    st.sampled_from(["webster", "hamilton"]),
+)
+def test_sum_and_bounds_hold_or_the_error_names_the_setting(w, total, lo, span, method) -> None:
+    hi = lo + span
+    k = len(w)
+    if lo * k > total or hi * k < total:
+        with pytest.raises(PlanningError) as err:
+            apportion(w, total, lower=lo, upper=hi, method=method)
+        assert set(err.value.field_errors) & {"min", "max"}
+        return
+    seats = apportion(w, total, lower=lo, upper=hi, method=method)
+    assert seats.sum() == total
+    assert (seats >= lo).all() and (seats <= hi).all()
+
+
+@settings(max_examples=200, deadline=None)
+@given(weights_st, st.integers(1, 600), st.integers(0, 5), st.integers(5, 80))
+def test_webster_is_a_bounded_divisor_method(w, total, lo, hi) -> None:
+    """Independent check of the definition: some divisor d gives clip(round(w/d), lo, hi) = seats."""
+    w = np.asarray(w)
+    k = len(w)
+    if lo * k > total or hi * k < total or w.sum() <= 0:
+        return
+    a = Apportionment.from_arrays(w, total, lower=lo, upper=hi).solve()
+    s = a.seats
+    # feasible divisors: w_i/(s_i+1/2) <= d for shares below their max, d <= w_i/(s_i-1/2) above min
+    up = s < hi
+    down = s > lo
+    d_min = max([wi / (si + 0.5) for wi, si in zip(w[up], s[up])] + [0.0])
+    d_max = min([wi / (si - 0.5) for wi, si in zip(w[down], s[down])] + [np.inf])
+    assert d_min <= d_max * (1 + 1e-9)
+
+
+def test_hamilton_stays_within_quota_when_bounds_do_not_bind() -> None:
+    rng = np.random.default_rng(1)
+    for _ in range(200):
+        w = rng.gamma(1.0, 1.0, size=rng.integers(2, 20))
+        total = int(rng.integers(10, 500))
+        a = Apportionment.from_arrays(w, total, method="hamilton").solve()
+        q = total * w / w.sum()
+        assert (a.seats >= np.floor(q)).all() and (a.seats <= np.ceil(q)).all()
+        assert a.seats.sum() == total
+
+
+def test_webster_matches_a_published_example() -> None:
+    # Sainte-Laguë on the 1990s-style textbook example: votes 53k, 24k, 23k for 7 seats -> 3, 2, 2
+    assert apportion([53_000, 24_000, 23_000], 7).tolist() == [3, 2, 2]
+    # Hamilton on the same votes gives 4, 2, 1 (quotas 3.71, 1.68, 1.61)
+    assert apportion([53_000, 24_000, 23_000], 7, method="hamilton").tolist() == [4, 2, 1]
+
+
+def test_team_bounds_error_messages() -> None:
+    with pytest.raises(PlanningError, match="19 teams needs 570, more than the 500 officers"):
+        apportion(np.ones(19), 500, lower=30, upper=60)
+    with pytest.raises(PlanningError, match="places only 380 of the 500"):
+        apportion(np.ones(19), 500, lower=0, upper=20)
+
+
+def test_rollout_order_is_greedy_and_cumulative_coverage_grows() -> None:
+    rng = np.random.default_rng(4)
+    a = sp.csr_matrix(rng.random((200, 7)) < 0.2)
+    w = rng.random(200)
+    r = Rollout.from_arrays(a, w, phases=3, start=date(2021, 11, 1), end=date(2022, 4, 1)).solve()
+    dense = a.toarray()
+    covered = np.zeros(200, dtype=bool)
+    for j, gain in zip(r.order, r.marginal):
+        best = max(
+            float(w[dense[:, k] & ~covered].sum())
+            for k in range(7)
+            if k not in r.order[: list(r.order).index(j)]
+        )
+        assert gain == pytest.approx(best)
+        covered |= dense[:, j]
+    assert r.phase_sizes == [3, 2, 2]
+    assert r.phase_dates[0] == date(2021, 11, 1) and r.phase_dates[-1] == date(2022, 4, 1)
+    assert r.cumulative == sorted(r.cumulative)
+    assert r.cumulative[-1] == pytest.approx(w[dense.any(axis=1)].sum() / w.sum())
+
+
+def test_ward_allocation_keeps_minimum_and_explains() -> None:
+    comps = {
+        "reports": np.array([10, 0, 5, 1.0]),
+        "survey": np.array([0, 4, 4, 0.0]),
+        "crime": np.array([600, 60, 0, 0.0]),
+    }
+    alloc = WardAllocation.from_arrays(
+        ["A", "B", "C", "D"],
+        ["Alpha", "Beta", "Gamma", "Delta"],
+        comps,
+        {"reports": 1, "survey": 1, "crime": 1},
+        total=20,
+        minimum=2,
+    ).solve()
+    assert alloc.officers.sum() == 20 and (alloc.officers >= 2).all()
+    # need = mean of shares, computed independently
+    need = comps["reports"] / 16 + comps["survey"] / 8 + comps["crime"] / 660
+    np.testing.assert_allclose(alloc.need, need / need.sum())
+    assert alloc.reasons[0].startswith("Alpha gets")
+    assert "2 minimum +" in alloc.reasons[0] and "harm-weighted recorded crime" in alloc.reasons[0]
+    with pytest.raises(PlanningError, match="needs 12, more than the 10 ward officers"):
+        WardAllocation.from_arrays(
+            ["A", "B", "C", "D"], list("abcd"), comps, {}, total=10, minimum=3
+        )
+
+
+def test_patrol_plan_respects_dwell_hours_capacity_and_seed() -> None:
+    rng = np.random.default_rng(2)
+    when = np.zeros((5, 7, 24))
+    when[:, 4:6, 20:24] = 1.0  # only Friday and Saturday evenings matter
+    plan = PatrolPlan.from_arrays(rng.random(5), when, officers=24, seed=7).solve()
+    again = PatrolPlan.from_arrays(plan.weights, when, officers=24, seed=7).solve()
+    other = PatrolPlan.from_arrays(plan.weights, when, officers=24, seed=8).solve()
+    assert plan.visits == again.visits and plan.visits != other.visits
+    assert all(10 <= v.minutes <= 15 for v in plan.visits)
+    assert all(v.weekday in (4, 5) and 20 * 60 <= v.start_minute < 24 * 60 for v in plan.visits)
+    load: dict = {}
+    for v in plan.visits:
+        key = shift_of(v.weekday, v.start_minute // 60)
+        load[key] = load.get(key, 0) + 1
+    per_shift = (round(24 * 0.25) // 2) * 3
+    assert max(load.values()) <= per_shift
+    assert len({(v.hotspot, v.weekday, v.start_minute // 60) for v in plan.visits}) == len(
+        plan.visits
+    )
+
+
+def test_hour_of_week_profile_weights_nte_and_drops_quiet_hours() -> None:
+    prof = hour_of_week_profile([4, 4, 1], [22, 22, 10], nte_hours=(22,), nte_weight=2.0)
+    assert prof.sum() == pytest.approx(1.0)
+    assert prof[4, 22] > prof[1, 10] > 0
+    assert prof[0, 3] == 0.0
+
+
+@pytest.mark.parametrize("combo", list(itertools.product([0, 5], [1, 3])))
+def test_patrol_plan_small_team_and_bad_dwell(combo) -> None:
+    h, officers = combo
+    plan = PatrolPlan.from_arrays(np.ones(h), np.ones((h, 7, 24)), officers=officers).solve()
+    assert len(plan.visits) <= plan.capacity
+    with pytest.raises(PlanningError, match="Visit length"):
+        PatrolPlan.from_arrays(np.ones(2), np.ones((2, 7, 24)), officers=4, dwell=(20, 10))

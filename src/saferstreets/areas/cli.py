@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
@@ -13,13 +13,20 @@ from saferstreets.models_common import AREA_LEVELS
 
 
 @contextmanager
-def rich_progress() -> Iterator:  # type: ignore[type-arg]
+def rich_progress() -> Iterator[Callable[[str, int, int], None]]:
     """A Rich progress bar driven by the service's ``progress(what, done, total)`` callback."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TaskID,
+        TextColumn,
+        TimeElapsedColumn,
+    )
 
     from saferstreets.cli import console
 
-    tasks: dict[str, int] = {}
+    tasks: dict[str, TaskID] = {}
     with Progress(
         TextColumn("{task.description}"),
         BarColumn(),

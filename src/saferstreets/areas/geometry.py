@@ -505,8 +505,8 @@ def to_geojson_dicts(geoms: np.ndarray) -> list[dict[str, Any] | None]:
     return [json.loads(t) if t is not None else None for t in texts]
 
 
-def from_geojson_dicts(items: Sequence[dict[str, Any]]) -> np.ndarray:
-    """Shapely geometries from GeoJSON geometry dicts (vectorised parse)."""
+def from_geojson_dicts(items: Sequence[dict[str, Any] | str]) -> np.ndarray:
+    """Shapely geometries from GeoJSON geometry dicts or their JSON text (vectorised parse)."""
     if not items:
         return np.empty(0, dtype=object)
     texts = np.array([json.dumps(g) if not isinstance(g, str) else g for g in items], dtype=object)

@@ -45,7 +45,7 @@ class AreaIndex:
 
     @classmethod
     def from_arrays(
-        cls, levels: Mapping[str, tuple[Sequence[str], Sequence[Any]]], version: Any = None
+        cls, levels: Mapping[str, tuple[Sequence[str], Any]], version: Any = None
     ) -> AreaIndex:
         """From ``{level: (codes, shapely geometries)}``; empty levels are left out."""
         built: dict[str, _Level] = {}

@@ -354,9 +354,9 @@ def _store_areas(
         from_file = int((~need).sum())
         if need.any():
             codes, share, n_parents = _derive_parents(session, geoms[need], parent_level)
-            for k, i in enumerate(np.flatnonzero(need)):
-                parents[i] = codes[k]
-                sources[i] = "overlay" if codes[k] else None
+            for k, j in enumerate(np.flatnonzero(need).tolist()):
+                parents[j] = codes[k]
+                sources[j] = "overlay" if codes[k] else None
             derived = sum(c is not None for c in codes)
             if n_parents == 0:
                 note = (
@@ -553,7 +553,7 @@ def _write_postgres(
         + ", ".join(f"{c} text" for c in names)
         + ") ON COMMIT DROP"
     )
-    raw = conn.connection.driver_connection
+    raw: Any = conn.connection.driver_connection  # psycopg 3 connection
     values = [columns[c].tolist() for c in names]
     with raw.cursor() as cur, cur.copy(f"COPY _assign (id, {', '.join(names)}) FROM STDIN") as copy:
         for row in zip(ids.tolist(), *values, strict=True):

@@ -240,3 +240,13 @@ def test_boundaries_api(client, engine: sa.Engine, tmp_path: Path) -> None:  # t
     found = client.get("/api/areas/search.json?q=east").json()
     assert [a["code"] for a in found["areas"]] == ["E05000002"]
     assert client.get("/api/areas/search.json?q=e").status_code == 422
+
+
+def test_place_search_is_rate_limited(client, settings) -> None:  # type: ignore[no-untyped-def]
+    """The public place search shares the look-up limit: over it, a 429 page, not a crash."""
+    codes = [client.get("/api/areas/search.json?q=east").status_code for _ in range(settings.lookup_rate_limit + 1)]
+    assert codes[: settings.lookup_rate_limit] == [200] * settings.lookup_rate_limit
+    assert codes[-1] == 429
+    over = client.get("/api/areas/search.json?q=east")
+    assert over.json()["error"]["title"] == "Too many requests"
+    assert "Retry-After" in over.headers

@@ -9,7 +9,8 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
 from saferstreets.areas import service
-from saferstreets.web.deps import SessionDep
+from saferstreets.web.deps import SessionDep, SettingsDep
+from saferstreets.web.security import rate_limit
 
 router = APIRouter()
 
@@ -24,11 +25,14 @@ def _not_modified(request: Request, etag: str) -> Response | None:
 
 @router.get("/api/areas/search.json")
 def search_areas(
+    request: Request,
     session: SessionDep,
+    settings: SettingsDep,
     q: Annotated[str, Query(min_length=2, max_length=100, description="Part of an area's name.")],
     limit: Annotated[int, Query(ge=1, le=50)] = 10,
 ) -> dict[str, Any]:
     """Areas whose name contains ``q`` (no street gazetteer: areas only)."""
+    rate_limit(request, "lookup", settings.lookup_rate_limit)
     matches = service.find_areas_by_name(session=session, text=q, limit=limit)
     return {"query": q, "areas": [m.to_dict() for m in matches]}
 

@@ -77,7 +77,7 @@ def _spopt(d, w, c, radius, p, time_limit):
     try:
         highs = model.problem.solverModel  # highspy object kept by pulp's HiGHS API
         bound = abs(float(highs.getInfo().mip_dual_bound))  # pulp minimises -w.y
-    except Exception:  # noqa: BLE001 - not all pulp versions keep it
+    except Exception:  # not all pulp versions keep it
         bound = None
     return value, bound, build, solve, pulp.LpStatus[model.problem.status], len(chosen)
 

@@ -44,7 +44,7 @@ def test_sum_and_bounds_hold_or_the_error_names_the_setting(w, total, lo, span, 
 @settings(max_examples=200, deadline=None)
 @given(weights_st, st.integers(1, 600), st.integers(0, 5), st.integers(5, 80))
 def test_webster_is_a_bounded_divisor_method(w, total, lo, hi) -> None:
-    """Independent check of the definition: some divisor d gives clip(round(w/d), lo, hi) = seats."""
+    """Independent check of the definition: a divisor d gives clip(round(w/d), lo, hi) = seats."""
     w = np.asarray(w)
     k = len(w)
     if lo * k > total or hi * k < total or w.sum() <= 0:

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import sqlalchemy as sa
 import pytest
+import sqlalchemy as sa
 
 from saferstreets.errors import PlanningError
 from saferstreets.planning.models import PatrolSlot, Plan, PlanTeam, WardAllocation

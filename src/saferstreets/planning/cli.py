@@ -1,10 +1,10 @@
-"""``saferstreets plan``: make a deployment plan ("what if"), list, show, compare and export plans."""
+"""``saferstreets plan``: make a deployment plan ("what if"); list, show, compare, export plans."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, cast
 
 import typer
 from rich.table import Table
@@ -77,10 +77,10 @@ def register(*, app: typer.Typer, import_app: typer.Typer) -> None:
             force_in=force_in or [],
             force_out=force_out or [],
             weights=parse_weights(weights),
-            method=method,  # type: ignore[arg-type]
-            apportionment=apportionment,
+            method=cast(Any, method),
+            apportionment=cast(Any, apportionment),
             time_limit=time_limit,
-            phases=phases,  # type: ignore[arg-type]
+            phases=phases,
             patrol_seed=seed,
         )
         engine = open_store()
@@ -229,7 +229,7 @@ def register(*, app: typer.Typer, import_app: typer.Typer) -> None:
 
     @plan_app.command("candidates")
     def candidates_cmd() -> None:
-        """List the candidate bases (town centres and busy cells) codes for --force-in/--force-out."""
+        """List candidate bases (town centres, busy cells): the codes for --force-in/--force-out."""
         from saferstreets.cli import console, open_store
         from saferstreets.db import session_scope
         from saferstreets.planning.service import candidate_list

@@ -17,7 +17,7 @@ from saferstreets.errors import PlanningError
 from saferstreets.planning.apportion import apportion
 
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
-# three shifts a day: early 07-15, late 15-23, night 23-07 (the night shift belongs to its start day)
+# three shifts a day: early 07-15, late 15-23, night 23-07 (a night shift belongs to its start day)
 SHIFT_STARTS = (7, 15, 23)
 
 
@@ -90,7 +90,7 @@ class PatrolPlan:
             raise PlanningError(f"Hour-of-week weights must be {len(w)} x 7 x 24, not {wh.shape}")
         if np.any(wh < 0) or np.any(w < 0):
             raise PlanningError("Hotspot weights and hour-of-week weights cannot be negative")
-        dwell = tuple(kw.get("dwell", (10, 15)))  # type: ignore[arg-type]
+        dwell: tuple[int, ...] = tuple(kw.get("dwell", (10, 15)))  # type: ignore[arg-type]
         if not (1 <= dwell[0] <= dwell[1] <= 60):
             raise PlanningError(
                 f"Visit length {dwell} must be between 1 and 60 minutes, shortest first",

@@ -111,7 +111,8 @@ class PMedian:
         forced_out: ArrayLike | None = None,
     ) -> None:
         cost = np.asarray(
-            cost_matrix.toarray() if sp.issparse(cost_matrix) else cost_matrix, dtype=float
+            cost_matrix.toarray() if sp.issparse(cost_matrix) else cost_matrix,  # type: ignore[union-attr]
+            dtype=float,
         )
         w = np.asarray(weights, dtype=float).ravel()
         if cost.ndim != 2 or cost.shape[0] != len(w):

@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, cast
 
 import sqlalchemy as sa
-from fastapi import APIRouter, Form, Query, Request
+from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
 from saferstreets.errors import PlanningError
 from saferstreets.planning import service
-from saferstreets.web.deps import RequireRole, SessionDep, templates
+from saferstreets.web.deps import SessionDep, require_role, templates
 from saferstreets.web.security import check_csrf, csrf_token
 
 router = APIRouter(prefix="/staff/plans")
-Planner = RequireRole("supervisor", "analyst")
+Planner = Annotated[Any, Depends(require_role("supervisor", "analyst"))]
 CsrfField = Annotated[str, Form(alias="csrf_token")]
 
 
@@ -186,13 +186,13 @@ def create_plan(
         params = service.PlanParams(
             **numbers,
             weights=service.parse_weights(weights),
-            method=method,
-            apportionment=apportionment,
+            method=cast(Any, method),
+            apportionment=cast(Any, apportionment),
             force_in=force_in.split(),
             force_out=force_out.split(),
         )
         session.commit()  # end this request's read transaction before the plan is written
-        plan = service.make_plan(engine=session.get_bind(), name=name, params=params)
+        plan = service.make_plan(engine=cast(Any, session.get_bind()), name=name, params=params)
     except PlanningError as exc:
         return _form_page(request, user, session, raw, exc.field_errors, exc.message, 422)
     _audit(session, user, "create", plan.id)

@@ -27,13 +27,15 @@ NTE_HOURS_DEFAULT = [20, 21, 22, 23, 0, 1, 2, 3]
 class PlanParams(BaseModel):
     """Everything a "what if" can change. Defaults follow the Met's 2021 model."""
 
-    teams: int = Field(19, description="Town-centre teams (bases) to place.")
-    officers: int = Field(500, description="Officers shared across the teams.")
-    radius: float = Field(800.0, description="Walking distance a team covers, in metres.")
-    min_team: int = Field(8, description="Fewest officers in a team.")
-    max_team: int = Field(60, description="Most officers in a team.")
-    ward_officers: int = Field(150, description="Extra officers shared across wards by need.")
-    ward_min: int = Field(0, description="Fewest extra officers in any ward.")
+    teams: int = Field(default=19, description="Town-centre teams (bases) to place.")
+    officers: int = Field(default=500, description="Officers shared across the teams.")
+    radius: float = Field(default=800.0, description="Walking distance a team covers, in metres.")
+    min_team: int = Field(default=8, description="Fewest officers in a team.")
+    max_team: int = Field(default=60, description="Most officers in a team.")
+    ward_officers: int = Field(
+        default=150, description="Extra officers shared across wards by need."
+    )
+    ward_min: int = Field(default=0, description="Fewest extra officers in any ward.")
     force_in: list[str] = Field(default_factory=list, description="Base codes that must be used.")
     force_out: list[str] = Field(default_factory=list, description="Base codes that must not.")
     weights: dict[str, float] = Field(
@@ -42,15 +44,19 @@ class PlanParams(BaseModel):
     )
     method: Literal["mclp", "pmedian"] = "mclp"
     apportionment: Literal["webster", "hamilton"] = "webster"
-    time_limit: float = Field(30.0, description="Seconds the optimiser may take.")
-    mip_gap: float = Field(1e-4, description="Stop when proven within this relative gap.")
+    time_limit: float = Field(default=30.0, description="Seconds the optimiser may take.")
+    mip_gap: float = Field(default=1e-4, description="Stop when proven within this relative gap.")
     phases: int = 4
     rollout_start: date = date(2021, 11, 1)
     rollout_end: date = date(2022, 4, 1)
     nte_hours: list[int] = Field(default_factory=lambda: list(NTE_HOURS_DEFAULT))
-    nte_weight: float = Field(1.5, description="Multiplier for reports in night-time hours.")
-    busy_quantile: float = Field(0.97, description="Cells this busy or more are candidates.")
-    busy_min_records: int = Field(10, description="…and with at least this many records.")
+    nte_weight: float = Field(
+        default=1.5, description="Multiplier for reports in night-time hours."
+    )
+    busy_quantile: float = Field(
+        default=0.97, description="Cells this busy or more are candidates."
+    )
+    busy_min_records: int = Field(default=10, description="…and with at least this many records.")
     hotspots_per_team: int = 8
     visits_per_pair_shift: int = 3
     duty_share: float = 0.25

@@ -1,4 +1,4 @@
-"""Browser fixtures: a live server over a temporary store, Debian's Chromium through Playwright, axe.
+"""Browser fixtures: a live server over a temporary store, Debian's Chromium, Playwright, axe.
 
 Reusable by any page's browser tests (``tests/browser/test_*.py``):
 
@@ -9,9 +9,11 @@ Reusable by any page's browser tests (``tests/browser/test_*.py``):
 - ``browser``: one headless Chromium (``/usr/bin/chromium``; never downloaded) per session.
 - ``page`` / ``page_nojs``: a fresh phone-sized (390x844) context and page, with and without
   JavaScript; ``page_noscripts`` renders as without JavaScript but lets axe run (the site's
-  scripts are blocked; with JavaScript off the browser runs no timers, so axe cannot finish). Every request that is not to the live server is blocked, except the quick-exit
-  site, which is answered by a local stub: no test touches the network.
-- ``new_page(**context_options)``: the same, with other options (geolocation, viewport...).
+  scripts are blocked; with JavaScript off the browser runs no timers, so axe cannot finish).
+  Every request that is not to the live server is blocked, except the quick-exit site, which
+  is answered by a local stub: no test touches the network.
+- ``new_page(block_scripts=False, **context_options)``: the same, with other options
+  (geolocation, viewport...).
 - ``axe(page)``: run axe-core (WCAG 2.2 AA tags) and return its violations; ``assert_accessible``
   fails with a readable list.
 - ``screenshot(page, name)``: a full-page PNG in ``test-artifacts/screenshots/``.
@@ -54,7 +56,7 @@ SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
 PHONE = {"width": 390, "height": 844}
 EXIT_URL = "https://www.bbc.co.uk/weather"
 EXIT_STUB = "<!doctype html><html lang='en'><title>Weather</title><h1>Weather stub</h1></html>"
-STAFF_PASSWORD = "browser-test-password"  # noqa: S105 - a throwaway store
+STAFF_PASSWORD = "browser-test-password"
 STAFF_ROLES = ("admin", "analyst", "supervisor", "ward_officer", "partner")
 USER_AGENT = "Mozilla/5.0 (Linux; Android 14) SaferstreetsBrowserTest/1.0 Mobile"
 
@@ -98,11 +100,12 @@ class LiveServer:
 @pytest.fixture(scope="session")
 def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     """``saferstreets serve`` over a fresh store with the tiny county and one user per role."""
+    from tests.reports.county import import_tiny_county
+
     import saferstreets.all_models  # noqa: F401
     from saferstreets.accounts.service import create_user
     from saferstreets.db import make_engine, session_scope
     from saferstreets.migrate import upgrade
-    from tests.reports.county import import_tiny_county
 
     folder = tmp_path_factory.mktemp("live")
     db_url = f"sqlite:///{folder / 'store.db'}"
@@ -129,8 +132,9 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
     env.pop("SAFERSTREETS_TILE_URL", None)
     log_path = folder / "server.log"
     with log_path.open("wb") as log:
-        process = subprocess.Popen(  # noqa: S603 - our own CLI
-            [sys.executable, "-m", "saferstreets.cli", "serve", "--host", "127.0.0.1", "--port", str(port)],
+        process = subprocess.Popen(
+            [sys.executable, "-m", "saferstreets.cli", "serve",
+             "--host", "127.0.0.1", "--port", str(port)],
             env=env, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT,
         )  # fmt: skip
     base_url = f"http://127.0.0.1:{port}"

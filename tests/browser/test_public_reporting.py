@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-
 from tests.browser.conftest import EXIT_URL, USER_AGENT
 from tests.reports.county import INSIDE
 

@@ -14,6 +14,7 @@ Agresti, A. (2013). Categorical Data Analysis, 3rd ed., section 3.1 (two-proport
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -23,6 +24,7 @@ from numpy.typing import ArrayLike
 from scipy import stats
 
 
+@functools.lru_cache(maxsize=64)
 def _z(confidence: float) -> float:
     if not 0.0 < confidence < 1.0:
         raise ValueError(f"confidence must be between 0 and 1, not {confidence}")

@@ -8,6 +8,7 @@ result schema. The analyses themselves are the pure modules of this package.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Sequence
@@ -86,10 +87,21 @@ class Finding:
 
 
 @dataclass
+class ReportTallies:
+    """Public reports counted in the store (GROUP BY), not read one Python object a report."""
+
+    n: int
+    reasons: list[tuple[list[str], int]]  # each distinct list of ticked reasons, and how many
+    when: list[tuple[date | None, int | None, int]]  # (day, hour, reports)
+    time_bands: dict[str, int]
+    wards: dict[str, int]
+
+
+@dataclass
 class StoreData:
     responses: list[Any]
     waves: list[Any]
-    reports: list[Any]
+    reports: ReportTallies
     crimes: list[Any]
     outcomes: list[Any]
     themes: list[Any]
@@ -119,22 +131,7 @@ def load(*, session: Session) -> StoreData:
     waves = session.execute(
         sa.select(SurveyWave.id, SurveyWave.name, SurveyWave.period_start).order_by(SurveyWave.id)
     ).all()
-    p = Report
-    reports = session.execute(
-        sa.select(
-            p.id,
-            p.reasons,
-            p.occurred_on,
-            p.occurred_hour,
-            p.time_band,
-            p.h3_cell,
-            p.latitude,
-            p.longitude,
-            p.ward_code,
-            p.district_code,
-            p.age_band,
-        )
-    ).all()
+    reports = report_tallies(session=session)
     c = Crime
     crimes = session.execute(
         sa.select(
@@ -176,12 +173,132 @@ def load(*, session: Session) -> StoreData:
     return StoreData(
         list(responses),
         list(waves),
-        list(reports),
+        reports,
         list(crimes),
         list(outcomes),
         list(themes),
         list(areas),
         texts,
+    )
+
+
+def report_tallies(*, session: Session) -> ReportTallies:
+    """Reports by reasons ticked, by day and hour, by time band and by ward, counted in SQL."""
+    p = Report
+    n = int(session.scalar(sa.select(sa.func.count()).select_from(p)) or 0)
+    reasons = [
+        (list(codes), int(count))
+        for codes, count in session.execute(
+            sa.select(p.reasons, sa.func.count()).group_by(p.reasons)
+        )
+        if codes
+    ]
+    when = [
+        (day, hour, int(count))
+        for day, hour, count in session.execute(
+            sa.select(p.occurred_on, p.occurred_hour, sa.func.count()).group_by(
+                p.occurred_on, p.occurred_hour
+            )
+        )
+    ]
+    bands = {
+        band: int(count)
+        for band, count in session.execute(
+            sa.select(p.time_band, sa.func.count())
+            .where(p.time_band.is_not(None), p.time_band != "")
+            .group_by(p.time_band)
+            .order_by(p.time_band)
+        )
+    }
+    wards = {
+        code: int(count)
+        for code, count in session.execute(
+            sa.select(p.ward_code, sa.func.count())
+            .where(p.ward_code.is_not(None), p.ward_code != "")
+            .group_by(p.ward_code)
+        )
+    }
+    return ReportTallies(n, reasons, when, bands, wards)
+
+
+@dataclass
+class Events:
+    """Located events at one H3 resolution: each event's cell and month (as indexes)."""
+
+    cells: list[str]  # the distinct cells of the events
+    cell_of: np.ndarray  # per event, index into ``cells``
+    months: list[date]  # the distinct months (first day) of events with a date, sorted
+    month_of: np.ndarray  # per event, index into ``months``; -1 where the date is unknown
+
+    def __len__(self) -> int:
+        return len(self.cell_of)
+
+
+def events_at(
+    lats: Sequence[float | None],
+    lons: Sequence[float | None],
+    stored: Sequence[str | None],
+    months: Sequence[str | None],
+    res: int,
+) -> Events:
+    """The cell (as :func:`cell_at`) and month of each point; points with no cell are dropped.
+
+    ``months`` are ISO dates or months (``YYYY-MM...``) as text, or None.
+    """
+    import h3.api.basic_int as h3i
+
+    n = len(lats)
+    codes = np.zeros(n, dtype=np.int64)  # H3 indexes as integers; 0 = no cell
+    to_cell = h3i.latlng_to_cell
+    parent: dict[str, int] = {}
+    for i, (lat, lon, cell) in enumerate(zip(lats, lons, stored, strict=True)):
+        if lat is not None and lon is not None:
+            codes[i] = to_cell(lat, lon, res)
+        elif cell:
+            if cell not in parent:
+                found = cell_at(None, None, cell, res)
+                parent[cell] = h3.str_to_int(found) if found else 0
+            codes[i] = parent[cell]
+    keep = np.flatnonzero(codes != 0)
+    unique, cell_of = np.unique(codes[keep], return_inverse=True)
+    month_text = np.array(
+        [m[:7] if m else "" for m in (months[i] for i in keep.tolist())], dtype=object
+    )
+    dated = month_text != ""
+    month_keys, month_idx = np.unique(month_text[dated].astype(str), return_inverse=True)
+    month_of = np.full(len(keep), -1, dtype=np.int64)
+    month_of[dated] = month_idx
+    return Events(
+        [format(int(c), "x") for c in unique.tolist()],
+        cell_of.astype(np.int64),
+        [date(int(k[:4]), int(k[5:7]), 1) for k in month_keys.tolist()],
+        month_of,
+    )
+
+
+def report_events(*, session: Session, res: int) -> Events:
+    """The cell and month of every located report, read as columns."""
+    p = Report
+    rows = session.execute(
+        sa.select(
+            p.latitude, p.longitude, p.h3_cell, sa.cast(p.occurred_on, sa.String)
+        ).order_by(p.id)
+    ).all()
+    if not rows:
+        return events_at([], [], [], [], res)
+    lats, lons, cells, days = zip(*rows, strict=True)
+    return events_at(lats, lons, cells, days, res)
+
+
+def crime_events(data: StoreData, params: AssessParams) -> Events:
+    """The cell and month of every located crime of the chosen types."""
+    chosen = [c for c in data.crimes if c.crime_type in params.crime_types]
+    return events_at(
+        [c.latitude for c in chosen],
+        [c.longitude for c in chosen],
+        [c.h3_cell for c in chosen],
+        [c.month.isoformat() if c.month is not None else None for c in chosen],
+        params.resolution,
     )
 
 
@@ -251,6 +368,19 @@ def cell_at(lat: float | None, lon: float | None, stored: str | None, res: int) 
     return None
 
 
+@functools.lru_cache(maxsize=4096)
+def _level_of(value: Any) -> str | None:
+    return level(value)
+
+
+def level_of(value: Any) -> str | None:
+    """``likert.level`` remembered per answer text (a survey has a handful of labels)."""
+    try:
+        return _level_of(value)
+    except TypeError:  # an unhashable answer
+        return level(value)
+
+
 def effective_themes(rows: Iterable[Any]) -> dict[tuple[str, int], set[str]]:
     """Themes per (owner_kind, owner_id): the model's, overridden by an analyst's yes or no."""
     model: dict[tuple[str, int], set[str]] = defaultdict(set)
@@ -271,7 +401,19 @@ def effective_themes(rows: Iterable[Any]) -> dict[tuple[str, int], set[str]]:
 
 
 def _ranked(lists: Sequence[Sequence[str]], n: int) -> list[dict[str, Any]]:
-    counts = Counter(code for codes in lists for code in set(codes))
+    return _ranked_counts(Counter(code for codes in lists for code in set(codes)), n)
+
+
+def _ranked_groups(groups: Sequence[tuple[Sequence[str], int]], n: int) -> list[dict[str, Any]]:
+    """As :func:`_ranked` for distinct lists given with how many people named each."""
+    counts: Counter[str] = Counter()
+    for codes, count in groups:
+        for code in set(codes):
+            counts[code] += count
+    return _ranked_counts(counts, n)
+
+
+def _ranked_counts(counts: Counter[str], n: int) -> list[dict[str, Any]]:
     rows = [
         {"code": code, "label": label(code), **proportion(count, n).as_dict()}
         for code, count in counts.items()
@@ -290,9 +432,15 @@ def _by_group(
     """Per code: share by group with a test; ``items`` are (codes named, group) per person."""
     totals: Counter[str] = Counter(g for _, g in items if g)
     groups = sorted(totals)
+    wanted = set(codes)
+    named_by: dict[str, Counter[str]] = defaultdict(Counter)  # one pass, not one per code
+    for named, g in items:
+        if g:
+            for code in wanted.intersection(named):
+                named_by[code][g] += 1
     out = {}
     for code in codes:
-        counts = Counter(g for named, g in items if g and code in named)
+        counts = named_by[code]
         cmp = compare_groups(
             groups, [counts[g] for g in groups], [totals[g] for g in groups], min_count=k
         ).as_dict()
@@ -319,20 +467,20 @@ def assess_concerns(data: StoreData, settings: Settings) -> Finding:
     """Concerns ranked with Wilson intervals, by age band, district, ward and setting."""
     k = settings.public_min_count
     answered = [r for r in data.responses if r.concerns]
-    reports = [r for r in data.reports if r.reasons]
+    n_reports = sum(count for _, count in data.reports.reasons)
     result: dict[str, Any] = {"n_respondents": len(data.responses), "n_answered": len(answered)}
     result["reports"] = {
-        "n": len(reports),
-        "ranked": _ranked([r.reasons for r in reports], len(reports)),
+        "n": n_reports,
+        "ranked": _ranked_groups(data.reports.reasons, n_reports),
     }
     if not answered:
         result["ranked"] = []
         result["by"] = {}
         summary = "No survey responses with concerns yet."
-        if reports:
+        if n_reports:
             top = result["reports"]["ranked"][0]
             summary += (
-                f" Among {len(reports):,} public reports, {top['label'].lower()} was the most "
+                f" Among {n_reports:,} public reports, {top['label'].lower()} was the most "
                 f"common reason: {interval(top)}."
             )
         return Finding("concerns", {}, result, summary)
@@ -404,8 +552,8 @@ def assess_who(data: StoreData, settings: Settings) -> Finding:
             g = getter(r)
             if not g:
                 continue
-            unsafe = {key for key, v in (r.feel_safe or {}).items() if level(v) == UNSAFE}
-            answered = {key for key, v in (r.feel_safe or {}).items() if level(v) is not None}
+            unsafe = {key for key, v in (r.feel_safe or {}).items() if level_of(v) == UNSAFE}
+            answered = {key for key, v in (r.feel_safe or {}).items() if level_of(v) is not None}
             items.append((g, unsafe, answered, r.concerns or []))
         feel = {}
         for key in keys:
@@ -442,16 +590,18 @@ def assess_when(data: StoreData, settings: Settings, params: AssessParams) -> li
     """Reports by weekday and hour with the NTE window; crime by month (police.uk has no time)."""
     nights, start, end = settings.nte_nights, settings.nte_start_hour, settings.nte_end_hour
     window = {"nte_nights": nights, "nte_start_hour": start, "nte_end_hour": end}
-    if data.reports:
+    if data.reports.n:
+        when = data.reports.when
         prof = time_profile(
-            [r.occurred_on for r in data.reports],
-            [r.occurred_hour for r in data.reports],
+            [day for day, _, _ in when],
+            [hour for _, hour, _ in when],
             nights=nights,
             start_hour=start,
             end_hour=end,
+            counts=[count for _, _, count in when],
         )
         res = prof.as_dict()
-        res["time_bands"] = dict(Counter(r.time_band for r in data.reports if r.time_band))
+        res["time_bands"] = dict(data.reports.time_bands)
         w = res["nte_window"]
         if prof.n_timed:
             summary = (
@@ -511,17 +661,18 @@ class HotspotLayer:
 
 def _hotspots(
     name: str,
-    events: list[tuple[str, date | None]],
+    events: Events,
     params: AssessParams,
     within: set[str] | None,
     progress: Progress,
 ) -> tuple[list[Finding], HotspotLayer]:
     kind = f"hotspots_{name}"
     p = params.as_dict()
-    if not events:
+    if not len(events):
         empty = HotspotLayer(name, [], None, np.zeros(0), None)
         return [Finding(kind, p, {"n_events": 0, "cells": 0}, f"No located {name} yet.")], empty
-    counts = Counter(c for c, _ in events)
+    per_cell = np.bincount(events.cell_of, minlength=len(events.cells))
+    counts = dict(zip(events.cells, per_cell.tolist(), strict=True))
     cells = study_cells(counts, k=params.k, within=within)
     weights = H3Weights.from_cells(cells, k=params.k)
     y = np.array([counts.get(c, 0) for c in cells], dtype=float)
@@ -535,17 +686,16 @@ def _hotspots(
         inference=params.inference,
     ).fit()
     # emerging hot spots over months
-    months = sorted({d.replace(day=1) for _, d in events if d is not None})
+    months = events.months
     trend: dict[str, str] = {}
     emerging_res: dict[str, Any] | None = None
     if len(months) >= MIN_EMERGING_PERIODS:
         progress(f"emerging hot spots over {len(months)} months ({name})")
         index = {c: i for i, c in enumerate(cells)}
-        col = {m: j for j, m in enumerate(months)}
+        row_of = np.array([index[c] for c in events.cells], dtype=np.int64)
+        dated = events.month_of >= 0
         series = np.zeros((len(cells), len(months)))
-        for c, d in events:
-            if d is not None:
-                series[index[c], col[d.replace(day=1)]] += 1
+        np.add.at(series, (row_of[events.cell_of[dated]], events.month_of[dated]), 1)
         em = emerging_mod.emerging_hotspots(
             series,
             weights,
@@ -636,9 +786,9 @@ def assess_fusion(
 ) -> Finding:
     """Wards and hotspot cells placed in fear x crime quadrants, each with a response type."""
     wards = [a for a in data.areas if a.kind == "ward"]
-    concern: Counter[str] = Counter(r.ward_code for r in data.reports if r.ward_code)
+    concern: Counter[str] = Counter(data.reports.wards)
     for r in data.responses:
-        if r.ward_code and any(level(v) == UNSAFE for v in (r.feel_safe or {}).values()):
+        if r.ward_code and any(level_of(v) == UNSAFE for v in (r.feel_safe or {}).values()):
             concern[r.ward_code] += 1
     crimes: Counter[str] = Counter(
         c.ward_code for c in data.crimes if c.ward_code and c.crime_type in params.crime_types
@@ -758,7 +908,7 @@ def assess_waves(data: StoreData, settings: Settings) -> Finding:
     for key in sorted({k for r in a + b for k in (r.feel_safe or {})}):
 
         def tally(rs: list[Any], key: str = key) -> tuple[int, int]:
-            levels = [level((r.feel_safe or {}).get(key)) for r in rs]
+            levels = [level_of((r.feel_safe or {}).get(key)) for r in rs]
             levels = [v for v in levels if v is not None]
             return sum(v == UNSAFE for v in levels), len(levels)
 
@@ -790,7 +940,8 @@ def assess_waves(data: StoreData, settings: Settings) -> Finding:
     }
     dark = [r for r in rows if r["measure"] == "feel_unsafe" and r["key"].startswith("after_dark")]
     if dark:
-        headline = [r for r in dark if r["key"] == "after_dark.quiet_street"]  # the ONS headline question
+        # the ONS headline question
+        headline = [r for r in dark if r["key"] == "after_dark.quiet_street"]
         d = headline[0] if headline else max(dark, key=lambda r: r["n1"])
         direction = "fewer" if d["difference"] < 0 else "more"
         signif = "a real change" if d["lower"] > 0 or d["upper"] < 0 else "within chance"
@@ -895,21 +1046,14 @@ def run_assessment(
     res = params.resolution
     say("study area")
     within = _study_area(data, res)
-    report_events = [
-        (cell, r.occurred_on)
-        for r in data.reports
-        if (cell := cell_at(r.latitude, r.longitude, r.h3_cell, res)) is not None
-    ]
-    crime_events = [
-        (cell, c.month)
-        for c in data.crimes
-        if c.crime_type in params.crime_types
-        and (cell := cell_at(c.latitude, c.longitude, c.h3_cell, res)) is not None
-    ]
+    say("locating reports and crime in H3 cells")
+    with session_scope(engine) as session:
+        rep_events = report_events(session=session, res=res)
+    cri_events = crime_events(data, params)
     say("hot spots of reports")
-    f_rep, layer_rep = _hotspots("reports", report_events, params, within, say)
+    f_rep, layer_rep = _hotspots("reports", rep_events, params, within, say)
     say("hot spots of crime")
-    f_cri, layer_cri = _hotspots("crime", crime_events, params, within, say)
+    f_cri, layer_cri = _hotspots("crime", cri_events, params, within, say)
     findings.extend(f_rep + f_cri)
     say("fear and recorded crime")
     findings.append(assess_fusion(data, params, layer_rep, layer_cri))

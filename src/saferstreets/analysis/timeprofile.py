@@ -84,6 +84,7 @@ def time_profile(
     start_hour: int = 20,
     end_hour: int = 4,
     confidence: float = 0.95,
+    counts: ArrayLike | None = None,
 ) -> TimeProfile:
     """Weekday x hour counts, and the share in the NTE window against the uniform expectation.
 
@@ -96,6 +97,9 @@ def time_profile(
     nights, start_hour, end_hour
         The window (see :func:`window_mask`); defaults are Friday and Saturday, 20:00 to 04:00.
     confidence : float, default 0.95
+    counts : array_like of int, optional
+        How many events each (day, hour) stands for (default one each), so that a store can
+        pass its counts grouped by day and hour instead of one entry per event.
 
     Returns
     -------
@@ -107,16 +111,21 @@ def time_profile(
     hrs = np.array(
         [np.nan if h is None else h for h in np.asarray(hours, dtype=object)], dtype=float
     )
+    weight = (
+        np.ones(len(hrs), dtype=np.int64)
+        if counts is None
+        else np.asarray(counts, dtype=np.int64).reshape(len(hrs))
+    )
     matrix = np.zeros((7, 24), dtype=np.int64)
     timed = 0
-    for day, hour in zip(days, hrs, strict=True):
+    for day, hour, w in zip(days, hrs, weight.tolist(), strict=True):
         if day is None or np.isnan(hour):
             continue
         h = int(hour)
         if not 0 <= h <= 23:
             continue
-        matrix[day.weekday(), h] += 1
-        timed += 1
+        matrix[day.weekday(), h] += w
+        timed += w
     mask = window_mask(nights, start_hour, end_hour)
     expected = float(mask.sum()) / mask.size
     in_window = int(matrix[mask].sum())
@@ -143,7 +152,7 @@ def time_profile(
         "test": "exact binomial test against the uniform-time share",
         "p_value": p_value,
     }
-    return TimeProfile(matrix, timed, len(hrs) - timed, window)
+    return TimeProfile(matrix, timed, int(weight.sum()) - timed, window)
 
 
 def monthly_profile(months: Sequence[date], *, confidence: float = 0.95) -> dict[str, Any]:

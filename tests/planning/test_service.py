@@ -119,3 +119,48 @@ def test_pmedian_method(county: sa.Engine, session) -> None:
     plan = make_plan(engine=county, name="pm", params=PlanParams(**(SMALL | {"method": "pmedian"})))
     assert plan.status in ("optimal", "gap")
     assert len(session.scalars(sa.select(PlanTeam).where(PlanTeam.plan_id == plan.id)).all()) == 4
+
+
+def test_stored_gi_hotspots_are_patrolled_first(county: sa.Engine, session) -> None:
+    import h3
+
+    from saferstreets.analysis.models import AnalysisRun, HotspotCell
+
+    before = plan_detail(
+        session=session,
+        plan_id=make_plan(engine=county, name="no gi", params=PlanParams(**SMALL)).id,
+    )
+    assert before["summary"]["hotspot_source"].startswith("top demand cells (no hotspot analysis")
+    spots = before["teams"][0]["hotspots"]
+    last, second_last = spots[-1]["cell"], spots[-2]["cell"]  # least demand of its list
+    run = AnalysisRun(kind="hotspots", params={}, result={})
+    session.add(run)
+    session.flush()
+    # one hot cell at the demand resolution, one given at a coarser resolution (res 8)
+    session.add(HotspotCell(run_id=run.id, cell=last, count=9, z=4.0, p=0.001, q=0.01, klass=3))
+    session.add(
+        HotspotCell(
+            run_id=run.id,
+            cell=h3.cell_to_parent(second_last, 8),
+            count=9,
+            z=3.0,
+            p=0.001,
+            q=0.01,
+            klass=3,
+        )
+    )
+    session.add(
+        HotspotCell(
+            run_id=run.id, cell=spots[0]["cell"], count=1, z=-3.0, p=0.001, q=0.01, klass=-3
+        )
+    )  # a cold spot is not a hotspot
+    session.commit()
+    after = plan_detail(
+        session=session, plan_id=make_plan(engine=county, name="gi", params=PlanParams(**SMALL)).id
+    )
+    assert after["summary"]["hotspot_source"].startswith("Gi* hotspots")
+    team = next(t for t in after["teams"] if t["base_code"] == before["teams"][0]["base_code"])
+    assert team["hotspots"][0]["cell"] == last  # the hottest now heads the list
+    z = {h["cell"]: h["z"] for h in team["hotspots"]}
+    assert z[second_last] == 3.0  # the coarser hot cell's children count as hot
+    assert z.get(spots[0]["cell"]) is None

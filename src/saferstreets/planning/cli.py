@@ -249,11 +249,14 @@ def _pct(v: Any) -> str:
 
 
 def _print_plan(console: Any, d: dict) -> None:
+    from saferstreets.planning.service import STATUS_TEXT
+
     s = d["solver"]
     console.print(
         f"[bold]{d['name']}[/bold]: {len(d['teams'])} teams cover "
         f"[bold]{100 * d['coverage']:.1f}%[/bold] of weighted demand within "
-        f"{d['params']['radius']:g} m; {s.get('status')}, proven gap {_pct(d['gap'])}, "
+        f"{d['params']['radius']:g} m; {STATUS_TEXT.get(d['status'], d['status'])}, "
+        f"proven gap {_pct(d['gap'])}, "
         f"{d['solve_seconds']:.1f} s."
     )
     teams = Table(title="Teams")

@@ -357,6 +357,27 @@ def lagrangian(
 # --------------------------------------------------------------------------------------------
 
 
+def new_highs() -> Any:
+    """A silent HiGHS instance (its licence banner goes to the C-level stdout on first use)."""
+    import os
+    import sys
+
+    import highspy
+
+    sys.stdout.flush()
+    saved = os.dup(1)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 1)
+        h = highspy.Highs()
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
+        os.close(devnull)
+    h.setOptionValue("output_flag", False)
+    return h
+
+
 def _highs_mclp(
     a_csr: sp.csr_matrix,
     w: np.ndarray,
@@ -370,8 +391,7 @@ def _highs_mclp(
     import highspy
 
     n, m = a_csr.shape
-    h = highspy.Highs()
-    h.setOptionValue("output_flag", False)
+    h = new_highs()
     h.setOptionValue("time_limit", float(max(time_limit, 0.5)))
     h.setOptionValue("mip_rel_gap", float(mip_rel_gap))
     h.setOptionValue("random_seed", 0)

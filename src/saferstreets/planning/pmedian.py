@@ -210,8 +210,9 @@ class PMedian:
         cost, w = self.cost, self.weights
         n, m = cost.shape
         nz = n * m
-        h = highspy.Highs()
-        h.setOptionValue("output_flag", False)
+        from saferstreets.planning.mclp import new_highs
+
+        h = new_highs()
         h.setOptionValue("time_limit", float(max(time_limit, 0.5)))
         h.setOptionValue("mip_rel_gap", float(mip_gap))
         # columns: x_0..x_{m-1}, then z_{ij} row-major

@@ -253,6 +253,7 @@ def plan_page(request: Request, plan_id: int, session: SessionDep, user: Planner
             chart=chart,
             weekdays=service.WEEKDAY_NAMES,
             hhmm=service.hhmm,
+            status_text=service.STATUS_TEXT,
             tiles=request.app.state.settings.tile_url,
             attribution=request.app.state.settings.tile_attribution,
         ),

@@ -23,6 +23,14 @@ Progress = Callable[[str], None] | None
 
 NTE_HOURS_DEFAULT = [20, 21, 22, 23, 0, 1, 2, 3]
 
+STATUS_TEXT = {
+    "optimal": "proven optimal",
+    "gap": "proven within the requested gap",
+    "time_limit": "stopped at the time limit",
+    "bounded": "stopped at the time limit (model too large for the exact stage)",
+    "heuristic": "heuristic (no proof)",
+}
+
 
 class PlanParams(BaseModel):
     """Everything a "what if" can change. Defaults follow the Met's 2021 model."""
@@ -447,8 +455,8 @@ def compute_plan(*, inputs: dict[str, Any], params: PlanParams, progress: Progre
     else:  # no hours known: the night-time economy's hours, every day
         county = hour_of_week_profile([-1] * len(params.nte_hours), params.nte_hours, threshold=0.0)
     cell_pos = {c: i for i, c in enumerate(cells)}
-    gi = {c: z for c, z, _k in inputs["hotspots"]}
-    hotspot_source = "Gi* hotspots (95% or more)" if gi else "top demand cells"
+    gi = hot_demand_cells(cells, inputs["hotspots"])
+    gi_used = 0
     teams_out = []
     for t, j in enumerate(selected):
         mine = np.flatnonzero(own == t)
@@ -465,6 +473,7 @@ def compute_plan(*, inputs: dict[str, Any], params: PlanParams, progress: Progre
         else:
             pool = [cells[i] for i in mine[np.argsort(-w[mine], kind="stable")]]
         spots = pool[: params.hotspots_per_team]
+        gi_used += sum(1 for c in spots if c in gi)
         when = np.array(
             [
                 hour_of_week_profile(
@@ -545,7 +554,16 @@ def compute_plan(*, inputs: dict[str, Any], params: PlanParams, progress: Progre
             "candidates": len(candidates),
             "town_centres": sum(1 for c in candidates if c["kind"] == "town centre"),
             "busy_cells": sum(1 for c in candidates if c["kind"] == "busy area"),
-            "hotspot_source": hotspot_source,
+            "hotspot_source": (
+                f"Gi* hotspots (95% or more; {gi_used} cells) topped up with top demand cells"
+                if gi_used
+                else "top demand cells"
+                + (
+                    " (no Gi* hot cell is within reach of a base)"
+                    if inputs["hotspots"]
+                    else " (no hotspot analysis is stored)"
+                )
+            ),
             "hotspot_run": inputs["hotspot_run"],
             "apportionment": sizing.method_name,
             "ward_apportionment": (
@@ -628,6 +646,30 @@ def candidate_list(*, session: Session, params: PlanParams | None = None) -> lis
         crime_cells=crime_cells,
         ward_cells=ward_cells,
     )
+
+
+def hot_demand_cells(cells: list[str], hotspots: list[tuple[str, float, int]]) -> dict[str, float]:
+    """Demand cells inside a Gi* hot cell -> its z, matching H3 resolutions either way."""
+    import h3
+
+    if not hotspots or not cells:
+        return {}
+    z = {c: zz for c, zz, _k in hotspots}
+    resolutions = sorted({h3.get_resolution(c) for c in z})
+    out: dict[str, float] = {}
+    for cell in cells:
+        res = h3.get_resolution(cell)
+        found: list[float] = []
+        for r in resolutions:
+            if r == res and cell in z:
+                found.append(z[cell])
+            elif r < res and (parent := h3.cell_to_parent(cell, r)) in z:
+                found.append(z[parent])
+            elif r > res:  # a finer hotspot grid: hot if any child is
+                found += [z[k] for k in h3.cell_to_children(cell, r) if k in z]
+        if found:
+            out[cell] = max(found)
+    return out
 
 
 def make_plan(*, engine: Engine, name: str, params: PlanParams, progress: Progress = None) -> Plan:

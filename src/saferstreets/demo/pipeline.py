@@ -37,7 +37,7 @@ class DemoContext:
 def stage_generate(ctx: DemoContext) -> str:
     from saferstreets.demo.generator import generate_county
 
-    ctx.files = generate_county(out=ctx.out, seed=ctx.seed)
+    ctx.files = generate_county(out=ctx.out, seed=ctx.seed, progress=lambda m: ctx.console.print(f"  [dim]{m}[/dim]"))
     return f"generated the demo county into {ctx.out}"
 
 

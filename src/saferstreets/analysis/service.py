@@ -249,12 +249,18 @@ def events_at(
 
     n = len(lats)
     codes = np.zeros(n, dtype=np.int64)  # H3 indexes as integers; 0 = no cell
+    lat = np.array(lats, dtype=float).reshape(n)  # None -> NaN
+    lon = np.array(lons, dtype=float).reshape(n)
+    has_point = ~(np.isnan(lat) | np.isnan(lon))
     to_cell = h3i.latlng_to_cell
+    codes[has_point] = [
+        to_cell(a, b, res)
+        for a, b in zip(lat[has_point].tolist(), lon[has_point].tolist(), strict=True)
+    ]
     parent: dict[str, int] = {}
-    for i, (lat, lon, cell) in enumerate(zip(lats, lons, stored, strict=True)):
-        if lat is not None and lon is not None:
-            codes[i] = to_cell(lat, lon, res)
-        elif cell:
+    for i in np.flatnonzero(~has_point).tolist():
+        cell = stored[i]
+        if cell:
             if cell not in parent:
                 found = cell_at(None, None, cell, res)
                 parent[cell] = h3.str_to_int(found) if found else 0
@@ -280,9 +286,9 @@ def report_events(*, session: Session, res: int) -> Events:
     """The cell and month of every located report, read as columns."""
     p = Report
     rows = session.execute(
-        sa.select(
-            p.latitude, p.longitude, p.h3_cell, sa.cast(p.occurred_on, sa.String)
-        ).order_by(p.id)
+        sa.select(p.latitude, p.longitude, p.h3_cell, sa.cast(p.occurred_on, sa.String)).order_by(
+            p.id
+        )
     ).all()
     if not rows:
         return events_at([], [], [], [], res)

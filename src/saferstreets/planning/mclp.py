@@ -726,9 +726,9 @@ class MCLP:
                 time.perf_counter() - t,
             )
             t = time.perf_counter()
-            # swap search gets at most a fifth of the time left; the bound needs the rest
+            # swap search gets at most 40% of the time left; the bound needs the rest
             inc = swap_search(
-                a, a_csc, w, inc, deadline=t + 0.2 * max(deadline - time.perf_counter(), 0.0)
+                a, a_csc, w, inc, deadline=t + 0.4 * max(deadline - time.perf_counter(), 0.0)
             )
             inc_value = covered_weight(a, w, inc)
             stage(

@@ -189,22 +189,29 @@ def load_inputs(*, session: Session) -> dict[str, Any]:
         .order_by(Area.kind, Area.code)
     ).all()
     hotspots: list[tuple[str, float, int]] = []
-    hotspot_run: int | None = None
+    hotspot_runs: list[int] = []
     try:
         from saferstreets.analysis.models import AnalysisRun, HotspotCell
 
-        hotspot_run = session.scalar(
-            sa.select(sa.func.max(AnalysisRun.id)).where(AnalysisRun.kind == "hotspots")
-        )
-        if hotspot_run is not None:
-            hotspots = [
-                (c, float(z), int(k))
-                for c, z, k in session.execute(
-                    sa.select(HotspotCell.cell, HotspotCell.z, HotspotCell.klass).where(
-                        HotspotCell.run_id == hotspot_run, HotspotCell.klass >= 2
-                    )
+        # the latest run of each hotspot kind (hotspots, hotspots_crime, hotspots_reports, ...)
+        hotspot_runs = [
+            int(r)
+            for r in session.scalars(
+                sa.select(sa.func.max(AnalysisRun.id))
+                .where(AnalysisRun.kind.like("hotspots%"))
+                .group_by(AnalysisRun.kind)
+            )
+        ]
+        if hotspot_runs:
+            best: dict[str, tuple[float, int]] = {}
+            for c, z, k in session.execute(
+                sa.select(HotspotCell.cell, HotspotCell.z, HotspotCell.klass).where(
+                    HotspotCell.run_id.in_(hotspot_runs), HotspotCell.klass >= 2
                 )
-            ]
+            ):
+                if c not in best or z > best[c][0]:
+                    best[c] = (float(z), int(k))
+            hotspots = [(c, z, k) for c, (z, k) in sorted(best.items())]
     except sa.exc.SQLAlchemyError:  # pragma: no cover - an older store without the table
         hotspots = []
     return {
@@ -216,7 +223,7 @@ def load_inputs(*, session: Session) -> dict[str, Any]:
         "wards": [a for a in areas if a.kind == "ward"],
         "town_centres": [a for a in areas if a.kind == "town_centre"],
         "hotspots": hotspots,
-        "hotspot_run": hotspot_run,
+        "hotspot_runs": sorted(hotspot_runs),
     }
 
 
@@ -564,7 +571,7 @@ def compute_plan(*, inputs: dict[str, Any], params: PlanParams, progress: Progre
                     else " (no hotspot analysis is stored)"
                 )
             ),
-            "hotspot_run": inputs["hotspot_run"],
+            "hotspot_runs": inputs["hotspot_runs"],
             "apportionment": sizing.method_name,
             "ward_apportionment": (
                 f"{params.ward_officers} officers, at least {params.ward_min} "
@@ -987,8 +994,8 @@ def patrols_csv(*, session: Session, plan_id: int, team_id: int | None = None) -
                         hhmm((v["start_minute"] + v["minutes"]) % 1440),
                         v["minutes"],
                         v["place"],
-                        f"{v['lat']:.5f}",
-                        f"{v['lon']:.5f}",
+                        round(v["lat"], 5),
+                        round(v["lon"], 5),
                     )
                 ]
             )
@@ -1021,7 +1028,7 @@ def teams_csv(*, session: Session, plan_id: int) -> str:
                     t["name"],
                     t["base_code"],
                     t["officers"],
-                    f"{(t['covered_share'] or 0):.4f}",
+                    round(t["covered_share"] or 0, 4),
                     t["phase"],
                     t["phase_start"],
                     "",
@@ -1037,7 +1044,7 @@ def teams_csv(*, session: Session, plan_id: int) -> str:
                     wd["name"],
                     wd["code"],
                     wd["officers"],
-                    f"{wd['need']:.4f}",
+                    round(wd["need"], 4),
                     "",
                     "",
                     wd["reason"],

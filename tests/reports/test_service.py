@@ -23,7 +23,7 @@ from saferstreets.errors import NotFound, ValidationFailed
 from saferstreets.ingest.models import QuarantinedRow
 from saferstreets.reports import service
 from saferstreets.reports.models import Report
-from saferstreets.reports.schemas import ReportSubmission
+from saferstreets.reports.schemas import ReportSubmission, parse_submission
 from saferstreets.themes.models import ThemeAssignment
 
 TODAY = datetime.now(UTC).date()
@@ -122,8 +122,9 @@ def test_dates_in_the_future_or_long_ago_are_refused(county: sa.Engine) -> None:
             with pytest.raises(ValidationFailed) as info:
                 service.create_report(session=session, submission=sub(occurred_on=when))
             assert words in info.value.field_errors["occurred_on"]
-        with pytest.raises(ValidationFailed):
-            service.create_report(session=session, submission=sub(occurred_on=None))
+        with pytest.raises(ValidationFailed) as info:
+            parse_submission({**sub().model_dump(), "occurred_on": None})
+        assert "It happens regularly" in info.value.field_errors["occurred_on"]
         report, _ = service.create_report(
             session=session, submission=sub(occurred_on=None, happens_regularly=True)
         )

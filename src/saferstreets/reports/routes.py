@@ -25,6 +25,7 @@ from saferstreets.reports.schemas import (
     TIME_BANDS,
     parse_submission,
 )
+from saferstreets.themes.taxonomy import label
 from saferstreets.web.deps import RequireRole, SessionDep, SettingsDep, templates
 from saferstreets.web.security import check_csrf, csrf_token, rate_limit
 
@@ -286,6 +287,11 @@ def safeguarding(
             "waiting": service.count_safeguarding(session=session),
             "time_bands": dict(TIME_BANDS),
             "age_bands": dict(AGE_BANDS),
+            "label": label,
+            "area_names": service.area_names(
+                session=session,
+                codes={c for r in reports for c in (r.ward_code, r.district_code) if c},
+            ),
         },
     )
 

@@ -159,6 +159,10 @@ class ReportSubmission(BaseModel):
             problems.append("location: give both latitude and longitude, or neither")
         elif self.latitude is None and not self.area_code:
             problems.append("location: choose the place on the map or from the list of places")
+        if self.occurred_on is None and not self.happens_regularly:
+            problems.append(
+                "occurred_on: give the date it happened, or tick 'It happens regularly'"
+            )
         if not self.reasons and not self.free_text:
             problems.append("reasons: tick at least one reason, or tell us in your own words")
         if OTHER in self.reasons and not self.other_reason and not self.free_text:

@@ -346,6 +346,16 @@ def count_safeguarding(*, session: Session) -> int:
     )
 
 
+def area_names(*, session: Session, codes: set[str]) -> dict[str, str]:
+    """The names of the areas with these codes."""
+    from saferstreets.areas.models import Area
+
+    if not codes:
+        return {}
+    rows = session.execute(sa.select(Area.code, Area.name).where(Area.code.in_(sorted(codes))))
+    return {code: name for code, name in rows}
+
+
 def mark_reviewed(*, session: Session, public_id: str, user: Any) -> Report:
     """Record that a person has read an urgent report (status → triaged), with an audit event."""
     from saferstreets.accounts.service import audit

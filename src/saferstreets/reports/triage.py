@@ -39,7 +39,6 @@ _DANGER = [
     (r"\b(?:raped?|sexual(?:ly)? assault\w*|forced (?:me|her) to)\b", "sexual assault"),
     (r"\b(?:suicid\w*|kill myself|end my life|self[- ]harm\w*)\b", "risk to herself"),
     (r"\b(?:kidnap\w*|abduct\w*|dragged (?:me|her) into|pulled (?:me|her) into)\b", "abduction"),
-    (r"\b(?:spiked|drugged me)\b", "spiking"),
 ]
 # Words that name or identify a person.
 _PERSON = [
@@ -62,7 +61,8 @@ _DANGER_RE = [(re.compile(p, re.IGNORECASE | re.DOTALL), why) for p, why in _DAN
 _PERSON_RE = [
     (re.compile(p) if "[A-Z]" in p else re.compile(p, re.IGNORECASE), why) for p, why in _PERSON
 ]
-_CHILD_SEXUAL = {"touching", "indecent_exposure", "sexual_comments", "taking_pictures"}
+# Contact and image offences against a child; comments and catcalling are left to the themes.
+_CHILD_SEXUAL = {"touching", "indecent_exposure", "taking_pictures"}
 _NOT_DANGER = re.compile(
     r"\b(?:lady ?killer|killing time|killer heels|kill(?:s|ing)? the mood|killing my feet|"
     r"to die for)\b",

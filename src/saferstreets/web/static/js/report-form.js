@@ -30,7 +30,10 @@
   if (!block || !el || typeof L === "undefined") { return; }
 
   block.hidden = false;
-  document.querySelectorAll(".map-or").forEach(function (n) { n.hidden = false; });
+  var placeLabel = document.getElementById("place_text-label");
+  if (placeLabel && placeLabel.getAttribute("data-with-map")) {
+    placeLabel.textContent = placeLabel.getAttribute("data-with-map");
+  }
   var map = L.map(el, { zoomSnap: 0.25, attributionControl: true }).setView([51.8, -0.25], 9);
   var tiles = el.getAttribute("data-tiles");
   if (tiles) {

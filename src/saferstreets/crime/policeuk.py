@@ -14,6 +14,7 @@ Files with quoted newlines, which police.uk does not write, go through Python's 
 from __future__ import annotations
 
 import csv
+import functools
 import hashlib
 import io
 import re
@@ -239,12 +240,20 @@ def _raw_rows_fast(data: bytes, n_header: int) -> pl.DataFrame | None:
     elif frame.height != len(keep):
         return None  # polars and the line scan disagree: trust the csv module instead
     if frame.width < n_header:  # polars stops at the columns of the first row
-        frame = frame.with_columns(
-            [pl.lit(None, pl.String).alias(f"c{i}") for i in range(frame.width, n_header)]
+        frame = frame.hstack(
+            [
+                pl.Series(f"c{i}", [None] * frame.height, pl.String)
+                for i in range(frame.width, n_header)
+            ]
         )
-    return frame.select(pl.all().cast(pl.String)).with_columns(
-        pl.Series("_line", keep + 1, dtype=pl.Int64),
-        pl.Series("_nfields", n_fields[keep], dtype=pl.Int64),
+    if any(dtype != pl.String for dtype in frame.dtypes):
+        frame = frame.select(pl.all().cast(pl.String))
+    # hstack, not with_columns: eager, without a query plan per file.
+    return frame.hstack(
+        [
+            pl.Series("_line", keep + 1, dtype=pl.Int64),
+            pl.Series("_nfields", n_fields[keep], dtype=pl.Int64),
+        ]
     )
 
 
@@ -421,7 +430,17 @@ def _first_problem(
 def _sha256_column(values: pl.Series) -> pl.Series:
     """sha256 hex digests of a string column (stable across versions, unlike polars' hash)."""
     sha = hashlib.sha256
-    return pl.Series([sha(v.encode()).hexdigest() for v in values.to_list()], dtype=pl.String)
+    raw = values.cast(pl.Binary).to_list()  # bytes straight from polars: no str.encode per row
+    return pl.Series([sha(v).hexdigest() for v in raw], dtype=pl.String)
+
+
+@functools.lru_cache(maxsize=64)
+def _problem_exprs(
+    kind: str, present: frozenset[str], header: tuple[str, ...]
+) -> tuple[pl.Expr, pl.Expr]:
+    """The first-problem expressions for a header (built once per header, not once per file)."""
+    checks = _checks(kind, set(present), len(header), header)
+    return _first_problem(checks, header)
 
 
 def force_from_name(source: str) -> str | None:
@@ -462,30 +481,39 @@ def read_file(data: bytes, source: str, *, kind: str | None = None) -> ParsedFil
     # Name the columns canonically; add optional ones the file lacks as null.
     position = {h: i for i, h in enumerate(header)}
     columns = KIND_COLUMNS[kind]
-    frame = raw.select(
-        *[
-            (pl.col(f"c{position[mapping[c]]}") if c in mapping else pl.lit(None, pl.String)).alias(
-                c
-            )
-            for c in columns
-        ],
-        "_line",
-        "_nfields",
-    ).with_columns(_clean(c) for c in columns)
-    rows_read = frame.height
-    frame = frame.with_columns(
-        pl.col("Latitude").cast(pl.Float64, strict=False).alias("_lat"),
-        pl.col("Longitude").cast(pl.Float64, strict=False).alias("_lon"),
+    field_expr, reason_expr = _problem_exprs(kind, frozenset(mapping), tuple(header))
+    # One query plan for naming, cleaning and checking every row.
+    frame = (
+        raw.lazy()
+        .select(
+            *[
+                (
+                    pl.col(f"c{position[mapping[c]]}") if c in mapping else pl.lit(None, pl.String)
+                ).alias(c)
+                for c in columns
+            ],
+            "_line",
+            "_nfields",
+        )
+        .with_columns(_clean(c) for c in columns)
+        .with_columns(
+            pl.col("Latitude").cast(pl.Float64, strict=False).alias("_lat"),
+            pl.col("Longitude").cast(pl.Float64, strict=False).alias("_lon"),
+        )
+        .with_columns(field_expr, reason_expr)
+        .collect()
     )
-    checks = _checks(kind, set(mapping), n_header, header)
-    field_expr, reason_expr = _first_problem(checks, header)
-    frame = frame.with_columns(field_expr, reason_expr)
+    rows_read = frame.height
 
     if kind == STREET:
         frame = _street_duplicates(frame)
 
-    bad = frame.filter(pl.col("_reason").is_not_null())
-    good = frame.filter(pl.col("_reason").is_null())
+    is_bad = frame["_reason"].is_not_null()
+    if is_bad.any():
+        bad = frame.filter(is_bad)
+        good = frame.filter(~is_bad)
+    else:
+        bad, good = frame.clear(), frame
     problems = [
         Problem(
             source=source,
@@ -502,16 +530,12 @@ def read_file(data: bytes, source: str, *, kind: str | None = None) -> ParsedFil
             p.reason = p.reason.replace("(cut short?)", "(the file is cut short)")
     details: dict[str, Any] = {}
     if kind in (STREET, OUTCOMES, STOP_SEARCH):
-        details["no_location"] = int(good.select(pl.col("_lat").is_null().sum()).item())
+        details["no_location"] = good["_lat"].null_count()
     if kind == STREET:
-        details["no_crime_id"] = int(good.select(pl.col("Crime ID").is_null().sum()).item())
-        unknown = (
-            good.filter(~pl.col("Crime type").is_in(list(CRIME_TYPES)))
-            .group_by("Crime type")
-            .len()
-            .sort("Crime type")
-        )
-        if unknown.height:
+        details["no_crime_id"] = good["Crime ID"].null_count()
+        odd = ~good["Crime type"].is_in(list(CRIME_TYPES))
+        if odd.any():
+            unknown = good.filter(odd).group_by("Crime type").len().sort("Crime type")
             details["unknown_crime_types"] = dict(unknown.iter_rows())
             notes.append(
                 "crime type(s) not in police.uk's list, kept as given: "
@@ -532,9 +556,10 @@ def read_file(data: bytes, source: str, *, kind: str | None = None) -> ParsedFil
 def _street_duplicates(frame: pl.DataFrame) -> pl.DataFrame:
     """Quarantine the second and later rows with a Crime ID already seen in this file."""
     ok = pl.col("_reason").is_null() & pl.col("Crime ID").is_not_null()
-    candidates = frame.filter(ok)
-    if candidates.height == candidates["Crime ID"].n_unique():
+    ids = frame["Crime ID"]
+    if not ids.filter(frame["_reason"].is_null() & ids.is_not_null()).is_duplicated().any():
         return frame
+    candidates = frame.filter(ok)
     first = candidates.group_by("Crime ID").agg(
         pl.col("_line").min().alias("_first_line"),
         pl.struct(*STREET_COLUMNS).first().alias("_first_row"),
@@ -566,10 +591,17 @@ def _street_duplicates(frame: pl.DataFrame) -> pl.DataFrame:
 def _occurrence_keys(frame: pl.DataFrame, parts: list[pl.Expr]) -> pl.Series:
     """sha256 of the joined parts plus the row's occurrence among identical rows in the file."""
     joined = pl.concat_str([p.fill_null("") for p in parts], separator=SEP).alias("_joined")
-    keyed = frame.select(joined).with_columns(
-        pl.int_range(pl.len()).over("_joined").cast(pl.String).alias("_occ")
+    text = (
+        frame.lazy()
+        .select(joined)
+        .select(
+            pl.concat_str(
+                ["_joined", pl.int_range(pl.len()).over("_joined").cast(pl.String)], separator=SEP
+            )
+        )
+        .collect()
+        .to_series()
     )
-    text = keyed.select(pl.concat_str(["_joined", "_occ"], separator=SEP)).to_series()
     return _sha256_column(text)
 
 
@@ -592,13 +624,11 @@ def _shape(kind: str, good: pl.DataFrame, source: str) -> pl.DataFrame:
             pl.col("Context").alias("context"),
         )
         no_id = good["Crime ID"].is_null()
-        keys = good["Crime ID"].to_list()
+        keys = good["Crime ID"].alias("row_key")
         if no_id.any():
-            asb = good.filter(no_id)
-            hashed = _occurrence_keys(asb, [pl.col(c) for c in STREET_COLUMNS]).to_list()
-            it = iter(hashed)
-            keys = [k if k is not None else next(it) for k in keys]
-        return shaped.with_columns(pl.Series("row_key", keys, dtype=pl.String))
+            hashed = _occurrence_keys(good.filter(no_id), [pl.col(c) for c in STREET_COLUMNS])
+            keys = keys.scatter(no_id.arg_true(), hashed)
+        return shaped.hstack([keys])
     if kind == OUTCOMES:
         shaped = good.select(
             pl.col("Crime ID").alias("crime_id"),
@@ -613,7 +643,7 @@ def _shape(kind: str, good: pl.DataFrame, source: str) -> pl.DataFrame:
             pl.col("Outcome type").alias("outcome_type"),
         )
         keys = _occurrence_keys(good, [pl.col("Crime ID"), pl.col("Month"), pl.col("Outcome type")])
-        return shaped.with_columns(keys.alias("row_key"))
+        return shaped.hstack([keys.alias("row_key")])
     force = force_from_name(source)
     shaped = good.select(
         pl.lit(force, pl.String).alias("force"),
@@ -636,4 +666,4 @@ def _shape(kind: str, good: pl.DataFrame, source: str) -> pl.DataFrame:
     keys = _occurrence_keys(
         good, [pl.lit(force or "", pl.String), *[pl.col(c) for c in STOP_SEARCH_COLUMNS]]
     )
-    return shaped.with_columns(keys.alias("row_key"))
+    return shaped.hstack([keys.alias("row_key")])

@@ -34,7 +34,7 @@ from saferstreets.crime.policeuk import (
     parse_header,
     read_file,
 )
-from saferstreets.db import is_postgres, session_scope
+from saferstreets.db import is_postgres, session_factory, session_scope
 from saferstreets.errors import AppError, InputFileError
 from saferstreets.ingest.service import (
     MAX_PROBLEMS_SHOWN,
@@ -49,6 +49,8 @@ from saferstreets.ingest.service import (
 )
 
 SQLITE_BATCH = 50_000
+# Rows read before the files so far are committed together (each file has its own savepoint).
+COMMIT_ROWS = 500_000
 CRIME_KINDS = tuple(KIND_TABLES)
 
 
@@ -281,24 +283,31 @@ def import_crime(
     progress: ImportProgress | None = None,
     recheck: bool = False,
     assign_areas: bool = True,
+    commit_rows: int = COMMIT_ROWS,
 ) -> list[ImportSummary]:
     """Import police.uk street, outcomes and stop-and-search CSVs (files, folders or zips).
 
     One summary per file, in order, plus one per file passed over (status ``ignored``). Each file
-    is one transaction. A file whose exact bytes were imported before is skipped unless
-    ``recheck``; either way no row is stored twice. Afterwards new points are assigned to areas.
+    is all or nothing (a savepoint of its own); files are committed together once ``commit_rows``
+    rows have been read since the last commit (0: every file on its own). A file whose exact bytes
+    were imported before is skipped unless ``recheck``; either way no row is stored twice.
+    Afterwards new points are assigned to areas.
     """
     members, ignored = collect_members(paths)
     if progress:
         progress.begin(files=len(members))
     summaries: list[ImportSummary] = list(ignored)
-    for member in members:
-        if progress:
-            progress.file_started(member.source)
-        summary = _import_one(engine=engine, member=member, recheck=recheck, progress=progress)
-        summaries.append(summary)
-        if progress:
-            progress.file_done(summary)
+    start = 0
+    while start < len(members):
+        done = _import_group(
+            engine=engine,
+            members=members[start:],
+            recheck=recheck,
+            progress=progress,
+            commit_rows=commit_rows,
+        )
+        summaries += done
+        start += len(done)
     if assign_areas and any(s.rows_stored for s in summaries):
         note = assign_crime_areas(engine=engine)
         summaries.append(
@@ -307,16 +316,84 @@ def import_crime(
     return summaries
 
 
+def _import_group(
+    *,
+    engine: Engine,
+    members: Sequence[Member],
+    recheck: bool,
+    progress: ImportProgress | None,
+    commit_rows: int,
+) -> list[ImportSummary]:
+    """Import files from the front of ``members`` in one transaction; return their summaries.
+
+    The transaction ends once ``commit_rows`` rows have been read (so at least one file is done).
+    Committing a whole group costs one commit (one WAL sync, and on SQLite one write of each
+    index page touched) where a commit per file cost one for every file. Should the transaction
+    itself be lost (the store failed in a way a savepoint cannot undo, or the commit failed), the
+    group's files are imported again one transaction each, so each is still all or nothing.
+    """
+    pending: list[ImportSummary] = []
+    attempted = rows = 0
+    session = session_factory(engine)()
+    try:
+        if not is_postgres(session):
+            # pysqlite opens a transaction only before a write: open it now, so that each file's
+            # SAVEPOINT nests inside it instead of committing the group when it is released.
+            session.connection().exec_driver_sql("BEGIN")
+        for member in members:
+            if progress:
+                progress.file_started(member.source)
+            attempted += 1
+            summary = _import_one(
+                session=session, member=member, recheck=recheck, progress=progress
+            )
+            pending.append(summary)
+            rows += summary.rows_read
+            if rows >= commit_rows:
+                break
+        session.commit()
+    except sa.exc.SQLAlchemyError as exc:
+        session.rollback()
+        session.close()
+        if attempted > 1:  # again, one transaction per file
+            redone: list[ImportSummary] = []
+            for member in members[:attempted]:
+                redone += _import_group(
+                    engine=engine, members=[member], recheck=recheck, progress=progress,
+                    commit_rows=0,
+                )  # fmt: skip
+            return redone
+        member = members[0]
+        first = str(getattr(exc, "orig", exc)).strip().splitlines()[0]
+        summary = ImportSummary(kind="crime", source=member.source, status="failed")
+        summary.message = (
+            f"{member.source}: the store refused the rows ({first}); nothing was stored"
+        )
+        with session_scope(engine) as failed:
+            summary.run_id = record_failure(
+                session=failed, kind="crime", source=member.source, sha256=None,
+                message=summary.message,
+            ).id  # fmt: skip
+        pending = [summary]
+    finally:
+        session.close()
+    if progress:
+        for summary in pending:
+            progress.file_done(summary)
+    return pending
+
+
 def _import_one(
-    *, engine: Engine, member: Member, recheck: bool, progress: ImportProgress | None
+    *, session: Session, member: Member, recheck: bool, progress: ImportProgress | None
 ) -> ImportSummary:
+    """One file inside a savepoint: stored whole, skipped, or failed with nothing of it kept."""
     summary = ImportSummary(kind="crime", source=member.source)
     sha: str | None = None
     try:
         data = member.read()
         sha = hashlib.sha256(data).hexdigest()
         kind = detect_kind(parse_header(_first_line(data)), member.source)
-        with session_scope(engine) as session:
+        with session.begin_nested():
             previous = None
             if kind and not recheck:
                 previous = already_imported(session=session, kind=kind, sha256=sha)
@@ -348,10 +425,10 @@ def _import_one(
     summary.message = message
     summary.rows_stored = summary.rows_duplicate = summary.rows_quarantined = 0
     kind_for_run = summary.kind if summary.kind in CRIME_KINDS else "crime"
-    with session_scope(engine) as session:
-        summary.run_id = record_failure(
-            session=session, kind=kind_for_run, source=member.source, sha256=sha, message=message
-        ).id
+    # The savepoint is rolled back; the failure is recorded in the group's transaction.
+    summary.run_id = record_failure(
+        session=session, kind=kind_for_run, source=member.source, sha256=sha, message=message
+    ).id
     return summary
 
 

@@ -56,16 +56,24 @@
     lat.value = String(la);
     lon.value = String(lo);
     if (clear) { clear.hidden = false; }
-    var inside = !boundary || insideBoundary(la, lo);
-    say((how === "location" ? "A pin is at your location." : how === "moved" ? "The pin was moved." : "A pin is on the map.") +
-        (inside ? "" : " This looks outside the area we cover; we can only take reports inside it."));
+    var area = boundary ? areaAt(la, lo) : "";
+    var text = how === "location" ? "A pin is at your location" : how === "moved" ? "The pin was moved" : "A pin is on the map";
+    if (area === null) {
+      text += ". This looks outside the area we cover; we can only take reports inside it.";
+    } else {
+      text += area ? ", in " + area + "." : ".";
+    }
+    say(text);
   }
 
-  function insideBoundary(la, lo) {
-    var found = false;
+  // The name of the boundary area a point is in; null when it is in none of them.
+  function areaAt(la, lo) {
+    var found = null;
     boundary.eachLayer(function (layer) {
-      if (found || !layer.getBounds || !layer.getBounds().contains([la, lo])) { return; }
-      found = pointInLayer(layer, la, lo);
+      if (found !== null || !layer.getBounds || !layer.getBounds().contains([la, lo])) { return; }
+      if (pointInLayer(layer, la, lo)) {
+        found = (layer.feature && layer.feature.properties && layer.feature.properties.name) || "";
+      }
     });
     return found;
   }

@@ -202,7 +202,7 @@ def report_tallies(*, session: Session) -> ReportTallies:
         )
     ]
     bands = {
-        band: int(count)
+        str(band): int(count)
         for band, count in session.execute(
             sa.select(p.time_band, sa.func.count())
             .where(p.time_band.is_not(None), p.time_band != "")
@@ -211,7 +211,7 @@ def report_tallies(*, session: Session) -> ReportTallies:
         )
     }
     wards = {
-        code: int(count)
+        str(code): int(count)
         for code, count in session.execute(
             sa.select(p.ward_code, sa.func.count())
             .where(p.ward_code.is_not(None), p.ward_code != "")
@@ -429,7 +429,7 @@ def _ranked_counts(counts: Counter[str], n: int) -> list[dict[str, Any]]:
 
 
 def _by_group(
-    items: Sequence[tuple[Sequence[str], str | None]],
+    items: Sequence[tuple[Iterable[str], str | None]],
     codes: Sequence[str],
     *,
     k: int,
@@ -600,7 +600,7 @@ def assess_when(data: StoreData, settings: Settings, params: AssessParams) -> li
         when = data.reports.when
         prof = time_profile(
             [day for day, _, _ in when],
-            [hour for _, hour, _ in when],
+            np.array([np.nan if h is None else h for _, h, _ in when], dtype=float),
             nights=nights,
             start_hour=start,
             end_hour=end,
@@ -994,7 +994,7 @@ def assess_themes(data: StoreData, settings: Settings) -> Finding:
 
 def _run_themes(engine: Engine, settings: Settings, progress: Progress) -> None:
     try:
-        from saferstreets.themes.service import assign_all  # type: ignore[attr-defined]
+        from saferstreets.themes.service import assign_all
     except ImportError:
         progress("themes: no classifier installed, using stored theme assignments")
         return

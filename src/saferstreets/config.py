@@ -7,13 +7,15 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, ValidationError, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
     TomlConfigSettingsSource,
 )
+
+from saferstreets.errors import ConfigError
 
 DEV_SECRET = "dev-only-insecure-secret-change-me"  # noqa: S105 - refused outside development
 
@@ -28,7 +30,9 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="SAFERSTREETS_", extra="ignore")
 
     env: Literal["development", "test", "production"] = "development"
-    data_dir: Path = Field(default=Path("var"), description="Where the SQLite store and files live.")
+    data_dir: Path = Field(
+        default=Path("var"), description="Where the SQLite store and files live."
+    )
     database_url: str | None = Field(
         default=None, description="SQLAlchemy URL; default is SQLite in data_dir/saferstreets.db."
     )
@@ -40,7 +44,9 @@ class Settings(BaseSettings):
         default=None, description="Map tile URL template; none means boundaries are the base map."
     )
     tile_attribution: str = ""
-    h3_resolution: int = Field(default=9, ge=5, le=12, description="H3 resolution stored with points.")
+    h3_resolution: int = Field(
+        default=9, ge=5, le=12, description="H3 resolution stored with points."
+    )
     public_min_count: int = Field(default=10, ge=1, description="Counts below this are suppressed.")
     themes_min_labels: int = Field(
         default=30, ge=1, description="Analyst theme labels needed before a theme model is trained."
@@ -59,7 +65,9 @@ class Settings(BaseSettings):
         default=10, ge=1, description="Public reports accepted per client per hour (per worker)."
     )
     lookup_rate_limit: int = Field(
-        default=30, ge=1, description="Receipt-code look-ups and place searches per client per hour."
+        default=30,
+        ge=1,
+        description="Receipt-code look-ups and place searches per client per hour.",
     )
 
     @model_validator(mode="after")
@@ -68,6 +76,11 @@ class Settings(BaseSettings):
             raise ValueError(
                 "SAFERSTREETS_SECRET_KEY is still the development default; set a long random "
                 "value before running in production"
+            )
+        if self.env == "production" and len(self.secret_key) < 32:
+            raise ValueError(
+                "SAFERSTREETS_SECRET_KEY is too short for production; use at least 32 random "
+                "characters (for example: python -c 'import secrets; print(secrets.token_urlsafe(48))')"
             )
         return self
 
@@ -99,5 +112,19 @@ class Settings(BaseSettings):
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
-    """The process-wide settings (cached; tests build their own ``Settings``)."""
-    return Settings()
+    """The process-wide settings (cached; tests build their own ``Settings``).
+
+    An invalid setting is a ``ConfigError`` naming the variable, never a validation traceback.
+    """
+    try:
+        return Settings()
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors():
+            name = ".".join(str(p) for p in err["loc"])
+            variable = f"SAFERSTREETS_{name.upper()}" if name else "settings"
+            message = str(err["msg"]).removeprefix("Value error, ")
+            problems.append(message if not name else f"{variable}: {message}")
+        raise ConfigError(
+            "; ".join(problems), hint="see docs/operating.md for every setting"
+        ) from None

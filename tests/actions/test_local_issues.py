@@ -16,34 +16,59 @@ def county(session):  # type: ignore[no-untyped-def]
     add_area(session, "D1", "Northbury", "district")
     add_area(session, "W1", "Castle", "ward", parent="D1")
     add_area(session, "W2", "Riverside", "ward", parent="D1", lon=-0.29)
-    officer = create_user(session=session, username="pc", password="long enough pw", role="ward_officer", wards=["W1"])
+    officer = create_user(
+        session=session, username="pc", password="long enough pw", role="ward_officer", wards=["W1"]
+    )
     analyst = create_user(session=session, username="an", password="long enough pw", role="analyst")
-    partner = create_user(session=session, username="cl", password="long enough pw", role="partner",
-                          partner="council_lighting")
+    partner = create_user(
+        session=session,
+        username="cl",
+        password="long enough pw",
+        role="partner",
+        partner="council_lighting",
+    )
     session.commit()
     return officer, analyst, partner
 
 
 def test_sara_workflow_needs_analysis_and_assessment(session, county) -> None:  # type: ignore[no-untyped-def]
     officer, _, _ = county
-    reports = [add_report(session, ward="W1", district="D1", reasons=["poor_lighting"]) for _ in range(3)]
-    issue = service.create_issue(session=session, user=officer, ward_code="W1", title="Dark path by the canal",
-                                 themes=["poor_lighting"], report_ids=[r.id for r in reports])
+    reports = [
+        add_report(session, ward="W1", district="D1", reasons=["poor_lighting"]) for _ in range(3)
+    ]
+    issue = service.create_issue(
+        session=session,
+        user=officer,
+        ward_code="W1",
+        title="Dark path by the canal",
+        themes=["poor_lighting"],
+        report_ids=[r.id for r in reports],
+    )
     assert issue.stage == "scanning"
     assert all(r.status == "linked" for r in reports)
     service.move_stage(session=session, issue=issue, to_stage="analysis", user=officer)
     with pytest.raises(ValidationFailed, match="Write down the analysis"):
         service.move_stage(session=session, issue=issue, to_stage="response", user=officer)
     assert issue.stage == "analysis"
-    service.move_stage(session=session, issue=issue, to_stage="response", user=officer,
-                       notes="Unlit 300 m stretch; reports Fri-Sat after 21:00.")
+    service.move_stage(
+        session=session,
+        issue=issue,
+        to_stage="response",
+        user=officer,
+        notes="Unlit 300 m stretch; reports Fri-Sat after 21:00.",
+    )
     with pytest.raises(ValidationFailed, match="cannot move to closed"):
         service.move_stage(session=session, issue=issue, to_stage="closed", user=officer)
     service.move_stage(session=session, issue=issue, to_stage="assessment", user=officer)
     with pytest.raises(ValidationFailed, match="Say whether the response worked"):
         service.move_stage(session=session, issue=issue, to_stage="closed", user=officer)
-    service.move_stage(session=session, issue=issue, to_stage="closed", user=officer,
-                       notes="Lights fixed; no reports in the six weeks since.")
+    service.move_stage(
+        session=session,
+        issue=issue,
+        to_stage="closed",
+        user=officer,
+        notes="Lights fixed; no reports in the six weeks since.",
+    )
     session.commit()
     stored = session.get(LocalIssue, issue.id)
     assert stored.stage == "closed"
@@ -59,21 +84,37 @@ def test_ward_officer_sees_only_her_wards(session, county) -> None:  # type: ign
     with pytest.raises(PermissionDenied):
         service.get_issue(session=session, issue_id=other.id, user=officer)
     with pytest.raises(PermissionDenied):
-        service.create_issue(session=session, user=officer, ward_code="W2", title="Outside my wards")
+        service.create_issue(
+            session=session, user=officer, ward_code="W2", title="Outside my wards"
+        )
 
 
 def test_partner_answers_only_its_own_referrals(session, county) -> None:  # type: ignore[no-untyped-def]
     officer, analyst, partner = county
     issue = service.create_issue(session=session, user=officer, ward_code="W1", title="Lights out")
-    lights = service.refer(session=session, issue=issue, user=officer, partner="council_lighting",
-                           request="Repair three columns on Canal Walk")
-    cctv = service.refer(session=session, issue=issue, user=officer, partner="council_cctv", request="Camera")
+    lights = service.refer(
+        session=session,
+        issue=issue,
+        user=officer,
+        partner="council_lighting",
+        request="Repair three columns on Canal Walk",
+    )
+    cctv = service.refer(
+        session=session, issue=issue, user=officer, partner="council_cctv", request="Camera"
+    )
     assert [r.id for r in service.partner_referrals(session=session, user=partner)] == [lights.id]
-    service.answer_referral(session=session, referral_id=lights.id, user=partner, status="done",
-                            response="Repaired on 3 November")
+    service.answer_referral(
+        session=session,
+        referral_id=lights.id,
+        user=partner,
+        status="done",
+        response="Repaired on 3 November",
+    )
     assert lights.status == "done" and lights.closed_on is not None
     with pytest.raises(PermissionDenied):
-        service.answer_referral(session=session, referral_id=cctv.id, user=partner, status="done", response="x")
+        service.answer_referral(
+            session=session, referral_id=cctv.id, user=partner, status="done", response="x"
+        )
     with pytest.raises(ValidationFailed):
         service.refer(session=session, issue=issue, user=officer, partner="nobody", request="x")
 
@@ -84,7 +125,10 @@ def test_suggestions_cluster_unlinked_reports(session, county) -> None:  # type:
     for _ in range(2):
         add_report(session, ward="W2", district="D1", reasons=["poor_lighting"])
     found = service.suggest_issues(session=session, min_reports=5)
-    assert {(s["ward_code"], s["theme"], s["count"]) for s in found} == {("W1", "poor_lighting", 6), ("W1", "isolated", 6)}
+    assert {(s["ward_code"], s["theme"], s["count"]) for s in found} == {
+        ("W1", "poor_lighting", 6),
+        ("W1", "isolated", 6),
+    }
 
 
 def test_issue_pages_on_a_phone_flow(client, engine) -> None:  # type: ignore[no-untyped-def]
@@ -93,24 +137,66 @@ def test_issue_pages_on_a_phone_flow(client, engine) -> None:  # type: ignore[no
     with session_scope(engine) as session:
         add_area(session, "D1", "Northbury", "district")
         add_area(session, "W1", "Castle", "ward", parent="D1")
-        create_user(session=session, username="pc", password="long enough pw", role="ward_officer", wards=["W1"])
+        create_user(
+            session=session,
+            username="pc",
+            password="long enough pw",
+            role="ward_officer",
+            wards=["W1"],
+        )
         for _ in range(5):
-            add_report(session, ward="W1", district="D1", reasons=["poor_lighting"],
-                       free_text="Dark underpass, call me on 07700 900123")
+            add_report(
+                session,
+                ward="W1",
+                district="D1",
+                reasons=["poor_lighting"],
+                free_text="Dark underpass, call me on 07700 900123",
+            )
     token = client.get("/login").text.split('name="csrf_token" value="')[1].split('"')[0]
-    client.post("/login", data={"username": "pc", "password": "long enough pw", "csrf_token": token})
+    client.post(
+        "/login", data={"username": "pc", "password": "long enough pw", "csrf_token": token}
+    )
     token = client.get("/staff/issues").text.split('name="csrf_token" value="')[1].split('"')[0]
-    response = client.post("/staff/issues", data={"csrf_token": token, "ward_code": "W1", "title": "Dark underpass",
-                                                  "themes": "poor_lighting", "report_ids": "1,2,3"},
-                           follow_redirects=False)
+    response = client.post(
+        "/staff/issues",
+        data={
+            "csrf_token": token,
+            "ward_code": "W1",
+            "title": "Dark underpass",
+            "themes": "poor_lighting",
+            "report_ids": "1,2,3",
+        },
+        follow_redirects=False,
+    )
     assert response.status_code == 303
     page = client.get(response.headers["location"])
     assert page.status_code == 200
     assert "Dark underpass" in page.text
     assert "07700 900123" not in page.text  # contact details redacted beyond the triage queue
-    bad = client.post(f"{response.headers['location']}/stage", data={"csrf_token": token, "stage": "response"})
+    bad = client.post(
+        f"{response.headers['location']}/stage", data={"csrf_token": token, "stage": "response"}
+    )
     assert bad.status_code == 422
     assert "cannot move to response" in bad.text
     queue = client.get("/staff/issues.json").json()
     assert [i["title"] for i in queue] == ["Dark underpass"]
     assert queue[0]["stage"] == "scanning"
+    detail = client.get(f"{response.headers['location']}.json")
+    assert detail.status_code == 200 and detail.json()["report_ids"] == [1, 2, 3]
+    empty = client.post(
+        f"{response.headers['location']}/actions", data={"csrf_token": token, "description": ""}
+    )
+    assert empty.status_code == 422
+    assert (
+        "Description is needed." in empty.text and "Dark underpass" in empty.text
+    )  # shown in place
+    assert client.get(f"{response.headers['location']}.json").json()["actions"] == []
+    sent = client.post(
+        f"{response.headers['location']}/referrals",
+        data={"csrf_token": token, "partner": "council_lighting", "request": "Fix the lights"},
+        follow_redirects=False,
+    )
+    assert sent.status_code == 303
+    referrals = client.get("/staff/referrals")
+    assert referrals.status_code == 200 and "Fix the lights" in referrals.text
+    assert "Send the answer" not in referrals.text  # a ward officer sees, the partner answers

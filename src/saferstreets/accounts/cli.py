@@ -37,12 +37,23 @@ def create(
     engine = open_store()
     ward_codes = [w.strip() for w in wards.split(",") if w.strip()]
     if role == "ward_officer" and not ward_codes:
-        raise ValidationFailed("A ward officer needs at least one ward.", hint="--wards E05000001,E05000002")
+        raise ValidationFailed(
+            "A ward officer needs at least one ward.", hint="--wards E05000001,E05000002"
+        )
     if role == "partner" and not partner:
-        raise ValidationFailed("A partner account needs a partner code.", hint="--partner council_lighting")
+        raise ValidationFailed(
+            "A partner account needs a partner code.", hint="--partner council_lighting"
+        )
     with session_scope(engine) as session:
-        create_user(session=session, username=username, password=_password(password), role=role,
-                    display_name=name, wards=ward_codes, partner=partner)
+        create_user(
+            session=session,
+            username=username,
+            password=_password(password),
+            role=role,
+            display_name=name,
+            wards=ward_codes,
+            partner=partner,
+        )
     console.print(f"Created {role.replace('_', ' ')} account {username}.")
 
 
@@ -64,7 +75,12 @@ def list_users() -> None:
 
 
 @users_app.command("set-password")
-def set_password(username: str, password: Annotated[str | None, typer.Option()] = None) -> None:
+def set_password(
+    username: str,
+    password: Annotated[
+        str | None, typer.Option(help="The new password; asked for when not given.")
+    ] = None,
+) -> None:
     """Set a new password for an account."""
     from saferstreets.cli import open_store
     from saferstreets.db import session_scope
@@ -80,9 +96,7 @@ def set_password(username: str, password: Annotated[str | None, typer.Option()] 
     console.print(f"Password changed for {username}.")
 
 
-@users_app.command("deactivate")
-def deactivate(username: str) -> None:
-    """Stop an account from signing in (its history stays)."""
+def _set_active(username: str, active: bool) -> None:
     from saferstreets.cli import open_store
     from saferstreets.db import session_scope
 
@@ -90,8 +104,44 @@ def deactivate(username: str) -> None:
         user = session.scalar(sa.select(User).where(User.username == username))
         if user is None:
             raise NotFound(f"There is no account {username!r}.")
-        user.active = False
+        user.active = active
+
+
+@users_app.command("deactivate")
+def deactivate(username: str) -> None:
+    """Stop an account from signing in (its history stays)."""
+    _set_active(username, False)
     console.print(f"{username} can no longer sign in.")
+
+
+@users_app.command("activate")
+def activate(username: str) -> None:
+    """Let a deactivated account sign in again."""
+    _set_active(username, True)
+    console.print(f"{username} can sign in again.")
+
+
+@users_app.command("set-wards")
+def set_wards_command(
+    username: str,
+    wards: Annotated[str, typer.Argument(help="Ward codes, comma-separated.")],
+) -> None:
+    """Change the wards a ward officer works."""
+    from saferstreets.accounts.service import set_wards
+    from saferstreets.cli import open_store
+    from saferstreets.db import session_scope
+
+    codes = [w.strip() for w in wards.split(",") if w.strip()]
+    with session_scope(open_store()) as session:
+        user = session.scalar(sa.select(User).where(User.username == username))
+        if user is None:
+            raise NotFound(f"There is no account {username!r}.")
+        if user.role != "ward_officer":
+            raise ValidationFailed(
+                f"{username} is a {user.role.replace('_', ' ')}, not a ward officer."
+            )
+        set_wards(session=session, user=user, wards=codes)
+    console.print(f"{username} now works {', '.join(codes)}.")
 
 
 def register(*, app: typer.Typer, import_app: typer.Typer) -> None:

@@ -23,7 +23,9 @@ def _safe_next(target: str | None) -> str:
 @router.get("/login", include_in_schema=False)
 def login_form(request: Request, next: str | None = None) -> Response:
     return templates.TemplateResponse(
-        request, "login.html", {"csrf": csrf_token(request), "next": _safe_next(next), "error": None}
+        request,
+        "login.html",
+        {"csrf": csrf_token(request), "next": _safe_next(next), "error": None},
     )
 
 
@@ -42,8 +44,11 @@ def login(
         return templates.TemplateResponse(
             request,
             "login.html",
-            {"csrf": csrf_token(request), "next": _safe_next(next),
-             "error": "That username and password do not match an active account."},
+            {
+                "csrf": csrf_token(request),
+                "next": _safe_next(next),
+                "error": "That username and password do not match an active account.",
+            },
             status_code=401,
         )
     request.session.clear()

@@ -39,6 +39,10 @@ def create_user(
         errors["username"] = "is already taken"
     if len(password) < 10:
         errors["password"] = "must be at least 10 characters"
+    if wards and (unknown := unknown_wards(session=session, wards=wards)):
+        errors["wards"] = f"not imported wards: {', '.join(unknown)}"
+    if partner is not None and (problem := partner_problem(partner)):
+        errors["partner"] = problem
     if errors:
         raise ValidationFailed("The account cannot be created.", field_errors=errors)
     user = User(
@@ -52,6 +56,34 @@ def create_user(
     session.add(user)
     session.flush()
     return user
+
+
+def unknown_wards(*, session: Session, wards: list[str]) -> list[str]:
+    """The codes in ``wards`` that are not imported wards."""
+    from saferstreets.areas.models import Area
+
+    known = set(
+        session.scalars(sa.select(Area.code).where(Area.kind == "ward", Area.code.in_(wards)))
+    )
+    return [w for w in wards if w not in known]
+
+
+def partner_problem(partner: str) -> str | None:
+    """Why ``partner`` is not a partner code, or None."""
+    from saferstreets.actions.partners import BY_CODE
+
+    if partner not in BY_CODE:
+        return f"must be one of {', '.join(BY_CODE)}"
+    return None
+
+
+def set_wards(*, session: Session, user: User, wards: list[str]) -> None:
+    """Change the wards a ward officer works (every code must be an imported ward)."""
+    if unknown := unknown_wards(session=session, wards=wards):
+        raise ValidationFailed(
+            "Those wards are not imported.", field_errors={"wards": ", ".join(unknown)}
+        )
+    user.wards = list(wards)
 
 
 def authenticate(*, session: Session, username: str, password: str) -> User | None:

@@ -71,7 +71,9 @@ class Referral(Base):
     issue_id: Mapped[int] = mapped_column(sa.ForeignKey("local_issue.id", ondelete="CASCADE"))
     partner: Mapped[str] = mapped_column(sa.String(64))
     request: Mapped[str] = mapped_column(sa.Text)
-    status: Mapped[str] = mapped_column(sa.String(16), default="sent")  # sent, accepted, done, declined
+    status: Mapped[str] = mapped_column(
+        sa.String(16), default="sent"
+    )  # sent, accepted, done, declined
     response: Mapped[str | None] = mapped_column(sa.Text)
     sent_on: Mapped[date]
     closed_on: Mapped[date | None]
@@ -85,7 +87,9 @@ class PublicUpdate(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     area_code: Mapped[str] = mapped_column(sa.String(32))
-    issue_id: Mapped[int | None] = mapped_column(sa.ForeignKey("local_issue.id", ondelete="SET NULL"))
+    issue_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("local_issue.id", ondelete="SET NULL")
+    )
     title: Mapped[str] = mapped_column(sa.String(200))
     body: Mapped[str] = mapped_column(sa.Text)
     themes: Mapped[list] = mapped_column(JSONType, default=list)

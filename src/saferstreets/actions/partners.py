@@ -13,13 +13,37 @@ class Partner:
 
 
 PARTNERS: tuple[Partner, ...] = (
-    Partner("council_lighting", "Council street lighting", "Repair, brighten or extend street lighting"),
-    Partner("council_cctv", "Council CCTV", "Add, repair or re-aim CCTV cameras; review footage coverage"),
-    Partner("parks", "Parks and green spaces", "Cut back vegetation, improve sightlines, lock or light paths"),
-    Partner("licensing", "Licensing", "Review the premises licence, conditions or a late-night levy"),
-    Partner("venue", "Pub, bar or club", "Ask for Angela, door staff training, welfare and safe taxi points"),
-    Partner("transport", "Transport operator", "Staffing, lighting and help points at stations and stops"),
-    Partner("housing", "Housing provider", "Secure empty buildings, repair entrances and communal lighting"),
+    Partner(
+        "council_lighting", "Council street lighting", "Repair, brighten or extend street lighting"
+    ),
+    Partner(
+        "council_cctv",
+        "Council CCTV",
+        "Add, repair or re-aim CCTV cameras; review footage coverage",
+    ),
+    Partner(
+        "parks",
+        "Parks and green spaces",
+        "Cut back vegetation, improve sightlines, lock or light paths",
+    ),
+    Partner(
+        "licensing", "Licensing", "Review the premises licence, conditions or a late-night levy"
+    ),
+    Partner(
+        "venue",
+        "Pub, bar or club",
+        "Ask for Angela, door staff training, welfare and safe taxi points",
+    ),
+    Partner(
+        "transport",
+        "Transport operator",
+        "Staffing, lighting and help points at stations and stops",
+    ),
+    Partner(
+        "housing",
+        "Housing provider",
+        "Secure empty buildings, repair entrances and communal lighting",
+    ),
     Partner("highways", "Highways", "Underpasses, crossings, footpath layout and signage"),
 )
 BY_CODE: dict[str, Partner] = {p.code: p for p in PARTNERS}

@@ -23,58 +23,120 @@ CsrfField = Annotated[str, Form(alias="csrf_token")]
 
 def _issue_json(issue: Any) -> dict[str, Any]:
     return {
-        "id": issue.id, "ward_code": issue.ward_code, "title": issue.title, "stage": issue.stage,
-        "priority": issue.priority, "themes": issue.themes, "due_on": issue.due_on,
-        "description": issue.description, "analysis_notes": issue.analysis_notes,
+        "id": issue.id,
+        "ward_code": issue.ward_code,
+        "title": issue.title,
+        "stage": issue.stage,
+        "priority": issue.priority,
+        "themes": issue.themes,
+        "due_on": issue.due_on,
+        "description": issue.description,
+        "analysis_notes": issue.analysis_notes,
         "assessment_notes": issue.assessment_notes,
     }
 
 
 @router.get("/issues", include_in_schema=False)
-def issue_queue(request: Request, session: SessionDep, user: CurrentUser, ward: str | None = None,
-                closed: bool = False) -> Response:
+def issue_queue(
+    request: Request,
+    session: SessionDep,
+    user: CurrentUser,
+    ward: str | None = None,
+    closed: bool = False,
+) -> Response:
     issues = service.queue(session=session, user=user, ward_code=ward, include_closed=closed)
-    suggestions = service.suggest_issues(session=session) if user.role in service.STAFF_ROLES_ALL_WARDS else []
-    return templates.TemplateResponse(request, "staff/issues.html", {
-        "user": user, "csrf": csrf_token(request), "issues": issues, "suggestions": suggestions[:12],
-        "ward": ward, "closed": closed, "stages": SARA_STAGES, "themes": {t.code: t.label for t in THEMES},
-    })
+    suggestions = (
+        service.suggest_issues(session=session)
+        if user.role in service.STAFF_ROLES_ALL_WARDS
+        else []
+    )
+    return templates.TemplateResponse(
+        request,
+        "staff/issues.html",
+        {
+            "user": user,
+            "csrf": csrf_token(request),
+            "issues": issues,
+            "suggestions": suggestions[:12],
+            "ward": ward,
+            "closed": closed,
+            "stages": SARA_STAGES,
+            "themes": {t.code: t.label for t in THEMES},
+        },
+    )
 
 
 @router.get("/issues.json")
-def issue_queue_json(session: SessionDep, user: CurrentUser, ward: str | None = None,
-                     closed: bool = False) -> list[dict[str, Any]]:
+def issue_queue_json(
+    session: SessionDep, user: CurrentUser, ward: str | None = None, closed: bool = False
+) -> list[dict[str, Any]]:
     """The signed-in user's queue of local issues."""
-    return [_issue_json(i) for i in service.queue(session=session, user=user, ward_code=ward, include_closed=closed)]
+    return [
+        _issue_json(i)
+        for i in service.queue(session=session, user=user, ward_code=ward, include_closed=closed)
+    ]
 
 
 @router.post("/issues", include_in_schema=False)
-def create_issue(request: Request, session: SessionDep, user: CurrentUser, csrf: CsrfField,
-                 ward_code: Annotated[str, Form(max_length=32)], title: Annotated[str, Form(max_length=200)],
-                 description: Annotated[str, Form(max_length=4000)] = "",
-                 themes: Annotated[list[str] | None, Form()] = None,
-                 report_ids: Annotated[str, Form(max_length=20000)] = "") -> Response:
+def create_issue(
+    request: Request,
+    session: SessionDep,
+    user: CurrentUser,
+    csrf: CsrfField,
+    ward_code: Annotated[str, Form(max_length=32)],
+    title: Annotated[str, Form(max_length=200)],
+    description: Annotated[str, Form(max_length=4000)] = "",
+    themes: Annotated[list[str] | None, Form()] = None,
+    report_ids: Annotated[str, Form(max_length=20000)] = "",
+) -> Response:
     check_csrf(request, csrf)
     ids = [int(x) for x in report_ids.split(",") if x.strip().isdigit()]
-    issue = service.create_issue(session=session, user=user, ward_code=ward_code, title=title,
-                                 description=description, themes=themes or [], report_ids=ids)
+    issue = service.create_issue(
+        session=session,
+        user=user,
+        ward_code=ward_code,
+        title=title,
+        description=description,
+        themes=themes or [],
+        report_ids=ids,
+    )
     return RedirectResponse(f"/staff/issues/{issue.id}", status_code=303)
 
 
-def _detail_page(request: Request, session: Any, user: Any, issue: Any, errors: dict[str, str] | None = None,
-                 message: str | None = None, status: int = 200) -> Response:
+def _detail_page(
+    request: Request,
+    session: Any,
+    user: Any,
+    issue: Any,
+    errors: dict[str, str] | None = None,
+    message: str | None = None,
+    status: int = 200,
+) -> Response:
     from saferstreets.reports.redact import redact_contact_details
 
     detail = service.issue_detail(session=session, issue=issue)
     suggested = [THEME_PARTNER[t] for t in issue.themes if t in THEME_PARTNER]
-    return templates.TemplateResponse(request, "staff/issue.html", {
-        "user": user, "csrf": csrf_token(request), **detail, "errors": errors or {}, "message": message,
-        "partners": PARTNERS, "suggested_partners": suggested, "action_kinds": service.ACTION_KINDS,
-        "themes": {t.code: t.label for t in THEMES}, "redact": redact_contact_details, "today": date.today(),
-    }, status_code=status)
+    return templates.TemplateResponse(
+        request,
+        "staff/issue.html",
+        {
+            "user": user,
+            "csrf": csrf_token(request),
+            **detail,
+            "errors": errors or {},
+            "message": message,
+            "partners": PARTNERS,
+            "suggested_partners": suggested,
+            "action_kinds": service.ACTION_KINDS,
+            "themes": {t.code: t.label for t in THEMES},
+            "redact": redact_contact_details,
+            "today": date.today(),
+        },
+        status_code=status,
+    )
 
 
-@router.get("/issues/{issue_id}", include_in_schema=False)
+@router.get("/issues/{issue_id:int}", include_in_schema=False)
 def issue_page(request: Request, issue_id: int, session: SessionDep, user: CurrentUser) -> Response:
     issue = service.get_issue(session=session, issue_id=issue_id, user=user)
     audit(session=session, user=user, action="view", object_kind="local_issue", object_id=issue.id)
@@ -90,13 +152,20 @@ def issue_json(issue_id: int, session: SessionDep, user: CurrentUser) -> dict[st
     return {
         **_issue_json(issue),
         "report_ids": [r.id for r in detail["reports"]],
-        "actions": [{"kind": a.kind, "description": a.description, "taken_on": a.taken_on} for a in detail["actions"]],
-        "referrals": [{"partner": r.partner, "status": r.status, "request": r.request, "response": r.response}
-                      for r in detail["referrals"]],
+        "actions": [
+            {"kind": a.kind, "description": a.description, "taken_on": a.taken_on}
+            for a in detail["actions"]
+        ],
+        "referrals": [
+            {"partner": r.partner, "status": r.status, "request": r.request, "response": r.response}
+            for r in detail["referrals"]
+        ],
     }
 
 
-def _post_on_issue(request: Request, session: Any, user: Any, issue_id: int, csrf: str, fn: Any, done: str) -> Response:
+def _post_on_issue(
+    request: Request, session: Any, user: Any, issue_id: int, csrf: str, fn: Any, done: str
+) -> Response:
     check_csrf(request, csrf)
     issue = service.get_issue(session=session, issue_id=issue_id, user=user)
     try:
@@ -104,59 +173,149 @@ def _post_on_issue(request: Request, session: Any, user: Any, issue_id: int, csr
     except ValidationFailed as exc:
         session.rollback()
         issue = service.get_issue(session=session, issue_id=issue_id, user=user)
-        return _detail_page(request, session, user, issue, errors=exc.field_errors or {"form": exc.message},
-                            message=exc.message, status=422)
+        return _detail_page(
+            request,
+            session,
+            user,
+            issue,
+            errors=exc.field_errors or {"form": exc.message},
+            message=exc.message,
+            status=422,
+        )
     return RedirectResponse(f"/staff/issues/{issue_id}?done={done}", status_code=303)
 
 
-@router.post("/issues/{issue_id}/stage", include_in_schema=False)
-def issue_stage(request: Request, issue_id: int, session: SessionDep, user: CurrentUser, csrf: CsrfField,
-                stage: Annotated[str, Form(max_length=16)], notes: Annotated[str, Form(max_length=4000)] = "") -> Response:
-    return _post_on_issue(request, session, user, issue_id, csrf,
-                          lambda issue: service.move_stage(session=session, issue=issue, to_stage=stage, user=user,
-                                                           notes=notes), "stage")
+@router.post("/issues/{issue_id:int}/stage", include_in_schema=False)
+def issue_stage(
+    request: Request,
+    issue_id: int,
+    session: SessionDep,
+    user: CurrentUser,
+    csrf: CsrfField,
+    stage: Annotated[str, Form(max_length=16)],
+    notes: Annotated[str, Form(max_length=4000)] = "",
+) -> Response:
+    return _post_on_issue(
+        request,
+        session,
+        user,
+        issue_id,
+        csrf,
+        lambda issue: service.move_stage(
+            session=session, issue=issue, to_stage=stage, user=user, notes=notes
+        ),
+        "stage",
+    )
 
 
-@router.post("/issues/{issue_id}/actions", include_in_schema=False)
-def issue_action(request: Request, issue_id: int, session: SessionDep, user: CurrentUser, csrf: CsrfField,
-                 description: Annotated[str, Form(max_length=2000)], kind: Annotated[str, Form(max_length=32)] = "patrol",
-                 taken_on: Annotated[date | None, Form()] = None) -> Response:
-    return _post_on_issue(request, session, user, issue_id, csrf,
-                          lambda issue: service.add_action(session=session, issue=issue, user=user,
-                                                           description=description, kind=kind, taken_on=taken_on),
-                          "action")
+@router.post("/issues/{issue_id:int}/actions", include_in_schema=False)
+def issue_action(
+    request: Request,
+    issue_id: int,
+    session: SessionDep,
+    user: CurrentUser,
+    csrf: CsrfField,
+    description: Annotated[str, Form(max_length=2000)] = "",
+    kind: Annotated[str, Form(max_length=32)] = "patrol",
+    taken_on: Annotated[date | None, Form()] = None,
+) -> Response:
+    return _post_on_issue(
+        request,
+        session,
+        user,
+        issue_id,
+        csrf,
+        lambda issue: service.add_action(
+            session=session,
+            issue=issue,
+            user=user,
+            description=description,
+            kind=kind,
+            taken_on=taken_on,
+        ),
+        "action",
+    )
 
 
-@router.post("/issues/{issue_id}/referrals", include_in_schema=False)
-def issue_referral(request: Request, issue_id: int, session: SessionDep, user: CurrentUser, csrf: CsrfField,
-                   partner: Annotated[str, Form(max_length=64)], request_text: Annotated[str, Form(alias="request", max_length=2000)]) -> Response:
-    return _post_on_issue(request, session, user, issue_id, csrf,
-                          lambda issue: service.refer(session=session, issue=issue, user=user, partner=partner,
-                                                      request=request_text), "referral")
+@router.post("/issues/{issue_id:int}/referrals", include_in_schema=False)
+def issue_referral(
+    request: Request,
+    issue_id: int,
+    session: SessionDep,
+    user: CurrentUser,
+    csrf: CsrfField,
+    partner: Annotated[str, Form(max_length=64)],
+    request_text: Annotated[str, Form(alias="request", max_length=2000)] = "",
+) -> Response:
+    return _post_on_issue(
+        request,
+        session,
+        user,
+        issue_id,
+        csrf,
+        lambda issue: service.refer(
+            session=session, issue=issue, user=user, partner=partner, request=request_text
+        ),
+        "referral",
+    )
 
 
-@router.post("/issues/{issue_id}/updates", include_in_schema=False)
-def issue_update(request: Request, issue_id: int, session: SessionDep, user: CurrentUser, csrf: CsrfField,
-                 title: Annotated[str, Form(max_length=200)], body: Annotated[str, Form(max_length=4000)]) -> Response:
-    return _post_on_issue(request, session, user, issue_id, csrf,
-                          lambda issue: service.publish_update(session=session, user=user, area_code=issue.ward_code,
-                                                               title=title, body=body, themes=issue.themes,
-                                                               issue_id=issue.id), "update")
+@router.post("/issues/{issue_id:int}/updates", include_in_schema=False)
+def issue_update(
+    request: Request,
+    issue_id: int,
+    session: SessionDep,
+    user: CurrentUser,
+    csrf: CsrfField,
+    title: Annotated[str, Form(max_length=200)] = "",
+    body: Annotated[str, Form(max_length=4000)] = "",
+) -> Response:
+    return _post_on_issue(
+        request,
+        session,
+        user,
+        issue_id,
+        csrf,
+        lambda issue: service.publish_update(
+            session=session,
+            user=user,
+            area_code=issue.ward_code,
+            title=title,
+            body=body,
+            themes=issue.themes,
+            issue_id=issue.id,
+        ),
+        "update",
+    )
 
 
 @router.get("/referrals", include_in_schema=False)
 def referrals_page(request: Request, session: SessionDep, user: CurrentUser) -> Response:
     referrals = service.partner_referrals(session=session, user=user)
-    return templates.TemplateResponse(request, "staff/referrals.html", {
-        "user": user, "csrf": csrf_token(request), "referrals": referrals,
-        "partners": {p.code: p.name for p in PARTNERS},
-    })
+    return templates.TemplateResponse(
+        request,
+        "staff/referrals.html",
+        {
+            "user": user,
+            "csrf": csrf_token(request),
+            "referrals": referrals,
+            "partners": {p.code: p.name for p in PARTNERS},
+        },
+    )
 
 
-@router.post("/referrals/{referral_id}", include_in_schema=False)
-def answer_referral(request: Request, referral_id: int, session: SessionDep, user: CurrentUser, csrf: CsrfField,
-                    status: Annotated[str, Form(max_length=16)],
-                    response: Annotated[str, Form(max_length=4000)] = "") -> Response:
+@router.post("/referrals/{referral_id:int}", include_in_schema=False)
+def answer_referral(
+    request: Request,
+    referral_id: int,
+    session: SessionDep,
+    user: CurrentUser,
+    csrf: CsrfField,
+    status: Annotated[str, Form(max_length=16)],
+    response: Annotated[str, Form(max_length=4000)] = "",
+) -> Response:
     check_csrf(request, csrf)
-    service.answer_referral(session=session, referral_id=referral_id, user=user, status=status, response=response)
+    service.answer_referral(
+        session=session, referral_id=referral_id, user=user, status=status, response=response
+    )
     return RedirectResponse("/staff/referrals?done=answer", status_code=303)

@@ -48,7 +48,9 @@ STAFF_ROLES_ALL_WARDS = ("admin", "analyst", "supervisor")
 def _require_text(value: str | None, field: str, limit: int) -> str:
     text = (value or "").strip()
     if not text:
-        raise ValidationFailed(f"{field.replace('_', ' ').capitalize()} is needed.", field_errors={field: "is needed"})
+        raise ValidationFailed(
+            f"{field.replace('_', ' ').capitalize()} is needed.", field_errors={field: "is needed"}
+        )
     if len(text) > limit:
         raise ValidationFailed(
             f"{field.replace('_', ' ').capitalize()} is too long.",
@@ -89,15 +91,24 @@ def create_issue(
 ) -> LocalIssue:
     """Open a local issue in a ward (stage: scanning), gathering the reports it came from."""
     title = _require_text(title, "title", 200)
-    if session.scalar(sa.select(Area.id).where(Area.kind == "ward", Area.code == ward_code)) is None:
-        raise ValidationFailed(f"There is no ward {ward_code!r}.", field_errors={"ward_code": "is not a known ward"})
+    if (
+        session.scalar(sa.select(Area.id).where(Area.kind == "ward", Area.code == ward_code))
+        is None
+    ):
+        raise ValidationFailed(
+            f"There is no ward {ward_code!r}.", field_errors={"ward_code": "is not a known ward"}
+        )
     if user is not None and not can_see_ward(user, ward_code):
         raise PermissionDenied("You can only open issues in your own wards.")
     unknown = [t for t in themes if t not in THEMES]
     if unknown:
-        raise ValidationFailed("Unknown theme.", field_errors={"themes": f"unknown: {', '.join(unknown)}"})
+        raise ValidationFailed(
+            "Unknown theme.", field_errors={"themes": f"unknown: {', '.join(unknown)}"}
+        )
     if priority not in (1, 2, 3):
-        raise ValidationFailed("Priority must be 1, 2 or 3.", field_errors={"priority": "must be 1, 2 or 3"})
+        raise ValidationFailed(
+            "Priority must be 1, 2 or 3.", field_errors={"priority": "must be 1, 2 or 3"}
+        )
     issue = LocalIssue(
         ward_code=ward_code,
         title=title,
@@ -111,7 +122,9 @@ def create_issue(
     session.add(issue)
     session.flush()
     link_reports(session=session, issue=issue, report_ids=report_ids)
-    audit(session=session, user=user, action="create", object_kind="local_issue", object_id=issue.id)
+    audit(
+        session=session, user=user, action="create", object_kind="local_issue", object_id=issue.id
+    )
     return issue
 
 
@@ -119,7 +132,9 @@ def link_reports(*, session: Session, issue: LocalIssue, report_ids: Sequence[in
     """Link reports to the issue (marking them 'linked'); returns how many were newly linked."""
     if not report_ids:
         return 0
-    existing = set(session.scalars(sa.select(IssueReport.report_id).where(IssueReport.issue_id == issue.id)))
+    existing = set(
+        session.scalars(sa.select(IssueReport.report_id).where(IssueReport.issue_id == issue.id))
+    )
     found = session.scalars(sa.select(Report).where(Report.id.in_(list(report_ids)))).all()
     added = 0
     for report in found:
@@ -138,7 +153,12 @@ def link_reports(*, session: Session, issue: LocalIssue, report_ids: Sequence[in
 
 
 def move_stage(
-    *, session: Session, issue: LocalIssue, to_stage: str, user: User | None, notes: str | None = None
+    *,
+    session: Session,
+    issue: LocalIssue,
+    to_stage: str,
+    user: User | None,
+    notes: str | None = None,
 ) -> LocalIssue:
     """Move an issue to another SARA stage, if that transition is allowed.
 
@@ -146,7 +166,9 @@ def move_stage(
     assessment (did the response work?).
     """
     if to_stage not in SARA_STAGES:
-        raise ValidationFailed(f"Unknown stage {to_stage!r}.", field_errors={"stage": "is not a SARA stage"})
+        raise ValidationFailed(
+            f"Unknown stage {to_stage!r}.", field_errors={"stage": "is not a SARA stage"}
+        )
     allowed = TRANSITIONS[issue.stage]
     if to_stage not in allowed:
         raise ValidationFailed(
@@ -171,54 +193,98 @@ def move_stage(
     before = issue.stage
     issue.stage = to_stage
     session.flush()
-    audit(session=session, user=user, action="update", object_kind="local_issue", object_id=issue.id,
-          detail={"stage": [before, to_stage]})
+    audit(
+        session=session,
+        user=user,
+        action="update",
+        object_kind="local_issue",
+        object_id=issue.id,
+        detail={"stage": [before, to_stage]},
+    )
     return issue
 
 
 def add_action(
-    *, session: Session, issue: LocalIssue, user: User | None, description: str, kind: str = "patrol",
+    *,
+    session: Session,
+    issue: LocalIssue,
+    user: User | None,
+    description: str,
+    kind: str = "patrol",
     taken_on: date | None = None,
 ) -> Action:
     """Record something done about the issue."""
     description = _require_text(description, "description", 2000)
     if kind not in ACTION_KINDS:
-        raise ValidationFailed("Unknown kind of action.", field_errors={"kind": f"must be one of {', '.join(ACTION_KINDS)}"})
-    action = Action(issue_id=issue.id, description=description, kind=kind, taken_on=taken_on or date.today(),
-                    by_user_id=user.id if user else None)
+        raise ValidationFailed(
+            "Unknown kind of action.",
+            field_errors={"kind": f"must be one of {', '.join(ACTION_KINDS)}"},
+        )
+    action = Action(
+        issue_id=issue.id,
+        description=description,
+        kind=kind,
+        taken_on=taken_on or date.today(),
+        by_user_id=user.id if user else None,
+    )
     session.add(action)
     session.flush()
-    audit(session=session, user=user, action="create", object_kind="issue_action", object_id=action.id)
+    audit(
+        session=session, user=user, action="create", object_kind="issue_action", object_id=action.id
+    )
     return action
 
 
 def refer(
-    *, session: Session, issue: LocalIssue, user: User | None, partner: str, request: str,
+    *,
+    session: Session,
+    issue: LocalIssue,
+    user: User | None,
+    partner: str,
+    request: str,
     sent_on: date | None = None,
 ) -> Referral:
     """Refer the issue to a partner with a request."""
     if partner not in PARTNERS:
-        raise ValidationFailed("Unknown partner.", field_errors={"partner": f"must be one of {', '.join(PARTNERS)}"})
-    referral = Referral(issue_id=issue.id, partner=partner, request=_require_text(request, "request", 2000),
-                        status="sent", sent_on=sent_on or date.today())
+        raise ValidationFailed(
+            "Unknown partner.", field_errors={"partner": f"must be one of {', '.join(PARTNERS)}"}
+        )
+    referral = Referral(
+        issue_id=issue.id,
+        partner=partner,
+        request=_require_text(request, "request", 2000),
+        status="sent",
+        sent_on=sent_on or date.today(),
+    )
     session.add(referral)
     session.flush()
-    audit(session=session, user=user, action="create", object_kind="referral", object_id=referral.id)
+    audit(
+        session=session, user=user, action="create", object_kind="referral", object_id=referral.id
+    )
     return referral
 
 
 def partner_referrals(*, session: Session, user: User) -> list[Referral]:
-    """The referrals a partner account may see (its own partner's); staff see all."""
+    """The referrals this user may see: a partner its own, a ward officer her wards', staff all."""
     query = sa.select(Referral).order_by(Referral.status != "sent", Referral.sent_on.desc())
     if user.role == "partner":
         query = query.where(Referral.partner == (user.partner or ""))
+    elif user.role == "ward_officer":
+        query = query.join(LocalIssue, LocalIssue.id == Referral.issue_id).where(
+            LocalIssue.ward_code.in_(list(user.wards or []))
+        )
     elif user.role not in STAFF_ROLES_ALL_WARDS:
         raise PermissionDenied("Your role cannot see referrals.")
     return list(session.scalars(query))
 
 
 def answer_referral(
-    *, session: Session, referral_id: int, user: User, status: str, response: str | None,
+    *,
+    session: Session,
+    referral_id: int,
+    user: User,
+    status: str,
+    response: str | None,
     closed_on: date | None = None,
 ) -> Referral:
     """A partner (or staff) answers a referral: accepted, done or declined, with what was done."""
@@ -228,36 +294,67 @@ def answer_referral(
     if user.role == "partner" and referral.partner != user.partner:
         raise PermissionDenied("This referral is for another partner.")
     if user.role not in (*STAFF_ROLES_ALL_WARDS, "partner"):
-        raise PermissionDenied("Your role cannot answer referrals.")
+        raise PermissionDenied("Only the partner or a supervisor can answer a referral.")
     if status not in REFERRAL_STATUSES or status == "sent":
-        raise ValidationFailed("Choose accepted, done or declined.", field_errors={"status": "must be accepted, done or declined"})
+        raise ValidationFailed(
+            "Choose accepted, done or declined.",
+            field_errors={"status": "must be accepted, done or declined"},
+        )
     referral.status = status
     referral.response = (response or "").strip() or referral.response
     if status in ("done", "declined"):
         referral.closed_on = closed_on or date.today()
     session.flush()
-    audit(session=session, user=user, action="update", object_kind="referral", object_id=referral.id,
-          detail={"status": status})
+    audit(
+        session=session,
+        user=user,
+        action="update",
+        object_kind="referral",
+        object_id=referral.id,
+        detail={"status": status},
+    )
     return referral
 
 
 def publish_update(
-    *, session: Session, user: User | None, area_code: str, title: str, body: str,
-    themes: Sequence[str] = (), issue_id: int | None = None, published_on: date | None = None,
+    *,
+    session: Session,
+    user: User | None,
+    area_code: str,
+    title: str,
+    body: str,
+    themes: Sequence[str] = (),
+    issue_id: int | None = None,
+    published_on: date | None = None,
 ) -> PublicUpdate:
     """Publish what was done, in words for the public, on the area's "you said, we did" page."""
     if session.scalar(sa.select(Area.id).where(Area.code == area_code)) is None:
-        raise ValidationFailed(f"There is no area {area_code!r}.", field_errors={"area_code": "is not a known area"})
-    update = PublicUpdate(area_code=area_code, issue_id=issue_id, title=_require_text(title, "title", 200),
-                          body=_require_text(body, "body", 4000), themes=list(themes),
-                          published_on=published_on or date.today())
+        raise ValidationFailed(
+            f"There is no area {area_code!r}.", field_errors={"area_code": "is not a known area"}
+        )
+    update = PublicUpdate(
+        area_code=area_code,
+        issue_id=issue_id,
+        title=_require_text(title, "title", 200),
+        body=_require_text(body, "body", 4000),
+        themes=list(themes),
+        published_on=published_on or date.today(),
+    )
     session.add(update)
     session.flush()
-    audit(session=session, user=user, action="create", object_kind="public_update", object_id=update.id)
+    audit(
+        session=session,
+        user=user,
+        action="create",
+        object_kind="public_update",
+        object_id=update.id,
+    )
     return update
 
 
-def queue(*, session: Session, user: User, ward_code: str | None = None, include_closed: bool = False) -> list[LocalIssue]:
+def queue(
+    *, session: Session, user: User, ward_code: str | None = None, include_closed: bool = False
+) -> list[LocalIssue]:
     """The issues this user works: highest priority first, then the soonest due."""
     query = sa.select(LocalIssue)
     if not include_closed:
@@ -268,31 +365,46 @@ def queue(*, session: Session, user: User, ward_code: str | None = None, include
         query = query.where(LocalIssue.ward_code.in_(list(user.wards or [])))
     elif user.role not in STAFF_ROLES_ALL_WARDS:
         raise PermissionDenied("Your role has no issue queue.")
-    return list(session.scalars(query.order_by(LocalIssue.priority, LocalIssue.due_on, LocalIssue.id)))
+    return list(
+        session.scalars(query.order_by(LocalIssue.priority, LocalIssue.due_on, LocalIssue.id))
+    )
 
 
 def issue_detail(*, session: Session, issue: LocalIssue) -> dict[str, Any]:
     """Everything on an issue's page: its reports, actions, referrals and public updates."""
     reports = session.scalars(
-        sa.select(Report).join(IssueReport, IssueReport.report_id == Report.id)
-        .where(IssueReport.issue_id == issue.id).order_by(Report.occurred_on.desc())
+        sa.select(Report)
+        .join(IssueReport, IssueReport.report_id == Report.id)
+        .where(IssueReport.issue_id == issue.id)
+        .order_by(Report.occurred_on.desc())
     ).all()
     return {
         "issue": issue,
         "reports": reports,
-        "actions": session.scalars(sa.select(Action).where(Action.issue_id == issue.id).order_by(Action.taken_on)).all(),
-        "referrals": session.scalars(sa.select(Referral).where(Referral.issue_id == issue.id).order_by(Referral.sent_on)).all(),
-        "updates": session.scalars(sa.select(PublicUpdate).where(PublicUpdate.issue_id == issue.id)).all(),
-        "ward": session.scalar(sa.select(Area).where(Area.kind == "ward", Area.code == issue.ward_code)),
+        "actions": session.scalars(
+            sa.select(Action).where(Action.issue_id == issue.id).order_by(Action.taken_on)
+        ).all(),
+        "referrals": session.scalars(
+            sa.select(Referral).where(Referral.issue_id == issue.id).order_by(Referral.sent_on)
+        ).all(),
+        "updates": session.scalars(
+            sa.select(PublicUpdate).where(PublicUpdate.issue_id == issue.id)
+        ).all(),
+        "ward": session.scalar(
+            sa.select(Area).where(Area.kind == "ward", Area.code == issue.ward_code)
+        ),
         "next_stages": TRANSITIONS[issue.stage],
     }
 
 
-def suggest_issues(*, session: Session, min_reports: int = 5, limit: int = 50) -> list[dict[str, Any]]:
+def suggest_issues(
+    *, session: Session, min_reports: int = 5, limit: int = 50
+) -> list[dict[str, Any]]:
     """Clusters of unlinked reports by ward and reason that look like a local problem (scanning)."""
     rows = session.execute(
-        sa.select(Report.id, Report.ward_code, Report.reasons)
-        .where(Report.ward_code.is_not(None), Report.status.in_(("new", "triaged")))
+        sa.select(Report.id, Report.ward_code, Report.reasons).where(
+            Report.ward_code.is_not(None), Report.status.in_(("new", "triaged"))
+        )
     ).all()
     clusters: dict[tuple[str, str], list[int]] = {}
     for report_id, ward, reasons in rows:

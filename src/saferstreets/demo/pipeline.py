@@ -141,11 +141,11 @@ STAGES: list[tuple[str, Stage]] = [
     ("Importing boundaries", stage_boundaries),
     ("Importing police.uk crime", stage_crime),
     ("Importing survey waves", stage_surveys),
-    ("Creating demo accounts", stage_accounts),
     ("Receiving public reports", stage_reports),
     ("Assessing", stage_assess),
     ("Planning deployments", stage_planning),
     ("Working local issues", stage_local_issues),
+    ("Creating demo accounts", stage_accounts),
 ]
 
 

@@ -10,8 +10,9 @@ runner = CliRunner()
 
 
 def _wards(settings, *codes: str) -> None:  # type: ignore[no-untyped-def]
-    from saferstreets.db import make_engine, session_scope
     from tests.factories import add_area
+
+    from saferstreets.db import make_engine, session_scope
 
     engine = make_engine(settings.database_url)
     with session_scope(engine) as session:

@@ -1,4 +1,4 @@
-"""Settings: one pydantic-settings class, read from SAFERSTREETS_* variables and an optional TOML file."""
+"""Settings: one pydantic-settings class, from SAFERSTREETS_* variables and an optional TOML file."""
 
 from __future__ import annotations
 
@@ -80,7 +80,8 @@ class Settings(BaseSettings):
         if self.env == "production" and len(self.secret_key) < 32:
             raise ValueError(
                 "SAFERSTREETS_SECRET_KEY is too short for production; use at least 32 random "
-                "characters (for example: python -c 'import secrets; print(secrets.token_urlsafe(48))')"
+                "characters, for example from: "
+                "python -c 'import secrets; print(secrets.token_urlsafe(48))'"
             )
         return self
 

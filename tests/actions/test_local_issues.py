@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import pytest
+from tests.factories import add_area, add_report
 
 from saferstreets.accounts.service import create_user
 from saferstreets.actions import service
 from saferstreets.actions.models import LocalIssue
 from saferstreets.errors import PermissionDenied, ValidationFailed
-from tests.factories import add_area, add_report
 
 
 @pytest.fixture
@@ -90,7 +90,7 @@ def test_ward_officer_sees_only_her_wards(session, county) -> None:  # type: ign
 
 
 def test_partner_answers_only_its_own_referrals(session, county) -> None:  # type: ignore[no-untyped-def]
-    officer, analyst, partner = county
+    officer, _, partner = county
     issue = service.create_issue(session=session, user=officer, ward_code="W1", title="Lights out")
     lights = service.refer(
         session=session,

@@ -38,7 +38,7 @@ def create_user(
     elif session.scalar(sa.select(User.id).where(User.username == username)):
         errors["username"] = "is already taken"
     if len(password) < 10:
-        errors["password"] = "must be at least 10 characters"
+        errors["password"] = "must be at least 10 characters"  # noqa: S105 - a message
     if wards and (unknown := unknown_wards(session=session, wards=wards)):
         errors["wards"] = f"not imported wards: {', '.join(unknown)}"
     if partner is not None and (problem := partner_problem(partner)):

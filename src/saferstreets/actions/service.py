@@ -172,7 +172,8 @@ def move_stage(
     allowed = TRANSITIONS[issue.stage]
     if to_stage not in allowed:
         raise ValidationFailed(
-            f"An issue in {issue.stage} cannot move to {to_stage}; it can move to {', '.join(allowed)}.",
+            f"An issue in {issue.stage} cannot move to {to_stage}; "
+            f"it can move to {', '.join(allowed)}.",
             field_errors={"stage": "not allowed from here"},
         )
     text = (notes or "").strip() or None

@@ -17,8 +17,8 @@ def create_demo_accounts(
     *, session: Session, files: dict[str, Any], password: str
 ) -> list[tuple[str, str]]:
     """Create (or keep) one account per role; return (username, role) pairs."""
-    # The ward officer covers the three wards with the most open local issues (else the first three),
-    # so her queue on the demo is not empty.
+    # The ward officer covers the three wards with the most open local issues (else the first
+    # three), so her queue on the demo is not empty.
     busiest = session.execute(
         sa.select(LocalIssue.ward_code, sa.func.count())
         .where(LocalIssue.stage != "closed")

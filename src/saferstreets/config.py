@@ -1,4 +1,4 @@
-"""Settings: one pydantic-settings class, from SAFERSTREETS_* variables and an optional TOML file."""
+"""Settings: one pydantic-settings class, from SAFERSTREETS_* variables and optional TOML."""
 
 from __future__ import annotations
 

@@ -310,7 +310,3 @@ def staff_login() -> Callable[[Any, str], None]:
         page.wait_for_url("**/staff**")
 
     return login
-
-
-# More fixtures (a seeded store for the "you said, we did" and staff pages) live in _fixtures.py.
-from tests.browser._fixtures import seeded  # noqa: E402,F401

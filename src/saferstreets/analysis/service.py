@@ -641,6 +641,28 @@ def assess_when(data: StoreData, settings: Settings, params: AssessParams) -> li
     return [rep, Finding("when_crime", {"crime_types": list(params.crime_types)}, res_c, summary_c)]
 
 
+PARTIAL_MONTH_SHARE = 0.5
+
+
+def drop_partial_months(
+    series: np.ndarray, periods: tuple[str, ...]
+) -> tuple[np.ndarray, tuple[str, ...], tuple[str, ...]]:
+    """Leave out trailing months with under half the median monthly total (a partial import).
+
+    A final month holding only a few days' records makes every persistent hot spot look
+    "historical"; police.uk publishes whole months, so such a month is an incomplete import.
+    """
+    totals = series.sum(axis=0)
+    keep = len(periods)
+    while keep > MIN_EMERGING_PERIODS:
+        median = float(np.median(totals[: keep - 1]))
+        if median > 0 and totals[keep - 1] < PARTIAL_MONTH_SHARE * median:
+            keep -= 1
+        else:
+            break
+    return series[:, :keep], periods[:keep], periods[keep:]
+
+
 def _study_area(data: StoreData, res: int) -> set[str] | None:
     polys = [a for a in data.areas if a.kind == "force"] or [
         a for a in data.areas if a.kind == "district"
@@ -702,10 +724,12 @@ def _hotspots(
         dated = events.month_of >= 0
         series = np.zeros((len(cells), len(months)))
         np.add.at(series, (row_of[events.cell_of[dated]], events.month_of[dated]), 1)
+        periods = tuple(m.isoformat()[:7] for m in months)
+        series, periods, partial = drop_partial_months(series, periods)
         em = emerging_mod.emerging_hotspots(
             series,
             weights,
-            tuple(m.isoformat()[:7] for m in months),
+            periods,
             permutations=0,
             inference="analytic",
             fdr=params.fdr,
@@ -716,6 +740,7 @@ def _hotspots(
             "periods": list(em.periods),
             "categories": {k: v for k, v in cats.most_common() if k != "no pattern"},
             "no_pattern": cats.get("no pattern", 0),
+            "dropped_partial_months": list(partial),
             "cells": [
                 {
                     "cell": c,
@@ -781,7 +806,13 @@ def _hotspots(
                 f"emerging_{name}",
                 {**p, "periods": len(months)},
                 emerging_res,
-                f"Over {len(months)} months of {name}: {text}.",
+                f"Over {len(emerging_res['periods'])} months of {name}: {text}."
+                + (
+                    f" {', '.join(emerging_res['dropped_partial_months'])} left out: too few "
+                    "records for a whole month."
+                    if emerging_res["dropped_partial_months"]
+                    else ""
+                ),
             )
         )
     return findings, HotspotLayer(name, cells, gi, y, weights)

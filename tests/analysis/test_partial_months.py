@@ -12,7 +12,8 @@ def test_trailing_partial_months_are_dropped() -> None:
     series = rng.poisson(5, size=(40, 8)).astype(float)
     series[:, -1] = 0
     series[0, -1] = 3  # a few days of the last month
-    kept, periods, dropped = drop_partial_months(series, tuple(f"2021-{m:02d}" for m in range(1, 9)))
+    months = tuple(f"2021-{m:02d}" for m in range(1, 9))
+    kept, periods, dropped = drop_partial_months(series, months)
     assert dropped == ("2021-08",)
     assert kept.shape == (40, 7)
     assert periods[-1] == "2021-07"
@@ -21,5 +22,5 @@ def test_trailing_partial_months_are_dropped() -> None:
 def test_whole_months_are_kept() -> None:
     series = np.ones((10, 6))
     series[:, -1] = 0.6  # 60% of a normal month is still a month
-    kept, periods, dropped = drop_partial_months(series, tuple(str(i) for i in range(6)))
+    kept, _, dropped = drop_partial_months(series, tuple(str(i) for i in range(6)))
     assert dropped == () and kept.shape == (10, 6)

@@ -486,3 +486,38 @@ def test_points_get_areas_once_boundaries_exist(engine: sa.Engine, tmp_path: Pat
     with session_scope(engine) as session:
         wards = {k: v for k, v in session.execute(sa.select(Crime.crime_id, Crime.ward_code))}
     assert wards == {crime_id(1): "E05000001", crime_id(2): None, crime_id(3): "E05000001"}
+
+
+def test_files_share_a_transaction_and_a_lost_one_is_redone_file_by_file(
+    engine: sa.Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first = write_street(tmp_path / "2021-01-x-street.csv", [street_row(1), street_row(2)])
+    second = write_street(
+        tmp_path / "2021-02-x-street.csv", [street_row(3, month="2021-02"), street_row(None)]
+    )
+    real_one = service._import_one
+    calls: list[str] = []
+
+    def lose_the_transaction_once(**kw):  # type: ignore[no-untyped-def]
+        calls.append(kw["member"].source)
+        if len(calls) == 2:  # the second file, inside the group's transaction
+            raise sa.exc.OperationalError("COMMIT", {}, Exception("database is locked"))
+        return real_one(**kw)
+
+    monkeypatch.setattr(service, "_import_one", lose_the_transaction_once)
+    summaries = [s for s in import_crime(engine=engine, paths=[first, second]) if s.kind != "areas"]
+    # The group (both files) was rolled back, then each file imported in its own transaction.
+    assert calls == [str(first), str(second), str(first), str(second)]
+    assert [(s.status, s.rows_stored) for s in summaries] == [("ok", 2), ("ok", 2)]
+    assert count(engine, Crime) == 4
+    with session_scope(engine) as session:
+        runs = session.execute(sa.select(ImportRun.source, ImportRun.status)).all()
+    assert sorted(runs) == [(str(first), "ok"), (str(second), "ok")]  # none left from the group
+
+
+def test_commit_rows_zero_commits_every_file(engine: sa.Engine, tmp_path: Path) -> None:
+    a = write_street(tmp_path / "2021-01-x-street.csv", [street_row(1)])
+    b = write_street(tmp_path / "2021-02-x-street.csv", [street_row(2, month="2021-02")])
+    summaries = import_crime(engine=engine, paths=[a, b], commit_rows=0)
+    assert [s.rows_stored for s in summaries if s.kind.startswith("crime_")] == [1, 1]
+    assert count(engine, Crime) == 2

@@ -49,6 +49,7 @@ from saferstreets.ingest.service import (
 )
 
 SQLITE_BATCH = 50_000
+SQLITE_CACHE_KIB = 131_072  # 128 MiB of page cache, so a group's index pages stay in memory
 # Rows read before the files so far are committed together (each file has its own savepoint).
 COMMIT_ROWS = 500_000
 CRIME_KINDS = tuple(KIND_TABLES)
@@ -227,7 +228,7 @@ def _store_sqlite(
     assert raw is not None
     cursor = raw.cursor()
     try:
-        cursor.execute("PRAGMA cache_size=-131072")  # 128 MB of page cache for index inserts
+        cursor.execute(f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}")  # page cache for index inserts
         # Table and column names come from _COLUMNS, never from input.
         sql = (
             f"INSERT INTO {table} ({', '.join(columns)}) "  # noqa: S608

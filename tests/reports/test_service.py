@@ -173,9 +173,7 @@ def test_urgent_words_go_to_the_safeguarding_queue(county: sa.Engine) -> None:
 
 def test_her_view_shows_status_place_and_area_updates(county: sa.Engine) -> None:
     with session_factory(county)() as session:
-        _, code = service.create_report(
-            session=session, submission=sub(free_text="mail a@b.co.uk")
-        )
+        _, code = service.create_report(session=session, submission=sub(free_text="mail a@b.co.uk"))
         session.add(
             PublicUpdate(
                 area_code="E05009001",

@@ -23,6 +23,7 @@ import numpy as np
 from saferstreets.demo import params
 from saferstreets.demo.geography import County, PlaceSpec, to_lonlat
 from saferstreets.demo.text import compose, urgent
+from saferstreets.reports.schemas import HOUR_BANDS
 from saferstreets.themes.taxonomy import THEME_CODES
 
 TIME_BANDS = ("morning", "afternoon", "evening", "night", "late_night")
@@ -30,16 +31,8 @@ AGE_BANDS = ("under16", "16-17", "18-24", "25-34", "35-44", "45-54", "55-64", "6
 
 
 def time_band(hour: int) -> str:
-    """The public form's time band for an hour of the day."""
-    if 6 <= hour < 12:
-        return "morning"
-    if 12 <= hour < 17:
-        return "afternoon"
-    if 17 <= hour < 21:
-        return "evening"
-    if 21 <= hour < 24:
-        return "night"
-    return "late_night"
+    """The public form's time band for an hour of the day (the form's own table)."""
+    return HOUR_BANDS[hour]
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
 from saferstreets.areas import service
-from saferstreets.web.deps import SessionDep, SettingsDep
+from saferstreets.web.deps import SessionDep, SettingsDep, error_responses
 from saferstreets.web.security import rate_limit
 
 router = APIRouter()
@@ -23,7 +23,10 @@ def _not_modified(request: Request, etag: str) -> Response | None:
     return None
 
 
-@router.get("/api/areas/search.json")
+@router.get(
+    "/api/areas/search.json",
+    responses=error_responses(**{"429": "Too many look-ups from here; try again shortly"}),
+)
 def search_areas(
     request: Request,
     session: SessionDep,
@@ -37,7 +40,10 @@ def search_areas(
     return {"query": q, "areas": [m.to_dict() for m in matches]}
 
 
-@router.get("/api/areas/{kind}.geojson")
+@router.get(
+    "/api/areas/{kind}.geojson",
+    responses=error_responses(**{"404": "There is no such kind of area"}),
+)
 def boundaries_geojson(
     request: Request,
     session: SessionDep,
@@ -71,7 +77,10 @@ def boundaries_geojson(
     )
 
 
-@router.get("/api/areas.json")
+@router.get(
+    "/api/areas.json",
+    responses=error_responses(**{"404": "There is no such kind of area"}),
+)
 def areas_json(
     session: SessionDep,
     kind: Annotated[str, Query(max_length=16)] = "ward",

@@ -4,6 +4,7 @@ and a small table. The staff assessment page and the HTML/PDF report are both bu
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -144,7 +145,7 @@ def _when_reports(run: AnalysisRun, ctx: Context) -> Section:
         svg = charts.heatmap(counts, list(WEEKDAYS), [f"{h:02d}" for h in range(24)],
                              title="Reports by weekday and hour (night-time economy outlined)",
                              colorbar_label="reports", outline=outline)
-        section.figures.append(charts.as_img(svg, "Heat map of reports by weekday and hour; " + (run.summary or "")))
+        section.figures.append(charts.as_img(svg, "Heat map of reports by weekday and hour: " + (run.summary or "")))
     return section
 
 
@@ -155,7 +156,13 @@ def _when_crime(run: AnalysisRun, ctx: Context) -> Section:
         months = [_month_label(m) for m in res["months"]]
         svg = charts.lines(months, {"Women's-safety crimes": res["counts"]}, title="Recorded crime by month",
                            ylabel="crimes")
-        section.figures.append(charts.as_img(svg, "Line chart of recorded crime by month"))
+        counts = list(res["counts"])
+        peak = max(range(len(counts)), key=lambda i: counts[i]) if counts else 0
+        alt = "Line chart of recorded crime by month"
+        if counts:
+            alt += (f": {counts[0]:,} in {months[0]}, {counts[-1]:,} in {months[-1]}, "
+                    f"most ({counts[peak]:,}) in {months[peak]}")
+        section.figures.append(charts.as_img(svg, alt))
     if res.get("note"):
         section.notes.append(res["note"])
     return section
@@ -199,7 +206,15 @@ def _hotspots(run: AnalysisRun, ctx: Context, what: str) -> Section:
         svg = charts.area_map(base + features, colours=["#eeedf5"] * len(base) + colours,
                               title=f"Gi* hot and cold spots of {what} (H3 cells, FDR-corrected)",
                               legend={charts.HOTSPOT_LABELS[k]: charts.HOTSPOT_COLOURS[k] for k in (3, 2, 1, -1, -2, -3)})
-        section.figures.append(charts.as_img(svg, f"Map of hot and cold spots of {what}"))
+        by_class = Counter(c.klass for c in cells)
+        shown = "; ".join(f"{by_class[k]:,} cells {charts.HOTSPOT_LABELS[k].lower()}"
+                          for k in (3, 2, 1, -1, -2, -3) if by_class.get(k))
+        hottest = sorted((c for c in cells if c.klass > 0), key=lambda c: -c.klass)[:30]
+        wards = sorted({w for c in hottest if (w := ctx.ward_of_cell(c.cell))})
+        alt = f"Map of hot and cold spots of {what}: {shown}"
+        if wards:
+            alt += f"; hot spots in {', '.join(wards[:10])}"
+        section.figures.append(charts.as_img(svg, alt))
     classes = res.get("classes") or {}
     if classes:
         section.tables.append(Table("Cells by class", ["Class", "Cells"],
@@ -235,7 +250,11 @@ def _fusion(run: AnalysisRun, ctx: Context) -> Section:
             colours.append(QUADRANT_COLOURS[row["response"]] if row else "#f4f4f4")
         svg = charts.area_map(feats, colours=colours, title="Wards by fear and recorded crime",
                               legend={QUADRANT_LABELS[k]: QUADRANT_COLOURS[k] for k in QUADRANT_COLOURS})
-        section.figures.append(charts.as_img(svg, "Map of wards coloured by the response their quadrant suggests"))
+        groups = {k: [w["name"] for w in wards if w["response"] == k] for k in QUADRANT_LABELS}
+        alt = "Map of wards coloured by the response their quadrant suggests: " + "; ".join(
+            f"{QUADRANT_LABELS[k]}: {', '.join(names[:8])}{' and others' if len(names) > 8 else ''}"
+            for k, names in groups.items() if names)
+        section.figures.append(charts.as_img(svg, alt))
         design = sorted((w for w in wards if w["response"] == "design"), key=lambda w: -w["concern_z"])[:10]
         if design:
             section.tables.append(Table("Feared with little recorded crime: design fixes first",
@@ -262,7 +281,11 @@ def _outcomes(run: AnalysisRun, ctx: Context) -> Section:
         svg = charts.bar_intervals(names, [a[charged_key]["share"] for a in rows], [a[charged_key]["lower"] for a in rows],
                                    [a[charged_key]["upper"] for a in rows], title="Charged or summonsed, by district (95% interval)",
                                    xlabel="% of crimes with an outcome", highlight=None)
-        section.figures.append(charts.as_img(svg, "Share charged or summonsed by district"))
+        shares = "; ".join(
+            f"{n} {pct(a[charged_key]['share'])}" for n, a in zip(names, rows, strict=True)
+        )
+        alt = f"Share charged or summonsed by district: {shares}"
+        section.figures.append(charts.as_img(svg, alt))
     overall = res.get("overall") or {}
     if groups and overall:
         section.tables.append(Table("Latest outcome, all districts", ["Outcome", "Share (95% interval)", "Crimes"],

@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse, Response
 from saferstreets.exports import csv_response
 from saferstreets.publishing import service
 from saferstreets.publishing.feeds import area_feed
-from saferstreets.web.deps import SessionDep, SettingsDep, templates
+from saferstreets.web.deps import SessionDep, SettingsDep, error_responses, templates
 
 router = APIRouter()
 
@@ -36,7 +36,7 @@ def areas_index(request: Request, session: SessionDep, settings: SettingsDep) ->
     return templates.TemplateResponse(request, "public/areas.html", {"districts": districts, "k": settings.public_min_count})
 
 
-@router.get("/areas/{code}.json")
+@router.get("/areas/{code}.json", responses=error_responses(**{"404": "No district or ward has this code"}))
 def area_json(code: str, session: SessionDep, settings: SettingsDep) -> dict[str, Any]:
     """What people raised in a district or ward and what was done (counts under the threshold suppressed)."""
     return _page_json(service.area_page(session=session, code=code, k=settings.public_min_count))

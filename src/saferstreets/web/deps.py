@@ -78,3 +78,16 @@ def require_role(*roles: str) -> Callable[..., Any]:
 
 def RequireRole(*roles: str) -> Any:  # noqa: N802 - reads as a type in signatures
     return Annotated[Any, Depends(require_role(*roles))]
+
+
+def error_responses(**described: str) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses`` for the error statuses an operation can answer, e.g.
+    ``error_responses(**{"404": "No such area"})``, with the one error body of
+    ``web/app.py:error_response`` ({"error": {"title", "message", "fields"}})."""
+    body = {"type": "object", "required": ["error"], "properties": {"error": {
+        "type": "object", "required": ["title", "message"],
+        "properties": {"title": {"type": "string"}, "message": {"type": "string"},
+                       "fields": {"type": "object", "additionalProperties": {"type": "string"}}},
+    }}}  # fmt: skip
+    return {int(code): {"description": text, "content": {"application/json": {"schema": body}}}
+            for code, text in described.items()}  # fmt: skip

@@ -1,0 +1,281 @@
+"""Staff pages in a real browser as the people who use them: a ward officer working her queue on
+a phone through SARA to a public update, a council partner answering its referral, an analyst's
+assessment (charts as images with alt text), quarantine, safeguarding, plans, and the friendly
+403 and 404 pages. axe (WCAG 2.2 AA) runs on every page."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from tests.browser import _fixtures
+from tests.browser._fixtures import NORTHGATE, OFFICER, PARTNER, PARTNER_CODE
+
+seeded = _fixtures.seeded  # the seeded store, as a fixture of this module
+DESKTOP = {"viewport": {"width": 1280, "height": 900}, "is_mobile": False, "has_touch": False}
+SIZES = {"phone": {}, "desktop": DESKTOP}
+STAGE_NAMES = ["Scanning", "Analysis", "Response", "Assessment", "Closed"]
+
+
+def _submit(page: Any, button: str) -> None:
+    """Press a form's button and wait for the page the server answers with."""
+    with page.expect_navigation():
+        page.get_by_role("button", name=button, exact=True).click()
+
+
+def _current_stage(page: Any) -> str:
+    return str(page.inner_text(".sara [aria-current=step]")).strip()
+
+
+def _no_sideways_scroll(page: Any, what: str) -> None:
+    overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+    assert overflow <= 0, f"{what} scrolls sideways by {overflow}px"
+
+
+def test_ward_officer_works_an_issue_on_her_phone(  # type: ignore[no-untyped-def]
+    new_page, seeded, staff_login, assert_accessible, screenshot
+) -> None:
+    page = new_page()
+    staff_login(page, OFFICER)
+    # The overview, with the ward map.
+    page.goto("/staff")
+    page.wait_for_selector("#ward-map path.leaflet-interactive", state="attached")
+    assert page.locator("#ward-map path.leaflet-interactive").count() == 4
+    assert_accessible(page, "/staff (ward officer)")
+    _no_sideways_scroll(page, "/staff on a phone")
+    screenshot(page, "staff-overview-phone")
+    # Her queue: only her ward's issues.
+    page.get_by_role("link", name="Local issues").click()
+    page.wait_for_url("**/staff/issues")
+    cards = page.locator(".issue-card")
+    assert cards.count() >= 1
+    for text in cards.all_inner_texts():
+        assert NORTHGATE in text
+    assert page.locator(".issue-card", has_text=seeded.issue_title).count() == 1
+    assert "Clusters of reports" not in page.content()  # suggestions are for supervisors
+    assert_accessible(page, "/staff/issues (ward officer)")
+    _no_sideways_scroll(page, "/staff/issues on a phone")
+    screenshot(page, "staff-issues-phone")
+    page.get_by_role("link", name=seeded.issue_title).click()
+    page.wait_for_url(f"**/staff/issues/{seeded.issue_id}")
+    # Reporters' words are there for her, with phone numbers taken out.
+    assert "pitch black" in page.content()
+    assert "[phone number removed]" in page.content() and "07700" not in page.content()
+    assert _current_stage(page) == "Scanning"
+    assert_accessible(page, "an issue page")
+    _no_sideways_scroll(page, "an issue page on a phone")
+    screenshot(page, "staff-issue-scanning-phone")
+
+    page.select_option("#stage", "analysis")
+    _submit(page, "Move")
+    assert _current_stage(page) == "Analysis"
+    # A response needs the analysis written down: the page says so and keeps her in place.
+    page.select_option("#stage", "response")
+    _submit(page, "Move")
+    assert "Write down the analysis" in page.inner_text(".error-summary")
+    assert _current_stage(page) == "Analysis"
+    assert_accessible(page, "an issue page with an error")
+    screenshot(page, "staff-issue-error-phone")
+    page.select_option("#stage", "response")
+    analysis = "Weekday nights 9pm to 1am; two lights out on the path; a man waits by the bins."
+    page.fill("#notes", analysis)
+    _submit(page, "Move")
+    assert _current_stage(page) == "Response"
+    assert analysis in page.inner_text("main")
+
+    page.fill(
+        "#action-description", "Patrolled the path 9pm to 1am on four nights; spoke to the man."
+    )
+    page.select_option("#action-kind", "patrol")
+    _submit(page, "Record the action")
+    assert "Patrolled the path" in page.inner_text("main")
+    assert page.input_value("#partner") == PARTNER_CODE  # suggested for poor lighting
+    request = "Please repair the two lights on the path behind the bins and add one by the gate."
+    page.fill("#referral-request", request)
+    _submit(page, "Send the referral")
+    assert request in page.inner_text("main")
+    headline = "Lights repaired and evening patrols on the Northgate path"
+    page.fill("#update-title", headline)
+    page.fill(
+        "#update-body",
+        "You told us the path was dark. The council is fixing two lights and we patrol at night.",
+    )
+    _submit(page, "Publish")
+    assert headline in page.inner_text("main")
+    assert_accessible(page, "an issue page after the response")
+    screenshot(page, "staff-issue-response-phone")
+
+    # The public sees it on the ward's page (a fresh browser, not signed in).
+    public = new_page()
+    public.goto(f"/areas/{NORTHGATE}")
+    assert headline in public.inner_text("ol.updates")
+    assert "a man waits" not in public.content()  # the analysis notes stay inside
+    screenshot(public, "ysd-ward-with-update-phone")
+
+    # The council's street lighting team answers on its phone.
+    partner = new_page()
+    staff_login(partner, PARTNER)
+    partner.goto("/staff/referrals")
+    card = partner.locator(".issue-card", has_text=request)
+    assert card.count() == 1
+    assert "pitch black" not in partner.content()  # partners see the request, not reports
+    assert_accessible(partner, "/staff/referrals (partner)")
+    screenshot(partner, "staff-referrals-partner-phone")
+    card.locator("select").select_option("done")
+    card.locator("textarea").fill(
+        "Both lights repaired on 3 November; a new column by the gate is ordered."
+    )
+    with partner.expect_navigation():
+        card.get_by_role("button", name="Send the answer").click()
+    done = partner.locator(".issue-card", has_text=request)
+    assert done.locator(".badge").inner_text() == "done"
+    assert done.locator("form").count() == 0
+    screenshot(partner, "staff-referrals-answered-phone")
+    # A partner has no issue queue: a friendly "not allowed", no traceback.
+    response = partner.goto("/staff/issues")
+    assert response is not None and response.status == 403
+    assert partner.inner_text("h1") == "Not allowed"
+    assert "Traceback" not in partner.content()
+    assert_accessible(partner, "the 403 page")
+    screenshot(partner, "staff-403-phone")
+
+    # Back on the officer's phone, the answer is on the issue.
+    page.reload()
+    assert "Both lights repaired on 3 November" in page.inner_text("main")
+    page.select_option("#stage", "assessment")
+    _submit(page, "Move")
+    page.select_option("#stage", "closed")
+    page.fill("#notes", "No reports since the lights were fixed; women say the path feels safer.")
+    _submit(page, "Move")
+    assert _current_stage(page) == "Closed"
+    page.goto("/staff/issues")
+    assert (
+        page.locator(".issue-card", has_text=seeded.issue_title).count() == 0
+    )  # closed: off the queue
+
+
+def test_supervisor_opens_an_issue_from_a_cluster(  # type: ignore[no-untyped-def]
+    new_page, seeded, staff_login, assert_accessible, screenshot
+) -> None:
+    page = new_page(**DESKTOP)
+    staff_login(page, "supervisor")
+    page.goto("/staff/issues")
+    assert "Clusters of reports not yet worked" in page.content()
+    assert_accessible(page, "/staff/issues (supervisor)")
+    screenshot(page, "staff-issues-supervisor-desktop")
+    row = page.locator("table.data tbody tr", has_text="E05009003").first
+    with page.expect_navigation():
+        row.get_by_role("button", name="Open an issue").click()
+    assert "/staff/issues/" in page.url
+    assert "in E05009003" in page.inner_text("h1")
+    assert page.locator(".report-list li").count() >= 5
+
+
+@pytest.mark.parametrize("size", list(SIZES))
+def test_assessment_charts_are_images_with_alt_text(  # type: ignore[no-untyped-def]
+    new_page, seeded, staff_login, assert_accessible, screenshot, size: str
+) -> None:
+    page = new_page(**SIZES[size])
+    staff_login(page, "analyst")
+    page.goto("/staff/assessment")
+    page.wait_for_load_state("networkidle")
+    charts = page.locator("main img.chart-img")
+    assert charts.count() >= 4
+    for chart in charts.all():
+        alt = chart.get_attribute("alt") or ""
+        # Alt text says what the chart shows, not only what it is.
+        title, _, shows = alt.partition(": ")
+        assert len(title) > 10 and len(shows) >= 8, alt
+        chart.scroll_into_view_if_needed()
+        # Drawn (the CSP lets data: images through) and no wider than the screen.
+        assert chart.evaluate("img => img.complete && img.naturalWidth > 0"), alt
+        box = chart.bounding_box()
+        assert box and box["width"] <= SIZES[size].get("viewport", {"width": 390})["width"]
+    assert_accessible(page, f"/staff/assessment ({size})")
+    _no_sideways_scroll(page, f"/staff/assessment at {size} size")
+    screenshot(page, f"staff-assessment-{size}")
+
+
+def test_quarantine_rows_can_be_marked_fixed(  # type: ignore[no-untyped-def]
+    new_page, seeded, staff_login, assert_accessible, screenshot
+) -> None:
+    page = new_page()
+    staff_login(page, "analyst")
+    page.goto("/staff/quarantine")
+    row = page.locator("table.data tbody tr", has_text="'120+' is not an age band")
+    assert row.count() == 1
+    assert "autumn-survey.csv" in row.inner_text()
+    assert_accessible(page, "/staff/quarantine")
+    screenshot(page, "staff-quarantine-phone")
+    row.locator("input[type=checkbox]").check()
+    _submit(page, "Mark fixed")
+    assert page.locator("table.data tbody tr", has_text="'120+' is not an age band").count() == 0
+    assert page.locator("table.data tbody tr", has_text="'Nowhere' is not a ward").count() == 1
+
+
+@pytest.mark.parametrize("size", list(SIZES))
+def test_safeguarding_and_plans_pages(  # type: ignore[no-untyped-def]
+    new_page, seeded, staff_login, assert_accessible, screenshot, size: str
+) -> None:
+    page = new_page(**SIZES[size])
+    staff_login(page, "supervisor")
+    page.goto("/staff/safeguarding")
+    assert page.inner_text("h1") == "Safeguarding queue"
+    assert_accessible(page, f"/staff/safeguarding ({size})")
+    screenshot(page, f"staff-safeguarding-{size}")
+    page.goto("/staff/plans")
+    assert page.inner_text("h1") == "Deployment plans"
+    assert_accessible(page, f"/staff/plans ({size})")
+    screenshot(page, f"staff-plans-{size}")
+    page.goto("/staff/plans/new")
+    assert_accessible(page, f"/staff/plans/new ({size})")
+    page.fill("#f-teams", "two")
+    _submit(page, "Make the plan")
+    assert "whole number" in page.inner_text(".error-summary")
+    assert_accessible(page, f"/staff/plans/new with an error ({size})")
+    screenshot(page, f"staff-plans-new-error-{size}")
+    page.fill("#f-name", f"Browser test plan {size}")
+    page.fill("#f-teams", "1")
+    page.fill("#f-officers", "12")
+    page.fill("#f-min_team", "4")
+    page.fill("#f-ward_officers", "4")
+    page.fill("#f-time_limit", "10")
+    _submit(page, "Make the plan")
+    assert page.inner_text("h1") == f"Browser test plan {size}", page.inner_text("main")[:500]
+    page.wait_for_load_state("networkidle")
+    assert_accessible(page, f"a plan's page ({size})")
+    _no_sideways_scroll(page, f"a plan's page at {size} size")
+    screenshot(page, f"staff-plan-detail-{size}")
+
+
+@pytest.mark.parametrize("size", list(SIZES))
+def test_error_pages_are_friendly(  # type: ignore[no-untyped-def]
+    new_page, seeded, staff_login, assert_accessible, screenshot, size: str
+) -> None:
+    page = new_page(**SIZES[size])
+    # Signed out, a staff page asks her to sign in and comes back after.
+    page.goto("/staff/issues")
+    assert "/login?next=/staff/issues" in page.url
+    page.fill("#username", OFFICER)
+    page.fill("#password", "wrong password here")
+    _submit(page, "Sign in")
+    assert page.locator(".error-summary").is_visible()
+    assert_accessible(page, f"/login with an error ({size})")
+    screenshot(page, f"staff-login-error-{size}")
+    staff_login(page, OFFICER)
+    cases = [
+        ("/staff/assessment", 403, "Not allowed"),  # analysts and supervisors only
+        ("/staff/issues/999999", 404, "Not found"),
+        ("/staff/no-such-page", 404, "Page not found"),
+        ("/no-such-page", 404, "Page not found"),
+    ]
+    for path, status, title in cases:
+        response = page.goto(path)
+        assert response is not None and response.status == status, path
+        assert page.inner_text("h1") == title, path
+        content = page.content()
+        assert "Traceback" not in content and 'File "' not in content, path
+        assert page.get_by_role("link", name="Go to the start page").is_visible()
+        assert_accessible(page, f"{path} ({size})")
+        name = path.strip("/").replace("/", "-")
+        screenshot(page, f"error-{status}-{name}-{size}")

@@ -165,7 +165,7 @@ def _safecity(quick: bool) -> str:
             "",
             "",
             "",
-            "86.5 (abstract: best task)",
+            "86.5 (abstract; best task or mean: unclear)",
             82.5,
             "",
             "",

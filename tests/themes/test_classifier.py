@@ -249,8 +249,10 @@ def test_cli_train_and_evaluate_any_csv(tmp_path: Path, monkeypatch: pytest.Monk
 def test_safecity_dev_beats_the_published_figures(shared_data: Path) -> None:
     """Karlekar and Bansal (2018): 86.5% single-label accuracy, 82.5% Hamming score.
 
-    The abstract's 86.5% is the best of the three binary tasks; the multi-label Hamming score
-    is 1 - Hamming loss. Trained on train, scored on dev (the test split is held out).
+    The abstract gives one single-label figure for three binary tasks without saying whether it
+    is the best task or their mean: the best task beats it, the mean (84.0% on dev) does not, and
+    the mean is held to its measured level so that a regression shows. The multi-label Hamming
+    score is 1 - Hamming loss. Trained on train, scored on dev (the test split is held out).
     """
     folder = shared_data / "safecity-karlekar-bansal-2018" / "multilabel_classification"
     model, _ = train_csv(
@@ -261,6 +263,7 @@ def test_safecity_dev_beats_the_published_figures(shared_data: Path) -> None:
     )
     accuracies = [result["per_label"][c]["accuracy"] for c in SAFECITY_COLUMNS]
     assert max(accuracies) > 0.865
+    assert np.mean(accuracies) > 0.83  # measured 0.840; the published 0.865 is not reached
     assert result["hamming_score"] > 0.825
     # an independent check of the figure with scikit-learn
     data = read_labelled_csv(

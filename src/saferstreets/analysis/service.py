@@ -1000,14 +1000,20 @@ def assess_themes(data: StoreData, settings: Settings) -> Finding:
     for owner_kind in ("report", "survey_response"):
         owners = data.texts.get(owner_kind, set())
         n = len(owners)
-        lists = [list(eff.get((owner_kind, i), set())) for i in owners]
-        ranked = _ranked(lists, n) if n else []
+        # walk the classified texts (not a list per text): each text counts a theme once
+        counts: Counter[str] = Counter()
+        classified = 0
+        for (kind, owner_id), themes in eff.items():
+            if kind == owner_kind and owner_id in owners:
+                classified += 1
+                counts.update(themes)
+        ranked = _ranked_counts(counts, n) if n else []
         k = settings.public_min_count
         for row in ranked:
             row["suppressed"] = suppress(row["count"], n, k)
         res[owner_kind] = {
             "n_texts": n,
-            "n_classified": sum(1 for i in owners if (owner_kind, i) in eff),
+            "n_classified": classified,
             "ranked": ranked,
         }
         if ranked:

@@ -202,7 +202,15 @@ def peers(engine: sa.Engine, settings: Settings) -> list[list[Any]]:
     t_pd, vc = timed(pandas_concerns)
     same = len(ranked) == len(vc) and all(abs(r["share"] - vc[r["code"]]) < 1e-12 for r in ranked)
     rows.append(
-        ["reasons ranked (read + tabulate)", n, t_ours, n / t_ours, t_pd, t_pd / t_ours, same]
+        [
+            "reasons ranked (read + tabulate)",
+            n,
+            t_ours,
+            n / t_ours,
+            t_pd,
+            t_pd / t_ours,
+            "yes" if same else "NO",
+        ]
     )
 
     def ours_when() -> Any:
@@ -234,7 +242,7 @@ def peers(engine: sa.Engine, settings: Settings) -> list[list[Any]]:
             n / t_ours,
             t_pd,
             t_pd / t_ours,
-            bool(np.array_equal(np.asarray(matrix), ref)),
+            "yes" if np.array_equal(np.asarray(matrix), ref) else "NO",
         ]
     )
 
@@ -446,6 +454,6 @@ def run(*, quick: bool) -> str:
         f"Peak RSS of the benchmark process: {peak_rss_mb():,.0f} MB. Stage times come from the "
         "assessment's progress messages (each runs until the next message). rows/s divides the "
         "rows a stage works through (reports, responses, crimes or theme rows) by its seconds. "
-        "The machine is shared (2 cores): see the load note in docs."
+        "The machine is shared (2 cores, other work running): compare figures within one run."
     )
     return "\n\n".join(sections) + "\n"

@@ -176,7 +176,9 @@ def _webster_divisor(
 def _hamilton(w: np.ndarray, n: int, lo: np.ndarray, up: np.ndarray) -> np.ndarray:
     """Bounded quotas q_i = clip(t * w_i, lo_i, up_i) with sum n (t by bisection), then each
     share gets floor(q_i) and the seats left go to the largest remainders."""
-    w = np.where(w > 0, w, 1e-12 * max(float(w.max()), 1.0))  # zero need only takes leftovers
+    top = float(w.max())
+    w = w / top if top > 0 else np.ones(len(w))  # scaled to 1: t stays finite for tiny needs
+    w = np.where(w > 0, w, 1e-12)  # zero need only takes leftovers
     lo_f, up_f = lo.astype(float), up.astype(float)
 
     def filled(t: float) -> np.ndarray:

@@ -1,1 +1,1 @@
-"""Benchmarks: saferstreets beside the peer a user would otherwise pick, on the same input, in one run."""
+"""Benchmarks: saferstreets beside the peer a user would otherwise pick, same input, one run."""

@@ -22,19 +22,25 @@ RESULTS = HERE / "results"
 def machine() -> str:
     import os
 
-    return f"{platform.python_implementation()} {platform.python_version()}, {os.cpu_count()} cores, {platform.machine()}"
+    python = f"{platform.python_implementation()} {platform.python_version()}"
+    return f"{python}, {os.cpu_count()} cores, {platform.machine()}"
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("names", nargs="*", help="benchmarks to run (default: all)")
-    parser.add_argument("--quick", action="store_true", help="small sizes, to check the benchmarks run")
+    parser.add_argument(
+        "--quick", action="store_true", help="small sizes, to check the benchmarks run"
+    )
     args = parser.parse_args(argv)
     available = sorted(p.stem.removeprefix("bench_") for p in HERE.glob("bench_*.py"))
     names = args.names or available
     unknown = sorted(set(names) - set(available))
     if unknown:
-        print(f"unknown benchmark(s): {', '.join(unknown)}; available: {', '.join(available)}", file=sys.stderr)
+        print(
+            f"unknown benchmark(s): {', '.join(unknown)}; available: {', '.join(available)}",
+            file=sys.stderr,
+        )
         return 2
     RESULTS.mkdir(exist_ok=True)
     failed = []
@@ -44,13 +50,14 @@ def main(argv: list[str] | None = None) -> int:
         module = importlib.import_module(f"bench.bench_{name}")
         try:
             table = module.run(quick=args.quick)
-        except Exception as exc:  # noqa: BLE001 - report and go on to the next benchmark
+        except Exception as exc:
             print(f"   {name} failed: {exc!r}", file=sys.stderr)
             failed.append(name)
             continue
         took = time.perf_counter() - started
         stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
-        header = f"# {name}\n\n{stamp}; {machine()}; {'quick' if args.quick else 'full'} run, {took:.0f} s in all\n\n"
+        mode = "quick" if args.quick else "full"
+        header = f"# {name}\n\n{stamp}; {machine()}; {mode} run, {took:.0f} s in all\n\n"
         out = RESULTS / (f"{name}.quick.md" if args.quick else f"{name}.md")
         out.write_text(header + table.rstrip() + "\n")
         print(table)

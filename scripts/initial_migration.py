@@ -20,7 +20,9 @@ def main() -> None:
         old.unlink()
     with tempfile.TemporaryDirectory() as tmp:
         url = f"sqlite:///{Path(tmp) / 'empty.db'}"
-        command.revision(alembic_config(url), message="initial schema", autogenerate=True, rev_id="0001")
+        command.revision(
+            alembic_config(url), message="initial schema", autogenerate=True, rev_id="0001"
+        )
 
 
 if __name__ == "__main__":

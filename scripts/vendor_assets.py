@@ -1,4 +1,4 @@
-"""Copy front-end assets from node_modules (npm registry packages) into the git-ignored static/vendor."""
+"""Copy front-end assets from node_modules (npm packages) into the git-ignored static/vendor."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Fixtures: real SQLite and PostgreSQL stores (migrated, clean for every test), settings, app client.
+"""Fixtures: real SQLite and PostgreSQL stores (migrated, clean per test), settings, app client.
 
 Tests that take ``db_url``/``engine``/``session``/``settings``/``client`` run twice: on SQLite and
 on PostgreSQL (marked ``postgres``). PostgreSQL is the server named by

@@ -1,4 +1,4 @@
-"""Small builders for tests: areas and reports inserted directly, so domain tests stay independent."""
+"""Small test builders: areas and reports inserted directly, so domain tests stay independent."""
 
 from __future__ import annotations
 
@@ -16,22 +16,62 @@ def square(lon: float, lat: float, size: float = 0.01) -> dict[str, Any]:
     return {"type": "Polygon", "coordinates": [ring]}
 
 
-def add_area(session: Session, code: str, name: str, kind: str, parent: str | None = None,
-             lon: float = -0.3, lat: float = 51.8, size: float = 0.01) -> Area:
-    area = Area(code=code, name=name, kind=kind, parent_code=parent, geometry=square(lon, lat, size),
-                min_lon=lon, min_lat=lat, max_lon=lon + size, max_lat=lat + size,
-                centroid_lon=lon + size / 2, centroid_lat=lat + size / 2, area_km2=size * size * 7700)
+def add_area(
+    session: Session,
+    code: str,
+    name: str,
+    kind: str,
+    parent: str | None = None,
+    lon: float = -0.3,
+    lat: float = 51.8,
+    size: float = 0.01,
+) -> Area:
+    area = Area(
+        code=code,
+        name=name,
+        kind=kind,
+        parent_code=parent,
+        geometry=square(lon, lat, size),
+        min_lon=lon,
+        min_lat=lat,
+        max_lon=lon + size,
+        max_lat=lat + size,
+        centroid_lon=lon + size / 2,
+        centroid_lat=lat + size / 2,
+        area_km2=size * size * 7700,
+    )
     session.add(area)
     session.flush()
     return area
 
 
-def add_report(session: Session, *, ward: str | None, district: str | None, reasons: list[str],
-               free_text: str | None = None, lat: float = 51.805, lon: float = -0.295,
-               h3_cell: str | None = None, occurred_on: date = date(2021, 10, 8), **extra: Any) -> Report:
-    report = Report(received_hour=datetime(2021, 10, 9, 22), occurred_on=occurred_on, time_band="night",
-                    reasons=reasons, free_text=free_text, ward_code=ward, district_code=district,
-                    latitude=lat, longitude=lon, h3_cell=h3_cell, source="test", **extra)
+def add_report(
+    session: Session,
+    *,
+    ward: str | None,
+    district: str | None,
+    reasons: list[str],
+    free_text: str | None = None,
+    lat: float = 51.805,
+    lon: float = -0.295,
+    h3_cell: str | None = None,
+    occurred_on: date = date(2021, 10, 8),
+    **extra: Any,
+) -> Report:
+    report = Report(
+        received_hour=datetime(2021, 10, 9, 22),
+        occurred_on=occurred_on,
+        time_band="night",
+        reasons=reasons,
+        free_text=free_text,
+        ward_code=ward,
+        district_code=district,
+        latitude=lat,
+        longitude=lon,
+        h3_cell=h3_cell,
+        source="test",
+        **extra,
+    )
     session.add(report)
     session.flush()
     return report

@@ -23,7 +23,9 @@ def test_migrations_match_models(engine: sa.Engine) -> None:
     import saferstreets.all_models  # noqa: F401
 
     with engine.connect() as conn:
-        diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), Base.metadata)
+        diff = compare_metadata(
+            MigrationContext.configure(conn, opts={"compare_type": True}), Base.metadata
+        )
     assert diff == [], f"models and migrations disagree; run 'make migration': {diff}"
 
 
@@ -36,7 +38,9 @@ def test_production_refuses_default_secret() -> None:
 def test_sqlite_is_the_default_store(tmp_path: Path) -> None:
     settings = Settings(data_dir=tmp_path)
     assert settings.sqlalchemy_url == f"sqlite:///{tmp_path.resolve() / 'saferstreets.db'}"
-    assert Settings(database_url="postgresql://u@h/db").sqlalchemy_url.startswith("postgresql+psycopg://")
+    assert Settings(database_url="postgresql://u@h/db").sqlalchemy_url.startswith(
+        "postgresql+psycopg://"
+    )
 
 
 def test_status_json_counts_an_empty_store(app_env: Settings) -> None:
@@ -46,7 +50,9 @@ def test_status_json_counts_an_empty_store(app_env: Settings) -> None:
     assert '"ward": 0' in result.output
 
 
-def test_unmigrated_store_is_refused_with_what_to_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_unmigrated_store_is_refused_with_what_to_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from saferstreets.config import get_settings
 
     monkeypatch.setenv("SAFERSTREETS_DATABASE_URL", f"sqlite:///{tmp_path / 'empty.db'}")
@@ -67,7 +73,9 @@ def test_unmigrated_store_is_refused_with_what_to_run(tmp_path: Path, monkeypatc
         ("mysql://u@h/db", "Unsupported database"),
     ],
 )
-def test_bad_database_url_is_one_clear_line(url: str, expected: str, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_bad_database_url_is_one_clear_line(
+    url: str, expected: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from saferstreets.config import get_settings
 
     monkeypatch.setenv("SAFERSTREETS_DATABASE_URL", url)

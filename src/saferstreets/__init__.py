@@ -1,3 +1,3 @@
-"""saferstreets: hear where and why women and girls feel unsafe, assess it, act on it, show what was done."""
+"""saferstreets: hear where and why women and girls feel unsafe, assess, act, show what was done."""
 
 __version__ = "0.1.0"

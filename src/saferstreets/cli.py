@@ -8,17 +8,18 @@ import socket
 from pathlib import Path
 from typing import Annotated, Any
 
-import click
 import typer
-from typer.core import TyperGroup
 from rich.console import Console
 from rich.table import Table
+from sqlalchemy.engine import Engine
+from typer.core import TyperGroup
 
 from saferstreets.config import Settings, get_settings
 from saferstreets.errors import AppError
 
 console = Console(soft_wrap=True)
 err_console = Console(stderr=True, soft_wrap=True)
+
 
 def print_app_error(exc: AppError) -> None:
     """One clear message (and what to do) instead of a traceback."""
@@ -32,7 +33,7 @@ def print_app_error(exc: AppError) -> None:
 class _AppErrorGroup(TyperGroup):
     """The top-level group: any AppError from any command ends as one message and exit code 1."""
 
-    def invoke(self, ctx: click.Context) -> Any:
+    def invoke(self, ctx: Any) -> Any:
         try:
             return super().invoke(ctx)
         except AppError as exc:
@@ -43,18 +44,22 @@ class _AppErrorGroup(TyperGroup):
 app = typer.Typer(
     name="saferstreets",
     cls=_AppErrorGroup,
-    help="Hear where and why women and girls feel unsafe, assess it, act on it, show what was done.",
+    help=(
+        "Hear where and why women and girls feel unsafe, assess it, act on it, show what was done."
+    ),
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
 )
 db_app = typer.Typer(help="Create and upgrade the store.", no_args_is_help=True)
-import_app = typer.Typer(help="Import crime files, boundaries and survey exports.", no_args_is_help=True)
+import_app = typer.Typer(
+    help="Import crime files, boundaries and survey exports.", no_args_is_help=True
+)
 app.add_typer(db_app, name="db")
 app.add_typer(import_app, name="import")
 
 
-def open_store(settings: Settings | None = None):  # type: ignore[no-untyped-def]
+def open_store(settings: Settings | None = None) -> Engine:
     """The engine for the configured store, refusing one that is not migrated."""
     from saferstreets.db import get_engine
     from saferstreets.migrate import require_current
@@ -128,7 +133,8 @@ def check_port_free(host: str, port: int) -> None:
         except OSError as exc:
             raise AppError(
                 f"Port {port} on {host} is already in use",
-                hint=f"stop what is using it or choose another: saferstreets serve --port {port + 1}",
+                hint="stop what is using it or choose another: "
+                f"saferstreets serve --port {port + 1}",
             ) from exc
 
 
@@ -146,7 +152,9 @@ def serve(
     port = port or settings.port
     open_store(settings)
     check_port_free(host, port)
-    console.print(f"saferstreets is serving on [bold]http://{host}:{port}/[/bold] (Ctrl+C stops it)")
+    console.print(
+        f"saferstreets is serving on [bold]http://{host}:{port}/[/bold] (Ctrl+C stops it)"
+    )
     uvicorn.run(
         "saferstreets.web.app:create_app",
         factory=True,
@@ -162,7 +170,9 @@ def serve(
 def demo(
     seed: Annotated[int, typer.Option(help="Seed for the synthetic county.")] = 2021,
     out: Annotated[Path | None, typer.Option(help="Folder for the generated files.")] = None,
-    serve_after: Annotated[bool, typer.Option("--serve/--no-serve", help="Serve the app after.")] = True,
+    serve_after: Annotated[
+        bool, typer.Option("--serve/--no-serve", help="Serve the app after.")
+    ] = True,
 ) -> None:
     """Generate the synthetic demo county, run the whole pipeline on it, and serve the app."""
     from saferstreets.demo.pipeline import run_demo
@@ -183,29 +193,31 @@ def demo(
 
 
 def _register_domain_commands() -> None:
-    """Each domain's cli module adds its commands; import them here, in one place."""
-    import importlib
+    """Each domain's cli module adds its commands; they are wired here, in one place."""
+    from saferstreets.accounts import cli as accounts_cli
+    from saferstreets.analysis import cli as analysis_cli
+    from saferstreets.areas import cli as areas_cli
+    from saferstreets.crime import cli as crime_cli
+    from saferstreets.ingest import cli as ingest_cli
+    from saferstreets.planning import cli as planning_cli
+    from saferstreets.publishing import cli as publishing_cli
+    from saferstreets.reports import cli as reports_cli
+    from saferstreets.surveys import cli as surveys_cli
+    from saferstreets.themes import cli as themes_cli
 
     for module in (
-        "saferstreets.ingest.cli",
-        "saferstreets.areas.cli",
-        "saferstreets.crime.cli",
-        "saferstreets.surveys.cli",
-        "saferstreets.reports.cli",
-        "saferstreets.themes.cli",
-        "saferstreets.analysis.cli",
-        "saferstreets.planning.cli",
-        "saferstreets.actions.cli",
-        "saferstreets.publishing.cli",
-        "saferstreets.accounts.cli",
+        ingest_cli,
+        areas_cli,
+        crime_cli,
+        surveys_cli,
+        reports_cli,
+        themes_cli,
+        analysis_cli,
+        planning_cli,
+        publishing_cli,
+        accounts_cli,
     ):
-        try:
-            mod = importlib.import_module(module)
-        except ModuleNotFoundError as exc:
-            if exc.name == module:
-                continue  # that domain has no commands yet
-            raise
-        mod.register(app=app, import_app=import_app)
+        module.register(app=app, import_app=import_app)
 
 
 _register_domain_commands()

@@ -48,7 +48,8 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     except sa.exc.ArgumentError as exc:
         raise StoreError(
             f"The database URL {url!r} is not valid",
-            hint="set SAFERSTREETS_DATABASE_URL to e.g. postgresql://user@host/db or leave it unset",
+            hint="set SAFERSTREETS_DATABASE_URL to e.g. postgresql://user@host/db, "
+            "or leave it unset",
         ) from exc
     if sa_url.get_backend_name() == "sqlite":
         if sa_url.database and sa_url.database != ":memory:":

@@ -1,4 +1,4 @@
-"""CSV exports that are safe to open in a spreadsheet (no formula injection) and served as downloads."""
+"""CSV downloads that are safe to open in a spreadsheet (no formula injection)."""
 
 from __future__ import annotations
 

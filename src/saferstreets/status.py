@@ -16,7 +16,7 @@ from saferstreets.surveys.models import SurveyResponse, SurveyWave
 
 
 def store_status(*, session: Session) -> dict[str, Any]:
-    """Counts of each kind of record, areas by level, open quarantine, and the last import of each kind."""
+    """Counts of each kind of record, areas by level, open quarantine, last import of each kind."""
 
     def count(model: Any) -> int:
         return int(session.scalar(sa.select(sa.func.count()).select_from(model)) or 0)
@@ -29,11 +29,15 @@ def store_status(*, session: Session) -> dict[str, Any]:
         "survey_waves": count(SurveyWave),
         "survey_responses": count(SurveyResponse),
     }
-    by_level = dict(session.execute(sa.select(Area.kind, sa.func.count()).group_by(Area.kind)).all())
+    by_level = dict(
+        session.execute(sa.select(Area.kind, sa.func.count()).group_by(Area.kind)).all()
+    )
     areas = {level: int(by_level.get(level, 0)) for level in AREA_LEVELS}
     quarantined_open = int(
         session.scalar(
-            sa.select(sa.func.count()).select_from(QuarantinedRow).where(QuarantinedRow.status == "open")
+            sa.select(sa.func.count())
+            .select_from(QuarantinedRow)
+            .where(QuarantinedRow.status == "open")
         )
         or 0
     )
@@ -60,13 +64,31 @@ def store_status(*, session: Session) -> dict[str, Any]:
 
 def counts_by_district(*, session: Session) -> list[dict[str, Any]]:
     """Crimes, reports and survey responses in each district (and those in none)."""
-    names = dict(session.execute(sa.select(Area.code, Area.name).where(Area.kind == "district")).all())
+    names = dict(
+        session.execute(sa.select(Area.code, Area.name).where(Area.kind == "district")).all()
+    )
     rows: dict[str | None, dict[str, Any]] = {}
-    for key, model in (("crimes", Crime), ("reports", Report), ("survey_responses", SurveyResponse)):
-        for code, n in session.execute(sa.select(model.district_code, sa.func.count()).group_by(model.district_code)):
-            row = rows.setdefault(code, {"code": code, "name": names.get(code, code) if code else "No district",
-                                         "crimes": 0, "reports": 0, "survey_responses": 0})
+    for key, model in (
+        ("crimes", Crime),
+        ("reports", Report),
+        ("survey_responses", SurveyResponse),
+    ):
+        for code, n in session.execute(
+            sa.select(model.district_code, sa.func.count()).group_by(model.district_code)
+        ):
+            row = rows.setdefault(
+                code,
+                {
+                    "code": code,
+                    "name": names.get(code, code) if code else "No district",
+                    "crimes": 0,
+                    "reports": 0,
+                    "survey_responses": 0,
+                },
+            )
             row[key] = int(n)
     for code, name in names.items():
-        rows.setdefault(code, {"code": code, "name": name, "crimes": 0, "reports": 0, "survey_responses": 0})
+        rows.setdefault(
+            code, {"code": code, "name": name, "crimes": 0, "reports": 0, "survey_responses": 0}
+        )
     return sorted(rows.values(), key=lambda r: (r["code"] is None, r["name"]))

@@ -791,7 +791,9 @@ def assess_waves(data: StoreData, settings: Settings) -> Finding:
     }
     dark = [r for r in rows if r["measure"] == "feel_unsafe" and r["key"].startswith("after_dark")]
     if dark:
-        headline = [r for r in dark if r["key"] == "after_dark.quiet_street"]  # the ONS headline question
+        headline = [
+            r for r in dark if r["key"] == "after_dark.quiet_street"
+        ]  # the ONS headline question
         d = headline[0] if headline else max(dark, key=lambda r: r["n1"])
         direction = "fewer" if d["difference"] < 0 else "more"
         signif = "a real change" if d["lower"] > 0 or d["upper"] < 0 else "within chance"

@@ -8,7 +8,15 @@ import numpy as np
 import pytest
 import shapely
 import sqlalchemy as sa
-from areas_testfiles import DISTRICT, EAST, OTHER_DISTRICT, WEST, geojson_text, lonlat, write
+from tests.areas.areas_testfiles import (
+    DISTRICT,
+    EAST,
+    OTHER_DISTRICT,
+    WEST,
+    geojson_text,
+    lonlat,
+    write,
+)
 from typer.testing import CliRunner
 
 from saferstreets.areas.geometry import from_geojson_dicts

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import shapely
 import sqlalchemy as sa
-from areas_testfiles import DISTRICT, EAST, WEST, lonlat, write
+from tests.areas.areas_testfiles import DISTRICT, EAST, WEST, lonlat, write
 
 from saferstreets.areas.service import (
     AreaIndex,
@@ -244,7 +244,10 @@ def test_boundaries_api(client, engine: sa.Engine, tmp_path: Path) -> None:  # t
 
 def test_place_search_is_rate_limited(client, settings) -> None:  # type: ignore[no-untyped-def]
     """The public place search shares the look-up limit: over it, a 429 page, not a crash."""
-    codes = [client.get("/api/areas/search.json?q=east").status_code for _ in range(settings.lookup_rate_limit + 1)]
+    codes = [
+        client.get("/api/areas/search.json?q=east").status_code
+        for _ in range(settings.lookup_rate_limit + 1)
+    ]
     assert codes[: settings.lookup_rate_limit] == [200] * settings.lookup_rate_limit
     assert codes[-1] == 429
     over = client.get("/api/areas/search.json?q=east")

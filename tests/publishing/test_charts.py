@@ -27,8 +27,17 @@ def test_img_tag_escapes_alt_and_embeds_svg() -> None:
 
 
 def test_area_map_draws_every_polygon() -> None:
-    square = {"type": "Polygon", "coordinates": [[[0, 51], [0.1, 51], [0.1, 51.1], [0, 51.1], [0, 51]]]}
-    multi = {"type": "MultiPolygon", "coordinates": [square["coordinates"], [[[1, 51], [1.1, 51], [1.1, 51.1], [1, 51]]]]}
-    svg = charts.area_map([{"geometry": square}, {"geometry": multi}], colours=["#ff0000", "#00ff00"],
-                          circles=[(0.05, 51.05, 800)])
+    square = {
+        "type": "Polygon",
+        "coordinates": [[[0, 51], [0.1, 51], [0.1, 51.1], [0, 51.1], [0, 51]]],
+    }
+    multi = {
+        "type": "MultiPolygon",
+        "coordinates": [square["coordinates"], [[[1, 51], [1.1, 51], [1.1, 51.1], [1, 51]]]],
+    }
+    svg = charts.area_map(
+        [{"geometry": square}, {"geometry": multi}],
+        colours=["#ff0000", "#00ff00"],
+        circles=[(0.05, 51.05, 800)],
+    )
     assert svg.count("#ff0000") >= 1 and svg.count("#00ff00") >= 2

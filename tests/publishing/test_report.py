@@ -6,13 +6,13 @@ import random
 from datetime import date
 
 import h3
+from tests.factories import add_area, add_report
 
 from saferstreets.accounts.service import create_user
 from saferstreets.analysis.service import run_assessment
 from saferstreets.db import session_scope
 from saferstreets.publishing.findings import build_sections
 from saferstreets.surveys.models import SurveyResponse, SurveyWave
-from tests.factories import add_area, add_report
 
 SCALE = ["Very unsafe", "Fairly unsafe", "Neither safe nor unsafe", "Fairly safe", "Very safe"]
 
@@ -31,38 +31,65 @@ def _store(engine, settings) -> int:  # type: ignore[no-untyped-def]
         for i in range(300):
             unsafe = rng.random() < 0.5
             n_unsafe += unsafe
-            session.add(SurveyResponse(
-                wave_id=wave.id, respondent_ref=str(i), age_band=rng.choice(["16-17", "25-34", "45-54"]),
-                gender="Woman", ward_code=rng.choice(["W1", "W2"]), district_code="D1",
-                concerns=["poor_lighting"] + (["isolated"] if rng.random() < 0.4 else []),
-                feel_safe={"after_dark.quiet_street": SCALE[1] if unsafe else SCALE[3],
-                           "day.quiet_street": SCALE[3]},
-            ))
+            session.add(
+                SurveyResponse(
+                    wave_id=wave.id,
+                    respondent_ref=str(i),
+                    age_band=rng.choice(["16-17", "25-34", "45-54"]),
+                    gender="Woman",
+                    ward_code=rng.choice(["W1", "W2"]),
+                    district_code="D1",
+                    concerns=["poor_lighting"] + (["isolated"] if rng.random() < 0.4 else []),
+                    feel_safe={
+                        "after_dark.quiet_street": SCALE[1] if unsafe else SCALE[3],
+                        "day.quiet_street": SCALE[3],
+                    },
+                )
+            )
         for i in range(60):
             lat, lon = 51.80 + rng.random() * 0.01, -0.31 + rng.random() * 0.01
-            add_report(session, ward="W1", district="D1", reasons=["poor_lighting"], lat=lat, lon=lon,
-                       h3_cell=h3.latlng_to_cell(lat, lon, 9), occurred_on=date(2021, 10, 1 + i % 28),
-                       occurred_hour=rng.choice([21, 22, 23, 1]), free_text="The path is pitch black at night")
+            add_report(
+                session,
+                ward="W1",
+                district="D1",
+                reasons=["poor_lighting"],
+                lat=lat,
+                lon=lon,
+                h3_cell=h3.latlng_to_cell(lat, lon, 9),
+                occurred_on=date(2021, 10, 1 + i % 28),
+                occurred_hour=rng.choice([21, 22, 23, 1]),
+                free_text="The path is pitch black at night",
+            )
         create_user(session=session, username="an", password="long enough pw", role="analyst")
-        create_user(session=session, username="pc", password="long enough pw", role="ward_officer", wards=["W1"])
+        create_user(
+            session=session,
+            username="pc",
+            password="long enough pw",
+            role="ward_officer",
+            wards=["W1"],
+        )
     run_assessment(engine=engine, settings=settings)
     return n_unsafe
 
 
 def _login(client, username: str) -> None:  # type: ignore[no-untyped-def]
     token = client.get("/login").text.split('name="csrf_token" value="')[1].split('"')[0]
-    client.post("/login", data={"username": username, "password": "long enough pw", "csrf_token": token})
+    client.post(
+        "/login", data={"username": username, "password": "long enough pw", "csrf_token": token}
+    )
 
 
 def test_sections_state_findings_with_charts(engine, settings) -> None:  # type: ignore[no-untyped-def]
     n_unsafe = _store(engine, settings)
     with session_scope(engine) as session:
-        sections, results = build_sections(session=session, with_quotes=False)
+        sections, _results = build_sections(session=session, with_quotes=False)
     keys = [s.key for s in sections]
     assert keys[:2] == ["concerns", "feel_safe"]
     concerns = sections[0]
     assert concerns.sentence.startswith("Poor lighting was the most common concern: 100%")
-    assert concerns.figures and concerns.figures[0].startswith('<img class="chart-img" alt="Share of respondents')
+    assert concerns.figures and concerns.figures[0].startswith(
+        '<img class="chart-img" alt="Share of respondents'
+    )
     feel = sections[1]
     share = round(100 * n_unsafe / 300)
     assert f"After dark, {share}% (" in feel.sentence

@@ -8,11 +8,11 @@ from datetime import date
 from xml.etree import ElementTree as ET
 
 import h3
+from tests.factories import add_area, add_report
 
 from saferstreets.actions.models import PublicUpdate
 from saferstreets.db import session_scope
 from saferstreets.publishing.service import public_count, suppress_parts
-from tests.factories import add_area, add_report
 
 
 def test_suppression_rules() -> None:
@@ -33,15 +33,27 @@ def _county(engine) -> None:  # type: ignore[no-untyped-def]
         add_area(session, "W3", "Oldfield", "ward", parent="D1")
         cell = h3.latlng_to_cell(51.805, -0.295, 9)
         for _ in range(14):
-            add_report(session, ward="W1", district="D1", reasons=["poor_lighting"], h3_cell=cell,
-                       free_text="A man called Darren follows women here")
+            add_report(
+                session,
+                ward="W1",
+                district="D1",
+                reasons=["poor_lighting"],
+                h3_cell=cell,
+                free_text="A man called Darren follows women here",
+            )
         for _ in range(3):
             add_report(session, ward="W2", district="D1", reasons=["being_followed"], h3_cell=cell)
         for _ in range(11):
             add_report(session, ward="W3", district="D1", reasons=["isolated"], h3_cell=cell)
-        session.add(PublicUpdate(area_code="W1", title="Lights repaired on Canal Walk",
-                                 body="The council repaired six street lights.", themes=["poor_lighting"],
-                                 published_on=date(2021, 11, 3)))
+        session.add(
+            PublicUpdate(
+                area_code="W1",
+                title="Lights repaired on Canal Walk",
+                body="The council repaired six street lights.",
+                themes=["poor_lighting"],
+                published_on=date(2021, 11, 3),
+            )
+        )
 
 
 def test_area_page_suppresses_and_hides_text(client, engine) -> None:  # type: ignore[no-untyped-def]
@@ -74,17 +86,23 @@ def test_open_data_csv_is_suppressed(client, engine) -> None:  # type: ignore[no
     response = client.get("/open-data/you-said-we-did.csv")
     assert response.headers["content-type"].startswith("text/csv")
     rows = list(csv.DictReader(io.StringIO(response.text.lstrip("\ufeff"))))
-    w2 = [r for r in rows if r["area_code"] == "W2" and r["theme_code"] == "all"][0]
+    w2 = next(r for r in rows if r["area_code"] == "W2" and r["theme_code"] == "all")
     assert w2["reports"] == "" and w2["suppressed_below_threshold"] == "yes"
-    d1 = [r for r in rows if r["area_code"] == "D1" and r["theme_code"] == "all"][0]
+    d1 = next(r for r in rows if r["area_code"] == "D1" and r["theme_code"] == "all")
     assert d1["reports"] == "28"
 
 
 def test_atom_feed_escapes_and_lists_updates(client, engine) -> None:  # type: ignore[no-untyped-def]
     _county(engine)
     with session_scope(engine) as session:
-        session.add(PublicUpdate(area_code="W1", title="<script>alert(1)</script> & more", body="Body",
-                                 published_on=date(2021, 12, 1)))
+        session.add(
+            PublicUpdate(
+                area_code="W1",
+                title="<script>alert(1)</script> & more",
+                body="Body",
+                published_on=date(2021, 12, 1),
+            )
+        )
     response = client.get("/areas/W1/feed.atom")
     assert response.headers["content-type"].startswith("application/atom+xml")
     root = ET.fromstring(response.content)

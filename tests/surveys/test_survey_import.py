@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from survey_files import (
+from tests.surveys.survey_files import (
     Q_AREA,
     Q_CONCERNS,
     Q_DARK,

@@ -6,7 +6,7 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from survey_files import mapping_toml, write_mapping
+from tests.surveys.survey_files import mapping_toml, write_mapping
 
 from saferstreets.errors import InputFileError
 from saferstreets.surveys.mapping import load_mapping

@@ -6,7 +6,7 @@ import tomllib
 from pathlib import Path
 
 import sqlalchemy as sa
-from survey_files import (
+from tests.surveys.survey_files import (
     Q_CONCERNS,
     Q_DARK,
     Q_TEXT,

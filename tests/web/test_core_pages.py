@@ -48,17 +48,23 @@ def test_staff_pages_need_sign_in(client) -> None:  # type: ignore[no-untyped-de
 
 def test_wrong_password_is_refused(client, engine) -> None:  # type: ignore[no-untyped-def]
     with session_scope(engine) as session:
-        create_user(session=session, username="ann", password="correct horse battery", role="analyst")
+        create_user(
+            session=session, username="ann", password="correct horse battery", role="analyst"
+        )
     page = client.get("/login")
     token = page.text.split('name="csrf_token" value="')[1].split('"')[0]
-    response = client.post("/login", data={"username": "ann", "password": "wrong password!", "csrf_token": token})
+    response = client.post(
+        "/login", data={"username": "ann", "password": "wrong password!", "csrf_token": token}
+    )
     assert response.status_code == 401
     assert "do not match an active account" in response.text
 
 
 def test_login_without_csrf_token_is_refused(client, engine) -> None:  # type: ignore[no-untyped-def]
     with session_scope(engine) as session:
-        create_user(session=session, username="ann", password="correct horse battery", role="analyst")
+        create_user(
+            session=session, username="ann", password="correct horse battery", role="analyst"
+        )
     response = client.post("/login", data={"username": "ann", "password": "correct horse battery"})
     assert response.status_code == 403
     assert "expired or was sent from elsewhere" in response.text

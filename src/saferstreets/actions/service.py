@@ -412,7 +412,7 @@ def suggest_issues(
         for reason in reasons or []:
             if reason in THEMES:
                 clusters.setdefault((ward, reason), []).append(report_id)
-    found = [
+    found: list[dict[str, Any]] = [
         {"ward_code": ward, "theme": theme, "report_ids": ids, "count": len(ids)}
         for (ward, theme), ids in clusters.items()
         if len(ids) >= min_reports

@@ -254,7 +254,7 @@ def _store_postgres(
     assert raw is not None
     names = ", ".join(columns)
     # Table and column names come from _COLUMNS, never from input.
-    with raw.cursor() as cursor:
+    with raw.cursor() as cursor:  # type: ignore[attr-defined]  # psycopg cursors are contexts
         cursor.execute(
             f"CREATE TEMP TABLE IF NOT EXISTS _ss_load_{table} ON COMMIT DROP AS "  # noqa: S608
             f"SELECT {names} FROM {table} WITH NO DATA"

@@ -18,22 +18,39 @@ from saferstreets.actions.partners import THEME_PARTNER
 from saferstreets.themes.taxonomy import BY_CODE as THEMES
 
 RESPONSES = {
-    "poor_lighting": ("Six street lights repaired and two new columns added along the path.",
-                      "Street lighting repaired and improved"),
-    "no_cctv": ("A redeployable CCTV camera now covers the entrance, monitored Friday and Saturday nights.",
-                "CCTV camera installed"),
-    "overgrown": ("Hedges and trees cut back along both sides of the path to open up sightlines.",
-                  "Vegetation cut back to open up the path"),
-    "blind_spots": ("Mirrors fitted at the blind corner and the underpass walls painted white.",
-                    "Blind corner made safer"),
-    "rundown": ("The empty building has been secured and the graffiti removed.", "Derelict site secured"),
-    "drink_drugs": ("Licensing visits to late venues; door staff trained in Ask for Angela.",
-                    "Licensed venues visited and staff trained"),
-    "transport": ("Officers patrol the station at closing time on Friday and Saturday nights.",
-                  "Patrols at the station at closing time"),
+    "poor_lighting": (
+        "Six street lights repaired and two new columns added along the path.",
+        "Street lighting repaired and improved",
+    ),
+    "no_cctv": (
+        "A redeployable CCTV camera now covers the entrance, monitored Friday and Saturday nights.",
+        "CCTV camera installed",
+    ),
+    "overgrown": (
+        "Hedges and trees cut back along both sides of the path to open up sightlines.",
+        "Vegetation cut back to open up the path",
+    ),
+    "blind_spots": (
+        "Mirrors fitted at the blind corner and the underpass walls painted white.",
+        "Blind corner made safer",
+    ),
+    "rundown": (
+        "The empty building has been secured and the graffiti removed.",
+        "Derelict site secured",
+    ),
+    "drink_drugs": (
+        "Licensing visits to late venues; door staff trained in Ask for Angela.",
+        "Licensed venues visited and staff trained",
+    ),
+    "transport": (
+        "Officers patrol the station at closing time on Friday and Saturday nights.",
+        "Patrols at the station at closing time",
+    ),
 }
-PATROL = ("High-visibility patrols on Friday and Saturday nights between 21:00 and 02:00.",
-          "Regular evening patrols")
+PATROL = (
+    "High-visibility patrols on Friday and Saturday nights between 21:00 and 02:00.",
+    "Regular evening patrols",
+)
 
 
 def seed_local_issues(*, session: Session, seed: int, today: date, limit: int = 18) -> int:
@@ -45,9 +62,17 @@ def seed_local_issues(*, session: Session, seed: int, today: date, limit: int = 
         theme = cluster["theme"]
         label = THEMES[theme].label if theme in THEMES else theme
         issue = service.create_issue(
-            session=session, user=None, ward_code=cluster["ward_code"], title=f"{label}: {cluster['count']} reports",
-            description=f"{cluster['count']} people reported feeling unsafe here because of: {label.lower()}.",
-            themes=[theme], report_ids=cluster["report_ids"], priority=1 if cluster["count"] >= 10 else 2,
+            session=session,
+            user=None,
+            ward_code=cluster["ward_code"],
+            title=f"{label}: {cluster['count']} reports",
+            description=(
+                f"{cluster['count']} people reported feeling unsafe here because of: "
+                f"{label.lower()}."
+            ),
+            themes=[theme],
+            report_ids=cluster["report_ids"],
+            priority=1 if cluster["count"] >= 10 else 2,
             due_on=today + timedelta(days=rng.randint(7, 42)),
         )
         created += 1
@@ -57,29 +82,56 @@ def seed_local_issues(*, session: Session, seed: int, today: date, limit: int = 
         service.move_stage(session=session, issue=issue, to_stage="analysis", user=None)
         if depth == "analysis":
             continue
-        service.move_stage(session=session, issue=issue, to_stage="response", user=None,
-                           notes="Most reports are on Friday and Saturday evenings after dark; the same stretch "
-                                 "is named again and again.")
+        service.move_stage(
+            session=session,
+            issue=issue,
+            to_stage="response",
+            user=None,
+            notes="Most reports are on Friday and Saturday evenings after dark; the same stretch "
+            "is named again and again.",
+        )
         partner = THEME_PARTNER.get(theme)
         if partner:
-            referral = service.refer(session=session, issue=issue, user=None, partner=partner,
-                                     request=PARTNERS[partner].typical_request,
-                                     sent_on=today - timedelta(days=rng.randint(20, 60)))
+            referral = service.refer(
+                session=session,
+                issue=issue,
+                user=None,
+                partner=partner,
+                request=PARTNERS[partner].typical_request,
+                sent_on=today - timedelta(days=rng.randint(20, 60)),
+            )
             if depth in ("assessment", "closed"):
                 referral.status = "done"
                 referral.response = RESPONSES.get(theme, PATROL)[0]
                 referral.closed_on = today - timedelta(days=rng.randint(3, 19))
         body, headline = RESPONSES.get(theme, PATROL)
-        service.add_action(session=session, issue=issue, user=None, description=body,
-                           kind="design" if partner else "patrol", taken_on=today - timedelta(days=rng.randint(5, 30)))
+        service.add_action(
+            session=session,
+            issue=issue,
+            user=None,
+            description=body,
+            kind="design" if partner else "patrol",
+            taken_on=today - timedelta(days=rng.randint(5, 30)),
+        )
         if depth == "response":
             continue
         service.move_stage(session=session, issue=issue, to_stage="assessment", user=None)
         if depth == "closed":
-            service.move_stage(session=session, issue=issue, to_stage="closed", user=None,
-                               notes="Reports about this place fell after the work; keep watching for a season.")
-            service.publish_update(session=session, user=None, area_code=issue.ward_code,
-                                   title=headline, body=f"You told us: {label.lower()}. We did: {body}",
-                                   themes=[theme], issue_id=issue.id,
-                                   published_on=today - timedelta(days=rng.randint(1, 20)))
+            service.move_stage(
+                session=session,
+                issue=issue,
+                to_stage="closed",
+                user=None,
+                notes="Reports about this place fell after the work; keep watching for a season.",
+            )
+            service.publish_update(
+                session=session,
+                user=None,
+                area_code=issue.ward_code,
+                title=headline,
+                body=f"You told us: {label.lower()}. We did: {body}",
+                themes=[theme],
+                issue_id=issue.id,
+                published_on=today - timedelta(days=rng.randint(1, 20)),
+            )
     return created

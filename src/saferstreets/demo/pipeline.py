@@ -37,12 +37,14 @@ class DemoContext:
 def stage_generate(ctx: DemoContext) -> str:
     from saferstreets.demo.generator import generate_county
 
-    ctx.files = generate_county(out=ctx.out, seed=ctx.seed, progress=lambda m: ctx.console.print(f"  [dim]{m}[/dim]"))
+    ctx.files = generate_county(
+        out=ctx.out, seed=ctx.seed, progress=lambda m: ctx.console.print(f"  [dim]{m}[/dim]")
+    )
     return f"generated the demo county into {ctx.out}"
 
 
 def stage_store(ctx: DemoContext) -> str:
-    before, after = upgrade(ctx.engine)
+    _before, after = upgrade(ctx.engine)
     return f"store at revision {after}"
 
 
@@ -50,8 +52,13 @@ def stage_boundaries(ctx: DemoContext) -> str:
     from saferstreets.areas.service import assign_points, import_boundaries
 
     done = []
-    for key, level in (("force", "force"), ("districts", "district"), ("wards", "ward"),
-                       ("lsoas", "lsoa"), ("town_centres", "town_centre")):
+    for key, level in (
+        ("force", "force"),
+        ("districts", "district"),
+        ("wards", "ward"),
+        ("lsoas", "lsoa"),
+        ("town_centres", "town_centre"),
+    ):
         if key in ctx.files:
             summary = import_boundaries(
                 engine=ctx.engine, path=ctx.files[key], level=level, assign=False
@@ -71,8 +78,10 @@ def stage_crime(ctx: DemoContext) -> str:
     summaries = import_crime(engine=ctx.engine, paths=[Path(ctx.files["crime"])])
     files = [s for s in summaries if s.kind.startswith("crime_")]
     t = total(files)
-    return (f"{len(files)} police.uk files: {t.rows_stored:,} rows stored, "
-            f"{t.rows_quarantined:,} quarantined")
+    return (
+        f"{len(files)} police.uk files: {t.rows_stored:,} rows stored, "
+        f"{t.rows_quarantined:,} quarantined"
+    )
 
 
 def stage_surveys(ctx: DemoContext) -> str:
@@ -83,8 +92,12 @@ def stage_surveys(ctx: DemoContext) -> str:
         return "no survey waves in the demo county"
     done = []
     for wave in waves:
-        summary = import_survey(engine=ctx.engine, path=Path(wave["path"]),
-                                mapping=Path(wave["mapping"]), wave_name=wave.get("wave"))
+        summary = import_survey(
+            engine=ctx.engine,
+            path=Path(wave["path"]),
+            mapping=Path(wave["mapping"]),
+            wave_name=wave.get("wave"),
+        )
         name = wave.get("wave") or Path(wave["path"]).stem
         done.append(f"{summary.rows_stored:,} responses in '{name}'")
     return "; ".join(done)
@@ -94,7 +107,9 @@ def stage_accounts(ctx: DemoContext) -> str:
     from saferstreets.demo.accounts import create_demo_accounts
 
     with session_scope(ctx.engine) as session:
-        ctx.accounts = create_demo_accounts(session=session, files=ctx.files, password=DEMO_PASSWORD)
+        ctx.accounts = create_demo_accounts(
+            session=session, files=ctx.files, password=DEMO_PASSWORD
+        )
     return f"{len(ctx.accounts)} demo accounts"
 
 
@@ -170,12 +185,15 @@ def _require_empty(engine: Engine) -> None:
     if any(counts.values()):
         raise AppError(
             "The demo needs an empty store, and the one at SAFERSTREETS_DATABASE_URL holds data",
-            hint="unset SAFERSTREETS_DATABASE_URL to run the demo in its own SQLite store, or point it at an empty database",
+            hint="unset SAFERSTREETS_DATABASE_URL to run the demo in its own SQLite store, "
+            "or point it at an empty database",
         )
 
 
-def run_demo(*, settings: Settings, seed: int, out: Path | None, console: Console) -> tuple[list[tuple[str, str]], Settings]:
-    """Run every stage in order; return the demo accounts as (username, role) and the settings used."""
+def run_demo(
+    *, settings: Settings, seed: int, out: Path | None, console: Console
+) -> tuple[list[tuple[str, str]], Settings]:
+    """Run every stage in order; return the demo accounts (username, role) and the settings."""
     out = out or settings.data_dir / "demo"
     out.mkdir(parents=True, exist_ok=True)
     settings = demo_settings(settings, out)

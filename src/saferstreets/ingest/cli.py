@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -19,6 +19,7 @@ from rich.progress import (
 )
 from rich.table import Table
 from rich.text import Text
+from sqlalchemy.engine import Engine
 
 from saferstreets.ingest.service import (
     ImportSummary,
@@ -52,7 +53,7 @@ def _console() -> Console:
     return console
 
 
-def _engine():  # type: ignore[no-untyped-def]
+def _engine() -> Engine:
     from saferstreets.cli import open_store
 
     return open_store()
@@ -259,7 +260,7 @@ def print_summaries(console: Console, summaries: Sequence[ImportSummary], *, tit
         t.status if files else "",
     )
     console.print(table)
-    kept = {}
+    kept: dict[str, Any] = {}
     for s in files:
         for key, value in s.details.items():
             if isinstance(value, int):

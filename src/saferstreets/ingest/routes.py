@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeAlias
 
-from fastapi import APIRouter, Form, Query, Request
+from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
 from saferstreets.accounts.service import audit
 from saferstreets.ingest import service
-from saferstreets.web.deps import RequireRole, SessionDep, templates
+from saferstreets.web.deps import SessionDep, require_role, templates
 from saferstreets.web.security import check_csrf, csrf_token
 
 router = APIRouter(prefix="/staff")
-Analyst = RequireRole("analyst")  # admin always passes
+Analyst: TypeAlias = Annotated[Any, Depends(require_role("analyst"))]  # admin always passes
 PAGE_SIZE = 100
 
 KindQ = Annotated[str | None, Query(max_length=32)]

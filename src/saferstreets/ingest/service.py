@@ -92,8 +92,11 @@ def to_utf8(data: bytes, source: str) -> tuple[bytes, list[str]]:
     two keeps its UTF-8 lines intact; the note names the first such line. Binary files are refused.
     """
     if b"\x00" in data[:8192]:
-        raise InputFileError(source, "is not a text file (it looks binary)",
-                             hint="give a CSV file, or an XLSX where one is accepted")
+        raise InputFileError(
+            source,
+            "is not a text file (it looks binary)",
+            hint="give a CSV file, or an XLSX where one is accepted",
+        )
     notes: list[str] = []
     if data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]
@@ -206,8 +209,14 @@ def record_failure(
     *, session: Session, kind: str, source: str, sha256: str | None, message: str
 ) -> ImportRun:
     """Record a file that could not be imported at all (in its own transaction, after rollback)."""
-    run = ImportRun(kind=kind, source=source, sha256=sha256, status="failed", message=message,
-                    finished_at=utcnow())
+    run = ImportRun(
+        kind=kind,
+        source=source,
+        sha256=sha256,
+        status="failed",
+        message=message,
+        finished_at=utcnow(),
+    )
     session.add(run)
     session.flush()
     return run
@@ -247,8 +256,18 @@ class ImportProgress(Protocol):
 # --------------------------------------------------------------------------- quarantine
 
 QUARANTINE_STATUSES = ("open", "fixed", "discarded")
-QUARANTINE_COLUMNS = ("id", "kind", "source", "row_number", "field", "reason", "status",
-                      "created_at", "import_run_id", "raw")
+QUARANTINE_COLUMNS = (
+    "id",
+    "kind",
+    "source",
+    "row_number",
+    "field",
+    "reason",
+    "status",
+    "created_at",
+    "import_run_id",
+    "raw",
+)
 
 
 def quarantined_rows(
@@ -311,8 +330,10 @@ def get_quarantined(*, session: Session, row_id: int) -> QuarantinedRow:
     """One quarantined row, or NotFound."""
     row = session.get(QuarantinedRow, row_id)
     if row is None:
-        raise NotFound(f"There is no quarantined row {row_id}",
-                       hint="list them with: saferstreets quarantine list")
+        raise NotFound(
+            f"There is no quarantined row {row_id}",
+            hint="list them with: saferstreets quarantine list",
+        )
     return row
 
 

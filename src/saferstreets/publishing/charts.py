@@ -1,8 +1,9 @@
 """One chart path for pages and reports: matplotlib draws SVG, embedded as a data URI image.
 
-Every function returns SVG text. ``as_img`` wraps it as ``<img src="data:...">`` with alt text, which
+Every function returns SVG text. ``as_img`` wraps it as ``<img src="data:...">`` with alt text,
+which
 works in the app (no inline script or style, so the strict CSP holds) and in WeasyPrint PDFs.
-Charts are deterministic (fixed hash salt, no date metadata), so the same results give the same bytes.
+Charts are deterministic (fixed hash salt, no date metadata): the same results, the same bytes.
 """
 
 from __future__ import annotations
@@ -17,9 +18,9 @@ from typing import Any
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-from matplotlib.collections import PatchCollection  # noqa: E402
-from matplotlib.patches import Polygon as MplPolygon  # noqa: E402
+import matplotlib.pyplot as plt
+from matplotlib.collections import PatchCollection
+from matplotlib.patches import Polygon as MplPolygon
 
 INK = "#1b1a2e"
 MUTED = "#4a4860"
@@ -28,22 +29,39 @@ ACCENT = "#005ea5"
 DANGER = "#b10e1e"
 GRID = "#d9d7e6"
 # ArcGIS-style hot/cold classes: -3 .. 3
-HOTSPOT_COLOURS = {3: "#b2182b", 2: "#ef8a62", 1: "#fddbc7", 0: "#f0f0f0", -1: "#d1e5f0", -2: "#67a9cf", -3: "#2166ac"}
-HOTSPOT_LABELS = {3: "Hot spot, 99%", 2: "Hot spot, 95%", 1: "Hot spot, 90%", 0: "Not significant",
-                  -1: "Cold spot, 90%", -2: "Cold spot, 95%", -3: "Cold spot, 99%"}
+HOTSPOT_COLOURS = {
+    3: "#b2182b",
+    2: "#ef8a62",
+    1: "#fddbc7",
+    0: "#f0f0f0",
+    -1: "#d1e5f0",
+    -2: "#67a9cf",
+    -3: "#2166ac",
+}
+HOTSPOT_LABELS = {
+    3: "Hot spot, 99%",
+    2: "Hot spot, 95%",
+    1: "Hot spot, 90%",
+    0: "Not significant",
+    -1: "Cold spot, 90%",
+    -2: "Cold spot, 95%",
+    -3: "Cold spot, 99%",
+}
 
-plt.rcParams.update({
-    "svg.hashsalt": "saferstreets",
-    "svg.fonttype": "none",
-    "font.family": "DejaVu Sans",
-    "font.size": 10,
-    "axes.edgecolor": MUTED,
-    "axes.labelcolor": INK,
-    "xtick.color": INK,
-    "ytick.color": INK,
-    "axes.spines.top": False,
-    "axes.spines.right": False,
-})
+plt.rcParams.update(
+    {
+        "svg.hashsalt": "saferstreets",
+        "svg.fonttype": "none",
+        "font.family": "DejaVu Sans",
+        "font.size": 10,
+        "axes.edgecolor": MUTED,
+        "axes.labelcolor": INK,
+        "xtick.color": INK,
+        "ytick.color": INK,
+        "axes.spines.top": False,
+        "axes.spines.right": False,
+    }
+)
 
 
 def _svg(fig: Any) -> str:
@@ -56,7 +74,8 @@ def _svg(fig: Any) -> str:
 def as_img(svg: str, alt: str, css_class: str = "chart-img") -> str:
     """An ``<img>`` tag holding the SVG as a data URI, with alt text for screen readers."""
     data = base64.b64encode(svg.encode("utf-8")).decode("ascii")
-    return f'<img class="{escape(css_class)}" alt="{escape(alt)}" src="data:image/svg+xml;base64,{data}">'
+    src = f"data:image/svg+xml;base64,{data}"
+    return f'<img class="{escape(css_class)}" alt="{escape(alt)}" src="{src}">'
 
 
 def bar_intervals(
@@ -78,15 +97,22 @@ def bar_intervals(
     colours = [DANGER if i == highlight else BRAND for i in range(n)]
     ax.barh(ys, [v * scale for v in values], color=colours, height=0.62)
     if lows is not None and highs is not None:
-        err = [[(v - lo) * scale for v, lo in zip(values, lows, strict=True)],
-               [(hi - v) * scale for v, hi in zip(values, highs, strict=True)]]
-        ax.errorbar([v * scale for v in values], ys, xerr=err, fmt="none", ecolor=INK, capsize=3, lw=1)
+        err = [
+            [(v - lo) * scale for v, lo in zip(values, lows, strict=True)],
+            [(hi - v) * scale for v, hi in zip(values, highs, strict=True)],
+        ]
+        ax.errorbar(
+            [v * scale for v in values], ys, xerr=err, fmt="none", ecolor=INK, capsize=3, lw=1
+        )
     ax.set_yticks(ys, labels)
     ax.set_xlabel(xlabel or ("% of respondents" if percent else ""))
     ax.grid(axis="x", color=GRID, lw=0.8)
     ax.set_axisbelow(True)
     if percent:
-        top = max([(h if highs is not None else v) for v, h in zip(values, highs or values, strict=True)] + [0.01])
+        top = max(
+            [(h if highs is not None else v) for v, h in zip(values, highs or values, strict=True)]
+            + [0.01]
+        )
         ax.set_xlim(0, min(100, math.ceil(top * scale / 10) * 10 + 5))
     if title:
         ax.set_title(title, loc="left", color=INK, fontsize=11, fontweight="bold")
@@ -102,12 +128,14 @@ def heatmap(
     colorbar_label: str = "",
     outline: Sequence[tuple[int, int]] = (),
 ) -> str:
-    """A grid such as weekday × hour; ``outline`` cells (row, col) get a box (e.g. the NTE window)."""
+    """A grid such as weekday × hour; ``outline`` cells (row, col) get a box (the NTE window)."""
     fig, ax = plt.subplots(figsize=(9, 0.35 * len(row_labels) + 1.4))
     image = ax.imshow(matrix, aspect="auto", cmap="Purples")
     ax.set_yticks(range(len(row_labels)), row_labels)
     step = 2 if len(col_labels) > 12 else 1
-    ax.set_xticks(range(0, len(col_labels), step), [col_labels[i] for i in range(0, len(col_labels), step)])
+    ax.set_xticks(
+        range(0, len(col_labels), step), [col_labels[i] for i in range(0, len(col_labels), step)]
+    )
     for r, c in outline:
         ax.add_patch(plt.Rectangle((c - 0.5, r - 0.5), 1, 1, fill=False, ec=DANGER, lw=1.2))
     bar = fig.colorbar(image, ax=ax, fraction=0.025, pad=0.01)
@@ -174,7 +202,7 @@ def area_map(
     patches, facecolours = [], []
     lats: list[float] = []
     for i, feature in enumerate(features):
-        for ring in _rings(feature["geometry"] if "geometry" in feature else feature):
+        for ring in _rings(feature.get("geometry", feature)):
             patches.append(MplPolygon(ring, closed=True))
             facecolours.append(colours[i] if colours else "#e8e6f3")
             lats.extend(p[1] for p in ring[:: max(1, len(ring) // 20)])
@@ -184,17 +212,25 @@ def area_map(
     for lon, lat, radius in circles:
         r_lat = radius / 111_320
         r_lon = r_lat / math.cos(math.radians(mean_lat))
-        ax.add_patch(matplotlib.patches.Ellipse((lon, lat), 2 * r_lon, 2 * r_lat, fill=False, ec=INK, lw=1, ls="--"))
+        ax.add_patch(
+            matplotlib.patches.Ellipse(
+                (lon, lat), 2 * r_lon, 2 * r_lat, fill=False, ec=INK, lw=1, ls="--"
+            )
+        )
     for lon, lat, colour in points:
         ax.plot(lon, lat, marker="o", ms=6, mec="#ffffff", mfc=colour, mew=1)
     for lon, lat, text in labels:
-        ax.annotate(text, (lon, lat), xytext=(4, 4), textcoords="offset points", fontsize=8, color=INK)
+        ax.annotate(
+            text, (lon, lat), xytext=(4, 4), textcoords="offset points", fontsize=8, color=INK
+        )
     ax.autoscale_view()
     ax.set_aspect(1 / math.cos(math.radians(mean_lat)))
     ax.set_axis_off()
     if legend:
         handles = [matplotlib.patches.Patch(color=c, label=name) for name, c in legend.items()]
-        ax.legend(handles=handles, frameon=False, loc="upper left", bbox_to_anchor=(1, 1), fontsize=8)
+        ax.legend(
+            handles=handles, frameon=False, loc="upper left", bbox_to_anchor=(1, 1), fontsize=8
+        )
     if title:
         ax.set_title(title, loc="left", color=INK, fontsize=11, fontweight="bold")
     return _svg(fig)

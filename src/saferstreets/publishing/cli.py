@@ -12,9 +12,9 @@ console = Console(soft_wrap=True)
 
 
 def report(
-    out: Annotated[Path, typer.Option("--out", "-o", help="Where to write it: a .pdf or .html file.")] = Path(
-        "saferstreets-assessment.pdf"
-    ),
+    out: Annotated[
+        Path, typer.Option("--out", "-o", help="Where to write it: a .pdf or .html file.")
+    ] = Path("saferstreets-assessment.pdf"),
 ) -> None:
     """Write the assessment report (every stored finding with charts and maps) as PDF or HTML."""
     from saferstreets.cli import open_store
@@ -24,7 +24,9 @@ def report(
     from saferstreets.publishing.report import write_report
 
     if out.suffix.lower() not in (".pdf", ".html", ".htm"):
-        raise AppError(f"{out}: the report is written as .pdf or .html", hint="e.g. --out assessment.pdf")
+        raise AppError(
+            f"{out}: the report is written as .pdf or .html", hint="e.g. --out assessment.pdf"
+        )
     if not out.parent.exists():
         raise AppError(f"{out.parent} does not exist", hint="choose a folder that exists")
     with console.status("Building the report…"), session_scope(open_store()) as session:

@@ -17,18 +17,24 @@ def _stamp(day: object) -> str:
     return moment.isoformat().replace("+00:00", "Z")
 
 
-def area_feed(*, area: Area, updates: Sequence[PublicUpdate], base_url: str, force_name: str) -> bytes:
+def area_feed(
+    *, area: Area, updates: Sequence[PublicUpdate], base_url: str, force_name: str
+) -> bytes:
     """The Atom document for an area: one entry per public update, newest first."""
     ET.register_namespace("", ATOM)
     feed = ET.Element(f"{{{ATOM}}}feed")
     page = f"{base_url}/areas/{area.code}"
     ET.SubElement(feed, f"{{{ATOM}}}title").text = f"You said, we did: {area.name}"
-    ET.SubElement(feed, f"{{{ATOM}}}subtitle").text = f"What {force_name} and partners did in {area.name}"
+    ET.SubElement(
+        feed, f"{{{ATOM}}}subtitle"
+    ).text = f"What {force_name} and partners did in {area.name}"
     ET.SubElement(feed, f"{{{ATOM}}}id").text = page
     ET.SubElement(feed, f"{{{ATOM}}}link", href=page)
     ET.SubElement(feed, f"{{{ATOM}}}link", rel="self", href=f"{page}/feed.atom")
     newest = max((u.published_on for u in updates), default=None)
-    ET.SubElement(feed, f"{{{ATOM}}}updated").text = _stamp(newest) if newest else _stamp(datetime.now(UTC).date())
+    ET.SubElement(feed, f"{{{ATOM}}}updated").text = (
+        _stamp(newest) if newest else _stamp(datetime.now(UTC).date())
+    )
     author = ET.SubElement(feed, f"{{{ATOM}}}author")
     ET.SubElement(author, f"{{{ATOM}}}name").text = force_name
     for update in updates:

@@ -20,7 +20,12 @@ from saferstreets.publishing import charts
 from saferstreets.themes.taxonomy import label
 
 WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
-QUADRANT_COLOURS = {"patrol_enforcement": "#b10e1e", "design": "#f47738", "awareness": "#005ea5", "monitor": "#e8e6f3"}
+QUADRANT_COLOURS = {
+    "patrol_enforcement": "#b10e1e",
+    "design": "#f47738",
+    "awareness": "#005ea5",
+    "monitor": "#e8e6f3",
+}
 QUADRANT_LABELS = {
     "patrol_enforcement": "Feared and high crime: patrol, enforcement",
     "design": "Feared, little recorded crime: lighting, sightlines, CCTV",
@@ -67,8 +72,11 @@ def _ranked_chart(ranked: list[dict[str, Any]], title: str, top: int = 12) -> st
     if not rows:
         return ""
     svg = charts.bar_intervals(
-        [r.get("label") or label(r["code"]) for r in rows], [r["share"] for r in rows],
-        [r["lower"] for r in rows], [r["upper"] for r in rows], title=title,
+        [r.get("label") or label(r["code"]) for r in rows],
+        [r["share"] for r in rows],
+        [r["lower"] for r in rows],
+        [r["upper"] for r in rows],
+        title=title,
     )
     alt = "; ".join(f"{r.get('label') or label(r['code'])} {pct(r['share'])}" for r in rows)
     return charts.as_img(svg, f"{title}: {alt}")
@@ -78,16 +86,31 @@ def _concerns(run: AnalysisRun, ctx: Context) -> Section:
     res = run.result
     section = Section("concerns", "Main concerns", run.summary or "")
     if res.get("ranked"):
-        section.figures.append(_ranked_chart(res["ranked"], "Share of respondents naming each concern (95% interval)"))
+        section.figures.append(
+            _ranked_chart(res["ranked"], "Share of respondents naming each concern (95% interval)")
+        )
     by_age = (res.get("by") or {}).get("age_band") or {}
     top_code = res["ranked"][0]["code"] if res.get("ranked") else None
     if top_code and top_code in by_age:
         comp = by_age[top_code]
-        rows = [[g["group"], "suppressed" if g.get("suppressed") else interval(g), g.get("n") or ""] for g in comp["groups"]]
+        rows = [
+            [g["group"], "suppressed" if g.get("suppressed") else interval(g), g.get("n") or ""]
+            for g in comp["groups"]
+        ]
         test = comp.get("test") or {}
-        section.tables.append(Table(f"{label(top_code)} by age band", ["Age band", "Share (95% interval)", "Answered"], rows))
+        section.tables.append(
+            Table(
+                f"{label(top_code)} by age band",
+                ["Age band", "Share (95% interval)", "Answered"],
+                rows,
+            )
+        )
         if test.get("test") and test["test"] != "none":
-            section.notes.append(f"Difference between age bands: {test['test']}, p = {test.get('p_value'):.3g}." if test.get("p_value") is not None else test.get("note", ""))
+            section.notes.append(
+                f"Difference between age bands: {test['test']}, p = {test.get('p_value'):.3g}."
+                if test.get("p_value") is not None
+                else test.get("note", "")
+            )
     reports = res.get("reports") or {}
     if reports.get("ranked"):
         section.figures.append(_ranked_chart(reports["ranked"], "Reasons ticked in public reports"))
@@ -100,14 +123,38 @@ def _feel_safe(run: AnalysisRun, ctx: Context) -> Section:
     qs = [q for q in res.get("questions", []) if q.get("unsafe", {}).get("share") is not None]
     if qs:
         ordered = sorted(qs, key=lambda q: (q["when"] != "after_dark", -q["unsafe"]["share"]))
-        labels = [f"{label(q['setting'])} ({'after dark' if q['when'] == 'after_dark' else 'by day'})" for q in ordered]
-        svg = charts.bar_intervals(labels, [q["unsafe"]["share"] for q in ordered], [q["unsafe"]["lower"] for q in ordered],
-                                   [q["unsafe"]["upper"] for q in ordered], title="Feel very or fairly unsafe (95% interval)",
-                                   highlight=None)
-        section.figures.append(charts.as_img(svg, "Share feeling unsafe: " + "; ".join(
-            f"{lab} {pct(q['unsafe']['share'])}" for lab, q in zip(labels, ordered, strict=True))))
-        section.tables.append(Table("Share feeling very or fairly unsafe", ["Question", "Unsafe (95% interval)", "Answered"],
-                                    [[lab, interval(q["unsafe"]), q["n"]] for lab, q in zip(labels, ordered, strict=True)]))
+        labels = [
+            f"{label(q['setting'])} ({'after dark' if q['when'] == 'after_dark' else 'by day'})"
+            for q in ordered
+        ]
+        svg = charts.bar_intervals(
+            labels,
+            [q["unsafe"]["share"] for q in ordered],
+            [q["unsafe"]["lower"] for q in ordered],
+            [q["unsafe"]["upper"] for q in ordered],
+            title="Feel very or fairly unsafe (95% interval)",
+            highlight=None,
+        )
+        section.figures.append(
+            charts.as_img(
+                svg,
+                "Share feeling unsafe: "
+                + "; ".join(
+                    f"{lab} {pct(q['unsafe']['share'])}"
+                    for lab, q in zip(labels, ordered, strict=True)
+                ),
+            )
+        )
+        section.tables.append(
+            Table(
+                "Share feeling very or fairly unsafe",
+                ["Question", "Unsafe (95% interval)", "Answered"],
+                [
+                    [lab, interval(q["unsafe"]), q["n"]]
+                    for lab, q in zip(labels, ordered, strict=True)
+                ],
+            )
+        )
     return section
 
 
@@ -117,13 +164,28 @@ def _who(run: AnalysisRun, ctx: Context) -> Section:
     stage = (res.get("by_life_stage") or {}).get("feel_unsafe") or {}
     rows = []
     for key, comp in stage.items():
-        cells = {g["group"]: ("suppressed" if g.get("suppressed") else interval(g)) for g in comp.get("groups", [])}
+        cells = {
+            g["group"]: ("suppressed" if g.get("suppressed") else interval(g))
+            for g in comp.get("groups", [])
+        }
         test = comp.get("test") or {}
         p = test.get("p_value")
-        rows.append([key.replace("after_dark.", "After dark: ").replace("day.", "By day: ").replace("_", " "),
-                     cells.get("girls", "–"), cells.get("women", "–"), "–" if p is None else f"{p:.2g}"])
+        rows.append(
+            [
+                key.replace("after_dark.", "After dark: ")
+                .replace("day.", "By day: ")
+                .replace("_", " "),
+                cells.get("girls", "–"),
+                cells.get("women", "–"),
+                "–" if p is None else f"{p:.2g}",
+            ]
+        )
     if rows:
-        section.tables.append(Table("Feel unsafe: girls (under 18) and women", ["Question", "Girls", "Women", "p"], rows))
+        section.tables.append(
+            Table(
+                "Feel unsafe: girls (under 18) and women", ["Question", "Girls", "Women", "p"], rows
+            )
+        )
     return section
 
 
@@ -135,17 +197,26 @@ def _when_reports(run: AnalysisRun, ctx: Context) -> Section:
         nte = res.get("nte_window") or {}
         outline = []
         names = list(res.get("weekdays") or WEEKDAYS)
-        nights = [names.index(n) if isinstance(n, str) else int(n) for n in nte.get("nights", [4, 5])]
+        nights = [
+            names.index(n) if isinstance(n, str) else int(n) for n in nte.get("nights", [4, 5])
+        ]
         start, end = nte.get("start_hour", 20), nte.get("end_hour", 4)
         for night in nights:
             for hour in range(start, 24):
                 outline.append((night, hour))
             for hour in range(0, end):
                 outline.append(((night + 1) % 7, hour))
-        svg = charts.heatmap(counts, list(WEEKDAYS), [f"{h:02d}" for h in range(24)],
-                             title="Reports by weekday and hour (night-time economy outlined)",
-                             colorbar_label="reports", outline=outline)
-        section.figures.append(charts.as_img(svg, "Heat map of reports by weekday and hour: " + (run.summary or "")))
+        svg = charts.heatmap(
+            counts,
+            list(WEEKDAYS),
+            [f"{h:02d}" for h in range(24)],
+            title="Reports by weekday and hour (night-time economy outlined)",
+            colorbar_label="reports",
+            outline=outline,
+        )
+        section.figures.append(
+            charts.as_img(svg, "Heat map of reports by weekday and hour: " + (run.summary or ""))
+        )
     return section
 
 
@@ -154,14 +225,20 @@ def _when_crime(run: AnalysisRun, ctx: Context) -> Section:
     section = Section("when_crime", "When: recorded crime by month", run.summary or "")
     if res.get("months"):
         months = [_month_label(m) for m in res["months"]]
-        svg = charts.lines(months, {"Women's-safety crimes": res["counts"]}, title="Recorded crime by month",
-                           ylabel="crimes")
+        svg = charts.lines(
+            months,
+            {"Women's-safety crimes": res["counts"]},
+            title="Recorded crime by month",
+            ylabel="crimes",
+        )
         counts = list(res["counts"])
         peak = max(range(len(counts)), key=lambda i: counts[i]) if counts else 0
         alt = "Line chart of recorded crime by month"
         if counts:
-            alt += (f": {counts[0]:,} in {months[0]}, {counts[-1]:,} in {months[-1]}, "
-                    f"most ({counts[peak]:,}) in {months[peak]}")
+            alt += (
+                f": {counts[0]:,} in {months[0]}, {counts[-1]:,} in {months[-1]}, "
+                f"most ({counts[peak]:,}) in {months[peak]}"
+            )
         section.figures.append(charts.as_img(svg, alt))
     if res.get("note"):
         section.notes.append(res["note"])
@@ -169,7 +246,7 @@ def _when_crime(run: AnalysisRun, ctx: Context) -> Section:
 
 
 def _month_label(month: str) -> str:
-    """"2021-10" -> "Oct 21"."""
+    """ "2021-10" -> "Oct 21"."""
     names = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
     try:
         year, mon = month.split("-")[:2]
@@ -183,7 +260,9 @@ def _themes(run: AnalysisRun, ctx: Context) -> Section:
     section = Section("themes", "Themes in people's own words", run.summary or "")
     reports = res.get("report") or {}
     if reports.get("ranked"):
-        section.figures.append(_ranked_chart(reports["ranked"], "Themes found in the words of public reports"))
+        section.figures.append(
+            _ranked_chart(reports["ranked"], "Themes found in the words of public reports")
+        )
         if ctx.quotes:
             for row in reports["ranked"][:5]:
                 quotes = ctx.quotes(row["code"])
@@ -200,15 +279,23 @@ def _hotspots(run: AnalysisRun, ctx: Context, what: str) -> Section:
         features, colours = [], []
         for c in cells:
             ring = [[lng, lat] for lat, lng in h3.cell_to_boundary(c.cell)]
-            features.append({"geometry": {"type": "Polygon", "coordinates": [ring + [ring[0]]]}})
+            features.append({"geometry": {"type": "Polygon", "coordinates": [[*ring, ring[0]]]}})
             colours.append(charts.HOTSPOT_COLOURS[c.klass])
         base = ctx.ward_features()
-        svg = charts.area_map(base + features, colours=["#eeedf5"] * len(base) + colours,
-                              title=f"Gi* hot and cold spots of {what} (H3 cells, FDR-corrected)",
-                              legend={charts.HOTSPOT_LABELS[k]: charts.HOTSPOT_COLOURS[k] for k in (3, 2, 1, -1, -2, -3)})
+        svg = charts.area_map(
+            base + features,
+            colours=["#eeedf5"] * len(base) + colours,
+            title=f"Gi* hot and cold spots of {what} (H3 cells, FDR-corrected)",
+            legend={
+                charts.HOTSPOT_LABELS[k]: charts.HOTSPOT_COLOURS[k] for k in (3, 2, 1, -1, -2, -3)
+            },
+        )
         by_class = Counter(c.klass for c in cells)
-        shown = "; ".join(f"{by_class[k]:,} cells {charts.HOTSPOT_LABELS[k].lower()}"
-                          for k in (3, 2, 1, -1, -2, -3) if by_class.get(k))
+        shown = "; ".join(
+            f"{by_class[k]:,} cells {charts.HOTSPOT_LABELS[k].lower()}"
+            for k in (3, 2, 1, -1, -2, -3)
+            if by_class.get(k)
+        )
         hottest = sorted((c for c in cells if c.klass > 0), key=lambda c: -c.klass)[:30]
         wards = sorted({w for c in hottest if (w := ctx.ward_of_cell(c.cell))})
         alt = f"Map of hot and cold spots of {what}: {shown}"
@@ -217,12 +304,29 @@ def _hotspots(run: AnalysisRun, ctx: Context, what: str) -> Section:
         section.figures.append(charts.as_img(svg, alt))
     classes = res.get("classes") or {}
     if classes:
-        section.tables.append(Table("Cells by class", ["Class", "Cells"],
-                                    [[charts.HOTSPOT_LABELS[int(k)], v] for k, v in sorted(classes.items(), key=lambda kv: -int(kv[0])) if v]))
+        section.tables.append(
+            Table(
+                "Cells by class",
+                ["Class", "Cells"],
+                [
+                    [charts.HOTSPOT_LABELS[int(k)], v]
+                    for k, v in sorted(classes.items(), key=lambda kv: -int(kv[0]))
+                    if v
+                ],
+            )
+        )
     top = res.get("top") or []
     if top:
-        section.tables.append(Table("Hottest cells", ["Cell", "Ward", "Count", "z"],
-                                    [[t["cell"], ctx.ward_of_cell(t["cell"]), t["count"], f"{t['z']:.1f}"] for t in top[:10]]))
+        section.tables.append(
+            Table(
+                "Hottest cells",
+                ["Cell", "Ward", "Count", "z"],
+                [
+                    [t["cell"], ctx.ward_of_cell(t["cell"]), t["count"], f"{t['z']:.1f}"]
+                    for t in top[:10]
+                ],
+            )
+        )
     return section
 
 
@@ -232,8 +336,13 @@ def _emerging(run: AnalysisRun, ctx: Context) -> Section:
     section = Section(run.kind, f"Emerging hot spots of {what}", run.summary or "")
     cats = {k: v for k, v in (res.get("categories") or {}).items() if v}
     if cats:
-        section.tables.append(Table("Cells by pattern over the months", ["Pattern", "Cells"],
-                                    [[k.replace("_", " "), v] for k, v in sorted(cats.items(), key=lambda kv: -kv[1])]))
+        section.tables.append(
+            Table(
+                "Cells by pattern over the months",
+                ["Pattern", "Cells"],
+                [[k.replace("_", " "), v] for k, v in sorted(cats.items(), key=lambda kv: -kv[1])],
+            )
+        )
     return section
 
 
@@ -248,39 +357,78 @@ def _fusion(run: AnalysisRun, ctx: Context) -> Section:
             row = by_code.get(area.code)
             feats.append({"geometry": area.display_geometry or area.geometry})
             colours.append(QUADRANT_COLOURS[row["response"]] if row else "#f4f4f4")
-        svg = charts.area_map(feats, colours=colours, title="Wards by fear and recorded crime",
-                              legend={QUADRANT_LABELS[k]: QUADRANT_COLOURS[k] for k in QUADRANT_COLOURS})
+        svg = charts.area_map(
+            feats,
+            colours=colours,
+            title="Wards by fear and recorded crime",
+            legend={QUADRANT_LABELS[k]: QUADRANT_COLOURS[k] for k in QUADRANT_COLOURS},
+        )
         groups = {k: [w["name"] for w in wards if w["response"] == k] for k in QUADRANT_LABELS}
         alt = "Map of wards coloured by the response their quadrant suggests: " + "; ".join(
             f"{QUADRANT_LABELS[k]}: {', '.join(names[:8])}{' and others' if len(names) > 8 else ''}"
-            for k, names in groups.items() if names)
+            for k, names in groups.items()
+            if names
+        )
         section.figures.append(charts.as_img(svg, alt))
-        design = sorted((w for w in wards if w["response"] == "design"), key=lambda w: -w["concern_z"])[:10]
+        design = sorted(
+            (w for w in wards if w["response"] == "design"), key=lambda w: -w["concern_z"]
+        )[:10]
         if design:
-            section.tables.append(Table("Feared with little recorded crime: design fixes first",
-                                        ["Ward", "Concern (z)", "Crime (z)"],
-                                        [[w["name"], zfmt(w["concern_z"]), zfmt(w["crime_z"])] for w in design]))
-        patrol = sorted((w for w in wards if w["response"] == "patrol_enforcement"), key=lambda w: -w["crime_z"])[:10]
+            section.tables.append(
+                Table(
+                    "Feared with little recorded crime: design fixes first",
+                    ["Ward", "Concern (z)", "Crime (z)"],
+                    [[w["name"], zfmt(w["concern_z"]), zfmt(w["crime_z"])] for w in design],
+                )
+            )
+        patrol = sorted(
+            (w for w in wards if w["response"] == "patrol_enforcement"), key=lambda w: -w["crime_z"]
+        )[:10]
         if patrol:
-            section.tables.append(Table("Feared and high crime: patrol and enforcement", ["Ward", "Concern (z)", "Crime (z)"],
-                                        [[w["name"], zfmt(w["concern_z"]), zfmt(w["crime_z"])] for w in patrol]))
-    section.notes.append("Recorded crime undercounts harassment and sexual offences, so 'feared, little recorded crime' "
-                         "may be hidden crime; design fixes help either way.")
+            section.tables.append(
+                Table(
+                    "Feared and high crime: patrol and enforcement",
+                    ["Ward", "Concern (z)", "Crime (z)"],
+                    [[w["name"], zfmt(w["concern_z"]), zfmt(w["crime_z"])] for w in patrol],
+                )
+            )
+    section.notes.append(
+        "Recorded crime undercounts harassment and sexual offences, "
+        "so 'feared, little recorded crime' "
+        "may be hidden crime; design fixes help either way."
+    )
     return section
 
 
 def _outcomes(run: AnalysisRun, ctx: Context) -> Section:
     res = run.result
-    section = Section("outcomes", "Pursuing offenders: outcomes of violence and sexual offences", run.summary or "")
+    section = Section(
+        "outcomes",
+        "Pursuing offenders: outcomes of violence and sexual offences",
+        run.summary or "",
+    )
     areas = [a for a in res.get("by_area", []) if not a.get("suppressed")]
     groups = res.get("groups") or []
     charged_key = next((g for g in groups if "charged" in g), None)
     if areas and charged_key:
-        rows = [a for a in areas if isinstance(a.get(charged_key), dict) and a[charged_key].get("share") is not None]
-        names = [ctx.area_name(a["code"]) if a["code"] != "unknown" else "No district (no location)" for a in rows]
-        svg = charts.bar_intervals(names, [a[charged_key]["share"] for a in rows], [a[charged_key]["lower"] for a in rows],
-                                   [a[charged_key]["upper"] for a in rows], title="Charged or summonsed, by district (95% interval)",
-                                   xlabel="% of crimes with an outcome", highlight=None)
+        rows = [
+            a
+            for a in areas
+            if isinstance(a.get(charged_key), dict) and a[charged_key].get("share") is not None
+        ]
+        names = [
+            ctx.area_name(a["code"]) if a["code"] != "unknown" else "No district (no location)"
+            for a in rows
+        ]
+        svg = charts.bar_intervals(
+            names,
+            [a[charged_key]["share"] for a in rows],
+            [a[charged_key]["lower"] for a in rows],
+            [a[charged_key]["upper"] for a in rows],
+            title="Charged or summonsed, by district (95% interval)",
+            xlabel="% of crimes with an outcome",
+            highlight=None,
+        )
         shares = "; ".join(
             f"{n} {pct(a[charged_key]['share'])}" for n, a in zip(names, rows, strict=True)
         )
@@ -288,9 +436,17 @@ def _outcomes(run: AnalysisRun, ctx: Context) -> Section:
         section.figures.append(charts.as_img(svg, alt))
     overall = res.get("overall") or {}
     if groups and overall:
-        section.tables.append(Table("Latest outcome, all districts", ["Outcome", "Share (95% interval)", "Crimes"],
-                                    [[g.replace("_", " "), interval(overall[g]), overall[g].get("count")]
-                                     for g in groups if isinstance(overall.get(g), dict)]))
+        section.tables.append(
+            Table(
+                "Latest outcome, all districts",
+                ["Outcome", "Share (95% interval)", "Crimes"],
+                [
+                    [g.replace("_", " "), interval(overall[g]), overall[g].get("count")]
+                    for g in groups
+                    if isinstance(overall.get(g), dict)
+                ],
+            )
+        )
     return section
 
 
@@ -300,13 +456,26 @@ def _waves(run: AnalysisRun, ctx: Context) -> Section:
     comps = [c for c in res.get("comparisons", []) if c.get("difference") is not None]
     feel = [c for c in comps if c["measure"] == "feel_unsafe"]
     if feel:
-        section.tables.append(Table(
-            f"Feel unsafe: {res['latest']['name']} against {res['previous']['name']}",
-            ["Question", "Before", "Now", "Change (95% interval)", "p"],
-            [[c["key"].replace("after_dark.", "After dark: ").replace("day.", "By day: ").replace("_", " "),
-              pct(c["p2"]), pct(c["p1"]),
-              f"{100 * c['difference']:+.0f} points ({100 * c['lower']:+.0f} to {100 * c['upper']:+.0f})",
-              f"{c['p_value']:.2g}"] for c in feel]))
+        section.tables.append(
+            Table(
+                f"Feel unsafe: {res['latest']['name']} against {res['previous']['name']}",
+                ["Question", "Before", "Now", "Change (95% interval)", "p"],
+                [
+                    [
+                        c["key"]
+                        .replace("after_dark.", "After dark: ")
+                        .replace("day.", "By day: ")
+                        .replace("_", " "),
+                        pct(c["p2"]),
+                        pct(c["p1"]),
+                        f"{100 * c['difference']:+.0f} points "
+                        f"({100 * c['lower']:+.0f} to {100 * c['upper']:+.0f})",
+                        f"{c['p_value']:.2g}",
+                    ]
+                    for c in feel
+                ],
+            )
+        )
     return section
 
 
@@ -321,7 +490,9 @@ class Context:
 
     def wards(self) -> list[Area]:
         if self._wards is None:
-            self._wards = list(self.session.scalars(sa.select(Area).where(Area.kind == "ward").order_by(Area.code)))
+            self._wards = list(
+                self.session.scalars(sa.select(Area).where(Area.kind == "ward").order_by(Area.code))
+            )
         return self._wards
 
     def ward_features(self) -> list[dict[str, Any]]:
@@ -329,7 +500,8 @@ class Context:
 
     def area_name(self, code: str) -> str:
         if self._names is None:
-            self._names = dict(self.session.execute(sa.select(Area.code, Area.name)).all())  # type: ignore[arg-type]
+            rows = self.session.execute(sa.select(Area.code, Area.name)).tuples()
+            self._names = {code: name for code, name in rows}
         return self._names.get(code, code)
 
     def cells(self, run_id: int) -> list[Any]:
@@ -338,11 +510,15 @@ class Context:
     def ward_of_cell(self, cell: str) -> str:
         from saferstreets.reports.models import Report
 
-        code = self.session.scalar(sa.select(Report.ward_code).where(Report.h3_cell == cell).limit(1))
+        code = self.session.scalar(
+            sa.select(Report.ward_code).where(Report.h3_cell == cell).limit(1)
+        )
         if code is None:
             from saferstreets.crime.models import Crime
 
-            code = self.session.scalar(sa.select(Crime.ward_code).where(Crime.h3_cell == cell).limit(1))
+            code = self.session.scalar(
+                sa.select(Crime.ward_code).where(Crime.h3_cell == cell).limit(1)
+            )
         return self.area_name(code) if code else ""
 
 
@@ -363,7 +539,9 @@ BUILDERS: list[tuple[str, Callable[..., Section]]] = [
 ]
 
 
-def build_sections(*, session: Session, with_quotes: bool = True) -> tuple[list[Section], dict[str, AnalysisRun]]:
+def build_sections(
+    *, session: Session, with_quotes: bool = True
+) -> tuple[list[Section], dict[str, AnalysisRun]]:
     """Every stored finding, in reading order, ready for a page or a report."""
     results = latest_results(session=session)
     quotes = None

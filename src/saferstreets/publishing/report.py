@@ -1,4 +1,4 @@
-"""The chief officer's report: the stored assessment as one HTML document, and as PDF (WeasyPrint)."""
+"""The chief officer's report: the stored assessment as one HTML document and as PDF."""
 
 from __future__ import annotations
 
@@ -32,7 +32,9 @@ def report_pdf(*, session: Session, settings: Settings) -> bytes:
     """The report as PDF."""
     from weasyprint import HTML
 
-    return HTML(string=report_html(session=session, settings=settings), base_url=str(STATIC_DIR)).write_pdf()
+    return HTML(
+        string=report_html(session=session, settings=settings), base_url=str(STATIC_DIR)
+    ).write_pdf()
 
 
 def write_report(*, session: Session, settings: Settings, out: Path) -> Path:

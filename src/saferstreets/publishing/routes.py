@@ -23,40 +23,69 @@ def _page_json(page: service.AreaPage) -> dict[str, Any]:
         "area": {"code": page.area.code, "name": page.area.name, "level": page.area.kind},
         "suppression_threshold": page.k,
         "reports": count(page.reports),
-        "themes": [{"code": code, "label": lab, "reports": count(c)} for code, lab, c in page.themes],
+        "themes": [
+            {"code": code, "label": lab, "reports": count(c)} for code, lab, c in page.themes
+        ],
         "wards": [{"code": a.code, "name": a.name, "reports": count(c)} for a, c in page.children],
-        "updates": [{"title": u.title, "body": u.body, "published_on": u.published_on.isoformat(),
-                     "themes": u.themes} for u in page.updates],
+        "updates": [
+            {
+                "title": u.title,
+                "body": u.body,
+                "published_on": u.published_on.isoformat(),
+                "themes": u.themes,
+            }
+            for u in page.updates
+        ],
     }
 
 
 @router.get("/areas", include_in_schema=False)
 def areas_index(request: Request, session: SessionDep, settings: SettingsDep) -> Response:
     districts = service.public_areas(session=session, k=settings.public_min_count)
-    return templates.TemplateResponse(request, "public/areas.html", {"districts": districts, "k": settings.public_min_count})
+    return templates.TemplateResponse(
+        request, "public/areas.html", {"districts": districts, "k": settings.public_min_count}
+    )
 
 
-@router.get("/areas/{code}.json", responses=error_responses(**{"404": "No district or ward has this code"}))
+@router.get(
+    "/areas/{code}.json", responses=error_responses(**{"404": "No district or ward has this code"})
+)
 def area_json(code: str, session: SessionDep, settings: SettingsDep) -> dict[str, Any]:
-    """What people raised in a district or ward and what was done (counts under the threshold suppressed)."""
+    """What people raised in a district or ward and what was done (small counts suppressed)."""
     return _page_json(service.area_page(session=session, code=code, k=settings.public_min_count))
 
 
 @router.get("/areas/{code}.csv", include_in_schema=False)
 def area_csv(code: str, session: SessionDep, settings: SettingsDep) -> Response:
     page = service.area_page(session=session, code=code, k=settings.public_min_count)
-    rows = [[page.area.code, page.area.name, "all", "All reports", page.reports.value,
-             "yes" if page.reports.suppressed else "no"]]
-    rows += [[page.area.code, page.area.name, c, lab, n.value, "yes" if n.suppressed else "no"] for c, lab, n in page.themes]
-    return csv_response(f"you-said-we-did-{page.area.code}.csv",
-                        ["area_code", "area_name", "theme_code", "theme", "reports", "suppressed_below_threshold"], rows)
+    rows = [
+        [
+            page.area.code,
+            page.area.name,
+            "all",
+            "All reports",
+            page.reports.value,
+            "yes" if page.reports.suppressed else "no",
+        ]
+    ]
+    rows += [
+        [page.area.code, page.area.name, c, lab, n.value, "yes" if n.suppressed else "no"]
+        for c, lab, n in page.themes
+    ]
+    return csv_response(
+        f"you-said-we-did-{page.area.code}.csv",
+        ["area_code", "area_name", "theme_code", "theme", "reports", "suppressed_below_threshold"],
+        rows,
+    )
 
 
 @router.get("/areas/{code}/feed.atom", include_in_schema=False)
 def area_atom(code: str, request: Request, session: SessionDep, settings: SettingsDep) -> Response:
     page = service.area_page(session=session, code=code, k=settings.public_min_count)
     base = str(request.base_url).rstrip("/")
-    body = area_feed(area=page.area, updates=page.updates, base_url=base, force_name=settings.force_name)
+    body = area_feed(
+        area=page.area, updates=page.updates, base_url=base, force_name=settings.force_name
+    )
     return Response(body, media_type="application/atom+xml; charset=utf-8")
 
 
@@ -69,7 +98,9 @@ def area_cells(code: str, session: SessionDep, settings: SettingsDep) -> Respons
 @router.get("/areas/{code}", include_in_schema=False)
 def area_html(code: str, request: Request, session: SessionDep, settings: SettingsDep) -> Response:
     page = service.area_page(session=session, code=code, k=settings.public_min_count)
-    return templates.TemplateResponse(request, "public/area.html", {"page": page, "k": settings.public_min_count})
+    return templates.TemplateResponse(
+        request, "public/area.html", {"page": page, "k": settings.public_min_count}
+    )
 
 
 @router.get("/open-data/you-said-we-did.csv", include_in_schema=False)

@@ -2,49 +2,68 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any, TypeAlias
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
 
 from saferstreets.accounts.service import audit
 from saferstreets.analysis.service import latest_results
 from saferstreets.publishing.findings import build_sections
 from saferstreets.publishing.report import report_html, report_pdf
-from saferstreets.web.deps import RequireRole, SessionDep, SettingsDep, templates
+from saferstreets.web.deps import SessionDep, SettingsDep, require_role, templates
 from saferstreets.web.security import csrf_token
 
 router = APIRouter(prefix="/staff")
-Reader = RequireRole("analyst", "supervisor")
+Reader: TypeAlias = Annotated[Any, Depends(require_role("analyst", "supervisor"))]
 
 
 @router.get("/assessment", include_in_schema=False)
 def assessment_page(request: Request, session: SessionDep, user: Reader) -> Response:
     sections, results = build_sections(session=session)
     latest = max((r.created_at for r in results.values()), default=None)
-    return templates.TemplateResponse(request, "staff/assessment.html", {
-        "user": user, "csrf": csrf_token(request), "sections": sections, "latest": latest,
-    })
+    return templates.TemplateResponse(
+        request,
+        "staff/assessment.html",
+        {
+            "user": user,
+            "csrf": csrf_token(request),
+            "sections": sections,
+            "latest": latest,
+        },
+    )
 
 
 @router.get("/assessment.json")
 def assessment_json(session: SessionDep, user: Reader) -> dict[str, Any]:
     """The latest result of every assessment kind, with its parameters and sentence."""
     return {
-        kind: {"id": run.id, "created_at": run.created_at.isoformat(), "params": run.params,
-               "summary": run.summary, "result": run.result}
+        kind: {
+            "id": run.id,
+            "created_at": run.created_at.isoformat(),
+            "params": run.params,
+            "summary": run.summary,
+            "result": run.result,
+        }
         for kind, run in sorted(latest_results(session=session).items())
     }
 
 
 @router.get("/report.html", include_in_schema=False)
 def report_page(session: SessionDep, settings: SettingsDep, user: Reader) -> Response:
-    audit(session=session, user=user, action="export", object_kind="report", detail={"format": "html"})
+    audit(
+        session=session, user=user, action="export", object_kind="report", detail={"format": "html"}
+    )
     return HTMLResponse(report_html(session=session, settings=settings))
 
 
 @router.get("/report.pdf", include_in_schema=False)
 def report_download(session: SessionDep, settings: SettingsDep, user: Reader) -> Response:
-    audit(session=session, user=user, action="export", object_kind="report", detail={"format": "pdf"})
-    return Response(report_pdf(session=session, settings=settings), media_type="application/pdf",
-                    headers={"Content-Disposition": 'attachment; filename="saferstreets-assessment.pdf"'})
+    audit(
+        session=session, user=user, action="export", object_kind="report", detail={"format": "pdf"}
+    )
+    return Response(
+        report_pdf(session=session, settings=settings),
+        media_type="application/pdf",
+        headers={"Content-Disposition": 'attachment; filename="saferstreets-assessment.pdf"'},
+    )

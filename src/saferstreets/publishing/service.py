@@ -1,4 +1,4 @@
-""""You said, we did": what people raised in an area and what was done, never exposing a reporter.
+""" "You said, we did": what people raised in an area and what was done, never exposing a reporter.
 
 Counts under ``Settings.public_min_count`` (10 by default) are suppressed; places are shown only
 as areas or coarse H3 cells (resolution ``PUBLIC_H3_RESOLUTION``), never as points; free text is
@@ -87,15 +87,21 @@ def _get_public_area(session: Session, code: str) -> Area:
 
 
 def report_themes(*, session: Session, report_ids: list[int]) -> dict[int, set[str]]:
-    """Each report's themes: the reasons ticked, plus those found in its words (analyst over model)."""
+    """Each report's themes: reasons ticked, plus those found in its words (analyst over model)."""
     themes: dict[int, set[str]] = {}
     for chunk_start in range(0, len(report_ids), 5000):
         chunk = report_ids[chunk_start : chunk_start + 5000]
-        for rid, reasons in session.execute(sa.select(Report.id, Report.reasons).where(Report.id.in_(chunk))):
+        for rid, reasons in session.execute(
+            sa.select(Report.id, Report.reasons).where(Report.id.in_(chunk))
+        ):
             themes[rid] = {r for r in (reasons or []) if r != "other"}
         rows = session.execute(
-            sa.select(ThemeAssignment.owner_id, ThemeAssignment.theme, ThemeAssignment.source, ThemeAssignment.present)
-            .where(ThemeAssignment.owner_kind == "report", ThemeAssignment.owner_id.in_(chunk))
+            sa.select(
+                ThemeAssignment.owner_id,
+                ThemeAssignment.theme,
+                ThemeAssignment.source,
+                ThemeAssignment.present,
+            ).where(ThemeAssignment.owner_kind == "report", ThemeAssignment.owner_id.in_(chunk))
         ).all()
         analyst = {(r.owner_id, r.theme): r.present for r in rows if r.source == "analyst"}
         for r in rows:
@@ -113,31 +119,54 @@ def area_page(*, session: Session, code: str, k: int) -> AreaPage:
     area = _get_public_area(session, code)
     parent = None
     if area.parent_code:
-        parent = session.scalar(sa.select(Area).where(Area.code == area.parent_code, Area.kind == "district"))
+        parent = session.scalar(
+            sa.select(Area).where(Area.code == area.parent_code, Area.kind == "district")
+        )
     where = _area_filter(area)
     report_ids = list(session.scalars(sa.select(Report.id).where(where)))
     per_theme: Counter[str] = Counter()
     for found in report_themes(session=session, report_ids=report_ids).values():
         per_theme.update(found)
-    themes = [(t.code, t.label, public_count(per_theme.get(t.code, 0), k)) for t in THEMES if per_theme.get(t.code)]
+    themes = [
+        (t.code, t.label, public_count(per_theme.get(t.code, 0), k))
+        for t in THEMES
+        if per_theme.get(t.code)
+    ]
     themes.sort(key=lambda x: (x[2].suppressed, -(x[2].value or 0), x[1]))
     children: list[tuple[Area, Count]] = []
     if area.kind == "district":
-        wards = session.scalars(sa.select(Area).where(Area.kind == "ward", Area.parent_code == area.code).order_by(Area.name)).all()
+        wards = session.scalars(
+            sa.select(Area)
+            .where(Area.kind == "ward", Area.parent_code == area.code)
+            .order_by(Area.name)
+        ).all()
         ward_counts = dict(
-            session.execute(sa.select(Report.ward_code, sa.func.count()).where(where).group_by(Report.ward_code)).all()
+            session.execute(
+                sa.select(Report.ward_code, sa.func.count()).where(where).group_by(Report.ward_code)
+            ).all()
         )
         shown = suppress_parts([int(ward_counts.get(w.code, 0)) for w in wards], k)
         children = list(zip(wards, shown, strict=True))
     update_codes = [area.code] + [w.code for w, _ in children]
-    updates = list(session.scalars(
-        sa.select(PublicUpdate).where(PublicUpdate.area_code.in_(update_codes))
-        .order_by(PublicUpdate.published_on.desc(), PublicUpdate.id.desc())
-    ))
-    period = session.execute(sa.select(sa.func.min(Report.occurred_on), sa.func.max(Report.occurred_on)).where(where)).one()
+    updates = list(
+        session.scalars(
+            sa.select(PublicUpdate)
+            .where(PublicUpdate.area_code.in_(update_codes))
+            .order_by(PublicUpdate.published_on.desc(), PublicUpdate.id.desc())
+        )
+    )
+    period = session.execute(
+        sa.select(sa.func.min(Report.occurred_on), sa.func.max(Report.occurred_on)).where(where)
+    ).one()
     return AreaPage(
-        area=area, parent=parent, children=children, reports=public_count(len(report_ids), k), themes=themes,
-        updates=updates, period=tuple(period) if period[0] else None, k=k,
+        area=area,
+        parent=parent,
+        children=children,
+        reports=public_count(len(report_ids), k),
+        themes=themes,
+        updates=updates,
+        period=(period[0], period[1]) if period[0] else None,
+        k=k,
         cells=coarse_cells(session=session, where=where, k=k),
     )
 
@@ -145,7 +174,9 @@ def area_page(*, session: Session, code: str, k: int) -> AreaPage:
 def coarse_cells(*, session: Session, where: Any, k: int) -> list[tuple[str, int]]:
     """Reports per coarse H3 cell, keeping only cells with at least k reports."""
     counts: Counter[str] = Counter()
-    for cell in session.scalars(sa.select(Report.h3_cell).where(where, Report.h3_cell.is_not(None))):
+    for cell in session.scalars(
+        sa.select(Report.h3_cell).where(where, Report.h3_cell.is_not(None))
+    ):
         counts[h3.cell_to_parent(cell, PUBLIC_H3_RESOLUTION)] += 1
     return sorted(((c, n) for c, n in counts.items() if n >= k), key=lambda x: -x[1])
 
@@ -157,20 +188,37 @@ def cells_geojson(cells: list[tuple[str, int]]) -> dict[str, Any]:
     for cell, n in cells:
         ring = [[lng, lat] for lat, lng in h3.cell_to_boundary(cell)]
         ring.append(ring[0])
-        features.append({
-            "type": "Feature",
-            "geometry": {"type": "Polygon", "coordinates": [ring]},
-            "properties": {"name": "Reports here", "label": f"{n:,}", "count": n,
-                           "fill": "#b10e1e", "opacity": round(0.15 + 0.55 * n / top, 2)},
-        })
+        features.append(
+            {
+                "type": "Feature",
+                "geometry": {"type": "Polygon", "coordinates": [ring]},
+                "properties": {
+                    "name": "Reports here",
+                    "label": f"{n:,}",
+                    "count": n,
+                    "fill": "#b10e1e",
+                    "opacity": round(0.15 + 0.55 * n / top, 2),
+                },
+            }
+        )
     return {"type": "FeatureCollection", "features": features}
 
 
 def public_areas(*, session: Session, k: int) -> list[tuple[Area, Count, list[tuple[Area, Count]]]]:
     """Districts, each with its report count and its wards' counts (suppressed below k)."""
-    districts = session.scalars(sa.select(Area).where(Area.kind == "district").order_by(Area.name)).all()
-    by_district = dict(session.execute(sa.select(Report.district_code, sa.func.count()).group_by(Report.district_code)).all())
-    by_ward = dict(session.execute(sa.select(Report.ward_code, sa.func.count()).group_by(Report.ward_code)).all())
+    districts = session.scalars(
+        sa.select(Area).where(Area.kind == "district").order_by(Area.name)
+    ).all()
+    by_district = dict(
+        session.execute(
+            sa.select(Report.district_code, sa.func.count()).group_by(Report.district_code)
+        ).all()
+    )
+    by_ward = dict(
+        session.execute(
+            sa.select(Report.ward_code, sa.func.count()).group_by(Report.ward_code)
+        ).all()
+    )
     wards = session.scalars(sa.select(Area).where(Area.kind == "ward").order_by(Area.name)).all()
     ward_map: dict[str | None, list[Area]] = {}
     for w in wards:
@@ -179,13 +227,21 @@ def public_areas(*, session: Session, k: int) -> list[tuple[Area, Count, list[tu
     for d in districts:
         children = ward_map.get(d.code, [])
         shown = suppress_parts([int(by_ward.get(w.code, 0)) for w in children], k)
-        result.append((d, public_count(int(by_district.get(d.code, 0)), k), list(zip(children, shown, strict=True))))
+        result.append(
+            (
+                d,
+                public_count(int(by_district.get(d.code, 0)), k),
+                list(zip(children, shown, strict=True)),
+            )
+        )
     return result
 
 
 def open_data_rows(*, session: Session, k: int) -> list[list[Any]]:
     """The open-data table: one row per area and theme, counts suppressed below k."""
-    areas = session.scalars(sa.select(Area).where(Area.kind.in_(PUBLIC_LEVELS)).order_by(Area.kind, Area.code)).all()
+    areas = session.scalars(
+        sa.select(Area).where(Area.kind.in_(PUBLIC_LEVELS)).order_by(Area.kind, Area.code)
+    ).all()
     reports = session.execute(sa.select(Report.id, Report.ward_code, Report.district_code)).all()
     themes = report_themes(session=session, report_ids=[r.id for r in reports])
     counts: Counter[tuple[str, str]] = Counter()
@@ -194,18 +250,46 @@ def open_data_rows(*, session: Session, k: int) -> list[list[Any]]:
         for code in (r.ward_code, r.district_code):
             if code:
                 totals[code] += 1
-                for t in themes.get(r.id, ()):
-                    counts[(code, t)] += 1
+                for theme in themes.get(r.id, ()):
+                    counts[(code, theme)] += 1
     rows: list[list[Any]] = []
     for a in areas:
         total = public_count(totals.get(a.code, 0), k)
-        rows.append([a.code, a.name, a.kind, "all", "All reports", total.value, "yes" if total.suppressed else "no"])
+        rows.append(
+            [
+                a.code,
+                a.name,
+                a.kind,
+                "all",
+                "All reports",
+                total.value,
+                "yes" if total.suppressed else "no",
+            ]
+        )
         for t in THEMES:
             n = counts.get((a.code, t.code), 0)
             if n:
                 c = public_count(n, k)
-                rows.append([a.code, a.name, a.kind, t.code, label(t.code), c.value, "yes" if c.suppressed else "no"])
+                rows.append(
+                    [
+                        a.code,
+                        a.name,
+                        a.kind,
+                        t.code,
+                        label(t.code),
+                        c.value,
+                        "yes" if c.suppressed else "no",
+                    ]
+                )
     return rows
 
 
-OPEN_DATA_HEADER = ["area_code", "area_name", "area_level", "theme_code", "theme", "reports", "suppressed_below_threshold"]
+OPEN_DATA_HEADER = [
+    "area_code",
+    "area_name",
+    "area_level",
+    "theme_code",
+    "theme",
+    "reports",
+    "suppressed_below_threshold",
+]

@@ -39,7 +39,8 @@ def get_session(request: Request) -> Iterator[Session]:
 
 
 def get_app_settings(request: Request) -> Settings:
-    return request.app.state.settings  # type: ignore[no-any-return]
+    settings: Settings = request.app.state.settings
+    return settings
 
 
 SessionDep = Annotated[Session, Depends(get_session)]
@@ -74,10 +75,6 @@ def require_role(*roles: str) -> Callable[..., Any]:
         return user
 
     return check
-
-
-def RequireRole(*roles: str) -> Any:  # noqa: N802 - reads as a type in signatures
-    return Annotated[Any, Depends(require_role(*roles))]
 
 
 def error_responses(**described: str) -> dict[int | str, dict[str, Any]]:

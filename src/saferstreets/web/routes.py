@@ -30,7 +30,12 @@ def staff_overview(request: Request, session: SessionDep, user: CurrentUser) -> 
     return templates.TemplateResponse(
         request,
         "staff/overview.html",
-        {"user": user, "info": info, "districts": counts_by_district(session=session), "csrf": csrf_token(request)},
+        {
+            "user": user,
+            "info": info,
+            "districts": counts_by_district(session=session),
+            "csrf": csrf_token(request),
+        },
     )
 
 

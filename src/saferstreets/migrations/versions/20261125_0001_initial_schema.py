@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 from alembic import op
-from sqlalchemy import Text  # noqa: F401 - autogenerate renders JSONB(astext_type=Text())
+from sqlalchemy import Text
 from sqlalchemy.dialects import postgresql
 
 revision = '0001'

@@ -2,48 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from saferstreets.models_common import AREA_LEVELS
-
-
-@contextmanager
-def rich_progress() -> Iterator[Callable[[str, int, int], None]]:
-    """A Rich progress bar driven by the service's ``progress(what, done, total)`` callback."""
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        TaskID,
-        TextColumn,
-        TimeElapsedColumn,
-    )
-
-    from saferstreets.cli import console
-
-    tasks: dict[str, TaskID] = {}
-    with Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=console,
-        transient=False,
-    ) as bar:
-
-        def update(what: str, done: int, total: int) -> None:
-            if what not in tasks:
-                if total == 0:
-                    return  # nothing to do: no bar
-                tasks[what] = bar.add_task(what, total=max(total, 1))
-            bar.update(tasks[what], completed=done, total=max(total, 1))
-
-        yield update
 
 
 def register(*, app: typer.Typer, import_app: typer.Typer) -> None:
@@ -88,9 +52,10 @@ def register(*, app: typer.Typer, import_app: typer.Typer) -> None:
         """Import boundaries (EPSG:4326 or British National Grid), then re-assign all points."""
         from saferstreets.areas.service import import_boundaries
         from saferstreets.cli import console, open_store
+        from saferstreets.progress import rich_progress
 
         engine = open_store()
-        with rich_progress() as progress:
+        with rich_progress(console) as progress:
             summary = import_boundaries(
                 engine=engine,
                 path=path,
@@ -120,9 +85,10 @@ def register(*, app: typer.Typer, import_app: typer.Typer) -> None:
         """Assign every located record (crime, reports, survey answers) to areas and H3 cells."""
         from saferstreets.areas.service import assign_points
         from saferstreets.cli import console, open_store
+        from saferstreets.progress import rich_progress
 
         engine = open_store()
-        with rich_progress() as progress:
+        with rich_progress(console) as progress:
             counts = assign_points(
                 engine=engine, tables=table or None, only_missing=only_missing, progress=progress
             )

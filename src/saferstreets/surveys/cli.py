@@ -2,35 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
 import typer
-
-
-@contextmanager
-def _progress() -> Iterator[Callable[[str, int, int], None]]:
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn
-
-    from saferstreets.cli import console
-
-    tasks: dict[str, TaskID] = {}
-    with Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        console=console,
-        transient=True,
-    ) as bar:
-
-        def update(what: str, done: int, total: int) -> None:
-            if what not in tasks:
-                tasks[what] = bar.add_task(what, total=max(total, 1))
-            bar.update(tasks[what], completed=done, total=max(total, 1))
-
-        yield update
 
 
 def register(*, app: typer.Typer, import_app: typer.Typer) -> None:
@@ -99,10 +74,11 @@ def register(*, app: typer.Typer, import_app: typer.Typer) -> None:
             )
 
         from saferstreets.cli import open_store
+        from saferstreets.progress import rich_progress
         from saferstreets.surveys.service import import_survey
 
         engine = open_store()
-        with _progress() as progress:
+        with rich_progress(console, transient=True) as progress:
             summary = import_survey(
                 engine=engine,
                 path=path,

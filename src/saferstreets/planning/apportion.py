@@ -178,7 +178,7 @@ def _hamilton(w: np.ndarray, n: int, lo: np.ndarray, up: np.ndarray) -> np.ndarr
     share gets floor(q_i) and the seats left go to the largest remainders."""
     top = float(w.max())
     w = w / top if top > 0 else np.ones(len(w))  # scaled to 1: t stays finite for tiny needs
-    w = np.where(w > 0, w, 1e-12)  # zero need only takes leftovers
+    w = np.maximum(w, 1e-12)  # zero (or negligible) need only takes leftovers
     lo_f, up_f = lo.astype(float), up.astype(float)
 
     def filled(t: float) -> np.ndarray:

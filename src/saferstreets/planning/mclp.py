@@ -243,6 +243,13 @@ class LagrangianResult:
     fixed_zero: np.ndarray
     fixed_one: np.ndarray
     iterations: int
+    #: the multipliers that gave ``bound``
+    multipliers: np.ndarray
+    #: running average of the subproblems' choices: an estimate of the LP's ``x`` (volume algorithm)
+    primal_average: np.ndarray
+    #: where the volume algorithm stopped (for a warm start): step size and row-cover average
+    step: float = 0.5
+    row_average: np.ndarray | None = None
 
 
 def _lagrangian_value(a_csc: sp.csc_matrix, w: np.ndarray, lam: np.ndarray, p: int) -> float:
@@ -263,6 +270,7 @@ def lagrangian(
     max_iter: int = 1000,
     target_gap: float = 1e-4,
     deadline: float | None = None,
+    start: LagrangianResult | None = None,
 ) -> LagrangianResult:
     """Subgradient optimisation of the Lagrangian dual of the MCLP, with primal repair and probing.
 
@@ -275,7 +283,9 @@ def lagrangian(
     iterate's top-p candidates are a feasible placement (the primal), improved by swap search when
     it beats the incumbent. Probing: forcing ``x_j = 1`` bounds the objective by
     ``L - c_(p) + c_j`` and forcing ``x_j = 0`` by ``L - c_j + c_(p+1)``; where that is below the
-    incumbent's value, ``x_j`` is fixed (to 0, resp. 1) in every better solution.
+    incumbent's value, ``x_j`` is fixed (to 0, resp. 1) in every better solution. ``start``
+    continues from an earlier run (its multipliers, step size and averages), typically after a
+    better incumbent has been found: the Polyak step aims at the incumbent, so it then improves.
 
     The multipliers move along the volume algorithm's direction (Barahona & Anbil 2000): the
     subgradient is taken at a running average of the subproblems' solutions (an estimate of the
@@ -293,10 +303,14 @@ def lagrangian(
     x_inc[best_x] = 1.0
     lam = np.where((a_csr @ x_inc) > 0, 0.5 * w, w)
     best_ub = np.inf
-    best_lam = lam.copy()
     theta, stall = 0.5, 0
-    improved = False
     v_bar: np.ndarray | None = None  # running average of the subproblems' row-cover counts
+    x_bar = np.zeros(m)  # and of their choices of candidates
+    if start is not None:
+        lam, theta = start.multipliers.copy(), max(start.step, 1e-3)
+        v_bar, x_bar = start.row_average, start.primal_average.copy()
+    best_lam = lam.copy()
+    improved = False
     fixed_zero = np.zeros(m, dtype=bool)
     fixed_one = np.zeros(m, dtype=bool)
     pp = min(p, m)
@@ -305,7 +319,7 @@ def lagrangian(
     a_t32 = a_csc.T.astype(np.float32)
     margin = eps + 1e-5 * float(w.sum())
     it = 0
-    for it in range(1, max_iter + 1):  # noqa: B007 - the count is reported
+    for it in range(1, max_iter + 1):
         c = (a_t32 @ lam.astype(np.float32)).astype(np.float64)
         if pp < m:
             part = np.argpartition(-c, pp)  # part[:pp] the top p, part[pp] the (p+1)-th
@@ -314,6 +328,10 @@ def lagrangian(
         else:
             top, c_next = np.arange(m), 0.0
         c_top = c[top]
+        # the primal estimate (volume algorithm): a running average of the choices
+        first = it == 1 and start is None
+        x_bar *= 0.0 if first else 0.9
+        x_bar[top] += 1.0 if first else 0.1
         ub = float((w - lam).sum() + np.clip(c_top, 0, None).sum())
         if ub < best_ub - eps:
             best_ub, best_lam, stall = ub, lam.copy(), 0
@@ -367,12 +385,75 @@ def lagrangian(
         fixed_zero=fixed_zero & ~fixed_one,
         fixed_one=fixed_one,
         iterations=it,
+        multipliers=best_lam,
+        primal_average=x_bar,
+        step=theta,
+        row_average=v_bar,
     )
 
 
 # --------------------------------------------------------------------------------------------
 # Exact MIP on the reduced model (HiGHS)
 # --------------------------------------------------------------------------------------------
+
+
+def probe(
+    a_csc: sp.csc_matrix, w: np.ndarray, lam: np.ndarray, p: int, value: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Lagrangian probing at ``lam`` against a placement worth ``value``: (fixed out, fixed in).
+
+    As in :func:`lagrangian`, but run once more after a better placement has been found.
+    """
+    m = a_csc.shape[1]
+    eps = 1e-9 * max(1.0, float(w.sum()))
+    c = a_csc.T @ lam
+    order = np.argsort(-c, kind="stable")
+    pp = min(p, m)
+    ub = float((w - lam).sum() + np.clip(c[order[:pp]], 0, None).sum())
+    c_p = float(max(c[order[pp - 1]], 0.0)) if pp > 0 else 0.0
+    c_next = float(max(c[order[pp]], 0.0)) if pp < m else 0.0
+    in_top = np.zeros(m, dtype=bool)
+    in_top[order[:pp]] = True
+    fixed_zero = (~in_top) & (ub - c_p + c < value - eps)
+    fixed_one = in_top & (ub - c + c_next < value - eps)
+    return fixed_zero, fixed_one
+
+
+def core_mip(
+    a_csr: sp.csr_matrix,
+    w: np.ndarray,
+    p: int,
+    incumbent: np.ndarray,
+    primal_average: np.ndarray,
+    *,
+    time_limit: float,
+    threshold: float = 0.01,
+    max_candidates: int = 150,
+) -> tuple[np.ndarray, float, int]:
+    """Best placement among the candidates the relaxation uses (a core problem), by HiGHS.
+
+    The core is the support of the Lagrangian relaxation's averaged choice (its estimate of the
+    LP solution: on county instances a few dozen candidates) plus the incumbent's. Restricted to
+    those columns, demand rows reached by the same core candidates merge, so the MIP is small.
+    This is a heuristic (a restricted master, as in kernel search; Angelelli, Mansini & Speranza
+    2010): the core's own bound is not a bound for the whole problem. Returns (the chosen
+    columns of ``a_csr``, their covered weight, the core's size).
+    """
+    inc = np.asarray(incumbent, dtype=int)
+    order = np.argsort(-primal_average, kind="stable")
+    support = order[primal_average[order] > threshold][:max_candidates]
+    core = np.union1d(support, inc)
+    b = a_csr[:, core]
+    reach = np.diff(b.indptr) > 0
+    b, wb = b[reach], w[reach]
+    b.sort_indices()
+    b, wb = merge_identical_rows(b, wb)
+    start = np.searchsorted(core, inc)
+    sel, _obj, _bound, _name = _highs_mclp(
+        b.astype(np.float64), wb, min(p, len(core)), start, time_limit=time_limit, mip_rel_gap=1e-4
+    )
+    chosen = core[sel]
+    return chosen, covered_weight(a_csr, w, chosen), len(core)
 
 
 def new_highs() -> Any:
@@ -765,38 +846,91 @@ class MCLP:
         bound_total = const + float(w.sum())
         status = "heuristic"
         if p_rem > 0 and a.shape[1] > p_rem:
-            t = time.perf_counter()
             # the subgradient gets most of the time left and the MIP what remains; where the
-            # model is far too large for HiGHS to finish even its root LP, the subgradient gets all
-            share = 1.0 if a.nnz > 2 * self.max_mip_nonzeros else 0.6
-            lag_deadline = t + share * max(deadline - t, 0.0)
-            lag = lagrangian(
-                a,
-                a_csc,
-                w,
-                p_rem,
-                inc,
-                inc_value,
-                max_iter=max_lagrangian_iter,
-                target_gap=mip_gap,
-                deadline=lag_deadline,
-            )
-            chosen_local, inc_value = lag.incumbent, lag.incumbent_value
-            bound_total = min(bound_total, const + lag.bound)
-            stage(
-                "Lagrangian relaxation (subgradient)",
-                a.shape[0],
-                a.shape[1],
-                const + inc_value,
-                bound_total,
-                time.perf_counter() - t,
-                f"{lag.iterations} iterations",
-            )
+            # model is far too large for HiGHS to finish even its root LP, the subgradient gets
+            # nearly all. It runs in rounds: after each, HiGHS solves the MCLP restricted to the
+            # candidates the relaxation uses (its core), and a better placement found there
+            # sharpens the next round's Polyak steps and the probing.
+            t_lag = time.perf_counter()
+            share = 0.9 if a.nnz > 2 * self.max_mip_nonzeros else 0.6
+            lag_end = t_lag + share * max(deadline - t_lag, 0.0)
+            rounds = (0.5, 0.8, 1.0) if method == "exact" else (1.0,)
+            lag: LagrangianResult | None = None
+            fz = np.zeros(a.shape[1], dtype=bool)
+            fo = np.zeros(a.shape[1], dtype=bool)
+            core_tried: set[tuple[int, ...]] = set()
+            for k, frac in enumerate(rounds):
+                t = time.perf_counter()
+                lag = lagrangian(
+                    a,
+                    a_csc,
+                    w,
+                    p_rem,
+                    chosen_local,
+                    inc_value,
+                    max_iter=max_lagrangian_iter,
+                    target_gap=mip_gap,
+                    deadline=t_lag + frac * (lag_end - t_lag),
+                    start=lag,
+                )
+                chosen_local, inc_value = lag.incumbent, lag.incumbent_value
+                bound_total = min(bound_total, const + lag.bound)
+                fz, fo = (fz | lag.fixed_zero) & ~(fo | lag.fixed_one), fo | lag.fixed_one
+                stage(
+                    "Lagrangian relaxation (volume algorithm)"
+                    + (f", round {k + 1}" if len(rounds) > 1 else ""),
+                    a.shape[0],
+                    a.shape[1],
+                    const + inc_value,
+                    bound_total,
+                    time.perf_counter() - t,
+                    f"{lag.iterations} iterations",
+                )
+                gap_now = _gap(const + inc_value, bound_total) or 0.0
+                if method != "exact" or gap_now <= mip_gap:
+                    break
+                t = time.perf_counter()
+                remaining = deadline - t
+                support = np.flatnonzero(lag.primal_average > 0.01)
+                key = tuple(support.tolist())
+                if remaining <= 0.5 or key in core_tried:
+                    continue
+                core_tried.add(key)
+                try:
+                    core_x, core_value, core_size = core_mip(
+                        a,
+                        w,
+                        p_rem,
+                        chosen_local,
+                        lag.primal_average,
+                        time_limit=0.3 * remaining,
+                    )
+                except PlanningError:  # HiGHS found nothing in time: keep the incumbent
+                    core_x, core_value, core_size = chosen_local, inc_value, 0
+                if core_value > inc_value + 1e-9 * max(1.0, total):
+                    core_x = swap_search(a, a_csc, w, core_x, deadline=t + 0.4 * remaining)
+                    core_value = covered_weight(a, w, core_x)
+                    chosen_local, inc_value = core_x, core_value
+                    # a better placement fixes more candidates at the same multipliers
+                    fz2, fo2 = probe(a_csc, w, lag.multipliers, p_rem, inc_value)
+                    fz, fo = (fz | fz2) & ~(fo | fo2), fo | fo2
+                stage(
+                    "MIP on the relaxation's core candidates, then swap search"
+                    + f", round {k + 1}",
+                    a.shape[0],
+                    a.shape[1],
+                    const + inc_value,
+                    bound_total,
+                    time.perf_counter() - t,
+                    f"{core_size} candidates in the core",
+                )
+                if (_gap(const + inc_value, bound_total) or 0.0) <= mip_gap:
+                    break
+            assert lag is not None
             if (_gap(const + inc_value, bound_total) or 0) <= mip_gap:
                 status = "gap"  # proven within the requested gap by the Lagrangian bound
             if method == "exact" and (_gap(const + inc_value, bound_total) or 0) > mip_gap:
                 t = time.perf_counter()
-                fz, fo = lag.fixed_zero, lag.fixed_one
                 # fixed-to-one candidates: their demand is covered for sure
                 const2 = const
                 b, wb, colsb = a, w, cols

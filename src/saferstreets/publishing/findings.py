@@ -500,7 +500,7 @@ class Context:
 
     def area_name(self, code: str) -> str:
         if self._names is None:
-            rows = self.session.execute(sa.select(Area.code, Area.name)).tuples()
+            rows = self.session.execute(sa.select(Area.code, Area.name)).all()
             self._names = {code: name for code, name in rows}
         return self._names.get(code, code)
 

@@ -428,7 +428,7 @@ def core_mip(
     primal_average: np.ndarray,
     *,
     time_limit: float,
-    threshold: float = 0.01,
+    threshold: float = 0.03,
     max_candidates: int = 150,
 ) -> tuple[np.ndarray, float, int]:
     """Best placement among the candidates the relaxation uses (a core problem), by HiGHS.
@@ -803,7 +803,7 @@ class MCLP:
         )
 
         t = time.perf_counter()
-        dom = dominated_columns(a, deadline=t + 0.15 * max(deadline - t, 0.0))
+        dom = dominated_columns(a, deadline=t + 0.05 * max(deadline - t, 0.0))
         keep = ~dom
         a, cols = a[:, keep], cols[keep]
         a.sort_indices()
@@ -863,7 +863,7 @@ class MCLP:
             t_lag = time.perf_counter()
             share = 0.9 if a.nnz > 2 * self.max_mip_nonzeros else 0.6
             lag_end = t_lag + share * max(deadline - t_lag, 0.0)
-            rounds = (0.5, 0.8, 1.0) if method == "exact" else (1.0,)
+            rounds = (0.35, 0.75, 1.0) if method == "exact" else (1.0,)
             lag: LagrangianResult | None = None
             fz = np.zeros(a.shape[1], dtype=bool)
             fo = np.zeros(a.shape[1], dtype=bool)
@@ -900,7 +900,7 @@ class MCLP:
                     break
                 t = time.perf_counter()
                 remaining = deadline - t
-                support = np.flatnonzero(lag.primal_average > 0.01)
+                support = np.flatnonzero(lag.primal_average > 0.03)
                 key = tuple(support.tolist())
                 if remaining <= 0.5 or key in core_tried:
                     continue

@@ -243,6 +243,9 @@ def test_safeguarding_and_plans_pages(  # type: ignore[no-untyped-def]
     _submit(page, "Make the plan")
     assert page.inner_text("h1") == f"Browser test plan {size}", page.inner_text("main")[:500]
     page.wait_for_load_state("networkidle")
+    # The map really draws: ward shapes, the base and its reach are Leaflet vector layers.
+    page.wait_for_selector("#plan-map .leaflet-interactive", timeout=10_000)
+    assert page.locator("#plan-map .leaflet-interactive").count() >= 3
     assert_accessible(page, f"a plan's page ({size})")
     _no_sideways_scroll(page, f"a plan's page at {size} size")
     screenshot(page, f"staff-plan-detail-{size}")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any
 
+import sqlalchemy as sa
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
@@ -12,6 +13,7 @@ from saferstreets.accounts.service import audit
 from saferstreets.actions import service
 from saferstreets.actions.models import SARA_STAGES
 from saferstreets.actions.partners import PARTNERS, THEME_PARTNER
+from saferstreets.areas.models import Area
 from saferstreets.errors import ValidationFailed
 from saferstreets.themes.taxonomy import THEMES
 from saferstreets.web.deps import CurrentUser, SessionDep, templates
@@ -45,6 +47,12 @@ def issue_queue(
     closed: bool = False,
 ) -> Response:
     issues = service.queue(session=session, user=user, ward_code=ward, include_closed=closed)
+    ward_names = {
+        code: name
+        for code, name in session.execute(
+            sa.select(Area.code, Area.name).where(Area.kind == "ward")
+        )
+    }
     suggestions = (
         service.suggest_issues(session=session)
         if user.role in service.STAFF_ROLES_ALL_WARDS
@@ -62,6 +70,7 @@ def issue_queue(
             "closed": closed,
             "stages": SARA_STAGES,
             "themes": {t.code: t.label for t in THEMES},
+            "ward_names": ward_names,
         },
     )
 

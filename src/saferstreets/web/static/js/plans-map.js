@@ -19,10 +19,14 @@
         style: function (f) { return { color: "#3d3a6b", weight: 1, fillColor: "#5a4fcf", fillOpacity: f.properties.opacity }; },
         onEachFeature: function (f, l) { l.bindTooltip(label(f)); }
       }).addTo(map);
+      // A view first: circles need the map's projection when they are added.
+      if (wards.getBounds().isValid()) { map.fitBounds(wards.getBounds()); } else { map.setView([52, -1], 9); }
+      var points = [];
       var group = L.featureGroup().addTo(map);
       data.features.forEach(function (f) {
         if (f.geometry.type !== "Point") { return; }
         var ll = [f.geometry.coordinates[1], f.geometry.coordinates[0]];
+        points.push(ll);
         if (f.properties.kind === "base") {
           L.circle(ll, { radius: f.properties.radius, color: "#1b1a33", weight: 1.5, dashArray: "4 3", fillOpacity: 0.06 }).addTo(group);
           L.circleMarker(ll, { radius: 7, color: "#1b1a33", fillColor: "#1b1a33", fillOpacity: 1 }).bindTooltip(label(f)).addTo(group);
@@ -30,7 +34,6 @@
           L.circleMarker(ll, { radius: 3, color: "#c0392b", fillColor: "#c0392b", fillOpacity: 0.9 }).bindTooltip(label(f)).addTo(group);
         }
       });
-      var bounds = group.getBounds().isValid() ? group.getBounds() : wards.getBounds();
-      if (bounds.isValid()) { map.fitBounds(bounds); }
+      if (points.length) { map.fitBounds(L.latLngBounds(points), { padding: [30, 30] }); }
     });
 })();

@@ -188,6 +188,7 @@ def demo(
         console.print(f"  {username:<16} {role}")
     if serve_after:
         os.environ["SAFERSTREETS_DATABASE_URL"] = used.sqlalchemy_url
+        os.environ["SAFERSTREETS_FORCE_NAME"] = used.force_name
         get_settings.cache_clear()
         serve(host=None, port=None, workers=1)
 

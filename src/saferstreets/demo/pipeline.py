@@ -204,4 +204,6 @@ def run_demo(
         with console.status(f"{title}…"):
             line = stage(ctx)
         console.print(f"[green]✓[/green] {title}: {line}")
+    if "force_name" not in settings.model_fields_set and ctx.files.get("county_name"):
+        settings = settings.model_copy(update={"force_name": f"{ctx.files['county_name']} Police"})
     return ctx.accounts, settings

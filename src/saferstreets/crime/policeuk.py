@@ -608,17 +608,21 @@ def _occurrence_keys(frame: pl.DataFrame, parts: list[pl.Expr]) -> pl.Series:
 def _shape(kind: str, good: pl.DataFrame, source: str) -> pl.DataFrame:
     """The good rows with the table's column names and a ``row_key``."""
     month = pl.concat_str([pl.col("Month"), pl.lit("-01")])
+    # The columns street and outcome files share, in the table's names.
+    common = (
+        pl.col("Crime ID").alias("crime_id"),
+        month.alias("month"),
+        pl.col("Reported by").alias("reported_by"),
+        pl.col("Falls within").alias("falls_within"),
+        pl.col("_lon").alias("longitude"),
+        pl.col("_lat").alias("latitude"),
+        pl.col("Location").alias("location"),
+        pl.col("LSOA code").alias("source_lsoa_code"),
+        pl.col("LSOA name").alias("source_lsoa_name"),
+    )
     if kind == STREET:
         shaped = good.select(
-            pl.col("Crime ID").alias("crime_id"),
-            month.alias("month"),
-            pl.col("Reported by").alias("reported_by"),
-            pl.col("Falls within").alias("falls_within"),
-            pl.col("_lon").alias("longitude"),
-            pl.col("_lat").alias("latitude"),
-            pl.col("Location").alias("location"),
-            pl.col("LSOA code").alias("source_lsoa_code"),
-            pl.col("LSOA name").alias("source_lsoa_name"),
+            *common,
             pl.col("Crime type").alias("crime_type"),
             pl.col("Last outcome category").alias("last_outcome"),
             pl.col("Context").alias("context"),
@@ -631,15 +635,7 @@ def _shape(kind: str, good: pl.DataFrame, source: str) -> pl.DataFrame:
         return shaped.hstack([keys])
     if kind == OUTCOMES:
         shaped = good.select(
-            pl.col("Crime ID").alias("crime_id"),
-            month.alias("month"),
-            pl.col("Reported by").alias("reported_by"),
-            pl.col("Falls within").alias("falls_within"),
-            pl.col("_lon").alias("longitude"),
-            pl.col("_lat").alias("latitude"),
-            pl.col("Location").alias("location"),
-            pl.col("LSOA code").alias("source_lsoa_code"),
-            pl.col("LSOA name").alias("source_lsoa_name"),
+            *common,
             pl.col("Outcome type").alias("outcome_type"),
         )
         keys = _occurrence_keys(good, [pl.col("Crime ID"), pl.col("Month"), pl.col("Outcome type")])

@@ -112,7 +112,7 @@ def quadrants(
     if ok.any():
         zc[ok] = standardise(con[ok])
         zr[ok] = standardise(cri[ok])
-    rows = []
+    rows: list[dict[str, Any]] = []
     for i, code in enumerate(codes):
         if not ok[i]:
             rows.append(
@@ -148,7 +148,7 @@ def cell_quadrants(
     """Quadrants for H3 cells from two Gi* runs: "high" means a significant hot spot (class > 0)."""
     rc = np.asarray(report_classes)
     cc = np.asarray(crime_classes)
-    rows = []
+    rows: list[dict[str, Any]] = []
     for cell, a, b in zip(cells, rc, cc, strict=True):
         quadrant, response = RESPONSES[(bool(a > 0), bool(b > 0))]
         rows.append(

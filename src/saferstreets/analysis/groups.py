@@ -137,7 +137,7 @@ def _freeman_halton_2xg(table: np.ndarray, resamples: int, seed: int) -> float:
 
     rng = np.random.default_rng(seed)
     sims = rng.multivariate_hypergeometric(totals, x, size=resamples)
-    observed = log_prob(table[0])
+    observed = float(log_prob(table[0]))
     extreme = int((log_prob(sims) <= observed + 1e-7 * max(1.0, abs(observed))).sum())
     return (extreme + 1) / (resamples + 1)
 

@@ -524,7 +524,7 @@ def read_file(data: bytes, source: str, *, kind: str | None = None) -> ParsedFil
         )
         for row in bad.iter_rows(named=True)
     ]
-    last_line = int(frame["_line"].max()) if frame.height else 0
+    last_line = int(frame["_line"].max() or 0) if frame.height else 0  # type: ignore[arg-type]
     for p in problems:
         if p.row_number == last_line and p.field and "cut short" in p.reason:
             p.reason = p.reason.replace("(cut short?)", "(the file is cut short)")

@@ -265,7 +265,7 @@ def write_crime(county: County, rng: np.random.Generator, seed: int, out: Path) 
         mdir = folder / month
         mdir.mkdir(parents=True, exist_ok=True)
         rows = crimes[mi]
-        located = sorted(
+        located_rows = sorted(
             (r for r in rows if r["LSOA name"]),
             key=lambda r: (r["LSOA name"], r["Crime type"], r["Crime ID"]),
         )
@@ -273,7 +273,9 @@ def write_crime(county: County, rng: np.random.Generator, seed: int, out: Path) 
             (r for r in rows if not r["LSOA name"]), key=lambda r: (r["Crime type"], r["Crime ID"])
         )
         _write_csv(
-            mdir / f"{month}-{params.FORCE_SLUG}-street.csv", STREET_COLUMNS, located + unlocated
+            mdir / f"{month}-{params.FORCE_SLUG}-street.csv",
+            STREET_COLUMNS,
+            located_rows + unlocated,
         )
         orows = outcomes[mi]
         order = rng.permutation(len(orows))

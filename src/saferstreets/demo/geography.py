@@ -339,11 +339,11 @@ def build_county(rng: np.random.Generator) -> County:
     urban_ward = [s[2] >= 0 for s in seeds]
     ward_order = sorted(range(len(seeds)), key=lambda j: (lad_code[int(assign[j])], ward_names[j]))
     wards: list[Area] = []
-    for rank, j in enumerate(ward_order):
+    for rank, w in enumerate(ward_order):
         code = f"E0590{rank + 1:04d}"
-        lad = lad_code[int(assign[j])]
+        lad = lad_code[int(assign[w])]
         wards.append(
-            Area(code, ward_names[j], ward_geoms[j], parent=lad, district=lad, urban=urban_ward[j])
+            Area(code, ward_names[w], ward_geoms[w], parent=lad, district=lad, urban=urban_ward[w])
         )
 
     # LSOAs: 4-6 per ward; numbered like ONS within the district, north to south.
@@ -533,7 +533,7 @@ def _snap_points(county: County, rng: np.random.Generator, names: NameBank) -> N
         hit = [int(k) for k in tree.query(Point(place.x, place.y), predicate="intersects")]
         if not hit:
             continue
-        lsoa = hit[0]
+        lsoa_index = hit[0]
         if place.kind == "venue":
             label = (
                 "Nightclub"
@@ -548,4 +548,6 @@ def _snap_points(county: County, rng: np.random.Generator, names: NameBank) -> N
             label = place.name.split(",")[0]
         else:
             label = landmark.get(place.kind, place.name)
-        county.snaps.append(SnapPoint(place.x, place.y, f"On or near {label}", lsoa, place.kind))
+        county.snaps.append(
+            SnapPoint(place.x, place.y, f"On or near {label}", lsoa_index, place.kind)
+        )

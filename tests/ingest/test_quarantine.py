@@ -18,8 +18,9 @@ from saferstreets.config import Settings
 from saferstreets.crime.models import Crime
 from saferstreets.db import make_engine, session_scope
 from saferstreets.errors import InputFileError
+from saferstreets.exports import safe_cell
 from saferstreets.ingest.models import QuarantinedRow
-from saferstreets.ingest.service import Problem, csv_safe, quarantine, to_utf8
+from saferstreets.ingest.service import Problem, quarantine, to_utf8
 
 runner = CliRunner()
 
@@ -121,9 +122,9 @@ def test_quarantine_export_csv_guards_formulas_and_json(app_env: Settings, tmp_p
 
 def test_csv_safe_quotes_every_formula_prefix() -> None:
     for cell in ("=1+1", "+1", "-1", "@SUM(A1)", "\tx", "\rx"):
-        assert csv_safe(cell) == "'" + cell
-    assert csv_safe("On or near Park") == "On or near Park"
-    assert csv_safe(5) == 5
+        assert safe_cell(cell) == "'" + cell
+    assert safe_cell("On or near Park") == "On or near Park"
+    assert safe_cell(5) == 5
 
 
 def test_to_utf8_handles_bom_cp1252_mixed_and_binary() -> None:

@@ -18,35 +18,9 @@ from pathlib import Path
 import numpy as np
 from scipy.spatial import cKDTree
 
+from saferstreets.crime.policeuk import OUTCOME_COLUMNS, STREET_COLUMNS
 from saferstreets.demo import params
 from saferstreets.demo.geography import County, to_lonlat
-
-STREET_COLUMNS = (
-    "Crime ID",
-    "Month",
-    "Reported by",
-    "Falls within",
-    "Longitude",
-    "Latitude",
-    "Location",
-    "LSOA code",
-    "LSOA name",
-    "Crime type",
-    "Last outcome category",
-    "Context",
-)
-OUTCOME_COLUMNS = (
-    "Crime ID",
-    "Month",
-    "Reported by",
-    "Falls within",
-    "Longitude",
-    "Latitude",
-    "Location",
-    "LSOA code",
-    "LSOA name",
-    "Outcome type",
-)
 
 # Where each crime type happens: share drawn near each kind of place (a modelling choice).
 # "home" = residential streets, weighted by LSOA population and a per-LSOA deprivation factor.

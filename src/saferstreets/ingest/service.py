@@ -20,6 +20,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from saferstreets.errors import InputFileError, NotFound, ValidationFailed
+from saferstreets.exports import safe_cell
 from saferstreets.ingest.models import ImportRun, QuarantinedRow
 from saferstreets.models_common import utcnow
 
@@ -376,16 +377,6 @@ def quarantine_record(row: QuarantinedRow) -> dict[str, Any]:
     }
 
 
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
-
-
-def csv_safe(value: Any) -> Any:
-    """A cell a spreadsheet will not run as a formula (CSV injection): quote =, +, -, @, tab, CR."""
-    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
-        return "'" + value
-    return value
-
-
 def quarantine_csv(rows: Iterable[QuarantinedRow]) -> str:
     """Quarantined rows as CSV text, safe to open in a spreadsheet."""
     buffer = io.StringIO()
@@ -394,7 +385,7 @@ def quarantine_csv(rows: Iterable[QuarantinedRow]) -> str:
     for row in rows:
         record = quarantine_record(row)
         record["raw"] = json.dumps(record["raw"], ensure_ascii=False) if record["raw"] else ""
-        writer.writerow([csv_safe(record[c]) for c in QUARANTINE_COLUMNS])
+        writer.writerow([safe_cell(record[c]) for c in QUARANTINE_COLUMNS])
     return buffer.getvalue()
 
 

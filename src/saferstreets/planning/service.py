@@ -17,6 +17,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from saferstreets.errors import NotFound, PlanningError
+from saferstreets.exports import safe_cell
 from saferstreets.planning.models import PatrolSlot, Plan, PlanTeam, WardAllocation
 
 Progress = Callable[[str], None] | None
@@ -946,13 +947,6 @@ def compare_plans(*, session: Session, ids: list[int]) -> dict:
 WEEKDAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
 
-def csv_safe(value: Any) -> Any:
-    """Guard against spreadsheet formula injection: quote cells that start like a formula."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value
-
-
 def hhmm(minute: int) -> str:
     return f"{minute // 60:02d}:{minute % 60:02d}"
 
@@ -983,7 +977,7 @@ def patrols_csv(*, session: Session, plan_id: int, team_id: int | None = None) -
         for v in t["visits"]:
             writer.writerow(
                 [
-                    csv_safe(x)
+                    safe_cell(x)
                     for x in (
                         detail["name"],
                         t["name"],
@@ -1022,7 +1016,7 @@ def teams_csv(*, session: Session, plan_id: int) -> str:
     for t in detail["teams"]:
         writer.writerow(
             [
-                csv_safe(x)
+                safe_cell(x)
                 for x in (
                     "team",
                     t["name"],
@@ -1038,7 +1032,7 @@ def teams_csv(*, session: Session, plan_id: int) -> str:
     for wd in detail["wards"]:
         writer.writerow(
             [
-                csv_safe(x)
+                safe_cell(x)
                 for x in (
                     "ward",
                     wd["name"],

@@ -19,6 +19,7 @@ from saferstreets.areas.service import (
     find_areas_by_name,
     import_boundaries,
     locate,
+    point_columns,
 )
 from saferstreets.crime.models import Crime
 from saferstreets.errors import ValidationFailed
@@ -89,6 +90,42 @@ def test_locate_matches_brute_force_point_in_polygon(engine: sa.Engine, tmp_path
     ]
     assert got == expected
     assert 0 < sum(g is not None for g in got) < 5000
+
+
+def test_point_columns_look_each_distinct_point_up_once_with_the_same_answers(
+    engine: sa.Engine, tmp_path: Path
+) -> None:
+    setup_areas(engine, tmp_path)
+    with sa.orm.Session(engine) as session:
+        index = AreaIndex.from_session(session)
+    rng = np.random.default_rng(11)
+    box = lonlat(DISTRICT).bounds
+    # 300 distinct points, each repeated (as police.uk's snap points are), and missing ones.
+    lons = rng.uniform(box[0], box[2], 300)
+    lats = rng.uniform(box[1], box[3], 300)
+    pick = rng.integers(0, 300, 4000)
+    lons, lats = lons[pick], lats[pick]
+    lons[::97] = np.nan
+    lats[::97] = np.nan
+    calls: list[int] = []
+    real_lookup = index.lookup
+
+    def counting_lookup(level: str, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        calls.append(len(x))
+        return real_lookup(level, x, y)
+
+    index.lookup = counting_lookup  # type: ignore[method-assign]
+    got = point_columns(lats, lons, index=index, resolution=9)
+    assert calls and max(calls) <= 300  # the distinct points, not 4,000 rows
+    index.lookup = real_lookup  # type: ignore[method-assign]
+    direct = locate(lats, lons, index=index)
+    assert got["ward_code"].tolist() == direct["ward"]
+    assert got["district_code"].tolist() == direct["district"]
+    expected_h3 = [
+        None if np.isnan(a) else h3.latlng_to_cell(a, b, 9) for a, b in zip(lats, lons, strict=True)
+    ]
+    assert got["h3_cell"].tolist() == expected_h3
+    assert got["h3_cell"][0] is None and got["ward_code"][0] is None  # row 0 has no point
 
 
 def add_crimes(engine: sa.Engine, points: list[tuple[float | None, float | None]]) -> None:

@@ -488,6 +488,56 @@ def test_points_get_areas_once_boundaries_exist(engine: sa.Engine, tmp_path: Pat
     assert wards == {crime_id(1): "E05000001", crime_id(2): None, crime_id(3): "E05000001"}
 
 
+def test_rows_are_stored_with_their_areas_and_a_known_file_is_not_parsed_again(
+    engine: sa.Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.factories import add_area
+
+    with session_scope(engine) as session:
+        add_area(session, "E05000001", "Abbey", "ward", lon=-0.3, lat=51.8)
+    path = write_street(
+        tmp_path / "s.csv",
+        [street_row(1, lon="-0.295", lat="51.805"), street_row(2, lon="-0.295", lat="51.805")],
+    )
+    updates: list[str] = []
+    real_assign = service.assign_crime_areas
+
+    def watch_assign(**kw):  # type: ignore[no-untyped-def]
+        updates.append("called")
+        return real_assign(**kw)
+
+    monkeypatch.setattr(service, "assign_crime_areas", watch_assign)
+    summaries = import_crime(engine=engine, paths=[path])
+    # Stored with their ward and H3 cell as they were inserted; the pass after finds nothing.
+    assert summaries[-1].message == (
+        "points given their areas: crime 2, crime_outcome 0, stop_search 0"
+    )
+    with session_scope(engine) as session:
+        rows = session.execute(sa.select(Crime.ward_code, Crime.h3_cell, Crime.import_run_id)).all()
+    assert [r[0] for r in rows] == ["E05000001", "E05000001"]
+    assert all(r[1] for r in rows)
+    with session_scope(engine) as session:
+        assert (
+            session.scalar(
+                sa.select(sa.func.count()).select_from(Crime).where(Crime.h3_cell.is_(None))
+            )
+            == 0
+        )
+
+    parsed: list[str] = []
+    real_read = service.read_file
+
+    def counting_read(data, source, **kw):  # type: ignore[no-untyped-def]
+        parsed.append(source)
+        return real_read(data, source, **kw)
+
+    monkeypatch.setattr(service, "read_file", counting_read)
+    again = import_crime(engine=engine, paths=[path])
+    assert [s.status for s in again] == ["skipped"]
+    assert parsed == []  # the file's bytes were known: hashed, not parsed
+    assert count(engine, Crime) == 2
+
+
 def test_files_share_a_transaction_and_a_lost_one_is_redone_file_by_file(
     engine: sa.Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -499,7 +549,7 @@ def test_files_share_a_transaction_and_a_lost_one_is_redone_file_by_file(
     calls: list[str] = []
 
     def lose_the_transaction_once(**kw):  # type: ignore[no-untyped-def]
-        calls.append(kw["member"].source)
+        calls.append(kw["prepared"].member.source)
         if len(calls) == 2:  # the second file, inside the group's transaction
             raise sa.exc.OperationalError("COMMIT", {}, Exception("database is locked"))
         return real_one(**kw)

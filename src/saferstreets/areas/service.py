@@ -54,6 +54,7 @@ __all__ = [
     "list_areas",
     "locate",
     "located_tables",
+    "point_columns",
 ]
 
 # progress(what, done, total): called as work advances (the CLI draws a Rich progress bar).
@@ -449,6 +450,34 @@ def h3_cells(lats: np.ndarray, lons: np.ndarray, resolution: int) -> np.ndarray:
     return out
 
 
+def point_columns(
+    lats: Any, lons: Any, *, index: AreaIndex | None, resolution: int
+) -> dict[str, np.ndarray]:
+    """The :class:`~saferstreets.models_common.Located` columns for points: ``h3_cell`` and the
+    code at each area level (``None`` where a point is missing or in no area).
+
+    Each distinct point is looked up once. police.uk snaps every crime to one of a fixed set of
+    anonymised map points, so a force's year of crimes falls on far fewer points than rows.
+    With no ``index`` (no boundaries imported) only the H3 cells are filled.
+    """
+    lats = np.asarray(lats, dtype=float)
+    lons = np.asarray(lons, dtype=float)
+    names = ["h3_cell", *LEVEL_COLUMNS.values()]
+    columns = {name: np.full(len(lats), None, dtype=object) for name in names}
+    ok = np.flatnonzero(np.isfinite(lats) & np.isfinite(lons))
+    if not len(ok):
+        return columns
+    unique, inverse = np.unique(np.column_stack([lats[ok], lons[ok]]), axis=0, return_inverse=True)
+    inverse = inverse.reshape(-1)
+    ulat = np.ascontiguousarray(unique[:, 0])
+    ulon = np.ascontiguousarray(unique[:, 1])
+    columns["h3_cell"][ok] = h3_cells(ulat, ulon, resolution)[inverse]
+    if index is not None:
+        for level, column in LEVEL_COLUMNS.items():
+            columns[column][ok] = index.lookup(level, ulon, ulat)[inverse]
+    return columns
+
+
 def assign_points(
     *,
     engine: Engine,
@@ -518,9 +547,7 @@ def _assign_table(
             ids = np.array(id_col, dtype=np.int64)
             lats = np.array(lat_col, dtype=float)
             lons = np.array(lon_col, dtype=float)
-            columns = {"h3_cell": h3_cells(lats, lons, resolution)}
-            for level, column in LEVEL_COLUMNS.items():
-                columns[column] = index.lookup(level, lons, lats)
+            columns = point_columns(lats, lons, index=index, resolution=resolution)
             if postgres:
                 _write_postgres(conn, table_name, ids, columns)
             else:

@@ -437,10 +437,13 @@ def _sha256_column(values: pl.Series) -> pl.Series:
 @functools.lru_cache(maxsize=64)
 def _problem_exprs(
     kind: str, present: frozenset[str], header: tuple[str, ...]
-) -> tuple[pl.Expr, pl.Expr]:
-    """The first-problem expressions for a header (built once per header, not once per file)."""
+) -> tuple[pl.Expr, pl.Expr, pl.Expr]:
+    """For a header (built once per header, not once per file): whether a row fails any check
+    (``_bad``, cheap: booleans only), and the first failing check's field and reason (built only
+    for the rows that fail, since formatting a reason for every row cost more than the checks)."""
     checks = _checks(kind, set(present), len(header), header)
-    return _first_problem(checks, header)
+    bad = pl.any_horizontal([cond.fill_null(False) for cond, _, _ in checks]).alias("_bad")
+    return (bad, *_first_problem(checks, header))
 
 
 def force_from_name(source: str) -> str | None:
@@ -481,9 +484,9 @@ def read_file(data: bytes, source: str, *, kind: str | None = None) -> ParsedFil
     # Name the columns canonically; add optional ones the file lacks as null.
     position = {h: i for i, h in enumerate(header)}
     columns = KIND_COLUMNS[kind]
-    field_expr, reason_expr = _problem_exprs(kind, frozenset(mapping), tuple(header))
+    bad_expr, field_expr, reason_expr = _problem_exprs(kind, frozenset(mapping), tuple(header))
     # One query plan for naming, cleaning and checking every row.
-    frame = (
+    checked = (
         raw.lazy()
         .select(
             *[
@@ -500,9 +503,25 @@ def read_file(data: bytes, source: str, *, kind: str | None = None) -> ParsedFil
             pl.col("Latitude").cast(pl.Float64, strict=False).alias("_lat"),
             pl.col("Longitude").cast(pl.Float64, strict=False).alias("_lon"),
         )
-        .with_columns(field_expr, reason_expr)
+        .with_columns(bad_expr)
         .collect()
     )
+    is_failing = checked["_bad"]
+    if is_failing.any():
+        failing = checked.filter(is_failing).with_columns(field_expr, reason_expr)
+        frame = (
+            checked.filter(~is_failing)
+            .with_columns(
+                pl.lit(None, pl.String).alias("_field"), pl.lit(None, pl.String).alias("_reason")
+            )
+            .vstack(failing)
+            .sort("_line")
+        )
+    else:
+        frame = checked.with_columns(
+            pl.lit(None, pl.String).alias("_field"), pl.lit(None, pl.String).alias("_reason")
+        )
+    frame = frame.drop("_bad")
     rows_read = frame.height
 
     if kind == STREET:

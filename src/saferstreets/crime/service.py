@@ -11,8 +11,11 @@ into a temporary table and one ``INSERT ... ON CONFLICT DO NOTHING``.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import zipfile
-from collections.abc import Iterator, Sequence
+from collections import deque
+from collections.abc import Callable, Generator, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -23,6 +26,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
+from saferstreets.areas.models import Area
 from saferstreets.crime.models import Crime, Outcome, StopSearch
 from saferstreets.crime.offences import outcome_group
 from saferstreets.crime.policeuk import (
@@ -36,6 +40,7 @@ from saferstreets.crime.policeuk import (
 )
 from saferstreets.db import is_postgres, session_factory, session_scope
 from saferstreets.errors import AppError, InputFileError
+from saferstreets.ingest.models import ImportRun
 from saferstreets.ingest.service import (
     MAX_PROBLEMS_SHOWN,
     ImportProgress,
@@ -47,12 +52,16 @@ from saferstreets.ingest.service import (
     start_run,
     to_utf8,
 )
+from saferstreets.models_common import LEVEL_COLUMNS
 
 SQLITE_BATCH = 50_000
 SQLITE_CACHE_KIB = 131_072  # 128 MiB of page cache, so a group's index pages stay in memory
 # Rows read before the files so far are committed together (each file has its own savepoint).
 COMMIT_ROWS = 500_000
 CRIME_KINDS = tuple(KIND_TABLES)
+PREFETCH = 2  # files read and checked ahead of the one being stored (bounds the memory held)
+# The point's H3 cell and areas, stored with the row when the import computes them.
+LOCATED_COLUMNS = ("h3_cell", *LEVEL_COLUMNS.values())
 
 
 @dataclass(frozen=True)
@@ -200,7 +209,7 @@ def store_rows(
     """Insert the rows whose ``row_key`` the table does not hold yet; return how many went in."""
     if frame.height == 0:
         return 0
-    columns = _COLUMNS[table]
+    columns = tuple(_COLUMNS[table]) + tuple(c for c in LOCATED_COLUMNS if c in frame.columns)
     frame = (
         frame.with_columns(pl.lit(run_id, pl.Int64).alias("import_run_id"))
         .select(columns)
@@ -292,40 +301,152 @@ def import_crime(
     is all or nothing (a savepoint of its own); files are committed together once ``commit_rows``
     rows have been read since the last commit (0: every file on its own). A file whose exact bytes
     were imported before is skipped unless ``recheck``; either way no row is stored twice.
-    Afterwards new points are assigned to areas.
+
+    Files are read, checked and located on a second thread, a few files ahead of the one being
+    stored, so that parsing and the store's writing overlap. With ``assign_areas`` every row is
+    stored with its H3 cell and its area at each imported level (computed before the insert, each
+    distinct map point once), instead of being updated afterwards.
     """
     members, ignored = collect_members(paths)
     if progress:
         progress.begin(files=len(members))
     summaries: list[ImportSummary] = list(ignored)
-    start = 0
-    while start < len(members):
-        done = _import_group(
-            engine=engine,
-            members=members[start:],
-            recheck=recheck,
-            progress=progress,
+    reader = _Reader(
+        known=frozenset() if recheck else _imported_shas(engine),
+        recheck=recheck,
+        locate=_locator(engine) if assign_areas else None,
+    )
+    stream = _prepare_ahead(members, reader)
+    try:
+        while done := _import_group(
+            engine=engine, stream=stream, reader=reader, progress=progress,
             commit_rows=commit_rows,
-        )
-        summaries += done
-        start += len(done)
+        ):  # fmt: skip
+            summaries += done
+    finally:
+        stream.close()
     if assign_areas and any(s.rows_stored for s in summaries):
-        note = assign_crime_areas(engine=engine)
+        located: dict[str, int] = {}
+        for s in summaries:
+            if s.kind in KIND_TABLES and s.details.get("located"):
+                table = KIND_TABLES[s.kind]
+                located[table] = located.get(table, 0) + s.details["located"]
+        note = assign_crime_areas(engine=engine, already=located)
         summaries.append(
             ImportSummary(kind="areas", source="areas", status="ignored", message=note)
         )
     return summaries
 
 
+@dataclass
+class _Prepared:
+    """One file as the reading thread hands it over: parsed, or why it cannot be imported."""
+
+    member: Member
+    sha: str | None = None
+    kind: str | None = None
+    parsed: ParsedFile | None = None  # None: not read (imported before), or ``message`` says why
+    message: str | None = None  # why the file cannot be imported at all
+
+
+@dataclass(frozen=True)
+class _Reader:
+    """Reads, checks and locates files; safe to run on a thread (it never touches the store)."""
+
+    known: frozenset[str]  # sha256 of files already imported: not parsed again
+    recheck: bool
+    locate: Callable[[pl.DataFrame], pl.DataFrame] | None
+
+    def prepare(self, member: Member) -> _Prepared:
+        prepared = _Prepared(member=member)
+        try:
+            data = member.read()
+            prepared.sha = hashlib.sha256(data).hexdigest()
+            prepared.kind = detect_kind(parse_header(_first_line(data)), member.source)
+            if prepared.kind and not self.recheck and prepared.sha in self.known:
+                return prepared  # the store confirms it was imported; nothing to parse
+            prepared.parsed = self.parse(data, member.source, prepared.kind)
+        except AppError as exc:
+            prepared.message = exc.message + (f" ({exc.hint})" if exc.hint else "")
+        except (OSError, zipfile.BadZipFile) as exc:
+            prepared.message = f"{member.source}: cannot be read: {exc}"
+        return prepared
+
+    def parse(self, data: bytes, source: str, kind: str | None) -> ParsedFile:
+        parsed = read_file(data, source, kind=kind)
+        if self.locate is not None and "latitude" in parsed.frame.columns:
+            parsed.frame = self.locate(parsed.frame)
+        return parsed
+
+
+def _prepare_ahead(members: Sequence[Member], reader: _Reader) -> Generator[_Prepared, None, None]:
+    """``reader.prepare`` of each member, in order, computed ``PREFETCH`` files ahead."""
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="saferstreets-read") as pool:
+        queue: deque[Future[_Prepared]] = deque()
+        upcoming = iter(members)
+        try:
+            for member in itertools.islice(upcoming, PREFETCH):
+                queue.append(pool.submit(reader.prepare, member))
+            while queue:
+                prepared = queue.popleft().result()
+                following = next(upcoming, None)
+                if following is not None:
+                    queue.append(pool.submit(reader.prepare, following))
+                yield prepared
+        finally:
+            for future in queue:
+                future.cancel()
+
+
+def _imported_shas(engine: Engine) -> frozenset[str]:
+    """The sha256 of every police.uk file imported successfully before."""
+    with session_scope(engine) as session:
+        return frozenset(
+            session.scalars(
+                sa.select(ImportRun.sha256).where(
+                    ImportRun.kind.in_(CRIME_KINDS),
+                    ImportRun.status == "ok",
+                    ImportRun.sha256.is_not(None),
+                )
+            )
+        )
+
+
+def _locator(engine: Engine) -> Callable[[pl.DataFrame], pl.DataFrame] | None:
+    """A function giving a frame of points its ``Located`` columns from the store's areas, or
+    None when the store has no areas."""
+    from saferstreets.areas.service import AreaIndex, point_columns
+    from saferstreets.config import get_settings
+
+    with session_scope(engine) as session:
+        if not session.scalar(sa.select(sa.func.count()).select_from(Area)):
+            # No boundaries yet: rows stay unassigned (no H3 cell either), so that the first
+            # boundary import or the next crime import assigns them as it does every other row.
+            return None
+        index = AreaIndex.from_session(session, levels=list(LEVEL_COLUMNS))
+    resolution = get_settings().h3_resolution
+
+    def locate(frame: pl.DataFrame) -> pl.DataFrame:
+        columns = point_columns(
+            frame["latitude"].to_numpy(), frame["longitude"].to_numpy(),
+            index=index, resolution=resolution,
+        )  # fmt: skip
+        return frame.hstack(
+            [pl.Series(name, values.tolist(), dtype=pl.String) for name, values in columns.items()]
+        )
+
+    return locate
+
+
 def _import_group(
     *,
     engine: Engine,
-    members: Sequence[Member],
-    recheck: bool,
+    stream: Iterator[_Prepared],
+    reader: _Reader,
     progress: ImportProgress | None,
     commit_rows: int,
 ) -> list[ImportSummary]:
-    """Import files from the front of ``members`` in one transaction; return their summaries.
+    """Import files from ``stream`` in one transaction; return their summaries ([] at the end).
 
     The transaction ends once ``commit_rows`` rows have been read (so at least one file is done).
     Committing a whole group costs one commit (one WAL sync, and on SQLite one write of each
@@ -334,19 +455,20 @@ def _import_group(
     group's files are imported again one transaction each, so each is still all or nothing.
     """
     pending: list[ImportSummary] = []
-    attempted = rows = 0
+    taken: list[Member] = []
+    rows = 0
     session = session_factory(engine)()
     try:
         if not is_postgres(session):
             # pysqlite opens a transaction only before a write: open it now, so that each file's
             # SAVEPOINT nests inside it instead of committing the group when it is released.
             session.connection().exec_driver_sql("BEGIN")
-        for member in members:
+        for prepared in stream:
+            taken.append(prepared.member)
             if progress:
-                progress.file_started(member.source)
-            attempted += 1
+                progress.file_started(prepared.member.source)
             summary = _import_one(
-                session=session, member=member, recheck=recheck, progress=progress
+                session=session, prepared=prepared, reader=reader, progress=progress
             )
             pending.append(summary)
             rows += summary.rows_read
@@ -356,15 +478,15 @@ def _import_group(
     except sa.exc.SQLAlchemyError as exc:
         session.rollback()
         session.close()
-        if attempted > 1:  # again, one transaction per file
+        if len(taken) > 1:  # again, one transaction per file
             redone: list[ImportSummary] = []
-            for member in members[:attempted]:
+            for member in taken:
                 redone += _import_group(
-                    engine=engine, members=[member], recheck=recheck, progress=progress,
-                    commit_rows=0,
+                    engine=engine, stream=iter([reader.prepare(member)]), reader=reader,
+                    progress=progress, commit_rows=0,
                 )  # fmt: skip
             return redone
-        member = members[0]
+        member = taken[0]
         first = str(getattr(exc, "orig", exc)).strip().splitlines()[0]
         summary = ImportSummary(kind="crime", source=member.source, status="failed")
         summary.message = (
@@ -385,51 +507,60 @@ def _import_group(
 
 
 def _import_one(
-    *, session: Session, member: Member, recheck: bool, progress: ImportProgress | None
+    *,
+    session: Session,
+    prepared: _Prepared,
+    reader: _Reader,
+    progress: ImportProgress | None,
 ) -> ImportSummary:
     """One file inside a savepoint: stored whole, skipped, or failed with nothing of it kept."""
+    member = prepared.member
     summary = ImportSummary(kind="crime", source=member.source)
-    sha: str | None = None
-    try:
-        data = member.read()
-        sha = hashlib.sha256(data).hexdigest()
-        kind = detect_kind(parse_header(_first_line(data)), member.source)
-        with session.begin_nested():
-            previous = None
-            if kind and not recheck:
-                previous = already_imported(session=session, kind=kind, sha256=sha)
-            if previous is not None:
-                summary.kind = previous.kind
-                summary.status = "skipped"
-                summary.rows_read = previous.rows_read
-                summary.rows_duplicate = previous.rows_read - previous.rows_quarantined
-                summary.message = (
-                    f"the same file was imported on {previous.finished_at:%Y-%m-%d %H:%M} "
-                    f"(run {previous.id}); nothing read again"
-                )
-                return summary
-            parsed = read_file(data, member.source, kind=kind)
-            del data
-            summary.kind = parsed.kind
-            _store_parsed(
-                session=session, parsed=parsed, sha=sha, summary=summary, progress=progress
-            )
-        return summary
-    except AppError as exc:
-        message = exc.message + (f" ({exc.hint})" if exc.hint else "")
-    except (OSError, zipfile.BadZipFile) as exc:
-        message = f"{member.source}: cannot be read: {exc}"
-    except sa.exc.SQLAlchemyError as exc:
-        first = str(getattr(exc, "orig", exc)).strip().splitlines()[0]
-        message = f"{member.source}: the store refused the rows ({first}); nothing was stored"
+    message = prepared.message
+    if message is None:
+        try:
+            with session.begin_nested():
+                previous = None
+                if prepared.kind and prepared.sha and not reader.recheck:
+                    previous = already_imported(
+                        session=session, kind=prepared.kind, sha256=prepared.sha
+                    )
+                if previous is not None:
+                    summary.kind = previous.kind
+                    summary.status = "skipped"
+                    summary.rows_read = previous.rows_read
+                    summary.rows_duplicate = previous.rows_read - previous.rows_quarantined
+                    summary.message = (
+                        f"the same file was imported on {previous.finished_at:%Y-%m-%d %H:%M} "
+                        f"(run {previous.id}); nothing read again"
+                    )
+                    return summary
+                parsed = prepared.parsed
+                if parsed is None:  # the reader took it for imported; the store says otherwise
+                    parsed = reader.parse(member.read(), member.source, prepared.kind)
+                summary.kind = parsed.kind
+                assert prepared.sha is not None
+                _store_parsed(
+                    session=session, parsed=parsed, sha=prepared.sha, summary=summary,
+                    progress=progress,
+                )  # fmt: skip
+            return summary
+        except AppError as exc:
+            message = exc.message + (f" ({exc.hint})" if exc.hint else "")
+        except (OSError, zipfile.BadZipFile) as exc:
+            message = f"{member.source}: cannot be read: {exc}"
+        except sa.exc.SQLAlchemyError as exc:
+            first = str(getattr(exc, "orig", exc)).strip().splitlines()[0]
+            message = f"{member.source}: the store refused the rows ({first}); nothing was stored"
     summary.status = "failed"
     summary.message = message
     summary.rows_stored = summary.rows_duplicate = summary.rows_quarantined = 0
     kind_for_run = summary.kind if summary.kind in CRIME_KINDS else "crime"
     # The savepoint is rolled back; the failure is recorded in the group's transaction.
     summary.run_id = record_failure(
-        session=session, kind=kind_for_run, source=member.source, sha256=sha, message=message
-    ).id
+        session=session, kind=kind_for_run, source=member.source, sha256=prepared.sha,
+        message=message,
+    ).id  # fmt: skip
     return summary
 
 
@@ -455,6 +586,8 @@ def _store_parsed(
     summary.problems = parsed.problems[:MAX_PROBLEMS_SHOWN]
     summary.notes = list(parsed.notes)
     summary.details = dict(parsed.details)
+    if "h3_cell" in parsed.frame.columns:  # located as read: rows stored with their areas
+        summary.details["located"] = min(int(parsed.frame["h3_cell"].is_not_null().sum()), stored)
     bits = []
     if parsed.details.get("no_location"):
         bits.append(f"{parsed.details['no_location']:,} without location")
@@ -464,13 +597,10 @@ def _store_parsed(
     finish_run(session=session, run=run, summary=summary)
 
 
-def assign_crime_areas(*, engine: Engine) -> str:
-    """Give new crime, outcome and stop-and-search points their areas; say what was done."""
-    try:
-        from saferstreets.areas import service as areas_service
-    except ImportError:
-        return "points not assigned to areas: this version has no area assignment yet"
-    from saferstreets.areas.models import Area
+def assign_crime_areas(*, engine: Engine, already: dict[str, int] | None = None) -> str:
+    """Give crime, outcome and stop-and-search points still without areas their areas; say what
+    was done. ``already`` counts, per table, the rows stored with their areas by the import."""
+    from saferstreets.areas import service as areas_service
 
     with session_scope(engine) as session:
         has_areas = session.scalar(sa.select(sa.func.count()).select_from(Area)) or 0
@@ -491,7 +621,8 @@ def assign_crime_areas(*, engine: Engine) -> str:
             f"the rows are stored, but giving points their areas failed ({first}); "
             "run: saferstreets areas assign"
         )
-    return "points given their areas: " + ", ".join(f"{t} {n:,}" for t, n in assigned.items())
+    done = {t: n + (already or {}).get(t, 0) for t, n in assigned.items()}
+    return "points given their areas: " + ", ".join(f"{t} {n:,}" for t, n in done.items())
 
 
 # --------------------------------------------------------------------------- questions

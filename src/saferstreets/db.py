@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -114,3 +114,51 @@ def session_scope(engine: Engine) -> Iterator[Session]:
 def is_postgres(bind: Engine | sa.Connection | Session) -> bool:
     engine = bind.get_bind() if isinstance(bind, Session) else bind
     return engine.dialect.name == "postgresql"
+
+
+# -- indexes around bulk loads ------------------------------------------------------------------
+# Maintaining a secondary index row by row costs more than building it once from sorted data:
+# on PostgreSQL inserting 108k police.uk rows took 2.7 s with the crime table's indexes and 1.3 s
+# with only its keys. A bulk load into a (nearly) empty table therefore drops the secondary
+# indexes first and builds them again at the end. Unique indexes (the import's idempotency) and
+# primary keys are never dropped. Should a load be interrupted before the rebuild, the next import
+# or ``saferstreets db upgrade`` builds whatever is missing (``ensure_indexes``).
+
+
+def secondary_indexes(table: str) -> list[sa.Index]:
+    """The table's non-unique indexes, as the models declare them."""
+    return sorted(
+        (ix for ix in Base.metadata.tables[table].indexes if not ix.unique),
+        key=lambda ix: str(ix.name),
+    )
+
+
+def drop_secondary_indexes(engine: Engine, tables: Iterable[str]) -> list[str]:
+    """Drop the tables' secondary indexes before a bulk load; return their names."""
+    dropped: list[str] = []
+    with engine.begin() as conn:
+        for table in tables:
+            for index in secondary_indexes(table):
+                index.drop(conn, checkfirst=True)
+                dropped.append(str(index.name))
+    return dropped
+
+
+def ensure_indexes(engine: Engine, tables: Iterable[str] | None = None) -> list[str]:
+    """Build every declared secondary index that is missing; return the names built."""
+    chosen = list(Base.metadata.tables) if tables is None else list(tables)
+    with engine.begin() as conn:
+        inspector = sa.inspect(conn)
+        missing = [
+            index
+            for table in chosen
+            if inspector.has_table(table)
+            for names in [{ix["name"] for ix in inspector.get_indexes(table)}]
+            for index in secondary_indexes(table)
+            if index.name not in names
+        ]
+        if missing and conn.dialect.name == "postgresql":
+            conn.exec_driver_sql("SET LOCAL maintenance_work_mem = '256MB'")
+        for index in missing:
+            index.create(conn)
+    return [str(index.name) for index in missing]

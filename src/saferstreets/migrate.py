@@ -9,7 +9,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Engine
 
-from saferstreets.db import MIGRATIONS_DIR
+from saferstreets.db import MIGRATIONS_DIR, ensure_indexes
 from saferstreets.errors import StoreError
 
 
@@ -46,6 +46,7 @@ def upgrade(engine: Engine) -> tuple[str | None, str | None]:
     with engine.begin() as conn:
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, "head")
+    ensure_indexes(engine)  # indexes a bulk load dropped and did not live to build again
     return before, current_revision(engine)
 
 

@@ -538,6 +538,51 @@ def test_rows_are_stored_with_their_areas_and_a_known_file_is_not_parsed_again(
     assert count(engine, Crime) == 2
 
 
+def index_names(engine: sa.Engine, table: str) -> set[str]:
+    return {ix["name"] for ix in sa.inspect(engine).get_indexes(table)}
+
+
+def test_a_bulk_load_builds_the_indexes_again_even_when_it_fails(
+    engine: sa.Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from saferstreets.migrate import upgrade
+
+    declared = index_names(engine, "crime")
+    assert {"ix_crime_month", "ix_crime_ward_code"} <= declared
+    monkeypatch.setattr(service, "BULK_MIN_ROWS", 1)
+    a = write_street(tmp_path / "2021-01-x-street.csv", [street_row(1), street_row(2)])
+    b = write_street(tmp_path / "2021-02-x-street.csv", [street_row(3, month="2021-02")])
+    seen: list[set[str]] = []
+    real_store = service.store_rows
+
+    def store_and_look(**kw):  # type: ignore[no-untyped-def]
+        seen.append(index_names(engine, "crime"))
+        return real_store(**kw)
+
+    monkeypatch.setattr(service, "store_rows", store_and_look)
+    summaries = import_crime(engine=engine, paths=[a, b])
+    assert [s.rows_stored for s in summaries if s.kind.startswith("crime_")] == [2, 1]
+    assert index_names(engine, "crime") == declared  # built again at the end
+    assert "ix_crime_month" not in seen[0]  # the load ran without the secondary indexes
+
+    def fail(**kw):  # type: ignore[no-untyped-def]
+        raise RuntimeError("killed")
+
+    monkeypatch.setattr(service, "store_rows", fail)
+    c = write_street(tmp_path / "2021-03-x-street.csv", [street_row(4, month="2021-03")])
+    with pytest.raises(RuntimeError):
+        import_crime(engine=engine, paths=[c])
+    assert index_names(engine, "crime") == declared
+    assert count(engine, Crime) == 3
+    # A load killed before it could build them: the next upgrade (or import) builds them.
+    from saferstreets.db import drop_secondary_indexes
+
+    drop_secondary_indexes(engine, ["crime"])
+    assert "ix_crime_month" not in index_names(engine, "crime")
+    upgrade(engine)
+    assert index_names(engine, "crime") == declared
+
+
 def test_files_share_a_transaction_and_a_lost_one_is_redone_file_by_file(
     engine: sa.Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import itertools
+import sqlite3
 import zipfile
 from collections import deque
 from collections.abc import Callable, Generator, Iterator, Sequence
@@ -19,7 +20,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import polars as pl
 import sqlalchemy as sa
@@ -249,8 +250,7 @@ def _store_sqlite(
     columns: Sequence[str],
     progress: ImportProgress | None,
 ) -> int:
-    raw = session.connection().connection.dbapi_connection
-    assert raw is not None
+    raw = cast("sqlite3.Connection", session.connection().connection.dbapi_connection)
     cursor = raw.cursor()
     try:
         cursor.execute(f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}")  # page cache for index inserts

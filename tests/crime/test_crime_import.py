@@ -583,6 +583,26 @@ def test_a_bulk_load_builds_the_indexes_again_even_when_it_fails(
     assert index_names(engine, "crime") == declared
 
 
+def test_a_bulk_load_meeting_rows_it_holds_skips_just_those(
+    engine: sa.Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # On PostgreSQL a bulk load first copies a file straight into the table; the second file
+    # repeats a crime the first brought, so its copy fails and it goes the careful way.
+    monkeypatch.setattr(service, "BULK_MIN_ROWS", 1)
+    a = write_street(tmp_path / "2021-01-x-street.csv", [street_row(1), street_row(2)])
+    b = write_street(tmp_path / "2021-01-y-street.csv", [street_row(2), street_row(3)])
+    summaries = [s for s in import_crime(engine=engine, paths=[a, b]) if s.kind != "areas"]
+    assert [(s.status, s.rows_stored, s.rows_duplicate) for s in summaries] == [
+        ("ok", 2, 0),
+        ("ok", 1, 1),
+    ]
+    with session_scope(engine) as session:
+        held = session.execute(sa.select(Crime.crime_id, Crime.import_run_id)).all()
+    assert sorted(c for c, _ in held) == sorted([crime_id(1), crime_id(2), crime_id(3)])
+    runs = {c: r for c, r in held}
+    assert runs[crime_id(2)] == summaries[0].run_id  # kept from the first file, not replaced
+
+
 def test_files_share_a_transaction_and_a_lost_one_is_redone_file_by_file(
     engine: sa.Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -222,8 +222,14 @@ def store_rows(
     frame: pl.DataFrame,
     run_id: int,
     progress: ImportProgress | None = None,
+    bulk: bool = False,
 ) -> int:
-    """Insert the rows whose ``row_key`` the table does not hold yet; return how many went in."""
+    """Insert the rows whose ``row_key`` the table does not hold yet; return how many went in.
+
+    ``bulk`` (a load into a table that held little before it): on PostgreSQL the rows are first
+    copied straight into the table, and only if one of their keys is there already are they
+    copied to a temporary table and inserted from it, skipping those keys.
+    """
     if frame.height == 0:
         return 0
     columns = tuple(_COLUMNS[table]) + tuple(c for c in LOCATED_COLUMNS if c in frame.columns)
@@ -233,7 +239,9 @@ def store_rows(
         .sort("row_key")  # B-tree inserts in key order: about twice as fast on SQLite
     )
     if is_postgres(session):
-        stored = _store_postgres(session=session, table=table, frame=frame, columns=columns)
+        stored = _store_postgres(
+            session=session, table=table, frame=frame, columns=columns, direct=bulk
+        )
         if progress:
             progress.rows_done(frame.height)
         return stored
@@ -274,23 +282,37 @@ def _store_sqlite(
 
 
 def _store_postgres(
-    *, session: Session, table: str, frame: pl.DataFrame, columns: Sequence[str]
+    *, session: Session, table: str, frame: pl.DataFrame, columns: Sequence[str], direct: bool
 ) -> int:
-    raw = session.connection().connection.dbapi_connection
-    assert raw is not None
+    import psycopg
+
+    raw = cast(psycopg.Connection, session.connection().connection.dbapi_connection)
     names = ", ".join(columns)
-    # Table and column names come from _COLUMNS, never from input.
-    with raw.cursor() as cursor:  # type: ignore[attr-defined]  # psycopg cursors are contexts
+    payload = frame.write_csv(include_header=False, null_value="").encode("utf-8")
+
+    def copy_into(cursor: psycopg.Cursor[Any], target: str) -> None:
+        # Table and column names come from _COLUMNS, never from input.
+        with cursor.copy(f"COPY {target} ({names}) FROM STDIN (FORMAT csv)") as copy:
+            view = memoryview(payload)
+            for start in range(0, len(payload), 1 << 20):
+                copy.write(view[start : start + (1 << 20)])
+
+    with raw.cursor() as cursor:
+        if direct:
+            cursor.execute("SAVEPOINT ss_direct_copy")
+            try:
+                copy_into(cursor, table)
+            except psycopg.errors.UniqueViolation:  # some rows are held: skip them, below
+                cursor.execute("ROLLBACK TO SAVEPOINT ss_direct_copy")
+            else:
+                cursor.execute("RELEASE SAVEPOINT ss_direct_copy")
+                return frame.height
         cursor.execute(
             f"CREATE TEMP TABLE IF NOT EXISTS _ss_load_{table} ON COMMIT DROP AS "  # noqa: S608
             f"SELECT {names} FROM {table} WITH NO DATA"
         )
         cursor.execute(f"TRUNCATE _ss_load_{table}")
-        payload = frame.write_csv(include_header=False, null_value="").encode("utf-8")
-        with cursor.copy(f"COPY _ss_load_{table} ({names}) FROM STDIN (FORMAT csv)") as copy:
-            view = memoryview(payload)
-            for start in range(0, len(payload), 1 << 20):
-                copy.write(view[start : start + (1 << 20)])
+        copy_into(cursor, f"_ss_load_{table}")
         cursor.execute(
             f"INSERT INTO {table} ({names}) SELECT {names} FROM _ss_load_{table} "  # noqa: S608
             "ON CONFLICT (row_key) DO NOTHING"
@@ -333,12 +355,13 @@ def import_crime(
         recheck=recheck,
         locate=_locator(engine) if assign_areas else None,
     )
-    drop_secondary_indexes(engine, _bulk_tables(engine, members))
+    bulk = frozenset(_bulk_tables(engine, members))
+    drop_secondary_indexes(engine, bulk)
     stream = _prepare_ahead(members, reader)
     try:
         while done := _import_group(
             engine=engine, stream=stream, reader=reader, progress=progress,
-            commit_rows=commit_rows,
+            commit_rows=commit_rows, bulk=bulk,
         ):  # fmt: skip
             summaries += done
     finally:
@@ -490,6 +513,7 @@ def _import_group(
     reader: _Reader,
     progress: ImportProgress | None,
     commit_rows: int,
+    bulk: frozenset[str] = frozenset(),
 ) -> list[ImportSummary]:
     """Import files from ``stream`` in one transaction; return their summaries ([] at the end).
 
@@ -513,7 +537,7 @@ def _import_group(
             if progress:
                 progress.file_started(prepared.member.source)
             summary = _import_one(
-                session=session, prepared=prepared, reader=reader, progress=progress
+                session=session, prepared=prepared, reader=reader, progress=progress, bulk=bulk
             )
             pending.append(summary)
             rows += summary.rows_read
@@ -528,7 +552,7 @@ def _import_group(
             for member in taken:
                 redone += _import_group(
                     engine=engine, stream=iter([reader.prepare(member)]), reader=reader,
-                    progress=progress, commit_rows=0,
+                    progress=progress, commit_rows=0, bulk=bulk,
                 )  # fmt: skip
             return redone
         member = taken[0]
@@ -557,6 +581,7 @@ def _import_one(
     prepared: _Prepared,
     reader: _Reader,
     progress: ImportProgress | None,
+    bulk: frozenset[str] = frozenset(),
 ) -> ImportSummary:
     """One file inside a savepoint: stored whole, skipped, or failed with nothing of it kept."""
     member = prepared.member
@@ -587,7 +612,7 @@ def _import_one(
                 assert prepared.sha is not None
                 _store_parsed(
                     session=session, parsed=parsed, sha=prepared.sha, summary=summary,
-                    progress=progress,
+                    progress=progress, bulk=parsed.table in bulk,
                 )  # fmt: skip
             return summary
         except AppError as exc:
@@ -616,12 +641,14 @@ def _store_parsed(
     sha: str,
     summary: ImportSummary,
     progress: ImportProgress | None,
+    bulk: bool = False,
 ) -> None:
     run = start_run(session=session, kind=parsed.kind, source=parsed.source, sha256=sha)
     summary.rows_read = parsed.rows_read
     stored = store_rows(
-        session=session, table=parsed.table, frame=parsed.frame, run_id=run.id, progress=progress
-    )
+        session=session, table=parsed.table, frame=parsed.frame, run_id=run.id,
+        progress=progress, bulk=bulk,
+    )  # fmt: skip
     summary.rows_stored = stored
     summary.rows_duplicate = parsed.frame.height - stored
     summary.rows_quarantined = len(parsed.problems)

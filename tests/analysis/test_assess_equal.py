@@ -21,6 +21,7 @@ from saferstreets.analysis import service
 from saferstreets.analysis.models import AnalysisRun, HotspotCell
 from saferstreets.areas.models import Area
 from saferstreets.crime.models import Crime, Outcome
+from saferstreets.crime.policeuk import crime_key
 from saferstreets.db import session_scope
 from saferstreets.reports.models import Report
 from saferstreets.surveys.models import SurveyResponse, SurveyWave
@@ -188,7 +189,7 @@ def build_varied_store(engine: sa.Engine, seed: int = 11) -> None:
             ctype = CRIME_TYPES[int(rng.integers(len(CRIME_TYPES)))]
             s.add(
                 Crime(
-                    row_key=f"c{i}",
+                    row_key=f"c{i}".encode(),
                     crime_id=f"id{i}" if rng.random() < 0.9 else None,
                     month=month,
                     reported_by="X",
@@ -206,8 +207,9 @@ def build_varied_store(engine: sa.Engine, seed: int = 11) -> None:
                 for j in range(int(rng.integers(1, 3))):
                     s.add(
                         Outcome(
-                            row_key=f"o{i}-{j}",
+                            row_key=f"o{i}-{j}".encode(),
                             crime_id=f"id{i}",
+                            crime_key=crime_key(f"id{i}"),
                             month=month + timedelta(days=40 * j),
                             reported_by="X",
                             falls_within="X",

@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 from saferstreets.analysis.models import AnalysisRun, HotspotCell
 from saferstreets.analysis.service import latest_results, life_stage, run_assessment
 from saferstreets.crime.models import Crime, Outcome
+from saferstreets.crime.policeuk import crime_key
 from saferstreets.db import session_scope
 from saferstreets.reports.models import Report
 from saferstreets.surveys.models import SurveyResponse, SurveyWave
@@ -103,7 +104,7 @@ def build_store(engine: sa.Engine) -> None:
             ctype = "Violence and sexual offences" if i % 2 else "Public order"
             s.add(
                 Crime(
-                    row_key=f"c{i}",
+                    row_key=f"c{i}".encode(),
                     crime_id=f"id{i}",
                     month=month,
                     reported_by="X",
@@ -125,8 +126,9 @@ def build_store(engine: sa.Engine) -> None:
                 ][i % 3]
                 s.add(
                     Outcome(
-                        row_key=f"o{i}",
+                        row_key=f"o{i}".encode(),
                         crime_id=f"id{i}",
+                        crime_key=crime_key(f"id{i}"),
                         month=month,
                         reported_by="X",
                         falls_within="X",
@@ -135,8 +137,9 @@ def build_store(engine: sa.Engine) -> None:
                 )
                 s.add(
                     Outcome(
-                        row_key=f"p{i}",
+                        row_key=f"p{i}".encode(),
                         crime_id=f"id{i}",
+                        crime_key=crime_key(f"id{i}"),
                         month=month.replace(day=28) + timedelta(days=5),
                         reported_by="X",
                         falls_within="X",

@@ -148,7 +148,7 @@ def test_assign_points_in_the_store_matches_locate(herts: sa.Engine, shared_data
     street = police_uk_street(shared_data).head(40_000)
     rows = [
         {
-            "row_key": f"r{i}",
+            "row_key": f"r{i}".encode(),
             "month": date(2021, 1, 1),
             "reported_by": "Hertfordshire Constabulary",
             "falls_within": "Hertfordshire Constabulary",

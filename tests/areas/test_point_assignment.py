@@ -133,7 +133,7 @@ def add_crimes(engine: sa.Engine, points: list[tuple[float | None, float | None]
         session.add_all(
             [
                 Crime(
-                    row_key=f"k{i}",
+                    row_key=f"k{i}".encode(),
                     month=date(2021, 1, 1),
                     reported_by="Test",
                     falls_within="Test",
@@ -172,10 +172,10 @@ def test_assign_points_fills_codes_and_h3_and_follows_boundary_changes(
     counts = assign_points(engine=engine, tables=["crime"], h3_resolution=9)
     assert counts == {"crime": 3}  # the row without coordinates is not touched
     rows = crimes(engine)
-    assert rows[0][:4] == ("k0", "E05000001", "E07000243", None)
+    assert rows[0][:4] == (b"k0", "E05000001", "E07000243", None)
     assert rows[0][4] == h3.latlng_to_cell(w[0], w[1], 9)
     assert rows[1][1] == "E05000002"
-    assert rows[2] == ("k2", None, None, None, None)
+    assert rows[2] == (b"k2", None, None, None, None)
     assert rows[3][1:4] == (None, None, None) and rows[3][4] == h3.latlng_to_cell(50.0, -3.0, 9)
 
     # New boundaries: West is redrawn to cover East too; importing re-assigns every point.
@@ -203,7 +203,7 @@ def test_only_missing_takes_only_unassigned_rows(engine: sa.Engine, tmp_path: Pa
     with sa.orm.Session(engine) as session:
         session.add(
             Crime(
-                row_key="new",
+                row_key=b"new",
                 month=date(2021, 1, 1),
                 reported_by="T",
                 falls_within="T",

@@ -75,7 +75,7 @@ def test_street_file_keeps_asb_and_no_location_rows(engine: sa.Engine, tmp_path:
             -0.339,
             "E01023700",
         )
-        assert first.row_key == crime_id(1)
+        assert first.row_key == bytes.fromhex(crime_id(1)[:32])  # its first 128 bits
         assert len({c.row_key for c in held}) == 6
         run = session.get(ImportRun, summary.run_id)
         assert (run.status, run.rows_stored, run.kind) == ("ok", 6, "crime_street")
@@ -636,3 +636,22 @@ def test_commit_rows_zero_commits_every_file(engine: sa.Engine, tmp_path: Path) 
     summaries = import_crime(engine=engine, paths=[a, b], commit_rows=0)
     assert [s.rows_stored for s in summaries if s.kind.startswith("crime_")] == [1, 1]
     assert count(engine, Crime) == 2
+
+
+def test_crime_keys_agree_with_crime_key_for_every_kind_of_id() -> None:
+    import hashlib
+
+    import polars as pl
+
+    from saferstreets.crime.policeuk import crime_key, crime_keys
+
+    police_uk = crime_id(7)
+    ids = [police_uk, police_uk.upper(), "not-a-police-uk-id", "", None, "ab" * 31]
+    got = crime_keys(pl.Series(ids, dtype=pl.String)).to_list()
+    assert got == [None if i is None else crime_key(i) for i in ids]
+    assert crime_key(police_uk) == bytes.fromhex(police_uk[:32])  # the ID's own first 128 bits
+    assert crime_key(police_uk.upper()) == crime_key(police_uk)  # hex is case-blind
+    other = hashlib.sha256(b"not-a-police-uk-id").digest()[:16]
+    assert crime_key("not-a-police-uk-id") == other  # anything else is hashed
+    assert crime_key("ab" * 31) != bytes.fromhex("ab" * 16)  # 62 hex digits: not an ID, hashed
+    assert {len(k) for k in got if k is not None} == {16}

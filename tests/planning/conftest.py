@@ -92,7 +92,7 @@ def fill_county(engine: sa.Engine, seed: int = 5) -> None:
             lon += rng.normal(scale=0.015)
             s.add(
                 Crime(
-                    row_key=f"k{n}",
+                    row_key=f"k{n}".encode(),
                     month=date(2021, 9, 1),
                     reported_by="X",
                     falls_within="X",

@@ -7,17 +7,22 @@ from datetime import date
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
+from saferstreets.crime.policeuk import KEY_BYTES
 from saferstreets.db import Base
 from saferstreets.models_common import Located, located_indexes
+
+# Row keys are 16 bytes (128 bits): a quarter of the 64-character hex they replaced, so the unique
+# index an import checks every row against is small enough to stay in memory (bench_crime_import).
+RowKey = sa.LargeBinary(KEY_BYTES)
 
 
 class Crime(Located, Base):
     """One row of a police.uk ``*-street.csv``.
 
-    ``row_key`` makes re-imports idempotent: the Crime ID where there is one, otherwise (anti-social
-    behaviour) a hash of the whole row and its occurrence number within its file. Look a crime up
-    by Crime ID through ``row_key`` (unique, indexed); ``crime_id`` has no index of its own, since a
-    second index of random 64-hex keys doubled the cost of every import (bench_crime_import).
+    ``row_key`` makes re-imports idempotent: the Crime ID's key (``policeuk.crime_key``) where
+    there is one, otherwise (anti-social behaviour) a hash of the whole row and its occurrence
+    number within its file. Look a crime up by Crime ID through ``row_key`` (unique, indexed);
+    ``crime_id`` keeps the ID as police.uk wrote it, without an index of its own.
     ``source_lsoa_code`` is the LSOA police.uk gave; ``lsoa_code`` is the one saferstreets assigned.
     """
 
@@ -30,7 +35,7 @@ class Crime(Located, Base):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    row_key: Mapped[str] = mapped_column(sa.String(64))
+    row_key: Mapped[bytes] = mapped_column(RowKey)
     crime_id: Mapped[str | None] = mapped_column(sa.String(64))
     month: Mapped[date]
     reported_by: Mapped[str] = mapped_column(sa.String(100))
@@ -45,18 +50,22 @@ class Crime(Located, Base):
 
 
 class Outcome(Located, Base):
-    """One row of a police.uk ``*-outcomes.csv``: an outcome event for a Crime ID."""
+    """One row of a police.uk ``*-outcomes.csv``: an outcome event for a Crime ID.
+
+    ``crime_key`` is its Crime ID's key, equal to the crime's ``row_key``: the indexed join.
+    """
 
     __tablename__ = "crime_outcome"
     __table_args__ = (
         *located_indexes("crime_outcome"),
         sa.UniqueConstraint("row_key", name="uq_crime_outcome_row_key"),
-        sa.Index("ix_crime_outcome_crime_id", "crime_id"),
+        sa.Index("ix_crime_outcome_crime_key", "crime_key"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    row_key: Mapped[str] = mapped_column(sa.String(64))
+    row_key: Mapped[bytes] = mapped_column(RowKey)
     crime_id: Mapped[str] = mapped_column(sa.String(64))
+    crime_key: Mapped[bytes] = mapped_column(RowKey)
     month: Mapped[date]
     reported_by: Mapped[str] = mapped_column(sa.String(100))
     falls_within: Mapped[str] = mapped_column(sa.String(100))
@@ -77,7 +86,7 @@ class StopSearch(Located, Base):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    row_key: Mapped[str] = mapped_column(sa.String(64))
+    row_key: Mapped[bytes] = mapped_column(RowKey)
     force: Mapped[str | None] = mapped_column(sa.String(100))
     type: Mapped[str | None] = mapped_column(sa.String(64))
     occurred_at: Mapped[str | None] = mapped_column(sa.String(40))

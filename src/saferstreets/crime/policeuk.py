@@ -427,11 +427,37 @@ def _first_problem(
     return field_expr.alias("_field"), reason_expr.alias("_reason")
 
 
-def _sha256_column(values: pl.Series) -> pl.Series:
-    """sha256 hex digests of a string column (stable across versions, unlike polars' hash)."""
+KEY_BYTES = 16  # row keys: 128 bits, so that two different rows never share one in practice
+_HEX_ID = re.compile(r"[0-9a-fA-F]{64}")
+
+
+def _digest_column(values: pl.Series) -> pl.Series:
+    """The first KEY_BYTES of each string's sha256 (stable across versions, unlike polars' hash)."""
     sha = hashlib.sha256
     raw = values.cast(pl.Binary).to_list()  # bytes straight from polars: no str.encode per row
-    return pl.Series([sha(v).hexdigest() for v in raw], dtype=pl.String)
+    return pl.Series([sha(v).digest()[:KEY_BYTES] for v in raw], dtype=pl.Binary)
+
+
+def crime_key(crime_id: str) -> bytes:
+    """The key a Crime ID is stored and joined under (``crime.row_key``, ``outcome.crime_key``).
+
+    police.uk's Crime IDs are SHA-256 digests in hex: their first 32 hex digits are already as
+    good as any hash of them. Any other ID (another publisher's, a hand-made file's) is hashed.
+    """
+    if _HEX_ID.fullmatch(crime_id):
+        return bytes.fromhex(crime_id[: 2 * KEY_BYTES])
+    return hashlib.sha256(crime_id.encode("utf-8")).digest()[:KEY_BYTES]
+
+
+def crime_keys(ids: pl.Series) -> pl.Series:
+    """:func:`crime_key` of every Crime ID in a column, vectorised (null stays null)."""
+    hex_id = ids.str.contains(f"^{_HEX_ID.pattern}$").fill_null(False)
+    keys = ids.str.slice(0, 2 * KEY_BYTES).str.decode("hex", strict=False)
+    keys = pl.select(pl.when(hex_id).then(keys).otherwise(None)).to_series()
+    other = ~hex_id & ids.is_not_null()
+    if other.any():
+        keys = keys.scatter(other.arg_true(), _digest_column(ids.filter(other)))
+    return keys
 
 
 @functools.lru_cache(maxsize=64)
@@ -608,7 +634,7 @@ def _street_duplicates(frame: pl.DataFrame) -> pl.DataFrame:
 
 
 def _occurrence_keys(frame: pl.DataFrame, parts: list[pl.Expr]) -> pl.Series:
-    """sha256 of the joined parts plus the row's occurrence among identical rows in the file."""
+    """Key (sha256) of the joined parts plus the row's occurrence among identical rows."""
     joined = pl.concat_str([p.fill_null("") for p in parts], separator=SEP).alias("_joined")
     text = (
         frame.lazy()
@@ -621,7 +647,7 @@ def _occurrence_keys(frame: pl.DataFrame, parts: list[pl.Expr]) -> pl.Series:
         .collect()
         .to_series()
     )
-    return _sha256_column(text)
+    return _digest_column(text)
 
 
 def _shape(kind: str, good: pl.DataFrame, source: str) -> pl.DataFrame:
@@ -647,18 +673,20 @@ def _shape(kind: str, good: pl.DataFrame, source: str) -> pl.DataFrame:
             pl.col("Context").alias("context"),
         )
         no_id = good["Crime ID"].is_null()
-        keys = good["Crime ID"].alias("row_key")
+        keys = crime_keys(good["Crime ID"])
         if no_id.any():
             hashed = _occurrence_keys(good.filter(no_id), [pl.col(c) for c in STREET_COLUMNS])
             keys = keys.scatter(no_id.arg_true(), hashed)
-        return shaped.hstack([keys])
+        return shaped.hstack([keys.alias("row_key")])
     if kind == OUTCOMES:
         shaped = good.select(
             *common,
             pl.col("Outcome type").alias("outcome_type"),
         )
         keys = _occurrence_keys(good, [pl.col("Crime ID"), pl.col("Month"), pl.col("Outcome type")])
-        return shaped.hstack([keys.alias("row_key")])
+        return shaped.hstack(
+            [keys.alias("row_key"), crime_keys(good["Crime ID"]).alias("crime_key")]
+        )
     force = force_from_name(source)
     shaped = good.select(
         pl.lit(force, pl.String).alias("force"),

@@ -37,6 +37,7 @@ from saferstreets.crime.policeuk import (
     POLICE_UK_NAME,
     STREET,
     ParsedFile,
+    crime_key,
     detect_kind,
     parse_header,
     read_file,
@@ -65,7 +66,7 @@ from saferstreets.ingest.service import (
 from saferstreets.models_common import LEVEL_COLUMNS
 
 SQLITE_BATCH = 50_000
-SQLITE_CACHE_KIB = 131_072  # 128 MiB of page cache, so a group's index pages stay in memory
+SQLITE_CACHE_KIB = 262_144  # 256 MiB of page cache: a national year's unique key index stays in memory
 # Rows read before the files so far are committed together (each file has its own savepoint).
 COMMIT_ROWS = 500_000
 CRIME_KINDS = tuple(KIND_TABLES)
@@ -203,8 +204,9 @@ _COLUMNS: dict[str, tuple[str, ...]] = {
         "context", "import_run_id",
     ),
     "crime_outcome": (
-        "row_key", "crime_id", "month", "reported_by", "falls_within", "longitude", "latitude",
-        "location", "source_lsoa_code", "source_lsoa_name", "outcome_type", "import_run_id",
+        "row_key", "crime_id", "crime_key", "month", "reported_by", "falls_within", "longitude",
+        "latitude", "location", "source_lsoa_code", "source_lsoa_name", "outcome_type",
+        "import_run_id",
     ),
     "stop_search": (
         "row_key", "force", "type", "occurred_at", "part_of_policing_operation",
@@ -288,7 +290,12 @@ def _store_postgres(
 
     raw = cast(psycopg.Connection, session.connection().connection.dbapi_connection)
     names = ", ".join(columns)
-    payload = frame.write_csv(include_header=False, null_value="").encode("utf-8")
+    # Keys (bytes) as bytea's hex input form; everything else as polars writes it.
+    binary = [c for c, dtype in frame.schema.items() if dtype == pl.Binary]
+    as_text = frame.with_columns(
+        pl.concat_str([pl.lit("\\x"), pl.col(c).bin.encode("hex")]).alias(c) for c in binary
+    )
+    payload = as_text.write_csv(include_header=False, null_value="").encode("utf-8")
 
     def copy_into(cursor: psycopg.Cursor[Any], target: str) -> None:
         # Table and column names come from _COLUMNS, never from input.
@@ -715,7 +722,8 @@ class HistoryEvent:
 def crime_history(*, session: Session, crime_id: str) -> list[HistoryEvent]:
     """A crime's recorded row (if held) then its outcomes in month order."""
     events: list[HistoryEvent] = []
-    crime = session.scalar(sa.select(Crime).where(Crime.row_key == crime_id))  # row_key = Crime ID
+    key = crime_key(crime_id)
+    crime = session.scalar(sa.select(Crime).where(Crime.row_key == key, Crime.crime_id == crime_id))
     if crime is not None:
         events.append(
             HistoryEvent(
@@ -728,7 +736,9 @@ def crime_history(*, session: Session, crime_id: str) -> list[HistoryEvent]:
             )
         )
     outcomes = session.scalars(
-        sa.select(Outcome).where(Outcome.crime_id == crime_id).order_by(Outcome.month, Outcome.id)
+        sa.select(Outcome)
+        .where(Outcome.crime_key == key, Outcome.crime_id == crime_id)
+        .order_by(Outcome.month, Outcome.id)
     )
     for o in outcomes:
         events.append(
@@ -766,7 +776,7 @@ def outcomes_by_crime_type(
     """
     query = (
         sa.select(Crime.crime_type, Outcome.outcome_type, sa.func.count())
-        .join(Crime, Crime.row_key == Outcome.crime_id)  # row_key = Crime ID, and indexed
+        .join(Crime, Crime.row_key == Outcome.crime_key)  # the Crime ID's key, both indexed
         .group_by(Crime.crime_type, Outcome.outcome_type)
         .order_by(Crime.crime_type, sa.func.count().desc(), Outcome.outcome_type)
     )

@@ -2,14 +2,14 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-25 06:11:36.860990
+Create Date: 2026-11-25 09:07:44.596909
 """
 
 from __future__ import annotations
 
 import sqlalchemy as sa
 from alembic import op
-from sqlalchemy import Text
+from sqlalchemy import Text  # noqa: F401 - autogenerate renders JSONB(astext_type=Text())
 from sqlalchemy.dialects import postgresql
 
 revision = '0001'
@@ -59,7 +59,7 @@ def upgrade() -> None:
 
     op.create_table('crime',
     sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('row_key', sa.String(length=64), nullable=False),
+    sa.Column('row_key', sa.LargeBinary(length=16), nullable=False),
     sa.Column('crime_id', sa.String(length=64), nullable=True),
     sa.Column('month', sa.Date(), nullable=False),
     sa.Column('reported_by', sa.String(length=100), nullable=False),
@@ -90,8 +90,9 @@ def upgrade() -> None:
 
     op.create_table('crime_outcome',
     sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('row_key', sa.String(length=64), nullable=False),
+    sa.Column('row_key', sa.LargeBinary(length=16), nullable=False),
     sa.Column('crime_id', sa.String(length=64), nullable=False),
+    sa.Column('crime_key', sa.LargeBinary(length=16), nullable=False),
     sa.Column('month', sa.Date(), nullable=False),
     sa.Column('reported_by', sa.String(length=100), nullable=False),
     sa.Column('falls_within', sa.String(length=100), nullable=False),
@@ -111,7 +112,7 @@ def upgrade() -> None:
     sa.UniqueConstraint('row_key', name='uq_crime_outcome_row_key')
     )
     with op.batch_alter_table('crime_outcome', schema=None) as batch_op:
-        batch_op.create_index('ix_crime_outcome_crime_id', ['crime_id'], unique=False)
+        batch_op.create_index('ix_crime_outcome_crime_key', ['crime_key'], unique=False)
         batch_op.create_index('ix_crime_outcome_district_code', ['district_code'], unique=False)
         batch_op.create_index('ix_crime_outcome_h3_cell', ['h3_cell'], unique=False)
         batch_op.create_index('ix_crime_outcome_ward_code', ['ward_code'], unique=False)
@@ -197,7 +198,7 @@ def upgrade() -> None:
 
     op.create_table('stop_search',
     sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('row_key', sa.String(length=64), nullable=False),
+    sa.Column('row_key', sa.LargeBinary(length=16), nullable=False),
     sa.Column('force', sa.String(length=100), nullable=True),
     sa.Column('type', sa.String(length=64), nullable=True),
     sa.Column('occurred_at', sa.String(length=40), nullable=True),
@@ -544,7 +545,7 @@ def downgrade() -> None:
         batch_op.drop_index('ix_crime_outcome_ward_code')
         batch_op.drop_index('ix_crime_outcome_h3_cell')
         batch_op.drop_index('ix_crime_outcome_district_code')
-        batch_op.drop_index('ix_crime_outcome_crime_id')
+        batch_op.drop_index('ix_crime_outcome_crime_key')
 
     op.drop_table('crime_outcome')
     with op.batch_alter_table('crime', schema=None) as batch_op:

@@ -66,7 +66,7 @@ from saferstreets.ingest.service import (
 from saferstreets.models_common import LEVEL_COLUMNS
 
 SQLITE_BATCH = 50_000
-SQLITE_CACHE_KIB = 262_144  # 256 MiB of page cache: a national year's unique key index stays in memory
+SQLITE_CACHE_KIB = 262_144  # 256 MiB of page cache: a national year's key index stays in memory
 # Rows read before the files so far are committed together (each file has its own savepoint).
 COMMIT_ROWS = 500_000
 CRIME_KINDS = tuple(KIND_TABLES)

@@ -59,11 +59,13 @@ def _rows(session: sa.orm.Session, source: str) -> list[tuple]:
 def test_assign_all_is_idempotent_and_keeps_analysts(engine, session, settings) -> None:
     _fill(session)
     calls: list[tuple[int, int]] = []
-    written = service.assign_all(
+    run = service.assign_all(
         engine=engine, settings=settings, progress=lambda d, t: calls.append((d, t))
     )
     assert calls[0] == (0, 8) and calls[-1] == (8, 8)  # 6 report texts with words + 2 survey
     first = _rows(session, "model")
+    assert (run.texts, run.scored) == (8, 8)
+    written = run.assignments
     assert written == len(first) > 0
     themes_of = {(k, i): set() for k, i, _ in first}
     for k, i, t in first:
@@ -80,15 +82,65 @@ def test_assign_all_is_idempotent_and_keeps_analysts(engine, session, settings) 
     )
     service.label(session=session, owner_kind="report", owner_id=8, theme="isolated")
     session.commit()
-    assert service.assign_all(engine=engine, settings=settings) == written
+    again = service.assign_all(engine=engine, settings=settings)
+    assert (again.texts, again.scored, again.assignments) == (8, 0, 0)  # nothing new to score
     session.expire_all()
     assert _rows(session, "model") == first  # the same rows again
+    assert service.assign_all(engine=engine, settings=settings, everything=True).assignments == (
+        written
+    )
+    session.expire_all()
+    assert _rows(session, "model") == first  # scored again from scratch: the same rows
     assert len(_rows(session, "analyst")) == 2  # analysts' rows untouched
 
     counts = service.theme_counts(session=session)
     model_lighting = sum(1 for _, _, t in first if t == "poor_lighting")
     assert counts["poor_lighting"] == model_lighting - 1  # the analyst's "no" overrides
     assert counts["isolated"] == sum(1 for _, _, t in first if t == "isolated") + 1
+
+
+def test_assign_all_scores_only_new_changed_or_differently_modelled_texts(
+    engine, session, settings, monkeypatch
+) -> None:
+    _fill(session)
+    service.assign_all(engine=engine, settings=settings)
+    before = _rows(session, "model")
+    scored: list[str] = []
+    real_call = service._Assigner.__call__
+
+    def watching(self, texts):  # type: ignore[no-untyped-def]
+        scored.extend(texts)
+        return real_call(self, texts)
+
+    monkeypatch.setattr(service._Assigner, "__call__", watching)
+    # A new report, an edited one (report 8), and one whose text was emptied (report 5).
+    session.add(Report(received_hour=datetime(2021, 10, 2, 23), free_text="Someone flashed at me."))
+    session.get(Report, 8).free_text = "Nobody about and no CCTV on the path."
+    session.get(Report, 5).free_text = "  "
+    session.commit()
+    run = service.assign_all(engine=engine, settings=settings)
+    assert sorted(scored) == ["Nobody about and no CCTV on the path.", "Someone flashed at me."]
+    assert (run.texts, run.scored) == (8, 2)
+    session.expire_all()
+    after = _rows(session, "model")
+    assert ("report", 9, "indecent_exposure") in after
+    assert {t for k, i, t in after if (k, i) == ("report", 8)} >= {"no_cctv", "isolated"}
+    assert not [r for r in after if r[:2] == ("report", 5)]  # its old themes are gone
+    unchanged = [r for r in before if r[:2] not in {("report", 5), ("report", 8)}]
+    assert [r for r in after if r[:2] not in {("report", 5), ("report", 8), ("report", 9)}] == (
+        unchanged
+    )
+    # Another model scores everything again.
+    scored.clear()
+    real_init = service._Assigner.__init__
+
+    def another_model(self, model):  # type: ignore[no-untyped-def]
+        real_init(self, model)
+        self.version = "zeroshot-another"
+
+    monkeypatch.setattr(service._Assigner, "__init__", another_model)
+    run = service.assign_all(engine=engine, settings=settings)
+    assert run.scored == run.texts == 8 and len(scored) == 8
 
 
 def test_quotes_are_scrubbed_distinct_and_confident_first(engine, session, settings) -> None:
@@ -132,8 +184,8 @@ def test_enough_analyst_labels_train_a_model_that_is_used(engine, session, setti
             session=session, owner_kind="report", owner_id=owner_id, theme=theme, present=present
         )
     session.commit()
-    written = service.assign_all(engine=engine, settings=settings)
-    assert written > 0
+    run = service.assign_all(engine=engine, settings=settings)
+    assert run.assignments > 0 and run.scored == run.texts  # a new model scores every text
     assert service.default_model_path(settings).exists()
     versions = set(
         session.scalars(

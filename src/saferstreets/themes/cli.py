@@ -154,6 +154,14 @@ def register(*, app: typer.Typer, import_app: typer.Typer) -> None:
                 "analysts' labels if enough, else zero-shot."
             ),
         ] = None,
+        everything: Annotated[
+            bool,
+            typer.Option(
+                "--all",
+                help="Score every text again, not only those new, changed or scored by "
+                "another model.",
+            ),
+        ] = False,
     ) -> None:
         """Find the themes of every report's and survey response's free text."""
         from rich.progress import Progress
@@ -170,10 +178,16 @@ def register(*, app: typer.Typer, import_app: typer.Typer) -> None:
             def progress(done: int, total: int) -> None:
                 bar.update(task, completed=done, total=total)
 
-            written = assign_all(
-                engine=engine, model_path=model, progress=progress, settings=settings
-            )
-        console.print(f"{written:,} themes assigned to free text.", highlight=False)
+            run = assign_all(
+                engine=engine, model_path=model, progress=progress, settings=settings,
+                everything=everything,
+            )  # fmt: skip
+        unchanged = run.texts - run.scored
+        console.print(
+            f"{run.scored:,} texts scored, {run.assignments:,} themes assigned to free text"
+            + (f" ({unchanged:,} texts unchanged since they were scored)." if unchanged else "."),
+            highlight=False,
+        )
 
     @themes_app.command("label")
     def label_text(

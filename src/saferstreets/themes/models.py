@@ -31,3 +31,19 @@ class ThemeAssignment(Base):
     model_version: Mapped[str | None] = mapped_column(sa.String(64))
     present: Mapped[bool] = mapped_column(default=True)  # an analyst can say "not this theme"
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ThemeScored(Base):
+    """That a text's model assignments are current: which model scored which version of the text.
+
+    ``assign_all`` scores only the texts whose row is missing or differs (a new text, an edited
+    text, or a different model), so a daily ``assess`` does not score a million texts again.
+    """
+
+    __tablename__ = "theme_scored"
+
+    owner_kind: Mapped[str] = mapped_column(sa.String(32), primary_key=True)
+    owner_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    model_version: Mapped[str] = mapped_column(sa.String(64))
+    text_sha: Mapped[str] = mapped_column(sa.String(16))  # first 16 hex of the text's sha256
+    scored_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -8,6 +8,7 @@ the model's for that text and theme.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -26,7 +27,7 @@ from saferstreets.models_common import utcnow
 from saferstreets.reports.models import Report
 from saferstreets.surveys.models import SurveyResponse
 from saferstreets.themes.classifier import TextClassifier, evaluate_predictions
-from saferstreets.themes.models import ThemeAssignment
+from saferstreets.themes.models import ThemeAssignment, ThemeScored
 from saferstreets.themes.scrub import scrub
 from saferstreets.themes.taxonomy import BY_CODE, THEME_CODES
 from saferstreets.themes.zeroshot import ZeroShotThemer
@@ -227,31 +228,64 @@ def choose_model(
     return None
 
 
+@dataclass(frozen=True)
+class ThemeRun:
+    """What ``assign_all`` did: texts held, texts scored now, model assignments written now."""
+
+    texts: int
+    scored: int
+    assignments: int
+
+
 def assign_all(
     *,
     engine: Engine,
     model_path: Path | None = None,
     progress: Progress | None = None,
     settings: Settings | None = None,
-) -> int:
-    """Assign themes to every free text in the store; return how many assignments were written.
+    everything: bool = False,
+) -> ThemeRun:
+    """Assign themes to the free texts that need it; say how many were scored and assigned.
 
-    Previous model assignments are replaced (running twice gives the same rows); analysts'
-    assignments are left alone. With no ``model_path`` a model is trained from analysts' labels
-    when there are at least ``settings.themes_min_labels``, else the zero-shot model is used.
+    A text is scored when it is new, when its words changed, or when the model in use is not the
+    one that scored it (``theme_scored`` remembers which model scored which version of each
+    text); ``everything`` scores every text again. A text's previous model assignments are
+    replaced, so running twice gives the same rows; analysts' assignments are left alone. With no
+    ``model_path`` a model is trained from analysts' labels when there are at least
+    ``settings.themes_min_labels``, else the zero-shot model is used.
     """
     settings = settings or get_settings()
     with session_scope(engine) as session:
         texts = free_texts(session=session)
         model = choose_model(session=session, model_path=model_path, settings=settings)
+        scored = {
+            (kind, owner_id): (version, sha)
+            for kind, owner_id, version, sha in session.execute(
+                sa.select(
+                    ThemeScored.owner_kind,
+                    ThemeScored.owner_id,
+                    ThemeScored.model_version,
+                    ThemeScored.text_sha,
+                )
+            )
+        }
     assigner = _Assigner(model)
+    current = {(t.owner_kind, t.owner_id): _text_sha(t.text) for t in texts}
+    todo = [
+        t
+        for t in texts
+        if everything
+        or scored.get((t.owner_kind, t.owner_id))
+        != (assigner.version, current[t.owner_kind, t.owner_id])
+    ]
+    gone = [owner for owner in scored if owner not in current]  # texts emptied or deleted
     rows: list[dict[str, Any]] = []
     now = utcnow()
-    total = len(texts)
+    total = len(todo)
     if progress:
         progress(0, total)
     for start in range(0, total, BATCH):
-        batch = texts[start : start + BATCH]
+        batch = todo[start : start + BATCH]
         conf, present = assigner([t.text for t in batch])
         for i, owned in enumerate(batch):
             for j in np.flatnonzero(present[i]):
@@ -270,10 +304,52 @@ def assign_all(
         if progress:
             progress(min(start + BATCH, total), total)
     with session_scope(engine) as session:
-        session.execute(sa.delete(ThemeAssignment).where(ThemeAssignment.source == "model"))
+        if len(todo) == len(texts):  # every text scored again: clear in two statements
+            session.execute(sa.delete(ThemeAssignment).where(ThemeAssignment.source == "model"))
+            session.execute(sa.delete(ThemeScored))
+        else:
+            _forget_model_assignments(session, [(t.owner_kind, t.owner_id) for t in todo] + gone)
         for start in range(0, len(rows), 5000):
             session.execute(sa.insert(ThemeAssignment), rows[start : start + 5000])
-    return len(rows)
+        markers = [
+            {
+                "owner_kind": t.owner_kind,
+                "owner_id": t.owner_id,
+                "model_version": assigner.version,
+                "text_sha": current[t.owner_kind, t.owner_id],
+                "scored_at": now,
+            }
+            for t in todo
+        ]
+        for start in range(0, len(markers), 5000):
+            session.execute(sa.insert(ThemeScored), markers[start : start + 5000])
+    return ThemeRun(texts=len(texts), scored=len(todo), assignments=len(rows))
+
+
+def _text_sha(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+
+def _forget_model_assignments(session: Session, owners: Sequence[tuple[str, int]]) -> None:
+    """Delete the model's assignments and the scored markers of these texts."""
+    by_kind: dict[str, list[int]] = {}
+    for kind, owner_id in owners:
+        by_kind.setdefault(kind, []).append(owner_id)
+    for kind, ids in by_kind.items():
+        for start in range(0, len(ids), 900):  # within SQLite's limit on bound parameters
+            chunk = ids[start : start + 900]
+            session.execute(
+                sa.delete(ThemeAssignment).where(
+                    ThemeAssignment.source == "model",
+                    ThemeAssignment.owner_kind == kind,
+                    ThemeAssignment.owner_id.in_(chunk),
+                )
+            )
+            session.execute(
+                sa.delete(ThemeScored).where(
+                    ThemeScored.owner_kind == kind, ThemeScored.owner_id.in_(chunk)
+                )
+            )
 
 
 # --------------------------------------------------------------------------- reading themes

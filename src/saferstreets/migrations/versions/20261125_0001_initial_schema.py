@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-25 09:07:44.596909
+Create Date: 2026-11-25 09:27:44.261356
 """
 
 from __future__ import annotations
@@ -256,6 +256,14 @@ def upgrade() -> None:
     with op.batch_alter_table('theme_assignment', schema=None) as batch_op:
         batch_op.create_index('ix_theme_assignment_theme', ['theme'], unique=False)
 
+    op.create_table('theme_scored',
+    sa.Column('owner_kind', sa.String(length=32), nullable=False),
+    sa.Column('owner_id', sa.Integer(), autoincrement=False, nullable=False),
+    sa.Column('model_version', sa.String(length=64), nullable=False),
+    sa.Column('text_sha', sa.String(length=16), nullable=False),
+    sa.Column('scored_at', sa.DateTime(), nullable=False),
+    sa.PrimaryKeyConstraint('owner_kind', 'owner_id', name=op.f('pk_theme_scored'))
+    )
     op.create_table('user_account',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('username', sa.String(length=64), nullable=False),
@@ -517,6 +525,7 @@ def downgrade() -> None:
 
     op.drop_table('audit_event')
     op.drop_table('user_account')
+    op.drop_table('theme_scored')
     with op.batch_alter_table('theme_assignment', schema=None) as batch_op:
         batch_op.drop_index('ix_theme_assignment_theme')
 

@@ -70,14 +70,20 @@ def test_locate_arrays_and_shared_boundary_goes_to_one_area(
     assert locate(lats, lons, index=reversed_index)["ward"] == result["ward"]
 
 
-def test_locate_matches_brute_force_point_in_polygon(engine: sa.Engine, tmp_path: Path) -> None:
+def index_and_random_points(
+    engine: sa.Engine, tmp_path: Path, *, seed: int, n: int
+) -> tuple[AreaIndex, np.ndarray, np.ndarray]:
+    """The test areas' index, and ``n`` random points (lons, lats) over the district's box."""
     setup_areas(engine, tmp_path)
     with sa.orm.Session(engine) as session:
         index = AreaIndex.from_session(session)
-    rng = np.random.default_rng(7)
+    rng = np.random.default_rng(seed)
     box = lonlat(DISTRICT).bounds
-    lons = rng.uniform(box[0], box[2], 5000)
-    lats = rng.uniform(box[1], box[3], 5000)
+    return index, rng.uniform(box[0], box[2], n), rng.uniform(box[1], box[3], n)
+
+
+def test_locate_matches_brute_force_point_in_polygon(engine: sa.Engine, tmp_path: Path) -> None:
+    index, lons, lats = index_and_random_points(engine, tmp_path, seed=7, n=5000)
     got = locate(lats, lons, index=index)["ward"]
     west, east = lonlat(WEST), lonlat(EAST)
     expected = [
@@ -95,15 +101,9 @@ def test_locate_matches_brute_force_point_in_polygon(engine: sa.Engine, tmp_path
 def test_point_columns_look_each_distinct_point_up_once_with_the_same_answers(
     engine: sa.Engine, tmp_path: Path
 ) -> None:
-    setup_areas(engine, tmp_path)
-    with sa.orm.Session(engine) as session:
-        index = AreaIndex.from_session(session)
-    rng = np.random.default_rng(11)
-    box = lonlat(DISTRICT).bounds
     # 300 distinct points, each repeated (as police.uk's snap points are), and missing ones.
-    lons = rng.uniform(box[0], box[2], 300)
-    lats = rng.uniform(box[1], box[3], 300)
-    pick = rng.integers(0, 300, 4000)
+    index, lons, lats = index_and_random_points(engine, tmp_path, seed=11, n=300)
+    pick = np.random.default_rng(12).integers(0, 300, 4000)
     lons, lats = lons[pick], lats[pick]
     lons[::97] = np.nan
     lats[::97] = np.nan

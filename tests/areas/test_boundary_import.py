@@ -341,6 +341,16 @@ def test_cli_imports_and_reports_bad_files_in_one_line(app_env, tmp_path: Path) 
     assert result.exit_code == 1 and "Unknown level 'county'" in result.output
     result = runner.invoke(app, ["areas", "find", "wes"])
     assert result.exit_code == 0 and "E05000001" in result.output
+    # Several files of one level at once (ONS-derived sets often come one file per district).
+    other = write(
+        tmp_path / "more-wards.geojson",
+        [{"WD21CD": "E05000002", "WD21NM": "East"}],
+        [EAST],
+        crs="EPSG:27700",
+    )
+    result = runner.invoke(app, ["import", "boundaries", str(good), str(other), "--level", "ward"])
+    assert result.exit_code == 0, result.output
+    assert "2 files in" in result.output and "2 read, 2 stored (1 new, 1 updated" in result.output
 
 
 def test_repaired_geometry_measures_are_finite(engine: sa.Engine, tmp_path: Path) -> None:

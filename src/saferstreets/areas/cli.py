@@ -20,7 +20,11 @@ def register(*, app: typer.Typer, import_app: typer.Typer) -> None:
     @import_app.command("boundaries")
     def import_boundaries_cmd(
         path: Annotated[
-            Path, typer.Argument(help="A GeoJSON, GeoPackage or Shapefile (or a folder of them).")
+            list[Path],
+            typer.Argument(
+                help="GeoJSON, GeoPackage or Shapefile files, or folders of them (one level's "
+                "areas, e.g. the ward files of several districts)."
+            ),
         ],
         level: Annotated[
             str, typer.Option(help=f"Which areas these are: {', '.join(AREA_LEVELS)}.")

@@ -1,11 +1,13 @@
 """Recorded crime: import police.uk files into the store, and ask what became of a crime.
 
 ``import_crime`` takes files, folders and zips (a police.uk download unzipped or not), reads each
-CSV with :mod:`saferstreets.crime.policeuk`, and stores each file in its own transaction: a file
-that fails half-way leaves nothing behind and can be imported again. Rows are keyed (``row_key``)
-so that importing the same rows again, from the same file or an overlapping download, stores
-nothing twice. SQLite is filled with ``executemany`` in large batches; PostgreSQL with ``COPY``
-into a temporary table and one ``INSERT ... ON CONFLICT DO NOTHING``.
+CSV with :mod:`saferstreets.crime.policeuk` (on a second thread, ahead of storing), and stores each
+file in its own savepoint: a file that fails half-way leaves nothing behind and can be imported
+again. Rows are keyed (``row_key``) so that importing the same rows again, from the same file or an
+overlapping download, stores nothing twice. SQLite is filled with ``executemany`` in large batches;
+PostgreSQL with ``COPY``, straight into the table in a bulk load, else into a temporary table and
+one ``INSERT ... ON CONFLICT DO NOTHING``. A bulk load (many rows into a table holding few) builds
+the table's secondary indexes after the rows are in.
 """
 
 from __future__ import annotations

@@ -418,10 +418,8 @@ class _Reader:
             if prepared.kind and not self.recheck and prepared.sha in self.known:
                 return prepared  # the store confirms it was imported; nothing to parse
             prepared.parsed = self.parse(data, member.source, prepared.kind)
-        except AppError as exc:
-            prepared.message = exc.message + (f" ({exc.hint})" if exc.hint else "")
-        except (OSError, zipfile.BadZipFile) as exc:
-            prepared.message = f"{member.source}: cannot be read: {exc}"
+        except (AppError, OSError, zipfile.BadZipFile) as exc:
+            prepared.message = _failure_message(member.source, exc)
         return prepared
 
     def parse(self, data: bytes, source: str, kind: str | None) -> ParsedFile:
@@ -565,11 +563,8 @@ def _import_group(
                 )  # fmt: skip
             return redone
         member = taken[0]
-        first = str(getattr(exc, "orig", exc)).strip().splitlines()[0]
         summary = ImportSummary(kind="crime", source=member.source, status="failed")
-        summary.message = (
-            f"{member.source}: the store refused the rows ({first}); nothing was stored"
-        )
+        summary.message = _failure_message(member.source, exc)
         with session_scope(engine) as failed:
             summary.run_id = record_failure(
                 session=failed, kind="crime", source=member.source, sha256=None,
@@ -624,13 +619,8 @@ def _import_one(
                     progress=progress, bulk=parsed.table in bulk,
                 )  # fmt: skip
             return summary
-        except AppError as exc:
-            message = exc.message + (f" ({exc.hint})" if exc.hint else "")
-        except (OSError, zipfile.BadZipFile) as exc:
-            message = f"{member.source}: cannot be read: {exc}"
-        except sa.exc.SQLAlchemyError as exc:
-            first = str(getattr(exc, "orig", exc)).strip().splitlines()[0]
-            message = f"{member.source}: the store refused the rows ({first}); nothing was stored"
+        except (AppError, OSError, zipfile.BadZipFile, sa.exc.SQLAlchemyError) as exc:
+            message = _failure_message(member.source, exc)
     summary.status = "failed"
     summary.message = message
     summary.rows_stored = summary.rows_duplicate = summary.rows_quarantined = 0
@@ -641,6 +631,16 @@ def _import_one(
         message=message,
     ).id  # fmt: skip
     return summary
+
+
+def _failure_message(source: str, exc: Exception) -> str:
+    """What the summary says of a file that could not be imported (nothing of it is kept)."""
+    if isinstance(exc, AppError):
+        return exc.message + (f" ({exc.hint})" if exc.hint else "")
+    if isinstance(exc, sa.exc.SQLAlchemyError):
+        first = str(getattr(exc, "orig", exc)).strip().splitlines()[0]
+        return f"{source}: the store refused the rows ({first}); nothing was stored"
+    return f"{source}: cannot be read: {exc}"
 
 
 def _store_parsed(

@@ -18,18 +18,23 @@ from rich.progress import (
 ProgressCallback = Callable[[str, int, int], None]
 
 
-@contextmanager
-def rich_progress(console: Console, *, transient: bool = False) -> Iterator[ProgressCallback]:
-    """One bar per distinct ``what``; a step with nothing to do (total 0) draws no bar."""
-    tasks: dict[str, TaskID] = {}
-    with Progress(
+def progress_bars(console: Console, *, transient: bool = False) -> Progress:
+    """The project's Rich progress display: description, bar, done of total, time elapsed."""
+    return Progress(
         TextColumn("{task.description}"),
         BarColumn(),
         MofNCompleteColumn(),
         TimeElapsedColumn(),
         console=console,
         transient=transient,
-    ) as bar:
+    )
+
+
+@contextmanager
+def rich_progress(console: Console, *, transient: bool = False) -> Iterator[ProgressCallback]:
+    """One bar per distinct ``what``; a step with nothing to do (total 0) draws no bar."""
+    tasks: dict[str, TaskID] = {}
+    with progress_bars(console, transient=transient) as bar:
 
         def update(what: str, done: int, total: int) -> None:
             if what not in tasks:

@@ -10,18 +10,15 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
     Progress,
     TaskID,
-    TextColumn,
-    TimeElapsedColumn,
 )
 from rich.table import Table
 from rich.text import Text
 from sqlalchemy.engine import Engine
 
 from saferstreets.ingest.service import (
+    QUARANTINE_COLUMNS,
     ImportSummary,
     count_quarantined,
     get_quarantined,
@@ -32,6 +29,7 @@ from saferstreets.ingest.service import (
     set_quarantine_status,
     total,
 )
+from saferstreets.progress import progress_bars
 
 quarantine_app = typer.Typer(
     help="Rows imports could not keep: list, show, export, resolve or discard them.",
@@ -115,17 +113,7 @@ def show(row_id: Annotated[int, typer.Argument(help="The quarantined row's id.")
     console = _console()
     with session_scope(_engine()) as session:
         record = quarantine_record(get_quarantined(session=session, row_id=row_id))
-    for key in (
-        "id",
-        "kind",
-        "source",
-        "row_number",
-        "field",
-        "reason",
-        "status",
-        "created_at",
-        "import_run_id",
-    ):
+    for key in (c for c in QUARANTINE_COLUMNS if c != "raw"):  # the values follow, one a line
         console.print(f"[bold]{key.replace('_', ' ')}:[/bold] {record[key]}", highlight=False)
     console.print("[bold]values:[/bold]")
     for key, value in (record["raw"] or {}).items():
@@ -218,14 +206,7 @@ class RichImportProgress:
 @contextmanager
 def rich_import_progress(console: Console) -> Iterator[RichImportProgress]:
     """A Rich progress display for an import (transient: the summary table follows it)."""
-    with Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=console,
-        transient=True,
-    ) as progress:
+    with progress_bars(console, transient=True) as progress:
         yield RichImportProgress(progress)
 
 

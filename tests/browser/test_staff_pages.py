@@ -196,6 +196,32 @@ def test_assessment_charts_are_images_with_alt_text(  # type: ignore[no-untyped-
     screenshot(page, f"staff-assessment-{size}")
 
 
+def test_printable_report_is_styled_in_the_browser(  # type: ignore[no-untyped-def]
+    new_page, seeded, staff_login, screenshot
+) -> None:
+    """The report carries its styles inline (it stands alone when saved): the page's policy
+    must let exactly those through, or the analyst sees an unstyled page."""
+    page = new_page(**DESKTOP)
+    blocked: list[str] = []
+    page.on(
+        "console", lambda m: blocked.append(m.text) if "Content Security Policy" in m.text else None
+    )
+    staff_login(page, "analyst")
+    page.goto("/staff/report.html")
+    page.wait_for_load_state("networkidle")
+    assert blocked == []
+    # report.css: headings in the brand colour, text in DejaVu Sans rather than the serif default.
+    assert page.eval_on_selector("h1", "h => getComputedStyle(h).color") == "rgb(61, 58, 107)"
+    assert "DejaVu Sans" in page.eval_on_selector("body", "b => getComputedStyle(b).fontFamily")
+    # Nothing else inline is allowed: a style element the policy does not name is refused.
+    page.evaluate(
+        "() => { const s = document.createElement('style');"
+        " s.textContent = 'h1 { color: rgb(1, 2, 3) }'; document.head.appendChild(s); }"
+    )
+    assert page.eval_on_selector("h1", "h => getComputedStyle(h).color") == "rgb(61, 58, 107)"
+    screenshot(page, "staff-report-html")
+
+
 def test_quarantine_rows_can_be_marked_fixed(  # type: ignore[no-untyped-def]
     new_page, seeded, staff_login, assert_accessible, screenshot
 ) -> None:

@@ -29,6 +29,16 @@ def test_landing_page_has_emergency_line_and_quick_exit(client) -> None:  # type
     assert "default-src 'self'" in response.headers["content-security-policy"]
 
 
+def test_pages_name_an_icon_that_is_served(client, engine) -> None:  # type: ignore[no-untyped-def]
+    # Without one, every browser asks for /favicon.ico and logs a 404 on every page.
+    _login(client, engine)
+    for path in ("/", "/report", "/staff"):
+        href = client.get(path).text.split('<link rel="icon" href="')[1].split('"')[0]
+        icon = client.get(href)
+        assert icon.status_code == 200, (path, href)
+        assert icon.headers["content-type"].startswith("image/svg+xml")
+
+
 def test_unknown_page_is_a_friendly_404(client) -> None:  # type: ignore[no-untyped-def]
     response = client.get("/no/such/page")
     assert response.status_code == 404

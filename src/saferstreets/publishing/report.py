@@ -13,10 +13,15 @@ from saferstreets.status import store_status
 from saferstreets.web.deps import STATIC_DIR, templates
 
 
+def report_css() -> str:
+    """The report's styles, which the HTML carries inline so that it stands alone as a file."""
+    return (STATIC_DIR / "css" / "report.css").read_text()
+
+
 def report_html(*, session: Session, settings: Settings) -> str:
     """The whole report as a standalone HTML document (styles inline from report.css)."""
     sections, results = build_sections(session=session)
-    css = (STATIC_DIR / "css" / "report.css").read_text()
+    css = report_css()
     template = templates.env.get_template("report/report.html")
     return template.render(
         sections=sections,

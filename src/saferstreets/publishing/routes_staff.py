@@ -10,9 +10,9 @@ from fastapi.responses import HTMLResponse, Response
 from saferstreets.accounts.service import audit
 from saferstreets.analysis.service import latest_results
 from saferstreets.publishing.findings import build_sections
-from saferstreets.publishing.report import report_html, report_pdf
+from saferstreets.publishing.report import report_css, report_html, report_pdf
 from saferstreets.web.deps import SessionDep, SettingsDep, require_role, templates
-from saferstreets.web.security import csrf_token
+from saferstreets.web.security import content_security_policy, csrf_token
 
 router = APIRouter(prefix="/staff")
 Reader: TypeAlias = Annotated[Any, Depends(require_role("analyst", "supervisor"))]
@@ -54,7 +54,12 @@ def report_page(session: SessionDep, settings: SettingsDep, user: Reader) -> Res
     audit(
         session=session, user=user, action="export", object_kind="report", detail={"format": "html"}
     )
-    return HTMLResponse(report_html(session=session, settings=settings))
+    # The document carries its styles inline (it stands alone when saved); allow exactly those.
+    policy = content_security_policy(settings.tile_url, inline_styles=[report_css()])
+    return HTMLResponse(
+        report_html(session=session, settings=settings),
+        headers={"Content-Security-Policy": policy},
+    )
 
 
 @router.get("/report.pdf", include_in_schema=False)

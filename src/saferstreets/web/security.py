@@ -9,6 +9,7 @@ nothing links a digest to an address, even for someone holding a memory dump.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import math
@@ -16,7 +17,7 @@ import secrets
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from urllib.parse import urlsplit
 
 from fastapi import Request
@@ -27,15 +28,23 @@ from starlette.responses import Response
 from saferstreets.errors import AppError
 
 
-def content_security_policy(tile_url: str | None) -> str:
-    """Only our own origin, plus the configured tile server's origin for map images."""
+def content_security_policy(tile_url: str | None, *, inline_styles: Sequence[str] = ()) -> str:
+    """Only our own origin, plus the configured tile server's origin for map images.
+
+    ``inline_styles``: the text of ``<style>`` elements a page carries (a standalone document,
+    such as the printable report); each is allowed by its SHA-256 hash and nothing else inline is.
+    """
     img_src = "'self' data:"
     if tile_url:
         parts = urlsplit(tile_url.replace("{s}", "a"))
         if parts.scheme in ("http", "https") and parts.netloc:
             img_src += f" {parts.scheme}://{parts.netloc.replace('a.', '*.', 1)}"
+    style_src = "'self'" + "".join(
+        f" 'sha256-{base64.b64encode(hashlib.sha256(css.encode()).digest()).decode()}'"
+        for css in inline_styles
+    )
     return (
-        f"default-src 'self'; img-src {img_src}; style-src 'self'; script-src 'self'; "
+        f"default-src 'self'; img-src {img_src}; style-src {style_src}; script-src 'self'; "
         "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
     )
 

@@ -12,7 +12,13 @@ import sqlalchemy as sa
 from typer.testing import CliRunner
 
 from saferstreets.analysis.models import AnalysisRun, HotspotCell
-from saferstreets.analysis.service import latest_results, life_stage, run_assessment
+from saferstreets.analysis.service import (
+    age_order,
+    age_range,
+    latest_results,
+    life_stage,
+    run_assessment,
+)
 from saferstreets.crime.models import Crime, Outcome
 from saferstreets.crime.policeuk import crime_key
 from saferstreets.db import session_scope
@@ -35,7 +41,7 @@ def build_store(engine: sa.Engine) -> None:
         s.flush()
         for wave, p_dark in ((w1, 0.6), (w2, 0.45)):
             for i in range(150):
-                age = ["13-15", "16-17", "18-24", "25-34", "35-44"][i % 5]
+                age = ["under16", "16-17", "18-24", "25-34", "35-44"][i % 5]
                 dark = SCALE[3] if rng.random() < p_dark else SCALE[1]
                 day = SCALE[3] if rng.random() < 0.1 else SCALE[0]
                 concerns = ["poor_lighting"] if rng.random() < 0.5 else []
@@ -193,6 +199,8 @@ def test_assessment_end_to_end(engine: sa.Engine, settings) -> None:  # type: ig
             "fisher-freeman-halton (monte carlo)",
         )
         assert concerns["by"]["setting"]["poor_lighting"]["test"]["test"] == "none"
+        groups = [g["group"] for g in concerns["by"]["age_band"]["poor_lighting"]["groups"]]
+        assert groups == ["under16", "16-17", "18-24", "25-34", "35-44"]  # youngest first
         feel = {q["key"]: q for q in latest["feel_safe"].result["questions"]}
         assert feel["after_dark.quiet_street"]["n"] == 0  # "don't know" is not an answer
         assert feel["after_dark.park"]["n"] == 300
@@ -263,9 +271,24 @@ def test_assess_command(app_env) -> None:  # type: ignore[no-untyped-def]
         ("16-24", "mixed"),
         ("18-24", "women"),
         ("65+", "women"),
+        ("16 to 17", "girls"),
+        ("Under 18", "girls"),
+        ("Under 19", "mixed"),
+        ("65 or over", "women"),
         (None, None),
         ("teen", None),
+        ("Prefer not to say", None),
     ],
 )
 def test_life_stage(band: str | None, stage: str | None) -> None:
     assert life_stage(band) == stage
+
+
+def test_age_bands_sort_youngest_first() -> None:
+    bands = ["65+", "under16", "25-34", "Prefer not to say", "16-17", "18-24", "55 to 64"]
+    assert sorted(bands, key=age_order) == [
+        "under16", "16-17", "18-24", "25-34", "55 to 64", "65+", "Prefer not to say",
+    ]  # fmt: skip
+    assert age_range("under16") == (0, 15)
+    assert age_range("35 to 44") == (35, 44)
+    assert age_range("65 or over") == (65, 150)

@@ -11,7 +11,7 @@ from tests.factories import add_area, add_report
 from saferstreets.accounts.service import create_user
 from saferstreets.analysis.service import run_assessment
 from saferstreets.db import session_scope
-from saferstreets.publishing.findings import build_sections
+from saferstreets.publishing.findings import Table, build_sections, p_cell, pct, points
 from saferstreets.surveys.models import SurveyResponse, SurveyWave
 
 SCALE = ["Very unsafe", "Fairly unsafe", "Neither safe nor unsafe", "Fairly safe", "Very safe"]
@@ -95,6 +95,26 @@ def test_sections_state_findings_with_charts(engine, settings) -> None:  # type:
     assert f"After dark, {share}% (" in feel.sentence
     assert "of 300 felt very or fairly unsafe in quiet streets" in feel.sentence
     assert "after_dark." not in " ".join(s.sentence for s in sections)
+
+
+def test_figures_in_tables_read_as_people_write_them() -> None:
+    # Small shares keep a decimal rather than reading as nothing.
+    assert pct(0.0017) == "0.2%"
+    assert pct(0.0) == "0%"
+    assert pct(0.4812) == "48%"
+    assert pct(None) == "–"
+    # Tiny p-values are "< 0.001", not 9.8e-11.
+    assert p_cell(9.8e-11) == "< 0.001"
+    assert p_cell(0.0048) == "0.0048"
+    assert p_cell(0.97) == "0.97"
+    # Differences in points are signed, and a rounded zero has no sign.
+    assert points(-0.004) == "0"
+    assert points(0.004) == "0"
+    assert points(0.031) == "+3"
+    assert points(-0.05) == "-5"
+    # Counts get thousands separators; text and flags stay as they are.
+    table = Table("t", ["a", "b", "c", "d"], [[7383, "7383", 1.5, True]])
+    assert table.rows == [["7,383", "7383", 1.5, True]]
 
 
 def test_assessment_page_and_pdf_for_analysts_only(client, engine, settings) -> None:  # type: ignore[no-untyped-def]

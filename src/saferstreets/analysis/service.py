@@ -343,19 +343,36 @@ def interval(d: dict[str, Any]) -> str:
     return f"{pct(d['share'])} ({100 * d['lower']:.0f} to {100 * d['upper']:.0f}%)"
 
 
-def life_stage(age_band: str | None) -> str | None:
-    """``girls`` (band wholly under 18), ``women`` (wholly 18 or over), ``mixed`` or None."""
+def age_range(age_band: str | None) -> tuple[int, int] | None:
+    """The youngest and oldest age in a band (``16-17``, ``16 to 17``, ``under16``, ``65+``,
+    ``65 or over``), or None if the label is not a band of ages."""
     if not age_band:
         return None
-    text = age_band.strip().lower().replace(" ", "")
+    text = age_band.strip().lower().replace(" ", "").replace("to", "-")
     try:
         if text.startswith("under"):
-            return "girls" if int(text[5:]) <= 18 else "mixed"
-        if text.endswith("+"):
-            return "women" if int(text[:-1]) >= 18 else "mixed"
+            return 0, int(text[5:]) - 1
+        for suffix in ("+", "orover", "andover"):
+            if text.endswith(suffix):
+                return int(text.removesuffix(suffix)), 150
         lo, hi = (int(v) for v in text.split("-", 1))
     except ValueError:
         return None
+    return lo, hi
+
+
+def age_order(age_band: str) -> tuple[int, int, str]:
+    """Sort key putting age bands youngest first, and labels that are not bands after them."""
+    ages = age_range(age_band)
+    return (0, ages[0], age_band) if ages else (1, 0, age_band)
+
+
+def life_stage(age_band: str | None) -> str | None:
+    """``girls`` (band wholly under 18), ``women`` (wholly 18 or over), ``mixed`` or None."""
+    ages = age_range(age_band)
+    if ages is None:
+        return None
+    lo, hi = ages
     if hi < 18:
         return "girls"
     return "women" if lo >= 18 else "mixed"
@@ -434,10 +451,13 @@ def _by_group(
     *,
     k: int,
     overlapping: bool = False,
+    order: Callable[[str], Any] | None = None,
 ) -> dict[str, Any]:
-    """Per code: share by group with a test; ``items`` are (codes named, group) per person."""
+    """Per code: share by group with a test; ``items`` are (codes named, group) per person.
+
+    Groups are in ``order`` (a sort key), else alphabetical."""
     totals: Counter[str] = Counter(g for _, g in items if g)
-    groups = sorted(totals)
+    groups = sorted(totals, key=order)
     wanted = set(codes)
     named_by: dict[str, Counter[str]] = defaultdict(Counter)  # one pass, not one per code
     for named, g in items:
@@ -496,7 +516,8 @@ def assess_concerns(data: StoreData, settings: Settings) -> Finding:
     by: dict[str, Any] = {}
     for dim in ("age_band", "district_code", "ward_code"):
         items = [(r.concerns, getattr(r, dim)) for r in answered]
-        by[dim.removesuffix("_code")] = _by_group(items, codes, k=k)
+        order = age_order if dim == "age_band" else None
+        by[dim.removesuffix("_code")] = _by_group(items, codes, k=k, order=order)
     setting_items = [(r.concerns, s) for r in answered for s in (r.settings or [])]
     by["setting"] = _by_group(setting_items, codes, k=k, overlapping=True)
     result["by"] = by

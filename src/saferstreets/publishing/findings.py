@@ -13,10 +13,12 @@ import h3
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from saferstreets.analysis.groups import fmt_p
 from saferstreets.analysis.models import AnalysisRun
 from saferstreets.analysis.service import hotspot_cells, latest_results
 from saferstreets.areas.models import Area
 from saferstreets.publishing import charts
+from saferstreets.reports.schemas import AGE_BANDS
 from saferstreets.themes.taxonomy import label
 
 WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
@@ -40,6 +42,13 @@ class Table:
     headers: list[str]
     rows: list[list[Any]]
 
+    def __post_init__(self) -> None:
+        # Whole numbers are counts: written with thousands separators, as in the sentences.
+        self.rows = [
+            [f"{v:,}" if isinstance(v, int) and not isinstance(v, bool) else v for v in row]
+            for row in self.rows
+        ]
+
 
 @dataclass
 class Section:
@@ -58,7 +67,26 @@ def zfmt(value: float) -> str:
 
 
 def pct(value: float | None) -> str:
-    return "–" if value is None else f"{100 * value:.0f}%"
+    """A share as a percentage: whole numbers, but one decimal below 1% (never a bare "0%" for a
+    share that is not nothing)."""
+    if value is None:
+        return "–"
+    if 0 < value < 0.0095:
+        return f"{100 * value:.1f}%"
+    return f"{100 * value:.0f}%"
+
+
+def p_cell(p: float | None) -> str:
+    """A p-value for a table cell: ``< 0.001`` below that, else two significant figures."""
+    if p is None:
+        return "–"
+    return "< 0.001" if p < 0.001 else f"{p:.2g}"
+
+
+def points(value: float) -> str:
+    """A difference of shares in percentage points, signed, without a negative zero."""
+    rounded = round(100 * value)
+    return "0" if rounded == 0 else f"{rounded:+d}"
 
 
 def interval(p: dict[str, Any]) -> str:
@@ -93,8 +121,13 @@ def _concerns(run: AnalysisRun, ctx: Context) -> Section:
     top_code = res["ranked"][0]["code"] if res.get("ranked") else None
     if top_code and top_code in by_age:
         comp = by_age[top_code]
+        names = dict(AGE_BANDS)  # the report form's codes, in words; survey labels as they are
         rows = [
-            [g["group"], "suppressed" if g.get("suppressed") else interval(g), g.get("n") or ""]
+            [
+                names.get(g["group"], g["group"]),
+                "suppressed" if g.get("suppressed") else interval(g),
+                g.get("n") or "",
+            ]
             for g in comp["groups"]
         ]
         test = comp.get("test") or {}
@@ -107,7 +140,7 @@ def _concerns(run: AnalysisRun, ctx: Context) -> Section:
         )
         if test.get("test") and test["test"] != "none":
             section.notes.append(
-                f"Difference between age bands: {test['test']}, p = {test.get('p_value'):.3g}."
+                f"Difference between age bands: {test['test']}, {fmt_p(test['p_value'])}."
                 if test.get("p_value") is not None
                 else test.get("note", "")
             )
@@ -177,7 +210,7 @@ def _who(run: AnalysisRun, ctx: Context) -> Section:
                 .replace("_", " "),
                 cells.get("girls", "–"),
                 cells.get("women", "–"),
-                "–" if p is None else f"{p:.2g}",
+                p_cell(p),
             ]
         )
     if rows:
@@ -468,9 +501,9 @@ def _waves(run: AnalysisRun, ctx: Context) -> Section:
                         .replace("_", " "),
                         pct(c["p2"]),
                         pct(c["p1"]),
-                        f"{100 * c['difference']:+.0f} points "
-                        f"({100 * c['lower']:+.0f} to {100 * c['upper']:+.0f})",
-                        f"{c['p_value']:.2g}",
+                        f"{points(c['difference'])} points "
+                        f"({points(c['lower'])} to {points(c['upper'])})",
+                        p_cell(c["p_value"]),
                     ]
                     for c in feel
                 ],

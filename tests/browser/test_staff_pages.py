@@ -168,7 +168,18 @@ def test_supervisor_opens_an_issue_from_a_cluster(  # type: ignore[no-untyped-de
         row.get_by_role("button", name="Open an issue").click()
     assert "/staff/issues/" in page.url
     assert "in Eastbrook" in page.inner_text("h1")
-    assert page.locator(".report-list li").count() >= 5
+    # The latest five reports are open; the others fold away so the forms stay near.
+    n = int(page.inner_text("h2:has-text('Reports (')").split("(")[1].rstrip(")"))
+    assert n == page.locator(".report-list li").count() > 5
+    assert page.locator(".report-list li:visible").count() == 5
+    summary = page.locator(".more-reports summary")
+    assert summary.inner_text() == f"Show the other {n - 5} reports"
+    summary.click()
+    assert page.locator(".report-list li:visible").count() == n
+    # When, in words: "3 Nov 2026, night (9pm to midnight)", not "2026-11-03 night".
+    meta = page.locator(".report-list li .meta").first.inner_text()
+    bands = ("morning (", "afternoon (", "evening (", "night (", "late night (")
+    assert any(b in meta for b in bands) and "_" not in meta, meta
 
 
 @pytest.mark.parametrize("size", list(SIZES))

@@ -15,11 +15,16 @@ from saferstreets.actions.models import SARA_STAGES
 from saferstreets.actions.partners import PARTNERS, THEME_PARTNER
 from saferstreets.areas.models import Area
 from saferstreets.errors import ValidationFailed
+from saferstreets.reports.schemas import TIME_BANDS
 from saferstreets.themes.taxonomy import THEMES
 from saferstreets.web.deps import CurrentUser, SessionDep, templates
 from saferstreets.web.security import check_csrf, csrf_token
 
 router = APIRouter(prefix="/staff")
+# An issue page lists its latest reports open, folds the next ones away, and leaves the
+# oldest to the JSON (a phone has to reach the forms below them).
+REPORTS_SHOWN = 5
+REPORTS_LISTED = 200
 CsrfField = Annotated[str, Form(alias="csrf_token")]
 
 
@@ -140,6 +145,9 @@ def _detail_page(
             "themes": {t.code: t.label for t in THEMES},
             "redact": redact_contact_details,
             "today": date.today(),
+            "time_bands": dict(TIME_BANDS),
+            "reports_shown": REPORTS_SHOWN,
+            "reports_listed": REPORTS_LISTED,
         },
         status_code=status,
     )

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import pytest
+import sqlalchemy as sa
 from tests.factories import add_area, add_report
 
 from saferstreets.accounts.service import create_user
 from saferstreets.actions import service
 from saferstreets.actions.models import LocalIssue
+from saferstreets.areas.models import Area
 from saferstreets.errors import PermissionDenied, ValidationFailed
 
 
@@ -103,6 +105,10 @@ def test_partner_answers_only_its_own_referrals(session, county) -> None:  # typ
         session=session, issue=issue, user=officer, partner="council_cctv", request="Camera"
     )
     assert [r.id for r in service.partner_referrals(session=session, user=partner)] == [lights.id]
+    context = service.referral_context(session=session, referrals=[lights, cctv])
+    assert context[lights.id]["title"] == "Lights out"
+    ward_name = session.scalar(sa.select(Area.name).where(Area.code == "W1"))
+    assert context[lights.id]["ward"] == ward_name and ward_name != "W1"
     service.answer_referral(
         session=session,
         referral_id=lights.id,

@@ -118,6 +118,9 @@ def test_ward_officer_works_an_issue_on_her_phone(  # type: ignore[no-untyped-de
     partner.goto("/staff/referrals")
     card = partner.locator(".issue-card", has_text=request)
     assert card.count() == 1
+    # Where and what, to act on it: the issue's title and ward, not the reports themselves.
+    assert card.locator("h2").inner_text() == seeded.issue_title
+    assert "Northgate" in card.locator(".meta").first.inner_text()
     assert "pitch black" not in partner.content()  # partners see the request, not reports
     assert_accessible(partner, "/staff/referrals (partner)")
     screenshot(partner, "staff-referrals-partner-phone")

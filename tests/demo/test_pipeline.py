@@ -46,6 +46,11 @@ def test_demo_runs_every_stage_into_its_own_store(tmp_path: Path) -> None:
             sa.text("SELECT count(*) FROM local_issue WHERE stage != 'closed' AND ward_code = :w"),
             {"w": json.loads(officer_wards)[0]},
         )
+        partner = session.scalar(sa.text("SELECT partner FROM user_account WHERE role = 'partner'"))
+        partner_open = session.scalar(
+            sa.text("SELECT count(*) FROM referral WHERE partner = :p AND closed_on IS NULL"),
+            {"p": partner},
+        )
     engine.dispose()
     counts = info["counts"]
     assert counts["crimes"] > 10_000 and counts["outcomes"] > 5_000
@@ -54,6 +59,7 @@ def test_demo_runs_every_stage_into_its_own_store(tmp_path: Path) -> None:
     assert {"concerns", "feel_safe", "hotspots_crime", "hotspots_reports", "waves"} <= kinds
     assert issues > 0 and plans == 1
     assert open_in_her_wards > 0  # the demo ward officer's queue is not empty
+    assert partner_open > 0  # nor is the demo council partner's
     # A second run starts again from a fresh store: nothing doubles.
     _, used2 = run_demo(settings=settings, seed=7, out=None, console=Console(file=None, quiet=True))
     dispose_engines()

@@ -316,6 +316,7 @@ def referrals_page(request: Request, session: SessionDep, user: CurrentUser) -> 
             "user": user,
             "csrf": csrf_token(request),
             "referrals": referrals,
+            "context": service.referral_context(session=session, referrals=referrals),
             "partners": {p.code: p.name for p in PARTNERS},
         },
     )

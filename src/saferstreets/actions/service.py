@@ -279,6 +279,35 @@ def partner_referrals(*, session: Session, user: User) -> list[Referral]:
     return list(session.scalars(query))
 
 
+def referral_context(
+    *, session: Session, referrals: Sequence[Referral]
+) -> dict[int, dict[str, Any]]:
+    """Per referral id: what a partner needs to act on it without seeing any report: the issue's
+    title, description and due date, and the ward it is in."""
+    issue_ids = {r.issue_id for r in referrals}
+    if not issue_ids:
+        return {}
+    issues = {
+        i.id: i for i in session.scalars(sa.select(LocalIssue).where(LocalIssue.id.in_(issue_ids)))
+    }
+    wards = dict(
+        session.execute(
+            sa.select(Area.code, Area.name).where(
+                Area.kind == "ward", Area.code.in_({i.ward_code for i in issues.values()})
+            )
+        ).all()
+    )
+    return {
+        r.id: {
+            "title": issues[r.issue_id].title,
+            "description": issues[r.issue_id].description,
+            "due_on": issues[r.issue_id].due_on,
+            "ward": wards.get(issues[r.issue_id].ward_code, issues[r.issue_id].ward_code),
+        }
+        for r in referrals
+    }
+
+
 def answer_referral(
     *,
     session: Session,

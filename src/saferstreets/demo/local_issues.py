@@ -1,8 +1,10 @@
 """Demo local issues: the clusters of reports a ward officer would pick up, worked through SARA.
 
 The demo county's reports are turned into issues through the same service staff use
-(``actions.service``): the biggest clusters become issues, some are referred to partners, and the
-ones further along have actions and a public update, so every page has something real to show.
+(``actions.service``): the biggest clusters become issues, and so does the biggest cluster of each
+reason a partner answers (lighting, CCTV, licensing...) so that every partner has work; some are
+referred to partners, and the ones further along have actions and a public update, so every page
+has something real to show.
 """
 
 from __future__ import annotations
@@ -56,8 +58,13 @@ PATROL = (
 def seed_local_issues(*, session: Session, seed: int, today: date, limit: int = 18) -> int:
     """Create issues from the largest clusters of reports and move them along; return how many."""
     rng = random.Random(seed)
-    clusters = service.suggest_issues(session=session, min_reports=4, limit=limit)
+    every = service.suggest_issues(session=session, min_reports=4, limit=100_000)
+    clusters = every[:limit]
+    for theme in THEME_PARTNER:  # each partner's biggest problem too, if not among those
+        if all(c["theme"] != theme for c in clusters):
+            clusters += [c for c in every if c["theme"] == theme][:1]
     created = 0
+    referred: set[str] = set()
     for cluster in clusters:
         theme = cluster["theme"]
         label = THEMES[theme].label if theme in THEMES else theme
@@ -77,6 +84,10 @@ def seed_local_issues(*, session: Session, seed: int, today: date, limit: int = 
         )
         created += 1
         depth = rng.choice(["scanning", "analysis", "response", "assessment", "closed", "closed"])
+        partner = THEME_PARTNER.get(theme)
+        if partner and partner not in referred:
+            # Each partner's first issue waits on its answer, so its account has one to give.
+            depth = "response"
         if depth == "scanning":
             continue
         service.move_stage(session=session, issue=issue, to_stage="analysis", user=None)
@@ -90,8 +101,8 @@ def seed_local_issues(*, session: Session, seed: int, today: date, limit: int = 
             notes="Most reports are on Friday and Saturday evenings after dark; the same stretch "
             "is named again and again.",
         )
-        partner = THEME_PARTNER.get(theme)
         if partner:
+            referred.add(partner)
             referral = service.refer(
                 session=session,
                 issue=issue,

@@ -9,6 +9,7 @@ import h3
 import numpy as np
 import pytest
 import sqlalchemy as sa
+from tests.factories import add_area
 from typer.testing import CliRunner
 
 from saferstreets.analysis.models import AnalysisRun, HotspotCell
@@ -292,3 +293,32 @@ def test_age_bands_sort_youngest_first() -> None:
     assert age_range("under16") == (0, 15)
     assert age_range("35 to 44") == (35, 44)
     assert age_range("65 or over") == (65, 150)
+
+
+def test_no_fear_data_is_not_little_fear(engine, settings) -> None:  # type: ignore[no-untyped-def]
+    # Crime in two wards and nothing from the public: no ward may be called "crime with little
+    # fear" (awareness) for want of reports; the finding says what is missing.
+    with session_scope(engine) as s:
+        for i, code in enumerate(("W1", "W2")):
+            add_area(s, code, f"Ward {i}", "ward", lon=-0.3 + 0.02 * i)
+            for j in range(5 + 10 * i):
+                s.add(
+                    Crime(
+                        row_key=f"{code}-{j}".encode(),
+                        crime_id=f"{code}-{j}",
+                        month=date(2021, 1 + j % 12, 1),
+                        reported_by="X",
+                        falls_within="X",
+                        crime_type="Violence and sexual offences",
+                        latitude=51.805,
+                        longitude=-0.295 + 0.02 * i,
+                        ward_code=code,
+                    )
+                )
+    runs = {r.kind: r for r in run_assessment(engine=engine, settings=settings, permutations=99)}
+    fusion = runs["fusion"]
+    assert fusion.result["wards"] is None
+    assert fusion.summary == (
+        "Not enough data to compare fear with recorded crime yet: there are no reports or "
+        "survey answers placed in wards."
+    )

@@ -852,8 +852,18 @@ def assess_fusion(
         c.ward_code for c in data.crimes if c.ward_code and c.crime_type in params.crime_types
     )
     result: dict[str, Any] = {}
-    if wards:
-        codes = [a.code for a in wards]
+    codes = [a.code for a in wards]
+    # With no fear placed in any ward (or no crime), every ward would be "little fear" (or
+    # "little crime"): an absence of data is not a finding, so no ward comparison is made.
+    missing = [
+        what
+        for what, counts in (
+            ("reports or survey answers placed in wards", concern),
+            ("recorded crime placed in wards", crimes),
+        )
+        if not any(counts[c] for c in codes)
+    ]
+    if wards and not missing:
         q = quadrants(
             codes,
             [concern[c] for c in codes],
@@ -876,12 +886,12 @@ def assess_fusion(
     else:
         result["cells"] = None
     if result["wards"] is None and result["cells"] is None:
+        needs = "ward boundaries" if not wards else " and ".join(missing)
         return Finding(
             "fusion",
             params.as_dict(),
             result,
-            "Not enough data to compare fear with recorded crime yet (needs wards or "
-            "both reports and crime).",
+            f"Not enough data to compare fear with recorded crime yet: there are no {needs}.",
         )
     parts = []
     if result["wards"]:

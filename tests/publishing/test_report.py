@@ -131,3 +131,35 @@ def test_assessment_page_and_pdf_for_analysts_only(client, engine, settings) -> 
     assert pdf.status_code == 200
     assert pdf.content.startswith(b"%PDF-")
     assert len(pdf.content) > 20_000
+
+
+def test_pdf_keeps_a_table_caption_with_its_table() -> None:
+    # A table starting near the foot of a page moves whole to the next one, caption included,
+    # rather than leaving its caption behind (as the report did before report.css said so).
+    from weasyprint import HTML
+
+    from saferstreets.publishing.report import report_css
+
+    rows = "".join(f"<tr><td>row {i}</td><td>{i}</td></tr>" for i in range(12))
+    html = (
+        f"<html><head><style>{report_css()}</style></head><body>"
+        '<div style="height: 232mm"></div>'
+        '<div class="table-scroll"><table class="data"><caption>Cells by class</caption>'
+        f"<thead><tr><th>Class</th><th>Cells</th></tr></thead><tbody>{rows}</tbody></table></div>"
+        "</body></html>"
+    )
+    pages = HTML(string=html).render().pages
+    assert len(pages) == 2
+
+    def page_of(tag: str) -> set[int]:
+        found = set()
+        for number, page in enumerate(pages):
+            stack = [page._page_box]
+            while stack:
+                box = stack.pop()
+                if getattr(box, "element_tag", None) == tag:
+                    found.add(number)
+                stack.extend(getattr(box, "children", []))
+        return found
+
+    assert page_of("caption") == page_of("tbody") == {1}

@@ -163,3 +163,20 @@ def test_pdf_keeps_a_table_caption_with_its_table() -> None:
         return found
 
     assert page_of("caption") == page_of("tbody") == {1}
+
+
+def test_report_opens_with_every_finding_in_a_sentence(engine, settings) -> None:  # type: ignore[no-untyped-def]
+    from markupsafe import escape
+
+    from saferstreets.publishing.report import report_html
+
+    _store(engine, settings)
+    with session_scope(engine) as session:
+        sections, _ = build_sections(session=session, with_quotes=False)
+        page = report_html(session=session, settings=settings)
+    key = page.split('<section class="key-findings">')[1].split("</section>")[0]
+    for s in sections:
+        assert f'<a href="#{s.key}">{escape(s.title)}</a>' in key
+        assert str(escape(s.sentence)) in key
+    # ... and before the first finding's own section.
+    assert page.index("Key findings") < page.index(f'id="{sections[0].key}"')

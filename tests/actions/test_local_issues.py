@@ -10,7 +10,7 @@ from saferstreets.accounts.service import create_user
 from saferstreets.actions import service
 from saferstreets.actions.models import LocalIssue
 from saferstreets.areas.models import Area
-from saferstreets.errors import PermissionDenied, ValidationFailed
+from saferstreets.errors import NotFound, PermissionDenied, ValidationFailed
 
 
 @pytest.fixture
@@ -206,3 +206,46 @@ def test_issue_pages_on_a_phone_flow(client, engine) -> None:  # type: ignore[no
     referrals = client.get("/staff/referrals")
     assert referrals.status_code == 200 and "Fix the lights" in referrals.text
     assert "Send the answer" not in referrals.text  # a ward officer sees, the partner answers
+
+
+def test_a_referral_shows_its_partner_where_without_the_reports(session, county) -> None:  # type: ignore[no-untyped-def]
+    officer, analyst, partner = county
+    a, b = "89195da49b7ffff", "89195da49b3ffff"
+    reports = [
+        add_report(session, ward="W1", district="D1", reasons=["poor_lighting"], h3_cell=cell)
+        for cell in (a, a, b)
+    ]
+    add_report(session, ward="W1", district="D1", reasons=["poor_lighting"], h3_cell="x")
+    issue = service.create_issue(
+        session=session,
+        user=officer,
+        ward_code="W1",
+        title="Dark path",
+        report_ids=[r.id for r in reports],
+    )
+    lights = service.refer(
+        session=session, issue=issue, user=officer, partner="council_lighting", request="Lamps"
+    )
+    cctv = service.refer(
+        session=session, issue=issue, user=officer, partner="council_cctv", request="Camera"
+    )
+    # The cells of the issue's own reports, busiest first; not the report outside the issue.
+    got = service.get_referral(session=session, referral_id=lights.id, user=partner)
+    assert service.referral_cells(session=session, referral=got) == [(a, 2), (b, 1)]
+    context = service.referral_context(session=session, referrals=[lights])[lights.id]
+    assert (context["ward_code"], context["district_code"]) == ("W1", "D1")
+    # Each partner its own; a ward officer her wards'; staff all.
+    with pytest.raises(PermissionDenied):
+        service.get_referral(session=session, referral_id=cctv.id, user=partner)
+    assert service.get_referral(session=session, referral_id=cctv.id, user=analyst) is cctv
+    other = create_user(
+        session=session,
+        username="pc2",
+        password="long enough pw",
+        role="ward_officer",
+        wards=["W2"],
+    )
+    with pytest.raises(PermissionDenied):
+        service.get_referral(session=session, referral_id=lights.id, user=other)
+    with pytest.raises(NotFound):
+        service.get_referral(session=session, referral_id=999_999, user=analyst)

@@ -121,6 +121,10 @@ def test_ward_officer_works_an_issue_on_her_phone(  # type: ignore[no-untyped-de
     # Where and what, to act on it: the issue's title and ward, not the reports themselves.
     assert card.locator("h2").inner_text() == seeded.issue_title
     assert "Northgate" in card.locator(".meta").first.inner_text()
+    # ... and a map of where the reports were made, as hexagons, with the ward outlined.
+    card.locator(".referral-map path.leaflet-interactive").first.wait_for(state="attached")
+    assert card.locator(".referral-map path.cell").count() >= 1
+    assert card.locator(".referral-map path.boundary").count() >= 1
     assert "pitch black" not in partner.content()  # partners see the request, not reports
     assert_accessible(partner, "/staff/referrals (partner)")
     screenshot(partner, "staff-referrals-partner-phone")

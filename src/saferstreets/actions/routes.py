@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 import sqlalchemy as sa
 from fastapi import APIRouter, Form, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import JSONResponse, RedirectResponse, Response
 
 from saferstreets.accounts.service import audit
 from saferstreets.actions import service
@@ -15,6 +15,7 @@ from saferstreets.actions.models import SARA_STAGES
 from saferstreets.actions.partners import PARTNERS, THEME_PARTNER
 from saferstreets.areas.models import Area
 from saferstreets.errors import ValidationFailed
+from saferstreets.publishing.service import cells_geojson
 from saferstreets.reports.schemas import TIME_BANDS
 from saferstreets.themes.taxonomy import THEMES
 from saferstreets.web.deps import CurrentUser, SessionDep, templates
@@ -320,6 +321,14 @@ def referrals_page(request: Request, session: SessionDep, user: CurrentUser) -> 
             "partners": {p.code: p.name for p in PARTNERS},
         },
     )
+
+
+@router.get("/referrals/{referral_id:int}/cells.geojson", include_in_schema=False)
+def referral_cells(referral_id: int, session: SessionDep, user: CurrentUser) -> Response:
+    """Where the referral's issue was reported, as H3 cells (for the map on its card)."""
+    referral = service.get_referral(session=session, referral_id=referral_id, user=user)
+    cells = service.referral_cells(session=session, referral=referral)
+    return JSONResponse(cells_geojson(cells), media_type="application/geo+json")
 
 
 @router.post("/referrals/{referral_id:int}", include_in_schema=False)

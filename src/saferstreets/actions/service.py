@@ -279,33 +279,71 @@ def partner_referrals(*, session: Session, user: User) -> list[Referral]:
     return list(session.scalars(query))
 
 
+def get_referral(*, session: Session, referral_id: int, user: User) -> Referral:
+    """A referral this user may see: a partner its own, a ward officer her wards', staff all."""
+    referral = session.get(Referral, referral_id)
+    if referral is None:
+        raise NotFound(f"There is no referral {referral_id}.")
+    if user.role == "partner":
+        if referral.partner != user.partner:
+            raise PermissionDenied("This referral is for another partner.")
+    elif user.role == "ward_officer":
+        ward = session.scalar(
+            sa.select(LocalIssue.ward_code).where(LocalIssue.id == referral.issue_id)
+        )
+        if ward not in (user.wards or []):
+            raise PermissionDenied("This referral is for an issue outside your wards.")
+    elif user.role not in STAFF_ROLES_ALL_WARDS:
+        raise PermissionDenied("Your role cannot see referrals.")
+    return referral
+
+
+def referral_cells(*, session: Session, referral: Referral) -> list[tuple[str, int]]:
+    """Where the issue's reports were made, as H3 cells with how many reports each: the place a
+    partner has to go, without any report's words or exact point."""
+    count = sa.func.count()
+    rows = session.execute(
+        sa.select(Report.h3_cell, count)
+        .join(IssueReport, IssueReport.report_id == Report.id)
+        .where(IssueReport.issue_id == referral.issue_id, Report.h3_cell.is_not(None))
+        .group_by(Report.h3_cell)
+        .order_by(count.desc(), Report.h3_cell)
+    ).all()
+    return [(str(cell), int(n)) for cell, n in rows]
+
+
 def referral_context(
     *, session: Session, referrals: Sequence[Referral]
 ) -> dict[int, dict[str, Any]]:
     """Per referral id: what a partner needs to act on it without seeing any report: the issue's
-    title, description and due date, and the ward it is in."""
+    title, description and due date, and the ward it is in (with its district, for the map)."""
     issue_ids = {r.issue_id for r in referrals}
     if not issue_ids:
         return {}
     issues = {
         i.id: i for i in session.scalars(sa.select(LocalIssue).where(LocalIssue.id.in_(issue_ids)))
     }
-    wards = dict(
-        session.execute(
-            sa.select(Area.code, Area.name).where(
+    wards = {
+        code: (name, parent)
+        for code, name, parent in session.execute(
+            sa.select(Area.code, Area.name, Area.parent_code).where(
                 Area.kind == "ward", Area.code.in_({i.ward_code for i in issues.values()})
             )
-        ).all()
-    )
-    return {
-        r.id: {
-            "title": issues[r.issue_id].title,
-            "description": issues[r.issue_id].description,
-            "due_on": issues[r.issue_id].due_on,
-            "ward": wards.get(issues[r.issue_id].ward_code, issues[r.issue_id].ward_code),
-        }
-        for r in referrals
+        )
     }
+    context = {}
+    for r in referrals:
+        issue = issues[r.issue_id]
+        name, parent = wards.get(issue.ward_code, (issue.ward_code, None))
+        context[r.id] = {
+            "title": issue.title,
+            "description": issue.description,
+            "due_on": issue.due_on,
+            "ward": name,
+            "ward_code": issue.ward_code,
+            "district_code": parent,
+        }
+    return context
 
 
 def answer_referral(

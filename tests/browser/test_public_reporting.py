@@ -135,6 +135,12 @@ def test_errors_are_listed_and_linked_without_losing_answers(page, screenshot) -
     page.click("#send-report")
     page.wait_for_selector("#error-summary")
     assert "There is a problem" in page.inner_text("#error-summary")
+    # The list of problems has the focus, so it is read out and scrolled into view on a phone.
+    page.wait_for_function(
+        "document.activeElement && document.activeElement.id === 'error-summary'"
+    )
+    box = page.locator("#error-summary").bounding_box()
+    assert box and 0 <= box["y"] < page.viewport_size["height"]
     assert page.input_value("#free_text") == "I kept what I wrote"
     assert page.get_attribute("#place_text", "aria-invalid") == "true"
     screenshot(page, "report-form-errors")

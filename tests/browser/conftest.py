@@ -275,6 +275,22 @@ def describe_violations(violations: list[dict[str, Any]]) -> str:
 
 
 @pytest.fixture(scope="session")
+def assert_fits_screen() -> Callable[[Any, str], None]:
+    """``assert_fits_screen(page, what)``: nothing is wider than the screen (no sideways scroll).
+
+    Measured against the screen's width, not ``window.innerWidth``: a phone browser widens its
+    layout viewport to fit a page that is too wide (showing it zoomed out), so innerWidth grows
+    with the page and a check against it never fails."""
+
+    def check(page: Any, what: str) -> None:
+        width = page.evaluate("document.documentElement.scrollWidth")
+        overflow = width - page.viewport_size["width"]
+        assert overflow <= 0, f"{what} is {overflow}px wider than the screen"
+
+    return check
+
+
+@pytest.fixture(scope="session")
 def assert_accessible(axe: Callable[..., list[dict[str, Any]]]) -> Callable[[Any, str], None]:
     """``assert_accessible(page, what)``: no WCAG 2.2 AA violations, or a readable failure."""
 

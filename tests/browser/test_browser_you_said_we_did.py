@@ -51,7 +51,7 @@ def _assert_nothing_private(text: str, seeded: Seeded, where: str) -> None:
 
 @pytest.mark.parametrize("size", list(SIZES))
 def test_pages_pass_axe_and_show_no_private_detail(  # type: ignore[no-untyped-def]
-    new_page, seeded, assert_accessible, screenshot, size: str
+    new_page, seeded, assert_accessible, assert_fits_screen, screenshot, size: str
 ) -> None:
     page = new_page(**SIZES[size])
     for name, path in PAGES.items():
@@ -62,9 +62,7 @@ def test_pages_pass_axe_and_show_no_private_detail(  # type: ignore[no-untyped-d
         assert page.locator("h1").count() == 1
         _assert_nothing_private(page.content(), seeded, path)
         assert_accessible(page, f"{path} ({size})")
-        # Nothing is wider than the screen: no sideways scrolling on a phone.
-        overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
-        assert overflow <= 0, f"{path} scrolls sideways by {overflow}px at {size} size"
+        assert_fits_screen(page, f"{path} at {size} size")
         screenshot(page, f"ysd-{name}-{size}")
 
 

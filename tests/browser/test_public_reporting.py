@@ -169,7 +169,7 @@ def test_quick_exit_leaves_nothing_to_go_back_to(page, how: str) -> None:  # typ
 
 
 def test_every_public_page_passes_axe(
-    page, page_noscripts, live_server, assert_accessible, screenshot
+    page, page_noscripts, live_server, assert_accessible, assert_fits_screen, screenshot
 ) -> None:  # type: ignore[no-untyped-def]
     pages = {
         "landing": "/",
@@ -183,6 +183,7 @@ def test_every_public_page_passes_axe(
         page.goto(path)
         page.wait_for_load_state("networkidle")
         assert_accessible(page, f"{path} (with JavaScript)")
+        assert_fits_screen(page, f"{path} on a phone")
         page_noscripts.goto(path)
         assert_accessible(page_noscripts, f"{path} (without JavaScript)")
         screenshot(page, f"axe-{name}")

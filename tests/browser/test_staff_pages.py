@@ -27,13 +27,8 @@ def _current_stage(page: Any) -> str:
     return str(page.inner_text(".sara [aria-current=step]")).strip()
 
 
-def _no_sideways_scroll(page: Any, what: str) -> None:
-    overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
-    assert overflow <= 0, f"{what} scrolls sideways by {overflow}px"
-
-
 def test_ward_officer_works_an_issue_on_her_phone(  # type: ignore[no-untyped-def]
-    new_page, seeded, staff_login, assert_accessible, screenshot
+    new_page, seeded, staff_login, assert_accessible, assert_fits_screen, screenshot
 ) -> None:
     page = new_page()
     staff_login(page, OFFICER)
@@ -42,7 +37,7 @@ def test_ward_officer_works_an_issue_on_her_phone(  # type: ignore[no-untyped-de
     page.wait_for_selector("#ward-map path.leaflet-interactive", state="attached")
     assert page.locator("#ward-map path.leaflet-interactive").count() == 4
     assert_accessible(page, "/staff (ward officer)")
-    _no_sideways_scroll(page, "/staff on a phone")
+    assert_fits_screen(page, "/staff on a phone")
     screenshot(page, "staff-overview-phone")
     # Her queue: only her ward's issues.
     page.get_by_role("link", name="Local issues").click()
@@ -54,7 +49,7 @@ def test_ward_officer_works_an_issue_on_her_phone(  # type: ignore[no-untyped-de
     assert page.locator(".issue-card", has_text=seeded.issue_title).count() == 1
     assert "Clusters of reports" not in page.content()  # suggestions are for supervisors
     assert_accessible(page, "/staff/issues (ward officer)")
-    _no_sideways_scroll(page, "/staff/issues on a phone")
+    assert_fits_screen(page, "/staff/issues on a phone")
     screenshot(page, "staff-issues-phone")
     page.get_by_role("link", name=seeded.issue_title).click()
     page.wait_for_url(f"**/staff/issues/{seeded.issue_id}")
@@ -63,7 +58,7 @@ def test_ward_officer_works_an_issue_on_her_phone(  # type: ignore[no-untyped-de
     assert "[phone number removed]" in page.content() and "07700" not in page.content()
     assert _current_stage(page) == "Scanning"
     assert_accessible(page, "an issue page")
-    _no_sideways_scroll(page, "an issue page on a phone")
+    assert_fits_screen(page, "an issue page on a phone")
     screenshot(page, "staff-issue-scanning-phone")
 
     page.select_option("#stage", "analysis")
@@ -191,7 +186,7 @@ def test_supervisor_opens_an_issue_from_a_cluster(  # type: ignore[no-untyped-de
 
 @pytest.mark.parametrize("size", list(SIZES))
 def test_assessment_charts_are_images_with_alt_text(  # type: ignore[no-untyped-def]
-    new_page, seeded, staff_login, assert_accessible, screenshot, size: str
+    new_page, seeded, staff_login, assert_accessible, assert_fits_screen, screenshot, size: str
 ) -> None:
     page = new_page(**SIZES[size])
     staff_login(page, "analyst")
@@ -210,7 +205,7 @@ def test_assessment_charts_are_images_with_alt_text(  # type: ignore[no-untyped-
         box = chart.bounding_box()
         assert box and box["width"] <= SIZES[size].get("viewport", {"width": 390})["width"]
     assert_accessible(page, f"/staff/assessment ({size})")
-    _no_sideways_scroll(page, f"/staff/assessment at {size} size")
+    assert_fits_screen(page, f"/staff/assessment at {size} size")
     screenshot(page, f"staff-assessment-{size}")
 
 
@@ -259,7 +254,7 @@ def test_quarantine_rows_can_be_marked_fixed(  # type: ignore[no-untyped-def]
 
 @pytest.mark.parametrize("size", list(SIZES))
 def test_safeguarding_and_plans_pages(  # type: ignore[no-untyped-def]
-    new_page, seeded, staff_login, assert_accessible, screenshot, size: str
+    new_page, seeded, staff_login, assert_accessible, assert_fits_screen, screenshot, size: str
 ) -> None:
     page = new_page(**SIZES[size])
     staff_login(page, "supervisor")
@@ -291,8 +286,15 @@ def test_safeguarding_and_plans_pages(  # type: ignore[no-untyped-def]
     page.wait_for_selector("#plan-map .leaflet-interactive", timeout=10_000)
     assert page.locator("#plan-map .leaflet-interactive").count() >= 3
     assert_accessible(page, f"a plan's page ({size})")
-    _no_sideways_scroll(page, f"a plan's page at {size} size")
+    assert_fits_screen(page, f"a plan's page at {size} size")
     screenshot(page, f"staff-plan-detail-{size}")
+    # A team's briefing, as a sergeant opens it between visits.
+    page.get_by_role("link", name="page").first.click()
+    page.wait_for_url("**/briefing")
+    assert page.locator(".week .day").count() == 7
+    assert_accessible(page, f"a team briefing ({size})")
+    assert_fits_screen(page, f"a team briefing at {size} size")
+    screenshot(page, f"staff-plan-briefing-{size}")
 
 
 @pytest.mark.parametrize("size", list(SIZES))

@@ -265,36 +265,33 @@ def refer(
     return referral
 
 
-def partner_referrals(*, session: Session, user: User) -> list[Referral]:
+def _visible_referrals(user: User) -> sa.Select[tuple[Referral]]:
     """The referrals this user may see: a partner its own, a ward officer her wards', staff all."""
-    query = sa.select(Referral).order_by(Referral.status != "sent", Referral.sent_on.desc())
+    query = sa.select(Referral)
     if user.role == "partner":
-        query = query.where(Referral.partner == (user.partner or ""))
-    elif user.role == "ward_officer":
-        query = query.join(LocalIssue, LocalIssue.id == Referral.issue_id).where(
+        return query.where(Referral.partner == (user.partner or ""))
+    if user.role == "ward_officer":
+        return query.join(LocalIssue, LocalIssue.id == Referral.issue_id).where(
             LocalIssue.ward_code.in_(list(user.wards or []))
         )
-    elif user.role not in STAFF_ROLES_ALL_WARDS:
+    if user.role not in STAFF_ROLES_ALL_WARDS:
         raise PermissionDenied("Your role cannot see referrals.")
+    return query
+
+
+def partner_referrals(*, session: Session, user: User) -> list[Referral]:
+    """The referrals this user may see, unanswered first, then newest first."""
+    query = _visible_referrals(user).order_by(Referral.status != "sent", Referral.sent_on.desc())
     return list(session.scalars(query))
 
 
 def get_referral(*, session: Session, referral_id: int, user: User) -> Referral:
-    """A referral this user may see: a partner its own, a ward officer her wards', staff all."""
-    referral = session.get(Referral, referral_id)
-    if referral is None:
+    """One referral, if this user may see it (the same rule as :func:`partner_referrals`)."""
+    if session.get(Referral, referral_id) is None:
         raise NotFound(f"There is no referral {referral_id}.")
-    if user.role == "partner":
-        if referral.partner != user.partner:
-            raise PermissionDenied("This referral is for another partner.")
-    elif user.role == "ward_officer":
-        ward = session.scalar(
-            sa.select(LocalIssue.ward_code).where(LocalIssue.id == referral.issue_id)
-        )
-        if ward not in (user.wards or []):
-            raise PermissionDenied("This referral is for an issue outside your wards.")
-    elif user.role not in STAFF_ROLES_ALL_WARDS:
-        raise PermissionDenied("Your role cannot see referrals.")
+    referral = session.scalar(_visible_referrals(user).where(Referral.id == referral_id))
+    if referral is None:
+        raise PermissionDenied("This referral is for another partner or outside your wards.")
     return referral
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from datetime import date
 from pathlib import Path
 
@@ -13,8 +14,10 @@ from saferstreets.status import store_status
 from saferstreets.web.deps import STATIC_DIR, templates
 
 
+@functools.cache
 def report_css() -> str:
-    """The report's styles, which the HTML carries inline so that it stands alone as a file."""
+    """The report's styles, which the HTML carries inline so that it stands alone as a file
+    (read once: the page's security policy hashes the same text the document carries)."""
     return (STATIC_DIR / "css" / "report.css").read_text()
 
 

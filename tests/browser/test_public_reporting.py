@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from playwright.sync_api import expect
 from tests.browser.conftest import EXIT_URL, USER_AGENT
 from tests.reports.county import INSIDE
 
@@ -121,7 +122,7 @@ def test_use_my_location_only_when_tapped(new_page, live_server) -> None:  # typ
     page.wait_for_selector("#use-location", state="visible")
     assert page.input_value("#latitude") == ""  # nothing is read until she asks
     page.click("#use-location")
-    page.wait_for_function("document.getElementById('latitude').value !== ''")
+    expect(page.locator("#latitude")).not_to_have_value("")
     assert abs(float(page.input_value("#latitude")) - lat) < 1e-5
     assert abs(float(page.input_value("#longitude")) - lon) < 1e-5
     _fill_rest(page, "Located by the phone")
@@ -139,9 +140,9 @@ def test_errors_are_listed_and_linked_without_losing_answers(page, screenshot) -
     page.wait_for_selector("#error-summary")
     assert "There is a problem" in page.inner_text("#error-summary")
     # The list of problems has the focus, so it is read out and scrolled into view on a phone.
-    page.wait_for_function(
-        "document.activeElement && document.activeElement.id === 'error-summary'"
-    )
+    # (expect retries in Playwright's own script world: the page's CSP forbids the string eval
+    # that wait_for_function polls with, so that failed whenever the first look came too early)
+    expect(page.locator("#error-summary")).to_be_focused()
     box = page.locator("#error-summary").bounding_box()
     assert box and 0 <= box["y"] < page.viewport_size["height"]
     assert page.input_value("#free_text") == "I kept what I wrote"

@@ -265,7 +265,7 @@ def refer(
     return referral
 
 
-def _visible_referrals(user: User) -> sa.Select[tuple[Referral]]:
+def _visible_referrals(user: User) -> sa.Select[Referral]:
     """The referrals this user may see: a partner its own, a ward officer her wards', staff all."""
     query = sa.select(Referral)
     if user.role == "partner":

@@ -69,7 +69,12 @@ def test_a_report_is_saved_located_and_keeps_only_a_hash(county: sa.Engine) -> N
     with session_factory(county)() as session:
         report, code = service.create_report(
             session=session,
-            submission=sub(latitude=lat, longitude=lon, free_text="no lights"),
+            submission=sub(
+                latitude=lat,
+                longitude=lon,
+                free_text="no lights",
+                occurred_on=received.date() - timedelta(days=2),
+            ),
             received_at=received,
         )
         session.commit()

@@ -9,7 +9,21 @@ import typer
 
 
 def register(*, app: typer.Typer, import_app: typer.Typer) -> None:
-    """Add ``import survey`` to the main app."""
+    """Add ``import survey`` and the ``surveys`` commands to the main app."""
+    surveys_app = typer.Typer(help="Manage imported survey waves.", no_args_is_help=True)
+    app.add_typer(surveys_app, name="surveys")
+
+    @surveys_app.command("scrub")
+    def scrub_cmd() -> None:
+        """Remove personal columns and contact details from survey rows already stored."""
+        from saferstreets.cli import console, open_store
+        from saferstreets.db import session_scope
+        from saferstreets.surveys.scrub import scrub_store
+
+        with session_scope(open_store()) as session:
+            summary = scrub_store(session=session)
+        for line in summary.lines():
+            console.print(line, highlight=False)
 
     @import_app.command("survey")
     def import_survey_cmd(

@@ -6,7 +6,6 @@ import json
 import tomllib
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -349,5 +348,14 @@ def test_cli_scrub_and_status_say_what_was_dropped(app_env: Settings, tmp_path: 
     assert "0 stored responses and 0 quarantined rows changed" in result.output
 
 
-def _keys(raw: Any) -> set[str]:
-    return set(raw or {})
+def test_non_answers_are_not_free_text(engine: sa.Engine, tmp_path: Path) -> None:
+    grid = google_forms_pii_grid()
+    grid[1][4], grid[2][4] = "N/A", "No."
+    grid[3][4] = "No lighting on the path"
+    path = write_messy_csv(tmp_path / "google.csv", grid)
+    mapping = write_mapping(tmp_path, tool_mapping(respondent=None, date="Timestamp"))
+    assert import_survey(engine=engine, path=path, mapping=mapping).rows_stored == 3
+    with sa.orm.Session(engine) as session:
+        rows = list(session.scalars(sa.select(SurveyResponse).order_by(SurveyResponse.id)))
+    assert [r.free_text for r in rows] == [None, None, "No lighting on the path"]
+    assert [r.raw[Q_TEXT] for r in rows[:2]] == ["N/A", "No."]  # kept as answered in the raw row

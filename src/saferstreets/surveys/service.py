@@ -441,7 +441,11 @@ def _store(
             column = plan.fields.get("latitude") or plan.fields["longitude"]
             bad(column, "has a latitude without a longitude, or the other way round")
 
-        texts = [t for t in (norm.cell_text(value(c)) for c in plan.free_text) if t]
+        texts = [
+            t
+            for t in (norm.cell_text(value(c)) for c in plan.free_text)
+            if t and not norm.is_non_answer(t)
+        ]
         record["free_text"] = scrubber.text("\n\n".join(texts)) or None
 
         for spec_l, column, scale in plan.likert:

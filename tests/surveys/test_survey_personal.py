@@ -359,3 +359,32 @@ def test_non_answers_are_not_free_text(engine: sa.Engine, tmp_path: Path) -> Non
         rows = list(session.scalars(sa.select(SurveyResponse).order_by(SurveyResponse.id)))
     assert [r.free_text for r in rows] == [None, None, "No lighting on the path"]
     assert [r.raw[Q_TEXT] for r in rows[:2]] == ["N/A", "No."]  # kept as answered in the raw row
+
+
+def test_a_contact_block_and_a_quoted_answer_leave_nothing_behind(
+    engine: sa.Engine, tmp_path: Path
+) -> None:
+    """SurveyMonkey's Contact Information block is dropped by its sub-columns; an email typed
+    where a postcode was asked is quarantined without the reason quoting it."""
+    grid = surveymonkey_pii_grid()[:5]
+    grid[0] += ["Your contact details (optional)", None, None, None]
+    grid[1] += ["Name", "Address", "Email Address", "Phone Number"]
+    grid[2] += ["Josephine Bloggsworth", "1 Marchbanks Row", EMAILS[0], "07700 900123"]
+    grid[3] += ["", "", "", ""]
+    grid[4] += ["", "", "", ""]
+    path = write_messy_csv(tmp_path / "contact.csv", grid)
+    data = tomllib.loads(suggest_mapping(path))
+    assert [d for d in data["drop"]["columns"] if d.startswith("Your contact")] == [
+        "Your contact details (optional) / Name",
+        "Your contact details (optional) / Address",
+        "Your contact details (optional) / Email Address",
+        "Your contact details (optional) / Phone Number",
+    ]
+    text = tool_mapping(respondent="Respondent ID", date="End Date").replace(
+        "[age_bands]", f'postcode = "{Q_CONTACT}"\n\n[age_bands]'
+    )
+    summary = import_survey(engine=engine, path=path, mapping=write_mapping(tmp_path, text))
+    reasons = [p.reason for p in summary.problems if p.field == Q_CONTACT]
+    assert len(reasons) == 2 and "[email removed]" in reasons[0]
+    assert reasons[1] == "'[phone number removed]' is not a UK postcode"
+    assert planted_in_store(engine) == []

@@ -107,7 +107,7 @@ _PERSONAL_PATTERN = re.compile(
     r"^(ip ?address|e-?mail( address)?|(first|last|full|given|sur) ?name|name|surname|username|"
     r"recipient ?.*|location ?(latitude|longitude)|custom ?data ?\d*|custom ?variables? ?\d*|"
     r"external ?(data )?reference|unique ?id|tracking ?link|(tele)?phone( number)?|"
-    r"mobile( number)?|contact ?(number|details|email)?)$"
+    r"mobile( number)?|contact ?(number|details|email)?|(street |home |postal )?address( \d)?)$"
 )
 _PERSONAL_NAMES = frozenset(key(h) for tool in TOOLS for h in tool.personal)
 _OWN_NAMES = frozenset(key(h) for tool in TOOLS for h in tool.own)

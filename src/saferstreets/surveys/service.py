@@ -372,6 +372,8 @@ def _store(
             return cells[column.index] if column.index < len(cells) else None
 
         def bad(column: Column, reason: str, row: int = row_number, raw: dict = raw) -> None:
+            # A reason quotes the answer: an email typed as a postcode must not be kept there.
+            reason = scrubber.text(reason) or reason
             field_problems.append(Problem(table.source, row, column.label, reason, raw))
 
         record: dict[str, Any] = {

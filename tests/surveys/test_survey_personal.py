@@ -280,15 +280,17 @@ def _old_store(engine: sa.Engine) -> None:
         run = ImportRun(kind="survey", source="old.csv", status="ok", details={"wave_id": wave.id})
         session.add(run)
         session.flush()
-        session.add(
-            SurveyResponse(wave_id=wave.id, raw=raw, free_text="ring 07700 900123 (Josephine)")
-        )
+        session.add(SurveyResponse(wave_id=wave.id, raw=raw, free_text="ring 07700 900123 (Jo)"))
         session.add(
             SurveyResponse(wave_id=wave.id, raw={**raw, Q_CONTACT: "", "IP Address": IPS[1]})
         )
         session.add(
             QuarantinedRow(
-                kind="survey", source="old.csv", import_run_id=run.id, reason="bad", raw=raw
+                kind="survey",
+                source="old.csv",
+                import_run_id=run.id,
+                reason=f"'{EMAILS[2]}' is not a UK postcode",
+                raw=raw,
             )
         )
         session.add(QuarantinedRow(kind="crime", source="c.csv", reason="bad", raw={"x": IPS[2]}))
@@ -317,8 +319,9 @@ def test_scrub_cleans_rows_already_stored(engine: sa.Engine) -> None:
         Q_TEXT: "ring [phone number removed]",
         Q_AGE: "16-24",
     }
-    assert first.free_text == "ring [phone number removed] (Josephine)"  # only introduced names
+    assert first.free_text == "ring [phone number removed] (Jo)"  # only introduced names
     assert crime.raw == {"x": IPS[2]}  # not a survey row: left alone
+    assert planted_in_store(engine) == [f"quarantined_row.raw: {IPS[2]}"]
     with session_scope(engine) as session:
         again = scrub_store(session=session)
     assert (again.responses_changed, again.quarantined_changed, again.dropped_columns) == (0, 0, {})

@@ -91,6 +91,10 @@ def _scrub_rows(
             text = redact_personal_details(row.free_text)
             touched |= text != row.free_text
             row.free_text = text
+        if not free_text and row.reason:  # a quarantine reason may quote the answer
+            reason = redact_personal_details(row.reason)
+            touched |= reason != row.reason
+            row.reason = reason
         if touched:
             row.raw = raw
             changed += 1

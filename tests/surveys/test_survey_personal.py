@@ -337,6 +337,8 @@ def test_cli_scrub_and_status_say_what_was_dropped(app_env: Settings, tmp_path: 
     assert "personal columns dropped, values not stored: IP Address (4), Email Address (2)" in (
         " ".join(result.output.split())
     )
+    # Square brackets in messages are printed, not read as console markup.
+    assert "'not an age' is not in the mapping's [age_bands]" in " ".join(result.output.split())
     status = json.loads(runner.invoke(app, ["status", "--json"]).output)
     survey = status["last_imports"]["survey"]
     # one whole row (cut short) and one answer (the bad age): both in the quarantine

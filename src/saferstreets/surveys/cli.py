@@ -23,7 +23,7 @@ def register(*, app: typer.Typer, import_app: typer.Typer) -> None:
         with session_scope(open_store()) as session:
             summary = scrub_store(session=session)
         for line in summary.lines():
-            console.print(line, highlight=False)
+            console.print(line, highlight=False, markup=False)
 
     @import_app.command("survey")
     def import_survey_cmd(
@@ -75,10 +75,12 @@ def register(*, app: typer.Typer, import_app: typer.Typer) -> None:
             console.print(
                 f"Wrote a suggested mapping to {target} ({checks} line(s) marked '# check').",
                 highlight=False,
+                markup=False,
             )
             console.print(
                 f"Check it, then: saferstreets import survey {path} --mapping {target}",
                 highlight=False,
+                markup=False,
             )
             return
         if mapping is None:
@@ -101,10 +103,12 @@ def register(*, app: typer.Typer, import_app: typer.Typer) -> None:
                 progress=progress,
                 sheet=sheet,
             )
-        console.print(summary.line(), highlight=False)
+        console.print(summary.line(), highlight=False, markup=False)
         for problem in summary.problems:
-            console.print(f"  quarantined: {problem}", highlight=False)
+            console.print(f"  quarantined: {problem}", highlight=False, markup=False)
         shown = len(summary.problems)
         total = summary.rows_quarantined + getattr(summary, "fields_quarantined", 0)
         if total > shown:
-            console.print(f"  … and {total - shown:,} more in the quarantine", highlight=False)
+            console.print(
+                f"  … and {total - shown:,} more in the quarantine", highlight=False, markup=False
+            )

@@ -114,6 +114,7 @@ _OWN_NAMES = frozenset(key(h) for tool in TOOLS for h in tool.own)
 _DATE_TIME = re.compile(r"^\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}(?:[ T]\d{1,2}:\d{2}(?::\d{2})?\S*)?$")
 _LAT_LON = re.compile(r"^\(?\s*(-?\d{1,2}\.\d{3,})\s*[,;]\s*(-?\d{1,3}\.\d{3,})\s*\)?$")
 MOSTLY = 0.5  # a column is personal when at least this share of its answers is
+SAMPLE = 2000  # rows read to judge a column by its answers
 
 
 def is_personal_header(*names: str | None) -> bool:
@@ -150,6 +151,8 @@ def recognise_tool(headers: Iterable[str | None], *, header_rows: int, numeric: 
 
 
 def _is_ip(text: str) -> bool:
+    if len(text) > 45 or not ("." in text or ":" in text):
+        return False
     try:
         ipaddress.ip_address(text.strip())
     except ValueError:
@@ -158,11 +161,17 @@ def _is_ip(text: str) -> bool:
 
 
 def _is_email(text: str) -> bool:
-    return redact_personal_details(text).strip() == EMAIL_MARK
+    spelt = " at " in text or "(at)" in text or "[at]" in text
+    return ("@" in text or spelt) and redact_personal_details(text).strip() == EMAIL_MARK
 
 
 def _is_phone(text: str) -> bool:
-    return not _DATE_TIME.match(text) and redact_personal_details(text).strip() == PHONE_MARK
+    digits = sum(c.isdigit() for c in text)
+    return (
+        9 <= digits <= 15
+        and not _DATE_TIME.match(text)
+        and redact_personal_details(text).strip() == PHONE_MARK
+    )
 
 
 def _is_lat_lon(text: str) -> bool:
@@ -186,7 +195,7 @@ def personal_by_content(values: Sequence[Any]) -> str | None:
     A column is personal when at least half its answers are IP addresses, email addresses,
     phone numbers or latitude/longitude pairs (a "leave your details" box mixes them).
     """
-    texts = [t for t in (cell_text(v) for v in values) if t]
+    texts = [t for t in (cell_text(v) for v in values[:SAMPLE]) if t]
     found: dict[str, int] = {}
     for text in texts:
         for what, test in CONTENT_TESTS:
@@ -198,12 +207,18 @@ def personal_by_content(values: Sequence[Any]) -> str | None:
     return ", ".join(sorted(found, key=lambda w: -found[w]))
 
 
+# Everything ``redact_personal_details`` could change has one of these: a cheap test first.
+_CUE = re.compile(r"@|\d(?:\D{0,4}\d){8}|(?i:\bat\b|\(at\)|\[at\]|name|call|ask\s+for)")
+
+
 def scrub_cell(value: Any) -> tuple[Any, bool]:
     """A raw cell with contact details and introduced names removed, and whether it changed.
 
     Dates and times are left alone (a timestamp's digits are not a phone number).
     """
-    if not isinstance(value, str) or not value or _DATE_TIME.match(value.strip()):
+    if not isinstance(value, str) or not _CUE.search(value):
+        return value, False
+    if _DATE_TIME.match(value.strip()):
         return value, False
     scrubbed = redact_personal_details(value)
     return scrubbed, scrubbed != value
@@ -312,7 +327,7 @@ class RowScrubber:
     def raw(self, cells: Sequence[Any]) -> dict[str, Any]:
         """The row without personal columns, its text cleared of contact details."""
         for label, i in self.dropped:
-            if i < len(cells) and cell_text(cells[i]) is not None:
+            if i < len(cells) and cells[i] is not None and str(cells[i]).strip():
                 self.values_dropped[label] += 1
         out: dict[str, Any] = {}
         for label, i in self.kept:

@@ -389,3 +389,36 @@ def test_settings_refuse_a_webhook_without_a_secret_or_email_without_a_duty_inbo
         Settings(alert_smtp_host="smtp.example")
     with pytest.raises(ValidationError):
         Settings(alert_webhook_url="ftp://control.example", alert_webhook_secret=SECRET)
+
+
+def test_an_alert_held_by_a_worker_that_died_goes_when_its_lease_runs_out(
+    county: sa.Engine, alert_settings: Settings, smtp: SmtpServer, receiver: Receiver
+) -> None:
+    _report(county)
+    t0 = utcnow()
+    with session_factory(county)() as session:
+        [taken] = alerts.claim_due(session=session, now=t0)  # ...and the worker dies here
+    held = alerts.deliver_due(engine=county, settings=alert_settings, now=t0 + timedelta(minutes=1))
+    assert (held.sent, len(receiver.received)) == (0, 0)
+    later = t0 + alerts.LEASE + timedelta(seconds=1)
+    assert alerts.deliver_due(engine=county, settings=alert_settings, now=later).sent == 1
+    assert len(receiver.accepted) == 1 and len(smtp.inbox.messages) == 1
+    # The dead worker's late outcome, were it to come back, is not recorded over this one.
+    [alert] = _alerts(county)
+    with session_factory(county)() as session:
+        outcome = alerts._record(
+            session=session, alert=taken, deliveries={}, settings=alert_settings,
+            channels=[], now=later,
+        )  # fmt: skip
+    assert outcome == "lost"
+    assert _alerts(county)[0].status == "sent" and _alerts(county)[0].attempts == alert.attempts
+
+
+def test_a_redirect_is_not_followed_but_counted_as_a_failure(
+    county: sa.Engine, alert_settings: Settings, smtp: SmtpServer, receiver: Receiver
+) -> None:
+    receiver.answers = [302]
+    _report(county)
+    run = alerts.deliver_due(engine=county, settings=alert_settings)
+    assert run.retrying == 1 and _alerts(county)[0].last_error == "webhook: HTTP 302"
+    assert len(receiver.received) == 1

@@ -422,3 +422,13 @@ def test_a_redirect_is_not_followed_but_counted_as_a_failure(
     run = alerts.deliver_due(engine=county, settings=alert_settings)
     assert run.retrying == 1 and _alerts(county)[0].last_error == "webhook: HTTP 302"
     assert len(receiver.received) == 1
+
+
+def test_email_is_not_sent_in_clear_when_the_server_cannot_starttls(
+    county: sa.Engine, alert_settings: Settings, smtp: SmtpServer, receiver: Receiver
+) -> None:
+    strict = alert_settings.model_copy(update={"alert_smtp_starttls": True})
+    _report(county)
+    run = alerts.deliver_due(engine=county, settings=strict)
+    assert run.retrying == 1 and smtp.inbox.messages == []
+    assert "STARTTLS extension not supported" in (_alerts(county)[0].last_error or "")

@@ -6,6 +6,7 @@ import json
 import tomllib
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -393,3 +394,12 @@ def test_a_contact_block_and_a_quoted_answer_leave_nothing_behind(
     assert len(reasons) == 2 and "[email removed]" in reasons[0]
     assert reasons[1] == "'[phone number removed]' is not a UK postcode"
     assert planted_in_store(engine) == []
+
+
+def test_an_unknown_tool_still_loses_its_personal_columns(tmp_path: Path) -> None:
+    grid: list[list[Any]] = [["Submitted", "Your e-mail", "Phone", "Where?", Q_TEXT]]
+    grid += [["2021-09-03", EMAILS[0], "07700 900123", "Park", "Lighting"]]
+    grid += [["2021-09-04", "", "", "Street", "More patrols"]]
+    data = tomllib.loads(suggest_mapping(write_messy_csv(tmp_path / "other.csv", grid)))
+    assert "source" not in data["wave"]  # not recognised, and not guessed
+    assert data["drop"]["columns"] == ["Your e-mail", "Phone"]

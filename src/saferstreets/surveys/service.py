@@ -19,6 +19,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
+from saferstreets.analysis.waves import feel_safe_not_understood
 from saferstreets.areas.models import Area
 from saferstreets.db import session_scope
 from saferstreets.errors import AppError, InputFileError
@@ -504,6 +505,8 @@ def _store(
         notes.append(f"{len(field_problems):,} answers in {rows_with:,} stored rows quarantined")
     if summary.rows_duplicate:
         notes.append(f"{summary.rows_duplicate:,} respondents were already in this wave")
+    unread = feel_safe_not_understood([(wave.name, (r["feel_safe"] for r in records))])
+    notes += [f"{u.sentence()} (a [recode] table in the mapping)" for u in unread]
     if unmatched_areas:
         notes.append(
             f"{unmatched_areas:,} area answers not matched: no areas are imported yet "

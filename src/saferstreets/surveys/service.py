@@ -69,6 +69,7 @@ class _Plan:
     free_text: list[Column]
     likert: list[tuple[LikertSpec, Column, norm.Scale]]
     multi: list[_Multi]
+    recode: dict[int, dict[str, str | None]] = field(default_factory=dict)  # column index -> codes
 
 
 def import_survey(
@@ -172,6 +173,11 @@ def _resolve(spec: SurveyMapping, table: Table) -> _Plan:
                 label = column.option or column.question
                 item.per_option.append((column, options.get(norm.key(label))))
         multi.append(item)
+    recode: dict[int, dict[str, str | None]] = {}
+    for header, codes in spec.recode.items():
+        column = one(header, f"[recode.{header!r}]")
+        if column is not None:
+            recode[column.index] = {norm.key(c): (v or None) for c, v in codes.items()}
     if errors:
         raise InputFileError(
             table.source,
@@ -181,7 +187,7 @@ def _resolve(spec: SurveyMapping, table: Table) -> _Plan:
             hint=f"fix the header text in the mapping ({spec.source}); headers are matched "
             "ignoring case and spacing",
         )
-    return _Plan(fields=fields, free_text=free_text, likert=likert, multi=multi)
+    return _Plan(fields=fields, free_text=free_text, likert=likert, multi=multi, recode=recode)
 
 
 def _used_columns(plan: _Plan) -> set[int]:
@@ -370,7 +376,11 @@ def _store(
                 continue
 
         def value(column: Column, cells: list[Any] = cells) -> Any:
-            return cells[column.index] if column.index < len(cells) else None
+            cell = cells[column.index] if column.index < len(cells) else None
+            codes = plan.recode.get(column.index)
+            if codes is None or norm.cell_text(cell) is None:
+                return cell
+            return codes.get(norm.key(norm.cell_text(cell)), cell)  # an unknown code: as written
 
         def bad(column: Column, reason: str, row: int = row_number, raw: dict = raw) -> None:
             # A reason quotes the answer: an email typed as a postcode must not be kept there.

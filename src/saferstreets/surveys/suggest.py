@@ -120,6 +120,22 @@ _AREA = re.compile(
     r"\bdistrict\b"
 )
 _POSTCODE_HEADER = re.compile(r"post ?code")
+_SAFE_Q = re.compile(r"\b(un)?safe(ty|ly)?\b", re.I)
+_CODE = re.compile(r"^-?\d{1,2}$")
+# "1 = Very unsafe, 5 = Very safe" or "(1 - very unsafe ... 5 - very safe)" in a question's text
+_CODE_IN_TEXT = re.compile(r"\b(\d{1,2})\s*[=:-]\s*([A-Za-z][A-Za-z' ]{1,40}?)\s*(?=[,;)/]|\d|$)")
+
+
+def _codes(values: list[str]) -> list[int] | None:
+    """The distinct whole-number codes when every answer is one (a numeric export), else None."""
+    if not values or not all(_CODE.match(v.strip()) for v in values):
+        return None
+    return sorted({int(v) for v in values})
+
+
+def _labels_in_text(text: str) -> dict[int, str]:
+    """Codes the question's own text explains ("1 = Very unsafe ... 5 = Very safe")."""
+    return {int(n): label.strip() for n, label in _CODE_IN_TEXT.findall(text)}
 
 
 def _q(text: str) -> str:
@@ -180,10 +196,12 @@ def _values(rows: list[tuple[int, list[Any]]], column: Column) -> list[str]:
     return out
 
 
-def _likert_key(text: str, used: set[str]) -> tuple[str, bool]:
-    """``<time>.<setting>`` for a feel-safe question, and whether it is a sure guess."""
+def _likert_key(text: str, used: set[str], place: str | None = None) -> tuple[str, bool]:
+    """``<time>.<setting>`` for a feel-safe question, and whether it is a sure guess.
+
+    ``place`` is a matrix row's own text ("In a park"): the setting is read from it alone."""
     time = "after_dark" if re.search(r"dark|night|evening", text, re.I) else "day"
-    setting, score = _best(text, SETTING_VOCAB)
+    setting, score = _best(place or text, SETTING_VOCAB)
     sure = setting is not None and score > 0
     return f"{time}.{setting or 'home_area'}", sure and f"{time}.{setting}" not in used
 
@@ -213,6 +231,8 @@ def suggest(path: Path, *, sheet: str | None = None) -> str:
         else:
             blocks.append([column])
 
+    numeric = personal.tool == "Qualtrics (numeric values)"
+    recodes: list[str] = []
     columns: dict[str, tuple[str, str]] = {}  # key -> (header, comment)
     free_text: list[str] = []
     likert: list[str] = []
@@ -258,6 +278,46 @@ def suggest(path: Path, *, sheet: str | None = None) -> str:
         likert.append("\n".join(block))
         return True
 
+    def add_numeric_likert(
+        column_name: str, text: str, codes: list[int], place: str | None = None
+    ) -> bool:
+        """A feel-safe question exported as codes: a [[likert]] on labels and the [recode]."""
+        told = _labels_in_text(text)
+        if told and set(codes) <= set(told):
+            labels = {c: told[c] for c in sorted(told)}
+            why = "labels read from the question's text"
+            scale = tuple(labels[c] for c in sorted(labels))
+        else:
+            scale = next((sc for sc in SAFETY_SCALES if len(sc) >= max(codes)), SAFETY_SCALES[0])
+            if max(codes) > len(scale) + 2 or min(codes) < 1:
+                return False
+            labels = {n: scale[n - 1] if n <= len(scale) else "" for n in range(1, max(codes) + 1)}
+            why = (
+                f"codes, not labels: assumed 1 = {scale[0]} .. {len(scale)} = {scale[-1]}; "
+                "compare with the survey's choices"
+            )
+        key, sure = _likert_key(text, used_keys, place)
+        if key in used_keys:
+            return False
+        used_keys.add(key)
+        likert.append(
+            "\n".join(
+                [
+                    "[[likert]]",
+                    f"key = {_q(key)}" + ("" if sure else "  # check: time and setting guessed"),
+                    f"column = {_q(column_name)}",
+                    f"scale = [{', '.join(_q(s) for s in scale)}]",
+                    'missing = []  # codes recoded to "" below are missing answers',
+                ]
+            )
+        )
+        block = [f"[recode.{_q(column_name)}]  # check: {why}"]
+        for n, label in labels.items():
+            comment = "" if label else '  # check: assumed "prefer not to say": a missing answer'
+            block.append(f"{_q(str(n))} = {_q(label)}{comment}")
+        recodes.append("\n".join(block))
+        return True
+
     def add_multi(question: str, labels: list[str], delimiter: str | None) -> None:
         theme_total = sum(_best(label, THEME_VOCAB)[1] for label in labels)
         setting_total = sum(_best(label, SETTING_VOCAB)[1] for label in labels)
@@ -293,6 +353,18 @@ def suggest(path: Path, *, sheet: str | None = None) -> str:
         question = first.question
         if len(block) > 1 and not all(norm.key(c.option or "") in RESPONSE_LABELS for c in block):
             # A block of sub-columns: a matrix of Likert questions, or a multi-select.
+            block_codes = [_codes(_values(rows, c)) for c in block]
+            if (
+                all(block_codes)
+                and any(max(c or [0]) > 1 for c in block_codes)
+                and _SAFE_Q.search(question)
+            ):  # a numeric matrix: several codes per column, where a multi-select has only 1
+                for column, codes in zip(block, block_codes, strict=True):
+                    if not add_numeric_likert(
+                        column.label, column.label, codes or [1], column.option
+                    ):
+                        skipped.append(f"{column.label} (numeric codes not read as a scale)")
+                continue
             if all(_scale_for(_values(rows, c)) for c in block):
                 for column in block:
                     add_likert(column.label, column.label, _values(rows, column))
@@ -327,6 +399,13 @@ def suggest(path: Path, *, sheet: str | None = None) -> str:
                 continue
             if add_likert(header, column.label, values):
                 continue
+            codes = _codes(values)
+            if (
+                codes
+                and _SAFE_Q.search(column.label)
+                and add_numeric_likert(header, column.label, codes)
+            ):
+                continue
             with_semicolon = sum(1 for v in values if ";" in v)
             if with_semicolon >= max(1, 0.15 * len(values)):
                 parts = Counter(p.strip() for v in values for p in v.split(";") if p.strip())
@@ -343,7 +422,7 @@ def suggest(path: Path, *, sheet: str | None = None) -> str:
             if _GENDER.search(k) and "gender" not in columns and distinct <= 12:
                 columns["gender"] = (header, "")
                 continue
-            if _AREA.search(k) and "area" not in columns:
+            if _AREA.search(k) and "area" not in columns and not _SAFE_Q.search(k):
                 columns["area"] = (header, "  # matched to imported areas by code or name")
                 continue
             mean_len = sum(len(v) for v in values) / len(values)
@@ -396,7 +475,16 @@ def suggest(path: Path, *, sheet: str | None = None) -> str:
         out.add(f"free_text = {_q(free_text[0])}  # check")
     elif free_text:
         out.add(f"free_text = [{', '.join(_q(t) for t in free_text)}]  # check")
-    if age_values:
+    age_codes = _codes(age_values)
+    if age_values and age_codes and (numeric or max(age_codes) <= 12):
+        out.add()
+        out.add(
+            "[age_bands]  # check: the answers are codes, not ages: write the band each stands "
+            "for (the import refuses '?')"
+        )
+        for n in age_codes:
+            out.add(f'{_q(str(n))} = "?"  # check: the age band of code {n}')
+    elif age_values:
         bands: dict[str, str] = {}
         for value in sorted(set(age_values), key=lambda v: (_age_sort(v), v)):
             try:
@@ -411,6 +499,9 @@ def suggest(path: Path, *, sheet: str | None = None) -> str:
             for value, band in bands.items():
                 out.add(f"{_q(value)} = {_q(band)}")
     for block_text in likert + multi:
+        out.add()
+        out.add(block_text)
+    for block_text in recodes:
         out.add()
         out.add(block_text)
     out.add()

@@ -238,7 +238,12 @@ def test_safeguarding_queue_is_for_some_roles_and_audited(web, county) -> None: 
         report = session.scalar(sa.select(Report).where(Report.urgent.is_(True)))
         assert event.action == "view" and event.detail["reports"] == [report.public_id]
     reviewed = web.post(
-        f"/staff/safeguarding/{report.public_id}/reviewed", data={"csrf_token": csrf_of(page.text)}
+        "/staff/safeguarding/review",
+        data={
+            "csrf_token": csrf_of(page.text),
+            "report": report.public_id,
+            "outcome": "control_room",
+        },
     )
     assert reviewed.status_code == 200 and "Nothing is waiting" in reviewed.text
 

@@ -88,7 +88,7 @@ class QueuePage:
     first_group: int  # the 1-based number of the page's first group (0 when there are none)
 
 
-def _filtered(filters: QueueFilters) -> sa.Select[Any]:
+def _filtered(filters: QueueFilters) -> Any:
     query = sa.select(
         Report.id, Report.free_text, Report.other_reason, Report.urgency, Report.received_hour
     ).where(Report.urgent.is_(True) if filters.include_reviewed else awaiting_review())

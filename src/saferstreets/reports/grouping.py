@@ -44,31 +44,40 @@ def near_duplicate_groups(
 
     Texts with fewer than ``MIN_CHARS`` characters after normalising (or none) stay alone.
     """
+    normal = [normalise(t) for t in texts]
+    worded = [i for i, t in enumerate(normal) if len(t) >= MIN_CHARS]
+    labels = list(range(len(texts)))
+    # Exact copies (after normalising) are compared once: a flood of copies costs one text.
+    distinct: dict[str, int] = {}
+    for i in worded:
+        distinct.setdefault(normal[i], len(distinct))
+    component = _components(list(distinct), threshold)
+    first: dict[int, int] = {}
+    for i in worded:
+        group = int(component[distinct[normal[i]]])
+        labels[i] = first.setdefault(group, i)
+    return labels
+
+
+def _components(texts: list[str], threshold: float) -> np.ndarray:
+    """The connected component of each (distinct, normalised) text under cosine >= threshold."""
     from scipy.sparse import coo_matrix
     from scipy.sparse.csgraph import connected_components
     from sklearn.feature_extraction.text import TfidfVectorizer
 
-    normal = [normalise(t) for t in texts]
-    worded = [i for i, t in enumerate(normal) if len(t) >= MIN_CHARS]
-    labels = list(range(len(texts)))
-    if len(worded) < 2:
-        return labels
+    n = len(texts)
+    if n < 2:
+        return np.zeros(n, dtype=np.int64)
     vectors = TfidfVectorizer(
         analyzer="char_wb", ngram_range=(3, 5), sublinear_tf=True, use_idf=False, dtype=np.float32
-    ).fit_transform([normal[i] for i in worded])  # rows have unit length: dot = cosine
+    ).fit_transform(texts)  # rows have unit length: dot = cosine
     rows: list[np.ndarray] = []
     cols: list[np.ndarray] = []
-    for start in range(0, len(worded), _CHUNK):
+    for start in range(0, n, _CHUNK):
         block = (vectors[start : start + _CHUNK] @ vectors.T).tocoo()
         keep = block.data >= threshold
         rows.append(block.row[keep] + start)
         cols.append(block.col[keep])
-    n = len(worded)
     row, col = np.concatenate(rows), np.concatenate(cols)
     graph = coo_matrix((np.ones(len(row), dtype=np.int8), (row, col)), shape=(n, n))
-    _, component = connected_components(graph, directed=False)
-    first: dict[int, int] = {}
-    for position, label in enumerate(component.tolist()):
-        first.setdefault(label, worded[position])
-        labels[worded[position]] = first[label]
-    return labels
+    return connected_components(graph, directed=False)[1]

@@ -181,6 +181,24 @@ def test_near_identical_texts_group_and_distinct_ones_do_not() -> None:
     assert near_duplicate_groups(["", None, "help", "help"]) == [0, 1, 2, 3]  # too short to judge
 
 
+def test_a_flood_of_copies_is_compared_once_per_distinct_text(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from saferstreets.reports import grouping
+
+    compared: list[int] = []
+    real = grouping._components
+
+    def spy(texts: list[str], threshold: float):  # type: ignore[no-untyped-def]
+        compared.append(len(texts))
+        return real(texts, threshold)
+
+    monkeypatch.setattr(grouping, "_components", spy)
+    flood = _flood_texts(20_000)
+    labels = near_duplicate_groups(flood + GENUINE)
+    distinct = {grouping.normalise(t) for t in flood}
+    assert compared == [len(distinct) + 34] and len(distinct) < 30
+    assert len(set(labels)) == 35
+
+
 def _login(web, name: str) -> None:  # type: ignore[no-untyped-def]
     token = csrf_of(web.get("/login").text)
     data = {"username": name, "password": PASSWORD, "csrf_token": token}
@@ -288,6 +306,8 @@ def test_a_review_without_a_reason_for_no_action_is_refused_on_the_page(web, cou
     data = {"csrf_token": csrf_of(page.text), "report": report, "outcome": "no_further_action"}
     refused = web.post("/staff/safeguarding/review", data=data)
     assert refused.status_code == 422 and "Say why no further action is needed" in refused.text
+    assert "The review was not recorded" in refused.text  # the queue again, the reason on top
+    assert f'id="group-{report}"' in refused.text
     with session_factory(county)() as session:
         assert session.scalar(sa.select(sa.func.count(SafeguardingReview.id))) == 0
         assert safeguarding.count_safeguarding(session=session) == 1

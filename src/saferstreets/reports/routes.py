@@ -318,9 +318,23 @@ def safeguarding_page(
     area: Annotated[str, Query(max_length=32)] = "",
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
 ) -> Response:
+    filters, errors = _queue_filters(received_from, received_to, area, show)
+    return _queue_response(request, session, user, filters, page, errors)
+
+
+def _queue_response(
+    request: Request,
+    session: Any,
+    user: Any,
+    filters: QueueFilters,
+    page: int,
+    errors: dict[str, str],
+    message: str | None = None,
+    status_code: int = 200,
+) -> Response:
+    """The queue page (audited with every report it shows), with an error message if any."""
     from saferstreets.accounts.service import audit
 
-    filters, errors = _queue_filters(received_from, received_to, area, show)
     shown = safeguarding.queue_page(session=session, filters=filters, page=page)
     reports = [r for g in shown.groups for r in g.reports]
     detail = {"reports": [r.public_id for r in reports], "show": "all" if filters.include_reviewed
@@ -337,6 +351,7 @@ def safeguarding_page(
             "queue": shown,
             "filters": filters,
             "errors": errors,
+            "message": message,
             "query": _queue_query(filters),
             "page_query": lambda n: _queue_query(filters, n),
             "include_reviewed": filters.include_reviewed,
@@ -354,6 +369,7 @@ def safeguarding_page(
                 codes={c for r in reports for c in (r.ward_code, r.district_code) if c},
             ),
         },
+        status_code=status_code,
     )
 
 
@@ -361,16 +377,10 @@ def safeguarding_page(
 async def safeguarding_review(
     request: Request, session: SessionDep, user: ReviewerRole
 ) -> Response:
-    """Record a review (outcome and note) of the reports ticked, then show the same queue page."""
+    """Record a review (outcome and note) of the reports ticked, then show the same queue page;
+    a review the service refuses shows the queue again with the reason at the top."""
     form = await request.form(max_files=0, max_fields=MAX_REVIEWED_AT_ONCE + 20)
     check_csrf(request, str(form.get("csrf_token") or ""))
-    safeguarding.record_review(
-        session=session,
-        public_ids=[p for p in form.getlist("report") if isinstance(p, str)],
-        outcome=str(form.get("outcome") or ""),
-        note=str(form.get("note") or "")[: safeguarding.MAX_NOTE + 1],
-        user=user,
-    )
 
     def field(name: str) -> str:
         value = form.get(name)
@@ -379,7 +389,17 @@ async def safeguarding_review(
     filters, _ = _queue_filters(
         field("received_from")[:10], field("received_to")[:10], field("area")[:32], field("show")
     )
-    page = field("page")
-    query = _queue_query(filters, int(page) if page.isascii() and page.isdigit() and
-                         len(page) < 7 else None)  # fmt: skip
+    raw_page = field("page")
+    page = int(raw_page) if raw_page.isascii() and raw_page.isdigit() and len(raw_page) < 7 else 1
+    try:
+        safeguarding.record_review(
+            session=session,
+            public_ids=[p for p in form.getlist("report") if isinstance(p, str)],
+            outcome=field("outcome"),
+            note=field("note")[: safeguarding.MAX_NOTE + 1],
+            user=user,
+        )
+    except ValidationFailed as exc:  # refused before anything was written
+        return _queue_response(request, session, user, filters, page, {}, exc.message, exc.status)
+    query = _queue_query(filters, page)
     return RedirectResponse("/staff/safeguarding" + (f"?{query}" if query else ""), status_code=303)

@@ -334,6 +334,7 @@ def _queue_response(
 ) -> Response:
     """The queue page (audited with every report it shows), with an error message if any."""
     from saferstreets.accounts.service import audit
+    from saferstreets.alerts.service import alert_trouble
 
     shown = safeguarding.queue_page(session=session, filters=filters, page=page)
     reports = [r for g in shown.groups for r in g.reports]
@@ -361,6 +362,7 @@ def _queue_response(
             "waiting": safeguarding.count_safeguarding(session=session),
             "reviewers": safeguarding.reviewer_names(session=session, page=shown),
             "areas": safeguarding.queue_areas(session=session),
+            "alerts": alert_trouble(session=session),  # failed alerts: staff/_alert_banner.html
             "time_bands": dict(TIME_BANDS),
             "age_bands": dict(AGE_BANDS),
             "label": label,

@@ -227,7 +227,7 @@ def test_a_flood_of_copies_cannot_bury_genuine_reports(web, county) -> None:  # 
     genuine, flood = _store_flood(county)
     _login(web, "sup")
     seen: set[str] = set()
-    url, pages, flood_group, token = "/staff/safeguarding", 0, "", ""
+    url, pages, flood_group, token, first_page = "/staff/safeguarding", 0, "", "", ""
     while url:
         page = web.get(url)
         assert page.status_code == 200
@@ -239,9 +239,15 @@ def test_a_flood_of_copies_cannot_bury_genuine_reports(web, county) -> None:  # 
         groups = page.text.split('class="queue-item sg-group"')[1:]
         flood_group += "".join(g for g in groups if 'data-count="200"' in g)
         token = token or csrf_of(page.text)
+        first_page = first_page or page.text
         found = re.search(r'rel="next" href="([^"]+)"', page.text)
         url = found.group(1).replace("&amp;", "&") if found else ""
     assert pages == 2  # 35 groups, 25 a page
+    # An alert's link (?report=<public id>) opens the page that shows that report.
+    last = next(p for p in genuine + flood if p not in first_page)
+    focused = web.get(f"/staff/safeguarding?report={last}#report-{last}")
+    assert focused.status_code == 200 and f'id="report-{last}"' in focused.text
+    assert "Page 2 of 2" in focused.text
     assert set(genuine) <= seen  # every genuine report can be reached
     assert set(flood) <= seen
     assert flood_group.count("200 near-identical reports") == 1  # the flood shows once

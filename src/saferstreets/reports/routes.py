@@ -317,9 +317,11 @@ def safeguarding_page(
     received_to: Annotated[str, Query(max_length=10)] = "",
     area: Annotated[str, Query(max_length=32)] = "",
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+    report: Annotated[str, Query(max_length=36)] = "",
 ) -> Response:
+    """The queue; ``?report=<public id>`` (an alert's link) opens the page that shows it."""
     filters, errors = _queue_filters(received_from, received_to, area, show)
-    return _queue_response(request, session, user, filters, page, errors)
+    return _queue_response(request, session, user, filters, page, errors, focus=report or None)
 
 
 def _queue_response(
@@ -331,12 +333,13 @@ def _queue_response(
     errors: dict[str, str],
     message: str | None = None,
     status_code: int = 200,
+    focus: str | None = None,
 ) -> Response:
     """The queue page (audited with every report it shows), with an error message if any."""
     from saferstreets.accounts.service import audit
     from saferstreets.alerts.service import alert_trouble
 
-    shown = safeguarding.queue_page(session=session, filters=filters, page=page)
+    shown = safeguarding.queue_page(session=session, filters=filters, page=page, focus=focus)
     reports = [r for g in shown.groups for r in g.reports]
     detail = {"reports": [r.public_id for r in reports], "show": "all" if filters.include_reviewed
               else "waiting", "page": shown.page, "filters": _queue_query(filters)}  # fmt: skip

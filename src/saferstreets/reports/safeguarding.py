@@ -120,12 +120,20 @@ def queue_page(
     filters: QueueFilters | None = None,
     page: int = 1,
     per_page: int = GROUPS_PER_PAGE,
+    focus: str | None = None,
 ) -> QueuePage:
     """One page of the safeguarding queue: groups of near-identical reports, most urgent first,
-    then the oldest; every group is reachable by paging, and the totals count them all."""
+    then the oldest; every group is reachable by paging, and the totals count them all.
+
+    ``focus`` (a report's public id, as an alert's link gives it) picks the page that shows it.
+    """
     rows = session.execute(_filtered(filters or QueueFilters())).all()
     grouped = _group_ids(rows)
     pages = max(1, -(-len(grouped) // per_page))
+    if focus:
+        wanted_id = session.scalar(sa.select(Report.id).where(Report.public_id == focus[:36]))
+        at = next((n for n, ids in enumerate(grouped) if wanted_id in ids), None)
+        page = page if at is None else at // per_page + 1
     page = min(max(1, page), pages)
     shown = grouped[(page - 1) * per_page : page * per_page]
     wanted = [i for ids in shown for i in ids]

@@ -82,7 +82,10 @@ def test_login_without_csrf_token_is_refused(client, engine) -> None:  # type: i
 
 def test_staff_overview_after_sign_in(client, engine) -> None:  # type: ignore[no-untyped-def]
     _login(client, engine)
-    page = client.get("/staff")
+    # /staff takes an analyst to her work (the assessment); the overview has its own address.
+    landing = client.get("/staff", follow_redirects=False)
+    assert (landing.status_code, landing.headers["location"]) == (303, "/staff/assessment")
+    page = client.get("/staff/overview")
     assert page.status_code == 200
     assert "What the store holds" in page.text
     assert client.get("/staff/status.json").json()["counts"]["crimes"] == 0
@@ -102,7 +105,7 @@ def test_overview_counts_by_district(client, engine) -> None:  # type: ignore[no
     assert rows["Northbury"]["reports"] == 3
     assert rows["Southbury"]["reports"] == 0
     assert rows["No district"]["reports"] == 1
-    assert "Northbury" in client.get("/staff").text
+    assert "Northbury" in client.get("/staff/overview").text
 
 
 def test_unexpected_error_shows_no_traceback(client) -> None:  # type: ignore[no-untyped-def]
@@ -116,4 +119,24 @@ def test_unexpected_error_shows_no_traceback(client) -> None:  # type: ignore[no
     assert response.status_code == 500
     assert "secret internals" not in response.text
     assert "Something went wrong" in response.text
+    # Starlette answers an unhandled error outside every middleware: the handler adds the headers.
+    assert "default-src 'self'" in response.headers["content-security-policy"]
+    assert response.headers["x-frame-options"] == "DENY"
+    assert response.headers["cache-control"] == "no-store"
     assert templates is not None
+
+
+def test_an_absurd_id_is_a_plain_404(client, engine) -> None:  # type: ignore[no-untyped-def]
+    # Wider than any id column: it used to reach the database and overflow there (a 500).
+    _login(client, engine, role="admin")
+    for path in (
+        "/staff/issues/99999999999999999999999",
+        "/staff/issues/99999999999999999999999.json",
+        "/staff/plans/2147483648",
+        "/staff/referrals/99999999999999999999999/cells.geojson",
+    ):
+        response = client.get(path)
+        assert response.status_code == 404, path
+        assert "default-src 'self'" in response.headers["content-security-policy"]
+    # The largest id a PostgreSQL integer holds still reaches the route (and is not there).
+    assert "no local issue 2147483647" in client.get("/staff/issues/2147483647").text

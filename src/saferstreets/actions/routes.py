@@ -161,7 +161,7 @@ def issue_page(request: Request, issue_id: int, session: SessionDep, user: Curre
     return _detail_page(request, session, user, issue)
 
 
-@router.get("/issues/{issue_id}.json")
+@router.get("/issues/{issue_id:int}.json")
 def issue_json(issue_id: int, session: SessionDep, user: CurrentUser) -> dict[str, Any]:
     """One local issue with its actions and referrals."""
     issue = service.get_issue(session=session, issue_id=issue_id, user=user)

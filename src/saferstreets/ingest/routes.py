@@ -10,6 +10,7 @@ from fastapi.responses import RedirectResponse, Response
 from saferstreets.accounts.service import audit
 from saferstreets.ingest import service
 from saferstreets.web.deps import SessionDep, require_role, templates
+from saferstreets.web.ids import StoreId
 from saferstreets.web.security import check_csrf, csrf_token
 
 router = APIRouter(prefix="/staff")
@@ -114,7 +115,7 @@ def quarantine_update(
     request: Request,
     session: SessionDep,
     user: Analyst,
-    ids: Annotated[list[int], Form(alias="id")],
+    ids: Annotated[list[StoreId], Form(alias="id")],
     new_status: Annotated[str, Form(alias="status", max_length=16)],
     csrf: Annotated[str, Form(alias="csrf_token", max_length=200)] = "",
     back: Annotated[str, Form(max_length=400)] = "",

@@ -45,6 +45,13 @@ def quarantine_page(
         session=session, **filters, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE
     )
     matching = service.count_quarantined(session=session, **filters)
+    audit(
+        session=session,
+        user=user,
+        action="view",
+        object_kind="quarantine",
+        detail={"ids": [r.id for r in rows]},
+    )
     return templates.TemplateResponse(
         request,
         "staff/quarantine.html",
@@ -88,7 +95,7 @@ def quarantine_csv(
         user=user,
         action="export",
         object_kind="quarantine",
-        detail={"format": "csv", "rows": len(rows), "kind": kind, "status": status},
+        detail={"format": "csv", "ids": [r.id for r in rows], "kind": kind, "status": status},
     )
     return Response(
         service.quarantine_csv(rows),
@@ -107,6 +114,13 @@ def quarantine_json(
 ) -> list[dict[str, Any]]:
     """Quarantined rows matching the filters, as JSON."""
     rows = service.quarantined_rows(session=session, **_filters(kind, status, source))
+    audit(
+        session=session,
+        user=user,
+        action="export",
+        object_kind="quarantine",
+        detail={"format": "json", "ids": [r.id for r in rows]},
+    )
     return [service.quarantine_record(r) for r in rows]
 
 

@@ -140,3 +140,34 @@ def test_an_absurd_id_is_a_plain_404(client, engine) -> None:  # type: ignore[no
         assert "default-src 'self'" in response.headers["content-security-policy"]
     # The largest id a PostgreSQL integer holds still reaches the route (and is not there).
     assert "no local issue 2147483647" in client.get("/staff/issues/2147483647").text
+
+
+def test_each_role_lands_on_its_own_work(client, engine) -> None:  # type: ignore[no-untyped-def]
+    from tests.factories import add_area
+
+    homes = {
+        "admin": ("/staff/overview", "What the store holds"),
+        "analyst": ("/staff/assessment", "Assessment"),
+        "supervisor": ("/staff/safeguarding", "Safeguarding"),
+        "ward_officer": ("/staff/issues", "Local issues"),
+        "partner": ("/staff/referrals", "Referrals"),
+    }
+    with session_scope(engine) as session:
+        add_area(session, "W1", "Castle", "ward")
+        for role in homes:
+            extra = {"wards": ["W1"]} if role == "ward_officer" else {}
+            extra = {"partner": "council_lighting"} if role == "partner" else extra
+            create_user(session=session, username=role, password="correct horse battery",
+                        role=role, **extra)  # fmt: skip
+    for role, (home, words) in homes.items():
+        client.cookies.clear()
+        token = client.get("/login").text.split('name="csrf_token" value="')[1].split('"')[0]
+        data = {"username": role, "password": "correct horse battery", "csrf_token": token}
+        landed = client.post("/login", data=data)  # to /staff, and on to her work
+        assert (landed.status_code, landed.url.path) == (200, home), role
+        assert words in landed.text, role
+    # A partner sees none of the store's figures: not the overview, not its JSON twin.
+    for path in ("/staff/overview", "/staff/status.json"):
+        refused = client.get(path)
+        assert refused.status_code == 403, path
+        assert "quarantine" not in refused.text and "counts" not in refused.text, path

@@ -182,6 +182,15 @@ def _create_issue_kinds() -> dict[str, tuple[Builder, Target | None]]:
         "other_ward": (form("WB1", "WB1"), Target(ward="WB1")),
         # Another ward's reports on an issue in her own ward: nobody may link them (issue 11).
         "other_reports": (form("WA1", "WB1"), Target(ward="WA1", nobody=True)),
+        # A report id wider than the id column: refused (404 or 422), not a 500.
+        "absurd_reports": (
+            lambda w: Call(
+                "/staff/issues",
+                {"ward_code": "WA1", "title": "Absurd", "report_ids": ABSURD_ID},
+                id_in="form",
+            ),
+            None,
+        ),
     }
 
 
@@ -351,7 +360,9 @@ ROUTES: dict[str, Case] = {
         _create_issue_kinds(),
         scope="ward",
         xfail=tuple(
-            (who, "other_reports") for who in ("admin", "analyst", "supervisor", "ward_officer")
+            (who, kind)
+            for who in ("admin", "analyst", "supervisor", "ward_officer")
+            for kind in ("other_reports", "absurd_reports")
         ),
     ),
     "POST /staff/issues/{issue_id:int}/stage": Case(

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import random
 from datetime import datetime
+from pathlib import Path
 
 import h3
+import pytest
 from tests.factories import add_area, add_report
 from tests.publishing.attack import attack, fetch, truth
 
@@ -79,3 +81,40 @@ def test_no_hidden_count_can_be_worked_out_from_every_public_output(client, engi
     assert not exposed, "\n".join(f"{e.key}: {e.why} (true {values[e.key]})" for e in exposed)
     # Shown figures still carry the picture: the big wards and the busiest cells are there.
     assert pub.figures[("n", "D3")] == 61 and pub.figures[("n", "W11")] == 41
+
+
+@pytest.mark.slow
+def test_no_hidden_count_can_be_worked_out_in_the_demo_county(tmp_path: Path) -> None:
+    """The same attack on the demo county's reports (112 wards, 2,000 reports)."""
+    from fastapi.testclient import TestClient
+    from rich.console import Console
+
+    from saferstreets.db import dispose_engines, get_engine
+    from saferstreets.demo import pipeline
+    from saferstreets.web.app import create_app
+
+    out = tmp_path / "demo"
+    out.mkdir()
+    base = Settings(env="test", data_dir=tmp_path, secret_key="x" * 40)
+    settings = pipeline.demo_settings(base, out)
+    engine = get_engine(settings)
+    ctx = pipeline.DemoContext(
+        settings=settings, seed=7, out=out, engine=engine, console=Console(quiet=True)
+    )
+    for stage in (
+        pipeline.stage_generate,
+        pipeline.stage_store,
+        pipeline.stage_boundaries,
+        pipeline.stage_reports,
+        pipeline.stage_publish,
+    ):
+        stage(ctx)
+    with TestClient(create_app(settings)) as client:
+        pub = fetch(client)
+    values = truth(engine, pub)
+    dispose_engines()
+    assert not pub.conflicts, pub.conflicts
+    assert sum(v is not None and v >= 10 for v in pub.figures.values()) > 100  # much is shown
+    exposed, unknowns = attack(pub, values)
+    assert unknowns > 500
+    assert not exposed, "\n".join(f"{e.key}: {e.why} (true {values[e.key]})" for e in exposed[:20])

@@ -79,36 +79,70 @@ def interval_bounds(
     dict
         ``{cell: (min, max)}`` for each hidden non-zero cell (``max`` may be ``inf``).
     """
-    unknown = sorted((c for c in set(hidden) if values.get(c, 0)), key=repr)
-    index = {c: i for i, c in enumerate(unknown)}
-    if not unknown:
-        return {}
+    unknown = {c for c in set(hidden) if values.get(c, 0)}
+    constraints = [
+        ([(rel.total, 1.0)] + [(part, -1.0) for part in rel.parts], True) for rel in relations
+    ] + [([(part, 1.0), (whole, -1.0)], False) for part, whole in at_most]
+    constraints = [c for c in constraints if any(cell in unknown for cell, _ in c[0])]
+    result: dict[Key, tuple[float, float]] = {}
+    for cells, rows in _components(unknown, constraints):
+        result.update(_component_bounds(cells, rows, values, lower))
+    return result
+
+
+Constraint = tuple[list[tuple[Key, float]], bool]  # (cell, coefficient) terms; equality or <=
+
+
+def _components(
+    unknown: set[Key], constraints: list[Constraint]
+) -> list[tuple[list[Key], list[Constraint]]]:
+    """Split the unknowns into groups no constraint links (each is solved on its own, faster)."""
+    parent = {c: c for c in unknown}
+
+    def find(c: Key) -> Key:
+        while parent[c] != c:
+            parent[c] = parent[parent[c]]
+            c = parent[c]
+        return c
+
+    for terms, _ in constraints:
+        inside = [cell for cell, _ in terms if cell in unknown]
+        for other in inside[1:]:
+            parent[find(other)] = find(inside[0])
+    groups: dict[Key, tuple[list[Key], list[Constraint]]] = {}
+    for c in sorted(unknown, key=repr):
+        groups.setdefault(find(c), ([], []))[0].append(c)
+    for constraint in constraints:
+        first = next(cell for cell, _ in constraint[0] if cell in unknown)
+        groups[find(first)][1].append(constraint)
+    return list(groups.values())
+
+
+def _component_bounds(
+    cells: list[Key], constraints: list[Constraint], values: Mapping[Key, int], lower: float
+) -> dict[Key, tuple[float, float]]:
+    """Minimise and maximise each unknown of one group subject to its constraints (HiGHS)."""
+    index = {c: i for i, c in enumerate(cells)}
     h = new_highs()
     inf = highspy.kHighsInf
-    for _ in unknown:
+    for _ in cells:
         h.addVar(lower, inf)
-    for rel in relations:
-        row = _row(rel.total, 1.0, index, values)
-        for part in rel.parts:
-            _add(row, _row(part, -1.0, index, values))
-        _add_constraint(h, row, equal=True)
-    for part, whole in at_most:
-        row = _row(part, 1.0, index, values)
-        _add(row, _row(whole, -1.0, index, values))
-        _add_constraint(h, row, equal=False)
+    for terms, equal in constraints:
+        row: dict = {}
+        for cell, coef in terms:
+            _add(row, _row(cell, coef, index, values))
+        _add_constraint(h, row, equal=equal)
     result: dict[Key, tuple[float, float]] = {}
-    n = len(unknown)
     for cell, i in index.items():
         ends = []
         for sense in (1.0, -1.0):
-            cost = np.zeros(n)
-            cost[i] = sense
-            h.changeColsCost(n, np.arange(n, dtype=np.int32), cost)
+            h.changeColCost(i, sense)
             h.run()
             if h.getModelStatus() == highspy.HighsModelStatus.kUnbounded:
                 ends.append(inf if sense < 0 else -inf)
             else:
                 ends.append(sense * h.getInfo().objective_function_value)
+        h.changeColCost(i, 0.0)
         result[cell] = (ends[0], ends[1])
     return result
 

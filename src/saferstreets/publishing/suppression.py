@@ -270,15 +270,30 @@ class CellSuppression:
                     changed = True
 
     def _repair(self, exposed: list[Key]) -> bool:
-        """Step 3's repair: hide one more cell beside each exposed one; False if none is left."""
-        added = False
+        """Step 3's repair: hide one more cell near each exposed one; False if none is left.
+
+        The nearest relations first: those holding the exposed cell, then those holding a hidden
+        cell that shares a relation with it, and so on outwards.
+        """
+        added: set[Key] = set()
         for cell in exposed:
-            options = [
-                extra
-                for rel in self._by_cell.get(cell, [])
-                if (extra := self._smallest_shown(rel)) is not None
-            ]
+            near = {c for rel in self._by_cell.get(cell, []) for c in rel.cells()}
+            if near & added:
+                continue  # a cell hidden for another exposed one this round may be enough
+            if (extra := self._nearest_shown(cell)) is not None:
+                self.hidden.add(extra)
+                added.add(extra)
+        return bool(added)
+
+    def _nearest_shown(self, cell: Key) -> Key | None:
+        seen, frontier = {cell}, [cell]
+        while frontier:
+            relations = [rel for c in frontier for rel in self._by_cell.get(c, [])]
+            options = [x for rel in relations if (x := self._smallest_shown(rel)) is not None]
             if options:
-                self.hidden.add(min(options, key=lambda c: (self.values[c], repr(c))))
-                added = True
-        return added
+                return min(options, key=lambda c: (self.values[c], repr(c)))
+            frontier = [
+                c for rel in relations for c in rel.cells() if c in self.hidden and c not in seen
+            ]
+            seen.update(frontier)
+        return None

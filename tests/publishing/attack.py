@@ -4,7 +4,9 @@ additive relation among its figures, and solve for each hidden figure by linear 
 The attacker is made strong on purpose: besides every public page, JSON, CSV and map, she knows
 which figures are non-zero (where reports lie: which wards, map cells and themes hold any), so
 each hidden figure is at least 1. A hidden figure is exposed if a relation holds it alone, or if
-the linear programme leaves it less than one whole number of room.
+the linear programme leaves it less than one whole number of room. Remainders that are never
+published (reports in no ward, reports with no place on the map) are unknowns too, and exposed
+only when under 10: that 12 reports have no place on the map is no one's secret.
 """
 
 from __future__ import annotations
@@ -26,6 +28,8 @@ from saferstreets.publishing.service import report_themes
 from saferstreets.reports.models import Report
 
 RES = 7
+K = 10
+STRUCTURAL = ("~n", "~t", "~c", "c0")
 
 
 @dataclass
@@ -145,9 +149,13 @@ def attack(pub: Published, values: Counter[tuple[Any, ...]]) -> tuple[list[Expos
     cells = {k for rel in rels for k in [rel[0], *rel[1]]}
     hidden = sorted((k for k in cells if values.get(k, 0) and pub.figures.get(k) is None), key=repr)
     exposed = []
+
+    def protected(k: tuple) -> bool:
+        return not (k[0] in STRUCTURAL and values[k] >= K)
+
     for total, parts in rels:
         inside = [k for k in [total, *parts] if k in hidden]
-        if len(inside) == 1:
+        if len(inside) == 1 and protected(inside[0]):
             exposed.append(Exposure(inside[0], f"alone in {total} = sum of {len(parts)} parts"))
     index = {k: i for i, k in enumerate(hidden)}
 
@@ -190,6 +198,8 @@ def attack(pub: Published, values: Counter[tuple[Any, ...]]) -> tuple[list[Expos
 
     a_eq, a_ub = matrix(eq_rows), matrix(ub_rows)
     for key, i in index.items():
+        if not protected(key):
+            continue
         ends = []
         for sense in (1.0, -1.0):
             c = np.zeros(n)
@@ -205,6 +215,6 @@ def attack(pub: Published, values: Counter[tuple[Any, ...]]) -> tuple[list[Expos
             )
             assert res.status in (0, 3), res.message  # optimal or unbounded, never infeasible
             ends.append(sense * res.fun if res.status == 0 else (np.inf if sense < 0 else -np.inf))
-        if ends[1] - ends[0] < 1 - 1e-6:
+        if ends[1] - ends[0] < 1 - 1e-6 and protected(key):
             exposed.append(Exposure(key, f"worked out as {ends[0]:g} to {ends[1]:g}"))
     return exposed, n

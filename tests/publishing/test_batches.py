@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from tests.factories import add_report
 from tests.publishing.attack import fetch
 from tests.publishing.test_no_subtraction import NOW, publish_now, seed_county
+from tests.reports.conftest import county, csrf_of, receipt_of, web  # noqa: F401 - fixtures
 from typer.testing import CliRunner
 
 from saferstreets.cli import app
@@ -124,3 +125,24 @@ def test_publish_command(app_env, engine) -> None:  # type: ignore[no-untyped-de
     assert "Published batch 1:" in result.output and "suppressed" in result.output
     again = runner.invoke(app, ["publish", "--if-due"])
     assert again.exit_code == 0 and "Not due" in again.output
+
+
+def test_the_public_form_sending_and_deleting_moves_no_public_figure(web, county) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
+    """The finding as it was found: a report sent through the form, then deleted by its code."""
+    from tests.reports.test_routes import _form
+
+    from saferstreets.publishing.batch import publish
+
+    ward = "E05009001"
+    with session_scope(county) as session:
+        for _ in range(12):
+            add_report(session, ward=ward, district="E07000901", reasons=["poor_lighting"])
+        publish(session=session, settings=Settings(env="test"), now=NOW)
+    before = bodies(web, [ward, "E07000902"])
+    assert web.get(f"/areas/{ward}.json").json()["reports"]["value"] == 12
+    code = receipt_of(web.post("/report", data=_form(web, reasons=["being_followed"])).text)
+    assert bodies(web, [ward, "E07000902"]) == before
+    token = csrf_of(web.get("/report/status").text)
+    gone = web.post("/report/delete", data={"csrf_token": token, "code": code, "confirm": "yes"})
+    assert gone.status_code == 200 and "deleted" in gone.text.lower()
+    assert bodies(web, [ward, "E07000902"]) == before

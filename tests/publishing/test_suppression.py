@@ -103,3 +103,19 @@ def test_random_district_ward_cell_tables_leave_no_hidden_cell_exact(wards) -> N
         assert len(inside) != 1, rel
     widths = _widths(values, relations, fit.hidden)
     assert all(hi - lo >= 1 - 1e-6 for lo, hi in widths.values()), widths
+
+
+def test_a_large_remainder_never_shown_needs_no_protection_but_a_small_one_does() -> None:
+    # All 12 reports were placed by name (no map cell): the ward's total can still be shown.
+    fit = CellSuppression(
+        values={"W": 12, "c0": 12}, relations=[Relation("W", ("c0",))], k=10, never_shown={"c0"}
+    ).fit()
+    assert fit.hidden == {"c0"}
+    # One report with no map cell beside a cell of 11: the cell must go, or 12 - 11 gives her.
+    fit = CellSuppression(
+        values={"W": 12, "A": 11, "c0": 1},
+        relations=[Relation("W", ("A", "c0"))],
+        k=10,
+        never_shown={"c0"},
+    ).fit()
+    assert fit.hidden == {"c0", "A"}

@@ -8,7 +8,9 @@ wards, a map cell and its pieces in each ward, an area and its map cells) and by
 Method
 ------
 1. Primary suppression: every count from 1 to ``k - 1`` is hidden; so is every cell the caller
-   never publishes (``never_shown``, e.g. reports in a district that lie in no ward).
+   never publishes (``never_shown``, e.g. reports in a district that lie in no ward). A
+   never-shown cell of ``k`` or more needs no protection itself (that 12 reports have no place on
+   the map is no one's secret), but it is still an unknown that protects the others.
 2. Complementary suppression, to a fixed point: a relation with exactly one hidden non-zero cell
    would give it away by subtraction, so the smallest shown non-zero cell of that relation is
    hidden too; repeat over every relation until none has exactly one hidden cell.
@@ -227,6 +229,8 @@ class CellSuppression:
         self.primary: set[Key] = set()
         self.bounds: dict[Key, tuple[float, float]] = {}
         self.rounds = 0
+        self._exempt: set[Key] = set()
+        self._by_cell: dict[Key, list[Relation]] = {}
 
     def fit(self) -> CellSuppression:
         """Hide cells until every hidden cell's interval is at least ``min_width`` wide."""
@@ -234,7 +238,8 @@ class CellSuppression:
             c for c in self.never_shown if self.values.get(c, 0)
         }
         self.hidden = set(self.primary)
-        self._by_cell: dict[Key, list[Relation]] = {}
+        self._exempt = {c for c in self.never_shown if self.values.get(c, 0) >= self.k}
+        self._by_cell = {}
         for rel in self.relations:
             for cell in rel.cells():
                 self._by_cell.setdefault(cell, []).append(rel)
@@ -247,7 +252,11 @@ class CellSuppression:
                 relations=self.relations,
                 at_most=self.at_most,
             )
-            exposed = [c for c, (lo, hi) in self.bounds.items() if hi - lo < self.min_width - 1e-6]
+            exposed = [
+                c
+                for c, (lo, hi) in self.bounds.items()
+                if hi - lo < self.min_width - 1e-6 and c not in self._exempt
+            ]
             if not exposed or not self._repair(exposed):
                 return self
 
@@ -265,7 +274,9 @@ class CellSuppression:
             changed = False
             for rel in self.relations:
                 hidden = [c for c in rel.cells() if c in self.hidden and self._nonzero(c)]
-                if len(hidden) == 1 and (extra := self._smallest_shown(rel)) is not None:
+                if len(hidden) != 1 or hidden[0] in self._exempt:
+                    continue
+                if (extra := self._smallest_shown(rel)) is not None:
                     self.hidden.add(extra)
                     changed = True
 

@@ -30,10 +30,30 @@ class LocalIssue(Base):
     due_on: Mapped[date | None]
     analysis_notes: Mapped[str | None] = mapped_column(sa.Text)
     assessment_notes: Mapped[str | None] = mapped_column(sa.Text)
+    # Set when the issue is closed: why, and the reports counted before and after the response
+    # (service-computed, confirmed or corrected by the officer).
+    close_reason: Mapped[str | None] = mapped_column(sa.String(32))
+    reports_before: Mapped[int | None]
+    reports_after: Mapped[int | None]
     latitude: Mapped[float | None] = mapped_column(sa.Float)
     longitude: Mapped[float | None] = mapped_column(sa.Float)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class StageNote(Base):
+    """One move of an issue between SARA stages and the note that justified it: the history."""
+
+    __tablename__ = "issue_stage_note"
+    __table_args__ = (sa.Index("ix_issue_stage_note_issue_id", "issue_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    issue_id: Mapped[int] = mapped_column(sa.ForeignKey("local_issue.id", ondelete="CASCADE"))
+    from_stage: Mapped[str] = mapped_column(sa.String(16))
+    to_stage: Mapped[str] = mapped_column(sa.String(16))
+    note: Mapped[str] = mapped_column(sa.Text)
+    user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class IssueReport(Base):

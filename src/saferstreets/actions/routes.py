@@ -41,6 +41,9 @@ def _issue_json(issue: Any) -> dict[str, Any]:
         "description": issue.description,
         "analysis_notes": issue.analysis_notes,
         "assessment_notes": issue.assessment_notes,
+        "close_reason": issue.close_reason,
+        "reports_before": issue.reports_before,
+        "reports_after": issue.reports_after,
     }
 
 
@@ -52,7 +55,7 @@ def issue_queue(
     ward: str | None = None,
     closed: bool = False,
 ) -> Response:
-    issues = service.queue(session=session, user=user, ward_code=ward, include_closed=closed)
+    ranked = service.queue(session=session, user=user, ward_code=ward, include_closed=closed)
     ward_names = {
         code: name
         for code, name in session.execute(
@@ -70,7 +73,7 @@ def issue_queue(
         {
             "user": user,
             "csrf": csrf_token(request),
-            "issues": issues,
+            "ranked": ranked,
             "suggestions": suggestions[:12],
             "ward": ward,
             "closed": closed,
@@ -87,8 +90,8 @@ def issue_queue_json(
 ) -> list[dict[str, Any]]:
     """The signed-in user's queue of local issues."""
     return [
-        _issue_json(i)
-        for i in service.queue(session=session, user=user, ward_code=ward, include_closed=closed)
+        {**_issue_json(i), "priority_why": p.why}
+        for i, p in service.queue(session=session, user=user, ward_code=ward, include_closed=closed)
     ]
 
 
@@ -134,6 +137,7 @@ def _detail_page(
     errors: dict[str, str] | None = None,
     message: str | None = None,
     status: int = 200,
+    typed: dict[str, Any] | None = None,
 ) -> Response:
     from saferstreets.reports.redact import redact_contact_details
 
@@ -156,6 +160,7 @@ def _detail_page(
             **detail,
             "errors": errors or {},
             "message": message,
+            "typed": typed or {},
             "partners": PARTNERS,
             "suggested_partners": suggested,
             "action_kinds": service.ACTION_KINDS,
@@ -204,7 +209,14 @@ def issue_json(issue_id: int, session: SessionDep, user: CurrentUser) -> dict[st
 
 
 def _post_on_issue(
-    request: Request, session: Any, user: Any, issue_id: int, csrf: str, fn: Any, done: str
+    request: Request,
+    session: Any,
+    user: Any,
+    issue_id: int,
+    csrf: str,
+    fn: Any,
+    done: str,
+    typed: dict[str, Any] | None = None,
 ) -> Response:
     check_csrf(request, csrf)
     issue = service.get_issue(session=session, issue_id=issue_id, user=user)
@@ -221,6 +233,7 @@ def _post_on_issue(
             errors=exc.field_errors or {"form": exc.message},
             message=exc.message,
             status=422,
+            typed=typed,
         )
     return RedirectResponse(f"/staff/issues/{issue_id}?done={done}", status_code=303)
 
@@ -234,7 +247,12 @@ def issue_stage(
     csrf: CsrfField,
     stage: Annotated[str, Form(max_length=16)],
     notes: Annotated[str, Form(max_length=4000)] = "",
+    close_reason: Annotated[str, Form(max_length=32)] = "",
+    reports_before: Annotated[int | None, Form(ge=0, le=10_000_000)] = None,
+    reports_after: Annotated[int | None, Form(ge=0, le=10_000_000)] = None,
 ) -> Response:
+    """Move the issue on (or back, or reopen it), with the stage's note; closing with a reason
+    and the reports before and after."""
     return _post_on_issue(
         request,
         session,
@@ -242,9 +260,23 @@ def issue_stage(
         issue_id,
         csrf,
         lambda issue: service.move_stage(
-            session=session, issue=issue, to_stage=stage, user=user, notes=notes
+            session=session,
+            issue=issue,
+            to_stage=stage,
+            user=user,
+            notes=notes,
+            close_reason=close_reason or None,
+            reports_before=reports_before,
+            reports_after=reports_after,
         ),
         "stage",
+        typed={
+            "stage": stage,
+            "notes": notes,
+            "close_reason": close_reason,
+            "reports_before": reports_before,
+            "reports_after": reports_after,
+        },
     )
 
 

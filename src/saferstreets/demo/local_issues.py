@@ -14,7 +14,7 @@ for review is never linked to an issue (the service refuses it, and suggestions 
 from __future__ import annotations
 
 import random
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -139,9 +139,10 @@ def seed_local_issues(*, session: Session, seed: int, today: date, limit: int = 
             ),
             themes=[theme],
             report_ids=cluster["report_ids"],
-            priority=1 if cluster["count"] >= 10 else 2,
             due_on=today + timedelta(days=rng.randint(7, 42)),
         )
+        opened = datetime.combine(today - timedelta(days=rng.randint(50, 120)), time(9))
+        issue.created_at = opened
         created += 1
         depth = rng.choice(["scanning", "analysis", "response", "assessment", "closed", "closed"])
         partner = THEME_PARTNER.get(theme)
@@ -150,7 +151,14 @@ def seed_local_issues(*, session: Session, seed: int, today: date, limit: int = 
             depth = "response"
         if depth == "scanning":
             continue
-        service.move_stage(session=session, issue=issue, to_stage="analysis", user=None)
+        service.move_stage(
+            session=session,
+            issue=issue,
+            to_stage="analysis",
+            user=None,
+            notes="The reports name the same stretch and the same reason: one problem.",
+            at=opened + timedelta(days=rng.randint(1, 10)),
+        )
         if depth == "analysis":
             continue
         service.move_stage(
@@ -160,6 +168,7 @@ def seed_local_issues(*, session: Session, seed: int, today: date, limit: int = 
             user=None,
             notes="Most reports are on Friday and Saturday evenings after dark; the same stretch "
             "is named again and again.",
+            at=opened + timedelta(days=rng.randint(12, 20)),
         )
         if partner:
             referred.add(partner)
@@ -186,7 +195,14 @@ def seed_local_issues(*, session: Session, seed: int, today: date, limit: int = 
         )
         if depth == "response":
             continue
-        service.move_stage(session=session, issue=issue, to_stage="assessment", user=None)
+        service.move_stage(
+            session=session,
+            issue=issue,
+            to_stage="assessment",
+            user=None,
+            notes=f"{body} Now to see whether reports fall.",
+            at=opened + timedelta(days=rng.randint(30, 45)),
+        )
         if depth == "closed":
             service.move_stage(
                 session=session,
@@ -194,6 +210,8 @@ def seed_local_issues(*, session: Session, seed: int, today: date, limit: int = 
                 to_stage="closed",
                 user=None,
                 notes="Reports about this place fell after the work; keep watching for a season.",
+                close_reason="worked",
+                at=datetime.combine(today - timedelta(days=rng.randint(1, 5)), time(10)),
             )
             service.publish_update(
                 session=session,

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-02 04:29:22.655408
+Create Date: 2026-12-02 04:53:00.999143
 """
 
 from __future__ import annotations
@@ -354,6 +354,9 @@ def upgrade() -> None:
     sa.Column('due_on', sa.Date(), nullable=True),
     sa.Column('analysis_notes', sa.Text(), nullable=True),
     sa.Column('assessment_notes', sa.Text(), nullable=True),
+    sa.Column('close_reason', sa.String(length=32), nullable=True),
+    sa.Column('reports_before', sa.Integer(), nullable=True),
+    sa.Column('reports_after', sa.Integer(), nullable=True),
     sa.Column('latitude', sa.Float(), nullable=True),
     sa.Column('longitude', sa.Float(), nullable=True),
     sa.Column('created_at', sa.DateTime(), nullable=False),
@@ -502,6 +505,21 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['report_id'], ['report.id'], name=op.f('fk_issue_report_report_id_report'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('issue_id', 'report_id', name=op.f('pk_issue_report'))
     )
+    op.create_table('issue_stage_note',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('issue_id', sa.Integer(), nullable=False),
+    sa.Column('from_stage', sa.String(length=16), nullable=False),
+    sa.Column('to_stage', sa.String(length=16), nullable=False),
+    sa.Column('note', sa.Text(), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=True),
+    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['issue_id'], ['local_issue.id'], name=op.f('fk_issue_stage_note_issue_id_local_issue'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['user_id'], ['user_account.id'], name=op.f('fk_issue_stage_note_user_id_user_account')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_issue_stage_note'))
+    )
+    with op.batch_alter_table('issue_stage_note', schema=None) as batch_op:
+        batch_op.create_index('ix_issue_stage_note_issue_id', ['issue_id'], unique=False)
+
     op.create_table('patrol_slot',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('team_id', sa.Integer(), nullable=False),
@@ -564,6 +582,10 @@ def downgrade() -> None:
         batch_op.drop_index('ix_patrol_slot_team_id')
 
     op.drop_table('patrol_slot')
+    with op.batch_alter_table('issue_stage_note', schema=None) as batch_op:
+        batch_op.drop_index('ix_issue_stage_note_issue_id')
+
+    op.drop_table('issue_stage_note')
     op.drop_table('issue_report')
     with op.batch_alter_table('issue_action', schema=None) as batch_op:
         batch_op.drop_index('ix_issue_action_issue_id')

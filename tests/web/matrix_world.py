@@ -151,7 +151,9 @@ def _issues(session: Session, world: World) -> None:
         )
         world.issues[ward] = issue.id
         notes = f"Unlit since the spring {_marker(world, 'notes', ward)}"
-        actions.move_stage(session=session, issue=issue, to_stage="analysis", user=None)
+        actions.move_stage(
+            session=session, issue=issue, to_stage="analysis", user=None, notes=notes
+        )
         actions.move_stage(
             session=session, issue=issue, to_stage="response", user=None, notes=notes
         )

@@ -192,12 +192,16 @@ def test_a_report_weighs_by_the_worst_harm_among_its_reasons() -> None:
     assert report_weight(["poor_lighting", "touching"]) > 6.5
     many_dark = prioritise(report_reasons=[["poor_lighting"]] * 32, urgent=3, age_days=60,
                            waiting_days=41)  # fmt: skip
-    assert many_dark.why == "Priority 1: 32 reports (harm-weighted 32), 3 urgent, waiting 41 days"
-    few_touching = prioritise(report_reasons=[["touching"]] * 5, urgent=0, age_days=0,
-                              waiting_days=0)  # fmt: skip
-    few_dark = prioritise(report_reasons=[["poor_lighting"]] * 5, urgent=0, age_days=0,
+    assert many_dark.why == "Priority 3: 32 reports (harm-weighted 32), 3 urgent, waiting 41 days"
+    assert many_dark.score == pytest.approx(32 + 30 + 41 / 7 + 2, abs=0.05)
+    touching = prioritise(report_reasons=[["touching"]] * 20, urgent=0, age_days=0,
                           waiting_days=0)  # fmt: skip
-    assert (few_touching.level, few_dark.level) == (2, 3)
+    dark = prioritise(report_reasons=[["poor_lighting"]] * 20, urgent=0, age_days=0,
+                      waiting_days=0)  # fmt: skip
+    assert (touching.level, dark.level) == (2, 3)
+    waited = prioritise(report_reasons=[["touching"]] * 20, urgent=0, age_days=400,
+                        waiting_days=400)  # fmt: skip
+    assert waited.score == touching.score + 24  # waiting and age are capped
 
 
 def test_priorities_spread_and_order_the_queue(session) -> None:  # type: ignore[no-untyped-def]
@@ -209,6 +213,7 @@ def test_priorities_spread_and_order_the_queue(session) -> None:  # type: ignore
         (40, "poor_lighting", 0), (12, "poor_lighting", 0), (6, "isolated", 0),
         (14, "being_followed", 2), (25, "verbal_harassment", 1), (5, "overgrown", 0),
         (30, "groups_of_men", 0), (8, "touching", 1), (10, "no_cctv", 0),
+        (40, "touching", 2),
     ]  # fmt: skip
     issues = {}
     for count, reason, urgent in shapes:
@@ -236,7 +241,7 @@ def test_priorities_spread_and_order_the_queue(session) -> None:  # type: ignore
     assert {1, 2, 3} <= set(levels) and levels.count(1) <= len(levels) // 2
     by_title = {i.title: p for i, p in ranked}
     assert by_title["being_followed 14"].why == (
-        "Priority 1: 14 reports (harm-weighted 97), 2 urgent, waiting 42 days"
+        "Priority 2: 14 reports (harm-weighted 97), 2 urgent, waiting 42 days"
     )
     assert by_title["overgrown 5"].level == 3
     assert issues[(5, "overgrown")].priority == 3  # stored too

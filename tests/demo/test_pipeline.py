@@ -9,6 +9,8 @@ import pytest
 import sqlalchemy as sa
 from rich.console import Console
 
+from saferstreets.accounts.models import User
+from saferstreets.actions import service as actions
 from saferstreets.config import Settings
 from saferstreets.db import dispose_engines, make_engine, session_scope
 from saferstreets.demo.pipeline import STAGES, run_demo
@@ -55,6 +57,9 @@ def test_demo_runs_every_stage_into_its_own_store(tmp_path: Path) -> None:
             )
         )
         reviewed = session.scalar(sa.text("SELECT count(*) FROM safeguarding_review"))
+        officer = session.scalar(sa.select(User).where(User.role == "ward_officer"))
+        levels = [p.level for _, p in actions.queue(session=session, user=officer)]
+        session.rollback()  # the queue brings stored priorities up to date; leave the store as is
         partner = session.scalar(sa.text("SELECT partner FROM user_account WHERE role = 'partner'"))
         partner_open = session.scalar(
             sa.text("SELECT count(*) FROM referral WHERE partner = :p AND closed_on IS NULL"),
@@ -68,6 +73,9 @@ def test_demo_runs_every_stage_into_its_own_store(tmp_path: Path) -> None:
     assert {"concerns", "feel_safe", "hotspots_crime", "hotspots_reports", "waves"} <= kinds
     assert issues > 0 and plans == 1
     assert open_in_her_wards > 0  # the demo ward officer's queue is not empty
+    # Priorities spread (issue 13: 14 of her 15 issues were priority 1), highest first.
+    assert len(set(levels)) == 3 and levels.count(1) <= len(levels) // 2, levels
+    assert levels == sorted(levels)
     assert partner_open > 0  # nor is the demo council partner's
     assert linked_unreviewed == 0 and reviewed > 0  # urgent reports are reviewed before linking
     # A second run starts again from a fresh store: nothing doubles.

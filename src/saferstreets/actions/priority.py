@@ -36,8 +36,10 @@ URGENT_POINTS = 10.0  # an urgent report (danger now, a child, a named person) a
 WAITING_POINTS_PER_WEEK = 1.0  # each week without a move adds this much ...
 WAITING_POINTS_MAX = 12.0  # ... up to this
 AGE_POINTS_PER_MONTH = 1.0  # each month since the issue was opened, up to the same cap
-PRIORITY_1_FROM = 90.0  # scores at or above: priority 1
-PRIORITY_2_FROM = 35.0  # at or above: priority 2; below: 3
+# Scores at or above: priority 1 (about 35 reports of sexual offences, following or a named
+# person; or 240 about the place) ...
+PRIORITY_1_FROM = 240.0
+PRIORITY_2_FROM = 120.0  # ... at or above: priority 2; below: 3
 
 
 @dataclass(frozen=True)

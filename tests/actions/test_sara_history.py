@@ -245,3 +245,69 @@ def test_priorities_spread_and_order_the_queue(session) -> None:  # type: ignore
     )
     assert by_title["overgrown 5"].level == 3
     assert issues[(5, "overgrown")].priority == 3  # stored too
+
+
+def test_at_a_glance_hers_due_and_changed_since_she_looked(session) -> None:  # type: ignore[no-untyped-def]
+    _county(session)
+    officer, supervisor = (
+        session.scalar(sa.select(service.User).where(service.User.username == n))
+        for n in ("pc", "sgt")
+    )
+    today = date(2022, 5, 1)
+    mine = service.create_issue(session=session, user=supervisor, ward_code="W1", title="Mine",
+                                owner_id=officer.id, due_on=today - timedelta(days=3))  # fmt: skip
+    soon = service.create_issue(session=session, user=supervisor, ward_code="W1", title="Soon",
+                                due_on=today + timedelta(days=2))  # fmt: skip
+    later = service.create_issue(session=session, user=supervisor, ward_code="W1", title="Later",
+                                 due_on=today + timedelta(days=30))  # fmt: skip
+    looked = datetime(2022, 4, 20, 12)
+    for issue in (mine, soon):
+        session.add(AuditEvent(user_id=officer.id, action="view", object_kind="local_issue",
+                               object_id=str(issue.id), at=looked))  # fmt: skip
+    session.flush()
+    for event in session.scalars(sa.select(AuditEvent).where(AuditEvent.action == "create")):
+        event.at = looked - timedelta(days=1)  # opened before she looked
+    referral = service.refer(session=session, issue=soon, user=supervisor,
+                             partner="council_lighting", request="Mend the lamps")  # fmt: skip
+    glance = service.at_a_glance(
+        session=session, user=officer, issues=[mine, soon, later], today=today
+    )
+    assert glance[mine.id] == {
+        "mine": True, "due": "overdue by 3 days", "overdue": True, "news": None,
+    }  # fmt: skip
+    # The supervisor sent a referral on "soon" after she last looked (audit time: now > looked).
+    assert glance[soon.id]["news"] == "changed since you last looked"
+    assert glance[soon.id]["due"] == "due in 2 days" and not glance[soon.id]["mine"]
+    assert glance[later.id] == {"mine": False, "due": None, "overdue": False, "news": "new to you"}
+    # Her own changes are not news to her.
+    session.add(AuditEvent(user_id=officer.id, action="view", object_kind="local_issue",
+                           object_id=str(soon.id), at=datetime(2100, 1, 1)))  # fmt: skip
+    session.flush()
+    service.add_action(session=session, issue=soon, user=officer, description="Patrolled")
+    glance = service.at_a_glance(session=session, user=officer, issues=[soon], today=today)
+    assert glance[soon.id]["news"] is None
+    # Overdue referrals are flagged to the supervisor, not the ward officer.
+    referral.sent_on = today - timedelta(days=29)
+    assert service.overdue_referrals(session=session, user=officer, today=today) == []
+    assert service.overdue_referrals(session=session, user=supervisor, today=today) == [
+        (referral, soon)
+    ]
+    referral.sent_on = today - timedelta(days=28)
+    assert service.overdue_referrals(session=session, user=supervisor, today=today) == []
+
+
+def test_the_supervisor_queue_page_flags_overdue_referrals(client, engine) -> None:  # type: ignore[no-untyped-def]
+    from saferstreets.db import session_scope
+
+    with session_scope(engine) as session:
+        _county(session)
+        issue = service.create_issue(session=session, user=None, ward_code="W1", title="Lamps <b>")
+        referral = service.refer(session=session, issue=issue, user=None,
+                                 partner="council_lighting", request="Mend the lamps")  # fmt: skip
+        referral.sent_on = date.today() - timedelta(days=40)
+    _login(client, "sgt")
+    page = client.get("/staff/issues").text
+    assert "Referrals overdue" in page and "40 days ago" in page and "Lamps &lt;b&gt;" in page
+    _login(client, "pc")
+    page = client.get("/staff/issues").text
+    assert "Referrals overdue" not in page and "new to you" in page

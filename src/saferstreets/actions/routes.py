@@ -55,7 +55,14 @@ def issue_queue(
     ward: str | None = None,
     closed: bool = False,
 ) -> Response:
-    ranked = service.queue(session=session, user=user, ward_code=ward, include_closed=closed)
+    today = date.today()
+    ranked = service.queue(
+        session=session, user=user, ward_code=ward, include_closed=closed, today=today
+    )
+    glance = service.at_a_glance(
+        session=session, user=user, issues=[i for i, _ in ranked], today=today
+    )
+    overdue = service.overdue_referrals(session=session, user=user, today=today)
     ward_names = {
         code: name
         for code, name in session.execute(
@@ -74,6 +81,10 @@ def issue_queue(
             "user": user,
             "csrf": csrf_token(request),
             "ranked": ranked,
+            "glance": glance,
+            "overdue_referrals": overdue,
+            "today": today,
+            "partners": {p.code: p.name for p in PARTNERS},
             "suggestions": suggestions[:12],
             "ward": ward,
             "closed": closed,

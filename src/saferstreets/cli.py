@@ -196,8 +196,8 @@ def demo(
 def _register_domain_commands() -> None:
     """Each domain's cli module adds its commands; they are wired here, in one place."""
     from saferstreets.accounts import cli as accounts_cli
-    from saferstreets.analysis import cli as analysis_cli
     from saferstreets.areas import cli as areas_cli
+    from saferstreets.assessment import cli as analysis_cli
     from saferstreets.crime import cli as crime_cli
     from saferstreets.ingest import cli as ingest_cli
     from saferstreets.planning import cli as planning_cli

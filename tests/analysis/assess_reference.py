@@ -1,6 +1,6 @@
 """The assessment service as it was before the speed work (commit 442ea9d), kept as an oracle.
 
-tests/analysis/test_assess_equal.py runs this and the optimised ``analysis.service`` on the same
+tests/analysis/test_assess_equal.py runs this and the optimised ``assessment.service`` on the same
 store and requires the same stored findings. Do not optimise or edit this copy; delete it when
 the oracle is no longer wanted.
 """
@@ -27,7 +27,7 @@ from saferstreets.analysis.fusion import cell_quadrants, quadrants
 from saferstreets.analysis.groups import compare_groups, fmt_p
 from saferstreets.analysis.hotspots import GiStar, H3Weights, study_cells
 from saferstreets.analysis.likert import UNSAFE, key_in_words, level, summarise_feel_safe
-from saferstreets.analysis.models import AnalysisRun, HotspotCell
+from saferstreets.assessment.models import AnalysisRun, HotspotCell
 from saferstreets.analysis.outcomes import latest_outcomes, outcome_shares
 from saferstreets.analysis.proportions import difference, proportion, suppress
 from saferstreets.analysis.timeprofile import monthly_profile, time_profile

@@ -123,7 +123,7 @@ def stage_reports(ctx: DemoContext) -> str:
 
 
 def stage_assess(ctx: DemoContext) -> str:
-    from saferstreets.analysis.service import run_assessment
+    from saferstreets.assessment.service import run_assessment
 
     runs = run_assessment(engine=ctx.engine, settings=ctx.settings, seed=ctx.seed)
     return f"{len(runs)} findings stored"

@@ -192,7 +192,7 @@ def load_inputs(*, session: Session) -> dict[str, Any]:
     hotspots: list[tuple[str, float, int]] = []
     hotspot_runs: list[int] = []
     try:
-        from saferstreets.analysis.models import AnalysisRun, HotspotCell
+        from saferstreets.assessment.models import AnalysisRun, HotspotCell
 
         # the latest run of each hotspot kind (hotspots, hotspots_crime, hotspots_reports, ...)
         hotspot_runs = [

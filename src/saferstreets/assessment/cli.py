@@ -25,7 +25,7 @@ def assess(
     ] = True,
 ) -> None:
     """Assess: concerns, feeling safe, who, when, hot spots, fear vs crime, outcomes, waves."""
-    from saferstreets.analysis.service import run_assessment
+    from saferstreets.assessment.service import run_assessment
     from saferstreets.cli import console, open_store
     from saferstreets.config import get_settings
 

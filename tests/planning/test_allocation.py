@@ -12,10 +12,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from saferstreets.errors import PlanningError
-from saferstreets.planning.apportion import Apportionment, apportion
-from saferstreets.planning.patrols import PatrolPlan, hour_of_week_profile, shift_of
-from saferstreets.planning.rollout import Rollout
-from saferstreets.planning.wards import WardAllocation
+from saferstreets.optimisation.apportion import Apportionment, apportion
+from saferstreets.optimisation.patrols import PatrolPlan, hour_of_week_profile, shift_of
+from saferstreets.optimisation.rollout import Rollout
+from saferstreets.optimisation.wards import WardAllocation
 
 weights_st = st.lists(st.floats(0, 1000, allow_nan=False), min_size=1, max_size=25)
 

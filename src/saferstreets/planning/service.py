@@ -235,14 +235,14 @@ def load_inputs(*, session: Session) -> dict[str, Any]:
 
 def compute_plan(*, inputs: dict[str, Any], params: PlanParams, progress: Progress = None) -> dict:
     """The whole plan as plain data (no store access): placement, sizes, rollout, wards, patrols."""
-    from saferstreets.planning.apportion import Apportionment
-    from saferstreets.planning.coverage import coverage_from_points, project_lonlat
-    from saferstreets.planning.demand import Demand
-    from saferstreets.planning.mclp import MCLP
-    from saferstreets.planning.patrols import PatrolPlan, hour_of_week_profile
-    from saferstreets.planning.pmedian import PMedian
-    from saferstreets.planning.rollout import Rollout
-    from saferstreets.planning.wards import WardAllocation as WardModel
+    from saferstreets.optimisation.apportion import Apportionment
+    from saferstreets.optimisation.coverage import coverage_from_points, project_lonlat
+    from saferstreets.optimisation.demand import Demand
+    from saferstreets.optimisation.mclp import MCLP
+    from saferstreets.optimisation.patrols import PatrolPlan, hour_of_week_profile
+    from saferstreets.optimisation.pmedian import PMedian
+    from saferstreets.optimisation.rollout import Rollout
+    from saferstreets.optimisation.wards import WardAllocation as WardModel
 
     say = progress or (lambda _msg: None)
     params.check()

@@ -17,7 +17,7 @@ import scipy.sparse as sp
 from numpy.typing import ArrayLike
 
 from saferstreets.errors import PlanningError
-from saferstreets.planning.coverage import coverage_from_cost_matrix, coverage_from_points
+from saferstreets.optimisation.coverage import coverage_from_cost_matrix, coverage_from_points
 
 
 @dataclass

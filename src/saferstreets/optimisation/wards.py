@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from saferstreets.errors import PlanningError
-from saferstreets.planning.apportion import Apportionment, Method
+from saferstreets.optimisation.apportion import Apportionment, Method
 
 COMPONENT_LABELS = {
     "reports": "reports from women and girls",

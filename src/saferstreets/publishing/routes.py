@@ -7,10 +7,10 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 
-from saferstreets.exports import csv_response
 from saferstreets.publishing import service
 from saferstreets.publishing.feeds import area_feed
 from saferstreets.web.deps import SessionDep, SettingsDep, error_responses, templates
+from saferstreets.web.downloads import csv_response
 
 router = APIRouter()
 

@@ -45,7 +45,7 @@ def _ours(d, w, c, radius, p, time_limit, method="exact"):
 
 def _greedy(d, w, c, radius, p):
     from saferstreets.optimisation.coverage import coverage_from_points
-    from saferstreets.optimisation.mclp import covered_weight, greedy, swap_search
+    from saferstreets.optimisation.reductions import covered_weight, greedy, swap_search
 
     a = coverage_from_points(d, c, radius)
     ac = a.tocsc()

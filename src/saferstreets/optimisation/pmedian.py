@@ -210,7 +210,7 @@ class PMedian:
         cost, w = self.cost, self.weights
         n, m = cost.shape
         nz = n * m
-        from saferstreets.optimisation.mclp import new_highs
+        from saferstreets.optimisation.highs import new_highs
 
         h = new_highs()
         h.setOptionValue("time_limit", float(max(time_limit, 0.5)))

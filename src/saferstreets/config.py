@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import math
 import os
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, ValidationError, model_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -15,6 +16,7 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from saferstreets.crime.offences import HARM_WEIGHTS, WOMENS_SAFETY_TYPES
 from saferstreets.errors import ConfigError
 
 DEV_SECRET = "dev-only-insecure-secret-change-me"  # noqa: S105 - refused outside development
@@ -54,6 +56,15 @@ class Settings(BaseSettings):
     nte_nights: list[int] = Field(
         default=[4, 5], description="Night-time-economy nights (Monday = 0): Friday and Saturday."
     )
+    womens_safety_crime_types: list[str] = Field(
+        default_factory=lambda: list(WOMENS_SAFETY_TYPES),
+        min_length=1,
+        description="police.uk crime types counted as women's safety (assessment and plans).",
+    )
+    harm_weights: dict[str, float] = Field(
+        default_factory=lambda: dict(HARM_WEIGHTS),
+        description="Harm weight of each police.uk crime type in plan demand and ward need.",
+    )
     nte_start_hour: int = Field(default=20, ge=0, le=23, description="NTE window opens (hour).")
     nte_end_hour: int = Field(default=4, ge=0, le=23, description="NTE window closes next morning.")
     quick_exit_url: str = Field(
@@ -69,6 +80,14 @@ class Settings(BaseSettings):
         ge=1,
         description="Receipt-code look-ups and place searches per client per hour.",
     )
+
+    @field_validator("harm_weights")
+    @classmethod
+    def _harm_weights_are_weights(cls, value: dict[str, float]) -> dict[str, float]:
+        bad = sorted(k for k, v in value.items() if not math.isfinite(v) or v < 0)
+        if bad:
+            raise ValueError(f"harm weights must be 0 or more: {', '.join(bad)}")
+        return value
 
     @model_validator(mode="after")
     def _refuse_default_secret(self) -> Settings:

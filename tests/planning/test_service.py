@@ -7,8 +7,8 @@ import sqlalchemy as sa
 
 from saferstreets.errors import PlanningError
 from saferstreets.planning.models import PatrolSlot, Plan, PlanTeam, WardAllocation
+from saferstreets.planning.params import PlanParams
 from saferstreets.planning.service import (
-    PlanParams,
     compare_plans,
     make_plan,
     patrols_csv,

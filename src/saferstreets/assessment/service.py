@@ -44,7 +44,6 @@ from saferstreets.analysis.place import (
 from saferstreets.areas.models import Area
 from saferstreets.assessment.models import AnalysisRun, HotspotCell
 from saferstreets.config import Settings
-from saferstreets.crime import offences
 from saferstreets.crime.models import Crime, Outcome
 from saferstreets.db import session_scope
 from saferstreets.errors import AppError
@@ -235,9 +234,7 @@ def run_assessment(
         permutations=permutations,
         seed=seed,
         inference=inference,
-        crime_types=tuple(
-            getattr(settings, "womens_safety_crime_types", None) or offences.WOMENS_SAFETY_TYPES
-        ),
+        crime_types=tuple(settings.womens_safety_crime_types),
     )
     if assign_themes:
         say("assigning themes to free text")

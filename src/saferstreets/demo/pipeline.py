@@ -130,9 +130,15 @@ def stage_assess(ctx: DemoContext) -> str:
 
 
 def stage_planning(ctx: DemoContext) -> str:
-    from saferstreets.planning.service import PlanParams, make_plan
+    from saferstreets.planning.params import PlanParams
+    from saferstreets.planning.service import make_plan
 
-    plan = make_plan(engine=ctx.engine, name="Default: 19 teams, 500 officers", params=PlanParams())
+    plan = make_plan(
+        engine=ctx.engine,
+        name="Default: 19 teams, 500 officers",
+        params=PlanParams(),
+        settings=ctx.settings,
+    )
     gap = f", proven gap {100 * plan.gap:.2f}%" if plan.gap is not None else ""
     return f"{plan.name!r} covers {100 * (plan.coverage or 0):.1f}% of weighted demand{gap}"
 

@@ -589,5 +589,5 @@ def _check_radius(radius: float) -> None:
         raise PlanningError(
             f"The walking-distance radius must be more than zero metres (it is {radius})",
             field_errors={"radius": "more than 0"},
-            hint="for example --radius 800",
+            hint="for example 800 metres",
         )

@@ -171,7 +171,8 @@ class PMedian:
             raise PlanningError(
                 f"p-median over {d.shape[0]:,} demand cells and {c.shape[0]:,} candidates is too "
                 "large to hold",
-                hint="use --method mclp, or a coarser H3 resolution",
+                field_errors={"method": "too large for p-median: use mclp"},
+                hint="use the MCLP method, or a coarser H3 resolution",
             )
         return cls(cdist(d, c), weights, p, **kw)
 

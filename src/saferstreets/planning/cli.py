@@ -3,11 +3,51 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any, cast
 
 import typer
 from rich.table import Table
+
+from saferstreets.errors import PlanningError
+from saferstreets.planning.params import (
+    DEFAULT_WEIGHTS_TEXT,
+    DEFAULTS,
+    PlanParams,
+    parse_weights,
+)
+
+#: what to type, by the setting a planning error names (the errors themselves carry no CLI advice)
+CLI_HINTS = {
+    "radius": "for example --radius 800",
+    "method": "use --method mclp, or a coarser H3 resolution",
+    "busy_min_records": (
+        "import town centres with saferstreets import boundaries --kind town_centre"
+    ),
+    "force_in": "candidate bases are town centre codes and busy H3 cells: "
+    "saferstreets plan candidates lists them",
+    "force_out": "candidate bases are town centre codes and busy H3 cells: "
+    "saferstreets plan candidates lists them",
+}
+
+
+def _help(field: str) -> str:
+    return PlanParams.model_fields[field].description or field
+
+
+@contextmanager
+def cli_hints() -> Iterator[None]:
+    """Give a planning error the CLI's advice for the first setting it names."""
+    try:
+        yield
+    except PlanningError as exc:
+        for field in exc.field_errors:
+            if field in CLI_HINTS:
+                exc.hint = CLI_HINTS[field]
+                break
+        raise
 
 
 def register(*, app: typer.Typer, import_app: typer.Typer) -> None:
@@ -23,33 +63,35 @@ def register(*, app: typer.Typer, import_app: typer.Typer) -> None:
     def make(
         ctx: typer.Context,
         name: Annotated[str | None, typer.Option(help="Name to store the plan under.")] = None,
-        teams: Annotated[int, typer.Option(help="Town-centre teams to place.")] = 19,
-        officers: Annotated[int, typer.Option(help="Officers shared across the teams.")] = 500,
-        radius: Annotated[float, typer.Option(help="Walking distance a team covers (m).")] = 800.0,
-        ward_officers: Annotated[int, typer.Option(help="Extra ward officers.")] = 150,
-        ward_min: Annotated[int, typer.Option(help="Fewest extra officers per ward.")] = 0,
-        min_team: Annotated[int, typer.Option(help="Fewest officers per team.")] = 8,
-        max_team: Annotated[int, typer.Option(help="Most officers per team.")] = 60,
+        teams: Annotated[int, typer.Option(help=_help("teams"))] = DEFAULTS.teams,
+        officers: Annotated[int, typer.Option(help=_help("officers"))] = DEFAULTS.officers,
+        radius: Annotated[float, typer.Option(help=_help("radius"))] = DEFAULTS.radius,
+        ward_officers: Annotated[
+            int, typer.Option(help=_help("ward_officers"))
+        ] = DEFAULTS.ward_officers,
+        ward_min: Annotated[int, typer.Option(help=_help("ward_min"))] = DEFAULTS.ward_min,
+        min_team: Annotated[int, typer.Option(help=_help("min_team"))] = DEFAULTS.min_team,
+        max_team: Annotated[int, typer.Option(help=_help("max_team"))] = DEFAULTS.max_team,
         force_in: Annotated[
             list[str] | None, typer.Option(help="A base that must be used.")
         ] = None,
         force_out: Annotated[list[str] | None, typer.Option(help="A base that must not.")] = None,
-        weights: Annotated[
-            str, typer.Option(help="Demand weights.")
-        ] = "reports=1,survey=1,crime=1",
-        method: Annotated[str, typer.Option(help="mclp or pmedian.")] = "mclp",
-        apportionment: Annotated[str, typer.Option(help="webster or hamilton.")] = "webster",
-        time_limit: Annotated[float, typer.Option(help="Seconds the optimiser may take.")] = 30.0,
-        phases: Annotated[int, typer.Option(help="Rollout phases.")] = 4,
-        seed: Annotated[int, typer.Option(help="Seed for the patrol times.")] = 2021,
+        weights: Annotated[str, typer.Option(help="Demand weights.")] = DEFAULT_WEIGHTS_TEXT,
+        method: Annotated[str, typer.Option(help=_help("method"))] = DEFAULTS.method,
+        apportionment: Annotated[
+            str, typer.Option(help=_help("apportionment"))
+        ] = DEFAULTS.apportionment,
+        time_limit: Annotated[float, typer.Option(help=_help("time_limit"))] = DEFAULTS.time_limit,
+        phases: Annotated[int, typer.Option(help=_help("phases"))] = DEFAULTS.phases,
+        seed: Annotated[int, typer.Option(help=_help("patrol_seed"))] = DEFAULTS.patrol_seed,
         as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
     ) -> None:
         """Make a plan: ``saferstreets plan --name NAME --teams 19 --officers 500 --radius 800``."""
         if ctx.invoked_subcommand is not None:
             return
         from saferstreets.cli import console, open_store
-        from saferstreets.errors import PlanningError
-        from saferstreets.planning.service import PlanParams, make_plan, parse_weights, plan_detail
+        from saferstreets.config import get_settings
+        from saferstreets.planning.service import make_plan, plan_detail
 
         if not name:
             raise PlanningError(
@@ -66,24 +108,26 @@ def register(*, app: typer.Typer, import_app: typer.Typer) -> None:
                 f"Unknown apportionment {apportionment!r}",
                 field_errors={"apportionment": "webster or hamilton"},
             )
-        params = PlanParams(
-            teams=teams,
-            officers=officers,
-            radius=radius,
-            ward_officers=ward_officers,
-            ward_min=ward_min,
-            min_team=min_team,
-            max_team=max_team,
-            force_in=force_in or [],
-            force_out=force_out or [],
-            weights=parse_weights(weights),
-            method=cast(Any, method),
-            apportionment=cast(Any, apportionment),
-            time_limit=time_limit,
-            phases=phases,
-            patrol_seed=seed,
-        )
-        engine = open_store()
+        settings = get_settings()
+        with cli_hints():
+            params = PlanParams(
+                teams=teams,
+                officers=officers,
+                radius=radius,
+                ward_officers=ward_officers,
+                ward_min=ward_min,
+                min_team=min_team,
+                max_team=max_team,
+                force_in=force_in or [],
+                force_out=force_out or [],
+                weights=parse_weights(weights),
+                method=cast(Any, method),
+                apportionment=cast(Any, apportionment),
+                time_limit=time_limit,
+                phases=phases,
+                patrol_seed=seed,
+            )
+        engine = open_store(settings)
         from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
         with Progress(
@@ -95,12 +139,14 @@ def register(*, app: typer.Typer, import_app: typer.Typer) -> None:
             disable=as_json,
         ) as bar:
             task = bar.add_task("reading the store", total=None)
-            plan = make_plan(
-                engine=engine,
-                name=name,
-                params=params,
-                progress=lambda msg: bar.update(task, description=msg),
-            )
+            with cli_hints():
+                plan = make_plan(
+                    engine=engine,
+                    name=name,
+                    params=params,
+                    settings=settings,
+                    progress=lambda msg: bar.update(task, description=msg),
+                )
         from saferstreets.db import session_scope
 
         with session_scope(engine) as session:
@@ -231,11 +277,13 @@ def register(*, app: typer.Typer, import_app: typer.Typer) -> None:
     def candidates_cmd() -> None:
         """List candidate bases (town centres, busy cells): the codes for --force-in/--force-out."""
         from saferstreets.cli import console, open_store
+        from saferstreets.config import get_settings
         from saferstreets.db import session_scope
         from saferstreets.planning.service import candidate_list
 
-        with session_scope(open_store()) as session:
-            rows = candidate_list(session=session)
+        settings = get_settings()
+        with session_scope(open_store(settings)) as session:
+            rows = candidate_list(session=session, settings=settings)
         table = Table(title=f"{len(rows)} candidate bases")
         for col in ("code", "name", "kind"):
             table.add_column(col)

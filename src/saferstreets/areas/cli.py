@@ -56,11 +56,14 @@ def register(*, app: typer.Typer, import_app: typer.Typer) -> None:
         """Import boundaries (EPSG:4326 or British National Grid), then re-assign all points."""
         from saferstreets.areas.service import import_boundaries
         from saferstreets.cli import console, open_store
+        from saferstreets.config import get_settings
         from saferstreets.progress import rich_progress
 
-        engine = open_store()
+        settings = get_settings()
+        engine = open_store(settings)
         with rich_progress(console) as progress:
             summary = import_boundaries(
+                settings=settings,
                 engine=engine,
                 path=path,
                 level=level,
@@ -89,12 +92,18 @@ def register(*, app: typer.Typer, import_app: typer.Typer) -> None:
         """Assign every located record (crime, reports, survey answers) to areas and H3 cells."""
         from saferstreets.areas.service import assign_points
         from saferstreets.cli import console, open_store
+        from saferstreets.config import get_settings
         from saferstreets.progress import rich_progress
 
-        engine = open_store()
+        settings = get_settings()
+        engine = open_store(settings)
         with rich_progress(console) as progress:
             counts = assign_points(
-                engine=engine, tables=table or None, only_missing=only_missing, progress=progress
+                engine=engine,
+                tables=table or None,
+                only_missing=only_missing,
+                progress=progress,
+                settings=settings,
             )
         for name, count in counts.items():
             console.print(f"{name}: {count:,} rows assigned", highlight=False)

@@ -32,13 +32,20 @@ def import_crime_command(
 ) -> None:
     """Import police.uk street, outcomes and stop-and-search CSVs; bad rows go to quarantine."""
     from saferstreets.cli import console, open_store
+    from saferstreets.config import get_settings
     from saferstreets.crime.service import import_crime
     from saferstreets.ingest.cli import print_summaries, rich_import_progress
 
-    engine = open_store()
+    settings = get_settings()
+    engine = open_store(settings)
     with rich_import_progress(console) as progress:
         summaries = import_crime(
-            engine=engine, paths=paths, progress=progress, recheck=recheck, assign_areas=areas
+            engine=engine,
+            paths=paths,
+            progress=progress,
+            recheck=recheck,
+            assign_areas=areas,
+            settings=settings,
         )
     print_summaries(console, summaries, title="police.uk import")
     if any(s.status == "failed" for s in summaries):

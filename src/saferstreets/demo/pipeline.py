@@ -61,11 +61,15 @@ def stage_boundaries(ctx: DemoContext) -> str:
     ):
         if key in ctx.files:
             summary = import_boundaries(
-                engine=ctx.engine, path=ctx.files[key], level=level, assign=False
+                engine=ctx.engine,
+                path=ctx.files[key],
+                level=level,
+                assign=False,
+                settings=ctx.settings,
             )
             done.append(f"{summary.rows_stored} {level.replace('_', ' ')}")
     if done:
-        assign_points(engine=ctx.engine)
+        assign_points(engine=ctx.engine, settings=ctx.settings)
     return ", ".join(done) if done else "no boundary files in the demo county"
 
 
@@ -75,7 +79,9 @@ def stage_crime(ctx: DemoContext) -> str:
 
     if "crime" not in ctx.files:
         return "no police.uk files in the demo county"
-    summaries = import_crime(engine=ctx.engine, paths=[Path(ctx.files["crime"])])
+    summaries = import_crime(
+        engine=ctx.engine, paths=[Path(ctx.files["crime"])], settings=ctx.settings
+    )
     files = [s for s in summaries if s.kind.startswith("crime_")]
     t = total(files)
     return (

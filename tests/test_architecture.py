@@ -83,7 +83,6 @@ LONG_FUNCTIONS: dict[str, str] = {
     "saferstreets.surveys.mapping.mapping_from_dict": "to become named steps",
     "saferstreets.surveys.service._store": "to become named steps",
     "saferstreets.surveys.suggest.suggest": "to become named steps",
-    "saferstreets.analysis.place.assess_hotspots": "to become named steps",
     "saferstreets.optimisation.lagrangian.lagrangian": (
         "the volume algorithm's loop, kept whole to read beside Barahona & Anbil (2000)"
     ),

@@ -135,6 +135,7 @@ def assess_hotspots(
     within: set[str] | None,
     progress: Progress,
 ) -> tuple[list[Finding], HotspotLayer]:
+    """Gi* hot spots of ``events`` on H3 cells, and emerging hot spots over their months."""
     kind = f"hotspots_{name}"
     p = params.as_dict()
     if not len(events):
@@ -154,49 +155,74 @@ def assess_hotspots(
         fdr=params.fdr,
         inference=params.inference,
     ).fit()
-    # emerging hot spots over months
-    months = events.months
-    trend: dict[str, str] = {}
     emerging_res: dict[str, Any] | None = None
-    if len(months) >= MIN_EMERGING_PERIODS:
-        progress(f"emerging hot spots over {len(months)} months ({name})")
-        index = {c: i for i, c in enumerate(cells)}
-        row_of = np.array([index[c] for c in events.cells], dtype=np.int64)
-        dated = events.month_of >= 0
-        series = np.zeros((len(cells), len(months)))
-        np.add.at(series, (row_of[events.cell_of[dated]], events.month_of[dated]), 1)
-        periods = tuple(m.isoformat()[:7] for m in months)
-        series, periods, partial = drop_partial_months(series, periods)
-        em = emerging_mod.emerging_hotspots(
-            series,
-            weights,
-            periods,
-            permutations=0,
-            inference="analytic",
-            fdr=params.fdr,
-        )
-        trend = dict(zip(cells, em.categories, strict=True))
-        cats = Counter(em.categories)
-        emerging_res = {
-            "periods": list(em.periods),
-            "categories": {k: v for k, v in cats.most_common() if k != "no pattern"},
-            "no_pattern": cats.get("no pattern", 0),
-            "dropped_partial_months": list(partial),
-            "cells": [
-                {
-                    "cell": c,
-                    "category": cat,
-                    "trend_z": float(em.trend.z[i]),
-                    "trend_p": float(em.trend.p[i]),
-                    "tau": float(em.trend.tau[i]),
-                    "z": em.z[i].tolist(),
-                    "classes": em.classes[i].tolist(),
-                }
-                for i, (c, cat) in enumerate(zip(cells, em.categories, strict=True))
-                if cat != "no pattern"
-            ],
-            "definitions": "Esri Emerging Hot Spot Analysis categories; see docs/methods.md",
-        }
+    trend: dict[str, str] = {}
+    if len(events.months) >= MIN_EMERGING_PERIODS:
+        progress(f"emerging hot spots over {len(events.months)} months ({name})")
+        emerging_res, trend = _emerging(events, cells, weights, params)
+    findings = [_hotspot_finding(name, p, params, cells, counts, y, gi, within, trend)]
+    if emerging_res is not None:
+        findings.append(_emerging_finding(name, p, len(events.months), emerging_res))
+    return findings, HotspotLayer(name, cells, gi, y, weights)
+
+
+def _emerging(
+    events: Events, cells: list[str], weights: H3Weights, params: AssessParams
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """Emerging hot spots over the events' months (partial last months left out); each cell's
+    category."""
+    months = events.months
+    index = {c: i for i, c in enumerate(cells)}
+    row_of = np.array([index[c] for c in events.cells], dtype=np.int64)
+    dated = events.month_of >= 0
+    series = np.zeros((len(cells), len(months)))
+    np.add.at(series, (row_of[events.cell_of[dated]], events.month_of[dated]), 1)
+    periods = tuple(m.isoformat()[:7] for m in months)
+    series, periods, partial = drop_partial_months(series, periods)
+    em = emerging_mod.emerging_hotspots(
+        series,
+        weights,
+        periods,
+        permutations=0,
+        inference="analytic",
+        fdr=params.fdr,
+    )
+    cats = Counter(em.categories)
+    result = {
+        "periods": list(em.periods),
+        "categories": {k: v for k, v in cats.most_common() if k != "no pattern"},
+        "no_pattern": cats.get("no pattern", 0),
+        "dropped_partial_months": list(partial),
+        "cells": [
+            {
+                "cell": c,
+                "category": cat,
+                "trend_z": float(em.trend.z[i]),
+                "trend_p": float(em.trend.p[i]),
+                "tau": float(em.trend.tau[i]),
+                "z": em.z[i].tolist(),
+                "classes": em.classes[i].tolist(),
+            }
+            for i, (c, cat) in enumerate(zip(cells, em.categories, strict=True))
+            if cat != "no pattern"
+        ],
+        "definitions": "Esri Emerging Hot Spot Analysis categories; see docs/methods.md",
+    }
+    return result, dict(zip(cells, em.categories, strict=True))
+
+
+def _hotspot_finding(
+    name: str,
+    p: dict[str, Any],
+    params: AssessParams,
+    cells: list[str],
+    counts: dict[str, int],
+    y: np.ndarray,
+    gi: GiStar,
+    within: set[str] | None,
+    trend: dict[str, str],
+) -> Finding:
+    """The hot-spot finding: classes, the top cells, a sentence, and one row per cell."""
     classes = Counter(int(v) for v in gi.classes)
     perm_two = np.minimum(1.0, 2.0 * np.minimum(gi.p_greater, gi.p_less))
     hot = gi.classes > 0
@@ -225,7 +251,13 @@ def assess_hotspots(
         summary += (
             f" {confirmed:,} of them are also significant by conditional permutation (p <= 0.05)."
         )
-    cell_rows = [
+    return Finding(f"hotspots_{name}", p, result, summary, _cell_rows(cells, y, gi, trend))
+
+
+def _cell_rows(
+    cells: list[str], y: np.ndarray, gi: GiStar, trend: dict[str, str]
+) -> list[dict[str, Any]]:
+    return [
         {
             "cell": c,
             "count": float(y[i]),
@@ -238,25 +270,23 @@ def assess_hotspots(
         }
         for i, c in enumerate(cells)
     ]
-    findings = [Finding(kind, p, result, summary, cell_rows)]
-    if emerging_res is not None:
-        cats = emerging_res["categories"]
-        text = ", ".join(f"{v:,} {k}s" for k, v in list(cats.items())[:4]) or "no emerging pattern"
-        findings.append(
-            Finding(
-                f"emerging_{name}",
-                {**p, "periods": len(months)},
-                emerging_res,
-                f"Over {len(emerging_res['periods'])} months of {name}: {text}."
-                + (
-                    f" {', '.join(emerging_res['dropped_partial_months'])} left out: too few "
-                    "records for a whole month."
-                    if emerging_res["dropped_partial_months"]
-                    else ""
-                ),
-            )
-        )
-    return findings, HotspotLayer(name, cells, gi, y, weights)
+
+
+def _emerging_finding(
+    name: str, p: dict[str, Any], n_months: int, emerging_res: dict[str, Any]
+) -> Finding:
+    cats = emerging_res["categories"]
+    text = ", ".join(f"{v:,} {k}s" for k, v in list(cats.items())[:4]) or "no emerging pattern"
+    dropped = emerging_res["dropped_partial_months"]
+    return Finding(
+        f"emerging_{name}",
+        {**p, "periods": n_months},
+        emerging_res,
+        f"Over {len(emerging_res['periods'])} months of {name}: {text}."
+        + (
+            f" {', '.join(dropped)} left out: too few records for a whole month." if dropped else ""
+        ),
+    )
 
 
 def assess_fusion(

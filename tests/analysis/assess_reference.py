@@ -1,8 +1,13 @@
 """The assessment service as it was before the speed work (commit 442ea9d), kept as an oracle.
 
-tests/analysis/test_assess_equal.py runs this and the optimised ``assessment.service`` on the same
-store and requires the same stored findings. Do not optimise or edit this copy; delete it when
-the oracle is no longer wanted.
+Purpose: tests/analysis/test_assess_equal.py runs this and ``assessment.service.run_assessment``
+(the store-backed service that runs the pure ``analysis.people`` and ``analysis.place``) on one
+varied store and requires every stored finding, parameter, summary and hotspot cell to be equal.
+It is the only check that the speed work (SQL tallies, vectorised cell indexing) and the split of
+the old ``analysis/service.py`` into a pure package and the ``assessment`` domain changed no
+number. It is test code: outside ``src/``, so not held to the architecture test's rules. Do not
+optimise or edit this copy beyond import paths; replace it with small golden outputs of the demo
+county when it is no longer wanted.
 """
 # ruff: noqa
 # mypy: ignore-errors

@@ -15,6 +15,7 @@ from rich.table import Table
 from typer.core import TyperGroup
 
 from saferstreets.accounts import cli as accounts_cli
+from saferstreets.alerts import cli as alerts_cli
 from saferstreets.areas import cli as areas_cli
 from saferstreets.assessment import cli as assessment_cli
 from saferstreets.cli.support import console, open_store, print_app_error
@@ -113,6 +114,28 @@ def status(
         console.print(imports)
     else:
         console.print("Nothing has been imported yet.")
+    _print_alerts(info["alerts"])
+
+
+def _print_alerts(alerts: dict[str, Any]) -> None:
+    """The alert outbox in one line, and every failed alert (delivered to no one, or not all)."""
+    console.print(
+        f"Danger-now alerts: {alerts['sent']:,} sent, {alerts['pending']:,} pending "
+        f"({alerts['overdue']:,} overdue), {alerts['failed']:,} failed",
+        highlight=False,
+    )
+    if alerts["overdue"]:
+        console.print(
+            "[bold red]Alerts are waiting too long:[/bold red] check that an alert channel is "
+            "configured and a worker runs (docs/alerts.md)"
+        )
+    for failed in alerts["failed_alerts"]:
+        console.print(
+            f"[bold red]Alert failed[/bold red] {failed['alert_id']} ({failed['urgency']}, "
+            f"received {failed['received_hour']}) after {failed['attempts']} attempts: "
+            f"{failed['error']}; the report: {failed['link']}",
+            highlight=False,
+        )
 
 
 def check_port_free(host: str, port: int) -> None:
@@ -186,20 +209,22 @@ def _wire() -> None:
     """Each domain's command group, and the domains' ``import`` commands, in one place.
 
     Domains changed in parallel with the move to one ``typer.Typer()`` per domain still add
-    themselves with ``register(app=, import_app=)`` (surveys, reports, publishing, accounts).
+    themselves with ``register(app=, import_app=)`` (reports, publishing, accounts).
     """
     app.add_typer(ingest_cli.app, name="quarantine")
     import_app.command("boundaries")(areas_cli.import_boundaries_command)
     app.add_typer(areas_cli.app, name="areas")
     import_app.command("crime")(crime_cli.import_crime_command)
     app.add_typer(crime_cli.app, name="crime")
-    surveys_cli.register(app=app, import_app=import_app)
+    import_app.command("survey")(surveys_cli.import_survey_command)
+    app.add_typer(surveys_cli.app, name="surveys")
     reports_cli.register(app=app, import_app=import_app)
     app.add_typer(themes_cli.app, name="themes")
     app.command("assess")(assessment_cli.assess)
     app.add_typer(planning_cli.app, name="plan")
     publishing_cli.register(app=app, import_app=import_app)
     accounts_cli.register(app=app, import_app=import_app)
+    app.add_typer(alerts_cli.app, name="alerts")
 
 
 _wire()

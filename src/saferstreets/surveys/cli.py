@@ -7,90 +7,103 @@ from typing import Annotated
 
 import typer
 
+from saferstreets.cli.support import console, open_store, rich_progress
 
-def register(*, app: typer.Typer, import_app: typer.Typer) -> None:
-    """Add ``import survey`` to the main app."""
+app = typer.Typer(help="Manage imported survey waves.", no_args_is_help=True)
 
-    @import_app.command("survey")
-    def import_survey_cmd(
-        path: Annotated[Path, typer.Argument(help="The survey export: CSV or XLSX.")],
-        mapping: Annotated[
-            Path | None, typer.Option(help="The mapping TOML that says which column means what.")
-        ] = None,
-        suggest_mapping: Annotated[
-            bool,
-            typer.Option(
-                "--suggest-mapping",
-                help="Write a mapping to start from, read from the headers and answers.",
-            ),
-        ] = False,
-        out: Annotated[
-            Path | None,
-            typer.Option(
-                help="Where --suggest-mapping writes (default: the export's name + .mapping.toml)."
-            ),
-        ] = None,
-        wave: Annotated[
-            str | None,
-            typer.Option(help="The wave's name (default: the name in the mapping's wave table)."),
-        ] = None,
-        sheet: Annotated[
-            str | None,
-            typer.Option(help="The XLSX sheet to read (default: the one that fits the mapping)."),
-        ] = None,
-        force: Annotated[
-            bool, typer.Option("--force", help="With --suggest-mapping: overwrite --out.")
-        ] = False,
-    ) -> None:
-        """Import a survey export (SmartSurvey, MS Forms, SurveyMonkey, Qualtrics) as a wave."""
-        from saferstreets.cli import console
-        from saferstreets.errors import AppError
 
-        if suggest_mapping:
-            from saferstreets.surveys.service import suggest_mapping as suggest
+@app.command("scrub")
+def scrub_cmd() -> None:
+    """Remove personal columns and contact details from survey rows already stored."""
+    from saferstreets.db import session_scope
+    from saferstreets.surveys.scrub import scrub_store
 
-            target = out or path.with_name(path.name + ".mapping.toml")
-            if target.exists() and not force:
-                raise AppError(
-                    f"{target} already exists",
-                    hint="give --out elsewhere, or --force to replace it",
-                )
-            text = suggest(path, sheet=sheet)
-            target.write_text(text, encoding="utf-8")
-            checks = text.count("# check")
-            console.print(
-                f"Wrote a suggested mapping to {target} ({checks} line(s) marked '# check').",
-                highlight=False,
-            )
-            console.print(
-                f"Check it, then: saferstreets import survey {path} --mapping {target}",
-                highlight=False,
-            )
-            return
-        if mapping is None:
+    with session_scope(open_store()) as session:
+        summary = scrub_store(session=session)
+    for line in summary.lines():
+        console.print(line, highlight=False, markup=False)
+
+
+def import_survey_command(
+    path: Annotated[Path, typer.Argument(help="The survey export: CSV or XLSX.")],
+    mapping: Annotated[
+        Path | None, typer.Option(help="The mapping TOML that says which column means what.")
+    ] = None,
+    suggest_mapping: Annotated[
+        bool,
+        typer.Option(
+            "--suggest-mapping",
+            help="Write a mapping to start from, read from the headers and answers.",
+        ),
+    ] = False,
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            help="Where --suggest-mapping writes (default: the export's name + .mapping.toml)."
+        ),
+    ] = None,
+    wave: Annotated[
+        str | None,
+        typer.Option(help="The wave's name (default: the name in the mapping's wave table)."),
+    ] = None,
+    sheet: Annotated[
+        str | None,
+        typer.Option(help="The XLSX sheet to read (default: the one that fits the mapping)."),
+    ] = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="With --suggest-mapping: overwrite --out.")
+    ] = False,
+) -> None:
+    """Import a survey export (SmartSurvey, MS Forms, SurveyMonkey, Qualtrics) as a wave."""
+    from saferstreets.errors import AppError
+
+    if suggest_mapping:
+        from saferstreets.surveys.service import suggest_mapping as suggest
+
+        target = out or path.with_name(path.name + ".mapping.toml")
+        if target.exists() and not force:
             raise AppError(
-                "Say how to read the export",
-                hint="give --mapping FILE, or --suggest-mapping to write one",
+                f"{target} already exists",
+                hint="give --out elsewhere, or --force to replace it",
             )
+        text = suggest(path, sheet=sheet)
+        target.write_text(text, encoding="utf-8")
+        checks = text.count("# check")
+        console.print(
+            f"Wrote a suggested mapping to {target} ({checks} line(s) marked '# check').",
+            highlight=False,
+            markup=False,
+        )
+        console.print(
+            f"Check it, then: saferstreets import survey {path} --mapping {target}",
+            highlight=False,
+            markup=False,
+        )
+        return
+    if mapping is None:
+        raise AppError(
+            "Say how to read the export",
+            hint="give --mapping FILE, or --suggest-mapping to write one",
+        )
 
-        from saferstreets.cli import open_store
-        from saferstreets.progress import rich_progress
-        from saferstreets.surveys.service import import_survey
+    from saferstreets.surveys.service import import_survey
 
-        engine = open_store()
-        with rich_progress(console, transient=True) as progress:
-            summary = import_survey(
-                engine=engine,
-                path=path,
-                mapping=mapping,
-                wave_name=wave,
-                progress=progress,
-                sheet=sheet,
-            )
-        console.print(summary.line(), highlight=False)
-        for problem in summary.problems:
-            console.print(f"  quarantined: {problem}", highlight=False)
-        shown = len(summary.problems)
-        total = summary.rows_quarantined + getattr(summary, "fields_quarantined", 0)
-        if total > shown:
-            console.print(f"  … and {total - shown:,} more in the quarantine", highlight=False)
+    engine = open_store()
+    with rich_progress(console, transient=True) as progress:
+        summary = import_survey(
+            engine=engine,
+            path=path,
+            mapping=mapping,
+            wave_name=wave,
+            progress=progress,
+            sheet=sheet,
+        )
+    console.print(summary.line(), highlight=False, markup=False)
+    for problem in summary.problems:
+        console.print(f"  quarantined: {problem}", highlight=False, markup=False)
+    shown = len(summary.problems)
+    total = summary.rows_quarantined + getattr(summary, "fields_quarantined", 0)
+    if total > shown:
+        console.print(
+            f"  … and {total - shown:,} more in the quarantine", highlight=False, markup=False
+        )

@@ -33,9 +33,7 @@ SMALL = dict(
 def test_the_cli_and_the_form_take_their_defaults_from_plan_params() -> None:
     import typer
 
-    app = typer.Typer()  # the command is built inside register: read its defaults from an app
-    plan_cli.register(app=app, import_app=typer.Typer())
-    make = typer.main.get_command(app).commands["plan"]  # type: ignore[attr-defined]
+    make = typer.main.get_command(plan_cli.app)  # the plan group's callback makes a plan
     defaults = {p.name: p.default for p in make.params}
     for key in ("teams", "officers", "radius", "min_team", "max_team", "phases", "time_limit"):
         assert defaults[key] == getattr(DEFAULTS, key), key

@@ -247,6 +247,37 @@ def test_the_pure_rule_would_catch_a_lazy_store_import() -> None:
     assert not m.top_imports
 
 
+def _hint_texts(tree: ast.AST) -> Iterator[str]:
+    """The literal text of every ``hint=`` and ``field_errors=`` given to a call."""
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call):
+            for kw in node.keywords:
+                if kw.arg in ("hint", "field_errors"):
+                    for part in ast.walk(kw.value):
+                        if isinstance(part, ast.Constant) and isinstance(part.value, str):
+                            yield part.value
+
+
+def test_pure_modules_give_no_cli_advice() -> None:
+    """Errors from the pure core name the setting; the CLI adds ``--option`` advice itself.
+
+    The pure readers (``surveys.reader``, ``themes.classifier``) still carry CLI advice; they
+    serve only the CLI today.
+    """
+    core = [
+        p
+        for p in PURE
+        if p not in ("saferstreets.surveys.reader", "saferstreets.themes.classifier")
+    ]
+    advice = []
+    for name, m in MODULES.items():
+        if any(_in(name, p) for p in core):
+            advice += [
+                f"{name}: {t!r}" for t in _hint_texts(m.tree) if "--" in t or "saferstreets " in t
+            ]
+    assert not advice, "\n".join(advice)
+
+
 def _is_adapter(name: str) -> bool:
     last = name.rsplit(".", 1)[-1]
     return last == "cli" or last.startswith("routes")

@@ -209,7 +209,7 @@ def _wire() -> None:
     """Each domain's command group, and the domains' ``import`` commands, in one place.
 
     Domains changed in parallel with the move to one ``typer.Typer()`` per domain still add
-    themselves with ``register(app=, import_app=)`` (reports, publishing, accounts).
+    themselves with ``register(app=, import_app=)`` (publishing, accounts).
     """
     app.add_typer(ingest_cli.app, name="quarantine")
     import_app.command("boundaries")(areas_cli.import_boundaries_command)
@@ -218,7 +218,8 @@ def _wire() -> None:
     app.add_typer(crime_cli.app, name="crime")
     import_app.command("survey")(surveys_cli.import_survey_command)
     app.add_typer(surveys_cli.app, name="surveys")
-    reports_cli.register(app=app, import_app=import_app)
+    import_app.command("reports")(reports_cli.import_reports_command)
+    app.add_typer(reports_cli.app, name="reports")
     app.add_typer(themes_cli.app, name="themes")
     app.command("assess")(assessment_cli.assess)
     app.add_typer(planning_cli.app, name="plan")

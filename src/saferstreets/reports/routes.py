@@ -171,7 +171,11 @@ async def report_submit(request: Request, session: SessionDep, settings: Setting
     try:
         submission = parse_submission(values)
         report, code = service.create_report(
-            session=session, submission=submission, source="web", force_name=settings.force_name
+            session=session,
+            submission=submission,
+            source="web",
+            force_name=settings.force_name,
+            settings=settings,
         )
     except ValidationFailed as exc:
         session.rollback()

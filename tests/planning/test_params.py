@@ -44,9 +44,9 @@ def test_the_cli_and_the_form_take_their_defaults_from_plan_params() -> None:
     assert read_form(FORM_DEFAULTS) == PlanParams()
 
 
-def test_a_setting_that_cannot_work_is_refused_when_the_params_are_built() -> None:
+def test_a_setting_that_cannot_work_is_refused_by_the_check() -> None:
     with pytest.raises(PlanningError) as err:
-        PlanParams(radius=0)
+        PlanParams(radius=0).check()
     assert err.value.field_errors == {"radius": "must be more than 0 metres (it is 0)"}
     with pytest.raises(PlanningError) as err:
         read_form({"teams": "19.0", "method": "best"})

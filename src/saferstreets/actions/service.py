@@ -67,12 +67,11 @@ def can_see_ward(user: User, ward_code: str) -> bool:
 
 
 def get_issue(*, session: Session, issue_id: int, user: User) -> LocalIssue:
-    """The issue, if it exists and this user may see it."""
+    """The issue, if it exists and this user may see it; an issue she may not see gets the same
+    answer as one that does not exist, so that an id tells nobody what is in another ward."""
     issue = session.get(LocalIssue, issue_id)
-    if issue is None:
-        raise NotFound(f"There is no local issue {issue_id}.")
-    if not can_see_ward(user, issue.ward_code):
-        raise PermissionDenied("This issue is in a ward outside your area.")
+    if issue is None or not can_see_ward(user, issue.ward_code):
+        raise NotFound(f"There is no local issue {issue_id} that you can see.")
     return issue
 
 
@@ -342,12 +341,11 @@ def partner_referrals(*, session: Session, user: User) -> list[Referral]:
 
 
 def get_referral(*, session: Session, referral_id: int, user: User) -> Referral:
-    """One referral, if this user may see it (the same rule as :func:`partner_referrals`)."""
-    if session.get(Referral, referral_id) is None:
-        raise NotFound(f"There is no referral {referral_id}.")
+    """One referral, if this user may see it (the same rule as :func:`partner_referrals`); one
+    she may not see gets the same answer as one that does not exist."""
     referral = session.scalar(_visible_referrals(user).where(Referral.id == referral_id))
     if referral is None:
-        raise PermissionDenied("This referral is for another partner or outside your wards.")
+        raise NotFound(f"There is no referral {referral_id} that you can see.")
     return referral
 
 
@@ -409,13 +407,9 @@ def answer_referral(
     closed_on: date | None = None,
 ) -> Referral:
     """A partner (or staff) answers a referral: accepted, done or declined, with what was done."""
-    referral = session.get(Referral, referral_id)
-    if referral is None:
-        raise NotFound(f"There is no referral {referral_id}.")
-    if user.role == "partner" and referral.partner != user.partner:
-        raise PermissionDenied("This referral is for another partner.")
     if user.role not in (*STAFF_ROLES_ALL_WARDS, "partner"):
         raise PermissionDenied("Only the partner or a supervisor can answer a referral.")
+    referral = get_referral(session=session, referral_id=referral_id, user=user)
     if status not in REFERRAL_STATUSES or status == "sent":
         raise ValidationFailed(
             "Choose accepted, done or declined.",

@@ -2,8 +2,9 @@
 
 The CLI (``saferstreets plan``), the web form (``/staff/plans/new``) and the service all read
 :class:`PlanParams`: its defaults, descriptions and checks are written here once. A setting that
-cannot work is a :class:`~saferstreets.errors.PlanningError` naming the field (the model's
-validator raises it), so a caller sees one kind of error whichever way the plan was asked for.
+cannot work is a :class:`~saferstreets.errors.PlanningError` naming the field
+(:meth:`PlanParams.check`), so a caller sees one kind of error whichever way the plan was asked
+for.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from collections.abc import Mapping
 from datetime import date
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field, TypeAdapter, ValidationError, model_validator
+from pydantic import BaseModel, Field, TypeAdapter, ValidationError
 
 from saferstreets.errors import PlanningError
 
@@ -55,8 +56,9 @@ def parse_weights(text: str) -> dict[str, float]:
 class PlanParams(BaseModel):
     """Everything a "what if" can change. Defaults follow the Met's 2021 model.
 
-    Building one checks it: a setting that cannot work raises ``PlanningError`` naming each
-    such field (see :meth:`problems`).
+    :meth:`check` refuses settings that cannot work with a ``PlanningError`` naming each such
+    field (:meth:`problems`); the services call it before reading the store. Building one does
+    not check it, so stored or partial settings can always be read back.
     """
 
     teams: int = Field(default=19, description="Town-centre teams (bases) to place.")
@@ -95,11 +97,6 @@ class PlanParams(BaseModel):
     visits_per_pair_shift: int = 3
     duty_share: float = 0.25
     patrol_seed: int = Field(default=2021, description="Seed for the patrol times.")
-
-    @model_validator(mode="after")
-    def _feasible(self) -> PlanParams:
-        self.check()
-        return self
 
     def problems(self) -> dict[str, str]:
         """Each setting that cannot work, and why (empty when all can)."""
@@ -236,8 +233,8 @@ def read_form(raw: Mapping[str, str]) -> PlanParams:
     """PlanParams from the form's text fields (missing ones take the defaults).
 
     A field that is not a number or not one of the choices is a PlanningError (message
-    :data:`CHECK_MARKED`) naming every such field; then a bad weight, then a setting that cannot
-    work (the model's own check), each a PlanningError naming the field.
+    :data:`CHECK_MARKED`) naming every such field; then a bad weight is a PlanningError naming
+    it. Whether the settings can work is :meth:`PlanParams.check`'s to say.
     """
     if errors := form_problems(raw):
         raise PlanningError(CHECK_MARKED, field_errors=errors)

@@ -19,6 +19,7 @@ from saferstreets.planning.params import (
     weights_text,
 )
 from saferstreets.web.deps import SessionDep, SettingsDep, require_role, templates
+from saferstreets.web.ids import StoreId
 from saferstreets.web.security import check_csrf, csrf_token
 
 router = APIRouter(prefix="/staff/plans")
@@ -187,7 +188,7 @@ def compare_page(
     request: Request,
     session: SessionDep,
     user: Planner,
-    ids: Annotated[list[int] | None, Query()] = None,
+    ids: Annotated[list[StoreId] | None, Query()] = None,
 ) -> Response:
     cmp = service.compare_plans(session=session, ids=list(dict.fromkeys(ids or [])))
     return templates.TemplateResponse(
@@ -197,7 +198,7 @@ def compare_page(
 
 @router.get("/compare.json")
 def compare_json(
-    session: SessionDep, user: Planner, ids: Annotated[list[int] | None, Query()] = None
+    session: SessionDep, user: Planner, ids: Annotated[list[StoreId] | None, Query()] = None
 ) -> dict:
     """Plans side by side."""
     return service.compare_plans(session=session, ids=list(dict.fromkeys(ids or [])))

@@ -370,3 +370,22 @@ def test_a_ward_officer_cannot_read_another_wards_reports_through_a_new_issue(
     made = create(str(mine))
     assert made.status_code == 303
     assert words not in client.get(made.headers["location"]).text
+
+
+def test_a_link_made_before_the_ward_check_shows_no_other_wards_report(session) -> None:  # type: ignore[no-untyped-def]
+    """A store may hold links made before linking checked wards: the issue page and a partner's
+    map show only the issue ward's reports, so the old link cannot be read through."""
+    add_area(session, "D1", "Northbury", "district")
+    add_area(session, "W1", "Castle", "ward", parent="D1")
+    add_area(session, "W2", "Riverside", "ward", parent="D1", lon=-0.29)
+    mine = add_report(session, ward="W1", district="D1", reasons=["poor_lighting"])
+    theirs = add_report(
+        session, ward="W2", district="D1", reasons=["touching"], free_text="named man at 4"
+    )
+    issue = service.create_issue(
+        session=session, user=None, ward_code="W1", title="Lights", report_ids=[mine.id]
+    )
+    session.add(IssueReport(issue_id=issue.id, report_id=theirs.id))  # as an old store may hold
+    session.flush()
+    shown = service.issue_detail(session=session, issue=issue)["reports"]
+    assert [r.id for r in shown] == [mine.id]

@@ -356,7 +356,12 @@ def referral_cells(*, session: Session, referral: Referral) -> list[tuple[str, i
     rows = session.execute(
         sa.select(Report.h3_cell, count)
         .join(IssueReport, IssueReport.report_id == Report.id)
-        .where(IssueReport.issue_id == referral.issue_id, Report.h3_cell.is_not(None))
+        .join(LocalIssue, LocalIssue.id == IssueReport.issue_id)
+        .where(
+            IssueReport.issue_id == referral.issue_id,
+            Report.ward_code == LocalIssue.ward_code,
+            Report.h3_cell.is_not(None),
+        )
         .group_by(Report.h3_cell)
         .order_by(count.desc(), Report.h3_cell)
     ).all()
@@ -486,11 +491,15 @@ def queue(
 
 
 def issue_detail(*, session: Session, issue: LocalIssue) -> dict[str, Any]:
-    """Everything on an issue's page: its reports, actions, referrals and public updates."""
+    """Everything on an issue's page: its reports, actions, referrals and public updates.
+
+    Only reports in the issue's ward are shown: linking checks this now, but a store may hold
+    links made before it did, and another ward's report must not be read through them.
+    """
     reports = session.scalars(
         sa.select(Report)
         .join(IssueReport, IssueReport.report_id == Report.id)
-        .where(IssueReport.issue_id == issue.id)
+        .where(IssueReport.issue_id == issue.id, Report.ward_code == issue.ward_code)
         .order_by(Report.occurred_on.desc())
     ).all()
     return {

@@ -85,18 +85,12 @@ LONG_FUNCTIONS: dict[str, str] = {
     ),
 }
 #: domain modules that import the web, and why they may
-WEB_IN_DOMAINS: dict[str, str] = {
-    "saferstreets.publishing.report": (
-        "renders the printable report with web.deps.templates; saferstreets.documents.render "
-        "is the replacement (publishing was being changed in parallel)"
-    ),
-}
+WEB_IN_DOMAINS: dict[str, str] = {}
 
 
 #: domain command modules that still reach the CLI lazily (``from saferstreets.cli import ...``
 #: inside each command) and add themselves with ``register()``
 LAZY_CLI: dict[str, str] = {
-    "saferstreets.publishing.cli": "changed in parallel with the cli package; to convert",
     "saferstreets.accounts.cli": "changed in parallel with the cli package; to convert",
 }
 

@@ -11,6 +11,7 @@ from pathlib import Path
 import jinja2
 
 TEMPLATE_DIR = Path(__file__).resolve().parent / "web" / "templates"
+STATIC_DIR = Path(__file__).resolve().parent / "web" / "static"
 
 documents = jinja2.Environment(
     loader=jinja2.FileSystemLoader(TEMPLATE_DIR), autoescape=True, auto_reload=False

@@ -209,7 +209,7 @@ def _wire() -> None:
     """Each domain's command group, and the domains' ``import`` commands, in one place.
 
     Domains changed in parallel with the move to one ``typer.Typer()`` per domain still add
-    themselves with ``register(app=, import_app=)`` (publishing, accounts).
+    themselves with ``register(app=, import_app=)`` (accounts).
     """
     app.add_typer(ingest_cli.app, name="quarantine")
     import_app.command("boundaries")(areas_cli.import_boundaries_command)
@@ -223,7 +223,8 @@ def _wire() -> None:
     app.add_typer(themes_cli.app, name="themes")
     app.command("assess")(assessment_cli.assess)
     app.add_typer(planning_cli.app, name="plan")
-    publishing_cli.register(app=app, import_app=import_app)
+    app.command("report")(publishing_cli.report)
+    app.command("publish")(publishing_cli.publish)
     accounts_cli.register(app=app, import_app=import_app)
     app.add_typer(alerts_cli.app, name="alerts")
 

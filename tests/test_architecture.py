@@ -376,5 +376,16 @@ def _cycles() -> list[list[str]]:
     return found
 
 
+def test_every_first_party_import_names_a_module() -> None:
+    """A module moved without its importers updated fails here (mypy ignores missing imports)."""
+    missing = sorted(
+        f"{name} imports {imported}"
+        for name, m in MODULES.items()
+        for imported in m.imports
+        if (imported == ROOT or imported.startswith(ROOT + ".")) and imported not in MODULES
+    )
+    assert not missing, "\n".join(missing)
+
+
 def test_no_module_level_import_cycle() -> None:
     assert _cycles() == []

@@ -150,6 +150,11 @@ def serve(
     settings = get_settings()
     host = host or settings.host
     port = port or settings.port
+    from saferstreets.web.app import refuse_development_secret
+
+    refuse_development_secret(settings, host)
+    os.environ["SAFERSTREETS_HOST"] = host  # the app's factory checks the address it serves on
+    get_settings.cache_clear()
     open_store(settings)
     check_port_free(host, port)
     console.print(

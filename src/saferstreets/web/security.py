@@ -54,19 +54,39 @@ class CSRFError(AppError):
     title = "This form has expired"
 
 
+def _csrf_binding(request: Request, *, create: bool) -> str | None:
+    """What this visitor's CSRF token is bound to: her session's cookie token if she has one,
+    else a random cookie of her own (set on first need; no store row for anonymous visitors)."""
+    from saferstreets.web import sessions as cookies
+
+    if token := cookies.read_cookie(request, cookies.SESSION):
+        return "s:" + token
+    anonymous = cookies.read_cookie(request, cookies.CSRF) or getattr(
+        request.state, "csrf_anonymous", None
+    )
+    if not anonymous and create:
+        anonymous = request.state.csrf_anonymous = secrets.token_urlsafe(32)
+        cookies.set_cookie(request, cookies.CSRF, anonymous)
+    return "a:" + anonymous if anonymous else None
+
+
+def _csrf_for(request: Request, binding: str) -> str:
+    secret = request.app.state.settings.secret_key.encode()
+    return hmac.new(secret, b"csrf:" + binding.encode(), hashlib.sha256).hexdigest()
+
+
 def csrf_token(request: Request) -> str:
-    """The session's CSRF token, created on first use."""
-    token = request.session.get("csrf")
-    if not token:
-        token = secrets.token_urlsafe(32)
-        request.session["csrf"] = token
-    return str(token)
+    """The CSRF token for this visitor's forms: an HMAC of the cookie it is bound to."""
+    binding = _csrf_binding(request, create=True)
+    assert binding is not None
+    return _csrf_for(request, binding)
 
 
 def check_csrf(request: Request, submitted: str | None) -> None:
-    """Raise unless ``submitted`` equals the session's token (constant-time comparison)."""
-    expected = request.session.get("csrf")
-    if not expected or not submitted or not hmac.compare_digest(str(expected), str(submitted)):
+    """Raise unless ``submitted`` is this visitor's token (constant-time comparison)."""
+    binding = _csrf_binding(request, create=False)
+    expected = _csrf_for(request, binding) if binding else None
+    if not expected or not submitted or not hmac.compare_digest(expected, str(submitted)):
         raise CSRFError(
             "This form has expired or was sent from elsewhere. "
             "Please reload the page and try again."

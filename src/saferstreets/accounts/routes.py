@@ -104,6 +104,7 @@ def login(
         audit(session=session, user=None, action="signin_failed", object_kind="user",
               detail={"reason": "throttled"}, at=now)  # fmt: skip
         return _refused(request, next, wait)
+    session.commit()  # give the connection back while waiting for a turn to check the password
     user, reason = check_password(
         session=session,
         username=username,

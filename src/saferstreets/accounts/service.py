@@ -105,20 +105,20 @@ def set_wards(*, session: Session, user: User, wards: list[str]) -> None:
 
 
 def check_password(
-    *, session: Session, username: str, password: str, concurrency: int = 2, wait: float = 10.0
+    *, session: Session, username: str, password: str, concurrency: int = 2, wait: float = 5.0
 ) -> tuple[User | None, str]:
     """The active user with this username and password, or None and why (same time either way).
 
     At most ``concurrency`` checks run at once in this process; one that waits longer than
     ``wait`` seconds for its turn is refused (``SigninBusy``) rather than queued for ever.
+    Commit or close ``session`` first if it holds a connection: waiting here should not.
     """
-    user = session.scalar(sa.select(User).where(User.username == username))
-    candidate = user.password_hash if user else _DUMMY_HASH
     slots = _hash_slots(concurrency)
     if not slots.acquire(timeout=wait):
         raise SigninBusy("Too many people are signing in at once. Please try again in a minute.")
     try:
-        _hasher.verify(candidate, password)
+        user = session.scalar(sa.select(User).where(User.username == username))
+        _hasher.verify(user.password_hash if user else _DUMMY_HASH, password)
     except (VerificationError, InvalidHashError):
         return None, "unknown_account" if user is None else "wrong_password"
     finally:

@@ -61,6 +61,12 @@ def _refused(request: Request, next: str, wait: float) -> Response:
     return response
 
 
+def _throttled(request: Request, session: Session, next: str, seconds: float) -> Response:
+    audit(session=session, user=None, action="signin_failed", object_kind="user",
+          detail={"reason": "throttled"}, at=cookies.now(request))  # fmt: skip
+    return _refused(request, next, max(seconds, 1.0))
+
+
 def _failed(
     request: Request, *, session: Session, settings: Settings, keys: list[str],
     user: User | None, reason: str,
@@ -99,18 +105,24 @@ def login(
         throttle.account_key(settings, username),
         throttle.client_key(settings, client_address(request)),
     ]
-    wait = throttle.wait_seconds(session=session, settings=settings, now=now, keys=keys)
-    if wait > 0:  # refused before any password is hashed, and not counted again
-        audit(session=session, user=None, action="signin_failed", object_kind="user",
-              detail={"reason": "throttled"}, at=now)  # fmt: skip
-        return _refused(request, next, wait)
+
+    def wait() -> float:
+        return throttle.wait_seconds(
+            session=session, settings=settings, now=cookies.now(request), keys=keys
+        )
+
+    if (seconds := wait()) > 0:  # refused before any password is hashed, and not counted again
+        return _throttled(request, session, next, seconds)
     session.commit()  # give the connection back while waiting for a turn to check the password
     user, reason = check_password(
         session=session,
         username=username,
         password=password,
         concurrency=settings.signin_hash_concurrency,
+        admit=lambda: wait() <= 0,  # failures may have come in while it waited
     )
+    if reason == "throttled":
+        return _throttled(request, session, next, wait())
     if user is None:
         known_user = session.scalar(sa.select(User).where(User.username == username))
         _failed(request, session=session, settings=settings, keys=keys, user=known_user,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -105,18 +106,27 @@ def set_wards(*, session: Session, user: User, wards: list[str]) -> None:
 
 
 def check_password(
-    *, session: Session, username: str, password: str, concurrency: int = 2, wait: float = 5.0
+    *,
+    session: Session,
+    username: str,
+    password: str,
+    concurrency: int = 2,
+    wait: float = 5.0,
+    admit: Callable[[], bool] | None = None,
 ) -> tuple[User | None, str]:
     """The active user with this username and password, or None and why (same time either way).
 
     At most ``concurrency`` checks run at once in this process; one that waits longer than
-    ``wait`` seconds for its turn is refused (``SigninBusy``) rather than queued for ever.
+    ``wait`` seconds for its turn is refused (``SigninBusy``) rather than queued for ever, and
+    one whose ``admit()`` is false once its turn comes is not checked (reason ``throttled``).
     Commit or close ``session`` first if it holds a connection: waiting here should not.
     """
     slots = _hash_slots(concurrency)
     if not slots.acquire(timeout=wait):
         raise SigninBusy("Too many people are signing in at once. Please try again in a minute.")
     try:
+        if admit is not None and not admit():
+            return None, "throttled"
         user = session.scalar(sa.select(User).where(User.username == username))
         _hasher.verify(user.password_hash if user else _DUMMY_HASH, password)
     except (VerificationError, InvalidHashError):

@@ -7,6 +7,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from saferstreets.alerts.service import alert_trouble
 from saferstreets.areas.models import Area
 from saferstreets.crime.models import Crime, Outcome, StopSearch
 from saferstreets.ingest.models import ImportRun, QuarantinedRow
@@ -16,7 +17,7 @@ from saferstreets.surveys.models import SurveyResponse, SurveyWave
 
 
 def store_status(*, session: Session) -> dict[str, Any]:
-    """Counts of each kind of record, areas by level, open quarantine, last import of each kind."""
+    """Counts of each kind of record, areas by level, open quarantine, last imports, alerts."""
 
     def count(model: Any) -> int:
         return int(session.scalar(sa.select(sa.func.count()).select_from(model)) or 0)
@@ -51,6 +52,7 @@ def store_status(*, session: Session) -> dict[str, Any]:
             "rows_stored": run.rows_stored,
             "rows_duplicate": run.rows_duplicate,
             "rows_quarantined": run.rows_quarantined,
+            **_dropped(run),
         }
         for run in session.scalars(sa.select(ImportRun).where(ImportRun.id.in_(last_ids)))
     }
@@ -59,7 +61,14 @@ def store_status(*, session: Session) -> dict[str, Any]:
         "areas": areas,
         "quarantined_open": quarantined_open,
         "last_imports": last_imports,
+        "alerts": alert_trouble(session=session),
     }
+
+
+def _dropped(run: ImportRun) -> dict[str, Any]:
+    """The personal columns a survey import dropped (names and counts, never values)."""
+    dropped = (run.details or {}).get("dropped_columns")
+    return {"dropped_columns": dropped} if dropped is not None else {}
 
 
 def counts_by_district(*, session: Session) -> list[dict[str, Any]]:

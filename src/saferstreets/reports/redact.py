@@ -56,3 +56,20 @@ def redact_contact_details(text: str) -> str:
 def has_contact_details(text: str | None) -> bool:
     """Whether ``text`` contains something ``redact_contact_details`` would remove."""
     return bool(text) and redact_contact_details(text) != text  # type: ignore[arg-type]
+
+
+NAME_MARK = "[name removed]"
+# A name the writer introduces: "my name is Jo Bloggs", "call me Sam", "I'm called Ann". The
+# introduction may be in any case; the name must be capitalised ("call me back" is not a name).
+_INTRODUCED_NAME = re.compile(
+    r"\b((?i:my\s+name\s+is|my\s+name's|my\s+names|call\s+me|i\s+am\s+called|i'm\s+called|"
+    r"ask\s+for)\s+)([A-Z][\w'’-]+(?:\s+[A-Z][\w'’-]+)?)"
+)
+
+
+def redact_personal_details(text: str) -> str:
+    """``text`` with contact details and introduced names ("my name is ...") replaced."""
+    if not text:
+        return text
+    text = redact_contact_details(text)
+    return _INTRODUCED_NAME.sub(lambda m: m.group(1) + NAME_MARK, text)

@@ -164,6 +164,16 @@ def test_an_old_cookie_is_refused_after_signing_out(make_client, ann) -> None:  
     assert not _signed_in(thief)
 
 
+def test_signing_in_again_ends_the_session_it_replaces(make_client, ann) -> None:  # type: ignore[no-untyped-def]
+    client, copy = make_client(), make_client()
+    first = _sign_in(client)
+    _copy_cookies(client, copy)
+    assert _sign_in(client, "bob").status_code == 303  # the same browser, as someone else
+    assert client.cookies["ss_session"] != first.cookies["ss_session"]  # a new token
+    assert _signed_in(client)
+    assert not _signed_in(copy)
+
+
 def test_an_old_cookie_is_refused_after_a_password_change(make_client, app_env, ann) -> None:  # type: ignore[no-untyped-def]
     client = make_client()
     _sign_in(client)

@@ -129,6 +129,7 @@ def login(
                 reason=reason)  # fmt: skip
         return _login_page(request, next, NO_MATCH, 401)
     throttle.clear_failures(session=session, key=keys[0])
+    sessions.end_session(session=session, token=cookies.read_cookie(request, cookies.SESSION))
     token = sessions.start_session(session=session, settings=settings, now=now, user_id=user.id)
     cookies.set_cookie(request, cookies.SESSION, token)
     audit(session=session, user=user, action="login", object_kind="user", object_id=user.id)

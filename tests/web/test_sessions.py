@@ -396,7 +396,7 @@ def test_password_checks_are_bounded_per_process(engine, ann, monkeypatch) -> No
     def attempt() -> None:
         with session_scope(engine) as session:
             service.check_password(session=session, username="ann", password="x" * 12,
-                                   concurrency=2)  # fmt: skip
+                                   concurrency=2, wait=120)  # fmt: skip
 
     threads = [threading.Thread(target=attempt) for _ in range(8)]
     for t in threads:
@@ -404,6 +404,16 @@ def test_password_checks_are_bounded_per_process(engine, ann, monkeypatch) -> No
     for t in threads:
         t.join()
     assert 1 <= peak <= 2
+    # A check that cannot get a turn in time is refused, not queued for ever.
+    slots = service._hash_slots(2)
+    assert slots.acquire() and slots.acquire()
+    try:
+        with session_scope(engine) as session, pytest.raises(service.SigninBusy):
+            service.check_password(session=session, username="ann", password=PASSWORD,
+                                   concurrency=2, wait=0.1)  # fmt: skip
+    finally:
+        slots.release()
+        slots.release()
 
 
 # --- the development secret key ------------------------------------------------------------------

@@ -127,12 +127,14 @@ def login(
         known_user = session.scalar(sa.select(User).where(User.username == username))
         _failed(request, session=session, settings=settings, keys=keys, user=known_user,
                 reason=reason)  # fmt: skip
+        session.commit()  # counted before the answer goes, so the next attempt sees it
         return _login_page(request, next, NO_MATCH, 401)
     throttle.clear_failures(session=session, key=keys[0])
     sessions.end_session(session=session, token=cookies.read_cookie(request, cookies.SESSION))
     token = sessions.start_session(session=session, settings=settings, now=now, user_id=user.id)
     cookies.set_cookie(request, cookies.SESSION, token)
     audit(session=session, user=user, action="login", object_kind="user", object_id=user.id)
+    session.commit()  # before the redirect: the next request must find the session
     return RedirectResponse(_safe_next(next), status_code=303)
 
 
@@ -144,5 +146,6 @@ def logout(
 ) -> Response:
     check_csrf(request, csrf_token_field)
     sessions.end_session(session=session, token=cookies.read_cookie(request, cookies.SESSION))
+    session.commit()  # ended before the response goes, not after
     cookies.forget_cookie(request, cookies.SESSION)
     return RedirectResponse("/", status_code=303)

@@ -98,11 +98,16 @@ class CookieMiddleware:
 
 
 def keep_receipt(request: Request, *, session: Session, code: str, urgent: bool) -> None:
-    """Keep a receipt code for one showing: sealed in the store, a one-time token in a cookie."""
+    """Keep a receipt code for one showing: sealed in the store, a one-time token in a cookie.
+
+    Commits ``session``: the request-scoped session commits only after the response has gone,
+    and the browser's next request (the thank-you page) must find the code.
+    """
     from saferstreets.accounts.sessions import seal_receipt
 
     token = seal_receipt(session=session, settings=request.app.state.settings,
                          now=now(request), code=code, urgent=urgent)  # fmt: skip
+    session.commit()
     set_cookie(request, RECEIPT, token)
 
 

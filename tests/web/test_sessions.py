@@ -90,7 +90,7 @@ def _sign_in(client: TestClient, username: str = "ann", password: str = PASSWORD
 
 
 def _signed_in(client: TestClient) -> bool:
-    response = client.get("/staff", follow_redirects=False)
+    response = client.get("/staff/overview", follow_redirects=False)
     assert response.status_code in (200, 303), response.status_code
     return response.status_code == 200
 
@@ -130,7 +130,7 @@ def test_a_cookie_forged_with_the_source_key_is_not_a_session(make_client, ann) 
     forged = TimestampSigner(DEV_SECRET).sign(base64.b64encode(json.dumps({"user_id": 1}).encode()))
     client = make_client(env="development", host="127.0.0.1", secret_key=DEV_SECRET)
     client.cookies.set("ss_session", forged.decode())
-    response = client.get("/staff", follow_redirects=False)
+    response = client.get("/staff/overview", follow_redirects=False)
     assert response.status_code == 303
     assert 'ss_session=""' in response.headers["set-cookie"]  # and the cookie is removed
 
@@ -150,7 +150,7 @@ def test_production_cookies_are_secure_and_host_only(settings, clock, ann) -> No
         header = response.headers["set-cookie"]
         assert header.startswith("__Host-ss_session=")
         assert "Secure" in header and "HttpOnly" in header and "Path=/" in header
-        assert client.get("/staff", follow_redirects=False).status_code == 200
+        assert client.get("/staff/overview", follow_redirects=False).status_code == 200
 
 
 def test_an_old_cookie_is_refused_after_signing_out(make_client, ann) -> None:  # type: ignore[no-untyped-def]
@@ -158,7 +158,7 @@ def test_an_old_cookie_is_refused_after_signing_out(make_client, ann) -> None:  
     _sign_in(client)
     _copy_cookies(client, thief)  # a cookie saved before sign-out
     assert _signed_in(thief)
-    token = _csrf(client.get("/staff").text)
+    token = _csrf(client.get("/staff/overview").text)
     assert client.post("/logout", data={"csrf_token": token}, follow_redirects=False).is_redirect
     assert not _signed_in(client)
     assert not _signed_in(thief)
@@ -332,7 +332,7 @@ def test_lockout_notifies_the_admin_and_ends_on_its_own(make_client, clock, engi
     assert _attempt(bob, "bob", PASSWORD) == 429
     admin = make_client("192.0.2.60")
     assert _attempt(admin, "ann", PASSWORD) == 303  # another account is not locked
-    overview = admin.get("/staff").text
+    overview = admin.get("/staff/overview").text
     assert "Sign-in locks in the last 24 hours" in overview and "<strong>bob</strong>" in overview
     clock.advance(minutes=14)
     assert _attempt(bob, "bob", PASSWORD) == 429

@@ -15,8 +15,10 @@ from starlette.middleware.sessions import SessionMiddleware
 from saferstreets.config import Settings, get_settings
 from saferstreets.db import get_engine, session_factory
 from saferstreets.errors import AppError
+from saferstreets.log_privacy import install_log_redaction
 from saferstreets.migrate import require_current
 from saferstreets.web.deps import STATIC_DIR, LoginRequired, templates
+from saferstreets.web.limits import BodyLimitMiddleware
 from saferstreets.web.security import SecurityHeadersMiddleware
 
 log = logging.getLogger("saferstreets.web")
@@ -24,6 +26,7 @@ log = logging.getLogger("saferstreets.web")
 
 def create_app(settings: Settings | None = None, *, check_store: bool = True) -> FastAPI:
     """Build the app for ``settings``; refuses to start on a store that is not migrated."""
+    install_log_redaction()
     settings = settings or get_settings()
     engine = get_engine(settings)
     if check_store:
@@ -40,6 +43,11 @@ def create_app(settings: Settings | None = None, *, check_store: bool = True) ->
     app.state.engine = engine
     app.state.sessionmaker = session_factory(engine)
 
+    app.add_middleware(
+        BodyLimitMiddleware,
+        limit=settings.max_body_bytes,
+        staff_limit=settings.max_staff_body_bytes,
+    )
     app.add_middleware(SecurityHeadersMiddleware)
     app.add_middleware(
         SessionMiddleware,

@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from saferstreets.actions.models import PublicUpdate
+from saferstreets.actions.updates import published_updates
 from saferstreets.areas.models import Area
 from saferstreets.errors import NotFound
 from saferstreets.reports.models import Report
@@ -148,13 +149,7 @@ def area_page(*, session: Session, code: str, k: int) -> AreaPage:
         shown = suppress_parts([int(ward_counts.get(w.code, 0)) for w in wards], k)
         children = list(zip(wards, shown, strict=True))
     update_codes = [area.code] + [w.code for w, _ in children]
-    updates = list(
-        session.scalars(
-            sa.select(PublicUpdate)
-            .where(PublicUpdate.area_code.in_(update_codes))
-            .order_by(PublicUpdate.published_on.desc(), PublicUpdate.id.desc())
-        )
-    )
+    updates = published_updates(session=session, area_codes=update_codes)
     period = session.execute(
         sa.select(sa.func.min(Report.occurred_on), sa.func.max(Report.occurred_on)).where(where)
     ).one()

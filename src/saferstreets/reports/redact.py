@@ -56,3 +56,17 @@ def redact_contact_details(text: str) -> str:
 def has_contact_details(text: str | None) -> bool:
     """Whether ``text`` contains something ``redact_contact_details`` would remove."""
     return bool(text) and redact_contact_details(text) != text  # type: ignore[arg-type]
+
+
+def find_contact_details(text: str) -> list[tuple[str, str, int]]:
+    """Each email address and phone number in ``text``: (``"email"``/``"phone"``, words, start)."""
+    if not text:
+        return []
+    found = [("email", m.group(0), m.start()) for m in _EMAIL.finditer(text)]
+    found += [("email", m.group(0), m.start()) for m in _EMAIL_SPELT.finditer(text)]
+    found += [
+        ("phone", m.group(0).strip(), m.start())
+        for m in _PHONE.finditer(text)
+        if _phone(m) == PHONE_MARK
+    ]
+    return found

@@ -2,6 +2,7 @@
 
 from saferstreets.accounts import models as accounts_models
 from saferstreets.actions import models as actions_models
+from saferstreets.alerts import models as alerts_models
 from saferstreets.analysis import models as analysis_models
 from saferstreets.areas import models as areas_models
 from saferstreets.crime import models as crime_models
@@ -16,6 +17,7 @@ __all__ = [
     "Base",
     "accounts_models",
     "actions_models",
+    "alerts_models",
     "analysis_models",
     "areas_models",
     "crime_models",

@@ -127,6 +127,28 @@ def status(
         console.print(imports)
     else:
         console.print("Nothing has been imported yet.")
+    _print_alerts(info["alerts"])
+
+
+def _print_alerts(alerts: dict[str, Any]) -> None:
+    """The alert outbox in one line, and every failed alert (delivered to no one, or not all)."""
+    console.print(
+        f"Danger-now alerts: {alerts['sent']:,} sent, {alerts['pending']:,} pending "
+        f"({alerts['overdue']:,} overdue), {alerts['failed']:,} failed",
+        highlight=False,
+    )
+    if alerts["overdue"]:
+        console.print(
+            "[bold red]Alerts are waiting too long:[/bold red] check that an alert channel is "
+            "configured and a worker runs (docs/alerts.md)"
+        )
+    for failed in alerts["failed_alerts"]:
+        console.print(
+            f"[bold red]Alert failed[/bold red] {failed['alert_id']} ({failed['urgency']}, "
+            f"received {failed['received_hour']}) after {failed['attempts']} attempts: "
+            f"{failed['error']}; the report: {failed['link']}",
+            highlight=False,
+        )
 
 
 def check_port_free(host: str, port: int) -> None:
@@ -199,6 +221,7 @@ def demo(
 def _register_domain_commands() -> None:
     """Each domain's cli module adds its commands; they are wired here, in one place."""
     from saferstreets.accounts import cli as accounts_cli
+    from saferstreets.alerts import cli as alerts_cli
     from saferstreets.analysis import cli as analysis_cli
     from saferstreets.areas import cli as areas_cli
     from saferstreets.crime import cli as crime_cli
@@ -220,6 +243,7 @@ def _register_domain_commands() -> None:
         planning_cli,
         publishing_cli,
         accounts_cli,
+        alerts_cli,
     ):
         module.register(app=app, import_app=import_app)
 

@@ -7,7 +7,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, ValidationError, model_validator
+from pydantic import Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -79,6 +79,56 @@ class Settings(BaseSettings):
         ge=1,
         description="Receipt-code look-ups and place searches per client per hour.",
     )
+
+    # --- danger-now alerts (docs/alerts.md) ---
+    public_base_url: str = Field(
+        default="http://127.0.0.1:8000",
+        pattern=r"^https?://[^/\s]+",
+        description="The app's address as staff reach it; alert links start with it.",
+    )
+    alert_smtp_host: str | None = Field(
+        default=None, description="SMTP server for alert emails; none means no email channel."
+    )
+    alert_smtp_port: int = Field(default=587, ge=1, le=65535)
+    alert_smtp_starttls: bool = Field(default=True, description="Upgrade to TLS before login.")
+    alert_smtp_username: str | None = None
+    alert_smtp_password: SecretStr | None = None
+    alert_email_from: str = "saferstreets@localhost"
+    alert_email_to: str | None = Field(
+        default=None, description="The duty inbox (comma-separated for several)."
+    )
+    alert_webhook_url: str | None = Field(
+        default=None,
+        pattern=r"^https?://",
+        description="The control room's endpoint for signed alerts; none means no webhook.",
+    )
+    alert_webhook_secret: SecretStr | None = Field(
+        default=None, description="Shared secret for the webhook's HMAC-SHA256 signature."
+    )
+    alert_max_attempts: int = Field(default=6, ge=1, le=50)
+    alert_retry_seconds: float = Field(
+        default=30.0, ge=0, description="First retry delay; it doubles at each attempt."
+    )
+    alert_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
+    alert_poll_seconds: float = Field(default=5.0, gt=0, le=3600)
+    alert_worker: bool = Field(
+        default=True, description="Deliver alerts from a loop inside each app process."
+    )
+
+    @model_validator(mode="after")
+    def _alert_channels_complete(self) -> Settings:
+        if self.alert_smtp_host and not self.alert_email_to:
+            raise ValueError(
+                "SAFERSTREETS_ALERT_EMAIL_TO: set the duty inbox that alert emails go to"
+            )
+        if self.alert_webhook_url and not (
+            self.alert_webhook_secret and len(self.alert_webhook_secret.get_secret_value()) >= 16
+        ):
+            raise ValueError(
+                "SAFERSTREETS_ALERT_WEBHOOK_SECRET: a webhook needs a shared secret of at least "
+                "16 characters to sign its alerts"
+            )
+        return self
 
     @model_validator(mode="after")
     def _refuse_default_secret(self) -> Settings:

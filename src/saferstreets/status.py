@@ -7,6 +7,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from saferstreets.alerts.service import alert_trouble
 from saferstreets.areas.models import Area
 from saferstreets.crime.models import Crime, Outcome, StopSearch
 from saferstreets.ingest.models import ImportRun, QuarantinedRow
@@ -16,7 +17,7 @@ from saferstreets.surveys.models import SurveyResponse, SurveyWave
 
 
 def store_status(*, session: Session) -> dict[str, Any]:
-    """Counts of each kind of record, areas by level, open quarantine, last import of each kind."""
+    """Counts of each kind of record, areas by level, open quarantine, last imports, alerts."""
 
     def count(model: Any) -> int:
         return int(session.scalar(sa.select(sa.func.count()).select_from(model)) or 0)
@@ -59,6 +60,7 @@ def store_status(*, session: Session) -> dict[str, Any]:
         "areas": areas,
         "quarantined_open": quarantined_open,
         "last_imports": last_imports,
+        "alerts": alert_trouble(session=session),
     }
 
 

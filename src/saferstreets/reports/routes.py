@@ -270,6 +270,7 @@ def safeguarding(
     request: Request, session: SessionDep, user: SafeguardingRole, show: str = "waiting"
 ) -> Response:
     from saferstreets.accounts.service import audit
+    from saferstreets.alerts.service import alert_trouble
 
     include_reviewed = show == "all"
     show = "all" if include_reviewed else "waiting"
@@ -285,6 +286,7 @@ def safeguarding(
             "reports": reports,
             "include_reviewed": include_reviewed,
             "waiting": service.count_safeguarding(session=session),
+            "alerts": alert_trouble(session=session),  # failed alerts: staff/_alert_banner.html
             "time_bands": dict(TIME_BANDS),
             "age_bands": dict(AGE_BANDS),
             "label": label,

@@ -18,6 +18,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from saferstreets.alerts.service import enqueue_for_report
 from saferstreets.errors import NotFound, ValidationFailed
 from saferstreets.models_common import LEVEL_COLUMNS, utcnow
 from saferstreets.reports.models import Report
@@ -229,6 +230,7 @@ def create_report(
     )
     session.add(report)
     session.flush()
+    enqueue_for_report(session=session, report=report)  # danger now: outbox, same transaction
     return report, code
 
 

@@ -1,0 +1,1 @@
+"""Danger-now alerts: a transactional outbox delivered by email (SMTP) and a signed webhook."""

@@ -309,6 +309,7 @@ def test_on_the_web_nothing_goes_out_unchecked_or_unapproved(web, engine) -> Non
     assert bad.status_code == 422
     for words in ("Jane Smith", "4 Mill Lane", "07700 900123", "AB12 CDE", "could identify"):
         assert words in bad.text
+    assert ">Thanks to Jane Smith of 4 Mill Lane" in bad.text  # her words kept, to rephrase
     with session_factory(engine)() as session:
         assert session.scalar(sa.select(sa.func.count(PublicUpdate.id))) == 0
     assert "Jane Smith" not in _public_texts(pc)
@@ -329,6 +330,9 @@ def test_on_the_web_nothing_goes_out_unchecked_or_unapproved(web, engine) -> Non
     refused = pc.post(f"/staff/updates/{update_id}/approve", data={"csrf_token": _csrf(pc, page)})
     assert refused.status_code == 403
 
+    assert "Path lit at night" not in pc.get("/staff/issues").text  # she cannot approve it
+    queue = sup.get("/staff/issues").text
+    assert "waiting for your approval" in queue and f"#update-{update_id}" in queue
     assert "Approve and publish" in sup.get(page).text
     approved = sup.post(
         f"/staff/updates/{update_id}/approve", data={"csrf_token": _csrf(sup, page)}

@@ -72,6 +72,7 @@ def issue_queue(
             "csrf": csrf_token(request),
             "issues": issues,
             "suggestions": suggestions[:12],
+            "awaiting": updates.awaiting_approval(session=session, user=user),
             "ward": ward,
             "closed": closed,
             "stages": SARA_STAGES,
@@ -126,6 +127,7 @@ def _detail_page(
     errors: dict[str, str] | None = None,
     message: str | None = None,
     status: int = 200,
+    values: dict[str, str] | None = None,
 ) -> Response:
     from saferstreets.reports.redact import redact_contact_details
 
@@ -150,6 +152,7 @@ def _detail_page(
             "reports_shown": REPORTS_SHOWN,
             "reports_listed": REPORTS_LISTED,
             "may_approve": user.role in updates.APPROVER_ROLES,
+            "values": values or {},
         },
         status_code=status,
     )
@@ -183,7 +186,14 @@ def issue_json(issue_id: int, session: SessionDep, user: CurrentUser) -> dict[st
 
 
 def _post_on_issue(
-    request: Request, session: Any, user: Any, issue_id: int, csrf: str, fn: Any, done: str
+    request: Request,
+    session: Any,
+    user: Any,
+    issue_id: int,
+    csrf: str,
+    fn: Any,
+    done: str,
+    values: dict[str, str] | None = None,
 ) -> Response:
     check_csrf(request, csrf)
     issue = service.get_issue(session=session, issue_id=issue_id, user=user)
@@ -200,6 +210,7 @@ def _post_on_issue(
             errors=exc.field_errors or {"form": exc.message},
             message=exc.message,
             status=422,
+            values=values,
         )
     return RedirectResponse(f"/staff/issues/{issue_id}?done={done}", status_code=303)
 
@@ -306,6 +317,7 @@ def issue_update(
             issue_id=issue.id,
         ),
         "update",
+        values={"update_title": title, "update_body": body},
     )
 
 

@@ -266,3 +266,19 @@ def published_updates(
     if limit is not None:
         query = query.limit(limit)
     return list(session.scalars(query))
+
+
+def awaiting_approval(*, session: Session, user: User) -> list[PublicUpdate]:
+    """Drafts this user may approve (someone else wrote them), oldest first; none for others."""
+    if user.role not in APPROVER_ROLES:
+        return []
+    return list(
+        session.scalars(
+            sa.select(PublicUpdate)
+            .where(
+                PublicUpdate.status == "draft",
+                sa.or_(PublicUpdate.created_by_id.is_(None), PublicUpdate.created_by_id != user.id),
+            )
+            .order_by(PublicUpdate.created_at, PublicUpdate.id)
+        )
+    )

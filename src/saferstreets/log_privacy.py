@@ -47,7 +47,11 @@ class RedactSqlParameters(logging.Filter):
             message = record.getMessage()
         except Exception:  # a bad format string: keep the template only
             message = str(record.msg)
-        record.msg, record.args = redact_sql_parameters(message), ()
+        cleaned = redact_sql_parameters(message)
+        # Only a message that had something to hide is rewritten: others keep their args
+        # (uvicorn's access formatter reads the args tuple).
+        if cleaned != message:
+            record.msg, record.args = cleaned, ()
         if record.exc_info and record.exc_info[1] is not None:
             text = "".join(traceback.format_exception(*record.exc_info)).rstrip("\n")
             record.exc_text = redact_sql_parameters(text)

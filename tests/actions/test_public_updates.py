@@ -376,7 +376,7 @@ def test_on_the_web_nothing_goes_out_unchecked_or_unapproved(web, engine) -> Non
 def test_a_forbidden_or_missing_update_gets_the_same_answer(web) -> None:  # type: ignore[no-untyped-def]
     pc = web["pc"]
     token = _csrf(pc, f"/staff/issues/{web['issue']}")
-    for update_id in (999, 99999999):
+    for update_id in (999, 99999999, 99999999999999999999999):
         response = pc.post(
             f"/staff/updates/{update_id}/withdraw", data={"csrf_token": token, "reason": "x"}
         )

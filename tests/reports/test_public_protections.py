@@ -307,3 +307,13 @@ def test_the_filter_redacts_arguments_and_exceptions_of_any_record() -> None:
     text = logging.Formatter().format(record)
     assert "my words" not in text and "51.8" not in text
     assert "failed: boom" in text and "RuntimeError" in text
+
+
+def test_records_with_nothing_to_hide_keep_their_arguments() -> None:
+    record = logging.LogRecord(
+        "uvicorn.access", logging.INFO, __file__, 1, '%s - "%s %s HTTP/%s" %d',
+        ("-", "GET", "/areas", "1.1", 200), None,
+    )  # fmt: skip
+    RedactSqlParameters().filter(record)
+    assert record.args == ("-", "GET", "/areas", "1.1", 200)
+    assert record.getMessage() == '- - "GET /areas HTTP/1.1" 200'

@@ -85,7 +85,7 @@ def _may_work_on(user: User | None, area_code: str) -> bool:
 
 def get_update(*, session: Session, update_id: int, user: User | None) -> PublicUpdate:
     """The update, if it exists and this user works on its area (the same answer otherwise)."""
-    update = session.get(PublicUpdate, update_id)
+    update = session.get(PublicUpdate, update_id) if 0 < update_id < 2**63 else None
     if update is None or not _may_work_on(user, update.area_code):
         raise NotFound(f"There is no public update {update_id}.")
     return update

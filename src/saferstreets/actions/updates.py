@@ -27,12 +27,12 @@ from sqlalchemy.orm import Session
 from saferstreets.accounts.models import User
 from saferstreets.accounts.service import audit
 from saferstreets.actions.models import PublicUpdate
+from saferstreets.actions.service import can_see_ward
 from saferstreets.areas.models import Area
 from saferstreets.errors import NotFound, PermissionDenied, ValidationFailed
 from saferstreets.themes.scrub import find_personal_details
 
 APPROVER_ROLES = ("admin", "supervisor")
-STAFF_ROLES_ALL_WARDS = ("admin", "analyst", "supervisor")
 FIELD_NAMES = {"title": "The headline", "body": "The text"}
 
 
@@ -76,11 +76,8 @@ def check_public_text(*, title: str, body: str) -> tuple[str, str]:
 
 
 def _may_work_on(user: User | None, area_code: str) -> bool:
-    if user is None:  # the system: the demo and the command line
-        return True
-    if user.role in STAFF_ROLES_ALL_WARDS:
-        return True
-    return user.role == "ward_officer" and area_code in (user.wards or [])
+    """The system (the demo, the command line) always; a person if she may see the ward."""
+    return user is None or can_see_ward(user, area_code)
 
 
 def get_update(*, session: Session, update_id: int, user: User | None) -> PublicUpdate:

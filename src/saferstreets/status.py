@@ -52,6 +52,7 @@ def store_status(*, session: Session) -> dict[str, Any]:
             "rows_stored": run.rows_stored,
             "rows_duplicate": run.rows_duplicate,
             "rows_quarantined": run.rows_quarantined,
+            **_dropped(run),
         }
         for run in session.scalars(sa.select(ImportRun).where(ImportRun.id.in_(last_ids)))
     }
@@ -62,6 +63,12 @@ def store_status(*, session: Session) -> dict[str, Any]:
         "last_imports": last_imports,
         "alerts": alert_trouble(session=session),
     }
+
+
+def _dropped(run: ImportRun) -> dict[str, Any]:
+    """The personal columns a survey import dropped (names and counts, never values)."""
+    dropped = (run.details or {}).get("dropped_columns")
+    return {"dropped_columns": dropped} if dropped is not None else {}
 
 
 def counts_by_district(*, session: Session) -> list[dict[str, Any]]:

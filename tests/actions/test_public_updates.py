@@ -58,6 +58,7 @@ HEADLINE_CASE = (
         ("We met Lee and the residents", "name", "Lee"),
         ("Miles Davis on the estate was warned", "name", "Miles Davis"),
         ("Matthew said the lights were out", "name", "Matthew"),
+        ("she said call me Ngozi if you need", "name", "Ngozi"),
     ],
 )
 def test_what_identifies_a_person_is_found(text: str, kind: str, words: str) -> None:

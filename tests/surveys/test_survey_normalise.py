@@ -68,7 +68,17 @@ def test_age_bands(text: str, band: str | None) -> None:
 
 @pytest.mark.parametrize(
     ("text", "expected"),
-    [("al13ab", "AL1 3AB"), (" WD17  1AA ", "WD17 1AA"), ("sw1a 1aa", "SW1A 1AA"), ("AL1", "AL1")],
+    [
+        ("al13ab", "AL1 3AB"),
+        (" WD17  1AA ", "WD17 1AA"),
+        ("sw1a 1aa", "SW1A 1AA"),
+        ("AL1", "AL1"),
+        # A partial postcode is kept as written: WY5 6 is a sector of WY5, WY56 another district.
+        ("WY5 6", "WY5 6"),
+        ("wy5  6a", "WY5 6A"),
+        ("WY56", "WY56"),
+        ("AL13 AB", "AL1 3AB"),
+    ],
 )
 def test_postcodes(text: str, expected: str) -> None:
     assert norm.postcode(text) == expected

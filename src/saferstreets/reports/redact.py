@@ -70,3 +70,25 @@ def find_contact_details(text: str) -> list[tuple[str, str, int]]:
         if _phone(m) == PHONE_MARK
     ]
     return found
+
+
+NAME_MARK = "[name removed]"
+# A name the writer introduces: "my name is Jo Bloggs", "call me Sam", "I'm called Ann". The
+# introduction may be in any case; the name must be capitalised ("call me back" is not a name).
+_INTRODUCED_NAME = re.compile(
+    r"\b((?i:my\s+name\s+is|my\s+name's|my\s+names|call\s+me|i\s+am\s+called|i'm\s+called|"
+    r"ask\s+for)\s+)([A-Z][\w'’-]+(?:\s+[A-Z][\w'’-]+)?)"
+)
+
+
+def redact_personal_details(text: str) -> str:
+    """``text`` with contact details and introduced names ("my name is ...") replaced."""
+    if not text:
+        return text
+    text = redact_contact_details(text)
+    return _INTRODUCED_NAME.sub(lambda m: m.group(1) + NAME_MARK, text)
+
+
+def introduced_names(text: str) -> list[tuple[str, int]]:
+    """Each name the writer introduces ("my name is Jo Bloggs"): (the name, where it starts)."""
+    return [(m.group(2), m.start(2)) for m in _INTRODUCED_NAME.finditer(text or "")]

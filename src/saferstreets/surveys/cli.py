@@ -9,7 +9,21 @@ import typer
 
 
 def register(*, app: typer.Typer, import_app: typer.Typer) -> None:
-    """Add ``import survey`` to the main app."""
+    """Add ``import survey`` and the ``surveys`` commands to the main app."""
+    surveys_app = typer.Typer(help="Manage imported survey waves.", no_args_is_help=True)
+    app.add_typer(surveys_app, name="surveys")
+
+    @surveys_app.command("scrub")
+    def scrub_cmd() -> None:
+        """Remove personal columns and contact details from survey rows already stored."""
+        from saferstreets.cli import console, open_store
+        from saferstreets.db import session_scope
+        from saferstreets.surveys.scrub import scrub_store
+
+        with session_scope(open_store()) as session:
+            summary = scrub_store(session=session)
+        for line in summary.lines():
+            console.print(line, highlight=False, markup=False)
 
     @import_app.command("survey")
     def import_survey_cmd(
@@ -61,10 +75,12 @@ def register(*, app: typer.Typer, import_app: typer.Typer) -> None:
             console.print(
                 f"Wrote a suggested mapping to {target} ({checks} line(s) marked '# check').",
                 highlight=False,
+                markup=False,
             )
             console.print(
                 f"Check it, then: saferstreets import survey {path} --mapping {target}",
                 highlight=False,
+                markup=False,
             )
             return
         if mapping is None:
@@ -87,10 +103,12 @@ def register(*, app: typer.Typer, import_app: typer.Typer) -> None:
                 progress=progress,
                 sheet=sheet,
             )
-        console.print(summary.line(), highlight=False)
+        console.print(summary.line(), highlight=False, markup=False)
         for problem in summary.problems:
-            console.print(f"  quarantined: {problem}", highlight=False)
+            console.print(f"  quarantined: {problem}", highlight=False, markup=False)
         shown = len(summary.problems)
         total = summary.rows_quarantined + getattr(summary, "fields_quarantined", 0)
         if total > shown:
-            console.print(f"  … and {total - shown:,} more in the quarantine", highlight=False)
+            console.print(
+                f"  … and {total - shown:,} more in the quarantine", highlight=False, markup=False
+            )

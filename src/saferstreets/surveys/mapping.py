@@ -73,6 +73,7 @@ class SurveyMapping:
     age_bands: dict[str, str] = field(default_factory=dict)
     likert: tuple[LikertSpec, ...] = ()
     multi_select: tuple[MultiSelectSpec, ...] = ()
+    drop: tuple[str, ...] = ()  # more columns never to store (the tools' own are always dropped)
     source: str = "<mapping>"
 
     def column_names(self) -> list[str]:
@@ -118,7 +119,7 @@ def load_mapping(path: Path | str) -> SurveyMapping:
 def mapping_from_dict(data: dict[str, Any], *, source: str = "<mapping>") -> SurveyMapping:
     """Build a mapping from parsed TOML, raising one error that lists every problem."""
     errors: dict[str, str] = {}
-    known_tables = {"wave", "file", "columns", "age_bands", "likert", "multi_select"}
+    known_tables = {"wave", "file", "columns", "age_bands", "likert", "multi_select", "drop"}
     for name in data:
         if name not in known_tables:
             errors[name] = f"unknown table; use {', '.join(sorted(known_tables))}"
@@ -260,6 +261,13 @@ def mapping_from_dict(data: dict[str, Any], *, source: str = "<mapping>") -> Sur
                 )
             )
 
+    drop_data = _table(data, "drop", errors)
+    _unknown_keys(drop_data, {"columns"}, "[drop]", errors)
+    drop = drop_data.get("columns", [])
+    if not isinstance(drop, list) or not all(isinstance(d, str) and d.strip() for d in drop):
+        errors["[drop] columns"] = "must be a list of header texts"
+        drop = []
+
     if not (columns or likert or multi):
         errors.setdefault(
             "[columns]", "the mapping names no columns, [[likert]] or [[multi_select]]"
@@ -278,6 +286,7 @@ def mapping_from_dict(data: dict[str, Any], *, source: str = "<mapping>") -> Sur
         age_bands=age_bands,
         likert=tuple(likert),
         multi_select=tuple(multi),
+        drop=tuple(drop),
         source=source,
     )
 

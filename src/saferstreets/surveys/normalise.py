@@ -182,15 +182,22 @@ def age_band(value: Any) -> str | None:
 
 # Full postcodes and outward codes alone (surveys often ask only for the first half).
 _POSTCODE = re.compile(r"^([A-Z]{1,2}[0-9][A-Z0-9]?)\s*([0-9][A-Z]{2})?$")
+# A partial postcode written with its space: a sector (``WY5 6``) or more (``WY5 6A``).
+_PARTIAL = re.compile(r"^([A-Z]{1,2}[0-9][A-Z0-9]?)\s+([0-9][A-Z]?)$")
 
 
 def postcode(value: Any) -> str | None:
-    """A UK postcode upper-cased with one space (``AL1 3AB``), or an outward code (``AL1``)."""
+    """A UK postcode upper-cased with one space (``AL1 3AB``), an outward code (``AL1``), or a
+    partial postcode kept as written (``WY5 6``, not ``WY56``, which is another district)."""
     text = cell_text(value)
     if text is None:
         return None
-    compact = re.sub(r"\s+", "", text.upper())
-    match = _POSTCODE.match(compact) or _POSTCODE.match(text.upper().strip())
+    upper = text.upper().strip()
+    partial = _PARTIAL.match(upper)
+    if partial:
+        return f"{partial[1]} {partial[2]}"
+    compact = re.sub(r"\s+", "", upper)
+    match = _POSTCODE.match(compact) or _POSTCODE.match(upper)
     if not match:
         raise AnswerError(f"'{text}' is not a UK postcode")
     outward, inward = match.groups()
@@ -209,6 +216,42 @@ def coordinate(value: Any, *, low: float, high: float, what: str) -> float | Non
     if not low <= number <= high:
         raise AnswerError(f"{number} is not a {what} (between {low} and {high})")
     return number
+
+
+# Answers to an open question that say nothing: not free text (themes would count them).
+NON_ANSWERS = frozenset(
+    [
+        "n/a",
+        "na",
+        "n.a",
+        "none",
+        "no",
+        "nope",
+        "nothing",
+        "nil",
+        "not applicable",
+        "no comment",
+        "no comments",
+        "no thanks",
+        "no thank you",
+        "nothing to add",
+        "nothing else",
+        "nothing more",
+        "don't know",
+        "dont know",
+        "idk",
+        "not sure",
+        "prefer not to say",
+        "no answer",
+        "x",
+        "",
+    ]
+)
+
+
+def is_non_answer(text: str) -> bool:
+    """Whether an open answer says nothing ("n/a", "No.", "none", "-")."""
+    return key(text).strip(" .!-_/?") in NON_ANSWERS
 
 
 _UNSELECTED = {"0", "no", "false", "not selected", "unselected", "not checked", "n"}

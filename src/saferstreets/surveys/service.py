@@ -37,6 +37,7 @@ from saferstreets.models_common import LEVEL_COLUMNS
 from saferstreets.surveys import normalise as norm
 from saferstreets.surveys.mapping import LikertSpec, MultiSelectSpec, SurveyMapping, load_mapping
 from saferstreets.surveys.models import SurveyResponse, SurveyWave
+from saferstreets.surveys.personal import PersonalColumns, RowScrubber, find_personal
 from saferstreets.surveys.reader import RESPONSE_LABELS, Column, Table, read_table
 
 KIND = "survey"
@@ -97,11 +98,13 @@ def import_survey(
             wanted=spec.column_names(),
         )
         plan = _resolve(spec, table)
+        personal = _personal(spec, table, plan)
         with session_scope(engine) as session:
             summary = _store(
                 session=session,
                 table=table,
                 plan=plan,
+                personal=personal,
                 spec=spec,
                 wave_name=name,
                 sha=sha,
@@ -180,6 +183,33 @@ def _resolve(spec: SurveyMapping, table: Table) -> _Plan:
     return _Plan(fields=fields, free_text=free_text, likert=likert, multi=multi)
 
 
+def _used_columns(plan: _Plan) -> set[int]:
+    """The indexes of every column the mapping reads."""
+    used = {c.index for c in plan.fields.values()} | {c.index for c in plan.free_text}
+    used |= {column.index for _, column, _ in plan.likert}
+    for item in plan.multi:
+        if item.cell is not None:
+            used.add(item.cell.index)
+        used |= {column.index for column, _ in item.per_option}
+    return used
+
+
+def _personal(spec: SurveyMapping, table: Table, plan: _Plan) -> PersonalColumns:
+    """The columns to drop; a column both mapped and under [drop] is a mistake in the mapping."""
+    used = _used_columns(plan)
+    personal = find_personal(table, drop=spec.drop, used=used)
+    both = sorted(set(personal.dropped) & used)
+    if both:
+        labels = {c.index: c.label for c in table.columns}
+        raise InputFileError(
+            spec.source,
+            "the mapping both uses and drops a column",
+            field_errors={"[drop] columns": ", ".join(f"'{labels[i]}'" for i in both)},
+            hint="remove it from [drop], or stop mapping it",
+        )
+    return personal
+
+
 class _Areas:
     """Area answers matched to imported areas by code or name, ignoring case and punctuation."""
 
@@ -247,6 +277,7 @@ def _store(
     session: Session,
     table: Table,
     plan: _Plan,
+    personal: PersonalColumns,
     spec: SurveyMapping,
     wave_name: str,
     sha: str | None,
@@ -304,12 +335,13 @@ def _store(
     unmatched_areas = 0
     total = len(table.rows)
     last_row_number = table.rows[-1][0] if table.rows else 0
-    labels = [(c.label, c.index) for c in table.columns]
+    as_written = {c.index for name, c in plan.fields.items() if name in _AS_WRITTEN}
+    scrubber = RowScrubber(table.columns, personal, as_written=as_written)
 
     for done_count, (row_number, cells) in enumerate(table.rows, start=1):
         if progress and (done_count % 250 == 0 or done_count == total):
             progress("Reading responses", done_count, total)
-        raw = {label: norm.json_value(cells[i]) if i < len(cells) else None for label, i in labels}
+        raw = scrubber.raw(cells)
         if is_csv and len(cells) != width:
             extra = [v for v in cells[width:] if norm.cell_text(v)]
             if len(cells) < width:
@@ -340,6 +372,8 @@ def _store(
             return cells[column.index] if column.index < len(cells) else None
 
         def bad(column: Column, reason: str, row: int = row_number, raw: dict = raw) -> None:
+            # A reason quotes the answer: an email typed as a postcode must not be kept there.
+            reason = scrubber.text(reason) or reason
             field_problems.append(Problem(table.source, row, column.label, reason, raw))
 
         record: dict[str, Any] = {
@@ -409,8 +443,12 @@ def _store(
             column = plan.fields.get("latitude") or plan.fields["longitude"]
             bad(column, "has a latitude without a longitude, or the other way round")
 
-        texts = [t for t in (norm.cell_text(value(c)) for c in plan.free_text) if t]
-        record["free_text"] = "\n\n".join(texts) or None
+        texts = [
+            t
+            for t in (norm.cell_text(value(c)) for c in plan.free_text)
+            if t and not norm.is_non_answer(t)
+        ]
+        record["free_text"] = scrubber.text("\n\n".join(texts)) or None
 
         for spec_l, column, scale in plan.likert:
             try:
@@ -460,7 +498,7 @@ def _store(
     summary.fields_quarantined = len(field_problems)
     summary.wave_id = wave.id
     summary.problems = (whole_row_problems + field_problems)[:MAX_PROBLEMS_SHOWN]
-    notes = [f"wave '{wave.name}'", *list(table.notes)]
+    notes = [f"wave '{wave.name}'", *scrubber.notes(), *personal.warnings(table), *table.notes]
     if field_problems:
         rows_with = len({p.row_number for p in field_problems})
         notes.append(f"{len(field_problems):,} answers in {rows_with:,} stored rows quarantined")
@@ -479,8 +517,14 @@ def _store(
         "sheet": table.sheet,
         "header_rows": table.header_rows,
         "fields_quarantined": len(field_problems),
+        **scrubber.details(),
     }
+    # The run counts every entry it put in the quarantine: whole rows and single answers alike.
+    run.rows_quarantined = len(whole_row_problems) + len(field_problems)
     return summary
+
+
+_AS_WRITTEN = ("respondent", "date", "latitude", "longitude")  # not free text: never scrubbed
 
 
 def key_is_response(text: str) -> bool:

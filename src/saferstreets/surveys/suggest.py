@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from saferstreets.surveys import normalise as norm
+from saferstreets.surveys.personal import PersonalColumns, find_personal
 from saferstreets.surveys.reader import RESPONSE_LABELS, Column, read_table
 from saferstreets.themes.taxonomy import OTHER, SETTINGS, THEMES
 
@@ -103,10 +104,9 @@ _STOP_WORDS = (
 _STOP = frozenset(_STOP_WORDS.split())
 
 _META = re.compile(
-    r"^(collector id|ip ?address|email( address)?|first name|last name|name|custom data( \d+)?|"
-    r"start ?date|start time|status|progress|duration.*|finished|recipient.*|location.*|"
-    r"distribution ?channel|user ?language|external ?reference|last modified time|"
-    r"recorded ?date|response ?type)$"
+    r"^(collector id|start ?date|start time|status|progress|duration.*|finished|"
+    r"distribution ?channel|user ?language|last modified time|recorded ?date|response ?type|"
+    r"started|ended|userid|user id)$"
 )
 _RESPONDENT = re.compile(r"^(respondent( id| no\.?| number)?|response ?id|id|userno|user no)$")
 _DATE_HEADER = re.compile(
@@ -203,8 +203,11 @@ def suggest(path: Path, *, sheet: str | None = None) -> str:
     """The suggested mapping for the export at ``path`` as TOML text."""
     table = read_table(path, sheet=sheet)
     rows = table.rows[:SAMPLE_ROWS]
+    personal = find_personal(table)
     blocks: list[list[Column]] = []
     for column in table.columns:
+        if column.index in personal.dropped:
+            continue
         if blocks and blocks[-1][-1].question == column.question and column.option is not None:
             blocks[-1].append(column)
         else:
@@ -360,9 +363,8 @@ def suggest(path: Path, *, sheet: str | None = None) -> str:
     out.add()
     out.add("[wave]")
     out.add(f"name = {_q(path.stem.replace('_', ' ').replace('-', ' '))}  # check: the wave's name")
-    source = _guess_tool(table)
-    if source:
-        out.add(f"source = {_q(source)}")
+    if personal.tool:
+        out.add(f"source = {_q(personal.tool)}  # recognised from the header")
     out.add()
     out.add("[file]")
     out.add(f"header_rows = {table.header_rows}")
@@ -411,6 +413,8 @@ def suggest(path: Path, *, sheet: str | None = None) -> str:
     for block_text in likert + multi:
         out.add()
         out.add(block_text)
+    out.add()
+    _add_drop(out, table, personal)
     if skipped:
         out.add()
         out.add("# Columns not mapped (kept in each response's raw row):")
@@ -470,16 +474,14 @@ def _parse_dates(values: list[str]) -> tuple[str, bool] | None:
     return None
 
 
-def _guess_tool(table: Any) -> str | None:
-    if table.header_rows == 3:
-        return "Qualtrics"
-    headers = {norm.key(c.header or c.question) for c in table.columns}
-    if table.header_rows == 2 and any(
-        norm.key(c.option or "") in RESPONSE_LABELS for c in table.columns
-    ):
-        return "SurveyMonkey" if "collector id" in headers else None
-    if "completion time" in headers and "start time" in headers:
-        return "Microsoft Forms"
-    if "userno" in headers:
-        return "SmartSurvey"
-    return None
+def _add_drop(out: _Writer, table: Any, personal: PersonalColumns) -> None:
+    """The [drop] table: the personal columns found, each with the reason."""
+    out.add("[drop]  # personal data: never stored. Name more columns here to drop them too.")
+    dropped = [c for c in table.columns if c.index in personal.dropped]
+    if not dropped:
+        out.add("columns = []")
+        return
+    out.add("columns = [")
+    for column in dropped:
+        out.add(f"  {_q(column.label)},  # {personal.dropped[column.index]}")
+    out.add("]")

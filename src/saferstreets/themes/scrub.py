@@ -239,8 +239,11 @@ def _headline(text: str) -> bool:
 
 
 def _names(text: str) -> list[Finding]:
+    from saferstreets.reports.redact import introduced_names
+
     found = [Finding("name", m.group(0).strip(), m.start()) for m in _TITLE.finditer(text)]
     found += [Finding("name", m.group(2), m.start(2)) for m in _CALLED.finditer(text)]
+    found += [Finding("name", name, start) for name, start in introduced_names(text)]
     given, headline = _given_names(), _headline(text)
     for match in _CAPITALISED.finditer(text):
         first, surname = match.group(1), (match.group(2) or "").strip()

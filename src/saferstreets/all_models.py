@@ -9,6 +9,7 @@ from saferstreets.crime import models as crime_models
 from saferstreets.db import Base
 from saferstreets.ingest import models as ingest_models
 from saferstreets.planning import models as planning_models
+from saferstreets.publishing import models as publishing_models
 from saferstreets.reports import models as reports_models
 from saferstreets.surveys import models as surveys_models
 from saferstreets.themes import models as themes_models
@@ -23,6 +24,7 @@ __all__ = [
     "crime_models",
     "ingest_models",
     "planning_models",
+    "publishing_models",
     "reports_models",
     "surveys_models",
     "themes_models",

@@ -106,7 +106,15 @@ def create_issue(
     report_ids: Annotated[str, Form(max_length=20000)] = "",
 ) -> Response:
     check_csrf(request, csrf)
-    ids = [int(x) for x in report_ids.split(",") if x.strip().isdigit()]
+    tokens = [x.strip() for x in report_ids.split(",") if x.strip()]
+    if not all(x.isascii() and x.isdigit() for x in tokens):
+        bad = ", ".join(x[:20] for x in tokens if not (x.isascii() and x.isdigit()))[:200]
+        raise ValidationFailed(
+            f"Report numbers must be whole numbers separated by commas; not: {bad}. "
+            "Nothing was created.",
+            field_errors={"report_ids": "whole numbers separated by commas"},
+        )
+    ids = [int(x) for x in tokens]
     issue = service.create_issue(
         session=session,
         user=user,
@@ -132,6 +140,14 @@ def _detail_page(
     from saferstreets.reports.redact import redact_contact_details
 
     detail = service.issue_detail(session=session, issue=issue)
+    audit(
+        session=session,
+        user=user,
+        action="view",
+        object_kind="local_issue",
+        object_id=issue.id,
+        detail={"reports": [r.id for r in detail["reports"][:REPORTS_LISTED]]},
+    )
     suggested = [THEME_PARTNER[t] for t in issue.themes if t in THEME_PARTNER]
     return templates.TemplateResponse(
         request,
@@ -161,16 +177,22 @@ def _detail_page(
 @router.get("/issues/{issue_id:int}", include_in_schema=False)
 def issue_page(request: Request, issue_id: int, session: SessionDep, user: CurrentUser) -> Response:
     issue = service.get_issue(session=session, issue_id=issue_id, user=user)
-    audit(session=session, user=user, action="view", object_kind="local_issue", object_id=issue.id)
-    return _detail_page(request, session, user, issue)
+    return _detail_page(request, session, user, issue)  # audits the view, with the reports shown
 
 
-@router.get("/issues/{issue_id}.json")
+@router.get("/issues/{issue_id:int}.json")
 def issue_json(issue_id: int, session: SessionDep, user: CurrentUser) -> dict[str, Any]:
     """One local issue with its actions and referrals."""
     issue = service.get_issue(session=session, issue_id=issue_id, user=user)
     detail = service.issue_detail(session=session, issue=issue)
-    audit(session=session, user=user, action="view", object_kind="local_issue", object_id=issue.id)
+    audit(
+        session=session,
+        user=user,
+        action="view",
+        object_kind="local_issue",
+        object_id=issue.id,
+        detail={"reports": [r.id for r in detail["reports"]]},
+    )
     return {
         **_issue_json(issue),
         "report_ids": [r.id for r in detail["reports"]],

@@ -67,12 +67,11 @@ def can_see_ward(user: User, ward_code: str) -> bool:
 
 
 def get_issue(*, session: Session, issue_id: int, user: User) -> LocalIssue:
-    """The issue, if it exists and this user may see it."""
+    """The issue, if it exists and this user may see it; an issue she may not see gets the same
+    answer as one that does not exist, so that an id tells nobody what is in another ward."""
     issue = session.get(LocalIssue, issue_id)
-    if issue is None:
-        raise NotFound(f"There is no local issue {issue_id}.")
-    if not can_see_ward(user, issue.ward_code):
-        raise PermissionDenied("This issue is in a ward outside your area.")
+    if issue is None or not can_see_ward(user, issue.ward_code):
+        raise NotFound(f"There is no local issue {issue_id} that you can see.")
     return issue
 
 
@@ -109,6 +108,7 @@ def create_issue(
         raise ValidationFailed(
             "Priority must be 1, 2 or 3.", field_errors={"priority": "must be 1, 2 or 3"}
         )
+    _reports_to_link(session=session, ward_code=ward_code, report_ids=report_ids, user=user)
     issue = LocalIssue(
         ward_code=ward_code,
         title=title,
@@ -121,21 +121,76 @@ def create_issue(
     )
     session.add(issue)
     session.flush()
-    link_reports(session=session, issue=issue, report_ids=report_ids)
+    link_reports(session=session, issue=issue, report_ids=report_ids, user=user)
     audit(
         session=session, user=user, action="create", object_kind="local_issue", object_id=issue.id
     )
     return issue
 
 
-def link_reports(*, session: Session, issue: LocalIssue, report_ids: Sequence[int]) -> int:
-    """Link reports to the issue (marking them 'linked'); returns how many were newly linked."""
-    if not report_ids:
+MAX_REPORT_ID = 2**31 - 1  # larger numbers name no report (and overflow PostgreSQL's integer)
+
+
+def _name_reports(ids: Sequence[int]) -> tuple[str, str]:
+    """("report 5" or "reports 5, 7", "is" or "are") for a message."""
+    listed = ", ".join(str(i) for i in ids[:20]) + (" and more" if len(ids) > 20 else "")
+    return (f"report {listed}", "is") if len(ids) == 1 else (f"reports {listed}", "are")
+
+
+def _reports_to_link(
+    *, session: Session, ward_code: str, report_ids: Sequence[int], user: User | None
+) -> list[Report]:
+    """The reports, if every one lies in the ward, the user may see that ward, and none is urgent
+    and waiting for a safeguarding review; otherwise refuse them all, naming the ones refused.
+
+    A report that does not exist and one in another ward get the same answer.
+    """
+    from saferstreets.reports.safeguarding import waiting_among
+
+    ids = sorted(set(report_ids))
+    if not ids:
+        return []
+    if user is not None and not can_see_ward(user, ward_code):
+        raise PermissionDenied("You can only link reports in your own wards.")
+    known = [i for i in ids if 0 < i <= MAX_REPORT_ID]
+    found = {r.id: r for r in session.scalars(sa.select(Report).where(Report.id.in_(known)))}
+    outside = [i for i in ids if i not in found or found[i].ward_code != ward_code]
+    if outside:
+        named, verb = _name_reports(outside)
+        raise ValidationFailed(
+            f"Nothing was linked: {named} {verb} not in this issue's ward ({ward_code}) or "
+            f"{'does' if verb == 'is' else 'do'} not exist. Only reports in the issue's ward can "
+            "be linked to it.",
+            field_errors={"report_ids": f"not in ward {ward_code}: {named}"},
+        )
+    waiting = waiting_among(session=session, report_ids=ids)
+    if waiting:
+        named, verb = _name_reports(waiting)
+        raise ValidationFailed(
+            f"Nothing was linked: {named} {verb} urgent and {'waits' if verb == 'is' else 'wait'} "
+            "for a safeguarding review. A supervisor must review "
+            f"{'it' if verb == 'is' else 'them'} in the safeguarding queue before linking.",
+            field_errors={"report_ids": f"waiting for a safeguarding review: {named}"},
+        )
+    return [found[i] for i in ids]
+
+
+def link_reports(
+    *, session: Session, issue: LocalIssue, report_ids: Sequence[int], user: User | None = None
+) -> int:
+    """Link reports to the issue (marking them 'linked'); returns how many were newly linked.
+
+    All or nothing: every report must lie in the issue's ward, the user must be allowed that
+    ward, and no urgent report may wait for a safeguarding review (``_reports_to_link``).
+    """
+    found = _reports_to_link(
+        session=session, ward_code=issue.ward_code, report_ids=report_ids, user=user
+    )
+    if not found:
         return 0
     existing = set(
         session.scalars(sa.select(IssueReport.report_id).where(IssueReport.issue_id == issue.id))
     )
-    found = session.scalars(sa.select(Report).where(Report.id.in_(list(report_ids)))).all()
     added = 0
     for report in found:
         if report.id in existing:
@@ -286,12 +341,11 @@ def partner_referrals(*, session: Session, user: User) -> list[Referral]:
 
 
 def get_referral(*, session: Session, referral_id: int, user: User) -> Referral:
-    """One referral, if this user may see it (the same rule as :func:`partner_referrals`)."""
-    if session.get(Referral, referral_id) is None:
-        raise NotFound(f"There is no referral {referral_id}.")
+    """One referral, if this user may see it (the same rule as :func:`partner_referrals`); one
+    she may not see gets the same answer as one that does not exist."""
     referral = session.scalar(_visible_referrals(user).where(Referral.id == referral_id))
     if referral is None:
-        raise PermissionDenied("This referral is for another partner or outside your wards.")
+        raise NotFound(f"There is no referral {referral_id} that you can see.")
     return referral
 
 
@@ -302,7 +356,12 @@ def referral_cells(*, session: Session, referral: Referral) -> list[tuple[str, i
     rows = session.execute(
         sa.select(Report.h3_cell, count)
         .join(IssueReport, IssueReport.report_id == Report.id)
-        .where(IssueReport.issue_id == referral.issue_id, Report.h3_cell.is_not(None))
+        .join(LocalIssue, LocalIssue.id == IssueReport.issue_id)
+        .where(
+            IssueReport.issue_id == referral.issue_id,
+            Report.ward_code == LocalIssue.ward_code,
+            Report.h3_cell.is_not(None),
+        )
         .group_by(Report.h3_cell)
         .order_by(count.desc(), Report.h3_cell)
     ).all()
@@ -353,13 +412,9 @@ def answer_referral(
     closed_on: date | None = None,
 ) -> Referral:
     """A partner (or staff) answers a referral: accepted, done or declined, with what was done."""
-    referral = session.get(Referral, referral_id)
-    if referral is None:
-        raise NotFound(f"There is no referral {referral_id}.")
-    if user.role == "partner" and referral.partner != user.partner:
-        raise PermissionDenied("This referral is for another partner.")
     if user.role not in (*STAFF_ROLES_ALL_WARDS, "partner"):
         raise PermissionDenied("Only the partner or a supervisor can answer a referral.")
+    referral = get_referral(session=session, referral_id=referral_id, user=user)
     if status not in REFERRAL_STATUSES or status == "sent":
         raise ValidationFailed(
             "Choose accepted, done or declined.",
@@ -400,11 +455,15 @@ def queue(
 
 
 def issue_detail(*, session: Session, issue: LocalIssue) -> dict[str, Any]:
-    """Everything on an issue's page: its reports, actions, referrals and public updates."""
+    """Everything on an issue's page: its reports, actions, referrals and public updates.
+
+    Only reports in the issue's ward are shown: linking checks this now, but a store may hold
+    links made before it did, and another ward's report must not be read through them.
+    """
     reports = session.scalars(
         sa.select(Report)
         .join(IssueReport, IssueReport.report_id == Report.id)
-        .where(IssueReport.issue_id == issue.id)
+        .where(IssueReport.issue_id == issue.id, Report.ward_code == issue.ward_code)
         .order_by(Report.occurred_on.desc())
     ).all()
     return {
@@ -431,10 +490,17 @@ def issue_detail(*, session: Session, issue: LocalIssue) -> dict[str, Any]:
 def suggest_issues(
     *, session: Session, min_reports: int = 5, limit: int = 50
 ) -> list[dict[str, Any]]:
-    """Clusters of unlinked reports by ward and reason that look like a local problem (scanning)."""
+    """Clusters of unlinked reports by ward and reason that look like a local problem (scanning).
+
+    Urgent reports still waiting for a safeguarding review are left out: they cannot be linked.
+    """
+    from saferstreets.reports.safeguarding import awaiting_review
+
     rows = session.execute(
         sa.select(Report.id, Report.ward_code, Report.reasons).where(
-            Report.ward_code.is_not(None), Report.status.in_(("new", "triaged"))
+            Report.ward_code.is_not(None),
+            Report.status.in_(("new", "triaged")),
+            ~awaiting_review(),
         )
     ).all()
     clusters: dict[tuple[str, str], list[int]] = {}

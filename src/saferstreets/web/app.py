@@ -22,7 +22,7 @@ from saferstreets.log_privacy import install_log_redaction
 from saferstreets.migrate import require_current
 from saferstreets.web.deps import STATIC_DIR, LoginRequired, templates
 from saferstreets.web.limits import BodyLimitMiddleware
-from saferstreets.web.security import SecurityHeadersMiddleware
+from saferstreets.web.security import SecurityHeadersMiddleware, add_security_headers
 
 log = logging.getLogger("saferstreets.web")
 
@@ -173,10 +173,11 @@ def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> Response:
         log.exception("unexpected error on %s %s", request.method, request.url.path)
-        return error_response(
+        response = error_response(
             request,
             500,
             "Something went wrong",
             "Something went wrong on our side. Nothing you entered has been lost; "
             "please try again.",
         )
+        return add_security_headers(request, response)

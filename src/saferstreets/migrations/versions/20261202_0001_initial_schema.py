@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-02 04:05:34.027229
+Create Date: 2026-12-02 04:37:40.959034
 """
 
 from __future__ import annotations
@@ -185,6 +185,16 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_plan')),
     sa.UniqueConstraint('name', name='uq_plan_name')
     )
+    op.create_table('publish_batch',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('published_at', sa.DateTime(), nullable=False),
+    sa.Column('min_count', sa.Integer(), nullable=False),
+    sa.Column('min_new_reports', sa.Integer(), nullable=False),
+    sa.Column('units_moved', sa.Integer(), nullable=False),
+    sa.Column('figures_shown', sa.Integer(), nullable=False),
+    sa.Column('figures_hidden', sa.Integer(), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_publish_batch'))
+    )
     op.create_table('report',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('public_id', sa.String(length=36), nullable=False),
@@ -204,6 +214,7 @@ def upgrade() -> None:
     sa.Column('status', sa.String(length=16), nullable=False),
     sa.Column('urgent', sa.Boolean(), nullable=False),
     sa.Column('urgent_reason', sa.String(length=200), nullable=True),
+    sa.Column('urgency', sa.Integer(), nullable=True),
     sa.Column('latitude', sa.Float(), nullable=True),
     sa.Column('longitude', sa.Float(), nullable=True),
     sa.Column('h3_cell', sa.String(length=16), nullable=True),
@@ -370,6 +381,33 @@ def upgrade() -> None:
     with op.batch_alter_table('plan_team', schema=None) as batch_op:
         batch_op.create_index('ix_plan_team_plan_id', ['plan_id'], unique=False)
 
+    op.create_table('published_figure',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('batch_id', sa.Integer(), nullable=False),
+    sa.Column('area_code', sa.String(length=32), nullable=False),
+    sa.Column('figure', sa.String(length=16), nullable=False),
+    sa.Column('key', sa.String(length=32), nullable=False),
+    sa.Column('value', sa.Integer(), nullable=True),
+    sa.Column('suppressed', sa.Boolean(), nullable=False),
+    sa.Column('first_on', sa.Date(), nullable=True),
+    sa.Column('last_on', sa.Date(), nullable=True),
+    sa.ForeignKeyConstraint(['batch_id'], ['publish_batch.id'], name=op.f('fk_published_figure_batch_id_publish_batch'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_published_figure'))
+    )
+    with op.batch_alter_table('published_figure', schema=None) as batch_op:
+        batch_op.create_index('ix_published_figure_batch_area', ['batch_id', 'area_code'], unique=False)
+
+    op.create_table('published_unit',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('kind', sa.String(length=16), nullable=False),
+    sa.Column('code', sa.String(length=32), nullable=False),
+    sa.Column('batch_id', sa.Integer(), nullable=False),
+    sa.Column('report_ids', sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), 'postgresql'), nullable=False),
+    sa.Column('counts', sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), 'postgresql'), nullable=False),
+    sa.ForeignKeyConstraint(['batch_id'], ['publish_batch.id'], name=op.f('fk_published_unit_batch_id_publish_batch'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_published_unit')),
+    sa.UniqueConstraint('kind', 'code', name='uq_published_unit_kind_code')
+    )
     op.create_table('quarantined_row',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('import_run_id', sa.Integer(), nullable=True),
@@ -386,6 +424,20 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('quarantined_row', schema=None) as batch_op:
         batch_op.create_index('ix_quarantined_row_status', ['status'], unique=False)
+
+    op.create_table('safeguarding_review',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('report_id', sa.Integer(), nullable=False),
+    sa.Column('reviewer_id', sa.Integer(), nullable=True),
+    sa.Column('reviewed_at', sa.DateTime(), nullable=False),
+    sa.Column('outcome', sa.String(length=32), nullable=False),
+    sa.Column('note', sa.Text(), nullable=True),
+    sa.ForeignKeyConstraint(['report_id'], ['report.id'], name=op.f('fk_safeguarding_review_report_id_report'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['reviewer_id'], ['user_account.id'], name=op.f('fk_safeguarding_review_reviewer_id_user_account')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_safeguarding_review'))
+    )
+    with op.batch_alter_table('safeguarding_review', schema=None) as batch_op:
+        batch_op.create_index('ix_safeguarding_review_report_id', ['report_id'], unique=False)
 
     op.create_table('survey_response',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -537,10 +589,19 @@ def downgrade() -> None:
         batch_op.drop_index('ix_survey_response_district_code')
 
     op.drop_table('survey_response')
+    with op.batch_alter_table('safeguarding_review', schema=None) as batch_op:
+        batch_op.drop_index('ix_safeguarding_review_report_id')
+
+    op.drop_table('safeguarding_review')
     with op.batch_alter_table('quarantined_row', schema=None) as batch_op:
         batch_op.drop_index('ix_quarantined_row_status')
 
     op.drop_table('quarantined_row')
+    op.drop_table('published_unit')
+    with op.batch_alter_table('published_figure', schema=None) as batch_op:
+        batch_op.drop_index('ix_published_figure_batch_area')
+
+    op.drop_table('published_figure')
     with op.batch_alter_table('plan_team', schema=None) as batch_op:
         batch_op.drop_index('ix_plan_team_plan_id')
 
@@ -577,6 +638,7 @@ def downgrade() -> None:
         batch_op.drop_index('ix_report_district_code')
 
     op.drop_table('report')
+    op.drop_table('publish_batch')
     op.drop_table('plan')
     op.drop_table('place')
     with op.batch_alter_table('import_run', schema=None) as batch_op:

@@ -360,6 +360,7 @@ def _on_update(
 def approve_update(
     request: Request, update_id: int, session: SessionDep, user: CurrentUser, csrf: CsrfField
 ) -> Response:
+    updates.require_approver(user, "approve")
     return _on_update(
         request,
         session,
@@ -381,6 +382,7 @@ def correct_update(
     title: Annotated[str, Form(max_length=200)] = "",
     body: Annotated[str, Form(max_length=4000)] = "",
 ) -> Response:
+    updates.require_approver(user, "correct")
     return _on_update(
         request,
         session,

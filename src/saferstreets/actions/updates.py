@@ -81,9 +81,14 @@ def _may_work_on(user: User | None, area_code: str) -> bool:
 
 
 def get_update(*, session: Session, update_id: int, user: User | None) -> PublicUpdate:
-    """The update, if it exists and this user works on its area (the same answer otherwise)."""
+    """The update, if this user may act on it: an approver in her area, or its author.
+
+    Any other update gets the answer one that does not exist gets.
+    """
     update = session.get(PublicUpdate, update_id) if 0 < update_id < 2**63 else None
     if update is None or not _may_work_on(user, update.area_code):
+        raise NotFound(f"There is no public update {update_id}.")
+    if user is not None and user.role not in APPROVER_ROLES and update.created_by_id != user.id:
         raise NotFound(f"There is no public update {update_id}.")
     return update
 
@@ -128,7 +133,8 @@ def draft_update(
     return update
 
 
-def _require_approver(user: User | None, what: str) -> None:
+def require_approver(user: User | None, what: str) -> None:
+    """Refuse anyone but a supervisor or an admin (or the system) before looking anything up."""
     if user is not None and user.role not in APPROVER_ROLES:
         raise PermissionDenied(f"Only a supervisor or an admin can {what} a public update.")
 
@@ -137,7 +143,7 @@ def approve_update(
     *, session: Session, update: PublicUpdate, user: User | None, published_on: date | None = None
 ) -> PublicUpdate:
     """Make a draft public, after checking it again; never by the person who wrote it."""
-    _require_approver(user, "approve")
+    require_approver(user, "approve")
     if update.status != "draft":
         raise ValidationFailed(f"This update is {update.status}; only a draft can be approved.")
     if user is not None and update.created_by_id == user.id:
@@ -170,7 +176,7 @@ def correct_update(
     corrected_on: date | None = None,
 ) -> PublicUpdate:
     """Change a published update's words (checked again); the public sees it marked updated."""
-    _require_approver(user, "correct")
+    require_approver(user, "correct")
     if update.status != "published":
         raise ValidationFailed(
             f"This update is {update.status}; only a published one is corrected."

@@ -34,6 +34,9 @@ class _AppErrorGroup(TyperGroup):
     """The top-level group: any AppError from any command ends as one message and exit code 1."""
 
     def invoke(self, ctx: Any) -> Any:
+        from saferstreets.log_privacy import install_log_redaction
+
+        install_log_redaction()
         try:
             return super().invoke(ctx)
         except AppError as exc:

@@ -107,6 +107,16 @@ class Settings(BaseSettings):
     report_rate_limit: int = Field(
         default=10, ge=1, description="Public reports accepted per client per hour (per worker)."
     )
+    max_body_bytes: int = Field(
+        default=64 * 1024,
+        ge=1024,
+        description="Largest request body a public page accepts, in bytes, chunked or not.",
+    )
+    max_staff_body_bytes: int = Field(
+        default=1024 * 1024,
+        ge=1024,
+        description="Largest request body a staff page (/staff) accepts, in bytes.",
+    )
     lookup_rate_limit: int = Field(
         default=30,
         ge=1,

@@ -19,9 +19,11 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from saferstreets.config import DEV_SECRET, Settings, get_settings
 from saferstreets.db import get_engine, session_factory
 from saferstreets.errors import AppError, ConfigError
+from saferstreets.log_privacy import install_log_redaction
 from saferstreets.migrate import require_current
 from saferstreets.models_common import utcnow
 from saferstreets.web.deps import STATIC_DIR, LoginRequired, templates
+from saferstreets.web.limits import BodyLimitMiddleware
 from saferstreets.web.security import SecurityHeadersMiddleware, add_security_headers
 from saferstreets.web.sessions import CookieMiddleware
 
@@ -64,6 +66,7 @@ def create_app(
 
     ``clock`` (naive UTC) is what sessions and sign-in throttling read; tests inject their own.
     """
+    install_log_redaction()
     settings = settings or get_settings()
     refuse_development_secret(settings)
     engine = get_engine(settings)
@@ -96,6 +99,11 @@ def create_app(
     app.state.sessionmaker = session_factory(engine)
     app.state.clock = clock
 
+    app.add_middleware(
+        BodyLimitMiddleware,
+        limit=settings.max_body_bytes,
+        staff_limit=settings.max_staff_body_bytes,
+    )
     app.add_middleware(SecurityHeadersMiddleware)
     app.add_middleware(CookieMiddleware)  # sessions live in the store; see web/sessions.py
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

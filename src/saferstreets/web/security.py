@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import ipaddress
 import math
 import secrets
 import threading
@@ -197,13 +198,32 @@ class RateLimiter:
             self._old_hits.clear()
 
 
+def client_key(host: str) -> str:
+    """Who counts as one client: an IPv4 address, or an IPv6 address's /64 network.
+
+    One IPv6 subscriber is normally given a whole /64 and can use any of its 2**64 addresses,
+    so counting each address would let one phone send without limit. An IPv4-mapped IPv6
+    address (``::ffff:192.0.2.1``, as a dual-stack socket reports IPv4 clients) counts as the
+    IPv4 address it carries. Anything that is not an address is its own client.
+    """
+    try:
+        address = ipaddress.ip_address(host.split("%", 1)[0])
+    except ValueError:
+        return host
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            return str(address.ipv4_mapped)
+        return str(ipaddress.IPv6Network((address, 64), strict=False))
+    return str(address)
+
+
 def client_address(request: Request) -> str:
-    """The client's address, for rate limiting only: never log or store it.
+    """The client, as ``client_key`` counts it, for rate limiting only: never log or store it.
 
     Behind a reverse proxy, run uvicorn with ``--proxy-headers --forwarded-allow-ips`` set to
     the proxy's address so that this is the real client, not the proxy.
     """
-    return request.client.host if request.client else "unknown"
+    return client_key(request.client.host) if request.client else "unknown"
 
 
 def rate_limit(request: Request, name: str, limit: int, window: float = 3600.0) -> None:

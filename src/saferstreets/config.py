@@ -118,10 +118,46 @@ class Settings(BaseSettings):
     report_rate_limit: int = Field(
         default=10, ge=1, description="Public reports accepted per client per hour (per worker)."
     )
+    max_body_bytes: int = Field(
+        default=64 * 1024,
+        ge=1024,
+        description="Largest request body a public page accepts, in bytes, chunked or not.",
+    )
+    max_staff_body_bytes: int = Field(
+        default=1024 * 1024,
+        ge=1024,
+        description="Largest request body a staff page (/staff) accepts, in bytes.",
+    )
     lookup_rate_limit: int = Field(
         default=30,
         ge=1,
         description="Receipt-code look-ups and place searches per client per hour.",
+    )
+    # --- staff sessions and sign-in (docs/guide-admin.md, "Sessions and sign-in") ---
+    session_idle_minutes: int = Field(
+        default=30, ge=1, description="A staff session ends after this long without a request."
+    )
+    session_lifetime_hours: float = Field(
+        default=8, gt=0, description="A staff session ends this long after sign-in, whatever use."
+    )
+    signin_free_failures: int = Field(
+        default=5, ge=1, description="Failed sign-ins (per account and per client) before delays."
+    )
+    signin_lockout_failures: int = Field(
+        default=10,
+        ge=2,
+        description="Failed sign-ins within the window that lock the account or client.",
+    )
+    signin_lockout_minutes: int = Field(
+        default=15, ge=1, description="How long a lock lasts after the last failed sign-in."
+    )
+    signin_window_minutes: int = Field(
+        default=60, ge=1, description="Failed sign-ins are counted over this many minutes."
+    )
+    signin_hash_concurrency: int = Field(
+        default=2,
+        ge=1,
+        description="Password checks run at once per process (each Argon2 check uses 64 MiB).",
     )
     # Public figures move in published batches (``saferstreets publish``), never live.
     publish_hour: int = Field(

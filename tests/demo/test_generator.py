@@ -21,6 +21,7 @@ from shapely.geometry import Point, shape
 from saferstreets.crime.offences import CRIME_TYPES
 from saferstreets.demo import params
 from saferstreets.demo.generator import generate_county
+from saferstreets.demo.survey import CONCERN_RATES, SETTING_PHRASES
 from saferstreets.themes.taxonomy import SETTING_CODES, THEME_CODES
 
 SEED = 20211
@@ -319,13 +320,14 @@ def test_survey_mapping_matches_the_export(county: dict[str, Any]) -> None:
         for column in mapping["columns"].values():
             assert column in rows[0], column
         keys = {spec["key"] for spec in mapping["likert"]}
-        assert keys == {f"{t}.{s}" for t in ("day", "after_dark") for s in SETTING_CODES}
+        settings = {s for s in SETTING_CODES if s in SETTING_PHRASES}  # the demo's questionnaire
+        assert keys == {f"{t}.{s}" for t in ("day", "after_dark") for s in settings}
         for spec in mapping["likert"]:
             assert spec["column"] in rows[0]
             assert {r[spec["column"]] for r in rows} <= {*spec["scale"], *spec["missing"], None}
         multi = {m["key"]: m for m in mapping["multi_select"]}
-        assert set(multi["concerns"]["options"].values()) == {*THEME_CODES, "other"}
-        assert set(multi["settings"]["options"].values()) == set(SETTING_CODES)
+        assert set(multi["concerns"]["options"].values()) == {*CONCERN_RATES["women"], "other"}
+        assert set(multi["settings"]["options"].values()) == settings
         for m in multi.values():
             for label in m["options"]:
                 assert f"{m['question']} / {label}" in rows[0]

@@ -424,3 +424,31 @@ def write_messy_csv(path: Path, grid: list[list[Any]], *, bom: bool = False) -> 
     data = b"\r\n".join(line.encode("cp1252" if "café" in line else "utf-8") for line in lines)
     path.write_bytes((b"\xef\xbb\xbf" if bom else b"") + data)
     return path
+
+
+Q_LOCAL = "How safe do you feel walking alone in your local area after dark?"
+Q_GRID = "How safe do you feel in each of these places during the day?"
+GRID_PLACES = ("In a park", "On a bus or train")
+
+
+def qualtrics_numeric_grid(n: int = 40) -> list[list[Any]]:
+    """Qualtrics' numeric-values CSV: a coded age, a "local area" feel-safe question (6 = prefer
+    not to say), a matrix of two places (codes 1-5) and a multi-select ticked as 1 or blank.
+
+    Respondent i answers: age code 1 + i % 3; local area code 1 + i % 6; park 1 + i % 5;
+    bus 5 - i % 5; concerns: lighting when i is even, CCTV when i % 3 == 0."""
+    ids = [m[0] for m in QUALTRICS_META] + ["Q1", "Q2", "Q3_1", "Q3_2", "Q4_1", "Q4_2", "Q4_3"]
+    texts = [m[1] for m in QUALTRICS_META] + [Q_AGE, Q_LOCAL]
+    texts += [f"{Q_GRID} - {p}" for p in GRID_PLACES]
+    texts += [f"{Q_CONCERNS} - Selected Choice - {o}" for o in OPTIONS[:3]]
+    imports = [json.dumps({"ImportId": m[2]}, separators=(",", ":")) for m in QUALTRICS_META]
+    imports += [json.dumps({"ImportId": f"QID{c}"}) for c in ids[len(QUALTRICS_META) :]]
+    grid: list[list[Any]] = [ids, texts, imports]
+    for i in range(n):
+        iso = f"2021-09-{1 + i % 28:02d} 10:00:00"
+        meta = [iso, iso, "IP Address", IPS[i % 4], "100", "312", "True", iso, f"R_{i:04d}"]
+        meta += ["", "", "", "", "", "", "anonymous", "EN"]
+        ticks = ["1" if i % 2 == 0 else "", "", "1" if i % 3 == 0 else ""]
+        answers = [str(1 + i % 3), str(1 + i % 6), str(1 + i % 5), str(5 - i % 5), *ticks]
+        grid.append([*meta, *answers])
+    return grid

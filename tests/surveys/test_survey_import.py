@@ -236,7 +236,8 @@ def test_unknown_multi_select_option(engine: sa.Engine, tmp_path: Path) -> None:
         mapping_toml(name="Other wave", respondent="ID", date="Completion time", unknown="other"),
         "m2.toml",
     )
-    summary2 = import_survey(engine=engine, path=path, mapping=mapping2)
+    # the same file into a second wave: refused unless asked (test_survey_waves.py)
+    summary2 = import_survey(engine=engine, path=path, mapping=mapping2, again=True)
     assert summary2.problems == []
     with sa.orm.Session(engine) as session:
         row = session.scalar(

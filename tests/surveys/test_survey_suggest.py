@@ -66,10 +66,12 @@ def test_suggestion_for_a_surveymonkey_workbook_round_trips(
     assert multi["concerns"]["question"] == Q_CONCERNS
     assert multi["concerns"]["options"] == {
         "Poor street lighting": "poor_lighting",
-        "Groups of men shouting": "verbal_harassment",
+        "Groups of men shouting": "groups_of_men",
         "No CCTV": "no_cctv",
         "Other (please specify)": "other",
     }
+    line = '"Groups of men shouting" = "groups_of_men"  # check: also reads as verbal_harassment'
+    assert line in text
     assert multi["settings"]["options"] == {
         "Parks": "park",
         "Pubs and clubs": "night_time_economy",
@@ -103,7 +105,7 @@ def test_suggestion_for_forms_and_qualtrics(tmp_path: Path) -> None:
     assert qualtrics["multi_select"][0]["question"] == Q_CONCERNS
     assert set(qualtrics["multi_select"][0]["options"].values()) == {
         "poor_lighting",
-        "verbal_harassment",
+        "groups_of_men",  # "Groups of men shouting", marked: also reads as verbal_harassment
         "no_cctv",
         "other",
     }

@@ -31,7 +31,7 @@ LABELLED: tuple[tuple[str, frozenset[str]], ...] = tuple(
         ("It's so quiet at night you feel like no one would hear you shout.", "isolated"),
         ("The cut-through behind the leisure centre is narrow with no way out.", "blind_spots"),
         ("You can't see round the bend in the footpath until you're right there.", "blind_spots"),
-        ("The alleyway by the bins is where lads hang about.", "blind_spots"),
+        ("The alleyway by the bins is where lads hang about.", "blind_spots groups_of_men"),
         (
             "Bushes have grown right over the path so it's like a tunnel of hedges.",
             "overgrown blind_spots",
@@ -47,7 +47,10 @@ LABELLED: tuple[tuple[str, frozenset[str]], ...] = tuple(
             "Fly-tipping and needles in the stairwell of the flats.",
             "rundown drink_drugs blind_spots",
         ),
-        ("A group of lads on bikes shouted abuse at me and my daughter.", "verbal_harassment"),
+        (
+            "A group of lads on bikes shouted abuse at me and my daughter.",
+            "verbal_harassment groups_of_men",
+        ),
         (
             "Builders wolf-whistled at me every single morning on my way to school.",
             "verbal_harassment",
@@ -113,7 +116,7 @@ LABELLED: tuple[tuple[str, frozenset[str]], ...] = tuple(
         ("I was not touched, but a man shouted at me from a car.", "verbal_harassment"),
         (
             "It isn't dark, the problem is the gangs of youths who hang around the shops.",
-            "verbal_harassment",
+            "verbal_harassment groups_of_men",
         ),
         ("The subway under the ring road smells and has no lights.", "blind_spots poor_lighting"),
         (
@@ -122,7 +125,7 @@ LABELLED: tuple[tuple[str, frozenset[str]], ...] = tuple(
         ),
         (
             "Men hanging round the kebab shop stare and make crude comments.",
-            "staring sexual_comments",
+            "staring sexual_comments groups_of_men",
         ),
         (
             "Walking back from the station a car full of men beeped and shouted at me.",
@@ -151,5 +154,7 @@ LABELLED: tuple[tuple[str, frozenset[str]], ...] = tuple(
         ),
         ("A man in a car pulled up beside me and asked if I wanted a lift.", "being_followed"),
         ("Someone touched my hair on the bus and laughed.", "touching transport"),
+        ("Groups of men hang around outside the station every evening.", "groups_of_men transport"),
+        ("There's always a gang of lads loitering by the cashpoint.", "groups_of_men"),
     )
 )

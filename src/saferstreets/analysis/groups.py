@@ -208,3 +208,21 @@ def fmt_p(p: float | None) -> str:
     if p is None or (isinstance(p, float) and math.isnan(p)):
         return "no test"
     return "p < 0.001" if p < 0.001 else f"p = {p:.3f}"
+
+
+ALPHA = 0.05  # the stated threshold below which a difference between groups is reported
+
+
+def differed(test: dict[str, Any], by: str, *, alpha: float = ALPHA) -> str:
+    """A sentence on whether a share differed ``by`` groups: "differed" only when p < alpha.
+
+    Empty when no test was possible; otherwise names the test, the p-value and the threshold."""
+    p = test.get("p_value")
+    if p is None or (isinstance(p, float) and math.isnan(p)):
+        return ""
+    if p < alpha:
+        return f" It differed by {by} ({test['test']}, {fmt_p(p)}, below {alpha:g})."
+    return (
+        f" No difference by {by} was shown ({test['test']}, {fmt_p(p)}; "
+        f"the threshold is {alpha:g})."
+    )

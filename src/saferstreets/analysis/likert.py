@@ -48,6 +48,16 @@ _MISSING = {
 }
 
 
+def _text(label: Any) -> str:
+    return re.sub(r"\s+", " ", str(label).replace("\u2019", "'").strip().lower())
+
+
+def is_missing(label: Any) -> bool:
+    """Whether an answer is a stated non-answer ("don't know", "n/a") or blank: not on the scale
+    and not a misunderstanding either."""
+    return label is None or _text(label) in _MISSING or not _text(label)
+
+
 def level(label: str | None) -> str | None:
     """The side of the scale an answer is on: ``unsafe``, ``safe``, ``neutral`` or None (missing).
 
@@ -57,7 +67,7 @@ def level(label: str | None) -> str | None:
     """
     if label is None:
         return None
-    text = re.sub(r"\s+", " ", str(label).replace("\u2019", "'").strip().lower())
+    text = _text(label)
     if not text or text in _MISSING:
         return None
     if text.startswith("neither") or text in {"neutral", "unsure"}:

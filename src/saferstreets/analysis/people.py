@@ -11,7 +11,8 @@ from collections.abc import Callable, Iterable, Sequence
 from datetime import date
 from typing import Any
 
-from saferstreets.analysis.groups import compare_groups, fmt_p
+from saferstreets.analysis import waves as waves_mod
+from saferstreets.analysis.groups import ALPHA, compare_groups, differed, fmt_p
 from saferstreets.analysis.inputs import AssessSettings, Finding, StoreData
 from saferstreets.analysis.likert import UNSAFE, key_in_words, level, summarise_feel_safe
 from saferstreets.analysis.proportions import difference, proportion, suppress
@@ -200,14 +201,14 @@ def assess_concerns(data: StoreData, settings: AssessSettings) -> Finding:
         f"{len(answered):,} respondents who answered."
     )
     age = by["age_band"].get(top["code"], {}).get("test", {})
-    if age.get("p_value") is not None:
-        summary += f" It differed by age band ({age['test']}, {fmt_p(age['p_value'])})."
-    return Finding("concerns", {"min_count": k}, result, summary)
+    summary += differed(age, "age band")
+    return Finding("concerns", {"min_count": k, "alpha": ALPHA}, result, summary)
 
 
 def assess_feel_safe(data: StoreData, settings: AssessSettings) -> Finding:
     """Share feeling very or fairly unsafe per question, and day vs after dark."""
     answers = [r.feel_safe for r in data.responses if r.feel_safe]
+    unread = _not_understood(data)
     if not answers:
         return Finding(
             "feel_safe",
@@ -229,8 +230,18 @@ def assess_feel_safe(data: StoreData, settings: AssessSettings) -> Finding:
     else:
         q = max(res["questions"], key=lambda q: q["unsafe"]["share"] or 0)
         summary = f"{interval(q['unsafe'])} felt very or fairly unsafe {key_in_words(q['key'])}."
+    res["not_understood"] = [u.as_dict() for u in unread]
+    summary = "".join(f"{u.sentence()}. " for u in unread) + summary
     return Finding(
         "feel_safe", {"scale": "very or fairly unsafe among answers on the scale"}, res, summary
+    )
+
+
+def _not_understood(data: StoreData, wave_ids: Iterable[int] | None = None) -> list[Any]:
+    """Feel-safe answers per wave that are on no scale the assessment reads (see analysis.waves)."""
+    wanted = [w for w in data.waves if wave_ids is None or w.id in set(wave_ids)]
+    return waves_mod.feel_safe_not_understood(
+        (w.name, (r.feel_safe for r in data.responses if r.wave_id == w.id)) for w in wanted
     )
 
 
@@ -317,8 +328,12 @@ def assess_waves(data: StoreData, settings: AssessSettings) -> Finding:
             )
     a_ans = [r for r in a if r.concerns]
     b_ans = [r for r in b if r.concerns]
+    shared = waves_mod.shared_options(
+        (last.name, waves_mod.offered(last.mapping), (r.concerns for r in a_ans)),
+        (prev.name, waves_mod.offered(prev.mapping), (r.concerns for r in b_ans)),
+    )
     if a_ans and b_ans:
-        for code in sorted({c for r in a_ans + b_ans for c in r.concerns}):
+        for code in shared.compared:
             x1 = sum(code in r.concerns for r in a_ans)
             x2 = sum(code in r.concerns for r in b_ans)
             rows.append(
@@ -332,8 +347,10 @@ def assess_waves(data: StoreData, settings: AssessSettings) -> Finding:
         "latest": {"id": last.id, "name": last.name, "n": len(a)},
         "previous": {"id": prev.id, "name": prev.name, "n": len(b)},
         "comparisons": rows,
+        "concerns_left_out": shared.as_dict()["left_out"],
+        "not_understood": [u.as_dict() for u in _not_understood(data, (last.id, prev.id))],
         "method": "difference latest - previous; Newcombe hybrid score interval (method 10); "
-        "pooled two-proportion z test",
+        "pooled two-proportion z test; concerns only among options both waves offered",
     }
     dark = [r for r in rows if r["measure"] == "feel_unsafe" and r["key"].startswith("after_dark")]
     if dark:
@@ -349,6 +366,8 @@ def assess_waves(data: StoreData, settings: AssessSettings) -> Finding:
         )
     else:
         summary = f"{last.name} vs {prev.name}: {len(rows)} measures compared."
+    summary += waves_mod.left_out_sentence(shared)
+    summary += "".join(f" {u['message']}." for u in res["not_understood"])
     return Finding("waves", {}, res, summary)
 
 

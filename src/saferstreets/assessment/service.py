@@ -90,7 +90,9 @@ def load(*, session: Session) -> StoreData:
         )
     ).all()
     waves = session.execute(
-        sa.select(SurveyWave.id, SurveyWave.name, SurveyWave.period_start).order_by(SurveyWave.id)
+        sa.select(
+            SurveyWave.id, SurveyWave.name, SurveyWave.period_start, SurveyWave.mapping
+        ).order_by(SurveyWave.id)
     ).all()
     reports = report_tallies(session=session)
     c = Crime

@@ -34,6 +34,9 @@ class _AppErrorGroup(TyperGroup):
     """The top-level group: any AppError from any command ends as one message and exit code 1."""
 
     def invoke(self, ctx: Any) -> Any:
+        from saferstreets.log_privacy import install_log_redaction
+
+        install_log_redaction()
         try:
             return super().invoke(ctx)
         except AppError as exc:
@@ -162,6 +165,11 @@ def serve(
     settings = get_settings()
     host = host or settings.host
     port = port or settings.port
+    from saferstreets.web.app import refuse_development_secret
+
+    refuse_development_secret(settings, host)
+    os.environ["SAFERSTREETS_HOST"] = host  # the app's factory checks the address it serves on
+    get_settings.cache_clear()
     open_store(settings)
     check_port_free(host, port)
     console.print(

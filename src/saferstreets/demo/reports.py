@@ -22,10 +22,13 @@ import numpy as np
 
 from saferstreets.demo import params
 from saferstreets.demo.geography import County, PlaceSpec, to_lonlat
+from saferstreets.demo.survey import CONCERN_RATES
 from saferstreets.demo.text import compose, urgent
 from saferstreets.reports.schemas import HOUR_BANDS
 from saferstreets.themes.taxonomy import THEME_CODES
 
+# The themes the demo is calibrated on, in taxonomy order (codes added later are not drawn).
+DEMO_THEMES = tuple(t for t in THEME_CODES if t in CONCERN_RATES["women"])
 TIME_BANDS = ("morning", "afternoon", "evening", "night", "late_night")
 AGE_BANDS = ("under16", "16-17", "18-24", "25-34", "35-44", "45-54", "55-64", "65+")
 
@@ -273,7 +276,7 @@ def write_reports(county: County, rng: np.random.Generator, out: Path) -> Path:
         if not county.outline.contains(_pt(x, y)):
             continue
         # Why.
-        themes = [t for t in THEME_CODES if rng.random() < sc.themes.get(t, 0.0)]
+        themes = [t for t in DEMO_THEMES if rng.random() < sc.themes.get(t, 0.0)]
         if (
             place is not None
             and place.props.get("lighting_upgraded")

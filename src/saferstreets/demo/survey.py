@@ -352,10 +352,11 @@ def _write_wave(
             )
         )
     order = sorted(range(n), key=lambda i: (started[i], i))
-    theme_codes = [t.code for t in THEMES]
-    concern_labels = [t.label for t in THEMES]
-    setting_codes = [s.code for s in SETTINGS]
-    setting_labels = [s.label for s in SETTINGS]
+    # The demo's questionnaire: the themes and settings it has rates for (the taxonomy grows).
+    theme_codes = [t.code for t in THEMES if t.code in CONCERN_RATES["women"]]
+    concern_labels = [t.label for t in THEMES if t.code in CONCERN_RATES["women"]]
+    setting_codes = [s.code for s in SETTINGS if s.code in SETTING_PHRASES]
+    setting_labels = [s.label for s in SETTINGS if s.code in SETTING_PHRASES]
     likert_keys = list(WOMEN_UNSAFE)
 
     header1: list[str | None] = [

@@ -32,7 +32,8 @@ def _page_json(page: service.AreaPage) -> dict[str, Any]:
             {
                 "title": u.title,
                 "body": u.body,
-                "published_on": u.published_on.isoformat(),
+                "published_on": u.published_on.isoformat() if u.published_on else None,
+                "updated_on": u.corrected_on.isoformat() if u.corrected_on else None,
                 "themes": u.themes,
             }
             for u in page.updates

@@ -300,17 +300,12 @@ def _place_name(*, session: Session, report: Report) -> str | None:
 
 def area_updates(*, session: Session, report: Report, limit: int = 5) -> list[dict[str, Any]]:
     """The latest public updates ("you said, we did") for the areas the report is in."""
-    from saferstreets.actions.models import PublicUpdate
+    from saferstreets.actions.updates import published_updates
 
     codes = [c for c in (report.town_centre_code, report.ward_code, report.district_code) if c]
     if not codes:
         return []
-    rows = session.scalars(
-        sa.select(PublicUpdate)
-        .where(PublicUpdate.area_code.in_(codes))
-        .order_by(PublicUpdate.published_on.desc(), PublicUpdate.id.desc())
-        .limit(limit)
-    )
+    rows = published_updates(session=session, area_codes=codes, limit=limit)
     return [
         {"title": u.title, "body": redact_contact_details(u.body), "published_on": u.published_on}
         for u in rows

@@ -24,6 +24,80 @@ def scrub_cmd() -> None:
         console.print(line, highlight=False, markup=False)
 
 
+@app.command("list")
+def list_cmd(
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """List the survey waves: period, responses, answers dated outside the period."""
+    import json
+
+    from saferstreets.db import session_scope
+    from saferstreets.surveys.waves import list_waves
+
+    with session_scope(open_store()) as session:
+        waves = list_waves(session=session)
+    if as_json:
+        print(json.dumps([w.as_dict() for w in waves], indent=2))
+        return
+    if not waves:
+        console.print("No survey waves yet.", highlight=False, markup=False)
+    for w in waves:
+        console.print(_wave_line(w), highlight=False, markup=False)
+
+
+@app.command("show")
+def show_cmd(
+    wave: Annotated[str, typer.Argument(help="The wave's name (or id).")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Show one wave: period, source, responses, the dates answered and its import runs."""
+    import json
+
+    from saferstreets.db import session_scope
+    from saferstreets.surveys.waves import show_wave
+
+    with session_scope(open_store()) as session:
+        info = show_wave(session=session, wave=wave)
+    if as_json:
+        print(json.dumps(info.as_dict(), indent=2))
+        return
+    console.print(_wave_line(info), highlight=False, markup=False)
+    console.print(f"  source: {info.source or '-'}", highlight=False, markup=False)
+    console.print(
+        f"  answered: {info.first_answer or '-'} to {info.last_answer or '-'}",
+        highlight=False,
+        markup=False,
+    )
+    console.print(
+        f"  import runs: {', '.join(map(str, info.runs)) or '-'}", highlight=False, markup=False
+    )
+
+
+@app.command("delete")
+def delete_cmd(
+    wave: Annotated[str, typer.Argument(help="The wave's name (or id).")],
+    yes: Annotated[bool, typer.Option("--yes", help="Do not ask to confirm.")] = False,
+) -> None:
+    """Delete a wave with its responses and quarantined rows (to undo an import)."""
+    from saferstreets.db import session_scope
+    from saferstreets.surveys.waves import delete_wave, show_wave
+
+    engine = open_store()
+    with session_scope(engine) as session:
+        info = show_wave(session=session, wave=wave)
+    if not yes and not typer.confirm(
+        f"Delete wave '{info.name}' and its {info.responses:,} responses?"
+    ):
+        raise typer.Exit(1)
+    with session_scope(engine) as session:
+        info = delete_wave(session=session, wave=wave)
+    console.print(
+        f"Deleted wave '{info.name}' and its {info.responses:,} responses.",
+        highlight=False,
+        markup=False,
+    )
+
+
 def import_survey_command(
     path: Annotated[Path, typer.Argument(help="The survey export: CSV or XLSX.")],
     mapping: Annotated[
@@ -52,6 +126,16 @@ def import_survey_command(
     ] = None,
     force: Annotated[
         bool, typer.Option("--force", help="With --suggest-mapping: overwrite --out.")
+    ] = False,
+    min_progress: Annotated[
+        float | None,
+        typer.Option(
+            help="Skip responses whose progress (Qualtrics' Progress, 0-100) is below this."
+        ),
+    ] = None,
+    again: Annotated[
+        bool,
+        typer.Option("--again", help="Import a file already imported into another wave, again."),
     ] = False,
 ) -> None:
     """Import a survey export (SmartSurvey, MS Forms, SurveyMonkey, Qualtrics) as a wave."""
@@ -97,6 +181,8 @@ def import_survey_command(
             wave_name=wave,
             progress=progress,
             sheet=sheet,
+            min_progress=min_progress,
+            again=again,
         )
     console.print(summary.line(), highlight=False, markup=False)
     for problem in summary.problems:
@@ -107,3 +193,12 @@ def import_survey_command(
         console.print(
             f"  … and {total - shown:,} more in the quarantine", highlight=False, markup=False
         )
+
+
+def _wave_line(w: object) -> str:
+    from saferstreets.surveys.waves import WaveInfo
+
+    assert isinstance(w, WaveInfo)
+    period = f"{w.period_start or '…'} to {w.period_end or '…'}"
+    outside = f", {w.outside_period:,} dated outside it" if w.outside_period else ""
+    return f"{w.id}  {w.name}: {w.responses:,} responses; period {period}{outside}"

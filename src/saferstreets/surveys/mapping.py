@@ -30,6 +30,7 @@ COLUMN_KEYS = (
 )
 TIMES = ("day", "after_dark")
 MULTI_KEYS = {"concerns": (*THEME_CODES, OTHER), "settings": (*SETTING_CODES, OTHER)}
+PLACEHOLDER = "?"  # what a suggestion writes where only the analyst knows the answer
 LIKERT_KEY = re.compile(r"^(day|after_dark)\.([a-z_]+)$")
 
 
@@ -74,6 +75,8 @@ class SurveyMapping:
     likert: tuple[LikertSpec, ...] = ()
     multi_select: tuple[MultiSelectSpec, ...] = ()
     drop: tuple[str, ...] = ()  # more columns never to store (the tools' own are always dropped)
+    # header -> {code: label}: numeric exports' codes read as labels; "" is a missing answer
+    recode: dict[str, dict[str, str]] = field(default_factory=dict)
     source: str = "<mapping>"
 
     def column_names(self) -> list[str]:
@@ -81,6 +84,7 @@ class SurveyMapping:
         names = [n for values in self.columns.values() for n in values]
         names += [spec.column for spec in self.likert]
         names += [spec.question for spec in self.multi_select]
+        names += list(self.recode)
         return names
 
     def to_dict(self) -> dict[str, Any]:
@@ -119,7 +123,16 @@ def load_mapping(path: Path | str) -> SurveyMapping:
 def mapping_from_dict(data: dict[str, Any], *, source: str = "<mapping>") -> SurveyMapping:
     """Build a mapping from parsed TOML, raising one error that lists every problem."""
     errors: dict[str, str] = {}
-    known_tables = {"wave", "file", "columns", "age_bands", "likert", "multi_select", "drop"}
+    known_tables = {
+        "wave",
+        "file",
+        "columns",
+        "age_bands",
+        "likert",
+        "multi_select",
+        "drop",
+        "recode",
+    }
     for name in data:
         if name not in known_tables:
             errors[name] = f"unknown table; use {', '.join(sorted(known_tables))}"
@@ -174,7 +187,12 @@ def mapping_from_dict(data: dict[str, Any], *, source: str = "<mapping>") -> Sur
     age_data = _table(data, "age_bands", errors)
     age_bands: dict[str, str] = {}
     for answer, band in age_data.items():
-        if not isinstance(band, str) or not band.strip() or len(band) > 16:
+        if isinstance(band, str) and band.strip() == PLACEHOLDER:
+            errors[f"[age_bands] {answer!r}"] = (
+                f"'{PLACEHOLDER}' is a placeholder: write the age band that answer {answer!r} "
+                "stands for"
+            )
+        elif not isinstance(band, str) or not band.strip() or len(band) > 16:
             errors[f"[age_bands] {answer!r}"] = "must map to a band of at most 16 characters"
         else:
             age_bands[key(answer)] = band.strip()
@@ -268,6 +286,8 @@ def mapping_from_dict(data: dict[str, Any], *, source: str = "<mapping>") -> Sur
         errors["[drop] columns"] = "must be a list of header texts"
         drop = []
 
+    recode = _recode(_table(data, "recode", errors), errors)
+
     if not (columns or likert or multi):
         errors.setdefault(
             "[columns]", "the mapping names no columns, [[likert]] or [[multi_select]]"
@@ -287,8 +307,31 @@ def mapping_from_dict(data: dict[str, Any], *, source: str = "<mapping>") -> Sur
         likert=tuple(likert),
         multi_select=tuple(multi),
         drop=tuple(drop),
+        recode=recode,
         source=source,
     )
+
+
+def _recode(table: dict[str, Any], errors: dict[str, str]) -> dict[str, dict[str, str]]:
+    """``[recode."header"]`` tables: each code (as written in the export) to the label it means;
+    an empty label makes the code a missing answer ("prefer not to say")."""
+    out: dict[str, dict[str, str]] = {}
+    for header, codes in table.items():
+        where = f"[recode.{header!r}]"
+        if not isinstance(codes, dict) or not codes:
+            errors[where] = 'must map each code to a label, e.g. "1" = "Very unsafe"'
+            continue
+        bad = [c for c, v in codes.items() if not isinstance(v, str) or len(v) > 200]
+        placeholders = [c for c, v in codes.items() if isinstance(v, str) and v == PLACEHOLDER]
+        if bad:
+            errors[where] = f'code {bad[0]!r} must map to a label (text), or "" for missing'
+        elif placeholders:
+            errors[where] = (
+                f"code {placeholders[0]!r} is still '{PLACEHOLDER}': write the label it stands for"
+            )
+        else:
+            out[header] = {str(c): v.strip() for c, v in codes.items()}
+    return out
 
 
 def _table(data: dict[str, Any], name: str, errors: dict[str, str]) -> dict[str, Any]:

@@ -5,7 +5,10 @@ The tools differ in how they lay out headers:
 * SurveyMonkey ("expanded"): row 1 holds each question's text in the first column of its
   block (blank after); row 2 holds ``Response``, ``Open-Ended Response`` or the option label of
   each multi-select column.
-* SmartSurvey: one or two header rows, in the same spirit.
+* SmartSurvey: one header row; a multiple-choice question has a column per option headed
+  ``Question:Option`` (the option's text in the cell when ticked). Consecutive columns sharing
+  the question form one block, as do one-row exports headed "Question - Option",
+  "Question [Option]" or "Question / Option".
 * Qualtrics CSV: three header rows: question IDs, question text, ``{"ImportId": ...}``.
 * Microsoft Forms: one header row; multi-select answers in one cell separated by ``;``.
 
@@ -35,6 +38,7 @@ _SUBLABEL_SPLIT = (
     re.compile(r"^(.+?)\s+-\s+(?:selected choice\s+-\s+)?(.+)$", re.I),
     re.compile(r"^(.+?)\s*\[(.+)\]$"),
     re.compile(r"^(.+?)\s+/\s+(.+)$"),
+    re.compile(r"^(.+\S)\s*:\s*(\S[^:]*)$"),  # SmartSurvey "Question:Option" (the last colon)
 )
 _QUALTRICS_QID = re.compile(r"^(Q[\w.]*?)(?:_(\d+))?(?:_TEXT)?$")
 

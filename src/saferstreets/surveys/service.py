@@ -19,6 +19,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
+from saferstreets.analysis.waves import feel_safe_not_understood
 from saferstreets.areas.models import Area
 from saferstreets.db import session_scope
 from saferstreets.errors import AppError, InputFileError
@@ -35,6 +36,7 @@ from saferstreets.ingest.service import (
 )
 from saferstreets.models_common import LEVEL_COLUMNS
 from saferstreets.surveys import normalise as norm
+from saferstreets.surveys.filters import RowFilter
 from saferstreets.surveys.mapping import LikertSpec, MultiSelectSpec, SurveyMapping, load_mapping
 from saferstreets.surveys.models import SurveyResponse, SurveyWave
 from saferstreets.surveys.personal import PersonalColumns, RowScrubber, find_personal
@@ -68,6 +70,7 @@ class _Plan:
     free_text: list[Column]
     likert: list[tuple[LikertSpec, Column, norm.Scale]]
     multi: list[_Multi]
+    recode: dict[int, dict[str, str | None]] = field(default_factory=dict)  # column index -> codes
 
 
 def import_survey(
@@ -78,8 +81,14 @@ def import_survey(
     wave_name: str | None = None,
     progress: Progress | None = None,
     sheet: str | None = None,
+    min_progress: float | None = None,
+    again: bool = False,
 ) -> ImportSummary:
-    """Import one survey export (CSV or XLSX) into a wave; one transaction per file."""
+    """Import one survey export (CSV or XLSX) into a wave; one transaction per file.
+
+    Previews and test responses are skipped, and so are responses whose progress is below
+    ``min_progress`` (when given). A file already imported (same content) is not imported again
+    unless ``again``."""
     path = Path(path)
     spec = mapping if isinstance(mapping, SurveyMapping) else load_mapping(mapping)
     name = (wave_name or spec.wave.name or "").strip()
@@ -110,6 +119,8 @@ def import_survey(
                 sha=sha,
                 source=source,
                 progress=progress,
+                row_filter=RowFilter.for_columns(table.columns, min_progress=min_progress),
+                again=again,
             )
     except Exception as exc:
         message = exc.message if isinstance(exc, AppError) else f"{type(exc).__name__}: {exc}"
@@ -171,6 +182,11 @@ def _resolve(spec: SurveyMapping, table: Table) -> _Plan:
                 label = column.option or column.question
                 item.per_option.append((column, options.get(norm.key(label))))
         multi.append(item)
+    recode: dict[int, dict[str, str | None]] = {}
+    for header, codes in spec.recode.items():
+        column = one(header, f"[recode.{header!r}]")
+        if column is not None:
+            recode[column.index] = {norm.key(c): (v or None) for c, v in codes.items()}
     if errors:
         raise InputFileError(
             table.source,
@@ -180,7 +196,7 @@ def _resolve(spec: SurveyMapping, table: Table) -> _Plan:
             hint=f"fix the header text in the mapping ({spec.source}); headers are matched "
             "ignoring case and spacing",
         )
-    return _Plan(fields=fields, free_text=free_text, likert=likert, multi=multi)
+    return _Plan(fields=fields, free_text=free_text, likert=likert, multi=multi, recode=recode)
 
 
 def _used_columns(plan: _Plan) -> set[int]:
@@ -283,24 +299,37 @@ def _store(
     sha: str | None,
     source: str,
     progress: Progress | None,
+    row_filter: RowFilter,
+    again: bool = False,
 ) -> SurveyImportSummary:
     summary = SurveyImportSummary(kind=KIND, source=source)
     wave = session.scalar(sa.select(SurveyWave).where(SurveyWave.name == wave_name))
-    if wave is not None and sha is not None:
+    if sha is not None:
         earlier = session.scalars(
             sa.select(ImportRun).where(
                 ImportRun.kind == KIND, ImportRun.sha256 == sha, ImportRun.status == "ok"
             )
         ).all()
-        done = [r for r in earlier if (r.details or {}).get("wave_id") == wave.id]
-        if done:
+        live = set(session.scalars(sa.select(SurveyWave.id)))
+        done = [
+            r
+            for r in earlier
+            if (r.details or {}).get("wave_id") in live
+            and not (r.details or {}).get("wave_deleted")
+        ]
+        same_wave = [
+            r for r in done if wave is not None and (r.details or {})["wave_id"] == wave.id
+        ]
+        if same_wave or (done and not again):
+            first = (same_wave or done)[-1]
             run = start_run(session=session, kind=KIND, source=source, sha256=sha)
-            run.details = {"wave_id": wave.id, "wave": wave.name, "same_as_run": done[-1].id}
+            run.details = {**_same_as(first), "same_as_run": first.id}
             summary.status = "skipped"
-            summary.wave_id = wave.id
+            summary.wave_id = (first.details or {})["wave_id"]
             summary.message = (
-                f"this file was already imported into wave '{wave.name}' "
-                f"(import run {done[-1].id}); nothing was changed"
+                f"this file was already imported into wave '{(first.details or {}).get('wave')}' "
+                f"(import run {first.id}); nothing was changed"
+                + ("" if same_wave else "; to import it into another wave as well, use --again")
             )
             finish_run(session=session, run=run, summary=summary)
             return summary
@@ -341,6 +370,8 @@ def _store(
     for done_count, (row_number, cells) in enumerate(table.rows, start=1):
         if progress and (done_count % 250 == 0 or done_count == total):
             progress("Reading responses", done_count, total)
+        if row_filter.reason(cells):
+            continue
         raw = scrubber.raw(cells)
         if is_csv and len(cells) != width:
             extra = [v for v in cells[width:] if norm.cell_text(v)]
@@ -369,7 +400,11 @@ def _store(
                 continue
 
         def value(column: Column, cells: list[Any] = cells) -> Any:
-            return cells[column.index] if column.index < len(cells) else None
+            cell = cells[column.index] if column.index < len(cells) else None
+            codes = plan.recode.get(column.index)
+            if codes is None or norm.cell_text(cell) is None:
+                return cell
+            return codes.get(norm.key(norm.cell_text(cell)), cell)  # an unknown code: as written
 
         def bad(column: Column, reason: str, row: int = row_number, raw: dict = raw) -> None:
             # A reason quotes the answer: an email typed as a postcode must not be kept there.
@@ -499,11 +534,14 @@ def _store(
     summary.wave_id = wave.id
     summary.problems = (whole_row_problems + field_problems)[:MAX_PROBLEMS_SHOWN]
     notes = [f"wave '{wave.name}'", *scrubber.notes(), *personal.warnings(table), *table.notes]
+    notes += [n for n in (row_filter.note(), _outside_period(wave, records)) if n]
     if field_problems:
         rows_with = len({p.row_number for p in field_problems})
         notes.append(f"{len(field_problems):,} answers in {rows_with:,} stored rows quarantined")
     if summary.rows_duplicate:
         notes.append(f"{summary.rows_duplicate:,} respondents were already in this wave")
+    unread = feel_safe_not_understood([(wave.name, (r["feel_safe"] for r in records))])
+    notes += [f"{u.sentence()} (a [recode] table in the mapping)" for u in unread]
     if unmatched_areas:
         notes.append(
             f"{unmatched_areas:,} area answers not matched: no areas are imported yet "
@@ -517,6 +555,7 @@ def _store(
         "sheet": table.sheet,
         "header_rows": table.header_rows,
         "fields_quarantined": len(field_problems),
+        "skipped": dict(row_filter.skipped),
         **scrubber.details(),
     }
     # The run counts every entry it put in the quarantine: whole rows and single answers alike.
@@ -525,6 +564,27 @@ def _store(
 
 
 _AS_WRITTEN = ("respondent", "date", "latitude", "longitude")  # not free text: never scrubbed
+
+
+def _same_as(run: ImportRun) -> dict[str, Any]:
+    details = run.details or {}
+    return {"wave_id": details["wave_id"], "wave": details.get("wave")}
+
+
+def _outside_period(wave: SurveyWave, records: list[dict[str, Any]]) -> str | None:
+    """A note when answers are dated outside the wave's period (a wrong date order, say)."""
+    start, end = wave.period_start, wave.period_end
+    if start is None and end is None:
+        return None
+    days = [r["answered_on"] for r in records if r.get("answered_on") is not None]
+    out = sorted(d for d in days if (start and d < start) or (end and d > end))
+    if not out:
+        return None
+    period = f"{start or '…'} to {end or '…'}"
+    return (
+        f"{len(out):,} of {len(days):,} answers are dated outside the wave's period ({period}): "
+        f"{out[0]} to {out[-1]}; check the mapping's date_order and the period"
+    )
 
 
 def key_is_response(text: str) -> bool:

@@ -76,6 +76,9 @@ SETTING_WORDS = {
     "stop stops",
     "night_time_economy": "pub pubs club clubs bar bars night out nightlife venue venues nightclub",
     "home_area": "local area neighbourhood neighborhood home live near where your",
+    "car_park": "car carpark carparks parking multistorey",
+    "underpass": "underpass underpasses subway subways tunnel tunnels footbridge",
+    "taxi_rank": "taxi taxis rank ranks cab cabs",
 }
 THEME_WORDS = {
     "poor_lighting": "lighting lights lit dark darkness street lights",
@@ -86,7 +89,8 @@ THEME_WORDS = {
     "overgrown": "overgrown bushes hedges trees vegetation sightlines",
     "rundown": "rundown run down derelict graffiti litter vandalism boarded neglected",
     "verbal_harassment": "shouting shouted abuse abusive catcalling catcalled harassment harassed "
-    "intimidation intimidating groups gangs verbal insults",
+    "intimidation intimidating verbal insults",
+    "groups_of_men": "groups group gangs gang men boys lads loitering hanging around",
     "being_followed": "followed following stalked stalking",
     "staring": "staring stared leering leered watched",
     "sexual_comments": "sexual comments remarks gestures wolf whistling whistled",
@@ -120,6 +124,23 @@ _AREA = re.compile(
     r"\bdistrict\b"
 )
 _POSTCODE_HEADER = re.compile(r"post ?code")
+_FREE_TEXT_WHY = "long, varied answers read as free text (scrubbed of contact details)"
+_SAFE_Q = re.compile(r"\b(un)?safe(ty|ly)?\b", re.I)
+_CODE = re.compile(r"^-?\d{1,2}$")
+# "1 = Very unsafe, 5 = Very safe" or "(1 - very unsafe ... 5 - very safe)" in a question's text
+_CODE_IN_TEXT = re.compile(r"\b(\d{1,2})\s*[=:-]\s*([A-Za-z][A-Za-z' ]{1,40}?)\s*(?=[,;)/]|\d|$)")
+
+
+def _codes(values: list[str]) -> list[int] | None:
+    """The distinct whole-number codes when every answer is one (a numeric export), else None."""
+    if not values or not all(_CODE.match(v.strip()) for v in values):
+        return None
+    return sorted({int(v) for v in values})
+
+
+def _labels_in_text(text: str) -> dict[int, str]:
+    """Codes the question's own text explains ("1 = Very unsafe ... 5 = Very safe")."""
+    return {int(n): label.strip() for n, label in _CODE_IN_TEXT.findall(text)}
 
 
 def _q(text: str) -> str:
@@ -153,7 +174,78 @@ THEME_VOCAB = {
     t.code: _tokens(" ".join((t.label, t.description, *t.examples, THEME_WORDS.get(t.code, ""))))
     for t in THEMES
 }
-SETTING_VOCAB = {s.code: _tokens(s.label + " " + SETTING_WORDS[s.code]) for s in SETTINGS}
+SETTING_VOCAB = {s.code: _tokens(SETTING_WORDS[s.code]) for s in SETTINGS}
+
+# A phrase that settles what an option or question means (the longest phrase found wins).
+SETTING_PHRASES: dict[str, tuple[str, ...]] = {
+    "car_park": ("car park", "carpark", "multi-storey", "multi storey", "parking"),
+    "underpass": ("underpass", "subway"),
+    "taxi_rank": ("taxi rank",),
+    "park": ("park", "open space", "green space", "playing field", "woodland", "common"),
+    "quiet_street": ("quiet street", "quiet road", "residential street", "side street", "alley"),
+    "busy_place": ("town centre", "city centre", "high street", "shopping", "busy street"),
+    "public_transport": ("bus", "train", "station", "public transport", "tram", "tube"),
+    "night_time_economy": ("pub", "club", "bar", "night out", "nightlife"),
+    "home_area": ("local area", "neighbourhood", "neighborhood", "where you live", "near home"),
+}
+THEME_PHRASES: dict[str, tuple[str, ...]] = {
+    "groups_of_men": (
+        "groups of men",
+        "group of men",
+        "gangs of men",
+        "groups of boys",
+        "groups of lads",
+        "groups of young men",
+        "men hanging around",
+        "loitering",
+    ),
+    "poor_lighting": ("lighting", "street light", "poorly lit", "badly lit", "unlit"),
+    "no_cctv": ("cctv",),
+    "being_followed": ("followed", "stalk"),
+    "blind_spots": ("underpass", "subway", "alley", "hiding place"),
+    "transport": ("taxi rank", "bus stop", "station", "public transport"),
+    "drink_drugs": ("drunk", "drugs", "alcohol", "spiking"),
+    "overgrown": ("overgrown",),
+    "isolated": ("isolated", "deserted", "quiet street", "no one around", "nobody around"),
+}
+
+
+def _match(
+    text: str, vocab: dict[str, set[str]], phrases: dict[str, tuple[str, ...]]
+) -> tuple[str | None, str | None]:
+    """The code an option or question most likely means, and why it needs checking (None: sure).
+
+    Sure only when a phrase settles it and no other code reads as well, or when every word
+    matches one code alone; anything less says why it is a guess."""
+    k = norm.key(text)
+    hits = sorted(
+        ((len(p), code) for code, ps in phrases.items() for p in ps if re.search(rf"\b{p}", k)),
+        reverse=True,
+    )
+    words = _tokens(text)
+    scored = sorted(
+        ((len(words & v) / len(words) if words else 0.0, code) for code, v in vocab.items()),
+        reverse=True,
+    )
+    (best, best_code), (runner, runner_code) = scored[0], scored[1]
+    if hits:
+        code = hits[0][1]
+        rivals = sorted({c for n, c in hits if n == hits[0][0] and c != code})
+        if rivals:
+            return code, f"also reads as {rivals[0]}"
+        if best >= 0.5 and best_code not in {c for _, c in hits}:
+            return code, f"also reads as {best_code}"
+        return code, None
+    if best < 0.34:
+        return None, "no close match in the taxonomy"
+    matched = len(words & vocab[best_code])
+    if runner == best:
+        return best_code, f"as close to {runner_code}"
+    if best >= 0.99 and matched >= 2:
+        return best_code, None
+    if matched < 2:
+        return best_code, f"only '{sorted(words & vocab[best_code])[0]}' matches"
+    return best_code, f"{matched} of {len(words)} words match"
 
 
 def _scale_for(values: list[str]) -> tuple[tuple[str, ...], tuple[str, ...], bool] | None:
@@ -180,11 +272,13 @@ def _values(rows: list[tuple[int, list[Any]]], column: Column) -> list[str]:
     return out
 
 
-def _likert_key(text: str, used: set[str]) -> tuple[str, bool]:
-    """``<time>.<setting>`` for a feel-safe question, and whether it is a sure guess."""
+def _likert_key(text: str, used: set[str], place: str | None = None) -> tuple[str, bool]:
+    """``<time>.<setting>`` for a feel-safe question, and whether it is a sure guess.
+
+    ``place`` is a matrix row's own text ("In a park"): the setting is read from it alone."""
     time = "after_dark" if re.search(r"dark|night|evening", text, re.I) else "day"
-    setting, score = _best(text, SETTING_VOCAB)
-    sure = setting is not None and score > 0
+    setting, why = _match(place or text, SETTING_VOCAB, SETTING_PHRASES)
+    sure = setting is not None and why is None
     return f"{time}.{setting or 'home_area'}", sure and f"{time}.{setting}" not in used
 
 
@@ -213,6 +307,8 @@ def suggest(path: Path, *, sheet: str | None = None) -> str:
         else:
             blocks.append([column])
 
+    numeric = personal.tool == "Qualtrics (numeric values)"
+    recodes: list[str] = []
     columns: dict[str, tuple[str, str]] = {}  # key -> (header, comment)
     free_text: list[str] = []
     likert: list[str] = []
@@ -258,13 +354,55 @@ def suggest(path: Path, *, sheet: str | None = None) -> str:
         likert.append("\n".join(block))
         return True
 
+    def add_numeric_likert(
+        column_name: str, text: str, codes: list[int], place: str | None = None
+    ) -> bool:
+        """A feel-safe question exported as codes: a [[likert]] on labels and the [recode]."""
+        told = _labels_in_text(text)
+        if told and set(codes) <= set(told):
+            labels = {c: told[c] for c in sorted(told)}
+            why = "labels read from the question's text"
+            scale = tuple(labels[c] for c in sorted(labels))
+        else:
+            scale = next((sc for sc in SAFETY_SCALES if len(sc) >= max(codes)), SAFETY_SCALES[0])
+            if max(codes) > len(scale) + 2 or min(codes) < 1:
+                return False
+            labels = {n: scale[n - 1] if n <= len(scale) else "" for n in range(1, max(codes) + 1)}
+            why = (
+                f"codes, not labels: assumed 1 = {scale[0]} .. {len(scale)} = {scale[-1]}; "
+                "compare with the survey's choices"
+            )
+        key, sure = _likert_key(text, used_keys, place)
+        if key in used_keys:
+            return False
+        used_keys.add(key)
+        likert.append(
+            "\n".join(
+                [
+                    "[[likert]]",
+                    f"key = {_q(key)}" + ("" if sure else "  # check: time and setting guessed"),
+                    f"column = {_q(column_name)}",
+                    f"scale = [{', '.join(_q(s) for s in scale)}]",
+                    'missing = []  # codes recoded to "" below are missing answers',
+                ]
+            )
+        )
+        block = [f"[recode.{_q(column_name)}]  # check: {why}"]
+        for n, label in labels.items():
+            comment = "" if label else '  # check: assumed "prefer not to say": a missing answer'
+            block.append(f"{_q(str(n))} = {_q(label)}{comment}")
+        recodes.append("\n".join(block))
+        return True
+
     def add_multi(question: str, labels: list[str], delimiter: str | None) -> None:
         theme_total = sum(_best(label, THEME_VOCAB)[1] for label in labels)
         setting_total = sum(_best(label, SETTING_VOCAB)[1] for label in labels)
         is_settings = setting_total > theme_total or bool(
             re.search(r"\bwhere\b|places", question, re.I)
         )
-        vocab = SETTING_VOCAB if is_settings else THEME_VOCAB
+        vocab, phrases = (
+            (SETTING_VOCAB, SETTING_PHRASES) if is_settings else (THEME_VOCAB, THEME_PHRASES)
+        )
         block = [
             "[[multi_select]]",
             f"key = {_q('settings' if is_settings else 'concerns')}"
@@ -279,13 +417,13 @@ def suggest(path: Path, *, sheet: str | None = None) -> str:
             block.append(f"delimiter = {_q(delimiter)}")
         block.append("[multi_select.options]")
         for label in labels:
-            code, score = _best(label, vocab)
+            code, why = _match(label, vocab, phrases)
             if re.match(r"other\b", norm.key(label)):
                 block.append(f"{_q(label)} = {_q(OTHER)}")
-            elif code is None or score < 0.34:
-                block.append(f"{_q(label)} = {_q(OTHER)}  # check: no close match in the taxonomy")
+            elif code is None:
+                block.append(f"{_q(label)} = {_q(OTHER)}  # check: {why}")
             else:
-                block.append(f"{_q(label)} = {_q(code)}" + ("" if score >= 0.99 else "  # check"))
+                block.append(f"{_q(label)} = {_q(code)}" + (f"  # check: {why}" if why else ""))
         multi.append("\n".join(block))
 
     for block in blocks:
@@ -293,6 +431,18 @@ def suggest(path: Path, *, sheet: str | None = None) -> str:
         question = first.question
         if len(block) > 1 and not all(norm.key(c.option or "") in RESPONSE_LABELS for c in block):
             # A block of sub-columns: a matrix of Likert questions, or a multi-select.
+            block_codes = [_codes(_values(rows, c)) for c in block]
+            if (
+                all(block_codes)
+                and any(max(c or [0]) > 1 for c in block_codes)
+                and _SAFE_Q.search(question)
+            ):  # a numeric matrix: several codes per column, where a multi-select has only 1
+                for column, codes in zip(block, block_codes, strict=True):
+                    if not add_numeric_likert(
+                        column.label, column.label, codes or [1], column.option
+                    ):
+                        skipped.append(f"{column.label} (numeric codes not read as a scale)")
+                continue
             if all(_scale_for(_values(rows, c)) for c in block):
                 for column in block:
                     add_likert(column.label, column.label, _values(rows, column))
@@ -327,6 +477,13 @@ def suggest(path: Path, *, sheet: str | None = None) -> str:
                 continue
             if add_likert(header, column.label, values):
                 continue
+            codes = _codes(values)
+            if (
+                codes
+                and _SAFE_Q.search(column.label)
+                and add_numeric_likert(header, column.label, codes)
+            ):
+                continue
             with_semicolon = sum(1 for v in values if ";" in v)
             if with_semicolon >= max(1, 0.15 * len(values)):
                 parts = Counter(p.strip() for v in values for p in v.split(";") if p.strip())
@@ -343,8 +500,13 @@ def suggest(path: Path, *, sheet: str | None = None) -> str:
             if _GENDER.search(k) and "gender" not in columns and distinct <= 12:
                 columns["gender"] = (header, "")
                 continue
-            if _AREA.search(k) and "area" not in columns:
-                columns["area"] = (header, "  # matched to imported areas by code or name")
+            if _AREA.search(k) and "area" not in columns and not _SAFE_Q.search(k):
+                sure = re.search(r"which (area|district|town|ward|borough)|where do you live", k)
+                columns["area"] = (
+                    header,
+                    "  # matched to imported areas by code or name"
+                    + ("" if sure else "; check: the heading only mentions an area"),
+                )
                 continue
             mean_len = sum(len(v) for v in values) / len(values)
             if norm.key(column.option or "") == "open-ended response" or (
@@ -393,10 +555,19 @@ def suggest(path: Path, *, sheet: str | None = None) -> str:
             header, comment = columns[name]
             out.add(f"{name} = {_q(header)}{comment}")
     if len(free_text) == 1:
-        out.add(f"free_text = {_q(free_text[0])}  # check")
+        out.add(f"free_text = {_q(free_text[0])}  # check: {_FREE_TEXT_WHY}")
     elif free_text:
-        out.add(f"free_text = [{', '.join(_q(t) for t in free_text)}]  # check")
-    if age_values:
+        out.add(f"free_text = [{', '.join(_q(t) for t in free_text)}]  # check: {_FREE_TEXT_WHY}")
+    age_codes = _codes(age_values)
+    if age_values and age_codes and (numeric or max(age_codes) <= 12):
+        out.add()
+        out.add(
+            "[age_bands]  # check: the answers are codes, not ages: write the band each stands "
+            "for (the import refuses '?')"
+        )
+        for n in age_codes:
+            out.add(f'{_q(str(n))} = "?"  # check: the age band of code {n}')
+    elif age_values:
         bands: dict[str, str] = {}
         for value in sorted(set(age_values), key=lambda v: (_age_sort(v), v)):
             try:
@@ -411,6 +582,9 @@ def suggest(path: Path, *, sheet: str | None = None) -> str:
             for value, band in bands.items():
                 out.add(f"{_q(value)} = {_q(band)}")
     for block_text in likert + multi:
+        out.add()
+        out.add(block_text)
+    for block_text in recodes:
         out.add()
         out.add(block_text)
     out.add()

@@ -83,6 +83,17 @@ THEMES: tuple[Theme, ...] = (
         ("a group of men shouted at me", "catcalled every time", "yelled abuse at us"),
     ),
     Theme(
+        "groups_of_men",
+        "Groups of men or boys",
+        "behavioural",
+        "Groups of men or boys gathering, hanging around or loitering, even when they say nothing.",
+        (
+            "groups of men hanging around the station",
+            "lads loitering outside the shop",
+            "a gang of boys on the corner",
+        ),
+    ),
+    Theme(
         "being_followed",
         "Being followed",
         "behavioural",
@@ -173,6 +184,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("public_transport", "Public transport (stations, stops, vehicles)"),
     Setting("night_time_economy", "Night-time economy (pubs, clubs, bars)"),
     Setting("home_area", "Around home"),
+    Setting("car_park", "Car parks"),
+    Setting("underpass", "Underpasses and subways"),
+    Setting("taxi_rank", "Taxi ranks"),
 )
 SETTING_CODES: tuple[str, ...] = tuple(s.code for s in SETTINGS)
 

@@ -181,6 +181,18 @@ CUES: dict[str, tuple[tuple[str, float], ...]] = {
         ),
         (r"\b(?:comments?|remarks?)\b", WEAK),
     ),
+    "groups_of_men": (
+        (
+            r"\b(?:groups?|gangs?|crowds?|bunch) of (?:\w+ )?(?:men|lads|boys|youths|blokes|guys)\b",
+            STRONG,
+        ),
+        (
+            r"\b(?:men|lads|boys|youths|blokes|guys) (?:\w+ )?(?:hang\w* (?:round|around|about)|"
+            r"loiter\w*)",
+            STRONG,
+        ),
+        (r"\b(?:loiter\w*|hang\w* (?:round|around|about))\b", WEAK),
+    ),
     "being_followed": (
         (
             r"\b(?:follow\w* (?:me|us|her|them|my|behind|home|along|into|onto|off)|(?:was|were|being|"

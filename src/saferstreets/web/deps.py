@@ -53,12 +53,30 @@ class LoginRequired(AppError):
 
 
 def get_current_user(request: Request, session: SessionDep) -> Any:
-    """The signed-in staff user, or a 401 that the error handler turns into the sign-in page."""
-    from saferstreets.accounts.models import User
+    """The signed-in staff user, or a 401 that the error handler turns into the sign-in page.
 
-    user_id = request.session.get("user_id")
-    user = session.get(User, user_id) if user_id else None
+    The session is looked up in the store by its cookie's token; an expired, ended or forged
+    one finds nothing (and its cookie is removed).
+    """
+    from saferstreets.accounts.models import User
+    from saferstreets.accounts.sessions import load_session
+    from saferstreets.web import sessions as cookies
+
+    token = cookies.read_cookie(request, cookies.SESSION)
+    record = (
+        load_session(
+            session=session,
+            settings=request.app.state.settings,
+            now=cookies.now(request),
+            token=token,
+        )
+        if token
+        else None
+    )
+    user = session.get(User, record.user_id) if record and record.user_id else None
     if user is None or not user.active:
+        if token:
+            cookies.forget_cookie(request, cookies.SESSION)
         raise LoginRequired("Please sign in to see staff pages.")
     return user
 

@@ -10,6 +10,7 @@ from fastapi import Depends, Request
 from fastapi.templating import Jinja2Templates
 from sqlalchemy.orm import Session
 
+from saferstreets.accounts.models import User
 from saferstreets.config import Settings
 from saferstreets.errors import AppError, PermissionDenied
 
@@ -52,13 +53,12 @@ class LoginRequired(AppError):
     title = "Please sign in"
 
 
-def get_current_user(request: Request, session: SessionDep) -> Any:
+def get_current_user(request: Request, session: SessionDep) -> User:
     """The signed-in staff user, or a 401 that the error handler turns into the sign-in page.
 
     The session is looked up in the store by its cookie's token; an expired, ended or forged
     one finds nothing (and its cookie is removed).
     """
-    from saferstreets.accounts.models import User
     from saferstreets.accounts.sessions import load_session
     from saferstreets.web import sessions as cookies
 
@@ -81,13 +81,13 @@ def get_current_user(request: Request, session: SessionDep) -> Any:
     return user
 
 
-CurrentUser = Annotated[Any, Depends(get_current_user)]
+CurrentUser = Annotated[User, Depends(get_current_user)]
 
 
 def require_role(*roles: str) -> Callable[..., Any]:
     """A dependency that lets through only users with one of ``roles`` (admin always passes)."""
 
-    def check(user: CurrentUser) -> Any:
+    def check(user: CurrentUser) -> User:
         if user.role != "admin" and user.role not in roles:
             raise PermissionDenied("Your role cannot see or change this.")
         return user

@@ -92,9 +92,7 @@ WEB_IN_DOMAINS: dict[str, str] = {}
 
 #: domain command modules that still reach the CLI lazily (``from saferstreets.cli import ...``
 #: inside each command) and add themselves with ``register()``
-LAZY_CLI: dict[str, str] = {
-    "saferstreets.accounts.cli": "changed in parallel with the cli package; to convert",
-}
+LAZY_CLI: dict[str, str] = {}
 
 
 @dataclass

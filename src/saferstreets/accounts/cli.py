@@ -11,17 +11,18 @@ from rich.table import Table
 
 from saferstreets.accounts.models import ROLES, User
 from saferstreets.accounts.service import change_password, create_user, set_active
+from saferstreets.cli.support import open_store
 from saferstreets.errors import NotFound, ValidationFailed
 
 console = Console(soft_wrap=True)
-users_app = typer.Typer(help="Staff and partner accounts.", no_args_is_help=True)
+app = typer.Typer(help="Staff and partner accounts.", no_args_is_help=True)
 
 
 def _password(value: str | None) -> str:
     return value or typer.prompt("Password", hide_input=True, confirmation_prompt=True)
 
 
-@users_app.command("create")
+@app.command("create")
 def create(
     username: str,
     role: Annotated[str, typer.Option(help=f"One of: {', '.join(ROLES)}.")],
@@ -31,7 +32,6 @@ def create(
     password: Annotated[str | None, typer.Option(help="Asked for when not given.")] = None,
 ) -> None:
     """Create an account."""
-    from saferstreets.cli import open_store
     from saferstreets.db import session_scope
 
     engine = open_store()
@@ -57,10 +57,9 @@ def create(
     console.print(f"Created {role.replace('_', ' ')} account {username}.")
 
 
-@users_app.command("list")
+@app.command("list")
 def list_users() -> None:
     """List accounts with their roles and scopes."""
-    from saferstreets.cli import open_store
     from saferstreets.db import session_scope
 
     with session_scope(open_store()) as session:
@@ -74,7 +73,7 @@ def list_users() -> None:
     console.print(table)
 
 
-@users_app.command("set-password")
+@app.command("set-password")
 def set_password(
     username: str,
     password: Annotated[
@@ -82,7 +81,6 @@ def set_password(
     ] = None,
 ) -> None:
     """Set a new password for an account."""
-    from saferstreets.cli import open_store
     from saferstreets.db import session_scope
 
     with session_scope(open_store()) as session:
@@ -98,7 +96,6 @@ def _sessions(n: int) -> str:
 
 
 def _set_active(username: str, active: bool) -> None:
-    from saferstreets.cli import open_store
     from saferstreets.db import session_scope
 
     with session_scope(open_store()) as session:
@@ -108,28 +105,27 @@ def _set_active(username: str, active: bool) -> None:
         set_active(session=session, user=user, active=active)
 
 
-@users_app.command("deactivate")
+@app.command("deactivate")
 def deactivate(username: str) -> None:
     """Stop an account from signing in and end its sessions (its history stays)."""
     _set_active(username, False)
     console.print(f"{username} can no longer sign in.")
 
 
-@users_app.command("activate")
+@app.command("activate")
 def activate(username: str) -> None:
     """Let a deactivated account sign in again."""
     _set_active(username, True)
     console.print(f"{username} can sign in again.")
 
 
-@users_app.command("set-wards")
+@app.command("set-wards")
 def set_wards_command(
     username: str,
     wards: Annotated[str, typer.Argument(help="Ward codes, comma-separated.")],
 ) -> None:
     """Change the wards a ward officer works."""
     from saferstreets.accounts.service import set_wards
-    from saferstreets.cli import open_store
     from saferstreets.db import session_scope
 
     codes = [w.strip() for w in wards.split(",") if w.strip()]
@@ -145,7 +141,7 @@ def set_wards_command(
     console.print(f"{username} now works {', '.join(codes)}.")
 
 
-@users_app.command("sign-out")
+@app.command("sign-out")
 def sign_out(
     username: Annotated[str | None, typer.Argument(help="The account to sign out.")] = None,
     everyone: Annotated[
@@ -154,7 +150,6 @@ def sign_out(
 ) -> None:
     """Sign an account out everywhere at once (or every account, with --everyone)."""
     from saferstreets.accounts.sessions import end_all_sessions, end_user_sessions
-    from saferstreets.cli import open_store
     from saferstreets.db import session_scope
 
     if (username is None) == (not everyone):
@@ -171,11 +166,10 @@ def sign_out(
     console.print(f"{username} is signed out everywhere; {_sessions(ended)} ended.")
 
 
-@users_app.command("unlock")
+@app.command("unlock")
 def unlock(username: str) -> None:
     """Lift a sign-in lock on an account now (after failed sign-ins; see the lockout policy)."""
     from saferstreets.accounts.throttle import account_key, clear_failures
-    from saferstreets.cli import open_store
     from saferstreets.config import get_settings
     from saferstreets.db import session_scope
 
@@ -190,7 +184,3 @@ def _user(session: sa.orm.Session, username: str) -> User:
     if user is None:
         raise NotFound(f"There is no account {username!r}.")
     return user
-
-
-def register(*, app: typer.Typer, import_app: typer.Typer) -> None:
-    app.add_typer(users_app, name="users")

@@ -214,11 +214,7 @@ def demo(
 
 
 def _wire() -> None:
-    """Each domain's command group, and the domains' ``import`` commands, in one place.
-
-    Domains changed in parallel with the move to one ``typer.Typer()`` per domain still add
-    themselves with ``register(app=, import_app=)`` (accounts).
-    """
+    """Each domain's command group, and the domains' ``import`` commands, in one place."""
     app.add_typer(ingest_cli.app, name="quarantine")
     import_app.command("boundaries")(areas_cli.import_boundaries_command)
     app.add_typer(areas_cli.app, name="areas")
@@ -233,7 +229,7 @@ def _wire() -> None:
     app.add_typer(planning_cli.app, name="plan")
     app.command("report")(publishing_cli.report)
     app.command("publish")(publishing_cli.publish)
-    accounts_cli.register(app=app, import_app=import_app)
+    app.add_typer(accounts_cli.app, name="users")
     app.add_typer(alerts_cli.app, name="alerts")
 
 

@@ -2,7 +2,7 @@
 
 1. The demo county is generated and stored through the demo pipeline's own stages (boundaries,
    police.uk crime, survey waves, public reports through the import path), then
-   ``analysis.service.run_assessment`` runs end to end (themes assigned) on SQLite and, when the
+   ``assessment.service.run_assessment`` runs end to end (themes assigned) on SQLite and, when the
    local server answers, on PostgreSQL.
 2. The same county with 1,000,000 generated reports (20,000 in ``--quick``; see
    ``bench/assess_data.py``) bulk loaded and placed by ``areas.service.assign_points``. Themes
@@ -44,7 +44,7 @@ def timed_assessment(
     engine: sa.Engine, settings: Settings, *, assign_themes: bool
 ) -> tuple[float, list[tuple[str, float]]]:
     """Run the assessment; return its seconds and (stage, seconds) from its progress messages."""
-    from saferstreets.analysis.service import run_assessment
+    from saferstreets.assessment.service import run_assessment
 
     marks: list[tuple[float, str]] = []
 
@@ -179,8 +179,9 @@ def peers(engine: sa.Engine, settings: Settings) -> list[list[Any]]:
     import pandas as pd
 
     from saferstreets.analysis.hotspots import GiStar, H3Weights, study_cells
-    from saferstreets.analysis.service import _ranked_groups, report_events, report_tallies
+    from saferstreets.analysis.people import _ranked_groups
     from saferstreets.analysis.timeprofile import time_profile
+    from saferstreets.assessment.service import report_events, report_tallies
 
     n = counts(engine)["report"]
     rows: list[list[Any]] = []

@@ -34,7 +34,7 @@ def county(n_demand: int, n_cand: int, seed: int = 0, size: float = 40_000.0, to
 
 
 def _ours(d, w, c, radius, p, time_limit, method="exact"):
-    from saferstreets.planning.mclp import MCLP
+    from saferstreets.optimisation.mclp import MCLP
 
     t0 = time.perf_counter()
     model = MCLP.from_arrays(d, w, c, radius, p)
@@ -44,8 +44,8 @@ def _ours(d, w, c, radius, p, time_limit, method="exact"):
 
 
 def _greedy(d, w, c, radius, p):
-    from saferstreets.planning.coverage import coverage_from_points
-    from saferstreets.planning.mclp import covered_weight, greedy, swap_search
+    from saferstreets.optimisation.coverage import coverage_from_points
+    from saferstreets.optimisation.reductions import covered_weight, greedy, swap_search
 
     a = coverage_from_points(d, c, radius)
     ac = a.tocsc()

@@ -3,8 +3,8 @@
 from saferstreets.accounts import models as accounts_models
 from saferstreets.actions import models as actions_models
 from saferstreets.alerts import models as alerts_models
-from saferstreets.analysis import models as analysis_models
 from saferstreets.areas import models as areas_models
+from saferstreets.assessment import models as analysis_models
 from saferstreets.crime import models as crime_models
 from saferstreets.db import Base
 from saferstreets.ingest import models as ingest_models

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import math
 import os
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field, SecretStr, ValidationError, model_validator
+from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -15,6 +16,7 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from saferstreets.crime.offences import HARM_WEIGHTS, WOMENS_SAFETY_TYPES
 from saferstreets.errors import ConfigError
 
 DEV_SECRET = "dev-only-insecure-secret-change-me"  # noqa: S105 - refused outside development
@@ -97,6 +99,15 @@ class Settings(BaseSettings):
     nte_nights: list[int] = Field(
         default=[4, 5], description="Night-time-economy nights (Monday = 0): Friday and Saturday."
     )
+    womens_safety_crime_types: list[str] = Field(
+        default_factory=lambda: list(WOMENS_SAFETY_TYPES),
+        min_length=1,
+        description="police.uk crime types counted as women's safety (assessment and plans).",
+    )
+    harm_weights: dict[str, float] = Field(
+        default_factory=lambda: dict(HARM_WEIGHTS),
+        description="Harm weight of each police.uk crime type in plan demand and ward need.",
+    )
     nte_start_hour: int = Field(default=20, ge=0, le=23, description="NTE window opens (hour).")
     nte_end_hour: int = Field(default=4, ge=0, le=23, description="NTE window closes next morning.")
     quick_exit_url: str = Field(
@@ -107,10 +118,46 @@ class Settings(BaseSettings):
     report_rate_limit: int = Field(
         default=10, ge=1, description="Public reports accepted per client per hour (per worker)."
     )
+    max_body_bytes: int = Field(
+        default=64 * 1024,
+        ge=1024,
+        description="Largest request body a public page accepts, in bytes, chunked or not.",
+    )
+    max_staff_body_bytes: int = Field(
+        default=1024 * 1024,
+        ge=1024,
+        description="Largest request body a staff page (/staff) accepts, in bytes.",
+    )
     lookup_rate_limit: int = Field(
         default=30,
         ge=1,
         description="Receipt-code look-ups and place searches per client per hour.",
+    )
+    # --- staff sessions and sign-in (docs/guide-admin.md, "Sessions and sign-in") ---
+    session_idle_minutes: int = Field(
+        default=30, ge=1, description="A staff session ends after this long without a request."
+    )
+    session_lifetime_hours: float = Field(
+        default=8, gt=0, description="A staff session ends this long after sign-in, whatever use."
+    )
+    signin_free_failures: int = Field(
+        default=5, ge=1, description="Failed sign-ins (per account and per client) before delays."
+    )
+    signin_lockout_failures: int = Field(
+        default=10,
+        ge=2,
+        description="Failed sign-ins within the window that lock the account or client.",
+    )
+    signin_lockout_minutes: int = Field(
+        default=15, ge=1, description="How long a lock lasts after the last failed sign-in."
+    )
+    signin_window_minutes: int = Field(
+        default=60, ge=1, description="Failed sign-ins are counted over this many minutes."
+    )
+    signin_hash_concurrency: int = Field(
+        default=2,
+        ge=1,
+        description="Password checks run at once per process (each Argon2 check uses 64 MiB).",
     )
     # Public figures move in published batches (``saferstreets publish``), never live.
     publish_hour: int = Field(
@@ -182,6 +229,14 @@ class Settings(BaseSettings):
                 "16 characters to sign its alerts"
             )
         return self
+
+    @field_validator("harm_weights")
+    @classmethod
+    def _harm_weights_are_weights(cls, value: dict[str, float]) -> dict[str, float]:
+        bad = sorted(k for k, v in value.items() if not math.isfinite(v) or v < 0)
+        if bad:
+            raise ValueError(f"harm weights must be 0 or more: {', '.join(bad)}")
+        return value
 
     @model_validator(mode="after")
     def _refuse_default_secret(self) -> Settings:

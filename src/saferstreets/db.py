@@ -42,7 +42,12 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
-    """Create an engine for ``url``; for SQLite, create the folder and set sane pragmas."""
+    """Create an engine for ``url``; for SQLite, create the folder and set sane pragmas.
+
+    Statement parameters are never shown (``hide_parameters``): a failed INSERT would otherwise
+    put a report's words and point into the exception and so into a log (see ``log_privacy``).
+    """
+    kwargs.setdefault("hide_parameters", True)
     try:
         sa_url = sa.engine.make_url(url)
     except sa.exc.ArgumentError as exc:

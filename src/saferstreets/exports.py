@@ -1,4 +1,7 @@
-"""CSV downloads that are safe to open in a spreadsheet (no formula injection)."""
+"""CSV text that is safe to open in a spreadsheet (no formula injection); pure, no web.
+
+The web's download response is :func:`saferstreets.web.downloads.csv_response`.
+"""
 
 from __future__ import annotations
 
@@ -6,8 +9,6 @@ import csv
 import io
 from collections.abc import Iterable, Sequence
 from typing import Any
-
-from fastapi.responses import Response
 
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
@@ -31,12 +32,3 @@ def csv_text(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
     for row in rows:
         writer.writerow(["" if v is None else safe_cell(v) for v in row])
     return buffer.getvalue()
-
-
-def csv_response(filename: str, header: Sequence[str], rows: Iterable[Sequence[Any]]) -> Response:
-    """A CSV download (UTF-8 with BOM so that Excel reads the encoding right)."""
-    return Response(
-        "\ufeff" + csv_text(header, rows),
-        media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
-    )

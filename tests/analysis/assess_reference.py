@@ -1,8 +1,13 @@
 """The assessment service as it was before the speed work (commit 442ea9d), kept as an oracle.
 
-tests/analysis/test_assess_equal.py runs this and the optimised ``analysis.service`` on the same
-store and requires the same stored findings. Do not optimise or edit this copy; delete it when
-the oracle is no longer wanted.
+Purpose: tests/analysis/test_assess_equal.py runs this and ``assessment.service.run_assessment``
+(the store-backed service that runs the pure ``analysis.people`` and ``analysis.place``) on one
+varied store and requires every stored finding, parameter, summary and hotspot cell to be equal.
+It is the only check that the speed work (SQL tallies, vectorised cell indexing) and the split of
+the old ``analysis/service.py`` into a pure package and the ``assessment`` domain changed no
+number. It is test code: outside ``src/``, so not held to the architecture test's rules. Do not
+optimise or edit this copy beyond import paths; replace it with small golden outputs of the demo
+county when it is no longer wanted.
 """
 # ruff: noqa
 # mypy: ignore-errors
@@ -27,7 +32,7 @@ from saferstreets.analysis.fusion import cell_quadrants, quadrants
 from saferstreets.analysis.groups import compare_groups, fmt_p
 from saferstreets.analysis.hotspots import GiStar, H3Weights, study_cells
 from saferstreets.analysis.likert import UNSAFE, key_in_words, level, summarise_feel_safe
-from saferstreets.analysis.models import AnalysisRun, HotspotCell
+from saferstreets.assessment.models import AnalysisRun, HotspotCell
 from saferstreets.analysis.outcomes import latest_outcomes, outcome_shares
 from saferstreets.analysis.proportions import difference, proportion, suppress
 from saferstreets.analysis.timeprofile import monthly_profile, time_profile

@@ -17,9 +17,10 @@ import pytest
 import sqlalchemy as sa
 from tests.analysis import assess_reference
 
-from saferstreets.analysis import service
-from saferstreets.analysis.models import AnalysisRun, HotspotCell
+from saferstreets.analysis import people, place
 from saferstreets.areas.models import Area
+from saferstreets.assessment import service
+from saferstreets.assessment.models import AnalysisRun, HotspotCell
 from saferstreets.crime.models import Crime, Outcome
 from saferstreets.crime.policeuk import crime_key
 from saferstreets.db import session_scope
@@ -280,9 +281,9 @@ def test_optimised_assessment_stores_what_the_original_did(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     # Leaving out partial months came after the reference; switch it off to compare the rest.
-    monkeypatch.setattr(service, "PARTIAL_MONTH_SHARE", 0.0)
+    monkeypatch.setattr(place, "PARTIAL_MONTH_SHARE", 0.0)
     # So did ordering age bands youngest first; the reference sorts them as text.
-    monkeypatch.setattr(service, "age_order", lambda band: band)
+    monkeypatch.setattr(people, "age_order", lambda band: band)
     build_varied_store(engine)
     kwargs = dict(
         engine=engine,

@@ -19,8 +19,8 @@ from tests.surveys.survey_files import (
     write_messy_csv,
 )
 
-from saferstreets.analysis import service
 from saferstreets.analysis.waves import describe_values, shared_options
+from saferstreets.assessment import service
 from saferstreets.db import session_scope
 from saferstreets.surveys.models import SurveyResponse, SurveyWave
 from saferstreets.surveys.service import import_survey

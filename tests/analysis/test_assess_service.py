@@ -12,14 +12,9 @@ import sqlalchemy as sa
 from tests.factories import add_area
 from typer.testing import CliRunner
 
-from saferstreets.analysis.models import AnalysisRun, HotspotCell
-from saferstreets.analysis.service import (
-    age_order,
-    age_range,
-    latest_results,
-    life_stage,
-    run_assessment,
-)
+from saferstreets.analysis.people import age_order, age_range, life_stage
+from saferstreets.assessment.models import AnalysisRun, HotspotCell
+from saferstreets.assessment.service import latest_results, run_assessment
 from saferstreets.crime.models import Crime, Outcome
 from saferstreets.crime.policeuk import crime_key
 from saferstreets.db import session_scope

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from saferstreets.analysis.service import drop_partial_months
+from saferstreets.analysis.place import drop_partial_months
 
 
 def test_trailing_partial_months_are_dropped() -> None:

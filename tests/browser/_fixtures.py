@@ -6,7 +6,7 @@
 - reports clustered in one coarse (resolution 7) H3 cell of Northgate (enough to be shown), a few
   in Southmead (so its count is suppressed) and some in Eastbrook, each with free text carrying a
   marker word that must never reach a public page;
-- a survey wave, so the assessment has charts to draw, and ``analysis.service.run_assessment``;
+- a survey wave, so the assessment has charts to draw, and ``assessment.service.run_assessment``;
 - a ward officer scoped to Northgate, a partner account for council street lighting;
 - a local issue in Northgate (opened by the supervisor through ``actions.service``) with reports;
 - two quarantined rows from a failed import (``ingest.service``).
@@ -63,7 +63,7 @@ def build(server: LiveServer) -> Seeded:
     from saferstreets.accounts.models import User
     from saferstreets.accounts.service import create_user
     from saferstreets.actions.service import create_issue
-    from saferstreets.analysis.service import run_assessment
+    from saferstreets.assessment.service import run_assessment
     from saferstreets.config import Settings
     from saferstreets.db import session_scope
     from saferstreets.ingest.service import (

@@ -133,7 +133,7 @@ def test_ward_map_shows_coarse_cells_only(page, seeded, screenshot) -> None:  # 
 
 
 def test_csv_and_atom_links(page, seeded) -> None:  # type: ignore[no-untyped-def]
-    from saferstreets.actions.service import publish_update
+    from saferstreets.actions.updates import publish_update
 
     with session_scope(seeded.server.engine) as session:
         publish_update(

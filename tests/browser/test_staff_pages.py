@@ -95,13 +95,24 @@ def test_ward_officer_works_an_issue_on_her_phone(  # type: ignore[no-untyped-de
         "#update-body",
         "You told us the path was dark. The council is fixing two lights and we patrol at night.",
     )
-    _submit(page, "Publish")
+    _submit(page, "Save as a draft for approval")
     assert headline in page.inner_text("main")
+    assert "not public until another supervisor or admin approves it" in page.inner_text("main")
+    assert page.get_by_role("button", name="Approve and publish").count() == 0
     assert_accessible(page, "an issue page after the response")
     screenshot(page, "staff-issue-response-phone")
-
-    # The public sees it on the ward's page (a fresh browser, not signed in).
     public = new_page()
+    public.goto(f"/areas/{NORTHGATE}")
+    assert headline not in public.content()  # a draft is not public
+
+    # A supervisor approves it; then the public sees it on the ward's page.
+    supervisor = new_page()
+    staff_login(supervisor, "supervisor")
+    supervisor.goto(f"/staff/issues/{seeded.issue_id}")
+    _submit(supervisor, "Approve and publish")
+    assert "The update was approved." in supervisor.inner_text("main")
+    assert_accessible(supervisor, "an issue page with a public update (supervisor)")
+    screenshot(supervisor, "staff-issue-update-approved-phone")
     public.goto(f"/areas/{NORTHGATE}")
     assert headline in public.inner_text("ol.updates")
     assert "a man waits" not in public.content()  # the analysis notes stay inside

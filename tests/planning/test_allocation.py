@@ -12,10 +12,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from saferstreets.errors import PlanningError
-from saferstreets.planning.apportion import Apportionment, apportion
-from saferstreets.planning.patrols import PatrolPlan, hour_of_week_profile, shift_of
-from saferstreets.planning.rollout import Rollout
-from saferstreets.planning.wards import WardAllocation
+from saferstreets.optimisation.apportion import Apportionment, apportion
+from saferstreets.optimisation.patrols import PatrolPlan, hour_of_week_profile, shift_of
+from saferstreets.optimisation.rollout import Rollout
+from saferstreets.optimisation.wards import WardApportionment
 
 weights_st = st.lists(st.floats(0, 1000, allow_nan=False), min_size=1, max_size=25)
 
@@ -111,7 +111,7 @@ def test_ward_allocation_keeps_minimum_and_explains() -> None:
         "survey": np.array([0, 4, 4, 0.0]),
         "crime": np.array([600, 60, 0, 0.0]),
     }
-    alloc = WardAllocation.from_arrays(
+    alloc = WardApportionment.from_arrays(
         ["A", "B", "C", "D"],
         ["Alpha", "Beta", "Gamma", "Delta"],
         comps,
@@ -126,7 +126,7 @@ def test_ward_allocation_keeps_minimum_and_explains() -> None:
     assert alloc.reasons[0].startswith("Alpha gets")
     assert "2 minimum +" in alloc.reasons[0] and "harm-weighted recorded crime" in alloc.reasons[0]
     with pytest.raises(PlanningError, match="needs 12, more than the 10 ward officers"):
-        WardAllocation.from_arrays(
+        WardApportionment.from_arrays(
             ["A", "B", "C", "D"], list("abcd"), comps, {}, total=10, minimum=3
         )
 

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from saferstreets.crime.offences import HARM_WEIGHTS, WOMENS_SAFETY_TYPES
-from saferstreets.planning.coverage import project_lonlat
-from saferstreets.planning.mclp import MCLP
+from saferstreets.optimisation.coverage import project_lonlat
+from saferstreets.optimisation.mclp import MCLP
 
 
 @pytest.mark.slow

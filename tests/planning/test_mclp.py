@@ -11,16 +11,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from saferstreets.errors import PlanningError
-from saferstreets.planning.coverage import coverage_from_points
-from saferstreets.planning.mclp import (
-    MCLP,
-    core_mip,
+from saferstreets.optimisation.coverage import coverage_from_points
+from saferstreets.optimisation.highs import core_mip
+from saferstreets.optimisation.lagrangian import lagrangian, probe
+from saferstreets.optimisation.mclp import MCLP
+from saferstreets.optimisation.reductions import (
     covered_weight,
     dominated_columns,
     greedy,
-    lagrangian,
     merge_identical_rows,
-    probe,
 )
 
 
@@ -221,7 +220,7 @@ def test_county_instance_beats_greedy_and_swap_with_a_proven_bound() -> None:
     # a scaled-down benchmark county (as bench/bench_planning.py): clustered demand, uniform
     # candidates. Swap search stops 1.6% short here; the MIP on the relaxation's core candidates
     # finds the better placement, and the Lagrangian bound proves it within the gap asked for
-    from saferstreets.planning.mclp import swap_search
+    from saferstreets.optimisation.reductions import swap_search
 
     rng = np.random.default_rng(0)
     centres = rng.uniform(3_000, 27_000, size=(20, 2))

@@ -7,8 +7,8 @@ import sqlalchemy as sa
 
 from saferstreets.errors import PlanningError
 from saferstreets.planning.models import PatrolSlot, Plan, PlanTeam, WardAllocation
+from saferstreets.planning.params import PlanParams
 from saferstreets.planning.service import (
-    PlanParams,
     compare_plans,
     make_plan,
     patrols_csv,
@@ -124,7 +124,7 @@ def test_pmedian_method(county: sa.Engine, session) -> None:
 def test_stored_gi_hotspots_are_patrolled_first(county: sa.Engine, session) -> None:
     import h3
 
-    from saferstreets.analysis.models import AnalysisRun, HotspotCell
+    from saferstreets.assessment.models import AnalysisRun, HotspotCell
 
     before = plan_detail(
         session=session,

@@ -9,7 +9,7 @@ import h3
 from tests.factories import add_area, add_report
 
 from saferstreets.accounts.service import create_user
-from saferstreets.analysis.service import run_assessment
+from saferstreets.assessment.service import run_assessment
 from saferstreets.db import session_scope
 from saferstreets.publishing.findings import Table, build_sections, p_cell, pct, points
 from saferstreets.surveys.models import SurveyResponse, SurveyWave

@@ -54,6 +54,7 @@ def _county(engine) -> None:  # type: ignore[no-untyped-def]
                 body="The council repaired six street lights.",
                 themes=["poor_lighting"],
                 published_on=date(2021, 11, 3),
+                status="published",
             )
         )
     _publish(engine)
@@ -114,6 +115,7 @@ def test_atom_feed_escapes_and_lists_updates(client, engine) -> None:  # type: i
                 title="<script>alert(1)</script> & more",
                 body="Body",
                 published_on=date(2021, 12, 1),
+                status="published",
             )
         )
     response = client.get("/areas/W1/feed.atom")

@@ -189,6 +189,7 @@ def test_her_view_shows_status_place_and_area_updates(county: sa.Engine) -> None
                 title="New lights on Mill Lane",
                 body="The council replaced 12 lamps. Questions: 01632 960000",
                 published_on=date(2026, 11, 1),
+                status="published",
             )
         )
         session.add(
@@ -197,6 +198,7 @@ def test_her_view_shows_status_place_and_area_updates(county: sa.Engine) -> None
                 title="Elsewhere",
                 body="Not hers",
                 published_on=date(2026, 11, 2),
+                status="published",
             )
         )
         session.flush()

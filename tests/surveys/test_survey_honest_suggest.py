@@ -10,7 +10,7 @@ from typing import Any
 import sqlalchemy as sa
 from tests.surveys.survey_files import SCALE, write_mapping, write_messy_csv
 
-from saferstreets.analysis import service as analysis
+from saferstreets.assessment import service as analysis
 from saferstreets.db import session_scope
 from saferstreets.surveys.models import SurveyResponse
 from saferstreets.surveys.service import import_survey, suggest_mapping

@@ -18,7 +18,7 @@ from tests.surveys.survey_files import (
     write_messy_csv,
 )
 
-from saferstreets.analysis import service as analysis
+from saferstreets.assessment import service as analysis
 from saferstreets.db import session_scope
 from saferstreets.errors import InputFileError
 from saferstreets.surveys.mapping import load_mapping

@@ -19,7 +19,7 @@ from tests.surveys.survey_files import (
     write_messy_csv,
 )
 
-from saferstreets.analysis import service as analysis
+from saferstreets.assessment import service as analysis
 from saferstreets.db import session_scope
 from saferstreets.surveys.models import SurveyResponse
 from saferstreets.surveys.service import import_survey, suggest_mapping

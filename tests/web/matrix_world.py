@@ -20,6 +20,7 @@ from tests.factories import add_area, add_report
 
 from saferstreets.accounts.service import create_user
 from saferstreets.actions import service as actions
+from saferstreets.actions import updates
 from saferstreets.db import Base, session_scope
 
 PASSWORD = "correct horse battery staple"
@@ -54,6 +55,7 @@ class World:
     reports: dict[str, list[int]] = field(default_factory=dict)  # ward -> non-urgent report ids
     urgent: dict[str, str] = field(default_factory=dict)  # ward -> urgent report public id
     referrals: dict[str, int] = field(default_factory=dict)  # "partner@ward" -> referral id
+    updates: dict[str, int] = field(default_factory=dict)  # ward -> a draft public update's id
     plans: list[int] = field(default_factory=list)
     teams: list[int] = field(default_factory=list)
     quarantine_row: int = 0
@@ -172,7 +174,7 @@ def _issues(session: Session, world: World) -> None:
                 request=f"Please mend the lamps {_marker(world, 'referral', ward, partner)}",
             )
             world.referrals[f"{partner}@{ward}"] = referral.id
-        actions.publish_update(
+        updates.publish_update(
             session=session,
             user=None,
             area_code=ward,
@@ -181,6 +183,15 @@ def _issues(session: Session, world: World) -> None:
             published_on=date(2026, 10, 1),
             issue_id=issue.id,
         )
+        draft = updates.draft_update(
+            session=session,
+            user=None,
+            area_code=ward,
+            title="More lamps on the lane",
+            body="You told us the lane was still dark; two more lamps are going in.",
+            issue_id=issue.id,
+        )
+        world.updates[ward] = draft.id
     world.markers = list(dict.fromkeys(world.markers))
 
 
@@ -209,7 +220,7 @@ def _plans(session: Session, world: World) -> None:
 
 
 def _plan_params(officers: int) -> dict[str, Any]:
-    from saferstreets.planning.service import PlanParams
+    from saferstreets.planning.params import PlanParams
 
     return PlanParams(teams=1, officers=officers).model_dump(mode="json")
 

@@ -29,7 +29,7 @@ def public_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     from tests.reports.county import INSIDE, import_tiny_county
 
     import saferstreets.all_models  # noqa: F401
-    from saferstreets.actions.service import publish_update
+    from saferstreets.actions.updates import publish_update
     from saferstreets.config import Settings
     from saferstreets.db import make_engine, session_scope
     from saferstreets.migrate import upgrade

@@ -16,7 +16,7 @@ from tests.factories import add_area, add_report
 from saferstreets.accounts.models import AuditEvent, User
 from saferstreets.accounts.service import create_user
 from saferstreets.actions import service as actions
-from saferstreets.analysis.models import AnalysisRun
+from saferstreets.assessment.models import AnalysisRun
 from saferstreets.db import session_scope
 from saferstreets.ingest.models import QuarantinedRow
 from saferstreets.themes.models import ThemeAssignment

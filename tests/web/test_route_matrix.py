@@ -134,6 +134,19 @@ def _referral_kinds(
     }
 
 
+def _update_kinds(template: str, data: dict[str, Any]) -> dict[str, tuple[Builder, Target | None]]:
+    def at(ward: str) -> Builder:
+        return lambda w: Call(template.format(w.updates[ward]), data)
+
+    return {
+        "own": (at("WA1"), Target(ward="WA1")),
+        "other_ward": (at("WA2"), Target(ward="WA2")),
+        "other_district": (at("WB1"), Target(ward="WB1")),
+        "missing": (lambda w: Call(template.format(MISSING_ID), data), None),
+        "absurd": (lambda w: Call(template.format(ABSURD_ID), data), None),
+    }
+
+
 def _plan_kinds(template: str, team: bool = False) -> dict[str, tuple[Builder, Target | None]]:
     def fill(plan: Any, team_id: Any) -> str:
         return template.format(plan=plan, team=team_id)
@@ -380,6 +393,21 @@ ROUTES: dict[str, Case] = {
     "POST /staff/issues/{issue_id:int}/updates": Case(
         ("analyst", "supervisor", "ward_officer"),
         _issue_kinds("/staff/issues/{}/updates", {"title": "Lamps", "body": "Mended."}),
+        scope="ward",
+    ),
+    # A supervisor or an admin approves and corrects; withdrawing is theirs too, or the author's
+    # (the world's drafts have no author, so no other role may).
+    "POST /staff/updates/{update_id:int}/approve": Case(
+        ("supervisor",), _update_kinds("/staff/updates/{}/approve", {}), scope="ward"
+    ),
+    "POST /staff/updates/{update_id:int}/correct": Case(
+        ("supervisor",),
+        _update_kinds("/staff/updates/{}/correct", {"title": "Lamps", "body": "Mended again."}),
+        scope="ward",
+    ),
+    "POST /staff/updates/{update_id:int}/withdraw": Case(
+        ("supervisor",),
+        _update_kinds("/staff/updates/{}/withdraw", {"reason": "Out of date"}),
         scope="ward",
     ),
     "POST /staff/referrals/{referral_id:int}": Case(

@@ -10,18 +10,19 @@ from rich.console import Console
 from rich.table import Table
 
 from saferstreets.accounts.models import ROLES, User
-from saferstreets.accounts.service import create_user, hash_password
+from saferstreets.accounts.service import change_password, create_user, set_active
+from saferstreets.cli.support import open_store
 from saferstreets.errors import NotFound, ValidationFailed
 
 console = Console(soft_wrap=True)
-users_app = typer.Typer(help="Staff and partner accounts.", no_args_is_help=True)
+app = typer.Typer(help="Staff and partner accounts.", no_args_is_help=True)
 
 
 def _password(value: str | None) -> str:
     return value or typer.prompt("Password", hide_input=True, confirmation_prompt=True)
 
 
-@users_app.command("create")
+@app.command("create")
 def create(
     username: str,
     role: Annotated[str, typer.Option(help=f"One of: {', '.join(ROLES)}.")],
@@ -31,7 +32,6 @@ def create(
     password: Annotated[str | None, typer.Option(help="Asked for when not given.")] = None,
 ) -> None:
     """Create an account."""
-    from saferstreets.cli import open_store
     from saferstreets.db import session_scope
 
     engine = open_store()
@@ -57,10 +57,9 @@ def create(
     console.print(f"Created {role.replace('_', ' ')} account {username}.")
 
 
-@users_app.command("list")
+@app.command("list")
 def list_users() -> None:
     """List accounts with their roles and scopes."""
-    from saferstreets.cli import open_store
     from saferstreets.db import session_scope
 
     with session_scope(open_store()) as session:
@@ -74,7 +73,7 @@ def list_users() -> None:
     console.print(table)
 
 
-@users_app.command("set-password")
+@app.command("set-password")
 def set_password(
     username: str,
     password: Annotated[
@@ -82,53 +81,51 @@ def set_password(
     ] = None,
 ) -> None:
     """Set a new password for an account."""
-    from saferstreets.cli import open_store
     from saferstreets.db import session_scope
 
     with session_scope(open_store()) as session:
         user = session.scalar(sa.select(User).where(User.username == username))
         if user is None:
             raise NotFound(f"There is no account {username!r}.")
-        new = _password(password)
-        if len(new) < 10:
-            raise ValidationFailed("The password must be at least 10 characters.")
-        user.password_hash = hash_password(new)
-    console.print(f"Password changed for {username}.")
+        ended = change_password(session=session, user=user, password=_password(password))
+    console.print(f"Password changed for {username}; {_sessions(ended)} ended.")
+
+
+def _sessions(n: int) -> str:
+    return f"{n} session{'s' if n != 1 else ''}"
 
 
 def _set_active(username: str, active: bool) -> None:
-    from saferstreets.cli import open_store
     from saferstreets.db import session_scope
 
     with session_scope(open_store()) as session:
         user = session.scalar(sa.select(User).where(User.username == username))
         if user is None:
             raise NotFound(f"There is no account {username!r}.")
-        user.active = active
+        set_active(session=session, user=user, active=active)
 
 
-@users_app.command("deactivate")
+@app.command("deactivate")
 def deactivate(username: str) -> None:
-    """Stop an account from signing in (its history stays)."""
+    """Stop an account from signing in and end its sessions (its history stays)."""
     _set_active(username, False)
     console.print(f"{username} can no longer sign in.")
 
 
-@users_app.command("activate")
+@app.command("activate")
 def activate(username: str) -> None:
     """Let a deactivated account sign in again."""
     _set_active(username, True)
     console.print(f"{username} can sign in again.")
 
 
-@users_app.command("set-wards")
+@app.command("set-wards")
 def set_wards_command(
     username: str,
     wards: Annotated[str, typer.Argument(help="Ward codes, comma-separated.")],
 ) -> None:
     """Change the wards a ward officer works."""
     from saferstreets.accounts.service import set_wards
-    from saferstreets.cli import open_store
     from saferstreets.db import session_scope
 
     codes = [w.strip() for w in wards.split(",") if w.strip()]
@@ -144,5 +141,46 @@ def set_wards_command(
     console.print(f"{username} now works {', '.join(codes)}.")
 
 
-def register(*, app: typer.Typer, import_app: typer.Typer) -> None:
-    app.add_typer(users_app, name="users")
+@app.command("sign-out")
+def sign_out(
+    username: Annotated[str | None, typer.Argument(help="The account to sign out.")] = None,
+    everyone: Annotated[
+        bool, typer.Option("--everyone", help="Sign out every account instead.")
+    ] = False,
+) -> None:
+    """Sign an account out everywhere at once (or every account, with --everyone)."""
+    from saferstreets.accounts.sessions import end_all_sessions, end_user_sessions
+    from saferstreets.db import session_scope
+
+    if (username is None) == (not everyone):
+        raise ValidationFailed(
+            "Name one account, or give --everyone.", hint="saferstreets users sign-out ann"
+        )
+    with session_scope(open_store()) as session:
+        if everyone:
+            ended = end_all_sessions(session=session)
+            console.print(f"Every account is signed out; {_sessions(ended)} ended.")
+            return
+        user = _user(session, username or "")
+        ended = end_user_sessions(session=session, user_id=user.id)
+    console.print(f"{username} is signed out everywhere; {_sessions(ended)} ended.")
+
+
+@app.command("unlock")
+def unlock(username: str) -> None:
+    """Lift a sign-in lock on an account now (after failed sign-ins; see the lockout policy)."""
+    from saferstreets.accounts.throttle import account_key, clear_failures
+    from saferstreets.config import get_settings
+    from saferstreets.db import session_scope
+
+    with session_scope(open_store()) as session:
+        _user(session, username)
+        clear_failures(session=session, key=account_key(get_settings(), username))
+    console.print(f"{username} can sign in again now.")
+
+
+def _user(session: sa.orm.Session, username: str) -> User:
+    user = session.scalar(sa.select(User).where(User.username == username))
+    if user is None:
+        raise NotFound(f"There is no account {username!r}.")
+    return user

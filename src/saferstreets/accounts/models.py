@@ -43,3 +43,45 @@ class AuditEvent(Base):
     object_kind: Mapped[str] = mapped_column(sa.String(32))
     object_id: Mapped[str | None] = mapped_column(sa.String(64))
     detail: Mapped[dict | None] = mapped_column(JSONType)
+
+
+class WebSession(Base):
+    """A server-side session. The browser's cookie holds a random token; only its SHA-256 is here.
+
+    ``user_id`` is set for a signed-in account; an anonymous session (no user) exists only to
+    show a reporter her receipt code once, sealed under the token (see ``accounts.sessions``).
+    """
+
+    __tablename__ = "web_session"
+    __table_args__ = (
+        sa.Index("ix_web_session_user_id", "user_id"),
+        sa.Index("ix_web_session_expires_at", "expires_at"),
+    )
+
+    id_hash: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    user_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("user_account.id", ondelete="CASCADE")
+    )
+    created_at: Mapped[datetime] = mapped_column()
+    last_seen_at: Mapped[datetime] = mapped_column()
+    expires_at: Mapped[datetime] = mapped_column()  # the absolute end, whatever the activity
+    data: Mapped[dict | None] = mapped_column(JSONType)
+
+
+class SigninFailure(Base):
+    """One failed sign-in, counted against a keyed digest of the account and of the client.
+
+    ``key`` is ``a:`` or ``c:`` and an HMAC (under a key derived from the secret key) of the
+    username typed or of the client address: neither is stored. Rows older than the counting
+    window are deleted as new failures arrive.
+    """
+
+    __tablename__ = "signin_failure"
+    __table_args__ = (
+        sa.Index("ix_signin_failure_key_at", "key", "at"),
+        sa.Index("ix_signin_failure_at", "at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(sa.String(66))
+    at: Mapped[datetime] = mapped_column()

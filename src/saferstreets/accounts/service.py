@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -10,9 +13,25 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy.orm import Session
 
 from saferstreets.accounts.models import ROLES, AuditEvent, User
-from saferstreets.errors import ValidationFailed
+from saferstreets.errors import AppError, ValidationFailed
 
 _hasher = PasswordHasher()
+
+
+class SigninBusy(AppError):
+    status = 503
+    title = "Sign-in is busy"
+
+
+_slots_lock = threading.Lock()
+_slots: dict[int, threading.BoundedSemaphore] = {}
+
+
+def _hash_slots(concurrency: int) -> threading.BoundedSemaphore:
+    """The process-wide limit on password checks running at once (each Argon2 check takes
+    64 MiB, so this bounds the memory a flood of sign-ins can use)."""
+    with _slots_lock:
+        return _slots.setdefault(concurrency, threading.BoundedSemaphore(concurrency))
 
 
 def hash_password(password: str) -> str:
@@ -86,17 +105,61 @@ def set_wards(*, session: Session, user: User, wards: list[str]) -> None:
     user.wards = list(wards)
 
 
+def check_password(
+    *,
+    session: Session,
+    username: str,
+    password: str,
+    concurrency: int = 2,
+    wait: float = 5.0,
+    admit: Callable[[], bool] | None = None,
+) -> tuple[User | None, str]:
+    """The active user with this username and password, or None and why (same time either way).
+
+    At most ``concurrency`` checks run at once in this process; one that waits longer than
+    ``wait`` seconds for its turn is refused (``SigninBusy``) rather than queued for ever, and
+    one whose ``admit()`` is false once its turn comes is not checked (reason ``throttled``).
+    Commit or close ``session`` first if it holds a connection: waiting here should not.
+    """
+    slots = _hash_slots(concurrency)
+    if not slots.acquire(timeout=wait):
+        raise SigninBusy("Too many people are signing in at once. Please try again in a minute.")
+    try:
+        if admit is not None and not admit():
+            return None, "throttled"
+        user = session.scalar(sa.select(User).where(User.username == username))
+        _hasher.verify(user.password_hash if user else _DUMMY_HASH, password)
+    except (VerificationError, InvalidHashError):
+        return None, "unknown_account" if user is None else "wrong_password"
+    finally:
+        slots.release()
+    if user is None or not user.active:
+        return None, "inactive"
+    return user, "ok"
+
+
 def authenticate(*, session: Session, username: str, password: str) -> User | None:
     """The active user with this username and password, or None (same time either way)."""
-    user = session.scalar(sa.select(User).where(User.username == username))
-    candidate = user.password_hash if user else _DUMMY_HASH
-    try:
-        _hasher.verify(candidate, password)
-    except (VerificationError, InvalidHashError):
-        return None
-    if user is None or not user.active:
-        return None
-    return user
+    return check_password(session=session, username=username, password=password)[0]
+
+
+def change_password(*, session: Session, user: User, password: str) -> int:
+    """Set a new password and end every session of the account; returns how many ended."""
+    from saferstreets.accounts.sessions import end_user_sessions
+
+    if len(password) < 10:
+        raise ValidationFailed("The password must be at least 10 characters.")
+    user.password_hash = hash_password(password)
+    return end_user_sessions(session=session, user_id=user.id)
+
+
+def set_active(*, session: Session, user: User, active: bool) -> None:
+    """Let an account sign in, or stop it (ending its sessions at once)."""
+    from saferstreets.accounts.sessions import end_user_sessions
+
+    user.active = active
+    if not active:
+        end_user_sessions(session=session, user_id=user.id)
 
 
 def audit(
@@ -107,10 +170,12 @@ def audit(
     object_kind: str,
     object_id: Any = None,
     detail: dict[str, Any] | None = None,
+    at: datetime | None = None,
 ) -> None:
-    """Record who viewed or changed a sensitive record."""
+    """Record who viewed or changed a sensitive record (``at``: now unless given)."""
     session.add(
         AuditEvent(
+            **({"at": at} if at is not None else {}),
             user_id=user.id if user else None,
             action=action,
             object_kind=object_kind,

@@ -99,8 +99,16 @@ class Referral(Base):
     closed_on: Mapped[date | None]
 
 
+UPDATE_STATUSES = ("draft", "published", "withdrawn")
+
+
 class PublicUpdate(Base):
-    """What the public sees on "you said, we did" for an area."""
+    """What the public sees on "you said, we did" for an area, once a supervisor approves it.
+
+    A draft is public only after approval (``published``); a published update can be corrected
+    (``corrected_on`` shows as "updated" on the page and in the feed) or withdrawn, which takes
+    it off both. See docs/you-said-we-did.md.
+    """
 
     __tablename__ = "public_update"
     __table_args__ = (sa.Index("ix_public_update_area_code", "area_code"),)
@@ -113,5 +121,12 @@ class PublicUpdate(Base):
     title: Mapped[str] = mapped_column(sa.String(200))
     body: Mapped[str] = mapped_column(sa.Text)
     themes: Mapped[list] = mapped_column(JSONType, default=list)
-    published_on: Mapped[date]
+    status: Mapped[str] = mapped_column(sa.String(16), default="draft")
+    published_on: Mapped[date | None]
+    corrected_on: Mapped[date | None]
+    withdrawn_on: Mapped[date | None]
+    withdrawn_reason: Mapped[str | None] = mapped_column(sa.Text)
+    created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id"))
+    approved_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
     extra: Mapped[dict | None] = mapped_column(JSONType)

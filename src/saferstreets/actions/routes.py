@@ -10,7 +10,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 
 from saferstreets.accounts.service import audit
-from saferstreets.actions import service
+from saferstreets.actions import service, updates
 from saferstreets.actions.models import SARA_STAGES
 from saferstreets.actions.partners import PARTNERS, THEME_PARTNER
 from saferstreets.areas.models import Area
@@ -86,6 +86,7 @@ def issue_queue(
             "today": today,
             "partners": {p.code: p.name for p in PARTNERS},
             "suggestions": suggestions[:12],
+            "awaiting": updates.awaiting_approval(session=session, user=user),
             "ward": ward,
             "closed": closed,
             "stages": SARA_STAGES,
@@ -148,7 +149,7 @@ def _detail_page(
     errors: dict[str, str] | None = None,
     message: str | None = None,
     status: int = 200,
-    typed: dict[str, Any] | None = None,
+    values: dict[str, str] | None = None,
 ) -> Response:
     from saferstreets.reports.redact import redact_contact_details
 
@@ -171,7 +172,6 @@ def _detail_page(
             **detail,
             "errors": errors or {},
             "message": message,
-            "typed": typed or {},
             "partners": PARTNERS,
             "suggested_partners": suggested,
             "action_kinds": service.ACTION_KINDS,
@@ -181,6 +181,8 @@ def _detail_page(
             "time_bands": dict(TIME_BANDS),
             "reports_shown": REPORTS_SHOWN,
             "reports_listed": REPORTS_LISTED,
+            "may_approve": user.role in updates.APPROVER_ROLES,
+            "values": values or {},
         },
         status_code=status,
     )
@@ -227,7 +229,7 @@ def _post_on_issue(
     csrf: str,
     fn: Any,
     done: str,
-    typed: dict[str, Any] | None = None,
+    values: dict[str, str] | None = None,
 ) -> Response:
     check_csrf(request, csrf)
     issue = service.get_issue(session=session, issue_id=issue_id, user=user)
@@ -244,7 +246,7 @@ def _post_on_issue(
             errors=exc.field_errors or {"form": exc.message},
             message=exc.message,
             status=422,
-            typed=typed,
+            values=values,
         )
     return RedirectResponse(f"/staff/issues/{issue_id}?done={done}", status_code=303)
 
@@ -281,12 +283,12 @@ def issue_stage(
             reports_after=reports_after,
         ),
         "stage",
-        typed={
+        values={
             "stage": stage,
             "notes": notes,
             "close_reason": close_reason,
-            "reports_before": reports_before,
-            "reports_after": reports_after,
+            "reports_before": "" if reports_before is None else str(reports_before),
+            "reports_after": "" if reports_after is None else str(reports_after),
         },
     )
 
@@ -353,13 +355,14 @@ def issue_update(
     title: Annotated[str, Form(max_length=200)] = "",
     body: Annotated[str, Form(max_length=4000)] = "",
 ) -> Response:
+    """Save a draft public update; it goes out once another supervisor or admin approves it."""
     return _post_on_issue(
         request,
         session,
         user,
         issue_id,
         csrf,
-        lambda issue: service.publish_update(
+        lambda issue: updates.draft_update(
             session=session,
             user=user,
             area_code=issue.ward_code,
@@ -369,6 +372,82 @@ def issue_update(
             issue_id=issue.id,
         ),
         "update",
+        values={"update_title": title, "update_body": body},
+    )
+
+
+def _on_update(
+    request: Request, session: Any, user: Any, update_id: int, csrf: str, fn: Any, done: str
+) -> Response:
+    """Approve, correct or withdraw an update; back to its issue's page, errors shown there."""
+    check_csrf(request, csrf)
+    update = updates.get_update(session=session, update_id=update_id, user=user)
+    issue_id = update.issue_id
+    if issue_id is None:
+        fn(update)
+        return RedirectResponse(f"/staff/issues?done={done}", status_code=303)
+    return _post_on_issue(request, session, user, issue_id, csrf, lambda _issue: fn(update), done)
+
+
+@router.post("/updates/{update_id:int}/approve", include_in_schema=False)
+def approve_update(
+    request: Request, update_id: int, session: SessionDep, user: CurrentUser, csrf: CsrfField
+) -> Response:
+    updates.require_approver(user, "approve")
+    return _on_update(
+        request,
+        session,
+        user,
+        update_id,
+        csrf,
+        lambda update: updates.approve_update(session=session, update=update, user=user),
+        "approved",
+    )
+
+
+@router.post("/updates/{update_id:int}/correct", include_in_schema=False)
+def correct_update(
+    request: Request,
+    update_id: int,
+    session: SessionDep,
+    user: CurrentUser,
+    csrf: CsrfField,
+    title: Annotated[str, Form(max_length=200)] = "",
+    body: Annotated[str, Form(max_length=4000)] = "",
+) -> Response:
+    updates.require_approver(user, "correct")
+    return _on_update(
+        request,
+        session,
+        user,
+        update_id,
+        csrf,
+        lambda update: updates.correct_update(
+            session=session, update=update, user=user, title=title, body=body
+        ),
+        "corrected",
+    )
+
+
+@router.post("/updates/{update_id:int}/withdraw", include_in_schema=False)
+def withdraw_update(
+    request: Request,
+    update_id: int,
+    session: SessionDep,
+    user: CurrentUser,
+    csrf: CsrfField,
+    reason: Annotated[str, Form(max_length=2000)] = "",
+) -> Response:
+    return _on_update(
+        request,
+        session,
+        user,
+        update_id,
+        csrf,
+        lambda update: updates.withdraw_update(
+            session=session, update=update, user=user, reason=reason
+        ),
+        "withdrawn",
     )
 
 

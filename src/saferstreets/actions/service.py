@@ -581,42 +581,6 @@ def answer_referral(
     return referral
 
 
-def publish_update(
-    *,
-    session: Session,
-    user: User | None,
-    area_code: str,
-    title: str,
-    body: str,
-    themes: Sequence[str] = (),
-    issue_id: int | None = None,
-    published_on: date | None = None,
-) -> PublicUpdate:
-    """Publish what was done, in words for the public, on the area's "you said, we did" page."""
-    if session.scalar(sa.select(Area.id).where(Area.code == area_code)) is None:
-        raise ValidationFailed(
-            f"There is no area {area_code!r}.", field_errors={"area_code": "is not a known area"}
-        )
-    update = PublicUpdate(
-        area_code=area_code,
-        issue_id=issue_id,
-        title=_require_text(title, "title", 200),
-        body=_require_text(body, "body", 4000),
-        themes=list(themes),
-        published_on=published_on or date.today(),
-    )
-    session.add(update)
-    session.flush()
-    audit(
-        session=session,
-        user=user,
-        action="create",
-        object_kind="public_update",
-        object_id=update.id,
-    )
-    return update
-
-
 def priorities(
     *, session: Session, issues: Sequence[LocalIssue], today: date, settings: Any = None
 ) -> dict[int, Priority]:
@@ -814,7 +778,9 @@ def issue_detail(*, session: Session, issue: LocalIssue) -> dict[str, Any]:
             sa.select(Referral).where(Referral.issue_id == issue.id).order_by(Referral.sent_on)
         ).all(),
         "updates": session.scalars(
-            sa.select(PublicUpdate).where(PublicUpdate.issue_id == issue.id)
+            sa.select(PublicUpdate)
+            .where(PublicUpdate.issue_id == issue.id)
+            .order_by(PublicUpdate.created_at, PublicUpdate.id)
         ).all(),
         "ward": session.scalar(
             sa.select(Area).where(Area.kind == "ward", Area.code == issue.ward_code)

@@ -30,6 +30,7 @@ from saferstreets.areas.geometry import (
 )
 from saferstreets.areas.lookup import AreaIndex, cached_area_index, locate
 from saferstreets.areas.models import Area
+from saferstreets.config import Settings, get_settings
 from saferstreets.db import is_postgres, session_factory, session_scope
 from saferstreets.errors import InputFileError, NotFound, ValidationFailed
 from saferstreets.ingest.service import (
@@ -219,6 +220,7 @@ def import_boundaries(
     layer: str | None = None,
     replace: bool = False,
     assign: bool = True,
+    settings: Settings | None = None,
 ) -> ImportSummary:
     """Import a boundary file (or every one in a folder) as ``level`` areas; upsert by code.
 
@@ -320,7 +322,7 @@ def import_boundaries(
         run.details = details
 
     if assign and summary.rows_stored:
-        assigned = assign_points(engine=engine, progress=progress)
+        assigned = assign_points(engine=engine, progress=progress, settings=settings)
         total = sum(assigned.values())
         if total:
             summary.message += "; points re-assigned: " + ", ".join(
@@ -485,11 +487,14 @@ def assign_points(
     only_missing: bool = False,
     progress: Progress | None = None,
     h3_resolution: int | None = None,
+    settings: Settings | None = None,
 ) -> dict[str, int]:
     """Fill the area codes and H3 cell of located rows; return rows assigned per table.
 
     Rows without coordinates are left alone (a report may name its area without a point).
     ``only_missing`` takes only rows never assigned (no H3 cell yet), e.g. after an import.
+    The H3 resolution is ``h3_resolution``, else ``settings.h3_resolution`` (the process's
+    settings when none are given).
     """
     known = located_tables()
     chosen = list(known if tables is None else tables)
@@ -500,9 +505,7 @@ def assign_points(
             field_errors={"tables": f"choose from {', '.join(known)}"},
         )
     if h3_resolution is None:
-        from saferstreets.config import get_settings
-
-        h3_resolution = get_settings().h3_resolution
+        h3_resolution = (settings or get_settings()).h3_resolution
     with session_factory(engine)() as session:
         index = AreaIndex.from_session(session, levels=list(LEVEL_COLUMNS))
     notify = progress or (lambda what, done, total: None)

@@ -8,7 +8,9 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-crime_app = typer.Typer(
+from saferstreets.cli.support import console, open_store
+
+app = typer.Typer(
     help="Recorded crime from police.uk: what became of a crime.", no_args_is_help=True
 )
 
@@ -31,26 +33,31 @@ def import_crime_command(
     ] = True,
 ) -> None:
     """Import police.uk street, outcomes and stop-and-search CSVs; bad rows go to quarantine."""
-    from saferstreets.cli import console, open_store
+    from saferstreets.config import get_settings
     from saferstreets.crime.service import import_crime
     from saferstreets.ingest.cli import print_summaries, rich_import_progress
 
-    engine = open_store()
+    settings = get_settings()
+    engine = open_store(settings)
     with rich_import_progress(console) as progress:
         summaries = import_crime(
-            engine=engine, paths=paths, progress=progress, recheck=recheck, assign_areas=areas
+            engine=engine,
+            paths=paths,
+            progress=progress,
+            recheck=recheck,
+            assign_areas=areas,
+            settings=settings,
         )
     print_summaries(console, summaries, title="police.uk import")
     if any(s.status == "failed" for s in summaries):
         raise typer.Exit(1)
 
 
-@crime_app.command("history")
+@app.command("history")
 def history(
     crime_id: Annotated[str, typer.Argument(help="The police.uk Crime ID (64 hex characters).")],
 ) -> None:
     """Show what became of one crime: when it was recorded, and each outcome since."""
-    from saferstreets.cli import console, open_store
     from saferstreets.crime.service import crime_history
     from saferstreets.db import session_scope
     from saferstreets.errors import NotFound
@@ -74,9 +81,3 @@ def history(
             e.location or "",
         )
     console.print(table)
-
-
-def register(*, app: typer.Typer, import_app: typer.Typer) -> None:
-    """Add ``import crime`` and the ``crime`` commands."""
-    import_app.command("crime")(import_crime_command)
-    app.add_typer(crime_app, name="crime")

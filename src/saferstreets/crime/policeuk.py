@@ -27,7 +27,7 @@ import polars as pl
 
 from saferstreets.crime.offences import CRIME_TYPES
 from saferstreets.errors import InputFileError
-from saferstreets.ingest.service import Problem, to_utf8
+from saferstreets.ingest.records import Problem, to_utf8
 
 STREET = "crime_street"
 OUTCOMES = "crime_outcomes"

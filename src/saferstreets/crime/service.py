@@ -30,6 +30,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from saferstreets.areas.models import Area
+from saferstreets.config import Settings, get_settings
 from saferstreets.crime.models import Crime, Outcome, StopSearch
 from saferstreets.crime.offences import outcome_group
 from saferstreets.crime.policeuk import (
@@ -342,6 +343,7 @@ def import_crime(
     recheck: bool = False,
     assign_areas: bool = True,
     commit_rows: int = COMMIT_ROWS,
+    settings: Settings | None = None,
 ) -> list[ImportSummary]:
     """Import police.uk street, outcomes and stop-and-search CSVs (files, folders or zips).
 
@@ -353,8 +355,10 @@ def import_crime(
     Files are read, checked and located on a second thread, a few files ahead of the one being
     stored, so that parsing and the store's writing overlap. With ``assign_areas`` every row is
     stored with its H3 cell and its area at each imported level (computed before the insert, each
-    distinct map point once), instead of being updated afterwards.
+    distinct map point once), instead of being updated afterwards. Points are located at
+    ``settings.h3_resolution`` (the process's settings when none are given).
     """
+    resolution = (settings or get_settings()).h3_resolution
     members, ignored = collect_members(paths)
     if progress:
         progress.begin(files=len(members))
@@ -362,7 +366,7 @@ def import_crime(
     reader = _Reader(
         known=frozenset() if recheck else _imported_shas(engine),
         recheck=recheck,
-        locate=_locator(engine) if assign_areas else None,
+        locate=_locator(engine, resolution) if assign_areas else None,
     )
     bulk = frozenset(_bulk_tables(engine, members))
     drop_secondary_indexes(engine, bulk)
@@ -383,7 +387,7 @@ def import_crime(
             if s.kind in KIND_TABLES and s.details.get("located"):
                 table = KIND_TABLES[s.kind]
                 located[table] = located.get(table, 0) + s.details["located"]
-        note = assign_crime_areas(engine=engine, already=located)
+        note = assign_crime_areas(engine=engine, already=located, resolution=resolution)
         summaries.append(
             ImportSummary(kind="areas", source="areas", status="ignored", message=note)
         )
@@ -487,11 +491,10 @@ def _imported_shas(engine: Engine) -> frozenset[str]:
         )
 
 
-def _locator(engine: Engine) -> Callable[[pl.DataFrame], pl.DataFrame] | None:
-    """A function giving a frame of points its ``Located`` columns from the store's areas, or
-    None when the store has no areas."""
+def _locator(engine: Engine, resolution: int) -> Callable[[pl.DataFrame], pl.DataFrame] | None:
+    """A function giving a frame of points its ``Located`` columns (H3 cells at ``resolution``)
+    from the store's areas, or None when the store has no areas."""
     from saferstreets.areas.service import AreaIndex, point_columns
-    from saferstreets.config import get_settings
 
     with session_scope(engine) as session:
         if not session.scalar(sa.select(sa.func.count()).select_from(Area)):
@@ -499,7 +502,6 @@ def _locator(engine: Engine) -> Callable[[pl.DataFrame], pl.DataFrame] | None:
             # boundary import or the next crime import assigns them as it does every other row.
             return None
         index = AreaIndex.from_session(session, levels=list(LEVEL_COLUMNS))
-    resolution = get_settings().h3_resolution
 
     def locate(frame: pl.DataFrame) -> pl.DataFrame:
         columns = point_columns(
@@ -678,9 +680,12 @@ def _store_parsed(
     finish_run(session=session, run=run, summary=summary)
 
 
-def assign_crime_areas(*, engine: Engine, already: dict[str, int] | None = None) -> str:
+def assign_crime_areas(
+    *, engine: Engine, already: dict[str, int] | None = None, resolution: int | None = None
+) -> str:
     """Give crime, outcome and stop-and-search points still without areas their areas; say what
-    was done. ``already`` counts, per table, the rows stored with their areas by the import."""
+    was done. ``already`` counts, per table, the rows stored with their areas by the import;
+    ``resolution`` is the H3 resolution (the process's setting when None)."""
     from saferstreets.areas import service as areas_service
 
     with session_scope(engine) as session:
@@ -695,6 +700,7 @@ def assign_crime_areas(*, engine: Engine, already: dict[str, int] | None = None)
             engine=engine,
             tables=[Crime.__tablename__, Outcome.__tablename__, StopSearch.__tablename__],
             only_missing=True,
+            h3_resolution=resolution,
         )
     except (AppError, sa.exc.SQLAlchemyError) as exc:
         first = str(getattr(exc, "orig", exc)).strip().splitlines()[0]

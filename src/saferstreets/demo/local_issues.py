@@ -19,7 +19,7 @@ from datetime import date, datetime, time, timedelta
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from saferstreets.actions import service
+from saferstreets.actions import service, updates
 from saferstreets.actions.partners import BY_CODE as PARTNERS
 from saferstreets.actions.partners import THEME_PARTNER
 from saferstreets.reports.models import Report
@@ -213,7 +213,7 @@ def seed_local_issues(*, session: Session, seed: int, today: date, limit: int = 
                 close_reason="worked",
                 at=datetime.combine(today - timedelta(days=rng.randint(1, 5)), time(10)),
             )
-            service.publish_update(
+            updates.publish_update(
                 session=session,
                 user=None,
                 area_code=issue.ward_code,

@@ -61,11 +61,15 @@ def stage_boundaries(ctx: DemoContext) -> str:
     ):
         if key in ctx.files:
             summary = import_boundaries(
-                engine=ctx.engine, path=ctx.files[key], level=level, assign=False
+                engine=ctx.engine,
+                path=ctx.files[key],
+                level=level,
+                assign=False,
+                settings=ctx.settings,
             )
             done.append(f"{summary.rows_stored} {level.replace('_', ' ')}")
     if done:
-        assign_points(engine=ctx.engine)
+        assign_points(engine=ctx.engine, settings=ctx.settings)
     return ", ".join(done) if done else "no boundary files in the demo county"
 
 
@@ -75,7 +79,9 @@ def stage_crime(ctx: DemoContext) -> str:
 
     if "crime" not in ctx.files:
         return "no police.uk files in the demo county"
-    summaries = import_crime(engine=ctx.engine, paths=[Path(ctx.files["crime"])])
+    summaries = import_crime(
+        engine=ctx.engine, paths=[Path(ctx.files["crime"])], settings=ctx.settings
+    )
     files = [s for s in summaries if s.kind.startswith("crime_")]
     t = total(files)
     return (
@@ -123,16 +129,22 @@ def stage_reports(ctx: DemoContext) -> str:
 
 
 def stage_assess(ctx: DemoContext) -> str:
-    from saferstreets.analysis.service import run_assessment
+    from saferstreets.assessment.service import run_assessment
 
     runs = run_assessment(engine=ctx.engine, settings=ctx.settings, seed=ctx.seed)
     return f"{len(runs)} findings stored"
 
 
 def stage_planning(ctx: DemoContext) -> str:
-    from saferstreets.planning.service import PlanParams, make_plan
+    from saferstreets.planning.params import PlanParams
+    from saferstreets.planning.service import make_plan
 
-    plan = make_plan(engine=ctx.engine, name="Default: 19 teams, 500 officers", params=PlanParams())
+    plan = make_plan(
+        engine=ctx.engine,
+        name="Default: 19 teams, 500 officers",
+        params=PlanParams(),
+        settings=ctx.settings,
+    )
     gap = f", proven gap {100 * plan.gap:.2f}%" if plan.gap is not None else ""
     return f"{plan.name!r} covers {100 * (plan.coverage or 0):.1f}% of weighted demand{gap}"
 

@@ -15,8 +15,8 @@ from rich.progress import (
 )
 from rich.table import Table
 from rich.text import Text
-from sqlalchemy.engine import Engine
 
+from saferstreets.cli.support import console, open_store, progress_bars
 from saferstreets.ingest.service import (
     QUARANTINE_COLUMNS,
     ImportSummary,
@@ -29,9 +29,8 @@ from saferstreets.ingest.service import (
     set_quarantine_status,
     total,
 )
-from saferstreets.progress import progress_bars
 
-quarantine_app = typer.Typer(
+app = typer.Typer(
     help="Rows imports could not keep: list, show, export, resolve or discard them.",
     no_args_is_help=True,
 )
@@ -45,19 +44,7 @@ SourceOpt = Annotated[
 ]
 
 
-def _console() -> Console:
-    from saferstreets.cli import console
-
-    return console
-
-
-def _engine() -> Engine:
-    from saferstreets.cli import open_store
-
-    return open_store()
-
-
-@quarantine_app.command("list")
+@app.command("list")
 def list_rows(
     kind: KindOpt = None,
     status: StatusOpt = "open",
@@ -67,9 +54,8 @@ def list_rows(
     """List quarantined rows (open ones unless --status says otherwise)."""
     from saferstreets.db import session_scope
 
-    console = _console()
     status = None if status == "all" else status
-    with session_scope(_engine()) as session:
+    with session_scope(open_store()) as session:
         rows = quarantined_rows(
             session=session, kind=kind, status=status, source=source, limit=limit
         )
@@ -105,13 +91,12 @@ def _short_source(source: str) -> str:
     return Path(source).name
 
 
-@quarantine_app.command("show")
+@app.command("show")
 def show(row_id: Annotated[int, typer.Argument(help="The quarantined row's id.")]) -> None:
     """Show one quarantined row in full: where it came from, why, and its values."""
     from saferstreets.db import session_scope
 
-    console = _console()
-    with session_scope(_engine()) as session:
+    with session_scope(open_store()) as session:
         record = quarantine_record(get_quarantined(session=session, row_id=row_id))
     for key in (c for c in QUARANTINE_COLUMNS if c != "raw"):  # the values follow, one a line
         console.print(f"[bold]{key.replace('_', ' ')}:[/bold] {record[key]}", highlight=False)
@@ -120,7 +105,7 @@ def show(row_id: Annotated[int, typer.Argument(help="The quarantined row's id.")
         console.print(f"  {key}: {value}", highlight=False, markup=False)
 
 
-@quarantine_app.command("export")
+@app.command("export")
 def export(
     fmt: Annotated[str, typer.Option("--format", help="csv or json.")] = "csv",
     kind: KindOpt = None,
@@ -136,23 +121,23 @@ def export(
         raise ValidationFailed(
             f"Unknown export format '{fmt}'", hint="use --format csv or --format json"
         )
-    with session_scope(_engine()) as session:
+    with session_scope(open_store()) as session:
         rows = quarantined_rows(session=session, kind=kind, status=status, source=source)
         text = quarantine_csv(rows) if fmt == "csv" else quarantine_json(rows)
     if out:
         out.write_text(text, encoding="utf-8")
-        _console().print(f"Wrote {len(rows):,} quarantined rows to {out}")
+        console.print(f"Wrote {len(rows):,} quarantined rows to {out}")
     else:
         typer.echo(text, nl=False)
 
 
-@quarantine_app.command("discard")
+@app.command("discard")
 def discard(ids: Annotated[list[int], typer.Argument(help="Ids of the rows to discard.")]) -> None:
     """Mark rows discarded: they will not be imported (they stay listed for the record)."""
     _set_status(ids, "discarded")
 
 
-@quarantine_app.command("resolve")
+@app.command("resolve")
 def resolve(
     ids: Annotated[list[int], typer.Argument(help="Ids of the rows that are settled.")],
     as_status: Annotated[
@@ -166,9 +151,9 @@ def resolve(
 def _set_status(ids: Sequence[int], status: str) -> None:
     from saferstreets.db import session_scope
 
-    with session_scope(_engine()) as session:
+    with session_scope(open_store()) as session:
         rows = set_quarantine_status(session=session, row_ids=ids, status=status)
-    _console().print(
+    console.print(
         f"Marked {len(rows):,} quarantined row(s) {status}: " + ", ".join(str(r.id) for r in rows)
     )
 
@@ -270,8 +255,3 @@ def print_summaries(console: Console, summaries: Sequence[ImportSummary], *, tit
                 f"  … and {s.rows_quarantined - len(s.problems):,} more from this file "
                 "(saferstreets quarantine list)"
             )
-
-
-def register(*, app: typer.Typer, import_app: typer.Typer) -> None:
-    """Add ``saferstreets quarantine ...``."""
-    app.add_typer(quarantine_app, name="quarantine")

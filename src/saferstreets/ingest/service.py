@@ -1,4 +1,7 @@
-"""The machinery every import shares: runs, problems, quarantine, and reading text honestly.
+"""The machinery every import shares that needs the store: runs and quarantine.
+
+``Problem``, ``ImportSummary``, progress and decoding are pure and live in
+:mod:`saferstreets.ingest.records` (imported here too, so both paths work).
 
 An importer opens a run per file, stores the good rows, hands the bad ones to ``quarantine`` with
 the file, row and field, and closes the run with its counts. One transaction per file: a file
@@ -8,124 +11,45 @@ that fails half-way leaves the store as it was (the run is then recorded as fail
 from __future__ import annotations
 
 import csv
-import hashlib
 import io
 import json
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from saferstreets.errors import InputFileError, NotFound, ValidationFailed
+from saferstreets.errors import NotFound, ValidationFailed
 from saferstreets.exports import safe_cell
 from saferstreets.ingest.models import ImportRun, QuarantinedRow
+from saferstreets.ingest.records import (  # re-exported: importers read them from here too
+    MAX_PROBLEMS_SHOWN as MAX_PROBLEMS_SHOWN,
+)
+from saferstreets.ingest.records import (
+    ImportProgress as ImportProgress,
+)
+from saferstreets.ingest.records import (
+    ImportSummary as ImportSummary,
+)
+from saferstreets.ingest.records import (
+    Problem as Problem,
+)
+from saferstreets.ingest.records import (
+    decode_text as decode_text,
+)
+from saferstreets.ingest.records import (
+    display_path as display_path,
+)
+from saferstreets.ingest.records import (
+    sha256_bytes as sha256_bytes,
+)
+from saferstreets.ingest.records import (
+    to_utf8 as to_utf8,
+)
+from saferstreets.ingest.records import (
+    total as total,
+)
 from saferstreets.models_common import utcnow
-
-
-@dataclass
-class Problem:
-    """Why one row (or one field of it) could not be kept."""
-
-    source: str
-    row_number: int | None
-    field: str | None
-    reason: str
-    raw: dict[str, Any] | None = None
-
-    def __str__(self) -> str:
-        where = self.source
-        if self.row_number is not None:
-            where += f", row {self.row_number}"
-        if self.field:
-            where += f", field '{self.field}'"
-        return f"{where}: {self.reason}"
-
-
-@dataclass
-class ImportSummary:
-    """What one import did with one file."""
-
-    kind: str
-    source: str
-    rows_read: int = 0
-    rows_stored: int = 0
-    rows_duplicate: int = 0
-    rows_quarantined: int = 0
-    status: str = "ok"  # ok, failed, skipped (same file already imported), ignored (not ours)
-    message: str | None = None
-    problems: list[Problem] = field(default_factory=list)  # the first few, for the console
-    run_id: int | None = None
-    notes: list[str] = field(default_factory=list)  # said about the file; no row lost by these
-    details: dict[str, Any] = field(default_factory=dict)  # kind-specific counts, kept on the run
-
-    def line(self) -> str:
-        """One line for the console."""
-        if self.status == "failed":
-            return f"{self.source}: FAILED, nothing stored: {self.message}"
-        if self.status == "ignored":
-            return f"{self.source}: ignored ({self.message})"
-        parts = [f"{self.rows_read:,} read", f"{self.rows_stored:,} stored"]
-        if self.rows_duplicate:
-            parts.append(f"{self.rows_duplicate:,} already held")
-        if self.rows_quarantined:
-            parts.append(f"{self.rows_quarantined:,} quarantined")
-        text = f"{self.source}: " + ", ".join(parts)
-        if self.message:
-            text += f" ({self.message})"
-        return text
-
-
-MAX_PROBLEMS_SHOWN = 20
-
-
-def sha256_bytes(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
-
-
-def to_utf8(data: bytes, source: str) -> tuple[bytes, list[str]]:
-    """A text file's bytes as UTF-8 without BOM, and notes on what was done to get there.
-
-    UTF-8 (with or without BOM) passes through untouched. Otherwise each line that is not valid
-    UTF-8 is read as Windows-1252 (what Excel saves as "CSV" in the UK), so a file that mixes the
-    two keeps its UTF-8 lines intact; the note names the first such line. Binary files are refused.
-    """
-    if b"\x00" in data[:8192]:
-        raise InputFileError(
-            source,
-            "is not a text file (it looks binary)",
-            hint="give a CSV file, or an XLSX where one is accepted",
-        )
-    notes: list[str] = []
-    if data.startswith(b"\xef\xbb\xbf"):
-        data = data[3:]
-        notes.append("UTF-8 with a byte-order mark (read as UTF-8)")
-    try:
-        data.decode("utf-8")
-        return data, notes
-    except UnicodeDecodeError:
-        pass
-    lines = data.split(b"\n")
-    fixed: list[bytes] = []
-    first: int | None = None
-    count = 0
-    for number, line in enumerate(lines, start=1):
-        try:
-            line.decode("utf-8")
-            fixed.append(line)
-        except UnicodeDecodeError:
-            count += 1
-            first = first or number
-            fixed.append(line.decode("cp1252", errors="replace").encode("utf-8"))
-    notes.append(f"not UTF-8: {count:,} line(s) read as Windows-1252 (first at row {first})")
-    return b"\n".join(fixed), notes
-
-
-def decode_text(data: bytes, source: str) -> str:
-    """Decode a text file: UTF-8 (BOM or not), else Windows-1252 line by line; refuse binary."""
-    return to_utf8(data, source)[0].decode("utf-8")
 
 
 def start_run(*, session: Session, kind: str, source: str, sha256: str | None) -> ImportRun:
@@ -221,37 +145,6 @@ def record_failure(
     session.add(run)
     session.flush()
     return run
-
-
-def display_path(path: Path | str) -> str:
-    return str(path)
-
-
-def total(summaries: Sequence[ImportSummary], *, kind: str = "total") -> ImportSummary:
-    """The sum of several summaries (files that failed count as read 0, stored 0)."""
-    out = ImportSummary(kind=kind, source="total")
-    for s in summaries:
-        out.rows_read += s.rows_read
-        out.rows_stored += s.rows_stored
-        out.rows_duplicate += s.rows_duplicate
-        out.rows_quarantined += s.rows_quarantined
-    failed = sum(1 for s in summaries if s.status == "failed")
-    if failed:
-        out.status = "failed"
-        out.message = f"{failed} file(s) failed"
-    return out
-
-
-class ImportProgress(Protocol):
-    """What an import tells whoever shows its progress (the CLI uses Rich; None is silent)."""
-
-    def begin(self, *, files: int) -> None: ...
-
-    def file_started(self, source: str) -> None: ...
-
-    def rows_done(self, rows: int) -> None: ...
-
-    def file_done(self, summary: ImportSummary) -> None: ...
 
 
 # --------------------------------------------------------------------------- quarantine

@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from markupsafe import Markup, escape
 from sqlalchemy.orm import Session
 
+from saferstreets.documents import render
 from saferstreets.errors import NotFound
 from saferstreets.planning.models import PlanTeam
 from saferstreets.planning.service import WEEKDAY_NAMES, hhmm, plan_detail
@@ -137,12 +138,8 @@ def briefing_context(*, session: Session, plan_id: int, team_id: int) -> dict[st
 
 def briefing_html(*, session: Session, plan_id: int, team_id: int, for_pdf: bool = False) -> str:
     """The briefing as a standalone HTML document."""
-    from saferstreets.web.deps import templates
-
     ctx = briefing_context(session=session, plan_id=plan_id, team_id=team_id)
-    return templates.env.get_template("staff/plans_briefing_doc.html").render(
-        **ctx, for_pdf=for_pdf
-    )
+    return render("staff/plans_briefing_doc.html", **ctx, for_pdf=for_pdf)
 
 
 def briefing_pdf(*, session: Session, plan_id: int, team_id: int) -> bytes:

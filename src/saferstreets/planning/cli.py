@@ -3,69 +3,109 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any, cast
 
 import typer
 from rich.table import Table
 
+from saferstreets.cli.support import console, open_store, spinner
+from saferstreets.errors import PlanningError
+from saferstreets.planning.params import (
+    DEFAULT_WEIGHTS_TEXT,
+    DEFAULTS,
+    PlanParams,
+    parse_weights,
+)
 
-def register(*, app: typer.Typer, import_app: typer.Typer) -> None:
-    """Add ``plan`` (make) and its sub-commands to the main app."""
-    plan_app = typer.Typer(
-        help="Place and size town-centre teams, spread ward officers, plan patrols.",
-        invoke_without_command=True,
-        no_args_is_help=False,
-    )
-    app.add_typer(plan_app, name="plan")
+#: what to type, by the setting a planning error names (the errors themselves carry no CLI advice)
+CLI_HINTS = {
+    "radius": "for example --radius 800",
+    "method": "use --method mclp, or a coarser H3 resolution",
+    "busy_min_records": (
+        "import town centres with saferstreets import boundaries --kind town_centre"
+    ),
+    "force_in": "candidate bases are town centre codes and busy H3 cells: "
+    "saferstreets plan candidates lists them",
+    "force_out": "candidate bases are town centre codes and busy H3 cells: "
+    "saferstreets plan candidates lists them",
+}
 
-    @plan_app.callback(invoke_without_command=True)
-    def make(
-        ctx: typer.Context,
-        name: Annotated[str | None, typer.Option(help="Name to store the plan under.")] = None,
-        teams: Annotated[int, typer.Option(help="Town-centre teams to place.")] = 19,
-        officers: Annotated[int, typer.Option(help="Officers shared across the teams.")] = 500,
-        radius: Annotated[float, typer.Option(help="Walking distance a team covers (m).")] = 800.0,
-        ward_officers: Annotated[int, typer.Option(help="Extra ward officers.")] = 150,
-        ward_min: Annotated[int, typer.Option(help="Fewest extra officers per ward.")] = 0,
-        min_team: Annotated[int, typer.Option(help="Fewest officers per team.")] = 8,
-        max_team: Annotated[int, typer.Option(help="Most officers per team.")] = 60,
-        force_in: Annotated[
-            list[str] | None, typer.Option(help="A base that must be used.")
-        ] = None,
-        force_out: Annotated[list[str] | None, typer.Option(help="A base that must not.")] = None,
-        weights: Annotated[
-            str, typer.Option(help="Demand weights.")
-        ] = "reports=1,survey=1,crime=1",
-        method: Annotated[str, typer.Option(help="mclp or pmedian.")] = "mclp",
-        apportionment: Annotated[str, typer.Option(help="webster or hamilton.")] = "webster",
-        time_limit: Annotated[float, typer.Option(help="Seconds the optimiser may take.")] = 30.0,
-        phases: Annotated[int, typer.Option(help="Rollout phases.")] = 4,
-        seed: Annotated[int, typer.Option(help="Seed for the patrol times.")] = 2021,
-        as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
-    ) -> None:
-        """Make a plan: ``saferstreets plan --name NAME --teams 19 --officers 500 --radius 800``."""
-        if ctx.invoked_subcommand is not None:
-            return
-        from saferstreets.cli import console, open_store
-        from saferstreets.errors import PlanningError
-        from saferstreets.planning.service import PlanParams, make_plan, parse_weights, plan_detail
 
-        if not name:
-            raise PlanningError(
-                "Give the plan a name",
-                field_errors={"name": "--name NAME"},
-                hint='for example: saferstreets plan --name "19 teams" --teams 19',
-            )
-        if method not in ("mclp", "pmedian"):
-            raise PlanningError(
-                f"Unknown method {method!r}", field_errors={"method": "mclp or pmedian"}
-            )
-        if apportionment not in ("webster", "hamilton"):
-            raise PlanningError(
-                f"Unknown apportionment {apportionment!r}",
-                field_errors={"apportionment": "webster or hamilton"},
-            )
+def _help(field: str) -> str:
+    return PlanParams.model_fields[field].description or field
+
+
+@contextmanager
+def cli_hints() -> Iterator[None]:
+    """Give a planning error the CLI's advice for the first setting it names."""
+    try:
+        yield
+    except PlanningError as exc:
+        for field in exc.field_errors:
+            if field in CLI_HINTS:
+                exc.hint = CLI_HINTS[field]
+                break
+        raise
+
+
+app = typer.Typer(
+    help="Place and size town-centre teams, spread ward officers, plan patrols.",
+    invoke_without_command=True,
+    no_args_is_help=False,
+)
+
+
+@app.callback(invoke_without_command=True)
+def make(
+    ctx: typer.Context,
+    name: Annotated[str | None, typer.Option(help="Name to store the plan under.")] = None,
+    teams: Annotated[int, typer.Option(help=_help("teams"))] = DEFAULTS.teams,
+    officers: Annotated[int, typer.Option(help=_help("officers"))] = DEFAULTS.officers,
+    radius: Annotated[float, typer.Option(help=_help("radius"))] = DEFAULTS.radius,
+    ward_officers: Annotated[
+        int, typer.Option(help=_help("ward_officers"))
+    ] = DEFAULTS.ward_officers,
+    ward_min: Annotated[int, typer.Option(help=_help("ward_min"))] = DEFAULTS.ward_min,
+    min_team: Annotated[int, typer.Option(help=_help("min_team"))] = DEFAULTS.min_team,
+    max_team: Annotated[int, typer.Option(help=_help("max_team"))] = DEFAULTS.max_team,
+    force_in: Annotated[list[str] | None, typer.Option(help="A base that must be used.")] = None,
+    force_out: Annotated[list[str] | None, typer.Option(help="A base that must not.")] = None,
+    weights: Annotated[str, typer.Option(help="Demand weights.")] = DEFAULT_WEIGHTS_TEXT,
+    method: Annotated[str, typer.Option(help=_help("method"))] = DEFAULTS.method,
+    apportionment: Annotated[
+        str, typer.Option(help=_help("apportionment"))
+    ] = DEFAULTS.apportionment,
+    time_limit: Annotated[float, typer.Option(help=_help("time_limit"))] = DEFAULTS.time_limit,
+    phases: Annotated[int, typer.Option(help=_help("phases"))] = DEFAULTS.phases,
+    seed: Annotated[int, typer.Option(help=_help("patrol_seed"))] = DEFAULTS.patrol_seed,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Make a plan: ``saferstreets plan --name NAME --teams 19 --officers 500 --radius 800``."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from saferstreets.config import get_settings
+    from saferstreets.planning.service import make_plan, plan_detail
+
+    if not name:
+        raise PlanningError(
+            "Give the plan a name",
+            field_errors={"name": "--name NAME"},
+            hint='for example: saferstreets plan --name "19 teams" --teams 19',
+        )
+    if method not in ("mclp", "pmedian"):
+        raise PlanningError(
+            f"Unknown method {method!r}", field_errors={"method": "mclp or pmedian"}
+        )
+    if apportionment not in ("webster", "hamilton"):
+        raise PlanningError(
+            f"Unknown apportionment {apportionment!r}",
+            field_errors={"apportionment": "webster or hamilton"},
+        )
+    settings = get_settings()
+    with cli_hints():
         params = PlanParams(
             teams=teams,
             officers=officers,
@@ -83,165 +123,148 @@ def register(*, app: typer.Typer, import_app: typer.Typer) -> None:
             phases=phases,
             patrol_seed=seed,
         )
-        engine = open_store()
-        from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+    engine = open_store(settings)
+    with spinner("", first="reading the store", disable=as_json) as progress, cli_hints():
+        plan = make_plan(
+            engine=engine, name=name, params=params, settings=settings, progress=progress
+        )
+    from saferstreets.db import session_scope
 
-        with Progress(
-            SpinnerColumn(),
-            TextColumn("{task.description}"),
-            TimeElapsedColumn(),
-            console=console,
-            transient=True,
-            disable=as_json,
-        ) as bar:
-            task = bar.add_task("reading the store", total=None)
-            plan = make_plan(
-                engine=engine,
-                name=name,
-                params=params,
-                progress=lambda msg: bar.update(task, description=msg),
+    with session_scope(engine) as session:
+        detail = plan_detail(session=session, plan_id=plan.id)
+    if as_json:
+        typer.echo(json.dumps(detail, indent=2, default=str))
+        return
+    _print_plan(console, detail)
+
+
+@app.command("list")
+def list_cmd() -> None:
+    """List stored plans."""
+    from saferstreets.db import session_scope
+    from saferstreets.planning.service import list_plans
+
+    with session_scope(open_store()) as session:
+        plans = list_plans(session=session)
+        table = Table(title="Stored plans")
+        for col in ("id", "name", "teams", "coverage", "gap", "status", "made"):
+            table.add_column(col)
+        for p in plans:
+            table.add_row(
+                str(p.id),
+                p.name,
+                str(p.params.get("teams")),
+                f"{100 * (p.coverage or 0):.1f}%",
+                _pct(p.gap),
+                p.status,
+                p.created_at.strftime("%Y-%m-%d %H:%M"),
             )
-        from saferstreets.db import session_scope
+    console.print(table if plans else "No plans yet: saferstreets plan --name NAME")
 
-        with session_scope(engine) as session:
-            detail = plan_detail(session=session, plan_id=plan.id)
-        if as_json:
-            typer.echo(json.dumps(detail, indent=2, default=str))
-            return
+
+@app.command("show")
+def show_cmd(
+    plan: Annotated[str, typer.Argument(help="Plan id or name.")],
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Show a plan: teams, rollout, ward officers."""
+    from saferstreets.db import session_scope
+    from saferstreets.planning.service import find_plan, plan_detail
+
+    with session_scope(open_store()) as session:
+        detail = plan_detail(session=session, plan_id=find_plan(session=session, ref=plan).id)
+    if as_json:
+        typer.echo(json.dumps(detail, indent=2, default=str))
+    else:
         _print_plan(console, detail)
 
-    @plan_app.command("list")
-    def list_cmd() -> None:
-        """List stored plans."""
-        from saferstreets.cli import console, open_store
-        from saferstreets.db import session_scope
-        from saferstreets.planning.service import list_plans
 
-        with session_scope(open_store()) as session:
-            plans = list_plans(session=session)
-            table = Table(title="Stored plans")
-            for col in ("id", "name", "teams", "coverage", "gap", "status", "made"):
-                table.add_column(col)
-            for p in plans:
-                table.add_row(
-                    str(p.id),
-                    p.name,
-                    str(p.params.get("teams")),
-                    f"{100 * (p.coverage or 0):.1f}%",
-                    _pct(p.gap),
-                    p.status,
-                    p.created_at.strftime("%Y-%m-%d %H:%M"),
+@app.command("compare")
+def compare_cmd(
+    plans: Annotated[list[str], typer.Argument(help="Two or more plan ids or names.")],
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Compare plans side by side."""
+    from saferstreets.db import session_scope
+    from saferstreets.planning.service import compare_plans, find_plan
+
+    with session_scope(open_store()) as session:
+        ids = [find_plan(session=session, ref=p).id for p in plans]
+        cmp = compare_plans(session=session, ids=ids)
+    if as_json:
+        typer.echo(json.dumps(cmp, indent=2, default=str))
+        return
+    table = Table(title="Plans side by side")
+    table.add_column("")
+    for p in cmp["plans"]:
+        table.add_column(p["name"])
+    for label, key, fmt in (
+        ("coverage", "coverage", lambda v: f"{100 * v:.1f}%"),
+        ("proven gap", "gap", _pct),
+        ("status", "status", str),
+        ("teams", "teams", str),
+        ("officers", "officers", str),
+        ("ward officers", "ward_officers", str),
+        ("solve seconds", "solve_seconds", lambda v: f"{v:.1f}"),
+    ):
+        table.add_row(label, *[fmt(p[key]) if p[key] is not None else "" for p in cmp["plans"]])
+    for key, values in cmp["differing_params"].items():
+        table.add_row(f"setting: {key}", *[str(v) for v in values])
+    console.print(table)
+    bases = Table(title="Bases (officers in each plan)")
+    bases.add_column("base")
+    for p in cmp["plans"]:
+        bases.add_column(p["name"], justify="right")
+    for code, row in cmp["bases"].items():
+        bases.add_row(
+            f"{row['name']} ({code})", *["" if o is None else str(o) for o in row["officers"]]
+        )
+    console.print(bases)
+
+
+@app.command("export")
+def export_cmd(
+    plan: Annotated[str, typer.Argument(help="Plan id or name.")],
+    out: Annotated[Path, typer.Option(help="Folder to write into.")] = Path("."),
+    pdf: Annotated[bool, typer.Option(help="Also write a one-page PDF briefing per team.")] = False,
+) -> None:
+    """Write the patrol plan and team/ward tables as CSV (and team briefings as PDF)."""
+    from saferstreets.db import session_scope
+    from saferstreets.planning.service import find_plan, patrols_csv, teams_csv
+
+    out.mkdir(parents=True, exist_ok=True)
+    with session_scope(open_store()) as session:
+        p = find_plan(session=session, ref=plan)
+        (out / f"plan-{p.id}-patrols.csv").write_text(patrols_csv(session=session, plan_id=p.id))
+        (out / f"plan-{p.id}-teams-wards.csv").write_text(teams_csv(session=session, plan_id=p.id))
+        written = 2
+        if pdf:
+            from saferstreets.planning.briefing import briefing_pdf, plan_teams
+
+            for team_id in plan_teams(session=session, plan_id=p.id):
+                (out / f"plan-{p.id}-team-{team_id}.pdf").write_bytes(
+                    briefing_pdf(session=session, plan_id=p.id, team_id=team_id)
                 )
-        console.print(table if plans else "No plans yet: saferstreets plan --name NAME")
+                written += 1
+    console.print(f"Wrote {written} files to {out}")
 
-    @plan_app.command("show")
-    def show_cmd(
-        plan: Annotated[str, typer.Argument(help="Plan id or name.")],
-        as_json: Annotated[bool, typer.Option("--json")] = False,
-    ) -> None:
-        """Show a plan: teams, rollout, ward officers."""
-        from saferstreets.cli import console, open_store
-        from saferstreets.db import session_scope
-        from saferstreets.planning.service import find_plan, plan_detail
 
-        with session_scope(open_store()) as session:
-            detail = plan_detail(session=session, plan_id=find_plan(session=session, ref=plan).id)
-        if as_json:
-            typer.echo(json.dumps(detail, indent=2, default=str))
-        else:
-            _print_plan(console, detail)
+@app.command("candidates")
+def candidates_cmd() -> None:
+    """List candidate bases (town centres, busy cells): the codes for --force-in/--force-out."""
+    from saferstreets.config import get_settings
+    from saferstreets.db import session_scope
+    from saferstreets.planning.service import candidate_list
 
-    @plan_app.command("compare")
-    def compare_cmd(
-        plans: Annotated[list[str], typer.Argument(help="Two or more plan ids or names.")],
-        as_json: Annotated[bool, typer.Option("--json")] = False,
-    ) -> None:
-        """Compare plans side by side."""
-        from saferstreets.cli import console, open_store
-        from saferstreets.db import session_scope
-        from saferstreets.planning.service import compare_plans, find_plan
-
-        with session_scope(open_store()) as session:
-            ids = [find_plan(session=session, ref=p).id for p in plans]
-            cmp = compare_plans(session=session, ids=ids)
-        if as_json:
-            typer.echo(json.dumps(cmp, indent=2, default=str))
-            return
-        table = Table(title="Plans side by side")
-        table.add_column("")
-        for p in cmp["plans"]:
-            table.add_column(p["name"])
-        for label, key, fmt in (
-            ("coverage", "coverage", lambda v: f"{100 * v:.1f}%"),
-            ("proven gap", "gap", _pct),
-            ("status", "status", str),
-            ("teams", "teams", str),
-            ("officers", "officers", str),
-            ("ward officers", "ward_officers", str),
-            ("solve seconds", "solve_seconds", lambda v: f"{v:.1f}"),
-        ):
-            table.add_row(label, *[fmt(p[key]) if p[key] is not None else "" for p in cmp["plans"]])
-        for key, values in cmp["differing_params"].items():
-            table.add_row(f"setting: {key}", *[str(v) for v in values])
-        console.print(table)
-        bases = Table(title="Bases (officers in each plan)")
-        bases.add_column("base")
-        for p in cmp["plans"]:
-            bases.add_column(p["name"], justify="right")
-        for code, row in cmp["bases"].items():
-            bases.add_row(
-                f"{row['name']} ({code})", *["" if o is None else str(o) for o in row["officers"]]
-            )
-        console.print(bases)
-
-    @plan_app.command("export")
-    def export_cmd(
-        plan: Annotated[str, typer.Argument(help="Plan id or name.")],
-        out: Annotated[Path, typer.Option(help="Folder to write into.")] = Path("."),
-        pdf: Annotated[
-            bool, typer.Option(help="Also write a one-page PDF briefing per team.")
-        ] = False,
-    ) -> None:
-        """Write the patrol plan and team/ward tables as CSV (and team briefings as PDF)."""
-        from saferstreets.cli import console, open_store
-        from saferstreets.db import session_scope
-        from saferstreets.planning.service import find_plan, patrols_csv, teams_csv
-
-        out.mkdir(parents=True, exist_ok=True)
-        with session_scope(open_store()) as session:
-            p = find_plan(session=session, ref=plan)
-            (out / f"plan-{p.id}-patrols.csv").write_text(
-                patrols_csv(session=session, plan_id=p.id)
-            )
-            (out / f"plan-{p.id}-teams-wards.csv").write_text(
-                teams_csv(session=session, plan_id=p.id)
-            )
-            written = 2
-            if pdf:
-                from saferstreets.planning.briefing import briefing_pdf, plan_teams
-
-                for team_id in plan_teams(session=session, plan_id=p.id):
-                    (out / f"plan-{p.id}-team-{team_id}.pdf").write_bytes(
-                        briefing_pdf(session=session, plan_id=p.id, team_id=team_id)
-                    )
-                    written += 1
-        console.print(f"Wrote {written} files to {out}")
-
-    @plan_app.command("candidates")
-    def candidates_cmd() -> None:
-        """List candidate bases (town centres, busy cells): the codes for --force-in/--force-out."""
-        from saferstreets.cli import console, open_store
-        from saferstreets.db import session_scope
-        from saferstreets.planning.service import candidate_list
-
-        with session_scope(open_store()) as session:
-            rows = candidate_list(session=session)
-        table = Table(title=f"{len(rows)} candidate bases")
-        for col in ("code", "name", "kind"):
-            table.add_column(col)
-        for r in rows:
-            table.add_row(r["code"], r["name"], r["kind"])
-        console.print(table)
+    settings = get_settings()
+    with session_scope(open_store(settings)) as session:
+        rows = candidate_list(session=session, settings=settings)
+    table = Table(title=f"{len(rows)} candidate bases")
+    for col in ("code", "name", "kind"):
+        table.add_column(col)
+    for r in rows:
+        table.add_row(r["code"], r["name"], r["kind"])
+    console.print(table)
 
 
 def _pct(v: Any) -> str:

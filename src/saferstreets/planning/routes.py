@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, cast
+from typing import Annotated, Any
 
 import sqlalchemy as sa
 from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
+from saferstreets.config import Settings
 from saferstreets.errors import PlanningError
 from saferstreets.planning import service
-from saferstreets.web.deps import SessionDep, require_role, templates
+from saferstreets.planning.params import (
+    CHECK_MARKED,
+    FORM_DEFAULTS,
+    form_problems,
+    read_form,
+    weights_text,
+)
+from saferstreets.web.deps import SessionDep, SettingsDep, require_role, templates
 from saferstreets.web.ids import StoreId
 from saferstreets.web.security import check_csrf, csrf_token
 
@@ -58,13 +66,14 @@ def _form_page(
     request: Request,
     user: Any,
     session: Any,
+    settings: Settings,
     values: dict[str, Any],
     errors: dict[str, str] | None = None,
     message: str | None = None,
     status: int = 200,
 ) -> Response:
     try:
-        candidates = service.candidate_list(session=session)
+        candidates = service.candidate_list(session=session, settings=settings)
     except PlanningError:
         candidates = []
     return templates.TemplateResponse(
@@ -82,64 +91,68 @@ def _form_page(
     )
 
 
-def _defaults() -> dict[str, Any]:
-    p = service.PlanParams()
-    return {
-        "name": "",
-        "teams": p.teams,
-        "officers": p.officers,
-        "radius": int(p.radius),
-        "ward_officers": p.ward_officers,
-        "ward_min": p.ward_min,
-        "min_team": p.min_team,
-        "max_team": p.max_team,
-        "force_in": "",
-        "force_out": "",
-        "weights": "reports=1,survey=1,crime=1",
-        "method": p.method,
-        "apportionment": p.apportionment,
-        "time_limit": int(p.time_limit),
-        "phases": p.phases,
-    }
+#: the web's own limit on the optimiser's time (the CLI allows more)
+WEB_TIME_LIMIT = 120
 
 
 @router.get("/new", include_in_schema=False)
 def new_plan_page(
-    request: Request, session: SessionDep, user: Planner, like: int | None = None
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    user: Planner,
+    like: int | None = None,
 ) -> Response:
-    values = _defaults()
+    values: dict[str, Any] = {"name": ""} | FORM_DEFAULTS
     if like is not None:  # start from an existing plan's settings
         plan = service.get_plan(session=session, plan_id=like)
         prm = plan.params
         values |= {k: prm[k] for k in values if k in prm and not isinstance(prm[k], list | dict)}
         values["force_in"] = " ".join(prm.get("force_in", []))
         values["force_out"] = " ".join(prm.get("force_out", []))
-        values["weights"] = ",".join(f"{k}={v:g}" for k, v in prm.get("weights", {}).items())
+        values["weights"] = weights_text(prm.get("weights", {}))
         values["name"] = f"{plan.name} (what if)"
-    return _form_page(request, user, session, values)
+    return _form_page(request, user, session, settings, values)
+
+
+def _web_errors(raw: dict[str, str]) -> dict[str, str]:
+    """What the web refuses beyond the plan's own checks: no name, a long optimiser run."""
+    errors: dict[str, str] = {}
+    if not raw["name"].strip():
+        errors["name"] = "give the plan a name"
+    try:
+        seconds = float(raw["time_limit"])
+    except ValueError:
+        return errors
+    if not 0 < seconds <= WEB_TIME_LIMIT:
+        errors["time_limit"] = (
+            f"must be between 1 and {WEB_TIME_LIMIT} seconds on the web (use the CLI for more)"
+        )
+    return errors
 
 
 @router.post("/new", include_in_schema=False)
 def create_plan(
     request: Request,
     session: SessionDep,
+    settings: SettingsDep,
     user: Planner,
     csrf: CsrfField,
     name: Annotated[str, Form(max_length=200)] = "",
-    teams: Annotated[str, Form(max_length=12)] = "19",
-    officers: Annotated[str, Form(max_length=12)] = "500",
-    radius: Annotated[str, Form(max_length=12)] = "800",
-    ward_officers: Annotated[str, Form(max_length=12)] = "150",
-    ward_min: Annotated[str, Form(max_length=12)] = "0",
-    min_team: Annotated[str, Form(max_length=12)] = "8",
-    max_team: Annotated[str, Form(max_length=12)] = "60",
-    force_in: Annotated[str, Form(max_length=2000)] = "",
-    force_out: Annotated[str, Form(max_length=2000)] = "",
-    weights: Annotated[str, Form(max_length=200)] = "reports=1,survey=1,crime=1",
-    method: Annotated[str, Form(max_length=12)] = "mclp",
-    apportionment: Annotated[str, Form(max_length=12)] = "webster",
-    time_limit: Annotated[str, Form(max_length=12)] = "30",
-    phases: Annotated[str, Form(max_length=12)] = "4",
+    teams: Annotated[str, Form(max_length=12)] = FORM_DEFAULTS["teams"],
+    officers: Annotated[str, Form(max_length=12)] = FORM_DEFAULTS["officers"],
+    radius: Annotated[str, Form(max_length=12)] = FORM_DEFAULTS["radius"],
+    ward_officers: Annotated[str, Form(max_length=12)] = FORM_DEFAULTS["ward_officers"],
+    ward_min: Annotated[str, Form(max_length=12)] = FORM_DEFAULTS["ward_min"],
+    min_team: Annotated[str, Form(max_length=12)] = FORM_DEFAULTS["min_team"],
+    max_team: Annotated[str, Form(max_length=12)] = FORM_DEFAULTS["max_team"],
+    force_in: Annotated[str, Form(max_length=2000)] = FORM_DEFAULTS["force_in"],
+    force_out: Annotated[str, Form(max_length=2000)] = FORM_DEFAULTS["force_out"],
+    weights: Annotated[str, Form(max_length=200)] = FORM_DEFAULTS["weights"],
+    method: Annotated[str, Form(max_length=12)] = FORM_DEFAULTS["method"],
+    apportionment: Annotated[str, Form(max_length=12)] = FORM_DEFAULTS["apportionment"],
+    time_limit: Annotated[str, Form(max_length=12)] = FORM_DEFAULTS["time_limit"],
+    phases: Annotated[str, Form(max_length=12)] = FORM_DEFAULTS["phases"],
 ) -> Response:
     check_csrf(request, csrf)
     raw = {
@@ -159,43 +172,13 @@ def create_plan(
         "time_limit": time_limit,
         "phases": phases,
     }
-    errors: dict[str, str] = {}
-    numbers: dict[str, Any] = {}
-    for key in ("teams", "officers", "ward_officers", "ward_min", "min_team", "max_team", "phases"):
-        try:
-            numbers[key] = int(raw[key])
-        except ValueError:
-            errors[key] = "must be a whole number"
-    for key in ("radius", "time_limit"):
-        try:
-            numbers[key] = float(raw[key])
-        except ValueError:
-            errors[key] = "must be a number"
-    if "time_limit" in numbers and not 0 < numbers["time_limit"] <= 120:
-        errors["time_limit"] = "must be between 1 and 120 seconds on the web (use the CLI for more)"
-    if method not in ("mclp", "pmedian"):
-        errors["method"] = "choose mclp or pmedian"
-    if apportionment not in ("webster", "hamilton"):
-        errors["apportionment"] = "choose webster or hamilton"
-    if not name.strip():
-        errors["name"] = "give the plan a name"
-    if errors:
-        return _form_page(
-            request, user, session, raw, errors, "Please check the settings marked.", 422
-        )
+    if errors := form_problems(raw) | _web_errors(raw):
+        return _form_page(request, user, session, settings, raw, errors, CHECK_MARKED, 422)
     try:
-        params = service.PlanParams(
-            **numbers,
-            weights=service.parse_weights(weights),
-            method=cast(Any, method),
-            apportionment=cast(Any, apportionment),
-            force_in=force_in.split(),
-            force_out=force_out.split(),
-        )
-        session.commit()  # end this request's read transaction before the plan is written
-        plan = service.make_plan(engine=cast(Any, session.get_bind()), name=name, params=params)
+        params = read_form(raw)
+        plan = service.create_plan(session=session, name=name, params=params, settings=settings)
     except PlanningError as exc:
-        return _form_page(request, user, session, raw, exc.field_errors, exc.message, 422)
+        return _form_page(request, user, session, settings, raw, exc.field_errors, exc.message, 422)
     _audit(session, user, "create", plan.id)
     return RedirectResponse(f"/staff/plans/{plan.id}", status_code=303)
 

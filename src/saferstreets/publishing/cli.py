@@ -7,9 +7,8 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
-console = Console(soft_wrap=True)
+from saferstreets.cli.support import console, open_store
 
 
 def report(
@@ -18,7 +17,6 @@ def report(
     ] = Path("saferstreets-assessment.pdf"),
 ) -> None:
     """Write the assessment report (every stored finding with charts and maps) as PDF or HTML."""
-    from saferstreets.cli import open_store
     from saferstreets.config import get_settings
     from saferstreets.db import session_scope
     from saferstreets.errors import AppError
@@ -48,7 +46,6 @@ def publish(
     """Publish a batch of public figures: the only way public counts, themes and maps move."""
     from datetime import UTC, datetime
 
-    from saferstreets.cli import open_store
     from saferstreets.config import get_settings
     from saferstreets.db import session_scope
     from saferstreets.publishing.batch import is_due
@@ -67,8 +64,3 @@ def publish(
             f"(at least {batch.min_new_reports} changed reports each), "
             f"{batch.figures_shown:,} figures shown, {batch.figures_hidden:,} suppressed."
         )
-
-
-def register(*, app: typer.Typer, import_app: typer.Typer) -> None:
-    app.command("report")(report)
-    app.command("publish")(publish)

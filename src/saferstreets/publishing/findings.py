@@ -14,9 +14,9 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from saferstreets.analysis.groups import fmt_p
-from saferstreets.analysis.models import AnalysisRun
-from saferstreets.analysis.service import hotspot_cells, latest_results
 from saferstreets.areas.models import Area
+from saferstreets.assessment.models import AnalysisRun
+from saferstreets.assessment.service import hotspot_cells, latest_results
 from saferstreets.publishing import charts
 from saferstreets.reports.schemas import AGE_BANDS
 from saferstreets.themes.taxonomy import label

@@ -10,9 +10,9 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from saferstreets.config import Settings
+from saferstreets.documents import STATIC_DIR, documents
 from saferstreets.publishing.findings import build_sections
 from saferstreets.status import store_status
-from saferstreets.web.deps import STATIC_DIR, templates
 
 
 @functools.cache
@@ -29,7 +29,7 @@ def report_html(
     ``quoted`` gets the records its quotes come from."""
     sections, results = build_sections(session=session, quoted=quoted)
     css = report_css()
-    template = templates.env.get_template("report/report.html")
+    template = documents.get_template("report/report.html")
     return template.render(
         sections=sections,
         status=store_status(session=session),

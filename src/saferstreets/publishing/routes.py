@@ -7,10 +7,10 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 
-from saferstreets.exports import csv_response
 from saferstreets.publishing import service
 from saferstreets.publishing.feeds import area_feed
 from saferstreets.web.deps import SessionDep, SettingsDep, error_responses, templates
+from saferstreets.web.downloads import csv_response
 
 router = APIRouter()
 
@@ -32,7 +32,8 @@ def _page_json(page: service.AreaPage) -> dict[str, Any]:
             {
                 "title": u.title,
                 "body": u.body,
-                "published_on": u.published_on.isoformat(),
+                "published_on": u.published_on.isoformat() if u.published_on else None,
+                "updated_on": u.corrected_on.isoformat() if u.corrected_on else None,
                 "themes": u.themes,
             }
             for u in page.updates

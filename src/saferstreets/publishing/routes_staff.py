@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
 
 from saferstreets.accounts.service import audit
-from saferstreets.analysis.service import latest_results
+from saferstreets.assessment.service import latest_results
 from saferstreets.publishing.findings import build_sections
 from saferstreets.publishing.report import report_css, report_html, report_pdf
 from saferstreets.web.deps import SessionDep, SettingsDep, require_role, templates

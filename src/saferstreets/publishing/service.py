@@ -18,6 +18,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from saferstreets.actions.models import PublicUpdate
+from saferstreets.actions.updates import published_updates
 from saferstreets.areas.models import Area
 from saferstreets.errors import NotFound
 from saferstreets.publishing.batch import PUBLIC_H3_RESOLUTION
@@ -177,13 +178,7 @@ def area_page(*, session: Session, code: str, k: int) -> AreaPage:
         (w, _count(next(iter(_of(figures.get(w.code, []), "reports")), None))) for w in wards
     ]
     cells = [(f.key, int(f.value or 0)) for f in _of(mine, "cell") if not f.suppressed]
-    updates = list(
-        session.scalars(
-            sa.select(PublicUpdate)
-            .where(PublicUpdate.area_code.in_([area.code, *(w.code for w in wards)]))
-            .order_by(PublicUpdate.published_on.desc(), PublicUpdate.id.desc())
-        )
-    )
+    updates = published_updates(session=session, area_codes=[area.code, *(w.code for w in wards)])
     period = (total.first_on, total.last_on) if total and total.first_on else None
     return AreaPage(
         area=area,

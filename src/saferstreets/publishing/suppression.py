@@ -38,7 +38,7 @@ from dataclasses import dataclass
 import highspy
 import numpy as np
 
-from saferstreets.planning.mclp import new_highs
+from saferstreets.optimisation.highs import new_highs
 
 Key = Hashable
 

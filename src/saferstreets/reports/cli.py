@@ -3,51 +3,50 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
+from saferstreets.cli.support import console, open_store
 
-def register(*, app: typer.Typer, import_app: typer.Typer) -> None:
-    """Add the reports commands to the main app."""
-    reports_app = typer.Typer(help="Public reports: the safeguarding queue.", no_args_is_help=True)
-    app.add_typer(reports_app, name="reports")
+app = typer.Typer(help="Public reports: the safeguarding queue.", no_args_is_help=True)
 
-    @import_app.command("reports")
-    def import_reports_command(
-        path: Annotated[Path, typer.Argument(help="A JSON Lines file, one report per line.")],
-        source: Annotated[str, typer.Option(help="Where the reports came from (kept).")] = "import",
-    ) -> None:
-        """Import reports from another channel (JSON Lines with the report form's fields)."""
-        from rich.progress import Progress
 
-        from saferstreets.cli import console, open_store
-        from saferstreets.reports.service import import_reports
+def import_reports_command(
+    path: Annotated[Path, typer.Argument(help="A JSON Lines file, one report per line.")],
+    source: Annotated[str, typer.Option(help="Where the reports came from (kept).")] = "import",
+) -> None:
+    """Import reports from another channel (JSON Lines with the report form's fields)."""
+    from rich.progress import Progress
 
-        engine = open_store()
-        with Progress(console=console, transient=True) as progress:
-            task = progress.add_task("Importing reports", total=None)
+    from saferstreets.config import get_settings
+    from saferstreets.reports.service import import_reports
 
-            def notify(done: int, total: int) -> None:
-                progress.update(task, completed=done, total=total)
+    settings = get_settings()
+    engine = open_store(settings)
+    with Progress(console=console, transient=True) as progress:
+        task = progress.add_task("Importing reports", total=None)
 
-            summary = import_reports(engine=engine, path=path, source=source[:16], progress=notify)
-        console.print(summary.line(), highlight=False)
-        for problem in summary.problems:
-            console.print(f"  {problem}", highlight=False)
+        def notify(done: int, total: int) -> None:
+            progress.update(task, completed=done, total=total)
 
-    @reports_app.command("safeguarding")
-    def safeguarding_command() -> None:
-        """Say how many urgent reports wait for review (read them on /staff/safeguarding)."""
-        from saferstreets.cli import console, open_store
-        from saferstreets.db import session_scope
-        from saferstreets.reports.safeguarding import count_safeguarding
-
-        with session_scope(open_store()) as session:
-            waiting = count_safeguarding(session=session)
-        console.print(
-            f"{waiting:,} urgent report{'s' if waiting != 1 else ''} waiting for review"
-            + (" on /staff/safeguarding" if waiting else "")
+        summary = import_reports(
+            engine=engine, path=path, source=source[:16], progress=notify, settings=settings
         )
+    console.print(summary.line(), highlight=False)
+    for problem in summary.problems:
+        console.print(f"  {problem}", highlight=False)
 
-    _: Any = (import_reports_command, safeguarding_command)
+
+@app.command("safeguarding")
+def safeguarding_command() -> None:
+    """Say how many urgent reports wait for review (read them on /staff/safeguarding)."""
+    from saferstreets.db import session_scope
+    from saferstreets.reports.safeguarding import count_safeguarding
+
+    with session_scope(open_store()) as session:
+        waiting = count_safeguarding(session=session)
+    console.print(
+        f"{waiting:,} urgent report{'s' if waiting != 1 else ''} waiting for review"
+        + (" on /staff/safeguarding" if waiting else "")
+    )

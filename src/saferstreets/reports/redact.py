@@ -58,6 +58,20 @@ def has_contact_details(text: str | None) -> bool:
     return bool(text) and redact_contact_details(text) != text  # type: ignore[arg-type]
 
 
+def find_contact_details(text: str) -> list[tuple[str, str, int]]:
+    """Each email address and phone number in ``text``: (``"email"``/``"phone"``, words, start)."""
+    if not text:
+        return []
+    found = [("email", m.group(0), m.start()) for m in _EMAIL.finditer(text)]
+    found += [("email", m.group(0), m.start()) for m in _EMAIL_SPELT.finditer(text)]
+    found += [
+        ("phone", m.group(0).strip(), m.start())
+        for m in _PHONE.finditer(text)
+        if _phone(m) == PHONE_MARK
+    ]
+    return found
+
+
 NAME_MARK = "[name removed]"
 # A name the writer introduces: "my name is Jo Bloggs", "call me Sam", "I'm called Ann". The
 # introduction may be in any case; the name must be capitalised ("call me back" is not a name).
@@ -73,3 +87,8 @@ def redact_personal_details(text: str) -> str:
         return text
     text = redact_contact_details(text)
     return _INTRODUCED_NAME.sub(lambda m: m.group(1) + NAME_MARK, text)
+
+
+def introduced_names(text: str) -> list[tuple[str, int]]:
+    """Each name the writer introduces ("my name is Jo Bloggs"): (the name, where it starts)."""
+    return [(m.group(2), m.start(2)) for m in _INTRODUCED_NAME.finditer(text or "")]

@@ -31,6 +31,7 @@ from saferstreets.reports.schemas import (
 from saferstreets.themes.taxonomy import label
 from saferstreets.web.deps import SessionDep, SettingsDep, require_role, templates
 from saferstreets.web.security import check_csrf, csrf_token, rate_limit
+from saferstreets.web.sessions import keep_receipt, take_receipt
 
 router = APIRouter()
 
@@ -171,7 +172,11 @@ async def report_submit(request: Request, session: SessionDep, settings: Setting
     try:
         submission = parse_submission(values)
         report, code = service.create_report(
-            session=session, submission=submission, source="web", force_name=settings.force_name
+            session=session,
+            submission=submission,
+            source="web",
+            force_name=settings.force_name,
+            settings=settings,
         )
     except ValidationFailed as exc:
         session.rollback()
@@ -186,16 +191,14 @@ async def report_submit(request: Request, session: SessionDep, settings: Setting
                           searched=bool(matches), status_code=422)  # fmt: skip
     urgent = report.urgent
     session.commit()  # save first: the report is stored before she sees the thank-you page
-    # A one-time flash: the code never appears in a URL, and the thank-you page pops it.
-    request.session["receipt"] = code
-    request.session["receipt_urgent"] = urgent
+    # Shown once: never in a URL or a cookie; kept sealed in the store until the next page.
+    keep_receipt(request, session=session, code=code, urgent=urgent)
     return RedirectResponse("/report/thanks", status_code=303)
 
 
 @router.get("/report/thanks", include_in_schema=False)
-def report_thanks(request: Request, settings: SettingsDep) -> Response:
-    code = request.session.pop("receipt", None)
-    urgent = request.session.pop("receipt_urgent", False)
+def report_thanks(request: Request, session: SessionDep, settings: SettingsDep) -> Response:
+    code, urgent = take_receipt(request, session=session)
     return templates.TemplateResponse(
         request,
         "public/report_thanks.html",

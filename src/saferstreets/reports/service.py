@@ -19,6 +19,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from saferstreets.alerts.service import enqueue_for_report
+from saferstreets.config import Settings, get_settings
 from saferstreets.errors import NotFound, ValidationFailed
 from saferstreets.models_common import LEVEL_COLUMNS, utcnow
 from saferstreets.reports.models import Report
@@ -74,7 +75,7 @@ def receipt_hash(code: str) -> str:
 
 
 @dataclass
-class Located:
+class ReportPlace:
     """Where a report is: its point (if any) and the code of each area level it falls in."""
 
     latitude: float | None
@@ -119,9 +120,15 @@ def _area_index(session: Session) -> Any:
 
 
 def locate_submission(
-    *, session: Session, submission: ReportSubmission, area_index: Any = None, force_name: str = ""
-) -> Located:
-    """Find the areas a submission falls in; refuse a place outside the force area."""
+    *,
+    session: Session,
+    submission: ReportSubmission,
+    resolution: int,
+    area_index: Any = None,
+    force_name: str = "",
+) -> ReportPlace:
+    """Find the areas a submission falls in (and its H3 cell at ``resolution``); refuse a place
+    outside the force area."""
     from saferstreets.areas.models import Area
 
     codes: dict[str, str | None] = dict.fromkeys(LEVEL_COLUMNS)
@@ -145,11 +152,8 @@ def locate_submission(
             codes[level] = found.get(level)
         import h3
 
-        from saferstreets.config import get_settings
-
-        resolution = get_settings().h3_resolution
         cell = h3.latlng_to_cell(submission.latitude, submission.longitude, resolution)
-        return Located(submission.latitude, submission.longitude, codes, cell)
+        return ReportPlace(submission.latitude, submission.longitude, codes, cell)
     area = session.scalar(
         sa.select(Area)
         .where(Area.code == submission.area_code)
@@ -173,7 +177,7 @@ def locate_submission(
         node = session.scalar(
             sa.select(Area).where(Area.code == node.parent_code).order_by(Area.id).limit(1)
         )
-    return Located(None, None, codes, None)
+    return ReportPlace(None, None, codes, None)
 
 
 def create_report(
@@ -185,16 +189,22 @@ def create_report(
     occurred_hour: int | None = None,
     area_index: Any = None,
     force_name: str = "",
+    settings: Settings | None = None,
 ) -> tuple[Report, str]:
     """Validate, locate, triage and save one report; return it and its receipt code (shown once).
 
     ``received_at`` is kept only to the hour. ``area_index`` (an ``areas.lookup.AreaIndex``)
-    saves rebuilding the index when many reports are created in a row.
+    saves rebuilding the index when many reports are created in a row. The report's H3 cell is
+    at ``settings.h3_resolution`` (the process's settings when none are given).
     """
     received = hour_of(received_at)
     _check_when(submission, received, occurred_hour)
     where = locate_submission(
-        session=session, submission=submission, area_index=area_index, force_name=force_name
+        session=session,
+        submission=submission,
+        resolution=(settings or get_settings()).h3_resolution,
+        area_index=area_index,
+        force_name=force_name,
     )
     flag = triage(
         free_text=submission.free_text,
@@ -290,17 +300,12 @@ def _place_name(*, session: Session, report: Report) -> str | None:
 
 def area_updates(*, session: Session, report: Report, limit: int = 5) -> list[dict[str, Any]]:
     """The latest public updates ("you said, we did") for the areas the report is in."""
-    from saferstreets.actions.models import PublicUpdate
+    from saferstreets.actions.updates import published_updates
 
     codes = [c for c in (report.town_centre_code, report.ward_code, report.district_code) if c]
     if not codes:
         return []
-    rows = session.scalars(
-        sa.select(PublicUpdate)
-        .where(PublicUpdate.area_code.in_(codes))
-        .order_by(PublicUpdate.published_on.desc(), PublicUpdate.id.desc())
-        .limit(limit)
-    )
+    rows = published_updates(session=session, area_codes=codes, limit=limit)
     return [
         {"title": u.title, "body": redact_contact_details(u.body), "published_on": u.published_on}
         for u in rows
@@ -361,11 +366,19 @@ class _Prelocated:
         return {level: [row.get(level) for row in rows] for level in self.levels}
 
 
-def import_reports(*, engine: Any, path: Any, source: str = "import", progress: Any = None) -> Any:
+def import_reports(
+    *,
+    engine: Any,
+    path: Any,
+    source: str = "import",
+    progress: Any = None,
+    settings: Settings | None = None,
+) -> Any:
     """Import reports from a JSON Lines file: one submission per line, plus optional
     ``received_at`` (ISO date-time) and ``occurred_hour`` (0-23). Bad lines are quarantined
     with the line number and field; the good ones are stored in one transaction.
     """
+    settings = settings or get_settings()
     import json
     from pathlib import Path
 
@@ -464,6 +477,7 @@ def import_reports(*, engine: Any, path: Any, source: str = "import", progress: 
                     received_at=received_at,
                     occurred_hour=occurred_hour,
                     area_index=answers,
+                    settings=settings,
                 )
             except AppError as exc:
                 field: str | None = next(iter(exc.field_errors), None)

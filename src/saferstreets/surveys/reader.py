@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from saferstreets.errors import InputFileError
-from saferstreets.ingest.service import Problem
+from saferstreets.ingest.records import Problem
 from saferstreets.surveys.normalise import cell_text, key
 
 CSV_SUFFIXES = {".csv", ".tsv", ".txt"}

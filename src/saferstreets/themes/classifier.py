@@ -44,7 +44,7 @@ from sklearn.model_selection import KFold
 from sklearn.svm import LinearSVC
 
 from saferstreets.errors import AppError, InputFileError
-from saferstreets.ingest.service import Problem, decode_text
+from saferstreets.ingest.records import Problem, decode_text
 
 FORMAT = "saferstreets-text-classifier/1"
 Kind = Literal["multilabel", "multiclass"]

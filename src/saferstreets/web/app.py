@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from datetime import datetime
 from urllib.parse import quote
 
 from fastapi import FastAPI, Request
@@ -13,21 +15,60 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.middleware.sessions import SessionMiddleware
 
-from saferstreets.config import Settings, get_settings
+from saferstreets.config import DEV_SECRET, Settings, get_settings
 from saferstreets.db import get_engine, session_factory
-from saferstreets.errors import AppError
+from saferstreets.errors import AppError, ConfigError
+from saferstreets.log_privacy import install_log_redaction
 from saferstreets.migrate import require_current
+from saferstreets.models_common import utcnow
 from saferstreets.web.deps import STATIC_DIR, LoginRequired, templates
+from saferstreets.web.limits import BodyLimitMiddleware
 from saferstreets.web.security import SecurityHeadersMiddleware, add_security_headers
+from saferstreets.web.sessions import CookieMiddleware
 
 log = logging.getLogger("saferstreets.web")
 
 
-def create_app(settings: Settings | None = None, *, check_store: bool = True) -> FastAPI:
-    """Build the app for ``settings``; refuses to start on a store that is not migrated."""
+def is_loopback(host: str) -> bool:
+    """True for an address only this machine can reach (127.0.0.0/8, ::1, localhost)."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def refuse_development_secret(settings: Settings, host: str | None = None) -> None:
+    """Refuse the secret key printed in the source anywhere but a development loopback server."""
+    host = host if host is not None else settings.host
+    if settings.secret_key != DEV_SECRET:
+        return
+    if settings.env != "development" or not is_loopback(host):
+        where = f"env is {settings.env!r}" if settings.env != "development" else f"on {host}"
+        raise ConfigError(
+            f"SAFERSTREETS_SECRET_KEY is the development key from the source code ({where}); "
+            "anyone could forge its CSRF tokens",
+            hint="set SAFERSTREETS_SECRET_KEY to a long random value, for example from "
+            "python -c 'import secrets; print(secrets.token_urlsafe(48))'",
+        )
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    check_store: bool = True,
+    clock: Callable[[], datetime] = utcnow,
+) -> FastAPI:
+    """Build the app for ``settings``; refuses to start on a store that is not migrated, or
+    with the development secret key outside a development server on loopback.
+
+    ``clock`` (naive UTC) is what sessions and sign-in throttling read; tests inject their own.
+    """
+    install_log_redaction()
     settings = settings or get_settings()
+    refuse_development_secret(settings)
     engine = get_engine(settings)
     if check_store:
         require_current(engine)
@@ -56,16 +97,15 @@ def create_app(settings: Settings | None = None, *, check_store: bool = True) ->
     app.state.settings = settings
     app.state.engine = engine
     app.state.sessionmaker = session_factory(engine)
+    app.state.clock = clock
 
-    app.add_middleware(SecurityHeadersMiddleware)
     app.add_middleware(
-        SessionMiddleware,
-        secret_key=settings.secret_key,
-        session_cookie="ss_session",
-        same_site="lax",
-        https_only=settings.env == "production",
-        max_age=8 * 3600,
+        BodyLimitMiddleware,
+        limit=settings.max_body_bytes,
+        staff_limit=settings.max_staff_body_bytes,
     )
+    app.add_middleware(SecurityHeadersMiddleware)
+    app.add_middleware(CookieMiddleware)  # sessions live in the store; see web/sessions.py
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     _install_error_handlers(app)
     _include_routers(app)

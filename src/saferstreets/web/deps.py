@@ -10,6 +10,7 @@ from fastapi import Depends, Request
 from fastapi.templating import Jinja2Templates
 from sqlalchemy.orm import Session
 
+from saferstreets.accounts.models import User
 from saferstreets.config import Settings
 from saferstreets.errors import AppError, PermissionDenied
 
@@ -52,24 +53,41 @@ class LoginRequired(AppError):
     title = "Please sign in"
 
 
-def get_current_user(request: Request, session: SessionDep) -> Any:
-    """The signed-in staff user, or a 401 that the error handler turns into the sign-in page."""
-    from saferstreets.accounts.models import User
+def get_current_user(request: Request, session: SessionDep) -> User:
+    """The signed-in staff user, or a 401 that the error handler turns into the sign-in page.
 
-    user_id = request.session.get("user_id")
-    user = session.get(User, user_id) if user_id else None
+    The session is looked up in the store by its cookie's token; an expired, ended or forged
+    one finds nothing (and its cookie is removed).
+    """
+    from saferstreets.accounts.sessions import load_session
+    from saferstreets.web import sessions as cookies
+
+    token = cookies.read_cookie(request, cookies.SESSION)
+    record = (
+        load_session(
+            session=session,
+            settings=request.app.state.settings,
+            now=cookies.now(request),
+            token=token,
+        )
+        if token
+        else None
+    )
+    user = session.get(User, record.user_id) if record and record.user_id else None
     if user is None or not user.active:
+        if token:
+            cookies.forget_cookie(request, cookies.SESSION)
         raise LoginRequired("Please sign in to see staff pages.")
     return user
 
 
-CurrentUser = Annotated[Any, Depends(get_current_user)]
+CurrentUser = Annotated[User, Depends(get_current_user)]
 
 
 def require_role(*roles: str) -> Callable[..., Any]:
     """A dependency that lets through only users with one of ``roles`` (admin always passes)."""
 
-    def check(user: CurrentUser) -> Any:
+    def check(user: CurrentUser) -> User:
         if user.role != "admin" and user.role not in roles:
             raise PermissionDenied("Your role cannot see or change this.")
         return user

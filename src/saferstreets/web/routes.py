@@ -55,8 +55,17 @@ def staff_overview(request: Request, session: SessionDep, user: OverviewReader) 
             "info": info,
             "districts": counts_by_district(session=session),
             "csrf": csrf_token(request),
+            "lockouts": _lockouts(request, session, user),
         },
     )
+
+
+def _lockouts(request: Request, session: SessionDep, user: CurrentUser) -> list[dict]:
+    """Sign-in locks of the last day, for an admin's notice (nobody else sees them)."""
+    from saferstreets.accounts.throttle import recent_lockouts
+    from saferstreets.web.sessions import now
+
+    return recent_lockouts(session=session, now=now(request)) if user.role == "admin" else []
 
 
 @router.get("/staff/status.json")

@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import ipaddress
 import math
 import secrets
 import threading
@@ -54,19 +55,39 @@ class CSRFError(AppError):
     title = "This form has expired"
 
 
+def _csrf_binding(request: Request, *, create: bool) -> str | None:
+    """What this visitor's CSRF token is bound to: her session's cookie token if she has one,
+    else a random cookie of her own (set on first need; no store row for anonymous visitors)."""
+    from saferstreets.web import sessions as cookies
+
+    if token := cookies.read_cookie(request, cookies.SESSION):
+        return "s:" + token
+    anonymous = cookies.read_cookie(request, cookies.CSRF) or getattr(
+        request.state, "csrf_anonymous", None
+    )
+    if not anonymous and create:
+        anonymous = request.state.csrf_anonymous = secrets.token_urlsafe(32)
+        cookies.set_cookie(request, cookies.CSRF, anonymous)
+    return "a:" + anonymous if anonymous else None
+
+
+def _csrf_for(request: Request, binding: str) -> str:
+    secret = request.app.state.settings.secret_key.encode()
+    return hmac.new(secret, b"csrf:" + binding.encode(), hashlib.sha256).hexdigest()
+
+
 def csrf_token(request: Request) -> str:
-    """The session's CSRF token, created on first use."""
-    token = request.session.get("csrf")
-    if not token:
-        token = secrets.token_urlsafe(32)
-        request.session["csrf"] = token
-    return str(token)
+    """The CSRF token for this visitor's forms: an HMAC of the cookie it is bound to."""
+    binding = _csrf_binding(request, create=True)
+    assert binding is not None
+    return _csrf_for(request, binding)
 
 
 def check_csrf(request: Request, submitted: str | None) -> None:
-    """Raise unless ``submitted`` equals the session's token (constant-time comparison)."""
-    expected = request.session.get("csrf")
-    if not expected or not submitted or not hmac.compare_digest(str(expected), str(submitted)):
+    """Raise unless ``submitted`` is this visitor's token (constant-time comparison)."""
+    binding = _csrf_binding(request, create=False)
+    expected = _csrf_for(request, binding) if binding else None
+    if not expected or not submitted or not hmac.compare_digest(expected, str(submitted)):
         raise CSRFError(
             "This form has expired or was sent from elsewhere. "
             "Please reload the page and try again."
@@ -177,13 +198,32 @@ class RateLimiter:
             self._old_hits.clear()
 
 
+def client_key(host: str) -> str:
+    """Who counts as one client: an IPv4 address, or an IPv6 address's /64 network.
+
+    One IPv6 subscriber is normally given a whole /64 and can use any of its 2**64 addresses,
+    so counting each address would let one phone send without limit. An IPv4-mapped IPv6
+    address (``::ffff:192.0.2.1``, as a dual-stack socket reports IPv4 clients) counts as the
+    IPv4 address it carries. Anything that is not an address is its own client.
+    """
+    try:
+        address = ipaddress.ip_address(host.split("%", 1)[0])
+    except ValueError:
+        return host
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            return str(address.ipv4_mapped)
+        return str(ipaddress.IPv6Network((address, 64), strict=False))
+    return str(address)
+
+
 def client_address(request: Request) -> str:
-    """The client's address, for rate limiting only: never log or store it.
+    """The client, as ``client_key`` counts it, for rate limiting only: never log or store it.
 
     Behind a reverse proxy, run uvicorn with ``--proxy-headers --forwarded-allow-ips`` set to
     the proxy's address so that this is the real client, not the proxy.
     """
-    return request.client.host if request.client else "unknown"
+    return client_key(request.client.host) if request.client else "unknown"
 
 
 def rate_limit(request: Request, name: str, limit: int, window: float = 3600.0) -> None:

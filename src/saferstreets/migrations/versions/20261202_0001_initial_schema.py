@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-02 04:53:00.999143
+Create Date: 2026-12-02 05:03:48.552553
 """
 
 from __future__ import annotations
@@ -230,6 +230,16 @@ def upgrade() -> None:
         batch_op.create_index('ix_report_h3_cell', ['h3_cell'], unique=False)
         batch_op.create_index('ix_report_status', ['status'], unique=False)
         batch_op.create_index('ix_report_ward_code', ['ward_code'], unique=False)
+
+    op.create_table('signin_failure',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('key', sa.String(length=66), nullable=False),
+    sa.Column('at', sa.DateTime(), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_signin_failure'))
+    )
+    with op.batch_alter_table('signin_failure', schema=None) as batch_op:
+        batch_op.create_index('ix_signin_failure_at', ['at'], unique=False)
+        batch_op.create_index('ix_signin_failure_key_at', ['key', 'at'], unique=False)
 
     op.create_table('stop_search',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -484,6 +494,20 @@ def upgrade() -> None:
     with op.batch_alter_table('ward_allocation', schema=None) as batch_op:
         batch_op.create_index('ix_ward_allocation_plan_id', ['plan_id'], unique=False)
 
+    op.create_table('web_session',
+    sa.Column('id_hash', sa.String(length=64), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=True),
+    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.Column('last_seen_at', sa.DateTime(), nullable=False),
+    sa.Column('expires_at', sa.DateTime(), nullable=False),
+    sa.Column('data', sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), 'postgresql'), nullable=True),
+    sa.ForeignKeyConstraint(['user_id'], ['user_account.id'], name=op.f('fk_web_session_user_id_user_account'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id_hash', name=op.f('pk_web_session'))
+    )
+    with op.batch_alter_table('web_session', schema=None) as batch_op:
+        batch_op.create_index('ix_web_session_expires_at', ['expires_at'], unique=False)
+        batch_op.create_index('ix_web_session_user_id', ['user_id'], unique=False)
+
     op.create_table('issue_action',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('issue_id', sa.Integer(), nullable=False),
@@ -542,8 +566,17 @@ def upgrade() -> None:
     sa.Column('title', sa.String(length=200), nullable=False),
     sa.Column('body', sa.Text(), nullable=False),
     sa.Column('themes', sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), 'postgresql'), nullable=False),
-    sa.Column('published_on', sa.Date(), nullable=False),
+    sa.Column('status', sa.String(length=16), nullable=False),
+    sa.Column('published_on', sa.Date(), nullable=True),
+    sa.Column('corrected_on', sa.Date(), nullable=True),
+    sa.Column('withdrawn_on', sa.Date(), nullable=True),
+    sa.Column('withdrawn_reason', sa.Text(), nullable=True),
+    sa.Column('created_by_id', sa.Integer(), nullable=True),
+    sa.Column('approved_by_id', sa.Integer(), nullable=True),
+    sa.Column('created_at', sa.DateTime(), nullable=False),
     sa.Column('extra', sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), 'postgresql'), nullable=True),
+    sa.ForeignKeyConstraint(['approved_by_id'], ['user_account.id'], name=op.f('fk_public_update_approved_by_id_user_account')),
+    sa.ForeignKeyConstraint(['created_by_id'], ['user_account.id'], name=op.f('fk_public_update_created_by_id_user_account')),
     sa.ForeignKeyConstraint(['issue_id'], ['local_issue.id'], name=op.f('fk_public_update_issue_id_local_issue'), ondelete='SET NULL'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_public_update'))
     )
@@ -591,6 +624,11 @@ def downgrade() -> None:
         batch_op.drop_index('ix_issue_action_issue_id')
 
     op.drop_table('issue_action')
+    with op.batch_alter_table('web_session', schema=None) as batch_op:
+        batch_op.drop_index('ix_web_session_user_id')
+        batch_op.drop_index('ix_web_session_expires_at')
+
+    op.drop_table('web_session')
     with op.batch_alter_table('ward_allocation', schema=None) as batch_op:
         batch_op.drop_index('ix_ward_allocation_plan_id')
 
@@ -644,6 +682,11 @@ def downgrade() -> None:
         batch_op.drop_index('ix_stop_search_district_code')
 
     op.drop_table('stop_search')
+    with op.batch_alter_table('signin_failure', schema=None) as batch_op:
+        batch_op.drop_index('ix_signin_failure_key_at')
+        batch_op.drop_index('ix_signin_failure_at')
+
+    op.drop_table('signin_failure')
     with op.batch_alter_table('report', schema=None) as batch_op:
         batch_op.drop_index('ix_report_ward_code')
         batch_op.drop_index('ix_report_status')

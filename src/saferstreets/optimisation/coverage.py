@@ -1,8 +1,8 @@
 """Coverage matrices: which candidate sites reach which demand points within a radius.
 
-Pure helpers shared by :mod:`saferstreets.planning.mclp`, :mod:`~saferstreets.planning.rollout`
-and :mod:`~saferstreets.planning.patrols`: arrays in, a boolean ``scipy.sparse.csr_matrix`` out
-(rows are demand points, columns candidate sites).
+Pure helpers shared by :mod:`~saferstreets.optimisation.mclp`,
+:mod:`~saferstreets.optimisation.rollout` and :mod:`~saferstreets.optimisation.patrols`: arrays
+in, a boolean ``scipy.sparse.csr_matrix`` out (rows are demand points, columns candidate sites).
 """
 
 from __future__ import annotations

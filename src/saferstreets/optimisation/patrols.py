@@ -14,7 +14,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from saferstreets.errors import PlanningError
-from saferstreets.planning.apportion import apportion
+from saferstreets.optimisation.apportion import apportion
 
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 # three shifts a day: early 07-15, late 15-23, night 23-07 (a night shift belongs to its start day)

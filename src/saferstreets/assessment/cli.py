@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
+from saferstreets.cli.support import console, open_store, spinner
 from saferstreets.errors import AppError
 
 
@@ -25,8 +25,7 @@ def assess(
     ] = True,
 ) -> None:
     """Assess: concerns, feeling safe, who, when, hot spots, fear vs crime, outcomes, waves."""
-    from saferstreets.analysis.service import run_assessment
-    from saferstreets.cli import console, open_store
+    from saferstreets.assessment.service import run_assessment
     from saferstreets.config import get_settings
 
     if inference not in ("analytic", "permutation"):
@@ -35,18 +34,7 @@ def assess(
         raise AppError(f"--resolution must be between 5 and 12, not {resolution}")
     settings = get_settings()
     engine = open_store(settings)
-    with Progress(
-        SpinnerColumn(),
-        TextColumn("{task.description}"),
-        TimeElapsedColumn(),
-        console=console,
-        transient=True,
-    ) as bar:
-        task = bar.add_task("Assessing", total=None)
-
-        def progress(message: str) -> None:
-            bar.update(task, description=f"Assessing: {message}")
-
+    with spinner("Assessing") as progress:
         runs = run_assessment(
             engine=engine,
             settings=settings,
@@ -60,7 +48,3 @@ def assess(
     for run in runs:
         console.print(f"[bold]{run.kind}[/bold]: {run.summary}", highlight=False)
     console.print(f"Stored {len(runs)} findings.")
-
-
-def register(*, app: typer.Typer, import_app: typer.Typer) -> None:
-    app.command("assess")(assess)

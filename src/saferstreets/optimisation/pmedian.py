@@ -171,7 +171,8 @@ class PMedian:
             raise PlanningError(
                 f"p-median over {d.shape[0]:,} demand cells and {c.shape[0]:,} candidates is too "
                 "large to hold",
-                hint="use --method mclp, or a coarser H3 resolution",
+                field_errors={"method": "too large for p-median: use mclp"},
+                hint="use the MCLP method, or a coarser H3 resolution",
             )
         return cls(cdist(d, c), weights, p, **kw)
 
@@ -210,7 +211,7 @@ class PMedian:
         cost, w = self.cost, self.weights
         n, m = cost.shape
         nz = n * m
-        from saferstreets.planning.mclp import new_highs
+        from saferstreets.optimisation.highs import new_highs
 
         h = new_highs()
         h.setOptionValue("time_limit", float(max(time_limit, 0.5)))

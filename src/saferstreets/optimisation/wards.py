@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from saferstreets.errors import PlanningError
-from saferstreets.planning.apportion import Apportionment, Method
+from saferstreets.optimisation.apportion import Apportionment, Method
 
 COMPONENT_LABELS = {
     "reports": "reports from women and girls",
@@ -18,7 +18,7 @@ COMPONENT_LABELS = {
 
 
 @dataclass
-class WardAllocation:
+class WardApportionment:
     """Allocate ``total`` officers to wards: ``minimum`` each, the rest in proportion to need.
 
     Need of a ward is ``sum_k weight_k * share_k`` where ``share_k`` is the ward's share of the
@@ -65,13 +65,13 @@ class WardAllocation:
         total: int,
         minimum: int = 0,
         method: Method = "webster",
-    ) -> WardAllocation:
+    ) -> WardApportionment:
         """Check the settings and build."""
         k = len(wards)
         if k == 0:
             raise PlanningError(
                 "There are no wards to allocate officers to",
-                hint="import ward boundaries first: saferstreets import boundaries",
+                hint="import ward boundaries first",
             )
         if total < 0:
             raise PlanningError(
@@ -96,7 +96,7 @@ class WardAllocation:
                 raise PlanningError(f"Need component {key!r} has {len(v)} values for {k} wards")
         return cls(list(wards), list(names), comps, dict(weights), int(total), int(minimum), method)
 
-    def solve(self) -> WardAllocation:
+    def solve(self) -> WardApportionment:
         """Allocate and explain; returns ``self``."""
         k = len(self.wards)
         shares: dict[str, np.ndarray] = {}

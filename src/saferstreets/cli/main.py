@@ -1,4 +1,6 @@
-"""The ``saferstreets`` command. Each domain adds its commands here through its own ``cli.py``."""
+"""The ``saferstreets`` command: the top-level commands, and each domain's ``typer.Typer()``
+wired in one place (:func:`_wire`). Domain command modules import :mod:`saferstreets.cli.support`,
+never this module."""
 
 from __future__ import annotations
 
@@ -9,31 +11,32 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.table import Table
-from sqlalchemy.engine import Engine
 from typer.core import TyperGroup
 
-from saferstreets.config import Settings, get_settings
+from saferstreets.accounts import cli as accounts_cli
+from saferstreets.alerts import cli as alerts_cli
+from saferstreets.areas import cli as areas_cli
+from saferstreets.assessment import cli as assessment_cli
+from saferstreets.cli.support import console, open_store, print_app_error
+from saferstreets.config import get_settings
+from saferstreets.crime import cli as crime_cli
 from saferstreets.errors import AppError
-
-console = Console(soft_wrap=True)
-err_console = Console(stderr=True, soft_wrap=True)
-
-
-def print_app_error(exc: AppError) -> None:
-    """One clear message (and what to do) instead of a traceback."""
-    err_console.print(f"[bold red]Error:[/bold red] {exc.message}", highlight=False)
-    if exc.hint:
-        err_console.print(f"  {exc.hint}", highlight=False)
-    for field, message in exc.field_errors.items():
-        err_console.print(f"  {field}: {message}", highlight=False)
+from saferstreets.ingest import cli as ingest_cli
+from saferstreets.planning import cli as planning_cli
+from saferstreets.publishing import cli as publishing_cli
+from saferstreets.reports import cli as reports_cli
+from saferstreets.surveys import cli as surveys_cli
+from saferstreets.themes import cli as themes_cli
 
 
 class _AppErrorGroup(TyperGroup):
     """The top-level group: any AppError from any command ends as one message and exit code 1."""
 
     def invoke(self, ctx: Any) -> Any:
+        from saferstreets.log_privacy import install_log_redaction
+
+        install_log_redaction()
         try:
             return super().invoke(ctx)
         except AppError as exc:
@@ -57,16 +60,6 @@ import_app = typer.Typer(
 )
 app.add_typer(db_app, name="db")
 app.add_typer(import_app, name="import")
-
-
-def open_store(settings: Settings | None = None) -> Engine:
-    """The engine for the configured store, refusing one that is not migrated."""
-    from saferstreets.db import get_engine
-    from saferstreets.migrate import require_current
-
-    engine = get_engine(settings)
-    require_current(engine)
-    return engine
 
 
 @db_app.command("upgrade")
@@ -172,6 +165,11 @@ def serve(
     settings = get_settings()
     host = host or settings.host
     port = port or settings.port
+    from saferstreets.web.app import refuse_development_secret
+
+    refuse_development_secret(settings, host)
+    os.environ["SAFERSTREETS_HOST"] = host  # the app's factory checks the address it serves on
+    get_settings.cache_clear()
     open_store(settings)
     check_port_free(host, port)
     console.print(
@@ -215,37 +213,27 @@ def demo(
         serve(host=None, port=None, workers=1)
 
 
-def _register_domain_commands() -> None:
-    """Each domain's cli module adds its commands; they are wired here, in one place."""
-    from saferstreets.accounts import cli as accounts_cli
-    from saferstreets.alerts import cli as alerts_cli
-    from saferstreets.analysis import cli as analysis_cli
-    from saferstreets.areas import cli as areas_cli
-    from saferstreets.crime import cli as crime_cli
-    from saferstreets.ingest import cli as ingest_cli
-    from saferstreets.planning import cli as planning_cli
-    from saferstreets.publishing import cli as publishing_cli
-    from saferstreets.reports import cli as reports_cli
-    from saferstreets.surveys import cli as surveys_cli
-    from saferstreets.themes import cli as themes_cli
-
-    for module in (
-        ingest_cli,
-        areas_cli,
-        crime_cli,
-        surveys_cli,
-        reports_cli,
-        themes_cli,
-        analysis_cli,
-        planning_cli,
-        publishing_cli,
-        accounts_cli,
-        alerts_cli,
-    ):
-        module.register(app=app, import_app=import_app)
+def _wire() -> None:
+    """Each domain's command group, and the domains' ``import`` commands, in one place."""
+    app.add_typer(ingest_cli.app, name="quarantine")
+    import_app.command("boundaries")(areas_cli.import_boundaries_command)
+    app.add_typer(areas_cli.app, name="areas")
+    import_app.command("crime")(crime_cli.import_crime_command)
+    app.add_typer(crime_cli.app, name="crime")
+    import_app.command("survey")(surveys_cli.import_survey_command)
+    app.add_typer(surveys_cli.app, name="surveys")
+    import_app.command("reports")(reports_cli.import_reports_command)
+    app.add_typer(reports_cli.app, name="reports")
+    app.add_typer(themes_cli.app, name="themes")
+    app.command("assess")(assessment_cli.assess)
+    app.add_typer(planning_cli.app, name="plan")
+    app.command("report")(publishing_cli.report)
+    app.command("publish")(publishing_cli.publish)
+    app.add_typer(accounts_cli.app, name="users")
+    app.add_typer(alerts_cli.app, name="alerts")
 
 
-_register_domain_commands()
+_wire()
 
 
 def main() -> None:

@@ -158,6 +158,6 @@ class Demand:
             raise PlanningError(
                 "There is no demand to plan for: no reports, survey concerns or relevant recorded "
                 "crime with a location (or their weights are zero)",
-                hint="import crime (saferstreets import crime), survey responses or reports first",
+                hint="import crime, survey responses or reports first",
             )
         return self

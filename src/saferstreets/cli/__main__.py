@@ -1,0 +1,5 @@
+"""``python -m saferstreets.cli``."""
+
+from saferstreets.cli.main import main
+
+main()

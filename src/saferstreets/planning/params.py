@@ -1,0 +1,247 @@
+"""What a plan can be asked for: one pydantic model, its defaults and its constraints.
+
+The CLI (``saferstreets plan``), the web form (``/staff/plans/new``) and the service all read
+:class:`PlanParams`: its defaults, descriptions and checks are written here once. A setting that
+cannot work is a :class:`~saferstreets.errors.PlanningError` naming the field
+(:meth:`PlanParams.check`), so a caller sees one kind of error whichever way the plan was asked
+for.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import date
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field, TypeAdapter, ValidationError
+
+from saferstreets.errors import PlanningError
+
+SOURCES = ("reports", "survey", "crime")
+DEFAULT_WEIGHTS: dict[str, float] = {source: 1.0 for source in SOURCES}
+NTE_HOURS_DEFAULT = [20, 21, 22, 23, 0, 1, 2, 3]
+#: the message over a form whose fields could not be read as numbers or choices
+CHECK_MARKED = "Please check the settings marked."
+
+
+def weights_text(weights: Mapping[str, float]) -> str:
+    """``{"reports": 1.0, ...}`` -> ``reports=1,survey=1,crime=1`` (what the CLI and form take)."""
+    return ",".join(f"{k}={v:g}" for k, v in weights.items())
+
+
+DEFAULT_WEIGHTS_TEXT = weights_text(DEFAULT_WEIGHTS)
+
+
+def parse_weights(text: str) -> dict[str, float]:
+    """``reports=1,survey=0.5,crime=2`` -> dict; a bad item is a PlanningError naming it."""
+    out = dict(DEFAULT_WEIGHTS)
+    for item in filter(None, (part.strip() for part in text.split(","))):
+        key, sep, value = item.partition("=")
+        key = key.strip()
+        if not sep or key not in out:
+            raise PlanningError(
+                f"Cannot read the weight {item!r}",
+                field_errors={"weights": f"use {DEFAULT_WEIGHTS_TEXT}"},
+            )
+        try:
+            out[key] = float(value)
+        except ValueError:
+            raise PlanningError(
+                f"The weight of {key} must be a number, not {value!r}",
+                field_errors={"weights": f"{key} must be a number"},
+            ) from None
+    return out
+
+
+class PlanParams(BaseModel):
+    """Everything a "what if" can change. Defaults follow the Met's 2021 model.
+
+    :meth:`check` refuses settings that cannot work with a ``PlanningError`` naming each such
+    field (:meth:`problems`); the services call it before reading the store. Building one does
+    not check it, so stored or partial settings can always be read back.
+    """
+
+    teams: int = Field(default=19, description="Town-centre teams (bases) to place.")
+    officers: int = Field(default=500, description="Officers shared across the teams.")
+    radius: float = Field(default=800.0, description="Walking distance a team covers, in metres.")
+    min_team: int = Field(default=8, description="Fewest officers in a team.")
+    max_team: int = Field(default=60, description="Most officers in a team.")
+    ward_officers: int = Field(
+        default=150, description="Extra officers shared across wards by need."
+    )
+    ward_min: int = Field(default=0, description="Fewest extra officers in any ward.")
+    force_in: list[str] = Field(default_factory=list, description="Base codes that must be used.")
+    force_out: list[str] = Field(default_factory=list, description="Base codes that must not.")
+    weights: dict[str, float] = Field(
+        default_factory=lambda: dict(DEFAULT_WEIGHTS),
+        description="Weight of each demand source (reports, survey, crime).",
+    )
+    method: Literal["mclp", "pmedian"] = Field(default="mclp", description="mclp or pmedian.")
+    apportionment: Literal["webster", "hamilton"] = Field(
+        default="webster", description="webster or hamilton."
+    )
+    time_limit: float = Field(default=30.0, description="Seconds the optimiser may take.")
+    mip_gap: float = Field(default=1e-4, description="Stop when proven within this relative gap.")
+    phases: int = Field(default=4, description="Rollout phases.")
+    rollout_start: date = date(2021, 11, 1)
+    rollout_end: date = date(2022, 4, 1)
+    nte_hours: list[int] = Field(default_factory=lambda: list(NTE_HOURS_DEFAULT))
+    nte_weight: float = Field(
+        default=1.5, description="Multiplier for reports in night-time hours."
+    )
+    busy_quantile: float = Field(
+        default=0.97, description="Cells this busy or more are candidates."
+    )
+    busy_min_records: int = Field(default=10, description="…and with at least this many records.")
+    hotspots_per_team: int = 8
+    visits_per_pair_shift: int = 3
+    duty_share: float = 0.25
+    patrol_seed: int = Field(default=2021, description="Seed for the patrol times.")
+
+    def problems(self) -> dict[str, str]:
+        """Each setting that cannot work, and why (empty when all can)."""
+        errors: dict[str, str] = {}
+        if self.teams < 1:
+            errors["teams"] = f"must be at least 1 (it is {self.teams})"
+        if self.officers < 1:
+            errors["officers"] = f"must be at least 1 (it is {self.officers})"
+        if not self.radius > 0:
+            errors["radius"] = f"must be more than 0 metres (it is {self.radius:g})"
+        if self.min_team < 0:
+            errors["min_team"] = "cannot be negative"
+        if self.max_team < self.min_team:
+            errors["max_team"] = f"is below the minimum team size ({self.min_team})"
+        if self.teams >= 1 and self.min_team * self.teams > self.officers:
+            errors["min_team"] = (
+                f"{self.teams} teams of at least {self.min_team} need "
+                f"{self.teams * self.min_team} officers, but there are {self.officers}"
+            )
+        if self.teams >= 1 and self.max_team * self.teams < self.officers:
+            errors["max_team"] = (
+                f"{self.teams} teams of at most {self.max_team} hold only "
+                f"{self.teams * self.max_team} of the {self.officers} officers"
+            )
+        if self.ward_officers < 0:
+            errors["ward_officers"] = "cannot be negative"
+        if self.ward_min < 0:
+            errors["ward_min"] = "cannot be negative"
+        if not self.time_limit > 0:
+            errors["time_limit"] = "must be more than 0 seconds"
+        if not 0 <= self.mip_gap < 1:
+            errors["mip_gap"] = "must be between 0 and 1"
+        if self.phases < 1:
+            errors["phases"] = "must be at least 1"
+        if self.rollout_end < self.rollout_start:
+            errors["rollout_end"] = "is before the rollout start"
+        if any(not 0 <= h <= 23 for h in self.nte_hours):
+            errors["nte_hours"] = "hours must be 0 to 23"
+        if not 0 < self.busy_quantile <= 1:
+            errors["busy_quantile"] = "must be above 0 and at most 1"
+        for key, value in self.weights.items():
+            if key not in SOURCES:
+                errors["weights"] = f"unknown source {key!r}: use reports, survey, crime"
+            elif value < 0:
+                errors["weights"] = f"{key} must be 0 or more"
+        if both := sorted(set(self.force_in) & set(self.force_out)):
+            errors["force_in"] = f"{', '.join(both)} is also forced out"
+        return errors
+
+    def check(self) -> None:
+        """Raise PlanningError naming each setting that cannot work, and why."""
+        if errors := self.problems():
+            first = next(iter(errors.items()))
+            raise PlanningError(
+                f"This plan cannot be made: {first[0]} {first[1]}",
+                field_errors=errors,
+            )
+
+
+#: the settings the web form and ``saferstreets plan`` offer, in the form's order
+FORM_FIELDS = (
+    "teams",
+    "officers",
+    "radius",
+    "ward_officers",
+    "ward_min",
+    "min_team",
+    "max_team",
+    "force_in",
+    "force_out",
+    "weights",
+    "method",
+    "apportionment",
+    "time_limit",
+    "phases",
+)
+
+
+def form_values(params: PlanParams) -> dict[str, str]:
+    """The form's fields as text (whole numbers without ``.0``), from ``params``."""
+    values: dict[str, str] = {}
+    for key in FORM_FIELDS:
+        value: Any = getattr(params, key)
+        if key in ("force_in", "force_out"):
+            values[key] = " ".join(value)
+        elif key == "weights":
+            values[key] = weights_text(value)
+        elif isinstance(value, float) and value.is_integer():
+            values[key] = str(int(value))
+        else:
+            values[key] = str(value)
+    return values
+
+
+DEFAULTS = PlanParams()
+FORM_DEFAULTS = form_values(DEFAULTS)
+
+_TYPE_MESSAGES = {
+    "int_parsing": "must be a whole number",
+    "int_from_float": "must be a whole number",
+    "float_parsing": "must be a number",
+}
+
+
+def _type_problem(key: str, err: Mapping[str, Any]) -> str:
+    if err["type"] == "literal_error":
+        allowed = getattr(PlanParams.model_fields[key].annotation, "__args__", ())
+        return "choose " + " or ".join(str(a) for a in allowed)
+    return _TYPE_MESSAGES.get(str(err["type"]), str(err["msg"]))
+
+
+def form_problems(raw: Mapping[str, str]) -> dict[str, str]:
+    """The form's fields that are not numbers, or not one of the choices, and why."""
+    errors: dict[str, str] = {}
+    for key in FORM_FIELDS:
+        if key in ("force_in", "force_out", "weights") or key not in raw:
+            continue
+        kind: Any = PlanParams.model_fields[key].annotation
+        try:  # int() and float() as Python reads text, then the choices
+            if kind in (int, float):
+                kind(raw[key])
+            else:
+                TypeAdapter(kind).validate_python(raw[key])
+        except ValueError as exc:
+            errors[key] = (
+                _type_problem(key, exc.errors()[0])
+                if isinstance(exc, ValidationError)
+                else _TYPE_MESSAGES["int_parsing" if kind is int else "float_parsing"]
+            )
+    return errors
+
+
+def read_form(raw: Mapping[str, str]) -> PlanParams:
+    """PlanParams from the form's text fields (missing ones take the defaults).
+
+    A field that is not a number or not one of the choices is a PlanningError (message
+    :data:`CHECK_MARKED`) naming every such field; then a bad weight is a PlanningError naming
+    it. Whether the settings can work is :meth:`PlanParams.check`'s to say.
+    """
+    if errors := form_problems(raw):
+        raise PlanningError(CHECK_MARKED, field_errors=errors)
+    values: dict[str, Any] = {k: v for k, v in raw.items() if k in FORM_FIELDS}
+    for key in ("force_in", "force_out"):
+        if key in values:
+            values[key] = str(values[key]).split()
+    if "weights" in values:
+        values["weights"] = parse_weights(str(values["weights"]))
+    return PlanParams.model_validate(values)

@@ -1,0 +1,93 @@
+"""Plan settings are defined once (PlanParams) and the harm weights are a real setting."""
+
+from __future__ import annotations
+
+import inspect
+
+import numpy as np
+import pytest
+import sqlalchemy as sa
+
+from saferstreets.config import Settings, get_settings
+from saferstreets.crime.offences import HARM_WEIGHTS
+from saferstreets.errors import ConfigError, PlanningError
+from saferstreets.optimisation.mclp import MCLP
+from saferstreets.optimisation.pmedian import PMedian
+from saferstreets.planning import cli as plan_cli
+from saferstreets.planning import routes as plan_routes
+from saferstreets.planning.params import (
+    CHECK_MARKED,
+    DEFAULT_WEIGHTS_TEXT,
+    DEFAULTS,
+    FORM_DEFAULTS,
+    PlanParams,
+    read_form,
+)
+from saferstreets.planning.service import make_plan
+
+SMALL = dict(
+    teams=4, officers=60, radius=800, min_team=5, max_team=30, ward_officers=20, time_limit=10
+)
+
+
+def test_the_cli_and_the_form_take_their_defaults_from_plan_params() -> None:
+    import typer
+
+    make = typer.main.get_command(plan_cli.app)  # the plan group's callback makes a plan
+    defaults = {p.name: p.default for p in make.params}
+    for key in ("teams", "officers", "radius", "min_team", "max_team", "phases", "time_limit"):
+        assert defaults[key] == getattr(DEFAULTS, key), key
+    assert defaults["weights"] == DEFAULT_WEIGHTS_TEXT == "reports=1,survey=1,crime=1"
+    form = inspect.signature(plan_routes.create_plan).parameters
+    for key, value in FORM_DEFAULTS.items():
+        assert form[key].default == value, key
+    assert read_form(FORM_DEFAULTS) == PlanParams()
+
+
+def test_a_setting_that_cannot_work_is_refused_by_the_check() -> None:
+    with pytest.raises(PlanningError) as err:
+        PlanParams(radius=0).check()
+    assert err.value.field_errors == {"radius": "must be more than 0 metres (it is 0)"}
+    with pytest.raises(PlanningError) as err:
+        read_form({"teams": "19.0", "method": "best"})
+    assert err.value.message == CHECK_MARKED
+    assert err.value.field_errors == {
+        "teams": "must be a whole number",
+        "method": "choose mclp or pmedian",
+    }
+
+
+def test_pure_models_carry_no_cli_advice() -> None:
+    with pytest.raises(PlanningError) as err:
+        MCLP.from_arrays([[0, 0]], [1.0], [[0, 0]], radius=0, p=1)
+    assert "--" not in str(err.value) and "radius" in err.value.field_errors
+    many = np.zeros((5000, 2))
+    with pytest.raises(PlanningError) as err:
+        PMedian.from_arrays(many, np.ones(5000), many, 1)
+    assert "--" not in str(err.value) and "saferstreets " not in str(err.value)
+    assert "method" in err.value.field_errors
+
+
+def test_the_cli_adds_its_own_hint() -> None:
+    with pytest.raises(PlanningError) as err, plan_cli.cli_hints():
+        MCLP.from_arrays([[0, 0]], [1.0], [[0, 0]], radius=0, p=1)
+    assert err.value.hint == "for example --radius 800"
+
+
+def test_harm_weights_is_a_setting_the_plan_uses(county: sa.Engine, settings: Settings) -> None:
+    assert Settings().harm_weights == HARM_WEIGHTS
+    default = make_plan(engine=county, name="d", params=PlanParams(**SMALL), settings=settings)
+    no_harm = settings.model_copy(update={"harm_weights": {}})
+    none = make_plan(engine=county, name="n", params=PlanParams(**SMALL), settings=no_harm)
+    assert default.result["summary"]["demand_totals"]["crime"] > 0
+    assert none.result["summary"]["demand_totals"]["crime"] == 0
+
+
+def test_a_negative_harm_weight_names_the_variable(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SAFERSTREETS_HARM_WEIGHTS", '{"Robbery": -1}')
+    get_settings.cache_clear()
+    try:
+        with pytest.raises(ConfigError, match=r"SAFERSTREETS_HARM_WEIGHTS.*Robbery"):
+            get_settings()
+    finally:
+        get_settings.cache_clear()

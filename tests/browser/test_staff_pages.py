@@ -61,7 +61,15 @@ def test_ward_officer_works_an_issue_on_her_phone(  # type: ignore[no-untyped-de
     assert_fits_screen(page, "an issue page on a phone")
     screenshot(page, "staff-issue-scanning-phone")
 
+    # Every move needs its note: without one she is told so beside the field, and stays put.
     page.select_option("#stage", "analysis")
+    _submit(page, "Move")
+    assert "why these reports are one problem" in page.inner_text(".error-summary")
+    assert page.get_attribute("#notes", "aria-invalid") == "true"
+    assert _current_stage(page) == "Scanning"
+    page.select_option("#stage", "analysis")
+    scanned = "Five women say the Northgate path is pitch black at night: one problem."
+    page.fill("#notes", scanned)
     _submit(page, "Move")
     assert _current_stage(page) == "Analysis"
     # A response needs the analysis written down: the page says so and keeps her in place.
@@ -156,11 +164,28 @@ def test_ward_officer_works_an_issue_on_her_phone(  # type: ignore[no-untyped-de
     page.reload()
     assert "Both lights repaired on 3 November" in page.inner_text("main")
     page.select_option("#stage", "assessment")
+    page.fill("#notes", "Patrols from 1 November; the council mended both lights on 3 November.")
     _submit(page, "Move")
+    assert _current_stage(page) == "Assessment"
+    # Closing needs a reason: refused without one, with what she typed kept.
+    assessed = "No reports since the lights were fixed; women say the path feels safer."
     page.select_option("#stage", "closed")
-    page.fill("#notes", "No reports since the lights were fixed; women say the path feels safer.")
+    page.fill("#notes", assessed)
+    _submit(page, "Move")
+    assert "Choose why the issue is closed" in page.inner_text(".error-summary")
+    assert page.input_value("#notes") == assessed
+    assert page.input_value("#reports_before").isdigit()  # the service's count, to confirm
+    assert_accessible(page, "closing an issue, refused for want of a reason")
+    screenshot(page, "staff-issue-closing-phone")
+    page.select_option("#close_reason", "worked")
     _submit(page, "Move")
     assert _current_stage(page) == "Closed"
+    history = page.locator(".stage-history li").all_inner_texts()
+    assert [h.split("\n")[-1].strip() for h in history][:1] == [scanned]
+    assert assessed in history[-1] and "Assessment → Closed" in history[-1]
+    assert "The response worked" in page.inner_text("main")
+    assert_accessible(page, "a closed issue with its history")
+    screenshot(page, "staff-issue-closed-phone")
     page.goto("/staff/issues")
     assert (
         page.locator(".issue-card", has_text=seeded.issue_title).count() == 0

@@ -353,7 +353,7 @@ def move_stage(
 def stage_history(*, session: Session, issue: LocalIssue) -> list[dict[str, Any]]:
     """The issue's moves between stages, oldest first, with each note and who wrote it."""
     rows = session.execute(
-        sa.select(StageNote, User.username)
+        sa.select(StageNote, sa.func.coalesce(sa.func.nullif(User.display_name, ""), User.username))
         .outerjoin(User, User.id == StageNote.user_id)
         .where(StageNote.issue_id == issue.id)
         .order_by(StageNote.created_at, StageNote.id)

@@ -8,6 +8,7 @@ from saferstreets.areas import models as areas_models
 from saferstreets.crime import models as crime_models
 from saferstreets.db import Base
 from saferstreets.ingest import models as ingest_models
+from saferstreets.places import models as places_models
 from saferstreets.planning import models as planning_models
 from saferstreets.reports import models as reports_models
 from saferstreets.surveys import models as surveys_models
@@ -22,6 +23,7 @@ __all__ = [
     "areas_models",
     "crime_models",
     "ingest_models",
+    "places_models",
     "planning_models",
     "reports_models",
     "surveys_models",

@@ -223,6 +223,7 @@ def _register_domain_commands() -> None:
     from saferstreets.areas import cli as areas_cli
     from saferstreets.crime import cli as crime_cli
     from saferstreets.ingest import cli as ingest_cli
+    from saferstreets.places import cli as places_cli
     from saferstreets.planning import cli as planning_cli
     from saferstreets.publishing import cli as publishing_cli
     from saferstreets.reports import cli as reports_cli
@@ -234,6 +235,7 @@ def _register_domain_commands() -> None:
         areas_cli,
         crime_cli,
         surveys_cli,
+        places_cli,
         reports_cli,
         themes_cli,
         analysis_cli,

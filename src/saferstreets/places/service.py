@@ -306,7 +306,7 @@ def search_places(
     Ranked by how well the name matches (whole, start, start of a word, anywhere, near spelling),
     then by kind (stations, stops, streets, parks, landmarks, postcodes, towns), then by distance
     from ``near`` (lat, lon: the pin or the area in view) when given. One match per name and
-    locality (a street in OS Open Names comes in several sections).
+    locality and area (a street in OS Open Names comes in several sections).
     """
     limit = max(1, min(int(limit), 50))
     postcode = _postcode_matches(session, text) or []
@@ -318,6 +318,8 @@ def search_places(
     if len(rows) < limit and len(needle) >= 4:
         scored += _fuzzy_candidates(session, needle, exclude={r.id for r in rows})
     matches = _rank(scored, near)
+    if postcode:  # the postcode or its area said it: not each postcode that starts so as well
+        matches = [m for m in matches if m.kind != "postcode"]
     return _dedupe(postcode + matches)[:limit]
 
 
@@ -415,10 +417,10 @@ def _detail(kind: str, locality: str | None) -> str:
 
 
 def _dedupe(matches: list[PlaceMatch]) -> list[PlaceMatch]:
-    seen: set[tuple[str, str, str]] = set()
+    seen: set[tuple[str, str, str, str | None]] = set()
     out = []
     for m in matches:
-        key = (m.name.lower(), m.kind, m.detail)
+        key = (m.name.lower(), m.kind, m.detail, m.area_code)
         if key not in seen:
             seen.add(key)
             out.append(m)
@@ -580,3 +582,31 @@ def describe_cells(*, session: Session, cells: Iterable[str]) -> dict[str, str]:
 
     index = cached_area_index(session=session)
     return {c: describe_cell(session=session, cell=c, index=index) for c in dict.fromkeys(cells)}
+
+
+@dataclass
+class AreaFound:
+    """A ward or district found for what a resident typed (a place name, street or postcode)."""
+
+    name: str  # what matched: the place, postcode or area
+    detail: str
+    area_code: str
+    area_name: str
+
+
+def find_public_areas(*, session: Session, text: str, limit: int = 10) -> list[AreaFound]:
+    """The wards and districts a name, street or postcode is in (for "find your area")."""
+    from saferstreets.areas.service import find_areas_by_name
+
+    out = [
+        AreaFound(a.name, a.kind.replace("_", " "), a.code, a.name)
+        for a in find_areas_by_name(session=session, text=text, limit=limit)
+        if a.kind in ("ward", "district")
+    ]
+    places = [p for p in search_places(session=session, text=text, limit=limit) if p.area_code]
+    names = _area_names(session, [p.area_code for p in places if p.area_code])
+    for p in places:
+        assert p.area_code is not None
+        if p.area_code in names:
+            out.append(AreaFound(p.name, p.detail, p.area_code, names[p.area_code]))
+    return out[:limit]

@@ -74,6 +74,19 @@ BNG_RANGE = ((0.0, 700_000.0), (0.0, 1_300_000.0))
 POSTCODE = re.compile(r"^([A-Z]{1,2}[0-9][A-Z0-9]?)\s*([0-9][A-Z]{2})$")
 
 
+# A force's own words for kinds (and the demo county's), as the gazetteer's kinds.
+LANDMARK_KINDS = {
+    "rail station": "station",
+    "railway station": "station",
+    "bus station": "station",
+    "tram stop": "stop",
+    "bus stop": "stop",
+    "road": "street",
+    "high street": "street",
+    "nte street": "street",
+}
+
+
 @dataclass
 class PlaceRow:
     """One place read from a file; exactly one of (lat, lon) and (easting, northing) is set."""
@@ -330,14 +343,14 @@ def _read_rail_stations(lines: Iterable[str], source: str) -> Iterator[Read]:
 
 def _landmark(
     source: str, number: int, raw: dict[str, Any], name: str, kind_text: str,
-    point: tuple[float, float] | Problem, given_id: str | None,
+    point: tuple[float, float] | Problem, given_id: str | None, locality: str | None = None,
 ) -> Read:  # fmt: skip
     if not name:
         return Problem(source, number, "name", "is empty: a landmark needs a name", raw)
     if isinstance(point, Problem):
         return point
-    label = " ".join(kind_text.lower().split())
-    kind = label if label in PLACE_KINDS else "landmark"
+    label = " ".join(kind_text.lower().replace("_", " ").split())
+    kind = label if label in PLACE_KINDS else LANDMARK_KINDS.get(label, "landmark")
     return PlaceRow(
         row_number=number,
         source_id=given_id or f"{name.lower()}|{label}",
@@ -345,6 +358,7 @@ def _landmark(
         kind=kind,
         lat=point[0],
         lon=point[1],
+        locality=locality or None,
         properties={"type": label} if label and label != kind else {},
     )
 
@@ -356,6 +370,7 @@ def _read_landmarks_csv(lines: Iterable[str], source: str) -> Iterator[Read]:
         yield _landmark(
             source, number, raw, row.get("name", ""), row.get("kind", ""),
             _latlon(source, number, row, lat_field, lon_field), row.get("id") or None,
+            row.get("locality") or row.get("town"),
         )  # fmt: skip
 
 
@@ -385,6 +400,7 @@ def _read_landmarks_geojson(text: str, source: str) -> Iterator[Read]:
         yield _landmark(
             source, number, raw, str(props.get("name") or "").strip(),
             str(props.get("kind") or ""), point, str(props["id"]) if props.get("id") else None,
+            str(props.get("locality") or props.get("town") or "") or None,
         )  # fmt: skip
 
 

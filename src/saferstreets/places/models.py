@@ -11,8 +11,8 @@ from saferstreets.models_common import JSONType, Located, located_indexes
 # The kinds of place, in the order search offers them when several match equally well.
 PLACE_KINDS = (
     "station",
-    "stop",
     "street",
+    "stop",
     "park",
     "landmark",
     "postcode",

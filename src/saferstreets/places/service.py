@@ -304,7 +304,7 @@ def search_places(
     """Places whose name or postcode matches ``text``, best first.
 
     Ranked by how well the name matches (whole, start, start of a word, anywhere, near spelling),
-    then by kind (stations, stops, streets, parks, landmarks, postcodes, towns), then by distance
+    then by kind (stations, streets, stops, parks, landmarks, postcodes, towns), then by distance
     from ``near`` (lat, lon: the pin or the area in view) when given. One match per name and
     locality and area (a street in OS Open Names comes in several sections).
     """

@@ -504,39 +504,73 @@ NEAR_KM = 0.4  # places further than this from a point are not used to name it
 NAMING_KINDS = ("street", "station", "stop", "park", "landmark")
 
 
-def nearest_places(
-    *, session: Session, lat: float, lon: float, within_km: float = NEAR_KM, limit: int = 5
-) -> list[tuple[float, Place]]:
-    """Places of the naming kinds within ``within_km`` of a point, nearest first (km, place)."""
-    dlat = within_km / 111.0
-    dlon = within_km / (111.0 * max(math.cos(math.radians(lat)), 0.1))
-    rows = session.scalars(
-        sa.select(Place).where(
-            Place.latitude.between(lat - dlat, lat + dlat),
-            Place.longitude.between(lon - dlon, lon + dlon),
-            Place.kind.in_(NAMING_KINDS),
-        )
-    )
-    found = sorted(
-        ((_distance_km((lat, lon), p.latitude or 0.0, p.longitude or 0.0), p) for p in rows),
-        key=lambda item: (item[0], item[1].id),
-    )
-    return [(d, p) for d, p in found if d <= within_km][:limit]
-
-
 def describe_point(
     *, session: Session, lat: float, lon: float, index: AreaIndex | None = None
 ) -> str:
-    """A short name for a point: "near Mill Lane and Netherwick station, Northgate ward".
+    """A short name for a point: "near Mill Lane and Netherwick station, Northgate".
 
     The nearest street and the nearest other place (within 400 m), and the ward (or the
     district) the point is in; the coordinates to 3 decimals when nothing is known about it.
     """
-    near = nearest_places(session=session, lat=lat, lon=lon, limit=20)
-    streets = [p.name for _, p in near if p.kind == "street"]
-    others = [_spoken(p) for _, p in near if p.kind != "street"]
-    names = list(dict.fromkeys((streets[:1] + others[:1]) or [_spoken(p) for _, p in near[:1]]))
-    where = _area_of_point(session, lat, lon, index)
+    return describe_points(session=session, points=[(lat, lon)], index=index)[0]
+
+
+def describe_points(
+    *, session: Session, points: Sequence[tuple[float, float]], index: AreaIndex | None = None
+) -> list[str]:
+    """:func:`describe_point` for many points at once: one query for the places near them all,
+    a k-d tree for the nearest, and the area lookup on arrays."""
+    from saferstreets.areas.lookup import cached_area_index
+
+    if not points:
+        return []
+    lats = np.array([p[0] for p in points], dtype=float)
+    lons = np.array([p[1] for p in points], dtype=float)
+    near = _near_each(session, lats, lons)
+    index = index or cached_area_index(session=session)
+    wards = index.lookup("ward", lons, lats)
+    districts = index.lookup("district", lons, lats)
+    names = _area_names(session, {c for c in [*wards, *districts] if c})
+    out = []
+    for i in range(len(points)):
+        where = names.get(wards[i] or "") or names.get(districts[i] or "")
+        out.append(_phrase(near[i], where, float(lats[i]), float(lons[i])))
+    return out
+
+
+def _near_each(session: Session, lats: np.ndarray, lons: np.ndarray) -> list[list[Any]]:
+    """Per point, the places of the naming kinds within ``NEAR_KM``, nearest first."""
+    from scipy.spatial import cKDTree
+
+    dlat = NEAR_KM / 111.0
+    dlon = NEAR_KM / (111.0 * max(math.cos(math.radians(float(np.abs(lats).max()))), 0.1))
+    rows = list(
+        session.execute(
+            sa.select(Place.id, Place.name, Place.kind, Place.latitude, Place.longitude).where(
+                Place.latitude.between(float(lats.min()) - dlat, float(lats.max()) + dlat),
+                Place.longitude.between(float(lons.min()) - dlon, float(lons.max()) + dlon),
+                Place.kind.in_(NAMING_KINDS),
+            )
+        )
+    )
+    if not rows:
+        return [[] for _ in lats]
+    k = math.cos(math.radians(float(lats.mean())))
+    xy = np.array([(r.longitude * 111.32 * k, r.latitude * 110.57) for r in rows])
+    queries = np.column_stack([lons * 111.32 * k, lats * 110.57])
+    tree = cKDTree(xy)
+    out = []
+    for q, hits in zip(queries, tree.query_ball_point(queries, r=NEAR_KM), strict=True):
+        dist = np.hypot(*(xy[hits] - q).T) if hits else np.array([])
+        order = sorted(range(len(hits)), key=lambda j: (dist[j], rows[hits[j]].id))
+        out.append([rows[hits[j]] for j in order])
+    return out
+
+
+def _phrase(near: list[Any], where: str | None, lat: float, lon: float) -> str:
+    streets = [p.name for p in near if p.kind == "street"]
+    others = [_spoken(p) for p in near if p.kind != "street"]
+    names = list(dict.fromkeys((streets[:1] + others[:1]) or [_spoken(p) for p in near[:1]]))
     if names and where:
         return f"near {' and '.join(names)}, {where}"
     if names:
@@ -546,23 +580,10 @@ def describe_point(
     return f"{lat:.3f}, {lon:.3f}"
 
 
-def _spoken(place: Place) -> str:
+def _spoken(place: Any) -> str:
     if place.kind == "station" and "station" not in place.name.lower():
         return f"{place.name} station"
-    return place.name
-
-
-def _area_of_point(session: Session, lat: float, lon: float, index: AreaIndex | None) -> str | None:
-    from saferstreets.areas.lookup import cached_area_index
-
-    index = index or cached_area_index(session=session)
-    for level in ("ward", "district"):
-        code = index.lookup(level, np.array([lon]), np.array([lat]))[0]
-        if code:
-            name = _area_names(session, [code]).get(code)
-            if name:
-                return name
-    return None
+    return str(place.name)
 
 
 def describe_cell(*, session: Session, cell: str, index: AreaIndex | None = None) -> str:
@@ -577,11 +598,19 @@ def describe_cell(*, session: Session, cell: str, index: AreaIndex | None = None
 
 
 def describe_cells(*, session: Session, cells: Iterable[str]) -> dict[str, str]:
-    """:func:`describe_cell` for several cells (for pages that show many)."""
-    from saferstreets.areas.lookup import cached_area_index
+    """:func:`describe_cell` for several cells at once (for pages that show many)."""
+    import h3
 
-    index = cached_area_index(session=session)
-    return {c: describe_cell(session=session, cell=c, index=index) for c in dict.fromkeys(cells)}
+    unique = list(dict.fromkeys(cells))
+    centres: dict[str, tuple[float, float]] = {}
+    for cell in unique:
+        try:
+            centres[cell] = h3.cell_to_latlng(cell)
+        except (ValueError, TypeError, h3.H3BaseException):
+            continue
+    named = describe_points(session=session, points=list(centres.values()))
+    out = dict(zip(centres, named, strict=True))
+    return {c: out.get(c, c) for c in unique}
 
 
 @dataclass

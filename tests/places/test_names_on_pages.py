@@ -45,7 +45,7 @@ def test_a_referral_lists_where_by_name_not_by_cell(client, session) -> None:  #
             lat=LAT,
             lon=LON,
             free_text="secret words",
-        )  # fmt: skip
+        )
         for _ in range(2)
     ]
     issue = service.create_issue(session=session, user=officer, ward_code="W1", title="Dark lock",

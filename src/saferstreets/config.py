@@ -7,7 +7,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, SecretStr, ValidationError, model_validator
+from pydantic import BaseModel, Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -18,6 +18,49 @@ from pydantic_settings import (
 from saferstreets.errors import ConfigError
 
 DEV_SECRET = "dev-only-insecure-secret-change-me"  # noqa: S105 - refused outside development
+
+
+class SupportService(BaseModel):
+    """A support service the urgent thank-you page signposts: name, phone number, who it is for."""
+
+    name: str = Field(min_length=1, max_length=120)
+    phone: str = Field(
+        pattern=r"^[0-9 ]{3,20}$", description="Digits and spaces, e.g. 0808 2000 247"
+    )
+    detail: str = Field(default="", max_length=300)
+
+    @property
+    def tel(self) -> str:
+        """The number for a ``tel:`` link (digits only)."""
+        return self.phone.replace(" ", "")
+
+
+# National services in England and Wales, free to call, as each describes itself (checked
+# 2026-12-02). A force sets its own list (local services, Wales, Scotland) with
+# SAFERSTREETS_SUPPORT_SERVICES, a JSON list of {"name", "phone", "detail"}.
+DEFAULT_SUPPORT_SERVICES = [
+    SupportService(
+        name="National Domestic Abuse Helpline (Refuge)",
+        phone="0808 2000 247",
+        detail="Free, confidential, 24 hours a day.",
+    ),
+    SupportService(
+        name="Rape Crisis 24/7 Rape & Sexual Abuse Support Line",
+        phone="0808 500 2222",
+        detail="Free, 24 hours a day, for anyone aged 16 or over affected by sexual violence.",
+    ),
+    SupportService(
+        name="Victim Support Supportline",
+        phone="0808 168 9111",
+        detail="Free and confidential, 24 hours a day, whether or not you told the police.",
+    ),
+    SupportService(
+        name="Childline", phone="0800 1111", detail="Free, for children and young people."
+    ),
+    SupportService(
+        name="Samaritans", phone="116 123", detail="Free, any time, if you need someone to talk to."
+    ),
+]
 
 
 class Settings(BaseSettings):
@@ -68,6 +111,14 @@ class Settings(BaseSettings):
         default=30,
         ge=1,
         description="Receipt-code look-ups and place searches per client per hour.",
+    )
+
+    # --- safeguarding: the urgent thank-you page ---------------------------------------------
+    support_services: list[SupportService] = Field(
+        default_factory=lambda: list(DEFAULT_SUPPORT_SERVICES),
+        max_length=12,
+        description="Support services signposted after an urgent report (JSON list of name, "
+        "phone, detail); 999 and 101 are always shown first.",
     )
 
     # --- danger-now alerts (docs/alerts.md) ---

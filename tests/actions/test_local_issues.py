@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import html
+
 import pytest
 import sqlalchemy as sa
 from tests.factories import add_area, add_report
 
 from saferstreets.accounts.service import create_user
 from saferstreets.actions import service
-from saferstreets.actions.models import LocalIssue
+from saferstreets.actions.models import IssueReport, LocalIssue
 from saferstreets.areas.models import Area
 from saferstreets.errors import NotFound, PermissionDenied, ValidationFailed
 
@@ -249,3 +251,121 @@ def test_a_referral_shows_its_partner_where_without_the_reports(session, county)
         service.get_referral(session=session, referral_id=lights.id, user=other)
     with pytest.raises(NotFound):
         service.get_referral(session=session, referral_id=999_999, user=analyst)
+
+
+def test_linking_refuses_reports_outside_the_issue_ward_and_links_nothing(session, county) -> None:  # type: ignore[no-untyped-def]
+    officer, analyst, _ = county
+    mine = add_report(session, ward="W1", district="D1", reasons=["poor_lighting"])
+    theirs = add_report(
+        session, ward="W2", district="D1", reasons=["touching"],
+        free_text="A man called Lee who works at the takeaway keeps grabbing girls",
+    )  # fmt: skip
+    for user in (officer, analyst):  # even a user who sees every ward links only the issue's ward
+        with pytest.raises(ValidationFailed, match=f"report {theirs.id} is not in this issue"):
+            service.create_issue(
+                session=session, user=user, ward_code="W1", title="Grabbing",
+                report_ids=[mine.id, theirs.id],
+            )  # fmt: skip
+    issue = service.create_issue(session=session, user=officer, ward_code="W1", title="Lights")
+    # A report that does not exist gets the same answer as one in another ward.
+    for ids in ([theirs.id], [mine.id, 987654], [mine.id, 10**23]):
+        with pytest.raises(ValidationFailed, match="not in this issue's ward") as refused:
+            service.link_reports(session=session, issue=issue, report_ids=ids, user=officer)
+        assert "report_ids" in refused.value.field_errors
+    with pytest.raises(PermissionDenied):  # a ward officer cannot link into another ward's issue
+        other = service.create_issue(session=session, user=analyst, ward_code="W2", title="W2")
+        service.link_reports(session=session, issue=other, report_ids=[theirs.id], user=officer)
+    session.flush()
+    assert session.scalar(sa.select(sa.func.count()).select_from(IssueReport)) == 0
+    assert [i.title for i in session.scalars(sa.select(LocalIssue).order_by(LocalIssue.id))] == [
+        "Lights", "W2",
+    ]  # fmt: skip
+    assert (mine.status, theirs.status) == ("new", "new")
+
+
+def test_an_urgent_report_is_linked_only_after_its_review_and_stays_in_the_queue(
+    session, county
+) -> None:  # type: ignore[no-untyped-def]
+    from saferstreets.reports import safeguarding
+
+    officer, _, _ = county
+    supervisor = create_user(
+        session=session, username="sup", password="long enough pw", role="supervisor"
+    )
+    calm = add_report(session, ward="W1", district="D1", reasons=["poor_lighting"])
+    urgent = add_report(
+        session, ward="W1", district="D1", reasons=["followed"], urgent=True, urgency=1,
+        urgent_reason="danger now", free_text="someone is following me right now",
+    )  # fmt: skip
+    for user in (officer, supervisor):
+        with pytest.raises(ValidationFailed, match=f"report {urgent.id} is urgent and waits"):
+            service.create_issue(
+                session=session, user=user, ward_code="W1", title="Followed",
+                report_ids=[calm.id, urgent.id],
+            )  # fmt: skip
+    issue = service.create_issue(session=session, user=officer, ward_code="W1", title="Followed")
+    with pytest.raises(ValidationFailed, match="safeguarding review"):
+        service.link_reports(session=session, issue=issue, report_ids=[urgent.id], user=officer)
+    assert calm.status == "new" and urgent.status == "new"
+    assert [s["report_ids"] for s in service.suggest_issues(session=session, min_reports=1)] == [
+        [calm.id]
+    ]  # suggestions leave out what cannot be linked yet
+    safeguarding.record_review(
+        session=session, public_ids=[urgent.public_id], outcome="control_room", note=None,
+        user=supervisor,
+    )  # fmt: skip
+    assert (
+        service.link_reports(
+            session=session, issue=issue, report_ids=[calm.id, urgent.id], user=officer
+        )
+        == 2
+    )
+    assert urgent.status == "linked"
+
+
+def test_a_ward_officer_cannot_read_another_wards_reports_through_a_new_issue(
+    client, engine
+) -> None:  # type: ignore[no-untyped-def]
+    from saferstreets.db import session_scope
+
+    words = "A man called Lee who works at the takeaway keeps grabbing girls, one is only 14"
+    with session_scope(engine) as session:
+        add_area(session, "D1", "Northbury", "district")
+        add_area(session, "W1", "Castle", "ward", parent="D1")
+        add_area(session, "W2", "Riverside", "ward", parent="D1", lon=-0.29)
+        create_user(
+            session=session, username="pc", password="long enough pw", role="ward_officer",
+            wards=["W1"],
+        )  # fmt: skip
+        mine = add_report(session, ward="W1", district="D1", reasons=["poor_lighting"]).id
+        theirs = add_report(
+            session, ward="W2", district="D1", reasons=["touching"], free_text=words
+        )
+        theirs_id = theirs.id
+    token = client.get("/login").text.split('name="csrf_token" value="')[1].split('"')[0]
+    client.post(
+        "/login", data={"username": "pc", "password": "long enough pw", "csrf_token": token}
+    )
+    token = client.get("/staff/issues").text.split('name="csrf_token" value="')[1].split('"')[0]
+
+    def create(report_ids: str):  # type: ignore[no-untyped-def]
+        return client.post(
+            "/staff/issues",
+            data={"csrf_token": token, "ward_code": "W1", "title": "Grabbing",
+                  "report_ids": report_ids},
+            follow_redirects=False,
+        )  # fmt: skip
+
+    refused = create(f"{mine},{theirs_id}")
+    assert refused.status_code == 422
+    assert f"report {theirs_id} is not in this issue's ward" in html.unescape(refused.text)
+    assert "Lee" not in refused.text
+    assert create("99999999999999999999999").status_code == 422  # not a 500
+    junk = create(f"{mine},abc")
+    assert junk.status_code == 422 and "not: abc" in junk.text
+    assert client.get("/staff/issues.json").json() == []  # nothing was created
+    with session_scope(engine) as session:
+        assert session.scalar(sa.select(sa.func.count()).select_from(IssueReport)) == 0
+    made = create(str(mine))
+    assert made.status_code == 303
+    assert words not in client.get(made.headers["location"]).text

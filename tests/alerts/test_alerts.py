@@ -122,7 +122,7 @@ def test_email_and_webhook_carry_urgency_area_and_link_never_words_or_point(
     report = _report(county)
     run = alerts.deliver_due(engine=county, settings=alert_settings)
     assert (run.sent, run.retrying, run.failed) == (1, 0, 0)
-    link = f"https://saferstreets.force.example/staff/safeguarding#report-{report.public_id}"
+    link = f"https://saferstreets.force.example/staff/safeguarding?report={report.public_id}#report-{report.public_id}"
 
     [mail] = smtp.inbox.messages
     assert mail["to"] == [DUTY] and mail["from"] == "alerts@force.example"
@@ -263,7 +263,10 @@ def test_a_failed_alert_shows_on_the_queue_and_in_status(
         page = web.get("/staff/safeguarding")
         assert page.status_code == 200
         assert "1 danger-now alert could not be delivered" in page.text
-        assert f'href="/staff/safeguarding#report-{report.public_id}"' in page.text
+        assert (
+            f'href="/staff/safeguarding?report={report.public_id}#report-{report.public_id}"'
+            in page.text
+        )
         assert "webhook: HTTP 500" in page.text
         status_json = web.get("/staff/status.json").json()
         assert status_json["alerts"]["failed"] == 1

@@ -44,7 +44,7 @@ def test_a_failed_alert_is_the_first_thing_on_the_queue(  # type: ignore[no-unty
         assert banner.is_visible()
         assert "1 danger-now alert could not be delivered" in banner.inner_text()
         assert banner.locator("a").get_attribute("href") == (
-            "/staff/safeguarding#report-00000000-0000-4000-8000-000000000001"
+            "/staff/safeguarding?report=00000000-0000-4000-8000-000000000001#report-00000000-0000-4000-8000-000000000001"
         )
         assert_accessible(page, f"/staff/safeguarding with a failed alert ({size})")
         assert_fits_screen(page, f"/staff/safeguarding with a failed alert ({size})")

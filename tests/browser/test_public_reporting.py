@@ -216,21 +216,62 @@ def test_every_public_page_passes_axe(
     assert_accessible(page_noscripts, "the status of a report")
 
 
+def _flood_riverside(live_server, copies: int) -> list[str]:  # type: ignore[no-untyped-def]
+    """``copies`` near-identical urgent reports in Riverside, straight into the store."""
+    from datetime import datetime
+
+    from saferstreets.db import session_scope
+    from saferstreets.reports.schemas import ReportSubmission
+    from saferstreets.reports.service import create_report
+
+    lat, lon = INSIDE["E05009004"]
+    sent = datetime(2026, 3, 2, 21)
+    ids = []
+    with session_scope(live_server.engine) as session:
+        for i in range(copies):
+            submission = ReportSubmission.model_validate(
+                {"latitude": lat + i * 0.001, "longitude": lon, "occurred_on": sent.date(),
+                 "reasons": ["isolated"], "free_text": "HE IS OUTSIDE MY HOUSE RIGHT NOW" + "!" * i}
+            )  # fmt: skip
+            report, _ = create_report(session=session, submission=submission, received_at=sent)
+            ids.append(report.public_id)
+    return ids
+
+
 def test_safeguarding_queue_in_the_browser(
-    page, staff_login, assert_accessible, screenshot
+    page, live_server, staff_login, assert_accessible, assert_fits_screen, screenshot
 ) -> None:  # type: ignore[no-untyped-def]
     page.goto("/report")
-    page.wait_for_selector("#report-map path", state="attached")
-    box = page.locator("#report-map").bounding_box()
-    page.locator("#report-map").click(position={"x": box["width"] * 0.7, "y": box["height"] * 0.7})
+    page.fill("#place_text", "Northgate")
+    page.click("#find-place")
+    page.wait_for_selector("input[name=area_code]")
     _fill_rest(page, "A man called Gary follows girls from the station, he is outside now")
     page.click("#send-report")
     page.wait_for_url("**/report/thanks")
+    assert_fits_screen(page, "the urgent thank-you page on a phone")
+    screenshot(page, "report-thanks-urgent-phone")
+    page.set_viewport_size({"width": 1280, "height": 900})
+    screenshot(page, "report-thanks-urgent-desktop")
+    page.set_viewport_size({"width": 390, "height": 844})
+    flood = _flood_riverside(live_server, 12)
     staff_login(page, "supervisor")
     page.goto("/staff/safeguarding")
     assert "A man called Gary" in page.content()
+    group = page.locator(f"#group-{flood[0]}")
+    expect(group.locator(".sg-count")).to_have_text("12 near-identical reports")
+    group.locator("summary").click()
+    assert_fits_screen(page, "/staff/safeguarding on a phone")
     assert_accessible(page, "/staff/safeguarding")
     screenshot(page, "staff-safeguarding")
+    page.set_viewport_size({"width": 1280, "height": 900})
+    screenshot(page, "staff-safeguarding-desktop")
+    page.set_viewport_size({"width": 390, "height": 844})
+    # One review for the whole flood, through the page: no further action needs its reason.
+    group.locator("input[value=no_further_action]").check()
+    group.locator("textarea").fill("The same words twelve times within an hour: a hostile flood.")
+    group.locator("button[type=submit]").click()
+    expect(page.locator(f"#group-{flood[0]}")).to_have_count(0)
+    assert "A man called Gary" in page.content()
 
 
 def test_the_server_keeps_no_address_or_browser_details(page, live_server) -> None:  # type: ignore[no-untyped-def]

@@ -46,6 +46,15 @@ def test_demo_runs_every_stage_into_its_own_store(tmp_path: Path) -> None:
             sa.text("SELECT count(*) FROM local_issue WHERE stage != 'closed' AND ward_code = :w"),
             {"w": json.loads(officer_wards)[0]},
         )
+        linked_unreviewed = session.scalar(
+            sa.text(
+                "SELECT count(*) FROM issue_report"
+                " JOIN report ON report.id = issue_report.report_id"
+                " WHERE report.urgent AND NOT EXISTS (SELECT 1 FROM safeguarding_review v"
+                " WHERE v.report_id = report.id)"
+            )
+        )
+        reviewed = session.scalar(sa.text("SELECT count(*) FROM safeguarding_review"))
         partner = session.scalar(sa.text("SELECT partner FROM user_account WHERE role = 'partner'"))
         partner_open = session.scalar(
             sa.text("SELECT count(*) FROM referral WHERE partner = :p AND closed_on IS NULL"),
@@ -60,6 +69,7 @@ def test_demo_runs_every_stage_into_its_own_store(tmp_path: Path) -> None:
     assert issues > 0 and plans == 1
     assert open_in_her_wards > 0  # the demo ward officer's queue is not empty
     assert partner_open > 0  # nor is the demo council partner's
+    assert linked_unreviewed == 0 and reviewed > 0  # urgent reports are reviewed before linking
     # A second run starts again from a fresh store: nothing doubles.
     _, used2 = run_demo(settings=settings, seed=7, out=None, console=Console(file=None, quiet=True))
     dispose_engines()

@@ -7,6 +7,7 @@ import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
 import sqlalchemy as sa
 from tests.reports.conftest import csrf_of, receipt_of
 from tests.reports.county import INSIDE, OUTSIDE
@@ -238,7 +239,12 @@ def test_safeguarding_queue_is_for_some_roles_and_audited(web, county) -> None: 
         report = session.scalar(sa.select(Report).where(Report.urgent.is_(True)))
         assert event.action == "view" and event.detail["reports"] == [report.public_id]
     reviewed = web.post(
-        f"/staff/safeguarding/{report.public_id}/reviewed", data={"csrf_token": csrf_of(page.text)}
+        "/staff/safeguarding/review",
+        data={
+            "csrf_token": csrf_of(page.text),
+            "report": report.public_id,
+            "outcome": "control_room",
+        },
     )
     assert reviewed.status_code == 200 and "Nothing is waiting" in reviewed.text
 
@@ -284,3 +290,39 @@ def test_no_client_address_user_agent_or_exact_time_is_kept(web, county, db_url,
         abs((h - before.replace(minute=0, second=0, microsecond=0)).total_seconds()) <= 3600
         for h in hours
     )
+
+
+def test_the_urgent_thank_you_page_leads_with_safety_then_support_then_the_code(web) -> None:  # type: ignore[no-untyped-def]
+    page = web.post("/report", data=_form(web, free_text="he is outside my house right now")).text
+    danger = page.index("If you are in danger now, call 999")
+    support = page.index("National Domestic Abuse Helpline")
+    code = page.index('id="receipt-code"')
+    assert danger < support < code
+    assert danger < page.index("<h1") + 40  # the page's heading is the safety message
+    assert 'href="tel:999"' in page and 'href="tel:101"' in page
+    for number in ("08082000247", "08085002222", "08081689111"):
+        assert f'href="tel:{number}"' in page
+    calm = web.post("/report", data=_form(web, free_text="no lights on the path")).text
+    assert (
+        "National Domestic Abuse Helpline" not in calm and "Thank you. Your report was sent" in calm
+    )
+
+
+def test_the_support_services_are_a_setting(county, settings) -> None:  # type: ignore[no-untyped-def]
+    from fastapi.testclient import TestClient
+
+    from saferstreets.config import SupportService
+    from saferstreets.web.app import create_app
+
+    local = SupportService(
+        name="Northbury Women's Aid <b>", phone="01234 567890", detail="Weekdays"
+    )
+    app = create_app(settings.model_copy(update={"support_services": [local]}))
+    with TestClient(app) as client:
+        page = client.post(
+            "/report", data=_form(client, free_text="my ex is outside right now")
+        ).text
+    assert 'href="tel:01234567890"' in page and "Northbury Women&#39;s Aid &lt;b&gt;" in page
+    assert "National Domestic Abuse Helpline" not in page
+    with pytest.raises(ValueError, match="phone"):
+        SupportService(name="x", phone="javascript:alert(1)")

@@ -21,7 +21,7 @@ from saferstreets.actions.models import PublicUpdate
 from saferstreets.db import session_factory
 from saferstreets.errors import NotFound, ValidationFailed
 from saferstreets.ingest.models import QuarantinedRow
-from saferstreets.reports import service
+from saferstreets.reports import safeguarding, service
 from saferstreets.reports.models import Report
 from saferstreets.reports.schemas import ReportSubmission, parse_submission
 from saferstreets.themes.models import ThemeAssignment
@@ -155,17 +155,21 @@ def test_urgent_words_go_to_the_safeguarding_queue(county: sa.Engine) -> None:
         )
         assert not calm.urgent
         assert danger.urgent and "danger now" in danger.urgent_reason
-        queue = service.safeguarding_queue(session=session)
-        assert [r.id for r in queue] == [danger.id]
-        assert service.count_safeguarding(session=session) == 1
+        queue = safeguarding.queue_page(session=session)
+        assert [r.id for g in queue.groups for r in g.reports] == [danger.id]
+        assert safeguarding.count_safeguarding(session=session) == 1
         user = create_user(
             session=session, username="sup", password="a long password", role="supervisor"
         )
-        service.mark_reviewed(session=session, public_id=danger.public_id, user=user)
-        assert service.safeguarding_queue(session=session) == []
-        assert [
-            r.id for r in service.safeguarding_queue(session=session, include_reviewed=True)
-        ] == [danger.id]
+        safeguarding.record_review(
+            session=session, public_ids=[danger.public_id], outcome="control_room", note=None,
+            user=user,
+        )  # fmt: skip
+        assert safeguarding.queue_page(session=session).groups == []
+        everything = safeguarding.queue_page(
+            session=session, filters=safeguarding.QueueFilters(include_reviewed=True)
+        )
+        assert [r.id for g in everything.groups for r in g.reports] == [danger.id]
         event = session.scalar(
             sa.select(AuditEvent).where(AuditEvent.object_id == danger.public_id)
         )

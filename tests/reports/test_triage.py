@@ -56,3 +56,21 @@ def test_a_child_describing_sexual_behaviour_is_flagged() -> None:
 
 def test_other_reason_text_is_read_too() -> None:
     assert triage(free_text=None, other_reason="he has a gun").urgent
+
+
+@pytest.mark.parametrize(
+    ("text", "reasons", "age_band", "urgency"),
+    [
+        ("he is outside my house right now", [], None, 1),
+        ("a man called Gary Stone has a knife", [], None, 1),  # a weapon outranks a name
+        ("I was sexually assaulted by the canal", [], None, 2),
+        (None, ["touching"], "under16", 2),
+        ("my ex keeps turning up at my work", [], None, 3),
+        ("a car with reg AB12 CDE parks there", [], None, 3),
+        ("dark underpass", [], None, None),
+    ],
+)
+def test_urgency_ranks_danger_now_then_a_child_or_sexual_violence_then_a_named_person(
+    text: str | None, reasons: list[str], age_band: str | None, urgency: int | None
+) -> None:
+    assert triage(free_text=text, reasons=reasons, age_band=age_band).urgency == urgency

@@ -105,7 +105,15 @@ def create_issue(
     report_ids: Annotated[str, Form(max_length=20000)] = "",
 ) -> Response:
     check_csrf(request, csrf)
-    ids = [int(x) for x in report_ids.split(",") if x.strip().isdigit()]
+    tokens = [x.strip() for x in report_ids.split(",") if x.strip()]
+    if not all(x.isascii() and x.isdigit() for x in tokens):
+        bad = ", ".join(x[:20] for x in tokens if not (x.isascii() and x.isdigit()))[:200]
+        raise ValidationFailed(
+            f"Report numbers must be whole numbers separated by commas; not: {bad}. "
+            "Nothing was created.",
+            field_errors={"report_ids": "whole numbers separated by commas"},
+        )
+    ids = [int(x) for x in tokens]
     issue = service.create_issue(
         session=session,
         user=user,

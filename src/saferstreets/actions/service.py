@@ -109,6 +109,7 @@ def create_issue(
         raise ValidationFailed(
             "Priority must be 1, 2 or 3.", field_errors={"priority": "must be 1, 2 or 3"}
         )
+    _reports_to_link(session=session, ward_code=ward_code, report_ids=report_ids, user=user)
     issue = LocalIssue(
         ward_code=ward_code,
         title=title,
@@ -121,21 +122,76 @@ def create_issue(
     )
     session.add(issue)
     session.flush()
-    link_reports(session=session, issue=issue, report_ids=report_ids)
+    link_reports(session=session, issue=issue, report_ids=report_ids, user=user)
     audit(
         session=session, user=user, action="create", object_kind="local_issue", object_id=issue.id
     )
     return issue
 
 
-def link_reports(*, session: Session, issue: LocalIssue, report_ids: Sequence[int]) -> int:
-    """Link reports to the issue (marking them 'linked'); returns how many were newly linked."""
-    if not report_ids:
+MAX_REPORT_ID = 2**31 - 1  # larger numbers name no report (and overflow PostgreSQL's integer)
+
+
+def _name_reports(ids: Sequence[int]) -> tuple[str, str]:
+    """("report 5" or "reports 5, 7", "is" or "are") for a message."""
+    listed = ", ".join(str(i) for i in ids[:20]) + (" and more" if len(ids) > 20 else "")
+    return (f"report {listed}", "is") if len(ids) == 1 else (f"reports {listed}", "are")
+
+
+def _reports_to_link(
+    *, session: Session, ward_code: str, report_ids: Sequence[int], user: User | None
+) -> list[Report]:
+    """The reports, if every one lies in the ward, the user may see that ward, and none is urgent
+    and waiting for a safeguarding review; otherwise refuse them all, naming the ones refused.
+
+    A report that does not exist and one in another ward get the same answer.
+    """
+    from saferstreets.reports.safeguarding import waiting_among
+
+    ids = sorted(set(report_ids))
+    if not ids:
+        return []
+    if user is not None and not can_see_ward(user, ward_code):
+        raise PermissionDenied("You can only link reports in your own wards.")
+    known = [i for i in ids if 0 < i <= MAX_REPORT_ID]
+    found = {r.id: r for r in session.scalars(sa.select(Report).where(Report.id.in_(known)))}
+    outside = [i for i in ids if i not in found or found[i].ward_code != ward_code]
+    if outside:
+        named, verb = _name_reports(outside)
+        raise ValidationFailed(
+            f"Nothing was linked: {named} {verb} not in this issue's ward ({ward_code}) or "
+            f"{'does' if verb == 'is' else 'do'} not exist. Only reports in the issue's ward can "
+            "be linked to it.",
+            field_errors={"report_ids": f"not in ward {ward_code}: {named}"},
+        )
+    waiting = waiting_among(session=session, report_ids=ids)
+    if waiting:
+        named, verb = _name_reports(waiting)
+        raise ValidationFailed(
+            f"Nothing was linked: {named} {verb} urgent and {'waits' if verb == 'is' else 'wait'} "
+            "for a safeguarding review. A supervisor must review "
+            f"{'it' if verb == 'is' else 'them'} in the safeguarding queue before linking.",
+            field_errors={"report_ids": f"waiting for a safeguarding review: {named}"},
+        )
+    return [found[i] for i in ids]
+
+
+def link_reports(
+    *, session: Session, issue: LocalIssue, report_ids: Sequence[int], user: User | None = None
+) -> int:
+    """Link reports to the issue (marking them 'linked'); returns how many were newly linked.
+
+    All or nothing: every report must lie in the issue's ward, the user must be allowed that
+    ward, and no urgent report may wait for a safeguarding review (``_reports_to_link``).
+    """
+    found = _reports_to_link(
+        session=session, ward_code=issue.ward_code, report_ids=report_ids, user=user
+    )
+    if not found:
         return 0
     existing = set(
         session.scalars(sa.select(IssueReport.report_id).where(IssueReport.issue_id == issue.id))
     )
-    found = session.scalars(sa.select(Report).where(Report.id.in_(list(report_ids)))).all()
     added = 0
     for report in found:
         if report.id in existing:
@@ -465,10 +521,17 @@ def issue_detail(*, session: Session, issue: LocalIssue) -> dict[str, Any]:
 def suggest_issues(
     *, session: Session, min_reports: int = 5, limit: int = 50
 ) -> list[dict[str, Any]]:
-    """Clusters of unlinked reports by ward and reason that look like a local problem (scanning)."""
+    """Clusters of unlinked reports by ward and reason that look like a local problem (scanning).
+
+    Urgent reports still waiting for a safeguarding review are left out: they cannot be linked.
+    """
+    from saferstreets.reports.safeguarding import awaiting_review
+
     rows = session.execute(
         sa.select(Report.id, Report.ward_code, Report.reasons).where(
-            Report.ward_code.is_not(None), Report.status.in_(("new", "triaged"))
+            Report.ward_code.is_not(None),
+            Report.status.in_(("new", "triaged")),
+            ~awaiting_review(),
         )
     ).all()
     clusters: dict[tuple[str, str], list[int]] = {}

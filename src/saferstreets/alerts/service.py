@@ -134,7 +134,8 @@ def message_for(*, session: Session, alert: Alert, settings: Settings) -> AlertM
 
 def queue_link(*, settings: Settings, report_public_id: str) -> str:
     """The report's entry on the safeguarding queue, on the address staff use."""
-    return f"{settings.public_base_url.rstrip('/')}{QUEUE_PATH}#report-{report_public_id}"
+    base = settings.public_base_url.rstrip("/")
+    return f"{base}{QUEUE_PATH}?report={report_public_id}#report-{report_public_id}"
 
 
 def _send_pending(
@@ -296,7 +297,7 @@ def alert_trouble(
                 "received_hour": a.received_hour.isoformat(timespec="minutes"),
                 "attempts": a.attempts,
                 "error": a.last_error,
-                "link": f"{QUEUE_PATH}#report-{a.report_public_id}",
+                "link": f"{QUEUE_PATH}?report={a.report_public_id}#report-{a.report_public_id}",
             }
             for a in failed
         ],

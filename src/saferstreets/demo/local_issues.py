@@ -5,6 +5,10 @@ The demo county's reports are turned into issues through the same service staff 
 reason a partner answers (lighting, CCTV, licensing...) so that every partner has work; some are
 referred to partners, and the ones further along have actions and a public update, so every page
 has something real to show.
+
+Urgent reports are reviewed first, as a duty supervisor would (``review_urgent_reports``): all but
+those of the last few days, which still wait in the safeguarding queue. An urgent report waiting
+for review is never linked to an issue (the service refuses it, and suggestions leave it out).
 """
 
 from __future__ import annotations
@@ -12,12 +16,37 @@ from __future__ import annotations
 import random
 from datetime import date, timedelta
 
+import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from saferstreets.actions import service
 from saferstreets.actions.partners import BY_CODE as PARTNERS
 from saferstreets.actions.partners import THEME_PARTNER
+from saferstreets.reports.models import Report
+from saferstreets.reports.safeguarding import awaiting_review, record_review
 from saferstreets.themes.taxonomy import BY_CODE as THEMES
+
+WAITING_DAYS = 3  # urgent reports sent in the demo's last three days still wait for review
+# What a duty supervisor decides, by urgency (1 danger now, 2 a child or sexual violence, 3 it
+# names someone): outcome, note, and how likely that choice is.
+REVIEWS = {
+    1: [
+        ("control_room", "Passed to the control room; an officer called the area in.", 0.8),
+        ("no_further_action", "No further action: an old incident, no one at risk now.", 0.2),
+    ],
+    2: [
+        ("safeguarding_partner", "Referred to the multi-agency safeguarding hub (MASH).", 0.7),
+        ("control_room", "Passed to the control room for the child protection team.", 0.3),
+    ],
+    3: [
+        ("safeguarding_partner", "Shared with the domestic abuse partnership (MARAC).", 0.5),
+        (
+            "no_further_action",
+            "No further action: names a place's staff, no risk; ward aware.",
+            0.5,
+        ),
+    ],
+}
 
 RESPONSES = {
     "poor_lighting": (
@@ -55,8 +84,39 @@ PATROL = (
 )
 
 
+def review_urgent_reports(*, session: Session, seed: int) -> int:
+    """Review the urgent reports as a duty supervisor would, within a day of each, except those of
+    the last ``WAITING_DAYS`` days, which wait in the queue; return how many were reviewed."""
+    rng = random.Random(seed)
+    waiting = session.scalars(
+        sa.select(Report).where(awaiting_review()).order_by(Report.received_hour, Report.id)
+    ).all()
+    if not waiting:
+        return 0
+    cutoff = waiting[-1].received_hour - timedelta(days=WAITING_DAYS)
+    reviewed = 0
+    for report in waiting:
+        if report.received_hour >= cutoff:
+            break
+        choices = REVIEWS.get(report.urgency or 3, REVIEWS[3])
+        outcome, note, _ = rng.choices(choices, weights=[c[2] for c in choices])[0]
+        record_review(
+            session=session,
+            public_ids=[report.public_id],
+            outcome=outcome,
+            note=note,
+            user=None,
+            at=report.received_hour
+            + timedelta(hours=rng.randint(1, 20), minutes=rng.randint(0, 59)),
+        )
+        reviewed += 1
+    return reviewed
+
+
 def seed_local_issues(*, session: Session, seed: int, today: date, limit: int = 18) -> int:
-    """Create issues from the largest clusters of reports and move them along; return how many."""
+    """Review urgent reports, then create issues from the largest clusters of reports and move
+    them along; return how many issues."""
+    review_urgent_reports(session=session, seed=seed)
     rng = random.Random(seed)
     every = service.suggest_issues(session=session, min_reports=4, limit=100_000)
     clusters = every[:limit]

@@ -41,7 +41,7 @@ def register(*, app: typer.Typer, import_app: typer.Typer) -> None:
         """Say how many urgent reports wait for review (read them on /staff/safeguarding)."""
         from saferstreets.cli import console, open_store
         from saferstreets.db import session_scope
-        from saferstreets.reports.service import count_safeguarding
+        from saferstreets.reports.safeguarding import count_safeguarding
 
         with session_scope(open_store()) as session:
             waiting = count_safeguarding(session=session)

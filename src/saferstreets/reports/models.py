@@ -12,6 +12,19 @@ from saferstreets.db import Base
 from saferstreets.models_common import JSONType, Located, located_indexes
 
 REPORT_STATUSES = ("new", "triaged", "linked", "closed")
+# What a safeguarding review decided. "No further action" needs a reason in the note.
+REVIEW_OUTCOMES = {
+    "control_room": "Passed to the control room",
+    "safeguarding_partner": "Referred to a safeguarding partner",
+    "no_further_action": "No further action",
+}
+# How soon an urgent report must be read: 1 danger now, 2 a child or sexual violence, 3 it names
+# or identifies a person. Set by triage; the queue is ordered by it, then by age.
+URGENCY_LABELS = {
+    1: "Danger now",
+    2: "A child or sexual violence",
+    3: "Names or identifies someone",
+}
 
 
 class Report(Located, Base):
@@ -46,3 +59,22 @@ class Report(Located, Base):
     status: Mapped[str] = mapped_column(sa.String(16), default="new")
     urgent: Mapped[bool] = mapped_column(default=False)
     urgent_reason: Mapped[str | None] = mapped_column(sa.String(200))
+    urgency: Mapped[int | None]  # 1 (most urgent) to 3; None when not urgent
+
+
+class SafeguardingReview(Base):
+    """A person's review of an urgent report: who, when, what was decided, and why.
+
+    An urgent report stays in the safeguarding queue until it has a review, whatever its status
+    (linking it to a local issue or closing it does not take it out).
+    """
+
+    __tablename__ = "safeguarding_review"
+    __table_args__ = (sa.Index("ix_safeguarding_review_report_id", "report_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    report_id: Mapped[int] = mapped_column(sa.ForeignKey("report.id", ondelete="CASCADE"))
+    reviewer_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id"))
+    reviewed_at: Mapped[datetime]
+    outcome: Mapped[str] = mapped_column(sa.String(32))
+    note: Mapped[str | None] = mapped_column(sa.Text)

@@ -223,6 +223,7 @@ def create_report(
         status="new",
         urgent=flag.urgent,
         urgent_reason=flag.reason,
+        urgency=flag.urgency,
         latitude=where.latitude,
         longitude=where.longitude,
         h3_cell=where.h3_cell,
@@ -308,9 +309,11 @@ def area_updates(*, session: Session, report: Report, limit: int = 5) -> list[di
 
 def delete_report(*, session: Session, code: str) -> None:
     """Delete the report with this receipt code, and everything derived from its words."""
+    from saferstreets.reports.models import SafeguardingReview
     from saferstreets.themes.models import ThemeAssignment
 
     report = report_for_receipt(session=session, code=code)
+    session.execute(sa.delete(SafeguardingReview).where(SafeguardingReview.report_id == report.id))
     session.execute(
         sa.delete(ThemeAssignment).where(
             ThemeAssignment.owner_kind == "report", ThemeAssignment.owner_id == report.id
@@ -321,31 +324,7 @@ def delete_report(*, session: Session, code: str) -> None:
     session.expunge(report)
 
 
-# --- staff: the safeguarding queue -----------------------------------------------------------
-
-
-def safeguarding_queue(
-    *, session: Session, include_reviewed: bool = False, limit: int = 200
-) -> list[Report]:
-    """Urgent reports, newest first; those not yet reviewed (status ``new``) unless asked."""
-    query = sa.select(Report).where(Report.urgent.is_(True))
-    if not include_reviewed:
-        query = query.where(Report.status == "new")
-    return list(
-        session.scalars(query.order_by(Report.received_hour.desc(), Report.id.desc()).limit(limit))
-    )
-
-
-def count_safeguarding(*, session: Session) -> int:
-    """How many urgent reports wait for review."""
-    return int(
-        session.scalar(
-            sa.select(sa.func.count(Report.id)).where(
-                Report.urgent.is_(True), Report.status == "new"
-            )
-        )
-        or 0
-    )
+# --- staff ----------------------------------------------------------------------------------
 
 
 def area_names(*, session: Session, codes: set[str]) -> dict[str, str]:
@@ -356,27 +335,6 @@ def area_names(*, session: Session, codes: set[str]) -> dict[str, str]:
         return {}
     rows = session.execute(sa.select(Area.code, Area.name).where(Area.code.in_(sorted(codes))))
     return {code: name for code, name in rows}
-
-
-def mark_reviewed(*, session: Session, public_id: str, user: Any) -> Report:
-    """Record that a person has read an urgent report (status → triaged), with an audit event."""
-    from saferstreets.accounts.service import audit
-
-    report = session.scalar(sa.select(Report).where(Report.public_id == public_id))
-    if report is None:
-        raise NotFound("That report is not in the store (it may have been deleted by its author).")
-    if report.status == "new":
-        report.status = "triaged"
-    audit(
-        session=session,
-        user=user,
-        action="update",
-        object_kind="report",
-        object_id=report.public_id,
-        detail={"safeguarding": "reviewed"},
-    )
-    session.flush()
-    return report
 
 
 def received_today() -> date:

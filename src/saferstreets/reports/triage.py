@@ -70,12 +70,35 @@ _NOT_DANGER = re.compile(
 )
 
 
+# How soon each finding must be read (1 first): the safeguarding queue is ordered by the most
+# urgent finding of a report, then by age.
+_URGENCY = {
+    "danger now": 1,
+    "asks for help": 1,
+    "threat to life": 1,
+    "weapon": 1,
+    "abduction": 1,
+    "risk to herself": 1,
+    "sexual assault": 2,
+    "a child describes sexual behaviour": 2,
+}
+LEAST_URGENT = 3  # names or identifies a person
+
+
+def urgency_of(findings: list[str] | tuple[str, ...]) -> int:
+    """The urgency (1 danger now, 2 a child or sexual violence, 3 a named person) of findings."""
+    return min((_URGENCY.get(f.strip(), LEAST_URGENT) for f in findings), default=LEAST_URGENT)
+
+
 @dataclass(frozen=True)
 class Triage:
-    """Whether a report goes to the safeguarding queue, and a short reason for staff."""
+    """Whether a report goes to the safeguarding queue, a short reason for staff, and how soon
+    it must be read (``urgency``: 1 danger now, 2 a child or sexual violence, 3 a named person).
+    """
 
     urgent: bool
     reason: str | None = None
+    urgency: int | None = None
 
 
 def triage(
@@ -100,4 +123,4 @@ def triage(
         found.append("a child describes sexual behaviour")
     if not found:
         return Triage(urgent=False)
-    return Triage(urgent=True, reason="; ".join(found)[:200])
+    return Triage(urgent=True, reason="; ".join(found)[:200], urgency=urgency_of(found))

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-02 04:09:37.635425
+Create Date: 2026-12-02 04:30:28.307173
 """
 
 from __future__ import annotations
@@ -222,6 +222,7 @@ def upgrade() -> None:
     sa.Column('status', sa.String(length=16), nullable=False),
     sa.Column('urgent', sa.Boolean(), nullable=False),
     sa.Column('urgent_reason', sa.String(length=200), nullable=True),
+    sa.Column('urgency', sa.Integer(), nullable=True),
     sa.Column('latitude', sa.Float(), nullable=True),
     sa.Column('longitude', sa.Float(), nullable=True),
     sa.Column('h3_cell', sa.String(length=16), nullable=True),
@@ -405,6 +406,20 @@ def upgrade() -> None:
     with op.batch_alter_table('quarantined_row', schema=None) as batch_op:
         batch_op.create_index('ix_quarantined_row_status', ['status'], unique=False)
 
+    op.create_table('safeguarding_review',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('report_id', sa.Integer(), nullable=False),
+    sa.Column('reviewer_id', sa.Integer(), nullable=True),
+    sa.Column('reviewed_at', sa.DateTime(), nullable=False),
+    sa.Column('outcome', sa.String(length=32), nullable=False),
+    sa.Column('note', sa.Text(), nullable=True),
+    sa.ForeignKeyConstraint(['report_id'], ['report.id'], name=op.f('fk_safeguarding_review_report_id_report'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['reviewer_id'], ['user_account.id'], name=op.f('fk_safeguarding_review_reviewer_id_user_account')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_safeguarding_review'))
+    )
+    with op.batch_alter_table('safeguarding_review', schema=None) as batch_op:
+        batch_op.create_index('ix_safeguarding_review_report_id', ['report_id'], unique=False)
+
     op.create_table('survey_response',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('wave_id', sa.Integer(), nullable=False),
@@ -546,6 +561,10 @@ def downgrade() -> None:
         batch_op.drop_index('ix_survey_response_district_code')
 
     op.drop_table('survey_response')
+    with op.batch_alter_table('safeguarding_review', schema=None) as batch_op:
+        batch_op.drop_index('ix_safeguarding_review_report_id')
+
+    op.drop_table('safeguarding_review')
     with op.batch_alter_table('quarantined_row', schema=None) as batch_op:
         batch_op.drop_index('ix_quarantined_row_status')
 

@@ -350,12 +350,18 @@ def _hotspots(run: AnalysisRun, ctx: Context, what: str) -> Section:
         )
     top = res.get("top") or []
     if top:
+        names = ctx.cell_names([t["cell"] for t in top[:10]])
         section.tables.append(
             Table(
                 "Hottest cells",
-                ["Cell", "Ward", "Count", "z"],
+                ["Where", "Count", "z", "Cell"],
                 [
-                    [t["cell"], ctx.ward_of_cell(t["cell"]), t["count"], f"{t['z']:.1f}"]
+                    [
+                        names.get(t["cell"]) or ctx.ward_of_cell(t["cell"]),
+                        t["count"],
+                        f"{t['z']:.1f}",
+                        t["cell"],
+                    ]
                     for t in top[:10]
                 ],
             )
@@ -539,6 +545,12 @@ class Context:
 
     def cells(self, run_id: int) -> list[Any]:
         return hotspot_cells(session=self.session, run_id=run_id)
+
+    def cell_names(self, cells: list[str]) -> dict[str, str]:
+        """A name for each cell from the gazetteer and the wards ("near Mill Lane, Northgate")."""
+        from saferstreets.places.service import describe_cells
+
+        return describe_cells(session=self.session, cells=cells)
 
     def ward_of_cell(self, cell: str) -> str:
         from saferstreets.reports.models import Report

@@ -231,14 +231,16 @@ def _place_records(places: list[PlaceRow], store: _Store) -> list[dict[str, Any]
 
 
 def _upsert(session: Session, records: list[dict[str, Any]]) -> None:
+    """Insert or update by (source, source id), as one executemany (not one huge statement)."""
     if is_postgres(session):
         from sqlalchemy.dialects.postgresql import insert
     else:
         from sqlalchemy.dialects.sqlite import insert  # type: ignore[assignment]
-    statement = insert(Place).values(records)
+    statement = insert(Place)
     updated = {c: statement.excluded[c] for c in records[0] if c not in ("source", "source_id")}
     session.execute(
-        statement.on_conflict_do_update(index_elements=["source", "source_id"], set_=updated)
+        statement.on_conflict_do_update(index_elements=["source", "source_id"], set_=updated),
+        records,
     )
 
 
@@ -539,25 +541,34 @@ def describe_points(
 
 
 def _near_each(session: Session, lats: np.ndarray, lons: np.ndarray) -> list[list[Any]]:
-    """Per point, the places of the naming kinds within ``NEAR_KM``, nearest first."""
+    """Per point, the places of the naming kinds within ``NEAR_KM``, nearest first.
+
+    Candidates are read by the H3 cells around the points (an indexed look-up), in one query
+    per few hundred cells, then measured with a k-d tree."""
+    import h3
     from scipy.spatial import cKDTree
 
-    dlat = NEAR_KM / 111.0
-    dlon = NEAR_KM / (111.0 * max(math.cos(math.radians(float(np.abs(lats).max()))), 0.1))
-    rows = list(
-        session.execute(
+    sample = session.scalar(sa.select(Place.h3_cell).where(Place.h3_cell.is_not(None)).limit(1))
+    if sample is None:
+        return [[] for _ in lats]
+    res = h3.get_resolution(sample)
+    k = math.ceil(NEAR_KM / h3.average_hexagon_edge_length(res, unit="km")) + 1
+    cells: set[str] = set()
+    for lat, lon in zip(lats.tolist(), lons.tolist(), strict=True):
+        cells.update(h3.grid_disk(h3.latlng_to_cell(lat, lon, res), k))
+    ordered = sorted(cells)
+    rows: list[Any] = []
+    for start in range(0, len(ordered), 500):
+        rows += session.execute(
             sa.select(Place.id, Place.name, Place.kind, Place.latitude, Place.longitude).where(
-                Place.latitude.between(float(lats.min()) - dlat, float(lats.max()) + dlat),
-                Place.longitude.between(float(lons.min()) - dlon, float(lons.max()) + dlon),
-                Place.kind.in_(NAMING_KINDS),
+                Place.h3_cell.in_(ordered[start : start + 500]), Place.kind.in_(NAMING_KINDS)
             )
         )
-    )
     if not rows:
         return [[] for _ in lats]
-    k = math.cos(math.radians(float(lats.mean())))
-    xy = np.array([(r.longitude * 111.32 * k, r.latitude * 110.57) for r in rows])
-    queries = np.column_stack([lons * 111.32 * k, lats * 110.57])
+    scale = math.cos(math.radians(float(lats.mean())))
+    xy = np.array([(r.longitude * 111.32 * scale, r.latitude * 110.57) for r in rows])
+    queries = np.column_stack([lons * 111.32 * scale, lats * 110.57])
     tree = cKDTree(xy)
     out = []
     for q, hits in zip(queries, tree.query_ball_point(queries, r=NEAR_KM), strict=True):

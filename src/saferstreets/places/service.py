@@ -364,22 +364,27 @@ def _fuzzy_candidates(session: Session, needle: str, exclude: set[int]) -> list[
     from rapidfuzz import fuzz, process
 
     escaped = needle[0].replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    rows = [
-        r
-        for r in session.execute(
-            _place_columns().where(Place.search_key.like(escaped + "%", escape="\\"))
+    # Only ids and keys for the many candidates; whole rows for the few that score well.
+    ids, keys = [], []
+    for place_id, key in session.execute(
+        sa.select(Place.id, Place.search_key).where(
+            Place.search_key.like(escaped + "%", escape="\\")
         )
-        if r.id not in exclude
-    ]
+    ):
+        if place_id not in exclude:
+            ids.append(place_id)
+            keys.append(key)
     best: dict[int, float] = {}
     # The whole name, and its start as long as what was typed ("stevenidge" ~ "stevenage …").
-    for keys in ([r.search_key for r in rows], [r.search_key[: len(needle)] for r in rows]):
+    for choices in (keys, [k[: len(needle)] for k in keys]):
         for _, score, i in process.extract(
-            needle, keys, scorer=fuzz.ratio, score_cutoff=FUZZY_MIN_SCORE, limit=50
+            needle, choices, scorer=fuzz.ratio, score_cutoff=FUZZY_MIN_SCORE, limit=50
         ):
-            best[i] = max(best.get(i, 0.0), score)
-    found = [(None, score, i) for i, score in best.items()]
-    return [(4.0 + (100.0 - score) / 100.0, rows[i]) for _, score, i in found]
+            best[ids[i]] = max(best.get(ids[i], 0.0), score)
+    if not best:
+        return []
+    rows = session.execute(_place_columns().where(Place.id.in_(list(best))))
+    return [(4.0 + (100.0 - best[r.id]) / 100.0, r) for r in rows]
 
 
 def _distance_km(a: tuple[float, float], lat: float, lon: float) -> float:

@@ -10,6 +10,7 @@ from saferstreets.db import Base
 from saferstreets.ingest import models as ingest_models
 from saferstreets.places import models as places_models
 from saferstreets.planning import models as planning_models
+from saferstreets.publishing import models as publishing_models
 from saferstreets.reports import models as reports_models
 from saferstreets.surveys import models as surveys_models
 from saferstreets.themes import models as themes_models
@@ -25,6 +26,7 @@ __all__ = [
     "ingest_models",
     "places_models",
     "planning_models",
+    "publishing_models",
     "reports_models",
     "surveys_models",
     "themes_models",

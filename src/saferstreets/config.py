@@ -112,6 +112,18 @@ class Settings(BaseSettings):
         ge=1,
         description="Receipt-code look-ups and place searches per client per hour.",
     )
+    # Public figures move in published batches (``saferstreets publish``), never live.
+    publish_hour: int = Field(
+        default=6,
+        ge=0,
+        le=23,
+        description="Hour of the day (UTC) from which `saferstreets publish --if-due` publishes.",
+    )
+    publish_min_new_reports: int = Field(
+        default=10,
+        ge=1,
+        description="Reports added or removed in a ward before its public figures move.",
+    )
 
     # --- safeguarding: the urgent thank-you page ---------------------------------------------
     support_services: list[SupportService] = Field(

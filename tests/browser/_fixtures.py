@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING
 
 import h3
@@ -73,6 +73,7 @@ def build(server: LiveServer) -> Seeded:
         quarantine,
         start_run,
     )
+    from saferstreets.publishing.batch import publish
     from saferstreets.surveys.models import SurveyResponse, SurveyWave
 
     settings = Settings(
@@ -186,6 +187,8 @@ def build(server: LiveServer) -> Seeded:
         )
         finish_run(session=session, run=run, summary=summary)
     run_assessment(engine=server.engine, settings=settings, permutations=99)
+    with session_scope(server.engine) as session:  # public pages read only published batches
+        publish(session=session, settings=settings, now=datetime.now().replace(microsecond=0))
     return Seeded(
         server=server, issue_id=issue_id, issue_title=title, report_points=points, counts=counts
     )

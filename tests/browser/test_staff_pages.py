@@ -33,7 +33,7 @@ def test_ward_officer_works_an_issue_on_her_phone(  # type: ignore[no-untyped-de
     page = new_page()
     staff_login(page, OFFICER)
     # The overview, with the ward map.
-    page.goto("/staff")
+    page.goto("/staff/overview")
     page.wait_for_selector("#ward-map path.leaflet-interactive", state="attached")
     assert page.locator("#ward-map path.leaflet-interactive").count() == 4
     assert_accessible(page, "/staff (ward officer)")

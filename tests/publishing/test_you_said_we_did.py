@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import date
+from datetime import date, datetime
 from xml.etree import ElementTree as ET
 
 import h3
 from tests.factories import add_area, add_report
 
 from saferstreets.actions.models import PublicUpdate
+from saferstreets.config import Settings
 from saferstreets.db import session_scope
+from saferstreets.publishing.batch import publish
 from saferstreets.publishing.service import public_count, suppress_parts
 
 
@@ -53,6 +55,17 @@ def _county(engine) -> None:  # type: ignore[no-untyped-def]
                 themes=["poor_lighting"],
                 published_on=date(2021, 11, 3),
             )
+        )
+    _publish(engine)
+
+
+def _publish(engine, **settings) -> None:  # type: ignore[no-untyped-def]
+    """Publish a batch, as `saferstreets publish` does (public pages read only batches)."""
+    with session_scope(engine) as session:
+        publish(
+            session=session,
+            settings=Settings(env="test", **settings),
+            now=datetime(2021, 11, 4, 6),
         )
 
 

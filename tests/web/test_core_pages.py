@@ -82,7 +82,10 @@ def test_login_without_csrf_token_is_refused(client, engine) -> None:  # type: i
 
 def test_staff_overview_after_sign_in(client, engine) -> None:  # type: ignore[no-untyped-def]
     _login(client, engine)
-    page = client.get("/staff")
+    # /staff takes an analyst to her work (the assessment); the overview has its own address.
+    landing = client.get("/staff", follow_redirects=False)
+    assert (landing.status_code, landing.headers["location"]) == (303, "/staff/assessment")
+    page = client.get("/staff/overview")
     assert page.status_code == 200
     assert "What the store holds" in page.text
     assert client.get("/staff/status.json").json()["counts"]["crimes"] == 0
@@ -102,7 +105,7 @@ def test_overview_counts_by_district(client, engine) -> None:  # type: ignore[no
     assert rows["Northbury"]["reports"] == 3
     assert rows["Southbury"]["reports"] == 0
     assert rows["No district"]["reports"] == 1
-    assert "Northbury" in client.get("/staff").text
+    assert "Northbury" in client.get("/staff/overview").text
 
 
 def test_unexpected_error_shows_no_traceback(client) -> None:  # type: ignore[no-untyped-def]
@@ -116,4 +119,55 @@ def test_unexpected_error_shows_no_traceback(client) -> None:  # type: ignore[no
     assert response.status_code == 500
     assert "secret internals" not in response.text
     assert "Something went wrong" in response.text
+    # Starlette answers an unhandled error outside every middleware: the handler adds the headers.
+    assert "default-src 'self'" in response.headers["content-security-policy"]
+    assert response.headers["x-frame-options"] == "DENY"
+    assert response.headers["cache-control"] == "no-store"
     assert templates is not None
+
+
+def test_an_absurd_id_is_a_plain_404(client, engine) -> None:  # type: ignore[no-untyped-def]
+    # Wider than any id column: it used to reach the database and overflow there (a 500).
+    _login(client, engine, role="admin")
+    for path in (
+        "/staff/issues/99999999999999999999999",
+        "/staff/issues/99999999999999999999999.json",
+        "/staff/plans/2147483648",
+        "/staff/referrals/99999999999999999999999/cells.geojson",
+    ):
+        response = client.get(path)
+        assert response.status_code == 404, path
+        assert "default-src 'self'" in response.headers["content-security-policy"]
+    # The largest id a PostgreSQL integer holds still reaches the route (and is not there).
+    assert "no local issue 2147483647" in client.get("/staff/issues/2147483647").text
+
+
+def test_each_role_lands_on_its_own_work(client, engine) -> None:  # type: ignore[no-untyped-def]
+    from tests.factories import add_area
+
+    homes = {
+        "admin": ("/staff/overview", "What the store holds"),
+        "analyst": ("/staff/assessment", "Assessment"),
+        "supervisor": ("/staff/safeguarding", "Safeguarding"),
+        "ward_officer": ("/staff/issues", "Local issues"),
+        "partner": ("/staff/referrals", "Referrals"),
+    }
+    with session_scope(engine) as session:
+        add_area(session, "W1", "Castle", "ward")
+        for role in homes:
+            extra = {"wards": ["W1"]} if role == "ward_officer" else {}
+            extra = {"partner": "council_lighting"} if role == "partner" else extra
+            create_user(session=session, username=role, password="correct horse battery",
+                        role=role, **extra)  # fmt: skip
+    for role, (home, words) in homes.items():
+        client.cookies.clear()
+        token = client.get("/login").text.split('name="csrf_token" value="')[1].split('"')[0]
+        data = {"username": role, "password": "correct horse battery", "csrf_token": token}
+        landed = client.post("/login", data=data)  # to /staff, and on to her work
+        assert (landed.status_code, landed.url.path) == (200, home), role
+        assert words in landed.text, role
+    # A partner sees none of the store's figures: not the overview, not its JSON twin.
+    for path in ("/staff/overview", "/staff/status.json"):
+        refused = client.get(path)
+        assert refused.status_code == 403, path
+        assert "quarantine" not in refused.text and "counts" not in refused.text, path

@@ -138,6 +138,14 @@ def _detail_page(
     from saferstreets.reports.redact import redact_contact_details
 
     detail = service.issue_detail(session=session, issue=issue)
+    audit(
+        session=session,
+        user=user,
+        action="view",
+        object_kind="local_issue",
+        object_id=issue.id,
+        detail={"reports": [r.id for r in detail["reports"][:REPORTS_LISTED]]},
+    )
     suggested = [THEME_PARTNER[t] for t in issue.themes if t in THEME_PARTNER]
     return templates.TemplateResponse(
         request,
@@ -165,16 +173,22 @@ def _detail_page(
 @router.get("/issues/{issue_id:int}", include_in_schema=False)
 def issue_page(request: Request, issue_id: int, session: SessionDep, user: CurrentUser) -> Response:
     issue = service.get_issue(session=session, issue_id=issue_id, user=user)
-    audit(session=session, user=user, action="view", object_kind="local_issue", object_id=issue.id)
-    return _detail_page(request, session, user, issue)
+    return _detail_page(request, session, user, issue)  # audits the view, with the reports shown
 
 
-@router.get("/issues/{issue_id}.json")
+@router.get("/issues/{issue_id:int}.json")
 def issue_json(issue_id: int, session: SessionDep, user: CurrentUser) -> dict[str, Any]:
     """One local issue with its actions and referrals."""
     issue = service.get_issue(session=session, issue_id=issue_id, user=user)
     detail = service.issue_detail(session=session, issue=issue)
-    audit(session=session, user=user, action="view", object_kind="local_issue", object_id=issue.id)
+    audit(
+        session=session,
+        user=user,
+        action="view",
+        object_kind="local_issue",
+        object_id=issue.id,
+        detail={"reports": [r.id for r in detail["reports"]]},
+    )
     return {
         **_issue_json(issue),
         "report_ids": [r.id for r in detail["reports"]],

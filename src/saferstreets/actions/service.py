@@ -67,12 +67,11 @@ def can_see_ward(user: User, ward_code: str) -> bool:
 
 
 def get_issue(*, session: Session, issue_id: int, user: User) -> LocalIssue:
-    """The issue, if it exists and this user may see it."""
+    """The issue, if it exists and this user may see it; an issue she may not see gets the same
+    answer as one that does not exist, so that an id tells nobody what is in another ward."""
     issue = session.get(LocalIssue, issue_id)
-    if issue is None:
-        raise NotFound(f"There is no local issue {issue_id}.")
-    if not can_see_ward(user, issue.ward_code):
-        raise PermissionDenied("This issue is in a ward outside your area.")
+    if issue is None or not can_see_ward(user, issue.ward_code):
+        raise NotFound(f"There is no local issue {issue_id} that you can see.")
     return issue
 
 
@@ -342,12 +341,11 @@ def partner_referrals(*, session: Session, user: User) -> list[Referral]:
 
 
 def get_referral(*, session: Session, referral_id: int, user: User) -> Referral:
-    """One referral, if this user may see it (the same rule as :func:`partner_referrals`)."""
-    if session.get(Referral, referral_id) is None:
-        raise NotFound(f"There is no referral {referral_id}.")
+    """One referral, if this user may see it (the same rule as :func:`partner_referrals`); one
+    she may not see gets the same answer as one that does not exist."""
     referral = session.scalar(_visible_referrals(user).where(Referral.id == referral_id))
     if referral is None:
-        raise PermissionDenied("This referral is for another partner or outside your wards.")
+        raise NotFound(f"There is no referral {referral_id} that you can see.")
     return referral
 
 
@@ -358,7 +356,12 @@ def referral_cells(*, session: Session, referral: Referral) -> list[tuple[str, i
     rows = session.execute(
         sa.select(Report.h3_cell, count)
         .join(IssueReport, IssueReport.report_id == Report.id)
-        .where(IssueReport.issue_id == referral.issue_id, Report.h3_cell.is_not(None))
+        .join(LocalIssue, LocalIssue.id == IssueReport.issue_id)
+        .where(
+            IssueReport.issue_id == referral.issue_id,
+            Report.ward_code == LocalIssue.ward_code,
+            Report.h3_cell.is_not(None),
+        )
         .group_by(Report.h3_cell)
         .order_by(count.desc(), Report.h3_cell)
     ).all()
@@ -409,13 +412,9 @@ def answer_referral(
     closed_on: date | None = None,
 ) -> Referral:
     """A partner (or staff) answers a referral: accepted, done or declined, with what was done."""
-    referral = session.get(Referral, referral_id)
-    if referral is None:
-        raise NotFound(f"There is no referral {referral_id}.")
-    if user.role == "partner" and referral.partner != user.partner:
-        raise PermissionDenied("This referral is for another partner.")
     if user.role not in (*STAFF_ROLES_ALL_WARDS, "partner"):
         raise PermissionDenied("Only the partner or a supervisor can answer a referral.")
+    referral = get_referral(session=session, referral_id=referral_id, user=user)
     if status not in REFERRAL_STATUSES or status == "sent":
         raise ValidationFailed(
             "Choose accepted, done or declined.",
@@ -492,11 +491,15 @@ def queue(
 
 
 def issue_detail(*, session: Session, issue: LocalIssue) -> dict[str, Any]:
-    """Everything on an issue's page: its reports, actions, referrals and public updates."""
+    """Everything on an issue's page: its reports, actions, referrals and public updates.
+
+    Only reports in the issue's ward are shown: linking checks this now, but a store may hold
+    links made before it did, and another ward's report must not be read through them.
+    """
     reports = session.scalars(
         sa.select(Report)
         .join(IssueReport, IssueReport.report_id == Report.id)
-        .where(IssueReport.issue_id == issue.id)
+        .where(IssueReport.issue_id == issue.id, Report.ward_code == issue.ward_code)
         .order_by(Report.occurred_on.desc())
     ).all()
     return {

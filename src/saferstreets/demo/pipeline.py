@@ -162,6 +162,18 @@ def stage_local_issues(ctx: DemoContext) -> str:
     return f"{created} local issues opened from clusters of reports and worked through SARA"
 
 
+def stage_publish(ctx: DemoContext) -> str:
+    from datetime import UTC, datetime
+
+    from saferstreets.publishing.batch import publish
+
+    with session_scope(ctx.engine) as session:
+        batch = publish(
+            session=session, settings=ctx.settings, now=datetime.now(UTC).replace(tzinfo=None)
+        )
+        return f"{batch.figures_shown:,} public figures shown, {batch.figures_hidden:,} suppressed"
+
+
 Stage = Callable[[DemoContext], str]
 
 # hear, assess, act, show: each domain inserts its stage where it belongs in the loop.
@@ -176,6 +188,7 @@ STAGES: list[tuple[str, Stage]] = [
     ("Assessing", stage_assess),
     ("Planning deployments", stage_planning),
     ("Working local issues", stage_local_issues),
+    ("Publishing public figures", stage_publish),
     ("Creating demo accounts", stage_accounts),
 ]
 

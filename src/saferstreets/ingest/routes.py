@@ -10,6 +10,7 @@ from fastapi.responses import RedirectResponse, Response
 from saferstreets.accounts.service import audit
 from saferstreets.ingest import service
 from saferstreets.web.deps import SessionDep, require_role, templates
+from saferstreets.web.ids import StoreId
 from saferstreets.web.security import check_csrf, csrf_token
 
 router = APIRouter(prefix="/staff")
@@ -44,6 +45,13 @@ def quarantine_page(
         session=session, **filters, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE
     )
     matching = service.count_quarantined(session=session, **filters)
+    audit(
+        session=session,
+        user=user,
+        action="view",
+        object_kind="quarantine",
+        detail={"ids": [r.id for r in rows]},
+    )
     return templates.TemplateResponse(
         request,
         "staff/quarantine.html",
@@ -87,7 +95,7 @@ def quarantine_csv(
         user=user,
         action="export",
         object_kind="quarantine",
-        detail={"format": "csv", "rows": len(rows), "kind": kind, "status": status},
+        detail={"format": "csv", "ids": [r.id for r in rows], "kind": kind, "status": status},
     )
     return Response(
         service.quarantine_csv(rows),
@@ -106,6 +114,13 @@ def quarantine_json(
 ) -> list[dict[str, Any]]:
     """Quarantined rows matching the filters, as JSON."""
     rows = service.quarantined_rows(session=session, **_filters(kind, status, source))
+    audit(
+        session=session,
+        user=user,
+        action="export",
+        object_kind="quarantine",
+        detail={"format": "json", "ids": [r.id for r in rows]},
+    )
     return [service.quarantine_record(r) for r in rows]
 
 
@@ -114,7 +129,7 @@ def quarantine_update(
     request: Request,
     session: SessionDep,
     user: Analyst,
-    ids: Annotated[list[int], Form(alias="id")],
+    ids: Annotated[list[StoreId], Form(alias="id")],
     new_status: Annotated[str, Form(alias="status", max_length=16)],
     csrf: Annotated[str, Form(alias="csrf_token", max_length=200)] = "",
     back: Annotated[str, Form(max_length=400)] = "",

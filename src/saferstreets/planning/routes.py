@@ -11,6 +11,7 @@ from fastapi.responses import RedirectResponse, Response
 from saferstreets.errors import PlanningError
 from saferstreets.planning import service
 from saferstreets.web.deps import SessionDep, require_role, templates
+from saferstreets.web.ids import StoreId
 from saferstreets.web.security import check_csrf, csrf_token
 
 router = APIRouter(prefix="/staff/plans")
@@ -204,7 +205,7 @@ def compare_page(
     request: Request,
     session: SessionDep,
     user: Planner,
-    ids: Annotated[list[int] | None, Query()] = None,
+    ids: Annotated[list[StoreId] | None, Query()] = None,
 ) -> Response:
     cmp = service.compare_plans(session=session, ids=list(dict.fromkeys(ids or [])))
     return templates.TemplateResponse(
@@ -214,7 +215,7 @@ def compare_page(
 
 @router.get("/compare.json")
 def compare_json(
-    session: SessionDep, user: Planner, ids: Annotated[list[int] | None, Query()] = None
+    session: SessionDep, user: Planner, ids: Annotated[list[StoreId] | None, Query()] = None
 ) -> dict:
     """Plans side by side."""
     return service.compare_plans(session=session, ids=list(dict.fromkeys(ids or [])))

@@ -585,16 +585,17 @@ BUILDERS: list[tuple[str, Callable[..., Section]]] = [
 
 
 def build_sections(
-    *, session: Session, with_quotes: bool = True
+    *, session: Session, with_quotes: bool = True, quoted: list[dict[str, Any]] | None = None
 ) -> tuple[list[Section], dict[str, AnalysisRun]]:
-    """Every stored finding, in reading order, ready for a page or a report."""
+    """Every stored finding, in reading order, ready for a page or a report; ``quoted``, if
+    given, gets the record each quote shown comes from (for the audit trail)."""
     results = latest_results(session=session)
     quotes = None
     if with_quotes:
         from saferstreets.themes.service import quotes_for_theme
 
         def quotes(theme: str) -> list[str]:
-            return quotes_for_theme(session=session, theme=theme, limit=2)
+            return quotes_for_theme(session=session, theme=theme, limit=2, sources=quoted)
 
     ctx = Context(session=session, quotes=quotes)
     sections = []

@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -21,9 +22,12 @@ def report_css() -> str:
     return (STATIC_DIR / "css" / "report.css").read_text()
 
 
-def report_html(*, session: Session, settings: Settings) -> str:
-    """The whole report as a standalone HTML document (styles inline from report.css)."""
-    sections, results = build_sections(session=session)
+def report_html(
+    *, session: Session, settings: Settings, quoted: list[dict[str, Any]] | None = None
+) -> str:
+    """The whole report as a standalone HTML document (styles inline from report.css);
+    ``quoted`` gets the records its quotes come from."""
+    sections, results = build_sections(session=session, quoted=quoted)
     css = report_css()
     template = templates.env.get_template("report/report.html")
     return template.render(
@@ -36,13 +40,14 @@ def report_html(*, session: Session, settings: Settings) -> str:
     )
 
 
-def report_pdf(*, session: Session, settings: Settings) -> bytes:
-    """The report as PDF."""
+def report_pdf(
+    *, session: Session, settings: Settings, quoted: list[dict[str, Any]] | None = None
+) -> bytes:
+    """The report as PDF; ``quoted`` gets the records its quotes come from."""
     from weasyprint import HTML
 
-    return HTML(
-        string=report_html(session=session, settings=settings), base_url=str(STATIC_DIR)
-    ).write_pdf()
+    html = report_html(session=session, settings=settings, quoted=quoted)
+    return HTML(string=html, base_url=str(STATIC_DIR)).write_pdf()
 
 
 def write_report(*, session: Session, settings: Settings, out: Path) -> Path:

@@ -23,6 +23,7 @@ def _page_json(page: service.AreaPage) -> dict[str, Any]:
     return {
         "area": {"code": page.area.code, "name": page.area.name, "level": page.area.kind},
         "suppression_threshold": page.k,
+        "published_at": page.published_at.isoformat() if page.published_at else None,
         "reports": count(page.reports),
         "themes": [
             {"code": code, "label": lab, "reports": count(c)} for code, lab, c in page.themes

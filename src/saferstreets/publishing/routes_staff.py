@@ -20,7 +20,15 @@ Reader: TypeAlias = Annotated[Any, Depends(require_role("analyst", "supervisor")
 
 @router.get("/assessment", include_in_schema=False)
 def assessment_page(request: Request, session: SessionDep, user: Reader) -> Response:
-    sections, results = build_sections(session=session)
+    quoted: list[dict[str, Any]] = []  # the records the quotes shown come from
+    sections, results = build_sections(session=session, quoted=quoted)
+    audit(
+        session=session,
+        user=user,
+        action="view",
+        object_kind="assessment",
+        detail={"quoted": quoted},
+    )
     latest = max((r.created_at for r in results.values()), default=None)
     return templates.TemplateResponse(
         request,
@@ -51,24 +59,33 @@ def assessment_json(session: SessionDep, user: Reader) -> dict[str, Any]:
 
 @router.get("/report.html", include_in_schema=False)
 def report_page(session: SessionDep, settings: SettingsDep, user: Reader) -> Response:
+    quoted: list[dict[str, Any]] = []
+    html = report_html(session=session, settings=settings, quoted=quoted)
     audit(
-        session=session, user=user, action="export", object_kind="report", detail={"format": "html"}
+        session=session,
+        user=user,
+        action="export",
+        object_kind="report",
+        detail={"format": "html", "quoted": quoted},
     )
     # The document carries its styles inline (it stands alone when saved); allow exactly those.
     policy = content_security_policy(settings.tile_url, inline_styles=[report_css()])
-    return HTMLResponse(
-        report_html(session=session, settings=settings),
-        headers={"Content-Security-Policy": policy},
-    )
+    return HTMLResponse(html, headers={"Content-Security-Policy": policy})
 
 
 @router.get("/report.pdf", include_in_schema=False)
 def report_download(session: SessionDep, settings: SettingsDep, user: Reader) -> Response:
+    quoted: list[dict[str, Any]] = []
+    pdf = report_pdf(session=session, settings=settings, quoted=quoted)
     audit(
-        session=session, user=user, action="export", object_kind="report", detail={"format": "pdf"}
+        session=session,
+        user=user,
+        action="export",
+        object_kind="report",
+        detail={"format": "pdf", "quoted": quoted},
     )
     return Response(
-        report_pdf(session=session, settings=settings),
+        pdf,
         media_type="application/pdf",
         headers={"Content-Disposition": 'attachment; filename="saferstreets-assessment.pdf"'},
     )

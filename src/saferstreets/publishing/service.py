@@ -1,14 +1,16 @@
 """ "You said, we did": what people raised in an area and what was done, never exposing a reporter.
 
-Counts under ``Settings.public_min_count`` (10 by default) are suppressed; places are shown only
-as areas or coarse H3 cells (resolution ``PUBLIC_H3_RESOLUTION``), never as points; free text is
-never shown publicly.
+Every public figure is read from the latest published batch (``publishing.batch``), never from
+the live reports: a report sent or deleted moves nothing until the next batch, and then only in a
+ward with enough changes. Each batch suppresses small counts and their complements across every
+published table (``publishing.suppression``); places are shown only as areas or coarse H3 cells
+(resolution ``PUBLIC_H3_RESOLUTION``), never as points; free text is never shown publicly.
 """
 
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 import h3
@@ -18,11 +20,14 @@ from sqlalchemy.orm import Session
 from saferstreets.actions.models import PublicUpdate
 from saferstreets.areas.models import Area
 from saferstreets.errors import NotFound
+from saferstreets.publishing.batch import PUBLIC_H3_RESOLUTION
+from saferstreets.publishing.models import PublishBatch, PublishedFigure
+from saferstreets.publishing.suppression import CellSuppression, Relation
 from saferstreets.reports.models import Report
 from saferstreets.themes.models import ThemeAssignment
 from saferstreets.themes.taxonomy import THEMES, label
 
-PUBLIC_H3_RESOLUTION = 7  # about 5 km² a cell: coarse enough to hide any one street
+__all__ = ["PUBLIC_H3_RESOLUTION"]
 PUBLIC_LEVELS = ("district", "ward")
 
 
@@ -34,8 +39,12 @@ class Count:
     suppressed: bool
 
     def text(self, k: int) -> str:
-        """The count in words, e.g. "1,204" or "fewer than 10"."""
-        return f"fewer than {k}" if self.suppressed else f"{self.value:,}"
+        """The count in words, e.g. "1,204" or "not shown".
+
+        A suppressed count may be under ``k`` or a larger one hidden so that a smaller one cannot
+        be worked out by subtraction: both read the same, so the words never tell them apart.
+        """
+        return "not shown" if self.suppressed else f"{self.value:,}"
 
 
 def public_count(n: int, k: int) -> Count:
@@ -44,19 +53,19 @@ def public_count(n: int, k: int) -> Count:
 
 
 def suppress_parts(counts: list[int], k: int) -> list[Count]:
-    """Suppress parts of a shown total so no suppressed part can be found by subtraction.
+    """Suppress parts of a shown total (their sum) so no hidden part can be found by subtraction.
 
-    Primary suppression hides 1..k-1. If exactly one part is hidden, the total minus the others
-    would reveal it, so the smallest other non-zero part is hidden too (complementary suppression).
+    One relation on its own, through the same method as every published table
+    (``suppression.CellSuppression``): primary suppression of 1..k-1, then complements.
     """
-    shown = [public_count(n, k) for n in counts]
-    hidden = [i for i, c in enumerate(shown) if c.suppressed]
-    if len(hidden) == 1:
-        others = [i for i, n in enumerate(counts) if i not in hidden and n > 0]
-        if others:
-            smallest = min(others, key=lambda i: counts[i])
-            shown[smallest] = Count(None, True)
-    return shown
+    values: dict[Any, int] = {("part", i): n for i, n in enumerate(counts)}
+    values["total"] = sum(counts)
+    relation = Relation("total", tuple(("part", i) for i in range(len(counts))))
+    hidden = CellSuppression(values=values, relations=[relation], k=k).fit().hidden
+    return [
+        Count(None, True) if ("part", i) in hidden else Count(n, False)
+        for i, n in enumerate(counts)
+    ]
 
 
 @dataclass
@@ -69,12 +78,8 @@ class AreaPage:
     updates: list[PublicUpdate]
     period: tuple[Any, Any] | None
     k: int
-    cells: list[tuple[str, int]] = field(default_factory=list)  # coarse cells with >= k reports
-
-
-def _area_filter(area: Area) -> Any:
-    column = Report.district_code if area.kind == "district" else Report.ward_code
-    return column == area.code
+    cells: list[tuple[str, int]] = field(default_factory=list)  # coarse cells shown
+    published_at: datetime | None = None  # the batch these figures come from (None: none yet)
 
 
 def _get_public_area(session: Session, code: str) -> Area:
@@ -114,71 +119,84 @@ def report_themes(*, session: Session, report_ids: list[int]) -> dict[int, set[s
     return themes
 
 
+def latest_batch(*, session: Session) -> PublishBatch | None:
+    """The newest published batch, if any (public pages show nothing until one exists)."""
+    return session.scalar(sa.select(PublishBatch).order_by(PublishBatch.id.desc()).limit(1))
+
+
+def _figures(
+    session: Session, batch: PublishBatch | None, codes: list[str] | None = None
+) -> dict[str, list[PublishedFigure]]:
+    """The batch's figures by area (all areas, or only ``codes``)."""
+    if batch is None:
+        return {}
+    query = sa.select(PublishedFigure).where(PublishedFigure.batch_id == batch.id)
+    if codes is not None:
+        query = query.where(PublishedFigure.area_code.in_(codes))
+    by_area: dict[str, list[PublishedFigure]] = {}
+    for f in session.scalars(query.order_by(PublishedFigure.id)):
+        by_area.setdefault(f.area_code, []).append(f)
+    return by_area
+
+
+def _count(figure: PublishedFigure | None) -> Count:
+    """A stored figure as the public sees it; an area with no figure has no reports."""
+    if figure is None:
+        return Count(0, False)
+    return Count(figure.value, figure.suppressed)
+
+
+def _of(figures: list[PublishedFigure], kind: str) -> list[PublishedFigure]:
+    return [f for f in figures if f.figure == kind]
+
+
 def area_page(*, session: Session, code: str, k: int) -> AreaPage:
-    """Everything the public page of a district or ward shows."""
+    """Everything the public page of a district or ward shows, from the latest batch."""
     area = _get_public_area(session, code)
     parent = None
     if area.parent_code:
         parent = session.scalar(
             sa.select(Area).where(Area.code == area.parent_code, Area.kind == "district")
         )
-    where = _area_filter(area)
-    report_ids = list(session.scalars(sa.select(Report.id).where(where)))
-    per_theme: Counter[str] = Counter()
-    for found in report_themes(session=session, report_ids=report_ids).values():
-        per_theme.update(found)
-    themes = [
-        (t.code, t.label, public_count(per_theme.get(t.code, 0), k))
-        for t in THEMES
-        if per_theme.get(t.code)
-    ]
-    themes.sort(key=lambda x: (x[2].suppressed, -(x[2].value or 0), x[1]))
-    children: list[tuple[Area, Count]] = []
+    wards: list[Area] = []
     if area.kind == "district":
-        wards = session.scalars(
-            sa.select(Area)
-            .where(Area.kind == "ward", Area.parent_code == area.code)
-            .order_by(Area.name)
-        ).all()
-        ward_counts = dict(
-            session.execute(
-                sa.select(Report.ward_code, sa.func.count()).where(where).group_by(Report.ward_code)
-            ).all()
+        wards = list(
+            session.scalars(
+                sa.select(Area)
+                .where(Area.kind == "ward", Area.parent_code == area.code)
+                .order_by(Area.name)
+            )
         )
-        shown = suppress_parts([int(ward_counts.get(w.code, 0)) for w in wards], k)
-        children = list(zip(wards, shown, strict=True))
-    update_codes = [area.code] + [w.code for w, _ in children]
+    batch = latest_batch(session=session)
+    figures = _figures(session, batch, [area.code, *(w.code for w in wards)])
+    mine = figures.get(area.code, [])
+    total = next(iter(_of(mine, "reports")), None)
+    themes = [(f.key, label(f.key), _count(f)) for f in _of(mine, "theme")]
+    themes.sort(key=lambda x: (x[2].suppressed, -(x[2].value or 0), x[1]))
+    children = [
+        (w, _count(next(iter(_of(figures.get(w.code, []), "reports")), None))) for w in wards
+    ]
+    cells = [(f.key, int(f.value or 0)) for f in _of(mine, "cell") if not f.suppressed]
     updates = list(
         session.scalars(
             sa.select(PublicUpdate)
-            .where(PublicUpdate.area_code.in_(update_codes))
+            .where(PublicUpdate.area_code.in_([area.code, *(w.code for w in wards)]))
             .order_by(PublicUpdate.published_on.desc(), PublicUpdate.id.desc())
         )
     )
-    period = session.execute(
-        sa.select(sa.func.min(Report.occurred_on), sa.func.max(Report.occurred_on)).where(where)
-    ).one()
+    period = (total.first_on, total.last_on) if total and total.first_on else None
     return AreaPage(
         area=area,
         parent=parent,
         children=children,
-        reports=public_count(len(report_ids), k),
+        reports=_count(total),
         themes=themes,
         updates=updates,
-        period=(period[0], period[1]) if period[0] else None,
-        k=k,
-        cells=coarse_cells(session=session, where=where, k=k),
+        period=period,
+        k=batch.min_count if batch else k,
+        cells=sorted(cells, key=lambda x: (-x[1], x[0])),
+        published_at=batch.published_at if batch else None,
     )
-
-
-def coarse_cells(*, session: Session, where: Any, k: int) -> list[tuple[str, int]]:
-    """Reports per coarse H3 cell, keeping only cells with at least k reports."""
-    counts: Counter[str] = Counter()
-    for cell in session.scalars(
-        sa.select(Report.h3_cell).where(where, Report.h3_cell.is_not(None))
-    ):
-        counts[h3.cell_to_parent(cell, PUBLIC_H3_RESOLUTION)] += 1
-    return sorted(((c, n) for c, n in counts.items() if n >= k), key=lambda x: -x[1])
 
 
 def cells_geojson(cells: list[tuple[str, int]]) -> dict[str, Any]:
@@ -205,83 +223,45 @@ def cells_geojson(cells: list[tuple[str, int]]) -> dict[str, Any]:
 
 
 def public_areas(*, session: Session, k: int) -> list[tuple[Area, Count, list[tuple[Area, Count]]]]:
-    """Districts, each with its report count and its wards' counts (suppressed below k)."""
+    """Districts, each with its report count and its wards' counts, from the latest batch."""
     districts = session.scalars(
         sa.select(Area).where(Area.kind == "district").order_by(Area.name)
     ).all()
-    by_district = dict(
-        session.execute(
-            sa.select(Report.district_code, sa.func.count()).group_by(Report.district_code)
-        ).all()
-    )
-    by_ward = dict(
-        session.execute(
-            sa.select(Report.ward_code, sa.func.count()).group_by(Report.ward_code)
-        ).all()
-    )
     wards = session.scalars(sa.select(Area).where(Area.kind == "ward").order_by(Area.name)).all()
+    figures = _figures(session, latest_batch(session=session))
+
+    def total(code: str) -> Count:
+        return _count(next(iter(_of(figures.get(code, []), "reports")), None))
+
     ward_map: dict[str | None, list[Area]] = {}
     for w in wards:
         ward_map.setdefault(w.parent_code, []).append(w)
-    result = []
-    for d in districts:
-        children = ward_map.get(d.code, [])
-        shown = suppress_parts([int(by_ward.get(w.code, 0)) for w in children], k)
-        result.append(
-            (
-                d,
-                public_count(int(by_district.get(d.code, 0)), k),
-                list(zip(children, shown, strict=True)),
-            )
-        )
-    return result
+    return [
+        (d, total(d.code), [(w, total(w.code)) for w in ward_map.get(d.code, [])])
+        for d in districts
+    ]
 
 
 def open_data_rows(*, session: Session, k: int) -> list[list[Any]]:
-    """The open-data table: one row per area and theme, counts suppressed below k."""
+    """The open-data table: one row per area and theme, from the latest batch."""
     areas = session.scalars(
         sa.select(Area).where(Area.kind.in_(PUBLIC_LEVELS)).order_by(Area.kind, Area.code)
     ).all()
-    reports = session.execute(sa.select(Report.id, Report.ward_code, Report.district_code)).all()
-    themes = report_themes(session=session, report_ids=[r.id for r in reports])
-    counts: Counter[tuple[str, str]] = Counter()
-    totals: Counter[str] = Counter()
-    for r in reports:
-        for code in (r.ward_code, r.district_code):
-            if code:
-                totals[code] += 1
-                for theme in themes.get(r.id, ()):
-                    counts[(code, theme)] += 1
+    figures = _figures(session, latest_batch(session=session))
     rows: list[list[Any]] = []
     for a in areas:
-        total = public_count(totals.get(a.code, 0), k)
-        rows.append(
-            [
-                a.code,
-                a.name,
-                a.kind,
-                "all",
-                "All reports",
-                total.value,
-                "yes" if total.suppressed else "no",
-            ]
-        )
-        for t in THEMES:
-            n = counts.get((a.code, t.code), 0)
-            if n:
-                c = public_count(n, k)
-                rows.append(
-                    [
-                        a.code,
-                        a.name,
-                        a.kind,
-                        t.code,
-                        label(t.code),
-                        c.value,
-                        "yes" if c.suppressed else "no",
-                    ]
-                )
+        mine = figures.get(a.code, [])
+        total = _count(next(iter(_of(mine, "reports")), None))
+        rows.append(_row(a, "all", "All reports", total))
+        by_theme = {f.key: f for f in _of(mine, "theme")}
+        order = [t.code for t in THEMES] + sorted(set(by_theme) - {t.code for t in THEMES})
+        rows += [_row(a, t, label(t), _count(by_theme[t])) for t in order if t in by_theme]
     return rows
+
+
+def _row(area: Area, code: str, name: str, count: Count) -> list[Any]:
+    suppressed = "yes" if count.suppressed else "no"
+    return [area.code, area.name, area.kind, code, name, count.value, suppressed]
 
 
 OPEN_DATA_HEADER = [

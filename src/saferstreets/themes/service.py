@@ -401,8 +401,13 @@ def _shorten(text: str, limit: int = QUOTE_MAX_CHARS) -> str:
     return cut[: cut.rfind(" ")].rstrip(",;:") + "…"
 
 
-def quotes_for_theme(*, session: Session, theme: str, limit: int = 3) -> list[str]:
-    """Representative quotes for a theme: most confident first, short, distinct, scrubbed."""
+def quotes_for_theme(
+    *, session: Session, theme: str, limit: int = 3, sources: list[dict[str, Any]] | None = None
+) -> list[str]:
+    """Representative quotes for a theme: most confident first, short, distinct, scrubbed.
+
+    ``sources``, if given, gets the record each quote comes from ({"kind", "id"}), for the audit
+    trail of who read which reporter's words."""
     _check_theme(theme)
     items = effective_themes(session=session, theme=theme)
     if not items:
@@ -439,6 +444,8 @@ def quotes_for_theme(*, session: Session, theme: str, limit: int = 3) -> list[st
             continue
         seen.add(key)
         quotes.append(quote)
+        if sources is not None:
+            sources.append({"kind": item.owner_kind, "id": item.owner_id})
         if len(quotes) >= limit:
             break
     return quotes

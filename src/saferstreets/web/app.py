@@ -20,7 +20,7 @@ from saferstreets.db import get_engine, session_factory
 from saferstreets.errors import AppError
 from saferstreets.migrate import require_current
 from saferstreets.web.deps import STATIC_DIR, LoginRequired, templates
-from saferstreets.web.security import SecurityHeadersMiddleware
+from saferstreets.web.security import SecurityHeadersMiddleware, add_security_headers
 
 log = logging.getLogger("saferstreets.web")
 
@@ -167,10 +167,11 @@ def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> Response:
         log.exception("unexpected error on %s %s", request.method, request.url.path)
-        return error_response(
+        response = error_response(
             request,
             500,
             "Something went wrong",
             "Something went wrong on our side. Nothing you entered has been lost; "
             "please try again.",
         )
+        return add_security_headers(request, response)

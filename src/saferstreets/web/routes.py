@@ -1,13 +1,15 @@
-"""Core pages: the public landing page, the staff overview, and a health check."""
+"""Core pages: the public landing page, each role's landing, the staff overview, a health check."""
 
 from __future__ import annotations
 
+from typing import Annotated, Any
+
 import sqlalchemy as sa
-from fastapi import APIRouter, Request
-from fastapi.responses import Response
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import RedirectResponse, Response
 
 from saferstreets.status import counts_by_district, store_status
-from saferstreets.web.deps import CurrentUser, SessionDep, templates
+from saferstreets.web.deps import CurrentUser, SessionDep, require_role, templates
 from saferstreets.web.security import csrf_token
 
 router = APIRouter()
@@ -24,8 +26,26 @@ def landing(request: Request) -> Response:
     return templates.TemplateResponse(request, "public/index.html", {})
 
 
+# Where each role's work is: /staff (and so every sign-in) takes her straight there.
+HOME = {
+    "admin": "/staff/overview",
+    "analyst": "/staff/assessment",
+    "supervisor": "/staff/safeguarding",
+    "ward_officer": "/staff/issues",
+    "partner": "/staff/referrals",
+}
+# The store's figures (counts, import files, the quarantine) are for the force's own staff.
+OverviewReader = Annotated[Any, Depends(require_role("analyst", "supervisor", "ward_officer"))]
+
+
 @router.get("/staff", include_in_schema=False)
-def staff_overview(request: Request, session: SessionDep, user: CurrentUser) -> Response:
+def staff_home(user: CurrentUser) -> Response:
+    """Each role lands on its own work."""
+    return RedirectResponse(HOME.get(user.role, "/staff/overview"), status_code=303)
+
+
+@router.get("/staff/overview", include_in_schema=False)
+def staff_overview(request: Request, session: SessionDep, user: OverviewReader) -> Response:
     info = store_status(session=session)
     return templates.TemplateResponse(
         request,
@@ -40,6 +60,6 @@ def staff_overview(request: Request, session: SessionDep, user: CurrentUser) -> 
 
 
 @router.get("/staff/status.json")
-def staff_status_json(session: SessionDep, user: CurrentUser) -> dict:
+def staff_status_json(session: SessionDep, user: OverviewReader) -> dict:
     """The same figures as the overview page, as JSON."""
     return {**store_status(session=session), "by_district": counts_by_district(session=session)}

@@ -77,20 +77,26 @@ class SecurityHeadersMiddleware(BaseHTTPMiddleware):
     """Strict headers on every response: no third-party code, framing, referrer or page caching."""
 
     async def dispatch(self, request: Request, call_next: RequestResponseEndpoint) -> Response:
-        response = await call_next(request)
-        settings = request.app.state.settings
-        response.headers.setdefault(
-            "Content-Security-Policy", content_security_policy(settings.tile_url)
-        )
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("Referrer-Policy", "no-referrer")
-        response.headers.setdefault("X-Frame-Options", "DENY")
-        response.headers.setdefault(
-            "Permissions-Policy", "camera=(), microphone=(), interest-cohort=()"
-        )
-        if not request.url.path.startswith("/static/"):
-            response.headers.setdefault("Cache-Control", "no-store")
-        return response
+        return add_security_headers(request, await call_next(request))
+
+
+def add_security_headers(request: Request, response: Response) -> Response:
+    """The strict headers, where the response does not set its own. The middleware calls this
+    for every response; the 500 handler calls it too, because Starlette answers an unhandled
+    error outside every middleware."""
+    settings = request.app.state.settings
+    response.headers.setdefault(
+        "Content-Security-Policy", content_security_policy(settings.tile_url)
+    )
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("Referrer-Policy", "no-referrer")
+    response.headers.setdefault("X-Frame-Options", "DENY")
+    response.headers.setdefault(
+        "Permissions-Policy", "camera=(), microphone=(), interest-cohort=()"
+    )
+    if not request.url.path.startswith("/static/"):
+        response.headers.setdefault("Cache-Control", "no-store")
+    return response
 
 
 class RateLimiter:

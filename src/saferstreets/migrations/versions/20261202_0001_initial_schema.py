@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-02 04:30:28.307173
+Create Date: 2026-12-02 04:46:53.084470
 """
 
 from __future__ import annotations
@@ -203,6 +203,16 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_plan')),
     sa.UniqueConstraint('name', name='uq_plan_name')
     )
+    op.create_table('publish_batch',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('published_at', sa.DateTime(), nullable=False),
+    sa.Column('min_count', sa.Integer(), nullable=False),
+    sa.Column('min_new_reports', sa.Integer(), nullable=False),
+    sa.Column('units_moved', sa.Integer(), nullable=False),
+    sa.Column('figures_shown', sa.Integer(), nullable=False),
+    sa.Column('figures_hidden', sa.Integer(), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_publish_batch'))
+    )
     op.create_table('report',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('public_id', sa.String(length=36), nullable=False),
@@ -389,6 +399,33 @@ def upgrade() -> None:
     with op.batch_alter_table('plan_team', schema=None) as batch_op:
         batch_op.create_index('ix_plan_team_plan_id', ['plan_id'], unique=False)
 
+    op.create_table('published_figure',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('batch_id', sa.Integer(), nullable=False),
+    sa.Column('area_code', sa.String(length=32), nullable=False),
+    sa.Column('figure', sa.String(length=16), nullable=False),
+    sa.Column('key', sa.String(length=32), nullable=False),
+    sa.Column('value', sa.Integer(), nullable=True),
+    sa.Column('suppressed', sa.Boolean(), nullable=False),
+    sa.Column('first_on', sa.Date(), nullable=True),
+    sa.Column('last_on', sa.Date(), nullable=True),
+    sa.ForeignKeyConstraint(['batch_id'], ['publish_batch.id'], name=op.f('fk_published_figure_batch_id_publish_batch'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_published_figure'))
+    )
+    with op.batch_alter_table('published_figure', schema=None) as batch_op:
+        batch_op.create_index('ix_published_figure_batch_area', ['batch_id', 'area_code'], unique=False)
+
+    op.create_table('published_unit',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('kind', sa.String(length=16), nullable=False),
+    sa.Column('code', sa.String(length=32), nullable=False),
+    sa.Column('batch_id', sa.Integer(), nullable=False),
+    sa.Column('report_ids', sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), 'postgresql'), nullable=False),
+    sa.Column('counts', sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), 'postgresql'), nullable=False),
+    sa.ForeignKeyConstraint(['batch_id'], ['publish_batch.id'], name=op.f('fk_published_unit_batch_id_publish_batch'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_published_unit')),
+    sa.UniqueConstraint('kind', 'code', name='uq_published_unit_kind_code')
+    )
     op.create_table('quarantined_row',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('import_run_id', sa.Integer(), nullable=True),
@@ -569,6 +606,11 @@ def downgrade() -> None:
         batch_op.drop_index('ix_quarantined_row_status')
 
     op.drop_table('quarantined_row')
+    op.drop_table('published_unit')
+    with op.batch_alter_table('published_figure', schema=None) as batch_op:
+        batch_op.drop_index('ix_published_figure_batch_area')
+
+    op.drop_table('published_figure')
     with op.batch_alter_table('plan_team', schema=None) as batch_op:
         batch_op.drop_index('ix_plan_team_plan_id')
 
@@ -605,6 +647,7 @@ def downgrade() -> None:
         batch_op.drop_index('ix_report_district_code')
 
     op.drop_table('report')
+    op.drop_table('publish_batch')
     op.drop_table('plan')
     with op.batch_alter_table('place', schema=None) as batch_op:
         batch_op.drop_index('ix_place_ward_code')

@@ -470,3 +470,38 @@ def test_reports_cluster_at_night_time_streets_on_friday_and_saturday_nights(
     share = sum(weekend_night(r) for r in in_nte) / len(in_nte)
     assert len(in_nte) > 200
     assert share > 2.5 * uniform
+
+
+# --- the gazetteer ----------------------------------------------------------------------------
+
+
+def test_the_county_has_a_gazetteer_that_search_finds(county: dict[str, Any], engine: Any) -> None:
+    """High streets, named streets and bus stops (gazetteer.csv) and stations and parks
+    (places.geojson), imported as a force's own landmarks would be, found by name."""
+    from saferstreets.areas.service import import_boundaries
+    from saferstreets.db import session_factory
+    from saferstreets.demo.gazetteer import GAZETTEER_FILE
+    from saferstreets.places.search import search_places
+    from saferstreets.places.service import count_places, import_places
+
+    gazetteer = Path(county["places"]).parent / GAZETTEER_FILE
+    for key, level in (("districts", "district"), ("wards", "ward")):
+        import_boundaries(engine=engine, path=county[key], level=level)
+    summaries = import_places(
+        engine=engine, paths=[Path(county["places"]), gazetteer], h3_resolution=9
+    )
+    assert [s.rows_quarantined for s in summaries] == [0, 0]
+    station = next(
+        f["properties"] for f in _features(county["places"])
+        if f["properties"]["kind"] == "rail_station"
+    )  # fmt: skip
+    with session_factory(engine)() as session:
+        kinds = count_places(session=session)
+        assert kinds["street"] > 100 and kinds["stop"] > 50 and kinds["park"] > 5
+        assert kinds["station"] >= 1
+        found = search_places(session=session, text=station["name"])
+        assert (found[0].name, found[0].kind) == (station["name"], "station")
+        assert found[0].ward_code == station["ward"]
+        highs = search_places(session=session, text="high street", limit=50)
+        centres = _features(county["town_centres"])
+        assert len([m for m in highs if m.name == "High Street"]) == len(centres)

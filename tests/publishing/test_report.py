@@ -11,7 +11,8 @@ from tests.factories import add_area, add_report
 from saferstreets.accounts.service import create_user
 from saferstreets.assessment.service import run_assessment
 from saferstreets.db import session_scope
-from saferstreets.publishing.findings import Table, build_sections, p_cell, pct, points
+from saferstreets.publishing.findings import Table, build_sections
+from saferstreets.publishing.formatting import p_cell, pct, points
 from saferstreets.surveys.models import SurveyResponse, SurveyWave
 
 SCALE = ["Very unsafe", "Fairly unsafe", "Neither safe nor unsafe", "Fairly safe", "Very safe"]

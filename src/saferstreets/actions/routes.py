@@ -462,9 +462,22 @@ def referrals_page(request: Request, session: SessionDep, user: CurrentUser) -> 
             "csrf": csrf_token(request),
             "referrals": referrals,
             "context": service.referral_context(session=session, referrals=referrals),
+            "places": _referral_places(session, referrals),
             "partners": {p.code: p.name for p in PARTNERS},
         },
     )
+
+
+def _referral_places(session: Any, referrals: Any) -> dict[int, list[str]]:
+    """Per referral, the places its reports were made near, by name (most reports first)."""
+    from saferstreets.places.naming import describe_cells
+
+    out = {}
+    for r in referrals:
+        cells = [c for c, _n in service.referral_cells(session=session, referral=r)][:5]
+        names = describe_cells(session=session, cells=cells)
+        out[r.id] = list(dict.fromkeys(names[c] for c in cells))
+    return out
 
 
 @router.get("/referrals/{referral_id:int}/cells.geojson", include_in_schema=False)

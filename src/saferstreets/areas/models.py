@@ -44,17 +44,3 @@ class Area(Base):
     population: Mapped[int | None] = mapped_column(sa.Integer)
     properties: Mapped[dict | None] = mapped_column(JSONType)
     imported_at: Mapped[datetime] = mapped_column(default=utcnow)
-
-
-class Place(Base):
-    """A named point of interest: venue, station, park, path, street (demo and planning)."""
-
-    __tablename__ = "place"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    name: Mapped[str] = mapped_column(sa.String(200))
-    kind: Mapped[str] = mapped_column(sa.String(32))
-    latitude: Mapped[float] = mapped_column(sa.Float)
-    longitude: Mapped[float] = mapped_column(sa.Float)
-    area_code: Mapped[str | None] = mapped_column(sa.String(32))
-    properties: Mapped[dict | None] = mapped_column(JSONType)

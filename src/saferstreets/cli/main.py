@@ -23,6 +23,7 @@ from saferstreets.config import get_settings
 from saferstreets.crime import cli as crime_cli
 from saferstreets.errors import AppError
 from saferstreets.ingest import cli as ingest_cli
+from saferstreets.places import cli as places_cli
 from saferstreets.planning import cli as planning_cli
 from saferstreets.publishing import cli as publishing_cli
 from saferstreets.reports import cli as reports_cli
@@ -222,6 +223,8 @@ def _wire() -> None:
     app.add_typer(crime_cli.app, name="crime")
     import_app.command("survey")(surveys_cli.import_survey_command)
     app.add_typer(surveys_cli.app, name="surveys")
+    import_app.command("places")(places_cli.import_places_command)
+    app.add_typer(places_cli.app, name="places")
     import_app.command("reports")(reports_cli.import_reports_command)
     app.add_typer(reports_cli.app, name="reports")
     app.add_typer(themes_cli.app, name="themes")

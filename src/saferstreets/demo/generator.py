@@ -25,6 +25,7 @@ from shapely.geometry import mapping
 
 from saferstreets.demo import params
 from saferstreets.demo.crime import write_crime
+from saferstreets.demo.gazetteer import write_gazetteer
 from saferstreets.demo.geography import County, geom_to_lonlat, to_lonlat
 from saferstreets.demo.reports import write_reports
 from saferstreets.demo.survey import write_surveys
@@ -40,12 +41,13 @@ def generate_county(*, out: Path, seed: int, progress: Progress | None = None) -
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     # Independent streams per part, so changing one part leaves the others' bytes alone.
-    geo_rng, crime_rng, survey_rng, report_rng = (
-        np.random.default_rng([seed, k]) for k in range(4)
+    geo_rng, crime_rng, survey_rng, report_rng, gazetteer_rng = (
+        np.random.default_rng([seed, k]) for k in range(5)
     )
     say("boundaries and places")
     county = build_county(geo_rng)
     files = write_boundaries(county, out)
+    write_gazetteer(county, gazetteer_rng, out)  # read by the pipeline's places stage
     say("police.uk street and outcome files")
     crime = write_crime(county, crime_rng, seed, out)
     say("survey waves")

@@ -73,6 +73,21 @@ def stage_boundaries(ctx: DemoContext) -> str:
     return ", ".join(done) if done else "no boundary files in the demo county"
 
 
+def stage_places(ctx: DemoContext) -> str:
+    from saferstreets.demo.gazetteer import GAZETTEER_FILE
+    from saferstreets.places.service import count_places, import_places
+
+    paths = [
+        p for p in (Path(ctx.files.get("places", "")), ctx.out / GAZETTEER_FILE) if p.is_file()
+    ]
+    if not paths:
+        return "no gazetteer files in the demo county"
+    import_places(engine=ctx.engine, paths=paths, h3_resolution=ctx.settings.h3_resolution)
+    with session_scope(ctx.engine) as session:
+        kinds = count_places(session=session)
+    return ", ".join(f"{n:,} {kind}" for kind, n in sorted(kinds.items())) + " places"
+
+
 def stage_crime(ctx: DemoContext) -> str:
     from saferstreets.crime.service import import_crime
     from saferstreets.ingest.service import total
@@ -178,6 +193,7 @@ STAGES: list[tuple[str, Stage]] = [
     ("Generating the synthetic county", stage_generate),
     ("Preparing the store", stage_store),
     ("Importing boundaries", stage_boundaries),
+    ("Importing places", stage_places),
     ("Importing police.uk crime", stage_crime),
     ("Importing survey waves", stage_surveys),
     ("Receiving public reports", stage_reports),

@@ -18,6 +18,7 @@ from saferstreets.areas.models import Area
 from saferstreets.assessment.models import AnalysisRun
 from saferstreets.assessment.service import hotspot_cells, latest_results
 from saferstreets.publishing import charts
+from saferstreets.publishing.formatting import interval, p_cell, pct, points, zfmt
 from saferstreets.reports.schemas import AGE_BANDS
 from saferstreets.themes.taxonomy import label
 
@@ -59,40 +60,6 @@ class Section:
     tables: list[Table] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     quotes: dict[str, list[str]] = field(default_factory=dict)
-
-
-def zfmt(value: float) -> str:
-    """A z-score to one decimal, without a negative zero."""
-    return f"{value:.1f}".replace("-0.0", "0.0")
-
-
-def pct(value: float | None) -> str:
-    """A share as a percentage: whole numbers, but one decimal below 1% (never a bare "0%" for a
-    share that is not nothing)."""
-    if value is None:
-        return "–"
-    if 0 < value < 0.0095:
-        return f"{100 * value:.1f}%"
-    return f"{100 * value:.0f}%"
-
-
-def p_cell(p: float | None) -> str:
-    """A p-value for a table cell: ``< 0.001`` below that, else two significant figures."""
-    if p is None:
-        return "–"
-    return "< 0.001" if p < 0.001 else f"{p:.2g}"
-
-
-def points(value: float) -> str:
-    """A difference of shares in percentage points, signed, without a negative zero."""
-    rounded = round(100 * value)
-    return "0" if rounded == 0 else f"{rounded:+d}"
-
-
-def interval(p: dict[str, Any]) -> str:
-    if p.get("share") is None:
-        return "–"
-    return f"{pct(p['share'])} ({pct(p['lower'])} to {pct(p['upper'])})"
 
 
 def _ranked_chart(ranked: list[dict[str, Any]], title: str, top: int = 12) -> str:
@@ -350,12 +317,18 @@ def _hotspots(run: AnalysisRun, ctx: Context, what: str) -> Section:
         )
     top = res.get("top") or []
     if top:
+        names = ctx.cell_names([t["cell"] for t in top[:10]])
         section.tables.append(
             Table(
                 "Hottest cells",
-                ["Cell", "Ward", "Count", "z"],
+                ["Where", "Count", "z", "Cell"],
                 [
-                    [t["cell"], ctx.ward_of_cell(t["cell"]), t["count"], f"{t['z']:.1f}"]
+                    [
+                        names.get(t["cell"]) or ctx.ward_of_cell(t["cell"]),
+                        t["count"],
+                        f"{t['z']:.1f}",
+                        t["cell"],
+                    ]
                     for t in top[:10]
                 ],
             )
@@ -539,6 +512,12 @@ class Context:
 
     def cells(self, run_id: int) -> list[Any]:
         return hotspot_cells(session=self.session, run_id=run_id)
+
+    def cell_names(self, cells: list[str]) -> dict[str, str]:
+        """A name for each cell from the gazetteer and the wards ("near Mill Lane, Northgate")."""
+        from saferstreets.places.naming import describe_cells
+
+        return describe_cells(session=self.session, cells=cells)
 
     def ward_of_cell(self, cell: str) -> str:
         from saferstreets.reports.models import Report

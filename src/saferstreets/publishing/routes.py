@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, Response
 
 from saferstreets.publishing import service
 from saferstreets.publishing.feeds import area_feed
 from saferstreets.web.deps import SessionDep, SettingsDep, error_responses, templates
 from saferstreets.web.downloads import csv_response
+from saferstreets.web.security import rate_limit
 
 router = APIRouter()
 
@@ -42,10 +43,23 @@ def _page_json(page: service.AreaPage) -> dict[str, Any]:
 
 
 @router.get("/areas", include_in_schema=False)
-def areas_index(request: Request, session: SessionDep, settings: SettingsDep) -> Response:
+def areas_index(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    q: Annotated[str | None, Query(max_length=100)] = None,
+) -> Response:
     districts = service.public_areas(session=session, k=settings.public_min_count)
+    found = None
+    if q and len(q.strip()) >= 2:
+        from saferstreets.places.search import find_public_areas
+
+        rate_limit(request, "lookup", settings.lookup_rate_limit)
+        found = find_public_areas(session=session, text=q.strip())
     return templates.TemplateResponse(
-        request, "public/areas.html", {"districts": districts, "k": settings.public_min_count}
+        request,
+        "public/areas.html",
+        {"districts": districts, "k": settings.public_min_count, "q": q or "", "found": found},
     )
 
 

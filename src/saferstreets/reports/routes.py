@@ -121,14 +121,58 @@ def _form_page(
     )
 
 
-def find_places(*, session: Any, text: str | None, limit: int = 10) -> list[dict[str, Any]]:
-    """Areas whose names match what she typed, for the no-JavaScript place step."""
+def find_places(
+    *,
+    session: Any,
+    text: str | None,
+    near: tuple[float, float] | None = None,
+    limit: int = 10,
+) -> list[dict[str, Any]]:
+    """Areas and places (streets, postcodes, stations, stops, landmarks) matching what she typed,
+    for the place step: areas named exactly first, then places, then other areas."""
     if not text or len(text.strip()) < 2:
         return []
     from saferstreets.areas.service import find_areas_by_name
+    from saferstreets.places.search import search_places
 
-    found = find_areas_by_name(session=session, text=text.strip()[:MAX_PLACE_TEXT], limit=limit)
-    return [_match(item) for item in found]
+    typed = text.strip()[:MAX_PLACE_TEXT]
+    areas = find_areas_by_name(session=session, text=typed, limit=limit)
+    exact = [a for a in areas if a.name.lower() == " ".join(typed.lower().split())]
+    places = search_places(session=session, text=typed, near=near, limit=limit)
+    found = [_match(a) for a in exact] + [_place_match(p) for p in places]
+    found += [_match(a) for a in areas if a not in exact]
+    return found[:limit]
+
+
+def _place_match(place: Any) -> dict[str, Any]:
+    # A place is chosen as a pin at its point; an area found by partial postcode as its area.
+    code = f"{PLACE_CHOICE}{place.id}" if place.id is not None else str(place.area_code or "")
+    return {"code": code, "name": place.name, "detail": place.detail}
+
+
+PLACE_CHOICE = "place:"
+
+
+def resolve_place_choice(*, session: Any, values: dict[str, Any]) -> None:
+    """A place chosen from the matches becomes a pin at the place (in ``values``)."""
+    choice = str(values.get("area_code") or "")
+    if not choice.startswith(PLACE_CHOICE):
+        return
+    from saferstreets.places.search import get_place
+
+    values["area_code"] = None
+    place_id = choice.removeprefix(PLACE_CHOICE)
+    place = get_place(session=session, place_id=int(place_id)) if place_id.isdigit() else None
+    if place is not None and place.latitude is not None and place.longitude is not None:
+        values["latitude"] = str(place.latitude)
+        values["longitude"] = str(place.longitude)
+
+
+def _near(values: dict[str, Any]) -> tuple[float, float] | None:
+    try:
+        return (float(values["latitude"]), float(values["longitude"]))
+    except (KeyError, TypeError, ValueError):
+        return None
 
 
 def _match(item: Any) -> dict[str, Any]:
@@ -157,7 +201,7 @@ async def report_submit(request: Request, session: SessionDep, settings: Setting
     if action == "find":
         rate_limit(request, "lookup", settings.lookup_rate_limit)
         values["area_code"] = None
-        matches = find_places(session=session, text=values.get("place_text"))
+        matches = find_places(session=session, text=values.get("place_text"), near=_near(values))
         if len(matches) == 1:
             values["area_code"] = matches[0]["code"]
         errors = {}
@@ -169,6 +213,7 @@ async def report_submit(request: Request, session: SessionDep, settings: Setting
             "This form could not be sent. Please reload the page and try again.", status=400
         )
     rate_limit(request, "report", settings.report_rate_limit)
+    resolve_place_choice(session=session, values=values)
     try:
         submission = parse_submission(values)
         report, code = service.create_report(

@@ -118,6 +118,7 @@ def _include_routers(app: FastAPI) -> None:
     from saferstreets.actions import routes as actions_routes
     from saferstreets.areas import routes as areas_routes
     from saferstreets.ingest import routes as ingest_routes
+    from saferstreets.places import routes as places_routes
     from saferstreets.planning import routes as planning_routes
     from saferstreets.publishing import routes as publishing_routes
     from saferstreets.publishing import routes_staff as publishing_staff_routes
@@ -131,6 +132,7 @@ def _include_routers(app: FastAPI) -> None:
         publishing_routes,
         publishing_staff_routes,
         areas_routes,
+        places_routes,
         planning_routes,
         actions_routes,
         ingest_routes,

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-02 05:03:48.552553
+Create Date: 2026-12-02 05:09:29.788625
 """
 
 from __future__ import annotations
@@ -162,14 +162,32 @@ def upgrade() -> None:
 
     op.create_table('place',
     sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('source', sa.String(length=32), nullable=False),
+    sa.Column('source_id', sa.String(length=200), nullable=False),
     sa.Column('name', sa.String(length=200), nullable=False),
-    sa.Column('kind', sa.String(length=32), nullable=False),
-    sa.Column('latitude', sa.Float(), nullable=False),
-    sa.Column('longitude', sa.Float(), nullable=False),
-    sa.Column('area_code', sa.String(length=32), nullable=True),
+    sa.Column('kind', sa.String(length=16), nullable=False),
+    sa.Column('search_key', sa.String(length=240), nullable=False),
+    sa.Column('postcode_key', sa.String(length=8), nullable=True),
+    sa.Column('locality', sa.String(length=200), nullable=True),
     sa.Column('properties', sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), 'postgresql'), nullable=True),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_place'))
+    sa.Column('latitude', sa.Float(), nullable=True),
+    sa.Column('longitude', sa.Float(), nullable=True),
+    sa.Column('h3_cell', sa.String(length=16), nullable=True),
+    sa.Column('lsoa_code', sa.String(length=32), nullable=True),
+    sa.Column('ward_code', sa.String(length=32), nullable=True),
+    sa.Column('district_code', sa.String(length=32), nullable=True),
+    sa.Column('town_centre_code', sa.String(length=32), nullable=True),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_place')),
+    sa.UniqueConstraint('source', 'source_id', name='uq_place_source_id')
     )
+    with op.batch_alter_table('place', schema=None) as batch_op:
+        batch_op.create_index('ix_place_district_code', ['district_code'], unique=False)
+        batch_op.create_index('ix_place_h3_cell', ['h3_cell'], unique=False)
+        batch_op.create_index('ix_place_latitude', ['latitude'], unique=False)
+        batch_op.create_index('ix_place_postcode_key', ['postcode_key'], unique=False)
+        batch_op.create_index('ix_place_search_key', ['search_key'], unique=False)
+        batch_op.create_index('ix_place_ward_code', ['ward_code'], unique=False)
+
     op.create_table('plan',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('name', sa.String(length=200), nullable=False),
@@ -696,6 +714,14 @@ def downgrade() -> None:
     op.drop_table('report')
     op.drop_table('publish_batch')
     op.drop_table('plan')
+    with op.batch_alter_table('place', schema=None) as batch_op:
+        batch_op.drop_index('ix_place_ward_code')
+        batch_op.drop_index('ix_place_search_key')
+        batch_op.drop_index('ix_place_postcode_key')
+        batch_op.drop_index('ix_place_latitude')
+        batch_op.drop_index('ix_place_h3_cell')
+        batch_op.drop_index('ix_place_district_code')
+
     op.drop_table('place')
     with op.batch_alter_table('import_run', schema=None) as batch_op:
         batch_op.drop_index('ix_import_run_kind')

@@ -1,0 +1,1 @@
+"""The gazetteer: named places (streets, postcodes, stations, stops, landmarks) found by name."""

@@ -1,0 +1,54 @@
+"""The gazetteer: named places with a point, the areas they fall in, and where they came from."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column
+
+from saferstreets.db import Base
+from saferstreets.models_common import JSONType, Located, located_indexes
+
+# The kinds of place, in the order search offers them when several match equally well.
+PLACE_KINDS = (
+    "station",
+    "street",
+    "stop",
+    "park",
+    "landmark",
+    "postcode",
+    "town",
+    "village",
+    "other",
+)
+
+
+class Place(Located, Base):
+    """One named place: a street, postcode, station, bus stop, park or landmark.
+
+    ``source`` and ``source_id`` identify the row in its file (an OS Open Names ID, a postcode,
+    a NaPTAN ATCO code, a landmark's name and kind), so importing a file again updates the place
+    instead of adding it twice. ``search_key`` is the lower-cased name with its kind word ("mill
+    lane", "stevenage station") that search matches against; ``postcode_key`` is a postcode
+    without spaces (``SG11AB``) for postcode places.
+    """
+
+    __tablename__ = "place"
+    __table_args__ = (
+        sa.UniqueConstraint("source", "source_id", name="uq_place_source_id"),
+        sa.Index("ix_place_search_key", "search_key"),
+        sa.Index("ix_place_postcode_key", "postcode_key"),
+        sa.Index("ix_place_latitude", "latitude"),
+        *located_indexes("place"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    source: Mapped[str] = mapped_column(sa.String(32))  # os_open_names, onspd, naptan, ...
+    source_id: Mapped[str] = mapped_column(sa.String(200))
+    name: Mapped[str] = mapped_column(sa.String(200))
+    kind: Mapped[str] = mapped_column(sa.String(16))
+    search_key: Mapped[str] = mapped_column(sa.String(240))
+    postcode_key: Mapped[str | None] = mapped_column(sa.String(8))
+    locality: Mapped[str | None] = mapped_column(
+        sa.String(200)
+    )  # town or village, as the file says
+    properties: Mapped[dict | None] = mapped_column(JSONType)

@@ -1,0 +1,140 @@
+"""Name a point or an H3 cell from the nearest places and its ward (reverse lookup), e.g.
+"near Mill Lane and the station car park, Netherwick"."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import numpy as np
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from saferstreets.areas.lookup import AreaIndex
+from saferstreets.places.models import Place
+from saferstreets.places.search import area_names
+
+# --------------------------------------------------------------------------- reverse lookup
+
+NEAR_KM = 0.4  # places further than this from a point are not used to name it
+# Kinds that name a point well, best first (postcodes and towns are said in other ways).
+NAMING_KINDS = ("street", "station", "stop", "park", "landmark")
+
+
+def describe_point(
+    *, session: Session, lat: float, lon: float, index: AreaIndex | None = None
+) -> str:
+    """A short name for a point: "near Mill Lane and Netherwick station, Northgate".
+
+    The nearest street and the nearest other place (within 400 m), and the ward (or the
+    district) the point is in; the coordinates to 3 decimals when nothing is known about it.
+    """
+    return describe_points(session=session, points=[(lat, lon)], index=index)[0]
+
+
+def describe_points(
+    *, session: Session, points: Sequence[tuple[float, float]], index: AreaIndex | None = None
+) -> list[str]:
+    """:func:`describe_point` for many points at once: one query for the places near them all,
+    a k-d tree for the nearest, and the area lookup on arrays."""
+    from saferstreets.areas.lookup import cached_area_index
+
+    if not points:
+        return []
+    lats = np.array([p[0] for p in points], dtype=float)
+    lons = np.array([p[1] for p in points], dtype=float)
+    near = _near_each(session, lats, lons)
+    index = index or cached_area_index(session=session)
+    wards = index.lookup("ward", lons, lats)
+    districts = index.lookup("district", lons, lats)
+    names = area_names(session, {c for c in [*wards, *districts] if c})
+    out = []
+    for i in range(len(points)):
+        where = names.get(wards[i] or "") or names.get(districts[i] or "")
+        out.append(_phrase(near[i], where, float(lats[i]), float(lons[i])))
+    return out
+
+
+def _near_each(session: Session, lats: np.ndarray, lons: np.ndarray) -> list[list[Any]]:
+    """Per point, the places of the naming kinds within ``NEAR_KM``, nearest first.
+
+    Candidates are read by the H3 cells around the points (an indexed look-up), in one query
+    per few hundred cells, then measured with a k-d tree."""
+    import h3
+    from scipy.spatial import cKDTree
+
+    sample = session.scalar(sa.select(Place.h3_cell).where(Place.h3_cell.is_not(None)).limit(1))
+    if sample is None:
+        return [[] for _ in lats]
+    res = h3.get_resolution(sample)
+    k = math.ceil(NEAR_KM / h3.average_hexagon_edge_length(res, unit="km")) + 1
+    cells: set[str] = set()
+    for lat, lon in zip(lats.tolist(), lons.tolist(), strict=True):
+        cells.update(h3.grid_disk(h3.latlng_to_cell(lat, lon, res), k))
+    ordered = sorted(cells)
+    rows: list[Any] = []
+    for start in range(0, len(ordered), 500):
+        rows += session.execute(
+            sa.select(Place.id, Place.name, Place.kind, Place.latitude, Place.longitude).where(
+                Place.h3_cell.in_(ordered[start : start + 500]), Place.kind.in_(NAMING_KINDS)
+            )
+        )
+    if not rows:
+        return [[] for _ in lats]
+    scale = math.cos(math.radians(float(lats.mean())))
+    xy = np.array([(r.longitude * 111.32 * scale, r.latitude * 110.57) for r in rows])
+    queries = np.column_stack([lons * 111.32 * scale, lats * 110.57])
+    tree = cKDTree(xy)
+    out = []
+    for q, hits in zip(queries, tree.query_ball_point(queries, r=NEAR_KM), strict=True):
+        dist = np.hypot(*(xy[hits] - q).T) if hits else np.array([])
+        order = sorted(range(len(hits)), key=lambda j: (dist[j], rows[hits[j]].id))
+        out.append([rows[hits[j]] for j in order])
+    return out
+
+
+def _phrase(near: list[Any], where: str | None, lat: float, lon: float) -> str:
+    streets = [p.name for p in near if p.kind == "street"]
+    others = [_spoken(p) for p in near if p.kind != "street"]
+    names = list(dict.fromkeys((streets[:1] + others[:1]) or [_spoken(p) for p in near[:1]]))
+    if names and where:
+        return f"near {' and '.join(names)}, {where}"
+    if names:
+        return f"near {' and '.join(names)}"
+    if where:
+        return where
+    return f"{lat:.3f}, {lon:.3f}"
+
+
+def _spoken(place: Any) -> str:
+    if place.kind == "station" and "station" not in place.name.lower():
+        return f"{place.name} station"
+    return str(place.name)
+
+
+def describe_cell(*, session: Session, cell: str, index: AreaIndex | None = None) -> str:
+    """A short name for an H3 cell (its centre described as by :func:`describe_point`)."""
+    import h3
+
+    try:
+        lat, lon = h3.cell_to_latlng(cell)
+    except (ValueError, TypeError, h3.H3BaseException):
+        return cell
+    return describe_point(session=session, lat=lat, lon=lon, index=index)
+
+
+def describe_cells(*, session: Session, cells: Iterable[str]) -> dict[str, str]:
+    """:func:`describe_cell` for several cells at once (for pages that show many)."""
+    import h3
+
+    unique = list(dict.fromkeys(cells))
+    centres: dict[str, tuple[float, float]] = {}
+    for cell in unique:
+        try:
+            centres[cell] = h3.cell_to_latlng(cell)
+        except (ValueError, TypeError, h3.H3BaseException):
+            continue
+    named = describe_points(session=session, points=list(centres.values()))
+    out = dict(zip(centres, named, strict=True))
+    return {c: out.get(c, c) for c in unique}

@@ -1,0 +1,292 @@
+"""Find places by name or postcode (the gazetteer's search), and areas by any of them.
+
+Search matches what was typed against each place's name (with its kind word, so "Stevenage
+station" finds the station called Stevenage): whole name, then start of the name, then start of
+a word, then anywhere; then, where those find too little, names within a small edit distance
+(rapidfuzz), so "Stevenedge" still finds Stevenage. A postcode, whole or partial ("SG1",
+"SG1 1"), finds the postcode or the area its postcodes fall in.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from saferstreets.areas.models import Area
+from saferstreets.places.layouts import (
+    POSTCODE,
+)
+from saferstreets.places.models import PLACE_KINDS, Place
+
+# --------------------------------------------------------------------------- search
+
+
+@dataclass
+class PlaceMatch:
+    """One place found by search: a place, or an area that a partial postcode falls in."""
+
+    id: int | None
+    name: str
+    kind: str
+    detail: str
+    latitude: float
+    longitude: float
+    ward_code: str | None
+    area_code: str | None  # the area to report against (the ward, else the district)
+    score: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+KIND_RANK = {kind: rank for rank, kind in enumerate(PLACE_KINDS)}
+PARTIAL_POSTCODE = re.compile(r"^([A-Z]{1,2}[0-9][A-Z0-9]?)(?:\s*([0-9])([A-Z]?))?$")
+FUZZY_MIN_SCORE = 80.0
+
+
+def _needle(text: str) -> str:
+    return " ".join(re.sub(r"[^\w&']+", " ", str(text).lower()).split())[:100]
+
+
+def search_places(
+    *,
+    session: Session,
+    text: str,
+    near: tuple[float, float] | None = None,
+    limit: int = 10,
+) -> list[PlaceMatch]:
+    """Places whose name or postcode matches ``text``, best first.
+
+    Ranked by how well the name matches (whole, start, start of a word, anywhere, near spelling),
+    then by kind (stations, streets, stops, parks, landmarks, postcodes, towns), then by distance
+    from ``near`` (lat, lon: the pin or the area in view) when given. One match per name and
+    locality and area (a street in OS Open Names comes in several sections).
+    """
+    limit = max(1, min(int(limit), 50))
+    postcode = _postcode_matches(session, text) or []
+    needle = _needle(text)
+    if len(needle) < 2:
+        return postcode
+    rows = _name_candidates(session, needle, limit * 20)
+    scored = [(_match_rank(needle, r.search_key), r) for r in rows]
+    if len(rows) < limit and len(needle) >= 4:
+        scored += _fuzzy_candidates(session, needle, exclude={r.id for r in rows})
+    matches = _rank(scored, near)
+    if postcode:  # the postcode or its area said it: not each postcode that starts so as well
+        matches = [m for m in matches if m.kind != "postcode"]
+    return _dedupe(postcode + matches)[:limit]
+
+
+def _name_candidates(session: Session, needle: str, cap: int) -> list[Any]:
+    escaped = needle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    prefix = sa.or_(
+        Place.search_key.like(escaped + "%", escape="\\"),
+        Place.search_key.like("% " + escaped + "%", escape="\\"),
+    )
+    query = _place_columns().where(prefix).limit(cap)
+    rows = list(session.execute(query))
+    if len(rows) < cap:  # anywhere in the name ("lane" in "mill lane" is covered above)
+        rest = _place_columns().where(
+            Place.search_key.like("%" + escaped + "%", escape="\\"), sa.not_(prefix)
+        )
+        rows += list(session.execute(rest.limit(cap - len(rows))))
+    return rows
+
+
+def _place_columns() -> Any:
+    return sa.select(
+        Place.id, Place.name, Place.kind, Place.search_key, Place.locality, Place.latitude,
+        Place.longitude, Place.ward_code, Place.district_code,
+    )  # fmt: skip
+
+
+def _match_rank(needle: str, key: str) -> float:
+    if key == needle:
+        return 0.0
+    if key.startswith(needle):
+        return 1.0
+    if f" {needle}" in f" {key}":
+        return 2.0
+    return 3.0
+
+
+def _fuzzy_candidates(session: Session, needle: str, exclude: set[int]) -> list[tuple[float, Any]]:
+    """Names within a small edit distance: candidates sharing the first letter, scored by
+    rapidfuzz (typos after the first letter are the common ones)."""
+    from rapidfuzz import fuzz, process
+
+    escaped = needle[0].replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    # Only ids and keys for the many candidates; whole rows for the few that score well.
+    ids, keys = [], []
+    for place_id, key in session.execute(
+        sa.select(Place.id, Place.search_key).where(
+            Place.search_key.like(escaped + "%", escape="\\")
+        )
+    ):
+        if place_id not in exclude:
+            ids.append(place_id)
+            keys.append(key)
+    best: dict[int, float] = {}
+    # The whole name, and its start as long as what was typed ("stevenidge" ~ "stevenage …").
+    for choices in (keys, [k[: len(needle)] for k in keys]):
+        for _, score, i in process.extract(
+            needle, choices, scorer=fuzz.ratio, score_cutoff=FUZZY_MIN_SCORE, limit=50
+        ):
+            best[ids[i]] = max(best.get(ids[i], 0.0), score)
+    if not best:
+        return []
+    rows = session.execute(_place_columns().where(Place.id.in_(list(best))))
+    return [(4.0 + (100.0 - best[r.id]) / 100.0, r) for r in rows]
+
+
+def _distance_km(a: tuple[float, float], lat: float, lon: float) -> float:
+    dlat = math.radians(lat - a[0])
+    dlon = math.radians(lon - a[1]) * math.cos(math.radians((lat + a[0]) / 2))
+    return 6371.0 * math.hypot(dlat, dlon)
+
+
+def _rank(scored: list[tuple[float, Any]], near: tuple[float, float] | None) -> list[PlaceMatch]:
+    def key(item: tuple[float, Any]) -> tuple[float, int, float, str]:
+        rank, r = item
+        distance = _distance_km(near, r.latitude, r.longitude) if near else 0.0
+        return (math.floor(rank), KIND_RANK.get(r.kind, 99), rank + distance / 1000, r.name)
+
+    return [
+        PlaceMatch(
+            id=r.id,
+            name=r.name,
+            kind=r.kind,
+            detail=_detail(r.kind, r.locality),
+            latitude=r.latitude,
+            longitude=r.longitude,
+            ward_code=r.ward_code,
+            area_code=r.ward_code or r.district_code,
+            score=rank,
+        )
+        for rank, r in sorted(scored, key=key)
+    ]
+
+
+KIND_LABELS = {"stop": "bus or tram stop", "other": "place"}
+
+
+def _detail(kind: str, locality: str | None) -> str:
+    label = KIND_LABELS.get(kind, kind)
+    return f"{label} in {locality}" if locality else label
+
+
+def _dedupe(matches: list[PlaceMatch]) -> list[PlaceMatch]:
+    seen: set[tuple[str, str, str, str | None]] = set()
+    out = []
+    for m in matches:
+        key = (m.name.lower(), m.kind, m.detail, m.area_code)
+        if key not in seen:
+            seen.add(key)
+            out.append(m)
+    return out
+
+
+def _postcode_matches(session: Session, text: str) -> list[PlaceMatch] | None:
+    """A whole postcode held, or the area a district ("SG1") or sector ("SG1 1") of the
+    postcodes held falls in; ``None`` when ``text`` is not a postcode the gazetteer knows."""
+    upper = " ".join(str(text).upper().split())
+    whole = POSTCODE.match(upper)
+    if whole:
+        key = whole.group(1) + whole.group(2)
+        rows = list(session.execute(_place_columns().where(Place.postcode_key == key).limit(1)))
+        return _rank([(0.0, rows[0])], None) if rows else None
+    partial = PARTIAL_POSTCODE.match(upper)
+    if not partial:
+        return None
+    district, sector, letter = partial.group(1), partial.group(2) or "", partial.group(3) or ""
+    prefix = district + sector + letter
+    # "SG1" must not take in SG10 to SG19: the inward code is always 3 characters.
+    rows = [
+        r
+        for r in session.execute(
+            sa.select(
+                Place.latitude,
+                Place.longitude,
+                Place.ward_code,
+                Place.district_code,
+                Place.postcode_key,
+            ).where(Place.postcode_key.like(prefix + "%"), Place.kind == "postcode")
+        )
+        if len(r.postcode_key) == len(district) + 3
+    ]
+    if not rows:
+        return None
+    label = f"{district} {sector}{letter}".strip()
+    return [_postcode_area(session, label, rows)]
+
+
+def _postcode_area(session: Session, label: str, rows: list[Any]) -> PlaceMatch:
+    lat = sum(r.latitude for r in rows) / len(rows)
+    lon = sum(r.longitude for r in rows) / len(rows)
+    wards = Counter(r.ward_code for r in rows if r.ward_code)
+    districts = Counter(r.district_code for r in rows if r.district_code)
+    ward = wards.most_common(1)[0][0] if wards else None
+    area = ward or (districts.most_common(1)[0][0] if districts else None)
+    names = area_names(session, [area] if area else [])
+    where = names.get(area or "", "")
+    kind = "postcode sector" if " " in label else "postcode district"
+    return PlaceMatch(
+        id=None,
+        name=label,
+        kind="postcode",
+        detail=f"{kind}, mostly in {where}" if where else kind,
+        latitude=lat,
+        longitude=lon,
+        ward_code=ward,
+        area_code=area,
+        score=0.0,
+    )
+
+
+def area_names(session: Session, codes: Iterable[str]) -> dict[str, str]:
+    """The names of the areas with these codes."""
+    codes = [c for c in codes if c]
+    if not codes:
+        return {}
+    rows = session.execute(sa.select(Area.code, Area.name).where(Area.code.in_(codes)))
+    return {code: name for code, name in rows}
+
+
+def get_place(*, session: Session, place_id: int) -> Place | None:
+    """One place by id (``None`` if there is none)."""
+    return session.get(Place, place_id)
+
+
+@dataclass
+class AreaFound:
+    """A ward or district found for what a resident typed (a place name, street or postcode)."""
+
+    name: str  # what matched: the place, postcode or area
+    detail: str
+    area_code: str
+    area_name: str
+
+
+def find_public_areas(*, session: Session, text: str, limit: int = 10) -> list[AreaFound]:
+    """The wards and districts a name, street or postcode is in (for "find your area")."""
+    from saferstreets.areas.service import find_areas_by_name
+
+    out = [
+        AreaFound(a.name, a.kind.replace("_", " "), a.code, a.name)
+        for a in find_areas_by_name(session=session, text=text, limit=limit)
+        if a.kind in ("ward", "district")
+    ]
+    places = [p for p in search_places(session=session, text=text, limit=limit) if p.area_code]
+    names = area_names(session, [p.area_code for p in places if p.area_code])
+    for p in places:
+        assert p.area_code is not None
+        if p.area_code in names:
+            out.append(AreaFound(p.name, p.detail, p.area_code, names[p.area_code]))
+    return out[:limit]

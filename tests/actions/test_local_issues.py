@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from tests.factories import add_area, add_report
 
 from saferstreets.accounts.service import create_user
-from saferstreets.actions import service
+from saferstreets.actions import service, stages, workload
 from saferstreets.actions.models import IssueReport, LocalIssue
 from saferstreets.areas.models import Area
 from saferstreets.errors import NotFound, PermissionDenied, ValidationFailed
@@ -51,14 +51,14 @@ def test_sara_workflow_needs_analysis_and_assessment(session, county) -> None:  
     assert issue.stage == "scanning"
     assert all(r.status == "linked" for r in reports)
     with pytest.raises(ValidationFailed, match="why these reports are one problem"):
-        service.move_stage(session=session, issue=issue, to_stage="analysis", user=officer)
-    service.move_stage(
+        stages.move_stage(session=session, issue=issue, to_stage="analysis", user=officer)
+    stages.move_stage(
         session=session, issue=issue, to_stage="analysis", user=officer, notes="One dark path."
     )
     with pytest.raises(ValidationFailed, match="Write down the analysis"):
-        service.move_stage(session=session, issue=issue, to_stage="response", user=officer)
+        stages.move_stage(session=session, issue=issue, to_stage="response", user=officer)
     assert issue.stage == "analysis"
-    service.move_stage(
+    stages.move_stage(
         session=session,
         issue=issue,
         to_stage="response",
@@ -66,15 +66,15 @@ def test_sara_workflow_needs_analysis_and_assessment(session, county) -> None:  
         notes="Unlit 300 m stretch; reports Fri-Sat after 21:00.",
     )
     with pytest.raises(ValidationFailed, match="cannot move to closed"):
-        service.move_stage(
+        stages.move_stage(
             session=session, issue=issue, to_stage="closed", user=officer, notes="done"
         )
-    service.move_stage(
+    stages.move_stage(
         session=session, issue=issue, to_stage="assessment", user=officer, notes="Lamps mended."
     )
     with pytest.raises(ValidationFailed, match="Say whether the response worked"):
-        service.move_stage(session=session, issue=issue, to_stage="closed", user=officer)
-    service.move_stage(
+        stages.move_stage(session=session, issue=issue, to_stage="closed", user=officer)
+    stages.move_stage(
         session=session,
         issue=issue,
         to_stage="closed",
@@ -92,8 +92,8 @@ def test_ward_officer_sees_only_her_wards(session, county) -> None:  # type: ign
     officer, analyst, _ = county
     mine = service.create_issue(session=session, user=analyst, ward_code="W1", title="Mine")
     other = service.create_issue(session=session, user=analyst, ward_code="W2", title="Not mine")
-    assert [i.id for i, _ in service.queue(session=session, user=officer)] == [mine.id]
-    assert {i.id for i, _ in service.queue(session=session, user=analyst)} == {mine.id, other.id}
+    assert [i.id for i, _ in workload.queue(session=session, user=officer)] == [mine.id]
+    assert {i.id for i, _ in workload.queue(session=session, user=analyst)} == {mine.id, other.id}
     # Another ward's issue answers as one that does not exist (issue 11), not "forbidden".
     with pytest.raises(NotFound, match=f"no local issue {other.id} that you can see"):
         service.get_issue(session=session, issue_id=other.id, user=officer)

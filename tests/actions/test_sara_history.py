@@ -13,7 +13,7 @@ from tests.factories import add_area, add_report
 
 from saferstreets.accounts.models import AuditEvent
 from saferstreets.accounts.service import create_user
-from saferstreets.actions import service
+from saferstreets.actions import service, stages, workload
 from saferstreets.actions.models import StageNote
 from saferstreets.actions.priority import prioritise, report_weight
 from saferstreets.errors import ValidationFailed
@@ -143,17 +143,17 @@ def test_an_issue_of_32_reports_cannot_be_closed_from_scanning_without_a_reason(
         session=session, user=None, ward_code="W1", title="Empty park", report_ids=ids
     )
     with pytest.raises(ValidationFailed, match="Say why the issue is closed"):
-        service.move_stage(session=session, issue=issue, to_stage="closed", user=None)
+        stages.move_stage(session=session, issue=issue, to_stage="closed", user=None)
     with pytest.raises(ValidationFailed, match="Choose why the issue is closed"):
-        service.move_stage(session=session, issue=issue, to_stage="closed", user=None, notes="x")
+        stages.move_stage(session=session, issue=issue, to_stage="closed", user=None, notes="x")
     with pytest.raises(ValidationFailed, match="only be closed as a duplicate"):
-        service.move_stage(
+        stages.move_stage(
             session=session, issue=issue, to_stage="closed", user=None, notes="fine now",
             close_reason="worked",
         )  # fmt: skip
     assert issue.stage == "scanning"
     assert session.scalar(sa.select(sa.func.count(StageNote.id))) == 0
-    service.move_stage(
+    stages.move_stage(
         session=session, issue=issue, to_stage="closed", user=None,
         notes="Same park as issue 3.", close_reason="duplicate",
     )  # fmt: skip
@@ -179,10 +179,10 @@ def test_before_and_after_count_the_same_length_of_time_in_the_ward_and_themes(s
         session=session, user=None, ward_code="W1", title="Dark", themes=["poor_lighting"]
     )
     for stage in ("analysis", "response"):
-        service.move_stage(
+        stages.move_stage(
             session=session, issue=issue, to_stage=stage, user=None, notes="n", at=START
         )
-    counted = service.before_after(session=session, issue=issue, today=date(2022, 3, 31))
+    counted = stages.before_after(session=session, issue=issue, today=date(2022, 3, 31))
     assert counted == {"start": date(2022, 3, 1), "days": 30, "before": 4, "after": 1}
 
 
@@ -235,7 +235,7 @@ def test_priorities_spread_and_order_the_queue(session) -> None:  # type: ignore
         )  # fmt: skip
         issue.created_at = datetime(2022, 1, 1)
         issues[(count, reason)] = issue
-    ranked = service.queue(session=session, user=officer, today=date(2022, 2, 12))
+    ranked = workload.queue(session=session, user=officer, today=date(2022, 2, 12))
     levels = [p.level for _, p in ranked]
     assert levels == sorted(levels)
     assert {1, 2, 3} <= set(levels) and levels.count(1) <= len(levels) // 2
@@ -269,7 +269,7 @@ def test_at_a_glance_hers_due_and_changed_since_she_looked(session) -> None:  # 
         event.at = looked - timedelta(days=1)  # opened before she looked
     referral = service.refer(session=session, issue=soon, user=supervisor,
                              partner="council_lighting", request="Mend the lamps")  # fmt: skip
-    glance = service.at_a_glance(
+    glance = workload.at_a_glance(
         session=session, user=officer, issues=[mine, soon, later], today=today
     )
     assert glance[mine.id] == {
@@ -284,16 +284,16 @@ def test_at_a_glance_hers_due_and_changed_since_she_looked(session) -> None:  # 
                            object_id=str(soon.id), at=datetime(2100, 1, 1)))  # fmt: skip
     session.flush()
     service.add_action(session=session, issue=soon, user=officer, description="Patrolled")
-    glance = service.at_a_glance(session=session, user=officer, issues=[soon], today=today)
+    glance = workload.at_a_glance(session=session, user=officer, issues=[soon], today=today)
     assert glance[soon.id]["news"] is None
     # Overdue referrals are flagged to the supervisor, not the ward officer.
     referral.sent_on = today - timedelta(days=29)
-    assert service.overdue_referrals(session=session, user=officer, today=today) == []
-    assert service.overdue_referrals(session=session, user=supervisor, today=today) == [
+    assert workload.overdue_referrals(session=session, user=officer, today=today) == []
+    assert workload.overdue_referrals(session=session, user=supervisor, today=today) == [
         (referral, soon)
     ]
     referral.sent_on = today - timedelta(days=28)
-    assert service.overdue_referrals(session=session, user=supervisor, today=today) == []
+    assert workload.overdue_referrals(session=session, user=supervisor, today=today) == []
 
 
 def test_the_supervisor_queue_page_flags_overdue_referrals(client, engine) -> None:  # type: ignore[no-untyped-def]

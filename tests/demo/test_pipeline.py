@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from rich.console import Console
 
 from saferstreets.accounts.models import User
-from saferstreets.actions import service as actions
+from saferstreets.actions import workload
 from saferstreets.config import Settings
 from saferstreets.db import dispose_engines, make_engine, session_scope
 from saferstreets.demo.pipeline import STAGES, run_demo
@@ -58,7 +58,7 @@ def test_demo_runs_every_stage_into_its_own_store(tmp_path: Path) -> None:
         )
         reviewed = session.scalar(sa.text("SELECT count(*) FROM safeguarding_review"))
         officer = session.scalar(sa.select(User).where(User.role == "ward_officer"))
-        levels = [p.level for _, p in actions.queue(session=session, user=officer)]
+        levels = [p.level for _, p in workload.queue(session=session, user=officer)]
         session.rollback()  # the queue brings stored priorities up to date; leave the store as is
         partner = session.scalar(sa.text("SELECT partner FROM user_account WHERE role = 'partner'"))
         partner_open = session.scalar(

@@ -20,7 +20,7 @@ from tests.factories import add_area, add_report
 
 from saferstreets.accounts.service import create_user
 from saferstreets.actions import service as actions
-from saferstreets.actions import updates
+from saferstreets.actions import stages, updates
 from saferstreets.db import Base, session_scope
 
 PASSWORD = "correct horse battery staple"
@@ -153,12 +153,8 @@ def _issues(session: Session, world: World) -> None:
         )
         world.issues[ward] = issue.id
         notes = f"Unlit since the spring {_marker(world, 'notes', ward)}"
-        actions.move_stage(
-            session=session, issue=issue, to_stage="analysis", user=None, notes=notes
-        )
-        actions.move_stage(
-            session=session, issue=issue, to_stage="response", user=None, notes=notes
-        )
+        stages.move_stage(session=session, issue=issue, to_stage="analysis", user=None, notes=notes)
+        stages.move_stage(session=session, issue=issue, to_stage="response", user=None, notes=notes)
         actions.add_action(
             session=session,
             issue=issue,

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 
 from saferstreets.accounts.service import audit
-from saferstreets.actions import service, updates
+from saferstreets.actions import service, stages, updates, workload
 from saferstreets.actions.models import SARA_STAGES
 from saferstreets.actions.partners import PARTNERS, THEME_PARTNER
 from saferstreets.areas.models import Area
@@ -56,13 +56,13 @@ def issue_queue(
     closed: bool = False,
 ) -> Response:
     today = date.today()
-    ranked = service.queue(
+    ranked = workload.queue(
         session=session, user=user, ward_code=ward, include_closed=closed, today=today
     )
-    glance = service.at_a_glance(
+    glance = workload.at_a_glance(
         session=session, user=user, issues=[i for i, _ in ranked], today=today
     )
-    overdue = service.overdue_referrals(session=session, user=user, today=today)
+    overdue = workload.overdue_referrals(session=session, user=user, today=today)
     ward_names = {
         code: name
         for code, name in session.execute(
@@ -103,7 +103,9 @@ def issue_queue_json(
     """The signed-in user's queue of local issues."""
     return [
         {**_issue_json(i), "priority_why": p.why}
-        for i, p in service.queue(session=session, user=user, ward_code=ward, include_closed=closed)
+        for i, p in workload.queue(
+            session=session, user=user, ward_code=ward, include_closed=closed
+        )
     ]
 
 
@@ -154,6 +156,9 @@ def _detail_page(
     from saferstreets.reports.redact import redact_contact_details
 
     detail = service.issue_detail(session=session, issue=issue)
+    detail["priority"] = workload.priorities(session=session, issues=[issue], today=date.today())[
+        issue.id
+    ]
     audit(
         session=session,
         user=user,
@@ -272,7 +277,7 @@ def issue_stage(
         user,
         issue_id,
         csrf,
-        lambda issue: service.move_stage(
+        lambda issue: stages.move_stage(
             session=session,
             issue=issue,
             to_stage=stage,

@@ -9,41 +9,34 @@ partners and public updates ("you said, we did") hang off the issue.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from saferstreets.accounts.models import AuditEvent, User
+from saferstreets.accounts.models import User
 from saferstreets.accounts.service import audit
 from saferstreets.actions.models import (
-    SARA_STAGES,
     Action,
     IssueReport,
     LocalIssue,
     PublicUpdate,
     Referral,
-    StageNote,
 )
 from saferstreets.actions.partners import BY_CODE as PARTNERS
-from saferstreets.actions.priority import Priority, prioritise
+from saferstreets.actions.stages import (
+    CLOSE_REASONS,
+    EARLY_CLOSE_REASONS,
+    TRANSITIONS,
+    before_after,
+    stage_history,
+)
 from saferstreets.areas.models import Area
-from saferstreets.crime.offences import HARM_WEIGHTS
 from saferstreets.errors import NotFound, PermissionDenied, ValidationFailed
-from saferstreets.models_common import utcnow
 from saferstreets.reports.models import Report
 from saferstreets.themes.taxonomy import BY_CODE as THEMES
 
-# From each stage, where an issue may go next. Assessment can send it back to response when
-# the response did not work, which is the point of assessing.
-TRANSITIONS: dict[str, tuple[str, ...]] = {
-    "scanning": ("analysis", "closed"),
-    "analysis": ("response", "scanning", "closed"),
-    "response": ("assessment", "analysis"),
-    "assessment": ("closed", "response"),
-    "closed": ("scanning",),
-}
 ACTION_KINDS = ("patrol", "enforcement", "engagement", "design", "partner", "other")
 REFERRAL_STATUSES = ("sent", "accepted", "done", "declined")
 STAFF_ROLES_ALL_WARDS = ("admin", "analyst", "supervisor")
@@ -209,200 +202,6 @@ def link_reports(
             issue.longitude = sum(r.longitude for r in located) / len(located)  # type: ignore[misc]
     session.flush()
     return added
-
-
-# Why an issue is closed. Only the first two may close an issue before its response was assessed
-# (an issue that is a duplicate, or not for police or partners, has no response to assess).
-CLOSE_REASONS: dict[str, str] = {
-    "duplicate": "A duplicate of another issue",
-    "not_ours": "Not a matter for police or partners",
-    "worked": "The response worked",
-    "partly_worked": "The response partly worked; what is left is watched",
-    "did_not_work": "The response did not work and nothing more can be done here",
-}
-EARLY_CLOSE_REASONS = ("duplicate", "not_ours")
-REOPEN_ROLES = ("supervisor", "admin")
-# What the note on each move has to say.
-NOTE_ASKED: dict[tuple[str, str], str] = {
-    ("scanning", "analysis"): "Say what the problem is and why these reports are one problem.",
-    ("analysis", "response"): (
-        "Write down the analysis (what, where, when, who, why) before choosing a response."
-    ),
-    ("response", "assessment"): "Say what the response was and when it started.",
-    ("assessment", "closed"): "Say whether the response worked before closing the issue.",
-    ("closed", "scanning"): "Say why the issue is reopened.",
-}
-
-
-def _note_needed(from_stage: str, to_stage: str) -> str:
-    if (from_stage, to_stage) in NOTE_ASKED:
-        return NOTE_ASKED[(from_stage, to_stage)]
-    if to_stage == "closed":
-        return "Say why the issue is closed before its response was assessed."
-    return f"Say why the issue goes back to {to_stage}."
-
-
-def _check_move(issue: LocalIssue, to_stage: str, user: User | None) -> None:
-    if to_stage not in SARA_STAGES:
-        raise ValidationFailed(
-            f"Unknown stage {to_stage!r}.", field_errors={"stage": "is not a SARA stage"}
-        )
-    allowed = TRANSITIONS[issue.stage]
-    if to_stage not in allowed:
-        raise ValidationFailed(
-            f"An issue in {issue.stage} cannot move to {to_stage}; "
-            f"it can move to {', '.join(allowed)}.",
-            field_errors={"stage": "not allowed from here"},
-        )
-    if issue.stage == "closed" and user is not None and user.role not in REOPEN_ROLES:
-        raise PermissionDenied("Only a supervisor or an admin can reopen a closed issue.")
-
-
-def _check_close(issue: LocalIssue, reason: str | None) -> str:
-    if not reason or reason not in CLOSE_REASONS:
-        raise ValidationFailed(
-            "Choose why the issue is closed.",
-            field_errors={"close_reason": f"must be one of {', '.join(CLOSE_REASONS)}"},
-        )
-    if issue.stage != "assessment" and reason not in EARLY_CLOSE_REASONS:
-        raise ValidationFailed(
-            f"An issue in {issue.stage} can only be closed as a duplicate or as not a matter for "
-            "police or partners; otherwise take it through response and assessment.",
-            field_errors={"close_reason": "only duplicate or not ours before assessment"},
-        )
-    return reason
-
-
-def _count_field(value: int | None, field: str) -> int:
-    if value is None or not 0 <= value <= 10_000_000:
-        raise ValidationFailed(
-            f"{field.replace('_', ' ').capitalize()} must be a number of reports.",
-            field_errors={field: "must be a whole number, 0 or more"},
-        )
-    return value
-
-
-def move_stage(
-    *,
-    session: Session,
-    issue: LocalIssue,
-    to_stage: str,
-    user: User | None,
-    notes: str | None = None,
-    close_reason: str | None = None,
-    reports_before: int | None = None,
-    reports_after: int | None = None,
-    at: datetime | None = None,
-) -> LocalIssue:
-    """Move an issue to another SARA stage, if that transition is allowed, keeping the note.
-
-    Every move needs its note (the analysis before a response, the assessment before closing,
-    why it goes back); the note is kept in the issue's history (``StageNote``). Closing needs a
-    reason and, after assessment, the reports before and after the response (computed by
-    :func:`before_after` when not given). Only a supervisor or admin reopens a closed issue.
-    """
-    _check_move(issue, to_stage, user)
-    text = (notes or "").strip()
-    if not text:
-        raise ValidationFailed(
-            _note_needed(issue.stage, to_stage), field_errors={"notes": "a note is needed"}
-        )
-    if len(text) > 4000:
-        raise ValidationFailed(
-            "The note is too long.", field_errors={"notes": "must be at most 4000 characters"}
-        )
-    detail: dict[str, Any] = {"stage": [issue.stage, to_stage]}
-    if to_stage == "closed":
-        issue.close_reason = _check_close(issue, close_reason)
-        if issue.stage == "assessment":
-            counted = before_after(session=session, issue=issue, today=(at or utcnow()).date())
-            before = counted["before"] if reports_before is None else reports_before
-            after = counted["after"] if reports_after is None else reports_after
-            issue.reports_before = _count_field(before, "reports_before")
-            issue.reports_after = _count_field(after, "reports_after")
-            detail.update(before=issue.reports_before, after=issue.reports_after)
-        detail["reason"] = issue.close_reason
-        issue.assessment_notes = text
-    elif issue.stage == "closed":
-        issue.close_reason = issue.reports_before = issue.reports_after = None
-    if to_stage == "response":
-        issue.analysis_notes = text
-    session.add(
-        StageNote(
-            issue_id=issue.id,
-            from_stage=issue.stage,
-            to_stage=to_stage,
-            note=text,
-            user_id=user.id if user else None,
-            created_at=at or utcnow(),
-        )
-    )
-    issue.stage = to_stage
-    session.flush()
-    audit(
-        session=session,
-        user=user,
-        action="reopen" if detail["stage"][0] == "closed" else "update",
-        object_kind="local_issue",
-        object_id=issue.id,
-        detail=detail,
-    )
-    return issue
-
-
-def stage_history(*, session: Session, issue: LocalIssue) -> list[dict[str, Any]]:
-    """The issue's moves between stages, oldest first, with each note and who wrote it."""
-    rows = session.execute(
-        sa.select(StageNote, sa.func.coalesce(sa.func.nullif(User.display_name, ""), User.username))
-        .outerjoin(User, User.id == StageNote.user_id)
-        .where(StageNote.issue_id == issue.id)
-        .order_by(StageNote.created_at, StageNote.id)
-    ).all()
-    return [
-        {
-            "from_stage": n.from_stage,
-            "to_stage": n.to_stage,
-            "note": n.note,
-            "by": name,
-            "at": n.created_at,
-        }
-        for n, name in rows
-    ]
-
-
-def response_started(*, session: Session, issue: LocalIssue) -> date:
-    """When the response started: the latest move to response, else when the issue was opened."""
-    at = session.scalar(
-        sa.select(sa.func.max(StageNote.created_at)).where(
-            StageNote.issue_id == issue.id, StageNote.to_stage == "response"
-        )
-    )
-    return (at or issue.created_at).date()
-
-
-def before_after(*, session: Session, issue: LocalIssue, today: date) -> dict[str, Any]:
-    """Reports received in the issue's ward about its themes (any reason if it has none) in the
-    days since the response started, and in as many days before it."""
-    start = response_started(session=session, issue=issue)
-    days = max((today - start).days, 1)
-    first = datetime.combine(start - timedelta(days=days), datetime.min.time())
-    split = datetime.combine(start, datetime.min.time())
-    last = split + timedelta(days=days)
-    rows = session.execute(
-        sa.select(Report.received_hour, Report.reasons).where(
-            Report.ward_code == issue.ward_code,
-            Report.received_hour >= first,
-            Report.received_hour < last,
-        )
-    ).all()
-    themes = set(issue.themes or [])
-    counted = [at for at, reasons in rows if not themes or themes & set(reasons or [])]
-    return {
-        "start": start,
-        "days": days,
-        "before": sum(1 for at in counted if at < split),
-        "after": sum(1 for at in counted if at >= split),
-    }
 
 
 def add_action(
@@ -581,181 +380,6 @@ def answer_referral(
     return referral
 
 
-def priorities(
-    *, session: Session, issues: Sequence[LocalIssue], today: date, settings: Any = None
-) -> dict[int, Priority]:
-    """Each issue's priority from its linked reports (in its ward), how many are urgent, its age
-    and how long since it last moved; the stored ``priority`` is brought up to date."""
-    ids = [i.id for i in issues]
-    if not ids:
-        return {}
-    reasons: dict[int, list[list[str]]] = {i: [] for i in ids}
-    urgent: dict[int, int] = dict.fromkeys(ids, 0)
-    for issue_id, rs, is_urgent in session.execute(
-        sa.select(IssueReport.issue_id, Report.reasons, Report.urgent)
-        .join(Report, Report.id == IssueReport.report_id)
-        .join(LocalIssue, LocalIssue.id == IssueReport.issue_id)
-        .where(IssueReport.issue_id.in_(ids), Report.ward_code == LocalIssue.ward_code)
-    ):
-        reasons[issue_id].append(list(rs or []))
-        urgent[issue_id] += bool(is_urgent)
-    moved = dict(
-        session.execute(
-            sa.select(StageNote.issue_id, sa.func.max(StageNote.created_at))
-            .where(StageNote.issue_id.in_(ids))
-            .group_by(StageNote.issue_id)
-        ).all()
-    )
-    harm = getattr(settings, "harm_weights", None) or HARM_WEIGHTS
-    found = {}
-    for issue in issues:
-        found[issue.id] = prioritise(
-            report_reasons=reasons[issue.id],
-            urgent=urgent[issue.id],
-            age_days=(today - issue.created_at.date()).days,
-            waiting_days=(today - (moved.get(issue.id) or issue.created_at).date()).days,
-            harm_weights=harm,
-        )
-        if issue.stage != "closed" and issue.priority != found[issue.id].level:
-            issue.priority = found[issue.id].level
-    session.flush()
-    return found
-
-
-def queue(
-    *,
-    session: Session,
-    user: User,
-    ward_code: str | None = None,
-    include_closed: bool = False,
-    today: date | None = None,
-) -> list[tuple[LocalIssue, Priority]]:
-    """The issues this user works with their priorities: highest first (by score within a
-    priority), then the soonest due."""
-    query = sa.select(LocalIssue)
-    if not include_closed:
-        query = query.where(LocalIssue.stage != "closed")
-    if ward_code:
-        query = query.where(LocalIssue.ward_code == ward_code)
-    if user.role == "ward_officer":
-        query = query.where(LocalIssue.ward_code.in_(list(user.wards or [])))
-    elif user.role not in STAFF_ROLES_ALL_WARDS:
-        raise PermissionDenied("Your role has no issue queue.")
-    issues = list(session.scalars(query))
-    ranked = priorities(session=session, issues=issues, today=today or date.today())
-    issues.sort(
-        key=lambda i: (
-            i.stage == "closed",
-            ranked[i.id].level,
-            -ranked[i.id].score,
-            i.due_on or date.max,
-            i.id,
-        )
-    )
-    return [(i, ranked[i.id]) for i in issues]
-
-
-DUE_SOON_DAYS = 7  # an issue due within this many days is flagged "due in N days"
-REFERRAL_ANSWER_DAYS = 28  # a referral still open this long after it was sent is overdue
-CHANGE_KINDS = ("local_issue", "issue_action", "referral")
-
-
-def _last_views(*, session: Session, user: User, ids: Sequence[int]) -> dict[int, datetime]:
-    """When this user last opened each issue's page (from the audit trail)."""
-    return {
-        int(str(viewed)): at
-        for viewed, at in session.execute(
-            sa.select(AuditEvent.object_id, sa.func.max(AuditEvent.at))
-            .where(
-                AuditEvent.user_id == user.id,
-                AuditEvent.object_kind == "local_issue",
-                AuditEvent.action == "view",
-                AuditEvent.object_id.in_([str(i) for i in ids]),
-            )
-            .group_by(AuditEvent.object_id)
-        )
-    }
-
-
-def _last_changes(*, session: Session, user: User, ids: Sequence[int]) -> dict[int, datetime]:
-    """When someone else last changed each issue: moved it, recorded an action, answered or
-    sent a referral (from the audit trail)."""
-    owner: dict[tuple[str, str], int] = {("local_issue", str(i)): i for i in ids}
-    for kind, model in (("issue_action", Action), ("referral", Referral)):
-        for row_id, of_issue in session.execute(
-            sa.select(model.id, model.issue_id).where(model.issue_id.in_(ids))
-        ):
-            owner[(kind, str(row_id))] = of_issue
-    found: dict[int, datetime] = {}
-    for kind, changed_id, at in session.execute(
-        sa.select(AuditEvent.object_kind, AuditEvent.object_id, sa.func.max(AuditEvent.at))
-        .where(
-            AuditEvent.object_kind.in_(CHANGE_KINDS),
-            AuditEvent.object_id.in_(sorted({object_id for _, object_id in owner})),
-            AuditEvent.action != "view",
-            sa.or_(AuditEvent.user_id.is_(None), AuditEvent.user_id != user.id),
-        )
-        .group_by(AuditEvent.object_kind, AuditEvent.object_id)
-    ):
-        changed = owner.get((kind, str(changed_id)))
-        if changed is not None and at > found.get(changed, datetime.min):
-            found[changed] = at
-    return found
-
-
-def at_a_glance(
-    *, session: Session, user: User, issues: Sequence[LocalIssue], today: date
-) -> dict[int, dict[str, Any]]:
-    """Per issue, for the queue's cards: is it hers, is it due, and what changed since she last
-    opened it ("new" if she never has)."""
-    ids = [i.id for i in issues]
-    if not ids:
-        return {}
-    views = _last_views(session=session, user=user, ids=ids)
-    changes = _last_changes(session=session, user=user, ids=ids)
-    glance = {}
-    for issue in issues:
-        days = (issue.due_on - today).days if issue.due_on else None
-        due = None
-        if days is not None and issue.stage != "closed":
-            if days < 0:
-                due = f"overdue by {-days} day{'s' if days != -1 else ''}"
-            elif days <= DUE_SOON_DAYS:
-                due = "due today" if days == 0 else f"due in {days} day{'s' if days != 1 else ''}"
-        seen, changed = views.get(issue.id), changes.get(issue.id)
-        glance[issue.id] = {
-            "mine": issue.owner_id == user.id,
-            "due": due,
-            "overdue": days is not None and days < 0 and issue.stage != "closed",
-            "news": "new to you"
-            if seen is None
-            else "changed since you last looked"
-            if changed is not None and changed > seen
-            else None,
-        }
-    return glance
-
-
-def overdue_referrals(
-    *, session: Session, user: User, today: date, days: int = REFERRAL_ANSWER_DAYS
-) -> list[tuple[Referral, LocalIssue]]:
-    """Referrals still open (sent or accepted) more than ``days`` after they were sent, oldest
-    first: what a supervisor chases. Only supervisors and admins are shown them."""
-    if user.role not in ("supervisor", "admin"):
-        return []
-    rows = session.execute(
-        sa.select(Referral, LocalIssue)
-        .join(LocalIssue, LocalIssue.id == Referral.issue_id)
-        .where(
-            Referral.status.in_(("sent", "accepted")),
-            Referral.sent_on < today - timedelta(days=days),
-            LocalIssue.stage != "closed",
-        )
-        .order_by(Referral.sent_on, Referral.id)
-    ).all()
-    return [(r, i) for r, i in rows]
-
-
 def issue_detail(*, session: Session, issue: LocalIssue) -> dict[str, Any]:
     """Everything on an issue's page: its reports, actions, referrals and public updates.
 
@@ -787,7 +411,6 @@ def issue_detail(*, session: Session, issue: LocalIssue) -> dict[str, Any]:
         ),
         "next_stages": TRANSITIONS[issue.stage],
         "history": stage_history(session=session, issue=issue),
-        "priority": priorities(session=session, issues=[issue], today=date.today())[issue.id],
         "close_reasons": CLOSE_REASONS,
         "early_close_reasons": EARLY_CLOSE_REASONS,
         "before_after": before_after(session=session, issue=issue, today=date.today())

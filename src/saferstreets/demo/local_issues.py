@@ -15,11 +15,12 @@ from __future__ import annotations
 
 import random
 from datetime import date, datetime, time, timedelta
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from saferstreets.actions import service, updates
+from saferstreets.actions import service, stages, updates
 from saferstreets.actions.partners import BY_CODE as PARTNERS
 from saferstreets.actions.partners import THEME_PARTNER
 from saferstreets.reports.models import Report
@@ -113,6 +114,28 @@ def review_urgent_reports(*, session: Session, seed: int) -> int:
     return reviewed
 
 
+# The note the demo's officer writes on each move (SARA keeps them as the issue's history).
+STAGE_NOTES = {
+    "analysis": "The reports name the same stretch and the same reason: one problem.",
+    "response": "Most reports are on Friday and Saturday evenings after dark; the same stretch is "
+    "named again and again.",
+    "assessment": "{done} Now to see whether reports fall.",
+    "closed": "Reports about this place fell after the work; keep watching for a season.",
+}
+
+
+def _move(session: Session, issue: Any, to_stage: str, at: datetime, done: str = "") -> None:
+    stages.move_stage(
+        session=session,
+        issue=issue,
+        to_stage=to_stage,
+        user=None,
+        notes=STAGE_NOTES[to_stage].format(done=done),
+        close_reason="worked" if to_stage == "closed" else None,
+        at=at,
+    )
+
+
 def seed_local_issues(*, session: Session, seed: int, today: date, limit: int = 18) -> int:
     """Review urgent reports, then create issues from the largest clusters of reports and move
     them along; return how many issues."""
@@ -151,25 +174,10 @@ def seed_local_issues(*, session: Session, seed: int, today: date, limit: int = 
             depth = "response"
         if depth == "scanning":
             continue
-        service.move_stage(
-            session=session,
-            issue=issue,
-            to_stage="analysis",
-            user=None,
-            notes="The reports name the same stretch and the same reason: one problem.",
-            at=opened + timedelta(days=rng.randint(1, 10)),
-        )
+        _move(session, issue, "analysis", opened + timedelta(days=rng.randint(1, 10)))
         if depth == "analysis":
             continue
-        service.move_stage(
-            session=session,
-            issue=issue,
-            to_stage="response",
-            user=None,
-            notes="Most reports are on Friday and Saturday evenings after dark; the same stretch "
-            "is named again and again.",
-            at=opened + timedelta(days=rng.randint(12, 20)),
-        )
+        _move(session, issue, "response", opened + timedelta(days=rng.randint(12, 20)))
         if partner:
             referred.add(partner)
             referral = service.refer(
@@ -195,24 +203,10 @@ def seed_local_issues(*, session: Session, seed: int, today: date, limit: int = 
         )
         if depth == "response":
             continue
-        service.move_stage(
-            session=session,
-            issue=issue,
-            to_stage="assessment",
-            user=None,
-            notes=f"{body} Now to see whether reports fall.",
-            at=opened + timedelta(days=rng.randint(30, 45)),
-        )
+        _move(session, issue, "assessment", opened + timedelta(days=rng.randint(30, 45)), body)
         if depth == "closed":
-            service.move_stage(
-                session=session,
-                issue=issue,
-                to_stage="closed",
-                user=None,
-                notes="Reports about this place fell after the work; keep watching for a season.",
-                close_reason="worked",
-                at=datetime.combine(today - timedelta(days=rng.randint(1, 5)), time(10)),
-            )
+            closed_at = datetime.combine(today - timedelta(days=rng.randint(1, 5)), time(10))
+            _move(session, issue, "closed", closed_at)
             updates.publish_update(
                 session=session,
                 user=None,

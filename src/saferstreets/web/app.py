@@ -10,6 +10,7 @@ from contextlib import asynccontextmanager
 from datetime import datetime
 from urllib.parse import quote
 
+import sqlalchemy as sa
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
@@ -206,12 +207,30 @@ def _install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> Response:
+        if isinstance(exc, sa.exc.OperationalError):
+            return store_unavailable(request, exc)
         log.exception("unexpected error on %s %s", request.method, request.url.path)
         response = error_response(
             request,
             500,
             "Something went wrong",
-            "Something went wrong on our side. Nothing you entered has been lost; "
-            "please try again.",
+            "Something went wrong on our side, and what you sent may not have been saved. "
+            "Please try again. If you are in danger now, call 999.",
         )
+        return add_security_headers(request, response)
+
+    def store_unavailable(request: Request, exc: Exception) -> Response:
+        """The store did not answer, or refused a commit (restarting, locked): a 503 that says
+        so truthfully, never a redirect that claims the change was saved."""
+        log.error(
+            "store unavailable on %s %s: %s", request.method, request.url.path, type(exc).__name__
+        )
+        response = error_response(
+            request,
+            503,
+            "We could not save this just now",
+            "The service could not reach its records for a moment, so what you sent was not "
+            "saved. Please try again in a minute. If you are in danger now, call 999.",
+        )
+        response.headers["Retry-After"] = "30"
         return add_security_headers(request, response)

@@ -27,7 +27,11 @@ templates.env.globals["vendor_available"] = _vendor_available
 
 
 def get_session(request: Request) -> Iterator[Session]:
-    """A store session for this request: committed if the route succeeds, rolled back otherwise."""
+    """A store session for this request: committed if the route succeeds, rolled back otherwise.
+
+    It is declared with ``scope="function"`` (below), so the commit runs when the route returns
+    and before its answer is sent: a redirect saying "saved" is never sent for a change whose
+    commit then fails (the failure reaches the error handler instead)."""
     session = request.app.state.sessionmaker()
     try:
         yield session
@@ -44,7 +48,7 @@ def get_app_settings(request: Request) -> Settings:
     return settings
 
 
-SessionDep = Annotated[Session, Depends(get_session)]
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 SettingsDep = Annotated[Settings, Depends(get_app_settings)]
 
 

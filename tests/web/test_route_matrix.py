@@ -250,6 +250,12 @@ ROUTES: dict[str, Case] = {
         },
     ),
     "GET /api/areas.json": Case("public", _one("/api/areas.json")),
+    "GET /api/places/search.json": Case(
+        "public", _one("/api/places/search.json", params={"q": "Ward", "lat": 51.8, "lon": -0.3})
+    ),
+    "GET /api/places/describe.json": Case(
+        "public", _one("/api/places/describe.json", params={"lat": 51.805, "lon": -0.295})
+    ),
     # --- every signed-in role: where her work is ----------------------------------------------
     "GET /staff": Case("signed_in", _one("/staff"), expect=(303,)),
     "GET /staff/overview": Case(("analyst", "supervisor", "ward_officer"), _one("/staff/overview")),

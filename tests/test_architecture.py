@@ -31,6 +31,7 @@ SCIENCE = {"numpy", "scipy", "h3", "highspy", "sklearn", "polars"}
 PURE_SHARED = {
     "saferstreets",
     "saferstreets.errors",
+    "saferstreets.progress",
     "saferstreets.crime",
     "saferstreets.crime.offences",
     "saferstreets.themes",
@@ -47,6 +48,7 @@ PURE: dict[str, set[str]] = {
     "saferstreets.planning.plandata": SCIENCE | {"pydantic", "pyproj"},
     "saferstreets.planning.params": {"pydantic"},
     "saferstreets.ingest.records": set(),
+    "saferstreets.progress": set(),
     "saferstreets.exports": set(),
     "saferstreets.crime.policeuk": {"polars", "numpy"},
     "saferstreets.surveys.reader": {"fastexcel"},
@@ -389,3 +391,36 @@ def test_every_first_party_import_names_a_module() -> None:
 
 def test_no_module_level_import_cycle() -> None:
     assert _cycles() == []
+
+
+# --------------------------------------------------------------------------- progress
+
+
+def _annotation(arg: ast.arg) -> str:
+    return ast.unparse(arg.annotation) if arg.annotation else ""
+
+
+def test_every_progress_parameter_is_the_one_progress_shape() -> None:
+    """A ``progress`` parameter is :class:`saferstreets.progress.Progress` (or None) everywhere."""
+    odd: dict[str, str] = {}
+    for name, m in MODULES.items():
+        for node in ast.walk(m.tree):
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                args = node.args
+                for arg in [*args.posonlyargs, *args.args, *args.kwonlyargs]:
+                    hint = _annotation(arg)
+                    if arg.arg == "progress" and hint not in {"Progress", "Progress | None"}:
+                        odd[f"{name}.{node.name}"] = hint
+    assert odd == {}
+    declared = set()
+    for name, m in MODULES.items():
+        for node in ast.walk(m.tree):
+            targets = (
+                [node.name]
+                if isinstance(node, ast.ClassDef)
+                else [t.id for t in node.targets if isinstance(t, ast.Name)]
+                if isinstance(node, ast.Assign)
+                else []
+            )
+            declared |= {f"{name}.{t}" for t in targets if t == "Progress"}
+    assert declared == {"saferstreets.progress.Progress"}

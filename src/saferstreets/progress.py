@@ -1,46 +1,20 @@
-"""Progress bars for long CLI work, driven by a service's ``progress(what, done, total)``."""
+"""The one shape of progress callback every service speaks (pure: no Rich, no store).
+
+A service reports a named step as ``progress("reading the store")`` and counted work as
+``progress("Reading responses", done, total)``. Whoever shows it (the CLI's Rich adapters in
+:mod:`saferstreets.cli.support`) decides how; ``None`` (the default everywhere) is silent.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-
-from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TaskID,
-    TextColumn,
-    TimeElapsedColumn,
-)
-
-ProgressCallback = Callable[[str, int, int], None]
+from typing import Protocol
 
 
-def progress_bars(console: Console, *, transient: bool = False) -> Progress:
-    """The project's Rich progress display: description, bar, done of total, time elapsed."""
-    return Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=console,
-        transient=transient,
-    )
+class Progress(Protocol):
+    """``progress(what)`` for a step; ``progress(what, done, total)`` for counted work."""
+
+    def __call__(self, what: str, done: int | None = None, total: int | None = None) -> None: ...
 
 
-@contextmanager
-def rich_progress(console: Console, *, transient: bool = False) -> Iterator[ProgressCallback]:
-    """One bar per distinct ``what``; a step with nothing to do (total 0) draws no bar."""
-    tasks: dict[str, TaskID] = {}
-    with progress_bars(console, transient=transient) as bar:
-
-        def update(what: str, done: int, total: int) -> None:
-            if what not in tasks:
-                if total == 0:
-                    return
-                tasks[what] = bar.add_task(what, total=max(total, 1))
-            bar.update(tasks[what], completed=done, total=max(total, 1))
-
-        yield update
+def silent(what: str, done: int | None = None, total: int | None = None) -> None:
+    """The progress of a caller that asked for none."""

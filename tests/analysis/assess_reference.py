@@ -850,7 +850,7 @@ def _run_themes(engine: Engine, settings: Settings, progress: Progress) -> None:
         progress("themes: no classifier installed, using stored theme assignments")
         return
 
-    def counted(done: int, total: int) -> None:
+    def counted(what: str, done: int | None = None, total: int | None = None) -> None:
         progress(f"assigning themes to free text ({done:,} of {total:,})")
 
     try:

@@ -60,7 +60,7 @@ def test_assign_all_is_idempotent_and_keeps_analysts(engine, session, settings) 
     _fill(session)
     calls: list[tuple[int, int]] = []
     run = service.assign_all(
-        engine=engine, settings=settings, progress=lambda d, t: calls.append((d, t))
+        engine=engine, settings=settings, progress=lambda what, d=None, t=None: calls.append((d, t))
     )
     assert calls[0] == (0, 8) and calls[-1] == (8, 8)  # 6 report texts with words + 2 survey
     first = _rows(session, "model")

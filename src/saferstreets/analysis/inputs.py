@@ -7,7 +7,7 @@ stores the findings; nothing here touches the store, the web or the CLI.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Protocol
@@ -16,6 +16,7 @@ import h3
 import numpy as np
 
 from saferstreets.crime import offences
+from saferstreets.progress import Progress as Progress
 
 
 class AssessSettings(Protocol):
@@ -27,7 +28,6 @@ class AssessSettings(Protocol):
     nte_end_hour: int
 
 
-Progress = Callable[[str], None]
 VIOLENCE_AND_SEXUAL = ("Violence and sexual offences",)
 MIN_EMERGING_PERIODS = 4
 

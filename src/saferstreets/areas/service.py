@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -43,6 +43,7 @@ from saferstreets.ingest.service import (
     start_run,
 )
 from saferstreets.models_common import AREA_LEVELS, LEVEL_COLUMNS, utcnow
+from saferstreets.progress import Progress, silent
 
 __all__ = [
     "AreaIndex",
@@ -58,8 +59,6 @@ __all__ = [
     "point_columns",
 ]
 
-# progress(what, done, total): called as work advances (the CLI draws a Rich progress bar).
-Progress = Callable[[str, int, int], None]
 
 ASSIGN_CHUNK = 100_000  # rows read, located and written back per transaction
 
@@ -245,7 +244,7 @@ def import_boundaries(
         import os
 
         source = f"{len(paths)} files in {os.path.commonpath([str(p.parent) for p in paths])}"
-    notify = progress or (lambda what, done, total: None)
+    notify = progress or silent
 
     problems: list[Problem] = []
     features: list[_Feature] = []
@@ -508,7 +507,7 @@ def assign_points(
         h3_resolution = (settings or get_settings()).h3_resolution
     with session_factory(engine)() as session:
         index = AreaIndex.from_session(session, levels=list(LEVEL_COLUMNS))
-    notify = progress or (lambda what, done, total: None)
+    notify = progress or silent
     return {
         table: _assign_table(engine, table, index, only_missing, h3_resolution, notify)
         for table in chosen

@@ -47,6 +47,7 @@ from saferstreets.config import Settings
 from saferstreets.crime.models import Crime, Outcome
 from saferstreets.db import session_scope
 from saferstreets.errors import AppError
+from saferstreets.progress import silent
 from saferstreets.reports.models import Report
 from saferstreets.surveys.models import SurveyResponse, SurveyWave
 from saferstreets.themes.models import ThemeAssignment
@@ -209,8 +210,8 @@ def _run_themes(engine: Engine, settings: Settings, progress: Progress) -> None:
         progress("themes: no classifier installed, using stored theme assignments")
         return
 
-    def counted(done: int, total: int) -> None:
-        progress(f"assigning themes to free text ({done:,} of {total:,})")
+    def counted(what: str, done: int | None = None, total: int | None = None) -> None:
+        progress(f"{what} ({done or 0:,} of {total or 0:,})")
 
     try:
         assign_all(engine=engine, progress=counted, settings=settings)
@@ -230,7 +231,7 @@ def run_assessment(
     assign_themes: bool = True,
 ) -> list[AnalysisRun]:
     """Run every analysis on what the store holds and store each finding; return the runs."""
-    say: Progress = progress or (lambda _msg: None)
+    say: Progress = progress or silent
     params = AssessParams(
         resolution=resolution or settings.h3_resolution,
         permutations=permutations,

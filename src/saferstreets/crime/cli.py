@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from saferstreets.cli.support import console, open_store
+from saferstreets.cli.support import console, open_store, rich_import_progress
 
 app = typer.Typer(
     help="Recorded crime from police.uk: what became of a crime.", no_args_is_help=True
@@ -35,7 +35,7 @@ def import_crime_command(
     """Import police.uk street, outcomes and stop-and-search CSVs; bad rows go to quarantine."""
     from saferstreets.config import get_settings
     from saferstreets.crime.service import import_crime
-    from saferstreets.ingest.cli import print_summaries, rich_import_progress
+    from saferstreets.ingest.cli import print_summaries
 
     settings = get_settings()
     engine = open_store(settings)

@@ -57,7 +57,7 @@ from saferstreets.errors import AppError, InputFileError
 from saferstreets.ingest.models import ImportRun
 from saferstreets.ingest.service import (
     MAX_PROBLEMS_SHOWN,
-    ImportProgress,
+    ImportSteps,
     ImportSummary,
     already_imported,
     finish_run,
@@ -67,6 +67,7 @@ from saferstreets.ingest.service import (
     to_utf8,
 )
 from saferstreets.models_common import LEVEL_COLUMNS
+from saferstreets.progress import Progress
 
 SQLITE_BATCH = 50_000
 SQLITE_CACHE_KIB = 262_144  # 256 MiB of page cache: a national year's key index stays in memory
@@ -226,7 +227,7 @@ def store_rows(
     table: str,
     frame: pl.DataFrame,
     run_id: int,
-    progress: ImportProgress | None = None,
+    steps: ImportSteps | None = None,
     bulk: bool = False,
 ) -> int:
     """Insert the rows whose ``row_key`` the table does not hold yet; return how many went in.
@@ -247,12 +248,10 @@ def store_rows(
         stored = _store_postgres(
             session=session, table=table, frame=frame, columns=columns, direct=bulk
         )
-        if progress:
-            progress.rows_done(frame.height)
+        if steps:
+            steps.rows_done(frame.height)
         return stored
-    return _store_sqlite(
-        session=session, table=table, frame=frame, columns=columns, progress=progress
-    )
+    return _store_sqlite(session=session, table=table, frame=frame, columns=columns, steps=steps)
 
 
 def _store_sqlite(
@@ -261,7 +260,7 @@ def _store_sqlite(
     table: str,
     frame: pl.DataFrame,
     columns: Sequence[str],
-    progress: ImportProgress | None,
+    steps: ImportSteps | None,
 ) -> int:
     raw = cast("sqlite3.Connection", session.connection().connection.dbapi_connection)
     cursor = raw.cursor()
@@ -279,8 +278,8 @@ def _store_sqlite(
             # Tuples built from column lists as executemany asks for them: faster than .rows().
             cursor.executemany(sql, zip(*(c.to_list() for c in batch.get_columns()), strict=True))
             stored += max(cursor.rowcount, 0)
-            if progress:
-                progress.rows_done(batch.height)
+            if steps:
+                steps.rows_done(batch.height)
         return stored
     finally:
         cursor.close()
@@ -339,7 +338,7 @@ def import_crime(
     *,
     engine: Engine,
     paths: Sequence[Path],
-    progress: ImportProgress | None = None,
+    progress: Progress | None = None,
     recheck: bool = False,
     assign_areas: bool = True,
     commit_rows: int = COMMIT_ROWS,
@@ -360,8 +359,9 @@ def import_crime(
     """
     resolution = (settings or get_settings()).h3_resolution
     members, ignored = collect_members(paths)
-    if progress:
-        progress.begin(files=len(members))
+    steps = ImportSteps(progress)
+    if steps:
+        steps.begin(files=len(members))
     summaries: list[ImportSummary] = list(ignored)
     reader = _Reader(
         known=frozenset() if recheck else _imported_shas(engine),
@@ -373,7 +373,7 @@ def import_crime(
     stream = _prepare_ahead(members, reader)
     try:
         while done := _import_group(
-            engine=engine, stream=stream, reader=reader, progress=progress,
+            engine=engine, stream=stream, reader=reader, steps=steps,
             commit_rows=commit_rows, bulk=bulk,
         ):  # fmt: skip
             summaries += done
@@ -520,7 +520,7 @@ def _import_group(
     engine: Engine,
     stream: Iterator[_Prepared],
     reader: _Reader,
-    progress: ImportProgress | None,
+    steps: ImportSteps | None,
     commit_rows: int,
     bulk: frozenset[str] = frozenset(),
 ) -> list[ImportSummary]:
@@ -543,10 +543,10 @@ def _import_group(
             session.connection().exec_driver_sql("BEGIN")
         for prepared in stream:
             taken.append(prepared.member)
-            if progress:
-                progress.file_started(prepared.member.source)
+            if steps:
+                steps.file_started(prepared.member.source)
             summary = _import_one(
-                session=session, prepared=prepared, reader=reader, progress=progress, bulk=bulk
+                session=session, prepared=prepared, reader=reader, steps=steps, bulk=bulk
             )
             pending.append(summary)
             rows += summary.rows_read
@@ -561,7 +561,7 @@ def _import_group(
             for member in taken:
                 redone += _import_group(
                     engine=engine, stream=iter([reader.prepare(member)]), reader=reader,
-                    progress=progress, commit_rows=0, bulk=bulk,
+                    steps=steps, commit_rows=0, bulk=bulk,
                 )  # fmt: skip
             return redone
         member = taken[0]
@@ -575,9 +575,9 @@ def _import_group(
         pending = [summary]
     finally:
         session.close()
-    if progress:
+    if steps:
         for summary in pending:
-            progress.file_done(summary)
+            steps.file_done(summary)
     return pending
 
 
@@ -586,7 +586,7 @@ def _import_one(
     session: Session,
     prepared: _Prepared,
     reader: _Reader,
-    progress: ImportProgress | None,
+    steps: ImportSteps | None,
     bulk: frozenset[str] = frozenset(),
 ) -> ImportSummary:
     """One file inside a savepoint: stored whole, skipped, or failed with nothing of it kept."""
@@ -618,7 +618,7 @@ def _import_one(
                 assert prepared.sha is not None
                 _store_parsed(
                     session=session, parsed=parsed, sha=prepared.sha, summary=summary,
-                    progress=progress, bulk=parsed.table in bulk,
+                    steps=steps, bulk=parsed.table in bulk,
                 )  # fmt: skip
             return summary
         except (AppError, OSError, zipfile.BadZipFile, sa.exc.SQLAlchemyError) as exc:
@@ -651,14 +651,14 @@ def _store_parsed(
     parsed: ParsedFile,
     sha: str,
     summary: ImportSummary,
-    progress: ImportProgress | None,
+    steps: ImportSteps | None,
     bulk: bool = False,
 ) -> None:
     run = start_run(session=session, kind=parsed.kind, source=parsed.source, sha256=sha)
     summary.rows_read = parsed.rows_read
     stored = store_rows(
         session=session, table=parsed.table, frame=parsed.frame, run_id=run.id,
-        progress=progress, bulk=bulk,
+        steps=steps, bulk=bulk,
     )  # fmt: skip
     summary.rows_stored = stored
     summary.rows_duplicate = parsed.frame.height - stored

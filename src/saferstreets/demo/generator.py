@@ -15,7 +15,6 @@ The same seed gives the same bytes in every file.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -29,15 +28,14 @@ from saferstreets.demo.gazetteer import write_gazetteer
 from saferstreets.demo.geography import County, geom_to_lonlat, to_lonlat
 from saferstreets.demo.reports import write_reports
 from saferstreets.demo.survey import write_surveys
-
-Progress = Callable[[str], None]
+from saferstreets.progress import Progress, silent
 
 
 def generate_county(*, out: Path, seed: int, progress: Progress | None = None) -> dict[str, Any]:
     """Write the whole demo county under ``out``; return the paths of what was written."""
     from saferstreets.demo.geography import build_county
 
-    say = progress or (lambda _msg: None)
+    say = progress or silent
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     # Independent streams per part, so changing one part leaves the others' bytes alone.

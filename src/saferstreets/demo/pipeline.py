@@ -37,9 +37,10 @@ class DemoContext:
 def stage_generate(ctx: DemoContext) -> str:
     from saferstreets.demo.generator import generate_county
 
-    ctx.files = generate_county(
-        out=ctx.out, seed=ctx.seed, progress=lambda m: ctx.console.print(f"  [dim]{m}[/dim]")
-    )
+    def say(what: str, done: int | None = None, total: int | None = None) -> None:
+        ctx.console.print(f"  [dim]{what}[/dim]")
+
+    ctx.files = generate_county(out=ctx.out, seed=ctx.seed, progress=say)
     return f"generated the demo county into {ctx.out}"
 
 

@@ -2,21 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from rich.console import Console
-from rich.progress import (
-    Progress,
-    TaskID,
-)
 from rich.table import Table
 from rich.text import Text
 
-from saferstreets.cli.support import console, open_store, progress_bars
+from saferstreets.cli.support import console, open_store
+from saferstreets.ingest.records import short_source
 from saferstreets.ingest.service import (
     QUARANTINE_COLUMNS,
     ImportSummary,
@@ -70,7 +66,7 @@ def list_rows(
             table.add_row(
                 str(r.id),
                 r.kind,
-                _short_source(r.source),
+                short_source(r.source),
                 str(r.row_number or ""),
                 r.field or "",
                 r.reason,
@@ -82,13 +78,6 @@ def list_rows(
             f"{matching - len(rows):,} more: use --limit, or export them all with "
             "saferstreets quarantine export"
         )
-
-
-def _short_source(source: str) -> str:
-    if "!" in source:
-        archive, member = source.split("!", 1)
-        return f"{Path(archive).name}!{member}"
-    return Path(source).name
 
 
 @app.command("show")
@@ -161,40 +150,6 @@ def _set_status(ids: Sequence[int], status: str) -> None:
 # --------------------------------------------------------------------------- import output
 
 
-class RichImportProgress:
-    """Files and rows, as Rich progress bars (an ``ingest.service.ImportProgress``)."""
-
-    def __init__(self, progress: Progress) -> None:
-        self.progress = progress
-        self.files: TaskID | None = None
-        self.rows: TaskID | None = None
-
-    def begin(self, *, files: int) -> None:
-        self.files = self.progress.add_task("files", total=files)
-        self.rows = self.progress.add_task("rows stored or checked", total=None)
-
-    def file_started(self, source: str) -> None:
-        if self.files is not None:
-            self.progress.update(self.files, description=f"files ({_short_source(source)})")
-
-    def rows_done(self, rows: int) -> None:
-        if self.rows is not None:
-            self.progress.advance(self.rows, rows)
-
-    def file_done(self, summary: ImportSummary) -> None:
-        if self.files is not None:
-            self.progress.advance(self.files, 1)
-        if summary.status == "failed":
-            self.progress.console.print(f"[red]{summary.line()}[/red]", highlight=False)
-
-
-@contextmanager
-def rich_import_progress(console: Console) -> Iterator[RichImportProgress]:
-    """A Rich progress display for an import (transient: the summary table follows it)."""
-    with progress_bars(console, transient=True) as progress:
-        yield RichImportProgress(progress)
-
-
 def print_summaries(console: Console, summaries: Sequence[ImportSummary], *, title: str) -> None:
     """What each file gave (read, stored, already held, quarantined), the total, and problems."""
     files = [s for s in summaries if s.status != "ignored" and s.kind != "areas"]
@@ -207,7 +162,7 @@ def print_summaries(console: Console, summaries: Sequence[ImportSummary], *, tit
         )
     for s in files:
         table.add_row(
-            _short_source(s.source),
+            short_source(s.source),
             s.kind.removeprefix("crime_"),
             f"{s.rows_read:,}",
             f"{s.rows_stored:,}",
@@ -246,7 +201,7 @@ def print_summaries(console: Console, summaries: Sequence[ImportSummary], *, tit
             console.print(f"[red]failed[/red] {s.line()}", highlight=False)
         for note in s.notes:
             console.print(
-                f"[yellow]note[/yellow] {_short_source(s.source)}: {note}", highlight=False
+                f"[yellow]note[/yellow] {short_source(s.source)}: {note}", highlight=False
             )
         for p in s.problems:
             console.print(Text.assemble(("quarantined ", "magenta"), str(p)), highlight=False)

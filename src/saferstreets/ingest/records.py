@@ -12,9 +12,10 @@ import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from saferstreets.errors import InputFileError
+from saferstreets.progress import Progress, silent
 
 
 @dataclass
@@ -139,13 +140,48 @@ def total(summaries: Sequence[ImportSummary], *, kind: str = "total") -> ImportS
     return out
 
 
-class ImportProgress(Protocol):
-    """What an import tells whoever shows its progress (the CLI uses Rich; None is silent)."""
+#: the names an import's progress speaks: its files (done of all) and its rows (so far)
+FILES = "files"
+ROWS = "rows stored or checked"
 
-    def begin(self, *, files: int) -> None: ...
 
-    def file_started(self, source: str) -> None: ...
+def short_source(source: str) -> str:
+    """A file's name, or ``archive.zip!member`` for a file inside an archive."""
+    if "!" in source:
+        archive, member = source.split("!", 1)
+        return f"{Path(archive).name}!{member}"
+    return Path(source).name
 
-    def rows_done(self, rows: int) -> None: ...
 
-    def file_done(self, summary: ImportSummary) -> None: ...
+class ImportSteps:
+    """An import's steps told in the one progress shape (:class:`saferstreets.progress.Progress`).
+
+    ``progress(FILES..., done, total)`` as files start and finish (``"files (name)"`` while one is
+    read), ``progress(ROWS, rows so far, None)`` as rows are stored, and a failed file's summary
+    line as a bare step. ``None`` is silent.
+    """
+
+    def __init__(self, progress: Progress | None) -> None:
+        self.say: Progress = progress or silent
+        self.files = 0
+        self.done = 0
+        self.rows = 0
+        self.what = FILES
+
+    def begin(self, *, files: int) -> None:
+        self.files = files
+        self.say(FILES, 0, files)
+
+    def file_started(self, source: str) -> None:
+        self.what = f"{FILES} ({short_source(source)})"
+        self.say(self.what, self.done, self.files)
+
+    def rows_done(self, rows: int) -> None:
+        self.rows += rows
+        self.say(ROWS, self.rows, None)
+
+    def file_done(self, summary: ImportSummary) -> None:
+        self.done += 1
+        self.say(self.what, self.done, self.files)
+        if summary.status == "failed":
+            self.say(summary.line())

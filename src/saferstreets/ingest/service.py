@@ -26,7 +26,7 @@ from saferstreets.ingest.records import (  # re-exported: importers read them fr
     MAX_PROBLEMS_SHOWN as MAX_PROBLEMS_SHOWN,
 )
 from saferstreets.ingest.records import (
-    ImportProgress as ImportProgress,
+    ImportSteps as ImportSteps,
 )
 from saferstreets.ingest.records import (
     ImportSummary as ImportSummary,

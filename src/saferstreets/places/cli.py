@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from saferstreets.cli.support import console, open_store
+from saferstreets.cli.support import console, open_store, rich_import_progress
 
 app = typer.Typer(
     help="The gazetteer: find places by name or postcode, name a point.", no_args_is_help=True
@@ -26,7 +26,7 @@ def import_places_command(
 ) -> None:
     """Import the files that name places; each place is assigned to its areas."""
     from saferstreets.config import get_settings
-    from saferstreets.ingest.cli import print_summaries, rich_import_progress
+    from saferstreets.ingest.cli import print_summaries
     from saferstreets.places.service import import_places
 
     settings = get_settings()

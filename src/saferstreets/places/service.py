@@ -25,7 +25,7 @@ from saferstreets.db import is_postgres, session_factory
 from saferstreets.errors import InputFileError
 from saferstreets.ingest.service import (
     MAX_PROBLEMS_SHOWN,
-    ImportProgress,
+    ImportSteps,
     ImportSummary,
     Problem,
     finish_run,
@@ -44,6 +44,7 @@ from saferstreets.places.layouts import (
     to_wgs84,
 )
 from saferstreets.places.models import Place
+from saferstreets.progress import Progress
 
 BATCH = 5_000
 KIND = "places"
@@ -80,23 +81,24 @@ def import_places(
     engine: Engine,
     paths: Sequence[Path],
     h3_resolution: int,
-    progress: ImportProgress | None = None,
+    progress: Progress | None = None,
 ) -> list[ImportSummary]:
     """Import gazetteer files (OS Open Names, ONSPD, NaPTAN, stations, landmarks); one summary
     per file. Each file is all or nothing; its places are assigned to areas as they are stored."""
     files = _files(paths)
-    if progress:
-        progress.begin(files=len(files))
+    steps = ImportSteps(progress)
+    if steps:
+        steps.begin(files=len(files))
     with session_factory(engine)() as session:
         index = AreaIndex.from_session(session)
     summaries = []
     for path in files:
         source = str(path)
-        if progress:
-            progress.file_started(source)
-        summary = _import_file(engine, path, index, h3_resolution, progress)
-        if progress:
-            progress.file_done(summary)
+        if steps:
+            steps.file_started(source)
+        summary = _import_file(engine, path, index, h3_resolution, steps)
+        if steps:
+            steps.file_done(summary)
         summaries.append(summary)
     return summaries
 
@@ -106,7 +108,7 @@ def _import_file(
     path: Path,
     index: AreaIndex,
     resolution: int,
-    progress: ImportProgress | None,
+    steps: ImportSteps | None,
 ) -> ImportSummary:
     source = str(path)
     summary = ImportSummary(kind=KIND, source=source)
@@ -133,8 +135,8 @@ def _import_file(
             store = _Store(session, SOURCES.get(layout, layout), index, resolution)
             for batch in _batches(rows, BATCH):
                 _store_batch(session, run, store, batch, summary)
-                if progress:
-                    progress.rows_done(len(batch))
+                if steps:
+                    steps.rows_done(len(batch))
             finish_run(session=session, run=run, summary=summary)
             session.commit()
     except (InputFileError, OSError, ValueError) as exc:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter, defaultdict
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import h3
@@ -35,9 +35,7 @@ from saferstreets.planning.plandata import (
     cell_latlng,
 )
 from saferstreets.planning.teams import plan_patrols, summarise
-
-Progress = Callable[[str], None]
-
+from saferstreets.progress import Progress, silent
 
 # --------------------------------------------------------------------------------------------
 # the steps
@@ -47,7 +45,7 @@ def compute_plan(
     *, inputs: PlanInputs, params: PlanParams, progress: Progress | None = None
 ) -> PlanResult:
     """The whole plan (no store access): placement, sizes, rollout, wards, patrols."""
-    say = progress or (lambda _msg: None)
+    say = progress or silent
     params.check()
     started = time.perf_counter()
     say("building demand")

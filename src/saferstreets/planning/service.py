@@ -11,7 +11,6 @@ from __future__ import annotations
 import csv
 import io
 from collections import defaultdict
-from collections.abc import Callable
 from typing import Any
 
 import sqlalchemy as sa
@@ -36,10 +35,9 @@ from saferstreets.planning.plandata import (
     ReportRow,
     SurveyRow,
 )
+from saferstreets.progress import Progress, silent
 from saferstreets.reports.models import Report
 from saferstreets.surveys.models import SurveyResponse
-
-Progress = Callable[[str], None] | None
 
 STATUS_TEXT = {
     "optimal": "proven optimal",
@@ -149,7 +147,7 @@ def make_plan(
     name: str,
     params: PlanParams,
     settings: Settings | None = None,
-    progress: Progress = None,
+    progress: Progress | None = None,
 ) -> Plan:
     """Make a plan from the store and save it under ``name`` (replacing a plan of that name).
 
@@ -161,7 +159,7 @@ def make_plan(
     with session_scope(engine) as session:
         inputs = load_inputs(session=session, settings=settings or get_settings())
     result = compute_plan(inputs=inputs, params=params, progress=progress)
-    (progress or (lambda _msg: None))("saving the plan")
+    (progress or silent)("saving the plan")
     with session_scope(engine) as session:
         plan = store_plan(session=session, name=name, params=params, result=result)
         session.expunge(plan)
@@ -174,14 +172,14 @@ def create_plan(
     name: str,
     params: PlanParams,
     settings: Settings,
-    progress: Progress = None,
+    progress: Progress | None = None,
 ) -> Plan:
     """Make a plan and store it in ``session`` (the caller commits), as the web form does."""
     name = _check_name(name)
     params.check()
     inputs = load_inputs(session=session, settings=settings)
     result = compute_plan(inputs=inputs, params=params, progress=progress)
-    (progress or (lambda _msg: None))("saving the plan")
+    (progress or silent)("saving the plan")
     return store_plan(session=session, name=name, params=params, result=result)
 
 

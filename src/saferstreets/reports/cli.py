@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from saferstreets.cli.support import console, open_store
+from saferstreets.cli.support import console, open_store, single_bar
 
 app = typer.Typer(help="Public reports: the safeguarding queue.", no_args_is_help=True)
 
@@ -17,21 +17,14 @@ def import_reports_command(
     source: Annotated[str, typer.Option(help="Where the reports came from (kept).")] = "import",
 ) -> None:
     """Import reports from another channel (JSON Lines with the report form's fields)."""
-    from rich.progress import Progress
-
     from saferstreets.config import get_settings
     from saferstreets.reports.service import import_reports
 
     settings = get_settings()
     engine = open_store(settings)
-    with Progress(console=console, transient=True) as progress:
-        task = progress.add_task("Importing reports", total=None)
-
-        def notify(done: int, total: int) -> None:
-            progress.update(task, completed=done, total=total)
-
+    with single_bar("Importing reports") as progress:
         summary = import_reports(
-            engine=engine, path=path, source=source[:16], progress=notify, settings=settings
+            engine=engine, path=path, source=source[:16], progress=progress, settings=settings
         )
     console.print(summary.line(), highlight=False)
     for problem in summary.problems:

@@ -22,6 +22,7 @@ from saferstreets.alerts.service import enqueue_for_report
 from saferstreets.config import Settings, get_settings
 from saferstreets.errors import NotFound, ValidationFailed
 from saferstreets.models_common import LEVEL_COLUMNS, utcnow
+from saferstreets.progress import Progress, silent
 from saferstreets.reports.models import Report
 from saferstreets.reports.redact import redact_contact_details
 from saferstreets.reports.schemas import HOUR_BANDS, ReportSubmission
@@ -371,7 +372,7 @@ def import_reports(
     engine: Any,
     path: Any,
     source: str = "import",
-    progress: Any = None,
+    progress: Progress | None = None,
     settings: Settings | None = None,
 ) -> Any:
     """Import reports from a JSON Lines file: one submission per line, plus optional
@@ -407,7 +408,7 @@ def import_reports(
     lines = text.splitlines()
     summary = ImportSummary(kind="reports", source=str(path))
     problems: list[Problem] = []
-    notify = progress or (lambda done, total: None)
+    notify = progress or silent
     with session_scope(engine) as session:
         run = start_run(
             session=session, kind="reports", source=str(path), sha256=sha256_bytes(data)
@@ -486,11 +487,11 @@ def import_reports(
                 continue
             summary.rows_stored += 1
             if done % 250 == 0:
-                notify(done, len(pending))
+                notify("Importing reports", done, len(pending))
         summary.rows_quarantined = quarantine(
             session=session, run=run, kind="reports", problems=problems
         )
         summary.problems = problems[:MAX_PROBLEMS_SHOWN]
         finish_run(session=session, run=run, summary=summary)
-        notify(len(pending), len(pending))
+        notify("Importing reports", len(pending), len(pending))
     return summary

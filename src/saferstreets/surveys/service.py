@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -35,6 +34,7 @@ from saferstreets.ingest.service import (
     start_run,
 )
 from saferstreets.models_common import LEVEL_COLUMNS
+from saferstreets.progress import Progress
 from saferstreets.surveys import normalise as norm
 from saferstreets.surveys.filters import RowFilter
 from saferstreets.surveys.mapping import LikertSpec, MultiSelectSpec, SurveyMapping, load_mapping
@@ -43,7 +43,6 @@ from saferstreets.surveys.personal import PersonalColumns, RowScrubber, find_per
 from saferstreets.surveys.reader import RESPONSE_LABELS, Column, Table, read_table
 
 KIND = "survey"
-Progress = Callable[[str, int, int], None]  # (what, done, total), as areas.service
 
 
 @dataclass

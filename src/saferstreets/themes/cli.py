@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 import typer
 
-from saferstreets.cli.support import console, open_store
+from saferstreets.cli.support import console, open_store, single_bar
 
 OWNER_HELP = "report or survey_response"
 
@@ -156,19 +156,12 @@ def assign(
     ] = False,
 ) -> None:
     """Find the themes of every report's and survey response's free text."""
-    from rich.progress import Progress
-
     from saferstreets.config import get_settings
     from saferstreets.themes.service import assign_all
 
     settings = get_settings()
     engine = open_store(settings)
-    with Progress(console=console, transient=True) as bar:
-        task = bar.add_task("Finding themes", total=None)
-
-        def progress(done: int, total: int) -> None:
-            bar.update(task, completed=done, total=total)
-
+    with single_bar("Finding themes") as progress:
         run = assign_all(
             engine=engine, model_path=model, progress=progress, settings=settings,
             everything=everything,

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,6 +24,7 @@ from saferstreets.config import Settings, get_settings
 from saferstreets.db import session_scope
 from saferstreets.errors import NotFound, ValidationFailed
 from saferstreets.models_common import utcnow
+from saferstreets.progress import Progress
 from saferstreets.reports.models import Report
 from saferstreets.surveys.models import SurveyResponse
 from saferstreets.themes.classifier import TextClassifier, evaluate_predictions
@@ -38,8 +39,6 @@ WEAK_LABEL_WEIGHT = 0.3  # zero-shot labels that fill the gaps between an analys
 BATCH = 500
 QUOTE_MAX_CHARS = 280
 QUOTE_MIN_CHARS = 15
-
-Progress = Callable[[int, int], None]
 
 
 @dataclass(frozen=True)
@@ -283,7 +282,7 @@ def assign_all(
     now = utcnow()
     total = len(todo)
     if progress:
-        progress(0, total)
+        progress("assigning themes to free text", 0, total)
     for start in range(0, total, BATCH):
         batch = todo[start : start + BATCH]
         conf, present = assigner([t.text for t in batch])
@@ -302,7 +301,7 @@ def assign_all(
                     }
                 )
         if progress:
-            progress(min(start + BATCH, total), total)
+            progress("assigning themes to free text", min(start + BATCH, total), total)
     with session_scope(engine) as session:
         if len(todo) == len(texts):  # every text scored again: clear in two statements
             session.execute(sa.delete(ThemeAssignment).where(ThemeAssignment.source == "model"))

@@ -254,16 +254,8 @@ def _hint_texts(tree: ast.AST) -> Iterator[str]:
 
 
 def test_pure_modules_give_no_cli_advice() -> None:
-    """Errors from the pure core name the setting; the CLI adds ``--option`` advice itself.
-
-    The pure readers (``surveys.reader``, ``themes.classifier``) still carry CLI advice; they
-    serve only the CLI today.
-    """
-    core = [
-        p
-        for p in PURE
-        if p not in ("saferstreets.surveys.reader", "saferstreets.themes.classifier")
-    ]
+    """Errors from the pure core name the setting; the CLI adds ``--option`` advice itself."""
+    core = list(PURE)
     advice = []
     for name, m in MODULES.items():
         if any(_in(name, p) for p in core):

@@ -411,7 +411,7 @@ def read_table(
             path,
             f"none of the mapping's columns are in {where}",
             hint=(
-                f"its sheets are {', '.join(str(g) for g in grids)}; choose one with --sheet"
+                f"its sheets are {', '.join(str(g) for g in grids)}; choose one"
                 if len(grids) > 1
                 else "check that this is the export the mapping was written for"
             ),

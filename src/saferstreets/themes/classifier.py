@@ -102,7 +102,7 @@ def read_labelled_csv(
     source = str(path)
     label_columns = [c.strip() for c in label_columns if c.strip()]
     if not label_columns:
-        raise AppError("No label columns were given", hint="--label-columns A,B,...")
+        raise AppError("No label columns were given", hint="name the columns that hold the labels")
     try:
         raw = path.read_bytes()
     except OSError as exc:
@@ -445,7 +445,7 @@ class TextClassifier:
             header = json.loads(str(data["header"]))
         except FileNotFoundError as exc:
             raise InputFileError(
-                path, "does not exist", hint="train one first: saferstreets themes train"
+                path, "does not exist", hint="train a model from analysts' labels first"
             ) from exc
         except (OSError, ValueError, KeyError) as exc:
             raise InputFileError(path, f"is not a saferstreets text model ({exc})") from exc
@@ -570,7 +570,7 @@ def evaluate_csv(
             raise InputFileError(
                 path,
                 f"label columns {data.labels} differ from the model's {model.labels_}",
-                hint="give the same --label-columns, in the same order, as for training",
+                hint="give the same label columns, in the same order, as for training",
             )
         Y, labels = data.Y, data.labels
     started = time.perf_counter()

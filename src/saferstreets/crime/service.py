@@ -227,7 +227,7 @@ def store_rows(
     table: str,
     frame: pl.DataFrame,
     run_id: int,
-    steps: ImportSteps | None = None,
+    steps: ImportSteps,
     bulk: bool = False,
 ) -> int:
     """Insert the rows whose ``row_key`` the table does not hold yet; return how many went in.
@@ -248,8 +248,7 @@ def store_rows(
         stored = _store_postgres(
             session=session, table=table, frame=frame, columns=columns, direct=bulk
         )
-        if steps:
-            steps.rows_done(frame.height)
+        steps.rows_done(frame.height)
         return stored
     return _store_sqlite(session=session, table=table, frame=frame, columns=columns, steps=steps)
 
@@ -260,7 +259,7 @@ def _store_sqlite(
     table: str,
     frame: pl.DataFrame,
     columns: Sequence[str],
-    steps: ImportSteps | None,
+    steps: ImportSteps,
 ) -> int:
     raw = cast("sqlite3.Connection", session.connection().connection.dbapi_connection)
     cursor = raw.cursor()
@@ -278,8 +277,7 @@ def _store_sqlite(
             # Tuples built from column lists as executemany asks for them: faster than .rows().
             cursor.executemany(sql, zip(*(c.to_list() for c in batch.get_columns()), strict=True))
             stored += max(cursor.rowcount, 0)
-            if steps:
-                steps.rows_done(batch.height)
+            steps.rows_done(batch.height)
         return stored
     finally:
         cursor.close()
@@ -360,8 +358,7 @@ def import_crime(
     resolution = (settings or get_settings()).h3_resolution
     members, ignored = collect_members(paths)
     steps = ImportSteps(progress)
-    if steps:
-        steps.begin(files=len(members))
+    steps.begin(files=len(members))
     summaries: list[ImportSummary] = list(ignored)
     reader = _Reader(
         known=frozenset() if recheck else _imported_shas(engine),
@@ -520,7 +517,7 @@ def _import_group(
     engine: Engine,
     stream: Iterator[_Prepared],
     reader: _Reader,
-    steps: ImportSteps | None,
+    steps: ImportSteps,
     commit_rows: int,
     bulk: frozenset[str] = frozenset(),
 ) -> list[ImportSummary]:
@@ -543,8 +540,7 @@ def _import_group(
             session.connection().exec_driver_sql("BEGIN")
         for prepared in stream:
             taken.append(prepared.member)
-            if steps:
-                steps.file_started(prepared.member.source)
+            steps.file_started(prepared.member.source)
             summary = _import_one(
                 session=session, prepared=prepared, reader=reader, steps=steps, bulk=bulk
             )
@@ -575,9 +571,8 @@ def _import_group(
         pending = [summary]
     finally:
         session.close()
-    if steps:
-        for summary in pending:
-            steps.file_done(summary)
+    for summary in pending:
+        steps.file_done(summary)
     return pending
 
 
@@ -586,7 +581,7 @@ def _import_one(
     session: Session,
     prepared: _Prepared,
     reader: _Reader,
-    steps: ImportSteps | None,
+    steps: ImportSteps,
     bulk: frozenset[str] = frozenset(),
 ) -> ImportSummary:
     """One file inside a savepoint: stored whole, skipped, or failed with nothing of it kept."""
@@ -651,7 +646,7 @@ def _store_parsed(
     parsed: ParsedFile,
     sha: str,
     summary: ImportSummary,
-    steps: ImportSteps | None,
+    steps: ImportSteps,
     bulk: bool = False,
 ) -> None:
     run = start_run(session=session, kind=parsed.kind, source=parsed.source, sha256=sha)

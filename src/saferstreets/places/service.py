@@ -87,18 +87,15 @@ def import_places(
     per file. Each file is all or nothing; its places are assigned to areas as they are stored."""
     files = _files(paths)
     steps = ImportSteps(progress)
-    if steps:
-        steps.begin(files=len(files))
+    steps.begin(files=len(files))
     with session_factory(engine)() as session:
         index = AreaIndex.from_session(session)
     summaries = []
     for path in files:
         source = str(path)
-        if steps:
-            steps.file_started(source)
+        steps.file_started(source)
         summary = _import_file(engine, path, index, h3_resolution, steps)
-        if steps:
-            steps.file_done(summary)
+        steps.file_done(summary)
         summaries.append(summary)
     return summaries
 
@@ -108,7 +105,7 @@ def _import_file(
     path: Path,
     index: AreaIndex,
     resolution: int,
-    steps: ImportSteps | None,
+    steps: ImportSteps,
 ) -> ImportSummary:
     source = str(path)
     summary = ImportSummary(kind=KIND, source=source)
@@ -135,8 +132,7 @@ def _import_file(
             store = _Store(session, SOURCES.get(layout, layout), index, resolution)
             for batch in _batches(rows, BATCH):
                 _store_batch(session, run, store, batch, summary)
-                if steps:
-                    steps.rows_done(len(batch))
+                steps.rows_done(len(batch))
             finish_run(session=session, run=run, summary=summary)
             session.commit()
     except (InputFileError, OSError, ValueError) as exc:

@@ -46,10 +46,13 @@ def _choices(session: Session) -> dict[str, Any]:
 def _users_page(
     request: Request, session: Session, user: User, *, status: int = 200, **extra: Any
 ) -> Response:
+    from saferstreets.accounts.throttle import recent_lockouts
+
     context = {
         "user": user,
         "csrf": csrf_token(request),
         "accounts": admin.list_accounts(session=session),
+        "lockouts": recent_lockouts(session=session, now=now(request)),
         "values": {},
         "errors": {},
         **_choices(session),

@@ -248,6 +248,7 @@ def test_bad_input_is_named_and_nothing_is_kept(
         ({"username": "fay", "role": "superuser"}, "must be one of"),
         ({"username": "bob", "role": "analyst"}, "is already taken"),
         ({"username": "", "role": "analyst"}, "1 to 64 characters"),
+        ({"username": "fay", "role": ""}, "must be one of"),  # no role chosen: none assumed
     ]
     for data, message in cases:
         response = _post(admin, "/staff/users", data)
@@ -384,7 +385,7 @@ def test_audit_search_pages_and_csv(
     assert _count(nobody) == 1 and "signin failed" in nobody  # the seeded failed sign-in
     # Pages: 50 a page, newest first, the last page holds the rest.
     last = admin.get("/staff/audit", params={"action": "view", "page": 3}).text
-    assert last.count('<td class="date">') == 120 - 100
+    assert last.count('data-label="When"') == 120 - 100
     bad = admin.get("/staff/audit", params={"since": "yesterday"})
     assert bad.status_code == 422 and "is not a date" in bad.text
     # The CSV holds every match, and a formula in a detail is made inert.

@@ -56,8 +56,8 @@ class Crime(Located, Base):
     crime_type: Mapped[str] = mapped_column(sa.String(64))
     last_outcome: Mapped[str | None] = mapped_column(sa.String(120))
     context: Mapped[str | None] = mapped_column(sa.Text)
-    crime_id_shared: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
-    crime_id_occurrence: Mapped[int] = mapped_column(default=0, server_default="0")
+    crime_id_shared: Mapped[bool] = mapped_column(default=False)
+    crime_id_occurrence: Mapped[int] = mapped_column(default=0)
     import_run_id: Mapped[int | None] = mapped_column(sa.Integer)
 
 

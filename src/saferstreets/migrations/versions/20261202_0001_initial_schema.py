@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-02 06:35:15.834037
+Create Date: 2026-12-02 07:06:29.617392
 """
 
 from __future__ import annotations
@@ -95,8 +95,8 @@ def upgrade() -> None:
     sa.Column('crime_type', sa.String(length=64), nullable=False),
     sa.Column('last_outcome', sa.String(length=120), nullable=True),
     sa.Column('context', sa.Text(), nullable=True),
-    sa.Column('crime_id_shared', sa.Boolean(), server_default=sa.text('0'), nullable=False),
-    sa.Column('crime_id_occurrence', sa.Integer(), server_default='0', nullable=False),
+    sa.Column('crime_id_shared', sa.Boolean(), nullable=False),
+    sa.Column('crime_id_occurrence', sa.Integer(), nullable=False),
     sa.Column('import_run_id', sa.Integer(), nullable=True),
     sa.Column('latitude', sa.Float(), nullable=True),
     sa.Column('longitude', sa.Float(), nullable=True),

@@ -418,3 +418,28 @@ def test_failed_sign_ins_are_audited_without_the_password(
     admin = make_client("ann")
     page = admin.get("/staff/audit", params={"action": "signin_failed"}).text
     assert _count(page) == 2 and "no-such-person" not in page
+
+
+def test_the_public_reset_page_refuses_forgery_and_guesses(
+    make_client: Any, world: dict[str, int], engine: sa.Engine
+) -> None:
+    admin = make_client("ann")
+    link = _link(_post(admin, f"/staff/users/{world['bob']}/password-link", {}).text)
+    stranger = make_client()
+    # No CSRF token (a form on another site): refused, and the link still works.
+    forged = stranger.post(
+        link, data={"password": "a forged password", "confirm": "a forged password"}
+    )
+    assert forged.status_code == 403
+    assert stranger.get(link).status_code == 200
+    # Guessed, absurd or hostile tokens: the same "expired or used" page, never a 500.
+    for token in ("A" * 43, "x" * 300, "<script>alert(1)</script>", "%00", "..%2F..%2Fetc"):
+        response = stranger.get(f"/password-reset/{token}")
+        assert response.status_code == 404, token
+        assert "<script>alert(1)</script>" not in response.text
+    # A deactivated account's link stops working.
+    assert _post(admin, f"/staff/users/{world['bob']}/active", {"active": "no"}).status_code == 303
+    assert stranger.get(link).status_code == 404
+    with session_scope(engine) as session:
+        bob = session.get(User, world["bob"])
+        assert bob is not None and not bob.active

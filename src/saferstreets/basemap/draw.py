@@ -89,6 +89,8 @@ def basemap_svg(
             if props.get("kind") != kind:
                 continue
             d = _path(geom, xy, False)
+            if not d:
+                continue
             if casing:
                 parts.append(
                     f'<path d="{d}" fill="none" stroke="#d9d6cc" stroke-width="{width + 1.5}" '

@@ -53,20 +53,44 @@ def _label(x: float, y: float, text: str, size: int, fill: str, weight: str = "n
     )
 
 
-def _street_labels(roads: list[tuple[BaseGeometry, dict[str, Any]]], xy: Project) -> list[str]:
-    """One label per street name, at the middle of its longest drawn piece."""
-    longest: dict[str, BaseGeometry] = {}
+class _Placed:
+    """Label boxes already placed, so no label is drawn over another (greedy, first wins)."""
+
+    def __init__(self) -> None:
+        self.boxes: list[tuple[float, float, float, float]] = []
+
+    def take(self, x: float, y: float, text: str, size: int) -> bool:
+        """Claim the box of ``text`` drawn at (x, y) (its baseline start); False if taken."""
+        w, h = 0.56 * size * len(text), 1.1 * size
+        box = (x - 2, y - h, x + w + 2, y + 3)
+        if any(
+            b[0] < box[2] and box[0] < b[2] and b[1] < box[3] and box[1] < b[3] for b in self.boxes
+        ):
+            return False
+        self.boxes.append(box)
+        return True
+
+
+def _street_labels(
+    roads: list[tuple[BaseGeometry, dict[str, Any]]], xy: Project, placed: _Placed
+) -> list[str]:
+    """One label per street name, centred on the middle of its longest drawn piece, main roads
+    first, then the longest streets; a label that would overlap another is left out."""
+    longest: dict[str, tuple[BaseGeometry, bool]] = {}
     for geom, props in roads:
         name = str(props.get("name") or "")
         if not name or props.get("kind") not in ("minor_road", "major_road", "highway"):
             continue
-        if name not in longest or geom.length > longest[name].length:
-            longest[name] = geom
+        if name not in longest or geom.length > longest[name][0].length:
+            longest[name] = (geom, props.get("kind") != "minor_road")
+    ranked = sorted(longest.items(), key=lambda item: (not item[1][1], -item[1][0].length, item[0]))
     out = []
-    for name, geom in sorted(longest.items()):
+    for name, (geom, _major) in ranked:
         mid = geom.interpolate(0.5, normalized=True)
         x, y = xy(mid.x, mid.y)
-        out.append(_label(x, y, name, 10, "#4a4858"))
+        x -= 0.56 * 10 * len(name) / 2
+        if placed.take(x, y, name, 10):
+            out.append(_label(x, y, name, 10, "#4a4858"))
     return out
 
 
@@ -101,11 +125,14 @@ def basemap_svg(
                 f'<path d="{d}" fill="none" stroke="{stroke}" stroke-width="{width}"'
                 f' stroke-linecap="round"{dash}/>'
             )
-    parts.extend(_street_labels(roads, xy))
+    placed = _Placed()
     for geom, props in layers.get("pois", []):
         if props.get("kind") in LABELLED_POIS:
             x, y = xy(geom.x, geom.y)
             parts.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="3.5" fill="#1d1a4b"/>')
-            parts.append(_label(x + 6, y + 4, str(props.get("name", "")), 11, "#1d1a4b", "bold"))
+            name = str(props.get("name", ""))
+            if placed.take(x + 6, y + 4, name, 11):
+                parts.append(_label(x + 6, y + 4, name, 11, "#1d1a4b", "bold"))
+    parts.extend(_street_labels(roads, xy, placed))
     parts.append("</g>")
     return parts

@@ -70,7 +70,10 @@ def _legend(width: int, streets: bool) -> list[str]:
                 f'<rect x="{x0}" y="{y - 7}" width="18" height="12" fill="{fill}" '
                 f'fill-opacity="0.6" stroke="{colour}"{dash}/>'
             )
-        parts.append(f'<text x="{x0 + 24}" y="{y + 3}" font-size="11">{escape(text)}</text>')
+        parts.append(
+            f'<text x="{x0 + 24}" y="{y + 3}" font-size="11" font-family="sans-serif">'
+            f"{escape(text)}</text>"
+        )
     return parts
 
 

@@ -99,7 +99,7 @@ def _assert_streets_drawn(page: Any, sel: str, seen: dict[str, list[Any]], base_
     assert all(status == 206 and rng and rng.startswith("bytes=") for status, rng in seen["tiles"])
     outside = [u for u in seen["requests"] if not u.startswith(base_url + "/")]
     assert not outside, f"requests left our origin: {outside}"
-    legend = page.inner_text(f"{sel} .map-legend")
+    legend = page.locator(f"{sel} .map-legend").text_content() or ""
     assert "Key" in legend and "Streets and places" in legend
     assert page.locator(f"{sel} .leaflet-control-layers").count() == 1
     assert "Test streets" in page.inner_text(f"{sel} .leaflet-control-attribution")
@@ -121,6 +121,13 @@ def test_report_form_pin_on_a_street(  # type: ignore[no-untyped-def]
     page.locator("#report-map").click(position={"x": box["width"] / 2, "y": box["height"] / 2})
     assert abs(float(page.input_value("#latitude")) - 51.802) < 0.0005
     assert "in Northgate" in page.inner_text("#pin-status")
+    # The key is folded on a phone (it would hide a third of the map) and opens when tapped.
+    legend = page.locator("#report-map details.map-legend")
+    assert legend.evaluate("d => d.open") == (size == "desktop")
+    if size == "phone":
+        legend.locator("summary").click()
+        assert legend.evaluate("d => d.open")
+    assert "Your pin" in page.inner_text("#report-map .map-legend")
     page.wait_for_timeout(500)  # the labels settle after the last tile
     assert_accessible(page, f"the report form with streets ({size})")
     assert_fits_screen(page, f"the report form with streets ({size})")
@@ -137,7 +144,7 @@ def test_area_page_and_staff_map_draw_streets(  # type: ignore[no-untyped-def]
     page.goto(f"/areas/{EASTBROOK}")
     page.wait_for_selector(".map path.cell", state="attached")
     _assert_streets_drawn(page, ".map", seen, streets.base_url)
-    assert "Reports made here" in page.inner_text(".map .map-legend")
+    assert "Reports made here" in (page.locator(".map .map-legend").text_content() or "")
     assert_accessible(page, f"an area page with streets ({size})")
     screenshot(page, f"basemap-area-{size}")
 
@@ -146,6 +153,6 @@ def test_area_page_and_staff_map_draw_streets(  # type: ignore[no-untyped-def]
     staff_login(page, "analyst")
     page.goto("/staff/overview")
     _assert_streets_drawn(page, "#ward-map", seen, streets.base_url)
-    assert "Wards" in page.inner_text("#ward-map .map-legend")
+    assert "Wards" in (page.locator("#ward-map .map-legend").text_content() or "")
     assert_accessible(page, f"the staff ward map with streets ({size})")
     page.locator("#ward-map").screenshot(path=str(screenshot(page, f"basemap-staff-wards-{size}")))

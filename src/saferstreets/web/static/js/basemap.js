@@ -105,8 +105,10 @@
   function legend(map, items) {
     var control = L.control({ position: "bottomleft" });
     control.onAdd = function () {
-      var box = L.DomUtil.create("div", "map-legend");
-      var title = L.DomUtil.create("p", "map-legend-title", box);
+      // A disclosure: open where the map is wide, folded on a phone so it hides little.
+      var box = L.DomUtil.create("details", "map-legend");
+      box.open = map.getContainer().clientWidth >= 560;
+      var title = L.DomUtil.create("summary", "map-legend-title", box);
       title.textContent = "Key";
       var list = L.DomUtil.create("ul", "", box);
       items.forEach(function (item) {

@@ -19,7 +19,7 @@
     .then(function (data) {
       var wards = L.geoJSON({ type: "FeatureCollection", features: data.features.filter(function (f) { return f.properties.kind === "ward"; }) }, {
         pane: bm.panes.areas,
-        style: function (f) { return { color: "#3d3a6b", weight: 1, fillColor: WARD, fillOpacity: Math.min(f.properties.opacity, 0.45) }; },
+        style: function (f) { return { color: "#3d3a6b", weight: 1, fillColor: WARD, fillOpacity: 0.03 + 0.25 * f.properties.opacity }; },
         onEachFeature: function (f, l) { l.bindTooltip(label(f)); }
       }).addTo(map);
       // A view first: circles need the map's projection when they are added.
@@ -44,7 +44,7 @@
         { shape: "square", colour: BASE, label: "Team base" },
         { shape: "outline", colour: BASE, weight: 1.5, dash: "4 3", label: "Base's reach" },
         { shape: "dot", colour: HOT, stroke: "#ffffff", label: "Hot spot for patrols" },
-        { shape: "fill", colour: WARD, fillOpacity: 0.35, stroke: "#3d3a6b", label: "Ward (darker: more ward officers)" }
+        { shape: "fill", colour: WARD, fillOpacity: 0.2, stroke: "#3d3a6b", label: "Ward (darker: more ward officers)" }
       ]);
       bm.layers({ "Team bases": bases, "Reach of bases": reach, "Hot spots": hotspots, "Wards": wards });
       if (points.length) { map.fitBounds(L.latLngBounds(points), { padding: [30, 30] }); }

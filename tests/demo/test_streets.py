@@ -8,13 +8,17 @@ import json
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 from shapely.geometry import Point, shape
 
 from saferstreets.basemap.tiles import archive_info, read_features
 from saferstreets.config import Settings
-from saferstreets.demo.generator import generate_county
+from saferstreets.demo.gazetteer import gazetteer_rows, write_gazetteer_rows
+from saferstreets.demo.generator import write_boundaries
+from saferstreets.demo.geography import build_county
 from saferstreets.demo.pipeline import demo_settings
+from saferstreets.demo.streets import write_basemap
 
 SEED = 20211
 NEAR = 2e-5  # degrees: about 1.5 m, the zoom-14 tile grid (0.6 m) plus rounding
@@ -22,8 +26,15 @@ NEAR = 2e-5  # degrees: about 1.5 m, the zoom-14 tile grid (0.6 m) plus rounding
 
 @pytest.fixture(scope="module")
 def county(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """The county's boundaries, gazetteer and street map, from the generator's own streams
+    (the police.uk files, surveys and reports are not needed here)."""
     out = tmp_path_factory.mktemp("streets")
-    files = generate_county(out=out, seed=SEED)
+    geo_rng, gazetteer_rng, streets_rng = (np.random.default_rng([SEED, k]) for k in (0, 4, 5))
+    geography = build_county(geo_rng)
+    files: dict[str, Any] = dict(write_boundaries(geography, out))
+    rows = gazetteer_rows(geography, gazetteer_rng)
+    write_gazetteer_rows(rows, out)
+    files["basemap"] = write_basemap(geography, rows, streets_rng, out)
     with (out / "gazetteer.csv").open(encoding="utf-8") as f:
         files["gazetteer"] = list(csv.DictReader(f))
     return files

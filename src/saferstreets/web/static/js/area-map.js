@@ -42,12 +42,15 @@
           }).addTo(map);
         }
         var fill = "#8e88c9";
+        // Over streets the shading is lighter (same order: darker is still more), so the
+        // streets under the busiest area can still be read.
+        var shade = function (op) { return op ? (streets ? 0.05 + 0.35 * op : op) : (streets ? 0.15 : 0.25); };
         var layer = L.geoJSON(data || { type: "FeatureCollection", features: [] }, {
           pane: bm.panes.hotspots,
           style: function (f) {
             fill = f.properties.fill || fill;
             return { className: base ? "cell" : "", color: "#3d3a6b", weight: 1,
-                     fillColor: f.properties.fill || "#8e88c9", fillOpacity: f.properties.opacity || (streets ? 0.15 : 0.25) };
+                     fillColor: f.properties.fill || "#8e88c9", fillOpacity: shade(f.properties.opacity) };
           },
           onEachFeature: function (f, l) {
             tooltip(l, f.properties.name + (f.properties.label ? ": " + f.properties.label : ""));

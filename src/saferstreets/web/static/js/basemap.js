@@ -85,14 +85,14 @@
     } else if (item.shape === "line") {
       shape = document.createElementNS(SVG, "line");
       shape.setAttribute("x1", "1"); shape.setAttribute("y1", "7"); shape.setAttribute("x2", "21"); shape.setAttribute("y2", "7");
-    } else if (item.shape === "square") {
+    } else if (item.shape === "square" || item.shape === "open-square") {
       shape = document.createElementNS(SVG, "rect");
       shape.setAttribute("x", "5"); shape.setAttribute("y", "1"); shape.setAttribute("width", "12"); shape.setAttribute("height", "12");
     } else {
       shape = document.createElementNS(SVG, "rect");
       shape.setAttribute("x", "1"); shape.setAttribute("y", "1"); shape.setAttribute("width", "20"); shape.setAttribute("height", "12");
     }
-    var filled = item.shape !== "line" && item.shape !== "outline";
+    var filled = ["line", "outline", "open-square"].indexOf(item.shape) < 0;
     shape.setAttribute("fill", filled ? item.colour : "none");
     if (item.fillOpacity !== undefined) { shape.setAttribute("fill-opacity", String(item.fillOpacity)); }
     shape.setAttribute("stroke", item.stroke || item.colour);

@@ -1,5 +1,6 @@
 // Plan map over the street map (basemap.js): wards shaded by extra ward officers, each base's
-// reach as a dashed circle, hot spots as red dots, bases as dark squares on top. Each kind has
+// reach as a dashed circle, hot spots as red dots, bases as open dark squares on top (a hot spot
+// at a base shows through its square). Each kind has
 // its own pane, so at any zoom the bases are never hidden under hot spots, nor either under wards.
 (function () {
   "use strict";
@@ -33,7 +34,7 @@
         if (f.properties.kind === "base") {
           L.circle(ll, { pane: bm.panes.areas, radius: f.properties.radius, color: BASE, weight: 1.5, dashArray: "4 3",
                          fillOpacity: 0.04, interactive: false }).addTo(reach);
-          var icon = L.divIcon({ className: "plan-base", iconSize: [14, 14], html: "" });
+          var icon = L.divIcon({ className: "plan-base", iconSize: [16, 16], html: "" });
           L.marker(ll, { pane: bm.panes.bases, icon: icon, keyboard: false }).bindTooltip(label(f)).addTo(bases);
         } else if (f.properties.kind === "hotspot") {
           L.circleMarker(ll, { pane: bm.panes.hotspots, radius: 4, color: "#ffffff", weight: 1, fillColor: HOT,
@@ -41,7 +42,7 @@
         }
       });
       bm.legend([
-        { shape: "square", colour: BASE, label: "Team base" },
+        { shape: "open-square", colour: BASE, weight: 3, label: "Team base" },
         { shape: "outline", colour: BASE, weight: 1.5, dash: "4 3", label: "Base's reach" },
         { shape: "dot", colour: HOT, stroke: "#ffffff", label: "Hot spot for patrols" },
         { shape: "fill", colour: WARD, fillOpacity: 0.2, stroke: "#3d3a6b", label: "Ward (darker: more ward officers)" }

@@ -13,6 +13,10 @@ FILES = {
     "leaflet/dist/leaflet.css": "leaflet/leaflet.css",
     "leaflet/dist/images": "leaflet/images",
     "htmx.org/dist/htmx.min.js": "htmx/htmx.min.js",
+    # the street map: vector tiles from our own PMTiles archive, drawn on canvas (basemap.js)
+    "protomaps-leaflet/dist/protomaps-leaflet.js": "protomaps/protomaps-leaflet.js",
+    "@protomaps/basemaps/dist/basemaps.js": "protomaps/basemaps.js",
+    "protomaps-leaflet/LICENSE": "protomaps/LICENSE-protomaps-leaflet",
 }
 
 

@@ -85,8 +85,15 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8000
     force_name: str = Field(default="Demo County Police", description="Shown on public pages.")
+    basemap_path: Path | None = Field(
+        default=None,
+        description="The PMTiles archive of streets served from /tiles/basemap.pmtiles and drawn "
+        "under every map; default data_dir/basemap.pmtiles when that file exists.",
+    )
     tile_url: str | None = Field(
-        default=None, description="Map tile URL template; none means boundaries are the base map."
+        default=None,
+        description="An external raster tile URL template, used instead of the basemap archive "
+        "(the tile server then learns which streets each visitor looks at; see docs/operating.md).",
     )
     tile_attribution: str = ""
     h3_resolution: int = Field(

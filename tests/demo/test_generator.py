@@ -33,6 +33,7 @@ KEYS = {
     "lsoas",
     "town_centres",
     "places",
+    "basemap",
     "crime",
     "surveys",
     "reports",

@@ -300,6 +300,10 @@ ROUTES: dict[str, Case] = {
         },
     ),
     "GET /api/areas.json": Case("public", _one("/api/areas.json")),
+    # The street map's archive (public data, bytes): 404 where none is installed, as here.
+    "GET /tiles/basemap.pmtiles": Case(
+        "public", _one("/tiles/basemap.pmtiles"), expect=(200, 206, 404), content=False
+    ),
     "GET /api/places/search.json": Case(
         "public", _one("/api/places/search.json", params={"q": "Ward", "lat": 51.8, "lon": -0.3})
     ),

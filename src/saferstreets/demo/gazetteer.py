@@ -9,6 +9,7 @@ parts of the county keep their bytes.
 from __future__ import annotations
 
 import csv
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -20,14 +21,28 @@ STOP_SHARE = 0.5  # share of urban streets with a bus stop (a modelling choice)
 STOP_OFFSET_KM = 0.03
 
 
-def write_gazetteer(county: County, rng: np.random.Generator, out: Path) -> Path:
-    """Write ``gazetteer.csv`` under ``out`` and return its path."""
+@dataclass(frozen=True)
+class GazetteerRow:
+    """One named place of the gazetteer, at (x, y) in the county's local kilometres."""
+
+    id: str
+    name: str
+    kind: str
+    x: float
+    y: float
+    locality: str
+
+
+def gazetteer_rows(county: County, rng: np.random.Generator) -> list[GazetteerRow]:
+    """The gazetteer's rows: a High Street per town centre, each ward's streets, bus stops."""
     ward_of = {w.code: w for w in county.wards}
-    rows: list[tuple[str, str, str, float, float, str]] = []
+    rows: list[GazetteerRow] = []
     for centre in county.town_centres:
         town = centre.name.removesuffix(" town centre")
         point = centre.geom.representative_point()
-        rows.append((f"high-{centre.code}", "High Street", "street", point.x, point.y, town))
+        rows.append(
+            GazetteerRow(f"high-{centre.code}", "High Street", "street", point.x, point.y, town)
+        )
     seen: set[tuple[str, str]] = set()
     for snap in county.snaps:
         if snap.kind != "street" or not snap.label.startswith("On or near "):
@@ -37,18 +52,32 @@ def write_gazetteer(county: County, rng: np.random.Generator, out: Path) -> Path
         if ward is None or (ward.code, street) in seen:
             continue
         seen.add((ward.code, street))
-        rows.append((f"st-{ward.code}-{street}", street, "street", snap.x, snap.y, ward.name))
+        rows.append(
+            GazetteerRow(f"st-{ward.code}-{street}", street, "street", snap.x, snap.y, ward.name)
+        )
         if ward.urban and rng.random() < STOP_SHARE:
             angle = rng.uniform(0, 2 * np.pi)
             x = snap.x + STOP_OFFSET_KM * np.cos(angle)
             y = snap.y + STOP_OFFSET_KM * np.sin(angle)
             stop = f"{street} bus stop"
-            rows.append((f"bus-{ward.code}-{street}", stop, "stop", x, y, ward.name))
+            rows.append(GazetteerRow(f"bus-{ward.code}-{street}", stop, "stop", x, y, ward.name))
+    return rows
+
+
+def write_gazetteer_rows(rows: list[GazetteerRow], out: Path) -> Path:
+    """Write ``gazetteer.csv`` under ``out`` and return its path."""
     path = Path(out) / GAZETTEER_FILE
     with path.open("w", newline="", encoding="utf-8") as f:
         writer = csv.writer(f)
         writer.writerow(["id", "name", "kind", "lat", "lon", "locality"])
-        for id_, name, kind, x, y, locality in rows:
-            lon, lat = to_lonlat(x, y)
-            writer.writerow([id_, name, kind, f"{float(lat):.6f}", f"{float(lon):.6f}", locality])
+        for row in rows:
+            lon, lat = to_lonlat(row.x, row.y)
+            writer.writerow(
+                [row.id, row.name, row.kind, f"{float(lat):.6f}", f"{float(lon):.6f}", row.locality]
+            )
     return path
+
+
+def write_gazetteer(county: County, rng: np.random.Generator, out: Path) -> Path:
+    """Write ``gazetteer.csv`` under ``out`` and return its path."""
+    return write_gazetteer_rows(gazetteer_rows(county, rng), out)

@@ -7,6 +7,7 @@ waves and public reports, all in the formats a user's real files come in.
     crime/YYYY-MM/YYYY-MM-demo-county-{street,outcomes}.csv
     surveys/safety-survey-{2021,2022}.{xlsx,toml}
     reports.jsonl
+    gazetteer.csv basemap.pmtiles   (named streets and stops; the street map drawn under every map)
     truth/reports.jsonl   (what the generator meant: scenario, themes, urgent; for scoring)
 
 The same seed gives the same bytes in every file.
@@ -24,9 +25,10 @@ from shapely.geometry import mapping
 
 from saferstreets.demo import params
 from saferstreets.demo.crime import write_crime
-from saferstreets.demo.gazetteer import write_gazetteer
+from saferstreets.demo.gazetteer import gazetteer_rows, write_gazetteer_rows
 from saferstreets.demo.geography import County, geom_to_lonlat, to_lonlat
 from saferstreets.demo.reports import write_reports
+from saferstreets.demo.streets import write_basemap
 from saferstreets.demo.survey import write_surveys
 from saferstreets.progress import Progress, silent
 
@@ -39,13 +41,16 @@ def generate_county(*, out: Path, seed: int, progress: Progress | None = None) -
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     # Independent streams per part, so changing one part leaves the others' bytes alone.
-    geo_rng, crime_rng, survey_rng, report_rng, gazetteer_rng = (
-        np.random.default_rng([seed, k]) for k in range(5)
+    geo_rng, crime_rng, survey_rng, report_rng, gazetteer_rng, streets_rng = (
+        np.random.default_rng([seed, k]) for k in range(6)
     )
     say("boundaries and places")
     county = build_county(geo_rng)
     files = write_boundaries(county, out)
-    write_gazetteer(county, gazetteer_rng, out)  # read by the pipeline's places stage
+    rows = gazetteer_rows(county, gazetteer_rng)
+    write_gazetteer_rows(rows, out)  # read by the pipeline's places stage
+    say("the street map (basemap.pmtiles)")
+    files["basemap"] = write_basemap(county, rows, streets_rng, out)
     say("police.uk street and outcome files")
     crime = write_crime(county, crime_rng, seed, out)
     say("survey waves")

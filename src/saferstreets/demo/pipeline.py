@@ -207,7 +207,12 @@ STAGES: list[tuple[str, Stage]] = [
 
 
 def demo_settings(settings: Settings, out: Path) -> Settings:
-    """The settings the demo runs with: its own fresh SQLite store unless a database URL is set."""
+    """The settings the demo runs with: its own fresh SQLite store unless a database URL is set,
+    and the demo county's street map unless a basemap is configured."""
+    if settings.basemap_path is None:
+        from saferstreets.demo.streets import BASEMAP_FILE
+
+        settings = settings.model_copy(update={"basemap_path": (out / BASEMAP_FILE).resolve()})
     if settings.database_url:
         return settings
     db = out / "demo.db"

@@ -1,5 +1,6 @@
-"""One-page team briefings: an SVG map drawn from boundaries and hotspot cells (no tiles), the
-hotspots and the week's visit times; as an HTML page and as a PDF (WeasyPrint)."""
+"""One-page team briefings: an SVG map (the streets and their names from the basemap archive,
+ward boundaries, hotspot cells, the base and its reach, and a key), the hotspots and the week's
+visit times; as an HTML page and as a PDF (WeasyPrint)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ import sqlalchemy as sa
 from markupsafe import Markup, escape
 from sqlalchemy.orm import Session
 
+from saferstreets.basemap.draw import LEGEND as STREET_LEGEND
+from saferstreets.basemap.draw import basemap_svg
 from saferstreets.documents import render
 from saferstreets.errors import NotFound
 from saferstreets.planning.models import PlanTeam
@@ -36,10 +39,55 @@ def _rings(geometry: dict) -> list[list[list[float]]]:
     return []
 
 
+def _legend(width: int, streets: bool) -> list[str]:
+    """The map's key, top right: what each mark drawn means."""
+    items = [
+        ("square", "#1b1a33", "Team base"),
+        ("outline", "#3d3a6b", "Base's reach"),
+        ("fill", "#c0392b", "Hot spot (numbered)"),
+        ("outline", "#8e88c9", "Ward boundary"),
+    ]
+    if streets:
+        items += STREET_LEGEND
+    x0, row = width - 168, 16
+    parts = [
+        f'<rect x="{x0 - 8}" y="6" width="170" height="{12 + row * len(items)}" fill="#ffffff" '
+        'fill-opacity="0.92" stroke="#8a8799"/>'
+    ]
+    for k, (shape, colour, text) in enumerate(items):
+        y = 20 + k * row
+        if shape == "square":
+            parts.append(f'<rect x="{x0 + 4}" y="{y - 6}" width="10" height="10" fill="{colour}"/>')
+        elif shape == "line":
+            parts.append(
+                f'<line x1="{x0}" y1="{y - 1}" x2="{x0 + 18}" y2="{y - 1}" stroke="{colour}" '
+                'stroke-width="4"/>'
+            )
+        else:
+            fill = colour if shape == "fill" else "none"
+            dash = ' stroke-dasharray="4 3"' if text == "Base's reach" else ""
+            parts.append(
+                f'<rect x="{x0}" y="{y - 7}" width="18" height="12" fill="{fill}" '
+                f'fill-opacity="0.6" stroke="{colour}"{dash}/>'
+            )
+        parts.append(
+            f'<text x="{x0 + 24}" y="{y + 3}" font-size="11" font-family="sans-serif">'
+            f"{escape(text)}</text>"
+        )
+    return parts
+
+
 def team_map_svg(
-    *, session: Session, team: dict[str, Any], radius: float, width: int = 640, height: int = 420
+    *,
+    session: Session,
+    team: dict[str, Any],
+    radius: float,
+    width: int = 640,
+    height: int = 420,
+    basemap: Path | None = None,
 ) -> Markup:
-    """An SVG map of one team's area: ward boundaries, hotspot cells, the base and its reach."""
+    """An SVG map of one team's area: streets and their names from the ``basemap`` archive (if
+    any), ward boundaries, hotspot cells, the base and its reach, and a key."""
     import h3
 
     from saferstreets.areas.models import Area
@@ -68,8 +116,11 @@ def team_map_svg(
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" '
         f'class="team-map" role="img" aria-label="Map of {escape(team["name"])}">',
-        f'<rect x="0" y="0" width="{width}" height="{height}" fill="#f7f7fb"/>',
+        f'<rect x="0" y="0" width="{width}" height="{height}" fill="#f3f1ec"/>',
     ]
+    bbox = (lon0 - dlon, lat0 - dlat, lon0 + dlon, lat0 + dlat)
+    streets = basemap_svg(basemap, bbox, xy)
+    parts.extend(streets)
     for name, geom in wards:
         for ring in _rings(geom or {}):
             d = " ".join(f"{x:.1f},{y:.1f}" for x, y in (xy(p[0], p[1]) for p in ring))
@@ -101,12 +152,15 @@ def team_map_svg(
         'stroke="#1b1a33" stroke-width="3"/>'
     )
     parts.append(f'<text x="12" y="{height - 20}" font-size="11">{bar_m} m</text>')
+    parts.extend(_legend(width, bool(streets)))
     parts.append("</svg>")
     return Markup("".join(parts))  # noqa: S704 - every text inside is escaped above
 
 
-def briefing_context(*, session: Session, plan_id: int, team_id: int) -> dict[str, Any]:
-    """What the briefing page and PDF show for one team."""
+def briefing_context(
+    *, session: Session, plan_id: int, team_id: int, basemap: Path | None = None
+) -> dict[str, Any]:
+    """What the briefing page and PDF show for one team (streets from the ``basemap`` archive)."""
     detail = plan_detail(session=session, plan_id=plan_id)
     team = next((t for t in detail["teams"] if t["id"] == team_id), None)
     if team is None:
@@ -132,20 +186,33 @@ def briefing_context(*, session: Session, plan_id: int, team_id: int) -> dict[st
         "plan": detail,
         "team": team,
         "days": days,
-        "map_svg": team_map_svg(session=session, team=team, radius=detail["params"]["radius"]),
+        "map_svg": team_map_svg(
+            session=session, team=team, radius=detail["params"]["radius"], basemap=basemap
+        ),
     }
 
 
-def briefing_html(*, session: Session, plan_id: int, team_id: int, for_pdf: bool = False) -> str:
+def briefing_html(
+    *,
+    session: Session,
+    plan_id: int,
+    team_id: int,
+    for_pdf: bool = False,
+    basemap: Path | None = None,
+) -> str:
     """The briefing as a standalone HTML document."""
-    ctx = briefing_context(session=session, plan_id=plan_id, team_id=team_id)
+    ctx = briefing_context(session=session, plan_id=plan_id, team_id=team_id, basemap=basemap)
     return render("staff/plans_briefing_doc.html", **ctx, for_pdf=for_pdf)
 
 
-def briefing_pdf(*, session: Session, plan_id: int, team_id: int) -> bytes:
+def briefing_pdf(
+    *, session: Session, plan_id: int, team_id: int, basemap: Path | None = None
+) -> bytes:
     """The briefing as a one-page A4 PDF."""
     from weasyprint import CSS, HTML
 
-    html = briefing_html(session=session, plan_id=plan_id, team_id=team_id, for_pdf=True)
+    html = briefing_html(
+        session=session, plan_id=plan_id, team_id=team_id, for_pdf=True, basemap=basemap
+    )
     css = CSS(filename=str(CSS_PATH)) if CSS_PATH.exists() else None
     return HTML(string=html).write_pdf(stylesheets=[css] if css else None)

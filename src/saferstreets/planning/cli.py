@@ -239,11 +239,14 @@ def export_cmd(
         (out / f"plan-{p.id}-teams-wards.csv").write_text(teams_csv(session=session, plan_id=p.id))
         written = 2
         if pdf:
+            from saferstreets.basemap.service import archive_path
+            from saferstreets.config import get_settings
             from saferstreets.planning.briefing import briefing_pdf, plan_teams
 
+            basemap = archive_path(settings=get_settings())
             for team_id in plan_teams(session=session, plan_id=p.id):
                 (out / f"plan-{p.id}-team-{team_id}.pdf").write_bytes(
-                    briefing_pdf(session=session, plan_id=p.id, team_id=team_id)
+                    briefing_pdf(session=session, plan_id=p.id, team_id=team_id, basemap=basemap)
                 )
                 written += 1
     console.print(f"Wrote {written} files to {out}")

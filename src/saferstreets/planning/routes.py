@@ -250,8 +250,6 @@ def plan_page(request: Request, plan_id: int, session: SessionDep, user: Planner
             weekdays=service.WEEKDAY_NAMES,
             hhmm=service.hhmm,
             status_text=service.STATUS_TEXT,
-            tiles=request.app.state.settings.tile_url,
-            attribution=request.app.state.settings.tile_attribution,
         ),
     )
 
@@ -345,9 +343,11 @@ def teams_csv(plan_id: int, session: SessionDep, user: Planner) -> Response:
 def briefing_page(
     request: Request, plan_id: int, team_id: int, session: SessionDep, user: Planner
 ) -> Response:
+    from saferstreets.basemap.service import archive_path
     from saferstreets.planning.briefing import briefing_context
 
-    ctx = briefing_context(session=session, plan_id=plan_id, team_id=team_id)
+    basemap = archive_path(settings=request.app.state.settings)
+    ctx = briefing_context(session=session, plan_id=plan_id, team_id=team_id, basemap=basemap)
     ctx["cell_names"] = _cell_names(session, [h["cell"] for h in ctx["team"]["hotspots"]])
     return templates.TemplateResponse(
         request, "staff/plans_briefing.html", _ctx(request, user, **ctx)
@@ -362,11 +362,15 @@ def _cell_names(session: Any, cells: list[str]) -> dict[str, str]:
 
 
 @router.get("/{plan_id:int}/teams/{team_id:int}/briefing.pdf", include_in_schema=False)
-def briefing_pdf(plan_id: int, team_id: int, session: SessionDep, user: Planner) -> Response:
+def briefing_pdf(
+    request: Request, plan_id: int, team_id: int, session: SessionDep, user: Planner
+) -> Response:
+    from saferstreets.basemap.service import archive_path
     from saferstreets.planning.briefing import briefing_pdf as make_pdf
 
     _audit(session, user, "export", plan_id)
-    pdf = make_pdf(session=session, plan_id=plan_id, team_id=team_id)
+    basemap = archive_path(settings=request.app.state.settings)
+    pdf = make_pdf(session=session, plan_id=plan_id, team_id=team_id, basemap=basemap)
     return Response(
         pdf,
         media_type="application/pdf",

@@ -114,8 +114,6 @@ def _form_page(
                 "other_reason": MAX_OTHER_REASON,
                 "place_text": MAX_PLACE_TEXT,
             },
-            "tile_url": settings.tile_url,
-            "tile_attribution": settings.tile_attribution,
         },
         status_code=status_code,
     )

@@ -119,6 +119,7 @@ def _include_routers(app: FastAPI) -> None:
     from saferstreets.accounts import routes_admin as accounts_admin_routes
     from saferstreets.actions import routes as actions_routes
     from saferstreets.areas import routes as areas_routes
+    from saferstreets.basemap import routes as basemap_routes
     from saferstreets.ingest import routes as ingest_routes
     from saferstreets.jobs import routes as jobs_routes
     from saferstreets.places import routes as places_routes
@@ -136,6 +137,7 @@ def _include_routers(app: FastAPI) -> None:
         publishing_routes,
         publishing_staff_routes,
         areas_routes,
+        basemap_routes,
         places_routes,
         planning_routes,
         actions_routes,

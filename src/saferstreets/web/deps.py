@@ -23,7 +23,14 @@ def _vendor_available(name: str) -> bool:
     return (STATIC_DIR / "vendor" / name).exists()
 
 
+def _basemap(settings: Settings) -> Any:
+    from saferstreets.basemap.service import basemap_source
+
+    return basemap_source(settings=settings)
+
+
 templates.env.globals["vendor_available"] = _vendor_available
+templates.env.globals["basemap_source"] = _basemap
 
 
 def get_session(request: Request) -> Iterator[Session]:

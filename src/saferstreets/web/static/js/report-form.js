@@ -1,5 +1,6 @@
-// The report form, better with JavaScript: a map to pin the place (boundaries as the base map
-// unless a tile server is configured), "use my location" only when tapped, and a character count.
+// The report form, better with JavaScript: a map to pin the place over the street map, whose
+// tiles come from our own origin (basemap.js), "use my location" only when tapped, and a
+// character count.
 // Without JavaScript (or Leaflet) the form works as a plain two-step place search.
 (function () {
   "use strict";
@@ -27,7 +28,7 @@
   var status = document.getElementById("pin-status");
   var clear = document.getElementById("clear-pin");
   var locate = document.getElementById("use-location");
-  if (!block || !el || typeof L === "undefined") { return; }
+  if (!block || !el || typeof L === "undefined" || !window.saferstreetsBasemap) { return; }
 
   block.hidden = false;
   var placeLabel = document.getElementById("place_text-label");
@@ -35,10 +36,8 @@
     placeLabel.textContent = placeLabel.getAttribute("data-with-map");
   }
   var map = L.map(el, { zoomSnap: 0.25, attributionControl: true }).setView([51.8, -0.25], 9);
-  var tiles = el.getAttribute("data-tiles");
-  if (tiles) {
-    L.tileLayer(tiles, { attribution: el.getAttribute("data-attribution") || "", maxZoom: 19 }).addTo(map);
-  }
+  var bm = window.saferstreetsBasemap(map);
+  var tiles = !!bm.streets;
   var marker = null;
   var boundary = null;
 
@@ -108,14 +107,20 @@
         if (!data || !data.features || !data.features.length) { throw new Error("empty"); }
         boundary = L.geoJSON(data, {
           interactive: false,
+          pane: bm.panes.areas,
           style: function () { return { color: "#3d3a6b", weight: 1.5, fillColor: "#e8e6f4", fillOpacity: tiles ? 0.05 : 0.6 }; }
         }).addTo(map);
         if (boundary.getBounds().isValid() && !marker) { map.fitBounds(boundary.getBounds()); }
+        bm.layers({ "Area we cover": boundary });
         if (marker) { setPin(marker.getLatLng(), "moved"); }
       })
       .catch(function () { if (fallback) { loadBoundaries(fallback, null); } });
   }
   loadBoundaries(el.getAttribute("data-geojson"), el.getAttribute("data-fallback-geojson"));
+  bm.legend([
+    { shape: "outline", colour: "#3d3a6b", weight: 1.5, label: "Area we cover" },
+    { shape: "dot", colour: "#2a81cb", label: "Your pin (tap the map)" }
+  ]);
 
   if (lat.value && lon.value && !isNaN(parseFloat(lat.value))) {
     setPin(L.latLng(parseFloat(lat.value), parseFloat(lon.value)), "restored");

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any, cast
 
@@ -80,6 +81,18 @@ def make(
     ] = DEFAULTS.apportionment,
     time_limit: Annotated[float, typer.Option(help=_help("time_limit"))] = DEFAULTS.time_limit,
     phases: Annotated[int, typer.Option(help=_help("phases"))] = DEFAULTS.phases,
+    start: Annotated[
+        datetime | None,
+        typer.Option(
+            "--start",
+            formats=["%Y-%m-%d"],
+            help="The day the first phase starts (YYYY-MM-DD; default: the first of next month).",
+        ),
+    ] = None,
+    phase_weeks: Annotated[int, typer.Option(help=_help("phase_weeks"))] = DEFAULTS.phase_weeks,
+    max_visits: Annotated[
+        int, typer.Option(help=_help("max_visits_per_hotspot"))
+    ] = DEFAULTS.max_visits_per_hotspot,
     seed: Annotated[int, typer.Option(help=_help("patrol_seed"))] = DEFAULTS.patrol_seed,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
@@ -121,8 +134,12 @@ def make(
             apportionment=cast(Any, apportionment),
             time_limit=time_limit,
             phases=phases,
+            phase_weeks=phase_weeks,
+            max_visits_per_hotspot=max_visits,
             patrol_seed=seed,
         )
+        if start:
+            params.rollout_start = start.date()
     engine = open_store(settings)
     with spinner("", first="reading the store", disable=as_json) as progress, cli_hints():
         plan = make_plan(

@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
+from datetime import timedelta
 from typing import Any
 
 import h3
@@ -293,7 +294,7 @@ def phase(placement: Placement, demand: DemandStep, params: PlanParams) -> Rollo
         demand.weights,
         phases=params.phases,
         start=params.rollout_start,
-        end=params.rollout_end,
+        end=params.rollout_start + timedelta(weeks=params.phase_weeks * (params.phases - 1)),
     ).solve()
 
 

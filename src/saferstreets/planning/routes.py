@@ -14,7 +14,9 @@ from saferstreets.planning import service
 from saferstreets.planning.params import (
     CHECK_MARKED,
     FORM_DEFAULTS,
+    PlanParams,
     form_problems,
+    form_values,
     read_form,
     weights_text,
 )
@@ -103,7 +105,7 @@ def new_plan_page(
     user: Planner,
     like: int | None = None,
 ) -> Response:
-    values: dict[str, Any] = {"name": ""} | FORM_DEFAULTS
+    values: dict[str, Any] = {"name": ""} | form_values(PlanParams())  # today's first of next month
     if like is not None:  # start from an existing plan's settings
         plan = service.get_plan(session=session, plan_id=like)
         prm = plan.params
@@ -153,6 +155,11 @@ def create_plan(
     apportionment: Annotated[str, Form(max_length=12)] = FORM_DEFAULTS["apportionment"],
     time_limit: Annotated[str, Form(max_length=12)] = FORM_DEFAULTS["time_limit"],
     phases: Annotated[str, Form(max_length=12)] = FORM_DEFAULTS["phases"],
+    rollout_start: Annotated[str, Form(max_length=12)] = "",
+    phase_weeks: Annotated[str, Form(max_length=12)] = FORM_DEFAULTS["phase_weeks"],
+    max_visits_per_hotspot: Annotated[str, Form(max_length=12)] = FORM_DEFAULTS[
+        "max_visits_per_hotspot"
+    ],
 ) -> Response:
     check_csrf(request, csrf)
     raw = {
@@ -171,6 +178,9 @@ def create_plan(
         "apportionment": apportionment,
         "time_limit": time_limit,
         "phases": phases,
+        "rollout_start": rollout_start,
+        "phase_weeks": phase_weeks,
+        "max_visits_per_hotspot": max_visits_per_hotspot,
     }
     if errors := form_problems(raw) | _web_errors(raw):
         return _form_page(request, user, session, settings, raw, errors, CHECK_MARKED, 422)

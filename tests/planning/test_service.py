@@ -69,8 +69,34 @@ def test_more_teams_more_coverage_and_compare(county: sa.Engine, session) -> Non
     assert p5.coverage >= p2.coverage
     cmp = compare_plans(session=session, ids=[p2.id, p5.id])
     assert [p["teams"] for p in cmp["plans"]] == [2, 5]
-    assert cmp["differing_params"]["teams"] == [2, 5]
+    assert cmp["differing_params"]["teams"] == ["2", "5"]
     assert sum(1 for row in cmp["bases"].values() if row["officers"][1] is not None) == 5
+    # same weights: comparable, and the common measure is each plan's own coverage
+    assert cmp["comparable"]
+    for plan, row in zip((p2, p5), cmp["plans"], strict=True):
+        assert row["common_coverage"] == pytest.approx(plan.coverage)
+
+
+def test_plans_with_different_weights_are_compared_on_one_measure(
+    county: sa.Engine, session
+) -> None:
+    even = make_plan(engine=county, name="even", params=PlanParams(**SMALL))
+    crime = make_plan(
+        engine=county,
+        name="crime only",
+        params=PlanParams(**SMALL, weights={"reports": 0, "survey": 0, "crime": 1}),
+    )
+    cmp = compare_plans(session=session, ids=[even.id, crime.id])
+    assert not cmp["comparable"]
+    assert cmp["differing_params"]["weights"] == [
+        "public reports, survey concerns and harm-weighted recorded crime count equally",
+        "only harm-weighted recorded crime counts; public reports and survey concerns left out",
+    ]
+    common = [p["common_coverage"] for p in cmp["plans"]]
+    # the plan placed for the common measure covers at least as much of it as one placed for
+    # crime alone (MCLP is proven optimal for its own weights)
+    assert common[0] == pytest.approx(even.coverage)
+    assert common[0] >= common[1] - 1e-9
 
 
 @pytest.mark.parametrize(

@@ -215,8 +215,13 @@ def compare_cmd(
     table.add_column("")
     for p in cmp["plans"]:
         table.add_column(p["name"])
+    rows: list[tuple[str, str, Any]] = [
+        ("coverage of a common demand measure", "common_coverage", lambda v: f"{100 * v:.1f}%")
+    ]
+    if cmp["comparable"]:
+        rows.append(("coverage (own weights)", "coverage", lambda v: f"{100 * v:.1f}%"))
     for label, key, fmt in (
-        ("coverage", "coverage", lambda v: f"{100 * v:.1f}%"),
+        *rows,
         ("proven gap", "gap", _pct),
         ("status", "status", str),
         ("teams", "teams", str),
@@ -228,6 +233,11 @@ def compare_cmd(
     for key, values in cmp["differing_params"].items():
         table.add_row(f"setting: {key}", *[str(v) for v in values])
     console.print(table)
+    if not cmp["comparable"]:
+        console.print(
+            "These plans weigh demand differently, so each is measured on one common demand: "
+            f"{cmp['common_weights_words']}."
+        )
     bases = Table(title="Bases (officers in each plan)")
     bases.add_column("base")
     for p in cmp["plans"]:

@@ -40,6 +40,8 @@ SOURCE_WORDS = {
 def weights_words(weights: Mapping[str, float]) -> str:
     """``{"reports": 2, "survey": 1, "crime": 0}`` -> "public reports count twice as much as survey
     concerns; harm-weighted recorded crime is left out" (what a superintendent reads)."""
+    order = [*SOURCES, *(k for k in weights if k not in SOURCES)]
+    weights = {k: weights[k] for k in order if k in weights}  # the same order however stored
     used = {k: v for k, v in weights.items() if v > 0}
     left_out = [SOURCE_WORDS.get(k, k) for k, v in weights.items() if v <= 0]
     if not used:
@@ -54,6 +56,19 @@ def weights_words(weights: Mapping[str, float]) -> str:
     if left_out:
         text += f"; {_and(left_out)} left out"
     return text
+
+
+def setting_text(key: str, value: Any) -> str:
+    """A stored setting as a superintendent reads it (weights in words, lists joined)."""
+    if key == "weights" and isinstance(value, Mapping):
+        return weights_words(value)
+    if isinstance(value, list):
+        return ", ".join(str(v) for v in value) or "none"
+    if value is None:
+        return "not set"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
 
 
 def _and(items: list[str]) -> str:

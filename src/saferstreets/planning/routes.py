@@ -197,10 +197,13 @@ def create_plan(
 def compare_page(
     request: Request,
     session: SessionDep,
+    settings: SettingsDep,
     user: Planner,
     ids: Annotated[list[StoreId] | None, Query()] = None,
 ) -> Response:
-    cmp = service.compare_plans(session=session, ids=list(dict.fromkeys(ids or [])))
+    cmp = service.compare_plans(
+        session=session, ids=list(dict.fromkeys(ids or [])), settings=settings
+    )
     return templates.TemplateResponse(
         request, "staff/plans_compare.html", _ctx(request, user, cmp=cmp)
     )
@@ -208,10 +211,15 @@ def compare_page(
 
 @router.get("/compare.json")
 def compare_json(
-    session: SessionDep, user: Planner, ids: Annotated[list[StoreId] | None, Query()] = None
+    session: SessionDep,
+    settings: SettingsDep,
+    user: Planner,
+    ids: Annotated[list[StoreId] | None, Query()] = None,
 ) -> dict:
-    """Plans side by side."""
-    return service.compare_plans(session=session, ids=list(dict.fromkeys(ids or [])))
+    """Plans side by side (``common_coverage``: each on one common demand measure)."""
+    return service.compare_plans(
+        session=session, ids=list(dict.fromkeys(ids or [])), settings=settings
+    )
 
 
 @router.get("/{plan_id:int}", include_in_schema=False)
@@ -223,7 +231,7 @@ def plan_page(request: Request, plan_id: int, session: SessionDep, user: Planner
     chart = ""
     if rollout:
         svg = lines(
-            [f"Phase {p['phase']}\n{p['start']}" for p in rollout],
+            [f"Phase {p['phase']}\n{service.long_date(p['start'])}" for p in rollout],
             {"cumulative coverage (%)": [100 * p["cumulative_coverage"] for p in rollout]},
             title="Share of weighted demand covered as the teams start",
             ylabel="% of demand",
@@ -232,7 +240,8 @@ def plan_page(request: Request, plan_id: int, session: SessionDep, user: Planner
             svg,
             "Cumulative coverage by rollout phase: "
             + "; ".join(
-                f"phase {p['phase']} from {p['start']}: {100 * p['cumulative_coverage']:.1f}%"
+                f"phase {p['phase']} from {service.long_date(p['start'])}: "
+                f"{100 * p['cumulative_coverage']:.1f}%"
                 for p in rollout
             ),
             "chart-img rollout-chart",
@@ -250,6 +259,7 @@ def plan_page(request: Request, plan_id: int, session: SessionDep, user: Planner
             chart=chart,
             weekdays=service.WEEKDAY_NAMES,
             hhmm=service.hhmm,
+            long_date=service.long_date,
             status_text=service.STATUS_TEXT,
             tiles=request.app.state.settings.tile_url,
             attribution=request.app.state.settings.tile_attribution,

@@ -132,6 +132,7 @@ def test_plan_page_reads_in_words_and_compares_like_with_like(client, county) ->
     # the ward method is told once; each ward has its own sentence with its rank
     assert page.count("officers follow need in proportion") == 1
     assert len(re.findall(r"of the county's need, \d+(st|nd|rd|th) of 16 wards\.", page)) == 16
+    assert "The 15 wards of most need" in page and "The other 1 ward<" in page
     # solver details only under "How this was computed"
     before, _, folded = page.partition("<summary>How this was computed</summary>")
     assert folded and "proven" not in before.split("<h2>Patrol plans</h2>")[0]

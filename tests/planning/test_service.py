@@ -161,7 +161,9 @@ def test_stored_gi_hotspots_are_patrolled_first(county: sa.Engine, session) -> N
         session=session,
         plan_id=make_plan(engine=county, name="no gi", params=PlanParams(**SMALL)).id,
     )
-    assert before["summary"]["hotspot_source"].startswith("top demand cells (no hotspot analysis")
+    assert before["summary"]["hotspot_source"].startswith(
+        "the busiest areas (no hot spot assessment"
+    )
     spots = before["teams"][0]["hotspots"]
     last, second_last = spots[-1]["cell"], spots[-2]["cell"]  # least demand of its list
     run = AnalysisRun(kind="hotspots", params={}, result={})
@@ -189,7 +191,7 @@ def test_stored_gi_hotspots_are_patrolled_first(county: sa.Engine, session) -> N
     after = plan_detail(
         session=session, plan_id=make_plan(engine=county, name="gi", params=PlanParams(**SMALL)).id
     )
-    assert after["summary"]["hotspot_source"].startswith("Gi* hotspots")
+    assert after["summary"]["hotspot_source"].startswith("the assessment's hot spots")
     team = next(t for t in after["teams"] if t["base_code"] == before["teams"][0]["base_code"])
     assert team["hotspots"][0]["cell"] == last  # the hottest now heads the list
     z = {h["cell"]: h["z"] for h in team["hotspots"]}

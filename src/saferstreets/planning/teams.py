@@ -226,11 +226,14 @@ def summarise(
         for i in range(len(dates))
     ]
     if gi_used:
-        source = f"Gi* hotspots (95% or more; {gi_used} cells) topped up with top demand cells"
+        source = (
+            f"the assessment's hot spots (95% confidence or more; {gi_used} small areas), "
+            "topped up with the busiest areas"
+        )
     elif inputs.hotspots:
-        source = "top demand cells (no Gi* hot cell is within reach of a base)"
+        source = "the busiest areas (no assessed hot spot is within reach of a base)"
     else:
-        source = "top demand cells (no hotspot analysis is stored)"
+        source = "the busiest areas (no hot spot assessment is stored)"
     return {
         "demand_cells": len(demand.cells),
         "demand_sources": demand.demand.used,

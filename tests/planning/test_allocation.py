@@ -15,7 +15,7 @@ from saferstreets.errors import PlanningError
 from saferstreets.optimisation.apportion import Apportionment, apportion
 from saferstreets.optimisation.patrols import PatrolPlan, hour_of_week_profile, shift_of
 from saferstreets.optimisation.rollout import Rollout
-from saferstreets.optimisation.wards import WardApportionment
+from saferstreets.optimisation.wards import WardApportionment, ordinal
 
 weights_st = st.lists(st.floats(0, 1000, allow_nan=False), min_size=1, max_size=25)
 
@@ -124,7 +124,23 @@ def test_ward_allocation_keeps_minimum_and_explains() -> None:
     need = comps["reports"] / 16 + comps["survey"] / 8 + comps["crime"] / 660
     np.testing.assert_allclose(alloc.need, need / need.sum())
     assert alloc.reasons[0].startswith("Alpha gets")
-    assert "2 minimum +" in alloc.reasons[0] and "harm-weighted recorded crime" in alloc.reasons[0]
+    assert "2 minimum +" in alloc.reasons[0]
+    # one specific sentence: its share of need and its rank among the wards
+    rank = 1 + int((alloc.need > alloc.need[0]).sum())
+    assert f"{100 * alloc.need[0]:.1f}% of the county's need" in alloc.reasons[0]
+    assert alloc.reasons[0].endswith(f"{ordinal(rank)} of 4 wards.")
+    assert [ordinal(n) for n in (1, 2, 3, 4, 11, 12, 13, 21, 22, 112)] == [
+        "1st",
+        "2nd",
+        "3rd",
+        "4th",
+        "11th",
+        "12th",
+        "13th",
+        "21st",
+        "22nd",
+        "112th",
+    ]
     with pytest.raises(PlanningError, match="needs 12, more than the 10 ward officers"):
         WardApportionment.from_arrays(
             ["A", "B", "C", "D"], list("abcd"), comps, {}, total=10, minimum=3
@@ -166,3 +182,48 @@ def test_patrol_plan_small_team_and_bad_dwell(combo) -> None:
     assert len(plan.visits) <= plan.capacity
     with pytest.raises(PlanningError, match="Visit length"):
         PatrolPlan.from_arrays(np.ones(2), np.ones((2, 7, 24)), officers=4, dwell=(20, 10))
+
+
+def test_patrol_dose_follows_demand_within_capacity() -> None:
+    # Every hour matters, so only the team's capacity limits the visits: each hot spot's visits
+    # are Webster's apportionment of what was booked, computed independently.
+    from saferstreets.optimisation.apportion import apportion
+
+    demand = np.array([9.0, 2.9, 1.0, 6.0, 0.5, 2.2])  # no ties in Webster's rounding
+    when = np.ones((6, 7, 24))
+    plan = PatrolPlan.from_arrays(demand, when, officers=16, seed=3).solve()
+    booked = len(plan.visits)
+    assert booked == plan.capacity  # nothing held back while hours are free
+    expected = apportion(demand, booked, lower=0, upper=None, what="visits", unit="hot spot")
+    np.testing.assert_array_equal(plan.visits_per_hotspot, expected)
+    # the busiest gets more than one with a third of its demand
+    assert plan.visits_per_hotspot[0] > plan.visits_per_hotspot[1]
+
+
+def test_a_bigger_team_makes_more_visits_and_busier_spots_never_get_fewer() -> None:
+    rng = np.random.default_rng(11)
+    demand = rng.gamma(1.0, 1.0, size=8)
+    when = np.zeros((8, 7, 24))
+    when[:, 4:6, 19:24] = 1.0  # Friday and Saturday evenings only: 10 hours a week
+    when[0, :, 12:24] = 1.0  # the first hot spot matters every afternoon and evening
+    small = PatrolPlan.from_arrays(demand, when, officers=12, seed=1).solve()
+    big = PatrolPlan.from_arrays(demand, when, officers=48, seed=1).solve()
+    assert len(big.visits) > len(small.visits)
+    for plan in (small, big):
+        order = np.argsort(-demand, kind="stable")
+        visits = plan.visits_per_hotspot[order]
+        assert list(visits) == sorted(visits, reverse=True), visits
+        # never two visits to one hot spot in the same hour
+        assert len({(v.hotspot, v.weekday, v.start_minute // 60) for v in plan.visits}) == len(
+            plan.visits
+        )
+
+
+def test_patrol_cap_is_a_setting() -> None:
+    when = np.ones((3, 7, 24))
+    capped = PatrolPlan.from_arrays(
+        [5.0, 1.0, 1.0], when, officers=40, max_visits_per_hotspot=20, seed=2
+    ).solve()
+    assert capped.visits_per_hotspot.max() == 20
+    free = PatrolPlan.from_arrays([5.0, 1.0, 1.0], when, officers=40, seed=2).solve()
+    assert free.visits_per_hotspot[0] > 20

@@ -41,11 +41,17 @@ def test_plan_make_list_show_compare_export(app_env, county, tmp_path: Path) -> 
             "4",
             "--weights",
             "reports=1,survey=0,crime=2",
+            "--start",
+            "2027-05-03",
+            "--phase-weeks",
+            "2",
             "--json",
         ],
     )
     assert r.exit_code == 0, r.output
     detail = json.loads(r.output)
+    starts = [p["start"] for p in detail["summary"]["rollout"]]
+    assert starts[:2] == ["2027-05-03", "2027-05-17"]
     assert len(detail["teams"]) == 4 and detail["params"]["weights"]["survey"] == 0
     assert sum(t["officers"] for t in detail["teams"]) == 40
     r = runner.invoke(app, ["plan", "list"])

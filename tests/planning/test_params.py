@@ -91,3 +91,32 @@ def test_a_negative_harm_weight_names_the_variable(monkeypatch: pytest.MonkeyPat
             get_settings()
     finally:
         get_settings.cache_clear()
+
+
+def test_rollout_starts_on_the_first_of_next_month_unless_chosen() -> None:
+    from datetime import date
+
+    from saferstreets.planning.params import first_of_next_month, read_form
+
+    assert first_of_next_month(date(2026, 12, 2)) == date(2027, 1, 1)
+    assert first_of_next_month(date(2027, 1, 31)) == date(2027, 2, 1)
+    assert PlanParams().rollout_start == first_of_next_month(date.today())
+    assert read_form({"rollout_start": ""}).rollout_start == first_of_next_month(date.today())
+    assert read_form({"rollout_start": "2027-03-01"}).rollout_start == date(2027, 3, 1)
+    with pytest.raises(PlanningError) as err:
+        read_form({"rollout_start": "next tuesday"})
+    assert err.value.field_errors == {"rollout_start": "must be a date such as 2027-01-01"}
+
+
+def test_weights_read_in_words() -> None:
+    from saferstreets.planning.params import weights_words
+
+    assert weights_words({"reports": 1, "survey": 1, "crime": 1}) == (
+        "public reports, survey concerns and harm-weighted recorded crime count equally"
+    )
+    words = weights_words({"reports": 2, "survey": 1, "crime": 0})
+    assert words == (
+        "weighed public reports 2 and survey concerns 1 (a weight of 2 counts twice as much as 1);"
+        " harm-weighted recorded crime left out"
+    )
+    assert "{" not in words and "reports=" not in words

@@ -123,3 +123,46 @@ def test_bad_settings_come_back_on_the_form(client, county) -> None:  # type: ig
     assert "Traceback" not in r.text
     with session_scope(county) as session:
         assert session.scalar(sa.select(sa.func.count()).select_from(Plan)) == 0
+
+
+def test_plan_page_reads_in_words_and_compares_like_with_like(client, county) -> None:  # type: ignore[no-untyped-def]
+    import html
+    import re
+
+    token = _login(client, county, "supervisor")
+    made = {}
+    for name, weights in (("even", FORM["weights"]), ("crime", "reports=0,survey=0,crime=1")):
+        r = client.post(
+            "/staff/plans/new",
+            data=FORM
+            | {
+                "csrf_token": token,
+                "name": name,
+                "weights": weights,
+                "rollout_start": "2027-04-05",
+                "phase_weeks": "3",
+            },
+            follow_redirects=False,
+        )
+        assert r.status_code == 303, r.text
+        made[name] = r.headers["location"].rsplit("/", 1)[1]
+    page = html.unescape(client.get(f"/staff/plans/{made['crime']}").text)
+    # weights and dates in words, not a Python dict or codes
+    assert "only harm-weighted recorded crime counts" in page
+    assert "{'" not in page and "reports=0" not in page.split("<form")[0]
+    assert "5 April 2027 to 25 April 2027" in page and "26 April 2027 to 16 May 2027" in page
+    # the ward method is told once; each ward has its own sentence with its rank
+    assert page.count("officers follow need in proportion") == 1
+    assert len(re.findall(r"of the county's need, \d+(st|nd|rd|th) of 16 wards\.", page)) == 16
+    assert "The 15 wards of most need" in page and "The other 1 ward<" in page
+    # solver details only under "How this was computed"
+    before, _, folded = page.partition("<summary>How this was computed</summary>")
+    assert folded and "proven" not in before.split("<h2>Patrol plans</h2>")[0]
+    assert "MCLP" in folded or "p-median" in folded
+    cmp = html.unescape(
+        client.get(f"/staff/plans/compare?ids={made['even']}&ids={made['crime']}").text
+    )
+    assert "These plans weigh demand differently" in cmp
+    assert "Coverage of the common demand measure" in cmp
+    assert "own weighted demand" not in cmp
+    assert not re.search(r"<td>W\d\d</td>", cmp)  # wards by name, not code

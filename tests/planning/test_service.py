@@ -38,7 +38,12 @@ def test_make_plan_stores_a_consistent_plan(county: sa.Engine, session) -> None:
     ).all()
     assert sum(w.officers for w in wards) == 20 and len(wards) == 16
     top = max(wards, key=lambda w: w.officers)
-    assert f"gets {top.officers}" in top.reason and "Webster" in top.reason
+    first = [w for w in wards if w.reason.endswith("1st of 16 wards.")]
+    assert len(first) == 1 and first[0].officers == top.officers
+    assert first[0].need == max(w.need for w in wards)
+    assert f" gets {top.officers}: {100 * first[0].need:.1f}% of the county's need" in (
+        first[0].reason
+    )
     slots = session.scalars(sa.select(PatrolSlot)).all()
     assert slots and all(10 <= s.minutes <= 15 for s in slots)
     assert 0 < plan.coverage <= 1 and plan.gap is not None and plan.gap <= 1e-4
@@ -64,8 +69,34 @@ def test_more_teams_more_coverage_and_compare(county: sa.Engine, session) -> Non
     assert p5.coverage >= p2.coverage
     cmp = compare_plans(session=session, ids=[p2.id, p5.id])
     assert [p["teams"] for p in cmp["plans"]] == [2, 5]
-    assert cmp["differing_params"]["teams"] == [2, 5]
+    assert cmp["differing_params"]["teams"] == ["2", "5"]
     assert sum(1 for row in cmp["bases"].values() if row["officers"][1] is not None) == 5
+    # same weights: comparable, and the common measure is each plan's own coverage
+    assert cmp["comparable"]
+    for plan, row in zip((p2, p5), cmp["plans"], strict=True):
+        assert row["common_coverage"] == pytest.approx(plan.coverage)
+
+
+def test_plans_with_different_weights_are_compared_on_one_measure(
+    county: sa.Engine, session
+) -> None:
+    even = make_plan(engine=county, name="even", params=PlanParams(**SMALL))
+    crime = make_plan(
+        engine=county,
+        name="crime only",
+        params=PlanParams(**SMALL, weights={"reports": 0, "survey": 0, "crime": 1}),
+    )
+    cmp = compare_plans(session=session, ids=[even.id, crime.id])
+    assert not cmp["comparable"]
+    assert cmp["differing_params"]["weights"] == [
+        "public reports, survey concerns and harm-weighted recorded crime count equally",
+        "only harm-weighted recorded crime counts; public reports and survey concerns left out",
+    ]
+    common = [p["common_coverage"] for p in cmp["plans"]]
+    # the plan placed for the common measure covers at least as much of it as one placed for
+    # crime alone (MCLP is proven optimal for its own weights)
+    assert common[0] == pytest.approx(even.coverage)
+    assert common[0] >= common[1] - 1e-9
 
 
 @pytest.mark.parametrize(
@@ -130,7 +161,9 @@ def test_stored_gi_hotspots_are_patrolled_first(county: sa.Engine, session) -> N
         session=session,
         plan_id=make_plan(engine=county, name="no gi", params=PlanParams(**SMALL)).id,
     )
-    assert before["summary"]["hotspot_source"].startswith("top demand cells (no hotspot analysis")
+    assert before["summary"]["hotspot_source"].startswith(
+        "the busiest areas (no hot spot assessment"
+    )
     spots = before["teams"][0]["hotspots"]
     last, second_last = spots[-1]["cell"], spots[-2]["cell"]  # least demand of its list
     run = AnalysisRun(kind="hotspots", params={}, result={})
@@ -158,9 +191,37 @@ def test_stored_gi_hotspots_are_patrolled_first(county: sa.Engine, session) -> N
     after = plan_detail(
         session=session, plan_id=make_plan(engine=county, name="gi", params=PlanParams(**SMALL)).id
     )
-    assert after["summary"]["hotspot_source"].startswith("Gi* hotspots")
+    assert after["summary"]["hotspot_source"].startswith("the assessment's hot spots")
     team = next(t for t in after["teams"] if t["base_code"] == before["teams"][0]["base_code"])
     assert team["hotspots"][0]["cell"] == last  # the hottest now heads the list
     z = {h["cell"]: h["z"] for h in team["hotspots"]}
     assert z[second_last] == 3.0  # the coarser hot cell's children count as hot
     assert z.get(spots[0]["cell"]) is None
+
+
+def test_visits_rise_with_demand_inside_every_team(county: sa.Engine, session) -> None:
+    plan = make_plan(engine=county, name="dose", params=PlanParams(**SMALL))
+    detail = plan_detail(session=session, plan_id=plan.id)
+    assert detail["teams"]
+    for team in detail["teams"]:
+        spots = team["hotspots"]
+        for a in spots:  # a busier hot spot never gets fewer visits (equal demand may differ by 1)
+            for b in spots:
+                if a["demand_share"] > b["demand_share"] * (1 + 1e-9):
+                    assert a["visits"] >= b["visits"], (team["name"], a, b)
+        assert len(team["visits"]) == sum(h["visits"] for h in spots) <= team["capacity"]
+
+
+def test_rollout_phases_start_on_the_chosen_day(county: sa.Engine, session) -> None:
+    from datetime import date
+
+    params = PlanParams(**SMALL, phases=3, rollout_start=date(2027, 3, 1), phase_weeks=4)
+    plan = make_plan(engine=county, name="spring", params=params)
+    phases = plan_detail(session=session, plan_id=plan.id)["summary"]["rollout"]
+    assert [(p["start"], p["end"]) for p in phases] == [
+        ("2027-03-01", "2027-03-28"),
+        ("2027-03-29", "2027-04-25"),
+        ("2027-04-26", None),
+    ]
+    cum = [p["cumulative_coverage"] for p in phases]
+    assert cum == sorted(cum) and cum[-1] == pytest.approx(plan.coverage)

@@ -175,9 +175,11 @@ def test_report_opens_with_every_finding_in_a_sentence(engine, settings) -> None
     with session_scope(engine) as session:
         sections, _ = build_sections(session=session, with_quotes=False)
         page = report_html(session=session, settings=settings)
-    key = page.split('<section class="key-findings">')[1].split("</section>")[0]
+    key = page.split('<section class="key-findings"')[1].split("</section>")[0]
     for s in sections:
         assert f'<a href="#{s.key}">{escape(s.title)}</a>' in key
         assert str(escape(s.sentence)) in key
     # ... and before the first finding's own section.
-    assert page.index("Key findings") < page.index(f'id="{sections[0].key}"')
+    assert page.index("What we found") < page.index(f'id="{sections[0].key}"')
+    # ... after what to do, which comes first
+    assert page.index("What to do") < page.index("What we found")

@@ -2,8 +2,9 @@
 
 Each visit lasts 10 to 15 minutes (Koper 1995: the deterrent effect of police presence at a hot
 spot grows up to about 10-15 minutes and then falls off); visits go to the hotspots in proportion
-to demand and fall at hours drawn at random from each hotspot's own hour-of-week profile, so that
-they are not predictable (Sherman & Weisburd 1995), within what the team can do per shift.
+to their harm-weighted demand, as far as the team's capacity and each hotspot's hours allow, and
+fall at hours drawn at random from each hotspot's own hour-of-week profile, so that they are not
+predictable (Sherman & Weisburd 1995), within what the team can do per shift.
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from saferstreets.errors import PlanningError
-from saferstreets.optimisation.apportion import apportion
 
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 # three shifts a day: early 07-15, late 15-23, night 23-07 (a night shift belongs to its start day)
@@ -44,12 +44,12 @@ class PatrolPlan:
 
     Parameters
     ----------
-    weights : demand of each hotspot (visits are shared in proportion, Webster, at least one each)
+    weights : harm-weighted demand of each hotspot (visits follow it: Webster's divisor rule)
     when : (hotspots x 7 x 24) non-negative weights of each hour of the week at each hotspot
     officers : officers in the team
     duty_share : share of the team on duty in any one shift
     visits_per_pair_shift : hotspot visits a pair of officers makes in one shift
-    max_visits_per_hotspot : most visits to one hotspot in a week
+    max_visits_per_hotspot : most visits to one hotspot in a week (0: no cap but the hours)
     dwell : (shortest, longest) minutes of a visit; Koper's 10 to 15 by default
     seed : the same seed gives the same plan
 
@@ -72,7 +72,7 @@ class PatrolPlan:
     officers: int
     duty_share: float = 0.25
     visits_per_pair_shift: int = 3
-    max_visits_per_hotspot: int = 14
+    max_visits_per_hotspot: int = 0
     dwell: tuple[int, int] = (10, 15)
     seed: int = 0
     visits: list[Visit] = field(default_factory=list)
@@ -99,55 +99,68 @@ class PatrolPlan:
         return cls(w, wh, int(officers), **kw)  # type: ignore[arg-type]
 
     def solve(self) -> PatrolPlan:
-        """Draw the week's visits; returns ``self``."""
+        """Book the week's visits, one at a time, to the hot spot whose dose is furthest behind its
+        share of demand (Webster's divisor rule: next visit to the largest ``weight / (visits +
+        0.5)``), each at a free hour drawn from that hot spot's profile, until the team's capacity
+        is used or no hot spot has a free hour that matters left; returns ``self``.
+
+        A hot spot gets at most one visit in any hour of the week and at most
+        ``max_visits_per_hotspot`` a week (0: no cap). A busier hot spot never gets fewer visits
+        than a quieter one: when a hot spot runs out of free hours, quieter ones stop there too.
+        """
         rng = np.random.default_rng(self.seed)
         h = len(self.weights)
         on_duty = max(2, round(self.officers * self.duty_share))
-        pairs = max(1, on_duty // 2)
-        per_shift = pairs * self.visits_per_pair_shift
+        per_shift = max(1, on_duty // 2) * self.visits_per_pair_shift
         self.capacity = per_shift * 21
-        if h == 0:
-            self.visits, self.visits_per_hotspot = [], np.zeros(0, dtype=int)
-            return self
-        wanted = min(self.capacity, h * self.max_visits_per_hotspot)
-        lower = 1 if wanted >= h else 0
-        counts = apportion(
-            self.weights + 1e-12,
-            wanted,
-            lower=lower,
-            upper=self.max_visits_per_hotspot,
-            what="visits",
-            unit="hotspot",
-        )
-        load = np.zeros((7, 3), dtype=int)  # visits booked per shift
-        used = set()
+        counts = np.zeros(h, dtype=int)
         visits: list[Visit] = []
-        # the busiest hotspots choose first, so that they get their hours
-        for i in np.argsort(-self.weights, kind="stable"):
-            prof = self.when[i].ravel().copy()
-            if prof.sum() <= 0:
-                prof[:] = 1.0
-            for _ in range(int(counts[i])):
-                p = prof.copy()
-                for slot in range(7 * 24):
-                    d, hr = divmod(slot, 24)
-                    sd, s = shift_of(d, hr)
-                    if (i, d, hr) in used or load[sd, s] >= per_shift:
-                        p[slot] = 0.0
-                if p.sum() <= 0:
-                    break  # no free hour left that matters for this hotspot
-                slot = int(rng.choice(7 * 24, p=p / p.sum()))
-                d, hr = divmod(slot, 24)
-                minutes = int(rng.integers(self.dwell[0], self.dwell[1] + 1))
-                start = hr * 60 + int(rng.integers(0, 60 - min(minutes, 59) + 1))
-                sd, s = shift_of(d, hr)
-                load[sd, s] += 1
-                used.add((i, d, hr))
-                visits.append(Visit(int(i), d, start, minutes))
+        if h:
+            visits = self._book(rng, per_shift, counts)
         visits.sort(key=lambda v: (v.weekday, v.start_minute, v.hotspot))
         self.visits = visits
-        self.visits_per_hotspot = np.bincount([v.hotspot for v in visits], minlength=h)
+        self.visits_per_hotspot = counts
         return self
+
+    def _book(self, rng: np.random.Generator, per_shift: int, counts: np.ndarray) -> list[Visit]:
+        h = len(self.weights)
+        w = self.weights.astype(float)
+        cap = np.full(h, self.max_visits_per_hotspot or 7 * 24, dtype=int)
+        profiles = self.when.reshape(h, 7 * 24).astype(float)
+        profiles[profiles.sum(axis=1) <= 0] = 1.0
+        free = profiles > 0  # hours that matter and not yet visited, per hot spot
+        shift_slot = np.array([_SHIFT_INDEX[s] for s in range(7 * 24)])
+        load = np.zeros(21, dtype=int)
+        active = np.ones(h, dtype=bool)
+        visits: list[Visit] = []
+        while len(visits) < self.capacity:
+            active &= counts < cap
+            if not active.any():
+                break
+            priority = np.where(active, (w + 1e-12) / (counts + 0.5), -np.inf)
+            i = int(np.argmax(priority))  # ties: the earlier hot spot
+            p = np.where(free[i] & (load[shift_slot] < per_shift), profiles[i], 0.0)
+            if p.sum() <= 0:  # no free hour left that matters here: stop, and so do quieter ones
+                active[i] = False
+                cap[w < w[i]] = np.minimum(cap[w < w[i]], counts[i])
+                continue
+            slot = int(rng.choice(7 * 24, p=p / p.sum()))
+            d, hr = divmod(slot, 24)
+            minutes = int(rng.integers(self.dwell[0], self.dwell[1] + 1))
+            start = hr * 60 + int(rng.integers(0, 60 - min(minutes, 59) + 1))
+            load[shift_slot[slot]] += 1
+            free[i, slot] = False
+            counts[i] += 1
+            visits.append(Visit(i, d, start, minutes))
+        return visits
+
+
+def _shift_number(slot: int) -> int:
+    day, shift = shift_of(*divmod(slot, 24))
+    return 3 * day + shift
+
+
+_SHIFT_INDEX = [_shift_number(s) for s in range(7 * 24)]
 
 
 def hour_of_week_profile(

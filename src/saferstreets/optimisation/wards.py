@@ -122,27 +122,20 @@ class WardApportionment:
         ).solve()
         self.officers = app.seats + self.minimum
         self.need = need
-        self.reasons = []
-        used = [key for key in self.components if key in shares]
-        for i in range(k):
-            parts = []
-            for key in used:
-                raw = self.components[key][i]
-                amount = f"{raw:,.0f}" if key != "crime" else f"{raw:,.0f} harm-days"
-                parts.append(
-                    f"{COMPONENT_LABELS.get(key, key)} {amount} "
-                    f"({100 * shares[key][i]:.1f}% of the county)"
-                )
-            need_text = "; ".join(parts) if parts else "no recorded need"
-            by_need = int(app.seats[i])
-            head = (
-                f"{self.names[i]} gets {int(self.officers[i])}: "
-                + (f"{self.minimum} minimum + " if self.minimum else "")
-                + f"{by_need} by need"
-            )
-            self.reasons.append(
-                f"{head}. Its need is {100 * need[i]:.1f}% of the county's ({need_text}); "
-                f"{extra_total} officers above the minimum shared by {app.method_name} "
-                f"(quota {app.quota[i]:.2f})."
-            )
+        # rank 1 = the most need; one specific sentence per ward (the method is told once, by
+        # whoever shows the table)
+        rank = np.empty(k, dtype=int)
+        rank[np.argsort(-need, kind="stable")] = np.arange(1, k + 1)
+        self.reasons = [
+            f"{self.names[i]} gets {int(self.officers[i])}"
+            + (f" ({self.minimum} minimum + {int(app.seats[i])} by need)" if self.minimum else "")
+            + f": {100 * need[i]:.1f}% of the county's need, {ordinal(int(rank[i]))} of {k} wards."
+            for i in range(k)
+        ]
         return self
+
+
+def ordinal(n: int) -> str:
+    """1 -> "1st", 2 -> "2nd", 11 -> "11th", 23 -> "23rd"."""
+    suffix = "th" if 11 <= n % 100 <= 13 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any, cast
 
@@ -80,6 +81,18 @@ def make(
     ] = DEFAULTS.apportionment,
     time_limit: Annotated[float, typer.Option(help=_help("time_limit"))] = DEFAULTS.time_limit,
     phases: Annotated[int, typer.Option(help=_help("phases"))] = DEFAULTS.phases,
+    start: Annotated[
+        datetime | None,
+        typer.Option(
+            "--start",
+            formats=["%Y-%m-%d"],
+            help="The day the first phase starts (YYYY-MM-DD; default: the first of next month).",
+        ),
+    ] = None,
+    phase_weeks: Annotated[int, typer.Option(help=_help("phase_weeks"))] = DEFAULTS.phase_weeks,
+    max_visits: Annotated[
+        int, typer.Option(help=_help("max_visits_per_hotspot"))
+    ] = DEFAULTS.max_visits_per_hotspot,
     seed: Annotated[int, typer.Option(help=_help("patrol_seed"))] = DEFAULTS.patrol_seed,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
@@ -121,8 +134,12 @@ def make(
             apportionment=cast(Any, apportionment),
             time_limit=time_limit,
             phases=phases,
+            phase_weeks=phase_weeks,
+            max_visits_per_hotspot=max_visits,
             patrol_seed=seed,
         )
+        if start:
+            params.rollout_start = start.date()
     engine = open_store(settings)
     with spinner("", first="reading the store", disable=as_json) as progress, cli_hints():
         plan = make_plan(
@@ -198,8 +215,13 @@ def compare_cmd(
     table.add_column("")
     for p in cmp["plans"]:
         table.add_column(p["name"])
+    rows: list[tuple[str, str, Any]] = [
+        ("coverage of a common demand measure", "common_coverage", lambda v: f"{100 * v:.1f}%")
+    ]
+    if cmp["comparable"]:
+        rows.append(("coverage (own weights)", "coverage", lambda v: f"{100 * v:.1f}%"))
     for label, key, fmt in (
-        ("coverage", "coverage", lambda v: f"{100 * v:.1f}%"),
+        *rows,
         ("proven gap", "gap", _pct),
         ("status", "status", str),
         ("teams", "teams", str),
@@ -211,6 +233,11 @@ def compare_cmd(
     for key, values in cmp["differing_params"].items():
         table.add_row(f"setting: {key}", *[str(v) for v in values])
     console.print(table)
+    if not cmp["comparable"]:
+        console.print(
+            "These plans weigh demand differently, so each is measured on one common demand: "
+            f"{cmp['common_weights_words']}."
+        )
     bases = Table(title="Bases (officers in each plan)")
     bases.add_column("base")
     for p in cmp["plans"]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
+from datetime import timedelta
 from typing import Any
 
 import h3
@@ -293,7 +294,7 @@ def phase(placement: Placement, demand: DemandStep, params: PlanParams) -> Rollo
         demand.weights,
         phases=params.phases,
         start=params.rollout_start,
-        end=params.rollout_end,
+        end=params.rollout_start + timedelta(weeks=params.phase_weeks * (params.phases - 1)),
     ).solve()
 
 
@@ -336,3 +337,30 @@ def allocate_wards(inputs: PlanInputs, params: PlanParams) -> list[dict[str, Any
         }
         for i, wd in enumerate(wards)
     ]
+
+
+def common_coverage(
+    inputs: PlanInputs, bases: Sequence[Sequence[tuple[float, float]]], radii: Sequence[float]
+) -> tuple[list[float], PlanParams]:
+    """Each plan's share of one common demand measure (every source weighted 1) within its
+    radius of its bases ((lat, lon) each), so that plans made with different demand weights can
+    be compared; and the settings of that measure."""
+    common = PlanParams()  # the default weights: each source an equal say
+    demand = build_demand(inputs, common)
+    w = demand.weights
+    total = float(w.sum()) or 1.0
+    shares = []
+    for points, radius in zip(bases, radii, strict=True):
+        if not points:
+            shares.append(0.0)
+            continue
+        xy = project_lonlat(
+            [lon for _lat, lon in points],
+            [lat for lat, _lon in points],
+            lon0=demand.lon0,
+            lat0=demand.lat0,
+        )
+        cover = coverage_from_points(demand.xy, xy, radius)
+        covered = np.asarray(cover.sum(axis=1)).ravel() > 0
+        shares.append(float(w[covered].sum() / total))
+    return shares, common

@@ -30,6 +30,54 @@ def weights_text(weights: Mapping[str, float]) -> str:
 
 
 DEFAULT_WEIGHTS_TEXT = weights_text(DEFAULT_WEIGHTS)
+SOURCE_WORDS = {
+    "reports": "public reports",
+    "survey": "survey concerns",
+    "crime": "harm-weighted recorded crime",
+}
+
+
+def weights_words(weights: Mapping[str, float]) -> str:
+    """``{"reports": 2, "survey": 1, "crime": 0}`` -> "public reports count twice as much as survey
+    concerns; harm-weighted recorded crime is left out" (what a superintendent reads)."""
+    order = [*SOURCES, *(k for k in weights if k not in SOURCES)]
+    weights = {k: weights[k] for k in order if k in weights}  # the same order however stored
+    used = {k: v for k, v in weights.items() if v > 0}
+    left_out = [SOURCE_WORDS.get(k, k) for k, v in weights.items() if v <= 0]
+    if not used:
+        return "no source of demand is counted"
+    values = set(used.values())
+    if len(values) == 1:
+        names = [SOURCE_WORDS.get(k, k) for k in used]
+        text = f"{_and(names)} count equally" if len(names) > 1 else f"only {names[0]} counts"
+    else:
+        parts = [f"{SOURCE_WORDS.get(k, k)} {v:g}" for k, v in used.items()]
+        text = f"weighed {_and(parts)} (a weight of 2 counts twice as much as 1)"
+    if left_out:
+        text += f"; {_and(left_out)} left out"
+    return text
+
+
+def setting_text(key: str, value: Any) -> str:
+    """A stored setting as a superintendent reads it (weights in words, lists joined)."""
+    if key == "weights" and isinstance(value, Mapping):
+        return weights_words(value)
+    if isinstance(value, list):
+        return ", ".join(str(v) for v in value) or "none"
+    if value is None:
+        return "not set"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def _and(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def first_of_next_month(today: date) -> date:
+    """The first day of the month after ``today``'s."""
+    return date(today.year + today.month // 12, today.month % 12 + 1, 1)
 
 
 def parse_weights(text: str) -> dict[str, float]:
@@ -83,8 +131,11 @@ class PlanParams(BaseModel):
     time_limit: float = Field(default=30.0, description="Seconds the optimiser may take.")
     mip_gap: float = Field(default=1e-4, description="Stop when proven within this relative gap.")
     phases: int = Field(default=4, description="Rollout phases.")
-    rollout_start: date = date(2021, 11, 1)
-    rollout_end: date = date(2022, 4, 1)
+    rollout_start: date = Field(
+        default_factory=lambda: first_of_next_month(date.today()),
+        description="The day the first phase starts (default: the first of next month).",
+    )
+    phase_weeks: int = Field(default=6, description="Weeks from one phase's start to the next.")
     nte_hours: list[int] = Field(default_factory=lambda: list(NTE_HOURS_DEFAULT))
     nte_weight: float = Field(
         default=1.5, description="Multiplier for reports in night-time hours."
@@ -94,7 +145,13 @@ class PlanParams(BaseModel):
     )
     busy_min_records: int = Field(default=10, description="…and with at least this many records.")
     hotspots_per_team: int = 8
-    visits_per_pair_shift: int = 3
+    visits_per_pair_shift: int = Field(
+        default=3, description="Hot spot visits a pair of officers makes in one shift."
+    )
+    max_visits_per_hotspot: int = Field(
+        default=0,
+        description="Most visits to one hot spot in a week (0: no cap beyond one an hour).",
+    )
     duty_share: float = 0.25
     patrol_seed: int = Field(default=2021, description="Seed for the patrol times.")
 
@@ -131,10 +188,12 @@ class PlanParams(BaseModel):
             errors["mip_gap"] = "must be between 0 and 1"
         if self.phases < 1:
             errors["phases"] = "must be at least 1"
-        if self.rollout_end < self.rollout_start:
-            errors["rollout_end"] = "is before the rollout start"
+        if not 1 <= self.phase_weeks <= 52:
+            errors["phase_weeks"] = "must be 1 to 52 weeks"
         if any(not 0 <= h <= 23 for h in self.nte_hours):
             errors["nte_hours"] = "hours must be 0 to 23"
+        if self.max_visits_per_hotspot < 0:
+            errors["max_visits_per_hotspot"] = "cannot be negative (0 means no cap)"
         if not 0 < self.busy_quantile <= 1:
             errors["busy_quantile"] = "must be above 0 and at most 1"
         for key, value in self.weights.items():
@@ -172,6 +231,9 @@ FORM_FIELDS = (
     "apportionment",
     "time_limit",
     "phases",
+    "rollout_start",
+    "phase_weeks",
+    "max_visits_per_hotspot",
 )
 
 
@@ -184,6 +246,8 @@ def form_values(params: PlanParams) -> dict[str, str]:
             values[key] = " ".join(value)
         elif key == "weights":
             values[key] = weights_text(value)
+        elif isinstance(value, date):
+            values[key] = value.isoformat()
         elif isinstance(value, float) and value.is_integer():
             values[key] = str(int(value))
         else:
@@ -192,12 +256,16 @@ def form_values(params: PlanParams) -> dict[str, str]:
 
 
 DEFAULTS = PlanParams()
-FORM_DEFAULTS = form_values(DEFAULTS)
+#: the form's defaults; the rollout's start is left out, as it moves with the calendar (an empty
+#: field means the first of next month on the day the plan is made)
+FORM_DEFAULTS = {k: v for k, v in form_values(DEFAULTS).items() if k != "rollout_start"}
 
 _TYPE_MESSAGES = {
     "int_parsing": "must be a whole number",
     "int_from_float": "must be a whole number",
     "float_parsing": "must be a number",
+    "date_from_datetime_parsing": "must be a date such as 2027-01-01",
+    "date_parsing": "must be a date such as 2027-01-01",
 }
 
 
@@ -214,6 +282,8 @@ def form_problems(raw: Mapping[str, str]) -> dict[str, str]:
     for key in FORM_FIELDS:
         if key in ("force_in", "force_out", "weights") or key not in raw:
             continue
+        if key == "rollout_start" and not raw[key]:
+            continue  # empty: the first of next month
         kind: Any = PlanParams.model_fields[key].annotation
         try:  # int() and float() as Python reads text, then the choices
             if kind in (int, float):
@@ -238,7 +308,9 @@ def read_form(raw: Mapping[str, str]) -> PlanParams:
     """
     if errors := form_problems(raw):
         raise PlanningError(CHECK_MARKED, field_errors=errors)
-    values: dict[str, Any] = {k: v for k, v in raw.items() if k in FORM_FIELDS}
+    values: dict[str, Any] = {
+        k: v for k, v in raw.items() if k in FORM_FIELDS and not (k == "rollout_start" and not v)
+    }
     for key in ("force_in", "force_out"):
         if key in values:
             values[key] = str(values[key]).split()

@@ -16,7 +16,9 @@ from saferstreets.planning.jobs import SOLVE
 from saferstreets.planning.params import (
     CHECK_MARKED,
     FORM_DEFAULTS,
+    PlanParams,
     form_problems,
+    form_values,
     read_form,
     weights_text,
 )
@@ -105,7 +107,7 @@ def new_plan_page(
     user: Planner,
     like: int | None = None,
 ) -> Response:
-    values: dict[str, Any] = {"name": ""} | FORM_DEFAULTS
+    values: dict[str, Any] = {"name": ""} | form_values(PlanParams())  # today's first of next month
     if like is not None:  # start from an existing plan's settings
         plan = service.get_plan(session=session, plan_id=like)
         prm = plan.params
@@ -155,6 +157,11 @@ def create_plan(
     apportionment: Annotated[str, Form(max_length=12)] = FORM_DEFAULTS["apportionment"],
     time_limit: Annotated[str, Form(max_length=12)] = FORM_DEFAULTS["time_limit"],
     phases: Annotated[str, Form(max_length=12)] = FORM_DEFAULTS["phases"],
+    rollout_start: Annotated[str, Form(max_length=12)] = "",
+    phase_weeks: Annotated[str, Form(max_length=12)] = FORM_DEFAULTS["phase_weeks"],
+    max_visits_per_hotspot: Annotated[str, Form(max_length=12)] = FORM_DEFAULTS[
+        "max_visits_per_hotspot"
+    ],
 ) -> Response:
     check_csrf(request, csrf)
     raw = {
@@ -173,6 +180,9 @@ def create_plan(
         "apportionment": apportionment,
         "time_limit": time_limit,
         "phases": phases,
+        "rollout_start": rollout_start,
+        "phase_weeks": phase_weeks,
+        "max_visits_per_hotspot": max_visits_per_hotspot,
     }
     if errors := form_problems(raw) | _web_errors(raw):
         return _form_page(request, user, session, settings, raw, errors, CHECK_MARKED, 422)
@@ -196,10 +206,13 @@ def create_plan(
 def compare_page(
     request: Request,
     session: SessionDep,
+    settings: SettingsDep,
     user: Planner,
     ids: Annotated[list[StoreId] | None, Query()] = None,
 ) -> Response:
-    cmp = service.compare_plans(session=session, ids=list(dict.fromkeys(ids or [])))
+    cmp = service.compare_plans(
+        session=session, ids=list(dict.fromkeys(ids or [])), settings=settings
+    )
     return templates.TemplateResponse(
         request, "staff/plans_compare.html", _ctx(request, user, cmp=cmp)
     )
@@ -207,10 +220,15 @@ def compare_page(
 
 @router.get("/compare.json")
 def compare_json(
-    session: SessionDep, user: Planner, ids: Annotated[list[StoreId] | None, Query()] = None
+    session: SessionDep,
+    settings: SettingsDep,
+    user: Planner,
+    ids: Annotated[list[StoreId] | None, Query()] = None,
 ) -> dict:
-    """Plans side by side."""
-    return service.compare_plans(session=session, ids=list(dict.fromkeys(ids or [])))
+    """Plans side by side (``common_coverage``: each on one common demand measure)."""
+    return service.compare_plans(
+        session=session, ids=list(dict.fromkeys(ids or [])), settings=settings
+    )
 
 
 @router.get("/{plan_id:int}", include_in_schema=False)
@@ -222,7 +240,7 @@ def plan_page(request: Request, plan_id: int, session: SessionDep, user: Planner
     chart = ""
     if rollout:
         svg = lines(
-            [f"Phase {p['phase']}\n{p['start']}" for p in rollout],
+            [f"Phase {p['phase']}\n{service.long_date(p['start'])}" for p in rollout],
             {"cumulative coverage (%)": [100 * p["cumulative_coverage"] for p in rollout]},
             title="Share of weighted demand covered as the teams start",
             ylabel="% of demand",
@@ -231,7 +249,8 @@ def plan_page(request: Request, plan_id: int, session: SessionDep, user: Planner
             svg,
             "Cumulative coverage by rollout phase: "
             + "; ".join(
-                f"phase {p['phase']} from {p['start']}: {100 * p['cumulative_coverage']:.1f}%"
+                f"phase {p['phase']} from {service.long_date(p['start'])}: "
+                f"{100 * p['cumulative_coverage']:.1f}%"
                 for p in rollout
             ),
             "chart-img rollout-chart",
@@ -249,6 +268,7 @@ def plan_page(request: Request, plan_id: int, session: SessionDep, user: Planner
             chart=chart,
             weekdays=service.WEEKDAY_NAMES,
             hhmm=service.hhmm,
+            long_date=service.long_date,
             status_text=service.STATUS_TEXT,
         ),
     )

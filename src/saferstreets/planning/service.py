@@ -25,9 +25,14 @@ from saferstreets.crime.service import counted
 from saferstreets.db import session_scope
 from saferstreets.errors import NotFound, PlanningError
 from saferstreets.exports import safe_cell
-from saferstreets.planning.compute import compute_plan, find_candidates
+from saferstreets.planning.compute import common_coverage, compute_plan, find_candidates
 from saferstreets.planning.models import PatrolSlot, Plan, PlanTeam, WardAllocation
-from saferstreets.planning.params import PlanParams
+from saferstreets.planning.params import (
+    DEFAULT_WEIGHTS,
+    PlanParams,
+    setting_text,
+    weights_words,
+)
 from saferstreets.planning.plandata import (
     CrimeRow,
     Place,
@@ -362,6 +367,7 @@ def plan_detail(*, session: Session, plan_id: int) -> dict[str, Any]:
             }
             for t in teams
         ],
+        "weights_words": weights_words((plan.params or {}).get("weights") or DEFAULT_WEIGHTS),
         "wards": [
             {
                 "code": wd.ward_code,
@@ -375,8 +381,12 @@ def plan_detail(*, session: Session, plan_id: int) -> dict[str, Any]:
     }
 
 
-def compare_plans(*, session: Session, ids: list[int]) -> dict:
-    """Plans side by side: headline figures, the settings that differ, and the bases each uses."""
+def compare_plans(*, session: Session, ids: list[int], settings: Settings | None = None) -> dict:
+    """Plans side by side: headline figures, the settings that differ, and the bases each uses.
+
+    Plans made with different demand weights cover different things, so each is also measured
+    on one common demand (every source weighted 1): ``common_coverage`` per plan, and
+    ``comparable`` says whether the plans' own coverage figures can be set side by side."""
     if len(ids) < 2:
         raise PlanningError(
             "Choose at least two plans to compare", field_errors={"ids": "two or more"}
@@ -384,7 +394,7 @@ def compare_plans(*, session: Session, ids: list[int]) -> dict:
     details = [plan_detail(session=session, plan_id=i) for i in ids]
     keys = sorted({k for d in details for k in (d["params"] or {})})
     differing = {
-        k: [d["params"].get(k) for d in details]
+        k: [setting_text(k, d["params"].get(k)) for d in details]
         for k in keys
         if len({repr(d["params"].get(k)) for d in details}) > 1
     }
@@ -397,9 +407,17 @@ def compare_plans(*, session: Session, ids: list[int]) -> dict:
             )
             row["officers"][pos] = t["officers"]
     ward_officers: dict[str, list[int | None]] = {}
+    ward_names: dict[str, str] = {}
     for pos, d in enumerate(details):
         for wd in d["wards"]:
             ward_officers.setdefault(wd["code"], [None] * len(details))[pos] = wd["officers"]
+            ward_names[wd["code"]] = wd.get("name") or wd["code"]
+    comparable = "weights" not in differing
+    common, _ = common_coverage(
+        load_inputs(session=session, settings=settings or get_settings()),
+        [[(t["lat"], t["lon"]) for t in d["teams"]] for d in details],
+        [float(d["params"].get("radius", PlanParams().radius)) for d in details],
+    )
     return {
         "plans": [
             {
@@ -421,12 +439,16 @@ def compare_plans(*, session: Session, ids: list[int]) -> dict:
                 "officers": sum(t["officers"] for t in d["teams"]),
                 "ward_officers": sum(wd["officers"] for wd in d["wards"]),
                 "rollout": d["summary"].get("rollout", []),
+                "weights_words": weights_words(d["params"].get("weights") or {}),
+                "common_coverage": common[pos],
             }
-            for d in details
+            for pos, d in enumerate(details)
         ],
+        "comparable": comparable,
+        "common_weights_words": weights_words(DEFAULT_WEIGHTS),
         "differing_params": differing,
         "bases": dict(sorted(bases.items(), key=lambda kv: kv[1]["name"])),
-        "ward_changes": {k: v for k, v in ward_officers.items() if len(set(v)) > 1},
+        "ward_changes": {ward_names[k]: v for k, v in ward_officers.items() if len(set(v)) > 1},
     }
 
 
@@ -439,6 +461,16 @@ WEEKDAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturd
 
 def hhmm(minute: int) -> str:
     return f"{minute // 60:02d}:{minute % 60:02d}"
+
+
+def long_date(iso: str | None) -> str:
+    """ "2027-01-01" -> "1 January 2027" (as a superintendent writes a date)."""
+    from datetime import date
+
+    if not iso:
+        return ""
+    d = date.fromisoformat(str(iso)[:10])
+    return f"{d.day} {d:%B %Y}"
 
 
 def patrols_csv(*, session: Session, plan_id: int, team_id: int | None = None) -> str:

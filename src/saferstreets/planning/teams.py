@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 import h3
@@ -168,6 +169,7 @@ def _patrol(
         officers=officers,
         duty_share=params.duty_share,
         visits_per_pair_shift=params.visits_per_pair_shift,
+        max_visits_per_hotspot=params.max_visits_per_hotspot,
         seed=params.patrol_seed + 7919 * t,
     ).solve()
     return patrol, spot_w
@@ -211,21 +213,27 @@ def summarise(
 ) -> dict[str, Any]:
     """The plan's summary: demand, candidates, hotspot source, apportionment, rollout phases."""
     bases = candidates.bases
+    dates = rollout.phase_dates
     phases = [
         {
             "phase": i + 1,
-            "start": rollout.phase_dates[i].isoformat(),
+            "start": dates[i].isoformat(),
+            # a phase runs to the day before the next one starts; the last one carries on
+            "end": (dates[i + 1] - timedelta(days=1)).isoformat() if i + 1 < len(dates) else None,
             "teams": rollout.phase_sizes[i],
             "cumulative_coverage": rollout.cumulative[i],
         }
-        for i in range(len(rollout.phase_dates))
+        for i in range(len(dates))
     ]
     if gi_used:
-        source = f"Gi* hotspots (95% or more; {gi_used} cells) topped up with top demand cells"
+        source = (
+            f"the assessment's hot spots (95% confidence or more; {gi_used} small areas), "
+            "topped up with the busiest areas"
+        )
     elif inputs.hotspots:
-        source = "top demand cells (no Gi* hot cell is within reach of a base)"
+        source = "the busiest areas (no assessed hot spot is within reach of a base)"
     else:
-        source = "top demand cells (no hotspot analysis is stored)"
+        source = "the busiest areas (no hot spot assessment is stored)"
     return {
         "demand_cells": len(demand.cells),
         "demand_sources": demand.demand.used,

@@ -105,7 +105,7 @@ def bar_intervals(
             [v * scale for v in values], ys, xerr=err, fmt="none", ecolor=INK, capsize=3, lw=1
         )
     ax.set_yticks(ys, labels)
-    ax.set_xlabel(xlabel or ("% of respondents" if percent else ""))
+    ax.set_xlabel(xlabel or ("% of respondents who answered" if percent else ""))
     ax.grid(axis="x", color=GRID, lw=0.8)
     ax.set_axisbelow(True)
     if percent:
@@ -168,6 +168,9 @@ def lines(
     ax.set_xticks(xs[::step], list(x_labels)[::step], rotation=0)
     ax.set_ylabel(ylabel)
     ax.grid(axis="y", color=GRID, lw=0.8)
+    # counts and shares start at zero, so that a dip is drawn at its true size
+    if all(v >= 0 for values in series.values() for v in values):
+        ax.set_ylim(bottom=0)
     if len(series) > 1:
         ax.legend(frameon=False, loc="upper left", bbox_to_anchor=(1, 1))
     if title:

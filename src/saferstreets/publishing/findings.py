@@ -19,6 +19,8 @@ from saferstreets.assessment.models import AnalysisRun
 from saferstreets.assessment.service import hotspot_cells, latest_results
 from saferstreets.publishing import charts
 from saferstreets.publishing.formatting import interval, p_cell, pct, points, zfmt
+from saferstreets.publishing.sentences import finding_for, question
+from saferstreets.publishing.wording import FEARED_HIGH_CRIME, FEARED_LITTLE_CRIME, Finding
 from saferstreets.reports.schemas import AGE_BANDS
 from saferstreets.themes.taxonomy import label
 
@@ -29,11 +31,13 @@ QUADRANT_COLOURS = {
     "awareness": "#005ea5",
     "monitor": "#e8e6f3",
 }
+# the map's quadrants split wards at the average ward (z = 0): above or below average, which is
+# not "feared" (see wording.FEARED_LITTLE_CRIME for that category's definition)
 QUADRANT_LABELS = {
-    "patrol_enforcement": "Feared and high crime: patrol, enforcement",
-    "design": "Feared, little recorded crime: lighting, sightlines, CCTV",
-    "awareness": "Crime with little fear: awareness",
-    "monitor": "Neither: monitor",
+    "patrol_enforcement": "Concern and crime above average: patrol, enforcement",
+    "design": "Concern above average, crime below: lighting, sightlines, CCTV",
+    "awareness": "Crime above average, concern below: awareness",
+    "monitor": "Both below average: monitor",
 }
 
 
@@ -60,9 +64,12 @@ class Section:
     tables: list[Table] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     quotes: dict[str, list[str]] = field(default_factory=dict)
+    finding: Finding | None = None  # the sentence's size, interval and test (wording rules)
 
 
-def _ranked_chart(ranked: list[dict[str, Any]], title: str, top: int = 12) -> str:
+def _ranked_chart(
+    ranked: list[dict[str, Any]], title: str, xlabel: str = "% of respondents", top: int = 12
+) -> str:
     rows = [r for r in ranked if r.get("share") is not None and not r.get("suppressed")][:top]
     if not rows:
         return ""
@@ -72,6 +79,7 @@ def _ranked_chart(ranked: list[dict[str, Any]], title: str, top: int = 12) -> st
         [r["lower"] for r in rows],
         [r["upper"] for r in rows],
         title=title,
+        xlabel=xlabel,
     )
     alt = "; ".join(f"{r.get('label') or label(r['code'])} {pct(r['share'])}" for r in rows)
     return charts.as_img(svg, f"{title}: {alt}")
@@ -113,7 +121,13 @@ def _concerns(run: AnalysisRun, ctx: Context) -> Section:
             )
     reports = res.get("reports") or {}
     if reports.get("ranked"):
-        section.figures.append(_ranked_chart(reports["ranked"], "Reasons ticked in public reports"))
+        section.figures.append(
+            _ranked_chart(
+                reports["ranked"],
+                "Reasons ticked in public reports (95% interval)",
+                f"% of the {reports.get('n', 0):,} reports",
+            )
+        )
     return section
 
 
@@ -172,9 +186,7 @@ def _who(run: AnalysisRun, ctx: Context) -> Section:
         p = test.get("p_value")
         rows.append(
             [
-                key.replace("after_dark.", "After dark: ")
-                .replace("day.", "By day: ")
-                .replace("_", " "),
+                _question(key),
                 cells.get("girls", "–"),
                 cells.get("women", "–"),
                 p_cell(p),
@@ -245,6 +257,12 @@ def _when_crime(run: AnalysisRun, ctx: Context) -> Section:
     return section
 
 
+def _question(key: str) -> str:
+    """ "after_dark.park" -> "In parks and open spaces after dark"."""
+    text = question(key)
+    return text[:1].upper() + text[1:]
+
+
 def _month_label(month: str) -> str:
     """ "2021-10" -> "Oct 21"."""
     names = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
@@ -261,7 +279,11 @@ def _themes(run: AnalysisRun, ctx: Context) -> Section:
     reports = res.get("report") or {}
     if reports.get("ranked"):
         section.figures.append(
-            _ranked_chart(reports["ranked"], "Themes found in the words of public reports")
+            _ranked_chart(
+                reports["ranked"],
+                "Themes found in the words of public reports (95% interval)",
+                f"% of the {reports.get('n_texts', 0):,} reports with words",
+            )
         )
         if ctx.quotes:
             for row in reports["ranked"][:5]:
@@ -285,7 +307,7 @@ def _hotspots(run: AnalysisRun, ctx: Context, what: str) -> Section:
         svg = charts.area_map(
             base + features,
             colours=["#eeedf5"] * len(base) + colours,
-            title=f"Gi* hot and cold spots of {what} (H3 cells, FDR-corrected)",
+            title=f"Hot and cold spots of {what} (false discovery rate 5%)",
             legend={
                 charts.HOTSPOT_LABELS[k]: charts.HOTSPOT_COLOURS[k] for k in (3, 2, 1, -1, -2, -3)
             },
@@ -298,7 +320,7 @@ def _hotspots(run: AnalysisRun, ctx: Context, what: str) -> Section:
         )
         hottest = sorted((c for c in cells if c.klass > 0), key=lambda c: -c.klass)[:30]
         wards = sorted({w for c in hottest if (w := ctx.ward_of_cell(c.cell))})
-        alt = f"Map of hot and cold spots of {what}: {shown}"
+        alt = f"Map of hot and cold spots of {what}: {shown}".replace(" cells ", " areas ")
         if wards:
             alt += f"; hot spots in {', '.join(wards[:10])}"
         section.figures.append(charts.as_img(svg, alt))
@@ -306,8 +328,8 @@ def _hotspots(run: AnalysisRun, ctx: Context, what: str) -> Section:
     if classes:
         section.tables.append(
             Table(
-                "Cells by class",
-                ["Class", "Cells"],
+                "Small areas by class",
+                ["Class", "Areas"],
                 [
                     [charts.HOTSPOT_LABELS[int(k)], v]
                     for k, v in sorted(classes.items(), key=lambda kv: -int(kv[0]))
@@ -320,14 +342,13 @@ def _hotspots(run: AnalysisRun, ctx: Context, what: str) -> Section:
         names = ctx.cell_names([t["cell"] for t in top[:10]])
         section.tables.append(
             Table(
-                "Hottest cells",
-                ["Where", "Count", "z", "Cell"],
+                "The strongest hot spots",
+                ["Where", "Count", "Gi* z-score"],
                 [
                     [
-                        names.get(t["cell"]) or ctx.ward_of_cell(t["cell"]),
+                        names.get(t["cell"]) or ctx.ward_of_cell(t["cell"]) or "unnamed area",
                         t["count"],
                         f"{t['z']:.1f}",
-                        t["cell"],
                     ]
                     for t in top[:10]
                 ],
@@ -344,8 +365,8 @@ def _emerging(run: AnalysisRun, ctx: Context) -> Section:
     if cats:
         section.tables.append(
             Table(
-                "Cells by pattern over the months",
-                ["Pattern", "Cells"],
+                "Small areas by pattern over the months",
+                ["Pattern", "Areas"],
                 [[k.replace("_", " "), v] for k, v in sorted(cats.items(), key=lambda kv: -kv[1])],
             )
         )
@@ -366,7 +387,7 @@ def _fusion(run: AnalysisRun, ctx: Context) -> Section:
         svg = charts.area_map(
             feats,
             colours=colours,
-            title="Wards by fear and recorded crime",
+            title="Wards by concern and recorded crime, against the average ward",
             legend={QUADRANT_LABELS[k]: QUADRANT_COLOURS[k] for k in QUADRANT_COLOURS},
         )
         groups = {k: [w["name"] for w in wards if w["response"] == k] for k in QUADRANT_LABELS}
@@ -376,28 +397,19 @@ def _fusion(run: AnalysisRun, ctx: Context) -> Section:
             if names
         )
         section.figures.append(charts.as_img(svg, alt))
-        design = sorted(
-            (w for w in wards if w["response"] == "design"), key=lambda w: -w["concern_z"]
-        )[:10]
-        if design:
-            section.tables.append(
-                Table(
-                    "Feared with little recorded crime: design fixes first",
-                    ["Ward", "Concern (z)", "Crime (z)"],
-                    [[w["name"], zfmt(w["concern_z"]), zfmt(w["crime_z"])] for w in design],
+        for category, key in ((FEARED_LITTLE_CRIME, "concern_z"), (FEARED_HIGH_CRIME, "crime_z")):
+            members = sorted(category.members(wards), key=lambda w: -w[key])[:10]
+            section.notes.append(category.stated())
+            if members:
+                section.tables.append(
+                    Table(
+                        f"Wards {category.name}",
+                        ["Ward", "Concern (z)", "Crime (z)"],
+                        [[w["name"], zfmt(w["concern_z"]), zfmt(w["crime_z"])] for w in members],
+                    )
                 )
-            )
-        patrol = sorted(
-            (w for w in wards if w["response"] == "patrol_enforcement"), key=lambda w: -w["crime_z"]
-        )[:10]
-        if patrol:
-            section.tables.append(
-                Table(
-                    "Feared and high crime: patrol and enforcement",
-                    ["Ward", "Concern (z)", "Crime (z)"],
-                    [[w["name"], zfmt(w["concern_z"]), zfmt(w["crime_z"])] for w in patrol],
-                )
-            )
+            else:
+                section.notes.append("No ward meets this definition.")
     section.notes.append(
         "Recorded crime undercounts harassment and sexual offences, "
         "so 'feared, little recorded crime' "
@@ -468,10 +480,7 @@ def _waves(run: AnalysisRun, ctx: Context) -> Section:
                 ["Question", "Before", "Now", "Change (95% interval)", "p"],
                 [
                     [
-                        c["key"]
-                        .replace("after_dark.", "After dark: ")
-                        .replace("day.", "By day: ")
-                        .replace("_", " "),
+                        _question(c["key"]),
                         pct(c["p2"]),
                         pct(c["p1"]),
                         f"{points(c['difference'])} points "
@@ -571,5 +580,8 @@ def build_sections(
         if run is not None:
             section = builder(run, ctx)
             section.figures = [f for f in section.figures if f]
+            section.finding = finding_for(kind, run.result, run.params or {}, ctx.cell_names)
+            if section.finding is not None:
+                section.sentence = section.finding.text
             sections.append(section)
     return sections, results

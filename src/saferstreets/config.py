@@ -226,6 +226,9 @@ class Settings(BaseSettings):
     job_stale_seconds: float = Field(
         default=60.0, gt=0, le=86400, description="A running job silent this long is re-run."
     )
+    job_file_hours: float = Field(
+        default=24.0, gt=0, le=24 * 90, description="Files jobs make are deleted after this."
+    )
 
     @field_validator("job_queue_url")
     @classmethod

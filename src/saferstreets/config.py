@@ -211,9 +211,6 @@ class Settings(BaseSettings):
     )
     alert_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
     alert_poll_seconds: float = Field(default=5.0, gt=0, le=3600)
-    alert_worker: bool = Field(
-        default=True, description="Deliver alerts from a loop inside each app process."
-    )
     job_queue_url: str | None = Field(
         default=None,
         description="Where the job queue (huey) keeps its messages: none for a SQLite file in "

@@ -38,6 +38,7 @@ KIND_MODULES = [
     "saferstreets.planning.jobs",
     "saferstreets.assessment.jobs",
     "saferstreets.publishing.jobs",
+    "saferstreets.alerts.jobs",
 ]
 
 #: a job whose worker died is run again this many extra times before it is marked failed
@@ -123,16 +124,18 @@ def enqueue(
     user: Any | None,
     title: str | None = None,
     settings: Settings | None = None,
+    not_before: datetime | None = None,
 ) -> Job:
     """Record a queued job in ``session`` and send it to the queue once the session commits.
 
     ``params`` must be JSON (ids, settings; never a report's words). ``user`` is who asked
     (None for a scheduled job). The job is sent only after the commit, so a worker never looks
     for a job the store does not hold yet; if the queue cannot be reached then, :func:`sweep`
-    sends it later.
+    sends it later. ``not_before`` (naive UTC) holds the job until then.
     """
     job_type = get_kind(kind)
     now = utcnow()
+    due = max(now, not_before) if not_before else now
     job = Job(
         kind=kind,
         title=(title or job_type.title)[:200],
@@ -141,7 +144,7 @@ def enqueue(
         status="queued",
         max_attempts=job_type.max_attempts,
         created_at=now,
-        next_attempt_at=now,
+        next_attempt_at=due,
         sent_at=now,
     )
     session.add(job)
@@ -149,15 +152,17 @@ def enqueue(
     if user is not None:
         audit(session=session, user=user, action="enqueue", object_kind="job", object_id=job.id,
               detail={"kind": kind})  # fmt: skip
-    _send_after_commit(session, job.id, settings)
+    _send_after_commit(session, job.id, settings, (due - now).total_seconds())
     return job
 
 
-def _send_after_commit(session: Session, job_id: int, settings: Settings | None) -> None:
+def _send_after_commit(
+    session: Session, job_id: int, settings: Settings | None, delay: float = 0.0
+) -> None:
     def send(_session: Session) -> None:
         from saferstreets.jobs.queue import send_quietly
 
-        send_quietly(settings, job_id)
+        send_quietly(settings, job_id, delay=delay)
 
     sa.event.listen(session, "after_commit", send, once=True)
 

@@ -154,6 +154,16 @@ class Settings(BaseSettings):
     signin_window_minutes: int = Field(
         default=60, ge=1, description="Failed sign-ins are counted over this many minutes."
     )
+    crime_counting: Literal["rows", "distinct_ids"] = Field(
+        default="rows",
+        description="Count every police.uk street row (as police.uk does), or one per Crime ID.",
+    )
+    password_reset_hours: float = Field(
+        default=24,
+        gt=0,
+        le=24 * 14,
+        description="How long an admin's one-time password link works (it works once).",
+    )
     signin_hash_concurrency: int = Field(
         default=2,
         ge=1,

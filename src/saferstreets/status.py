@@ -8,6 +8,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from saferstreets.alerts.service import alert_trouble
+from saferstreets.areas.lsoa_lookup import lsoa_vintages
 from saferstreets.areas.models import Area
 from saferstreets.crime.models import Crime, Outcome, StopSearch
 from saferstreets.ingest.models import ImportRun, QuarantinedRow
@@ -59,6 +60,7 @@ def store_status(*, session: Session) -> dict[str, Any]:
     return {
         "counts": counts,
         "areas": areas,
+        "lsoa_vintages": lsoa_vintages(session=session),
         "quarantined_open": quarantined_open,
         "last_imports": last_imports,
         "alerts": alert_trouble(session=session),

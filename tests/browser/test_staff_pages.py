@@ -1,7 +1,7 @@
-"""Staff pages in a real browser as the people who use them: a ward officer working her queue on
-a phone through SARA to a public update, a council partner answering its referral, an analyst's
-assessment (charts as images with alt text), quarantine, safeguarding, plans, and the friendly
-403 and 404 pages. axe (WCAG 2.2 AA) runs on every page."""
+"""Staff pages in a real browser as the people who use them: a ward officer working her queue
+(on a phone and on a desktop) through SARA to a public update and to closed, a council partner
+answering its referral, an analyst's assessment (charts as images with alt text), quarantine,
+safeguarding, plans, and the friendly 403 and 404 pages. axe (WCAG 2.2 AA) runs on every page."""
 
 from __future__ import annotations
 
@@ -28,18 +28,24 @@ def _current_stage(page: Any) -> str:
     return str(page.inner_text(".sara [aria-current=step]")).strip()
 
 
-def test_ward_officer_works_an_issue_on_her_phone(  # type: ignore[no-untyped-def]
-    new_page, seeded, staff_login, assert_accessible, assert_fits_screen, screenshot
+@pytest.mark.parametrize("size", list(SIZES))
+def test_ward_officer_works_an_issue_from_scanning_to_closed(  # type: ignore[no-untyped-def]
+    new_page, seeded, staff_login, assert_accessible, assert_fits_screen, screenshot, size: str
 ) -> None:
-    page = new_page()
+    from tests.browser.test_role_journeys import new_issue
+
+    issue_title = f"Unlit path behind the bins, Northgate ({size})"
+    issue_id, _ = new_issue(seeded.server, issue_title)
+    page = new_page(**SIZES[size])
     staff_login(page, OFFICER)
+    assert page.url.endswith("/staff/issues")  # she lands on her queue
     # The overview, with the ward map.
     page.goto("/staff/overview")
     page.wait_for_selector("#ward-map path.leaflet-interactive", state="attached")
     assert page.locator("#ward-map path.leaflet-interactive").count() == 4
     assert_accessible(page, "/staff (ward officer)")
     assert_fits_screen(page, "/staff on a phone")
-    screenshot(page, "staff-overview-phone")
+    screenshot(page, f"staff-overview-{size}")
     # Her queue: only her ward's issues.
     page.get_by_role("link", name="Local issues").click()
     page.wait_for_url("**/staff/issues")
@@ -47,20 +53,20 @@ def test_ward_officer_works_an_issue_on_her_phone(  # type: ignore[no-untyped-de
     assert cards.count() >= 1
     for text in cards.all_inner_texts():
         assert "Northgate ·" in text  # her ward, by name
-    assert page.locator(".issue-card", has_text=seeded.issue_title).count() == 1
+    assert page.locator(".issue-card", has_text=issue_title).count() == 1
     assert "Clusters of reports" not in page.content()  # suggestions are for supervisors
     assert_accessible(page, "/staff/issues (ward officer)")
     assert_fits_screen(page, "/staff/issues on a phone")
-    screenshot(page, "staff-issues-phone")
-    page.get_by_role("link", name=seeded.issue_title).click()
-    page.wait_for_url(f"**/staff/issues/{seeded.issue_id}")
+    screenshot(page, f"staff-issues-{size}")
+    page.get_by_role("link", name=issue_title).click()
+    page.wait_for_url(f"**/staff/issues/{issue_id}")
     # Reporters' words are there for her, with phone numbers taken out.
     assert "pitch black" in page.content()
     assert "[phone number removed]" in page.content() and "07700" not in page.content()
     assert _current_stage(page) == "Scanning"
     assert_accessible(page, "an issue page")
     assert_fits_screen(page, "an issue page on a phone")
-    screenshot(page, "staff-issue-scanning-phone")
+    screenshot(page, f"staff-issue-scanning-{size}")
 
     # Every move needs its note: without one she is told so beside the field, and stays put.
     page.select_option("#stage", "analysis")
@@ -79,7 +85,7 @@ def test_ward_officer_works_an_issue_on_her_phone(  # type: ignore[no-untyped-de
     assert "Write down the analysis" in page.inner_text(".error-summary")
     assert _current_stage(page) == "Analysis"
     assert_accessible(page, "an issue page with an error")
-    screenshot(page, "staff-issue-error-phone")
+    screenshot(page, f"staff-issue-error-{size}")
     page.select_option("#stage", "response")
     analysis = "Weekday nights 9pm to 1am; two lights out on the path; a man waits by the bins."
     page.fill("#notes", analysis)
@@ -94,11 +100,11 @@ def test_ward_officer_works_an_issue_on_her_phone(  # type: ignore[no-untyped-de
     _submit(page, "Record the action")
     assert "Patrolled the path" in page.inner_text("main")
     assert page.input_value("#partner") == PARTNER_CODE  # suggested for poor lighting
-    request = "Please repair the two lights on the path behind the bins and add one by the gate."
+    request = f"Please repair the two lights behind the bins and add one by the gate ({size})."
     page.fill("#referral-request", request)
     _submit(page, "Send the referral")
     assert request in page.inner_text("main")
-    headline = "Lights repaired and evening patrols on the Northgate path"
+    headline = f"Lights repaired and evening patrols on the Northgate path ({size})"
     page.fill("#update-title", headline)
     page.fill(
         "#update-body",
@@ -109,7 +115,7 @@ def test_ward_officer_works_an_issue_on_her_phone(  # type: ignore[no-untyped-de
     assert "not public until another supervisor or admin approves it" in page.inner_text("main")
     assert page.get_by_role("button", name="Approve and publish").count() == 0
     assert_accessible(page, "an issue page after the response")
-    screenshot(page, "staff-issue-response-phone")
+    screenshot(page, f"staff-issue-response-{size}")
     public = new_page()
     public.goto(f"/areas/{NORTHGATE}")
     assert headline not in public.content()  # a draft is not public
@@ -117,15 +123,15 @@ def test_ward_officer_works_an_issue_on_her_phone(  # type: ignore[no-untyped-de
     # A supervisor approves it; then the public sees it on the ward's page.
     supervisor = new_page()
     staff_login(supervisor, "supervisor")
-    supervisor.goto(f"/staff/issues/{seeded.issue_id}")
+    supervisor.goto(f"/staff/issues/{issue_id}")
     _submit(supervisor, "Approve and publish")
     assert "The update was approved." in supervisor.inner_text("main")
     assert_accessible(supervisor, "an issue page with a public update (supervisor)")
-    screenshot(supervisor, "staff-issue-update-approved-phone")
+    screenshot(supervisor, f"staff-issue-update-approved-{size}")
     public.goto(f"/areas/{NORTHGATE}")
     assert headline in public.inner_text("ol.updates")
     assert "a man waits" not in public.content()  # the analysis notes stay inside
-    screenshot(public, "ysd-ward-with-update-phone")
+    screenshot(public, f"ysd-ward-with-update-{size}")
 
     # The council's street lighting team answers on its phone.
     partner = new_page()
@@ -134,7 +140,7 @@ def test_ward_officer_works_an_issue_on_her_phone(  # type: ignore[no-untyped-de
     card = partner.locator(".issue-card", has_text=request)
     assert card.count() == 1
     # Where and what, to act on it: the issue's title and ward, not the reports themselves.
-    assert card.locator("h2").inner_text() == seeded.issue_title
+    assert card.locator("h2").inner_text() == issue_title
     assert "Northgate" in card.locator(".meta").first.inner_text()
     # ... and a map of where the reports were made, as hexagons, with the ward outlined.
     card.locator(".referral-map path.leaflet-interactive").first.wait_for(state="attached")
@@ -142,7 +148,7 @@ def test_ward_officer_works_an_issue_on_her_phone(  # type: ignore[no-untyped-de
     assert card.locator(".referral-map path.boundary").count() >= 1
     assert "pitch black" not in partner.content()  # partners see the request, not reports
     assert_accessible(partner, "/staff/referrals (partner)")
-    screenshot(partner, "staff-referrals-partner-phone")
+    screenshot(partner, f"staff-referrals-partner-{size}")
     card.locator("select").select_option("done")
     card.locator("textarea").fill(
         "Both lights repaired on 3 November; a new column by the gate is ordered."
@@ -152,14 +158,14 @@ def test_ward_officer_works_an_issue_on_her_phone(  # type: ignore[no-untyped-de
     done = partner.locator(".issue-card", has_text=request)
     assert done.locator(".badge").inner_text() == "done"
     assert done.locator("form").count() == 0
-    screenshot(partner, "staff-referrals-answered-phone")
+    screenshot(partner, f"staff-referrals-answered-{size}")
     # A partner has no issue queue: a friendly "not allowed", no traceback.
     response = partner.goto("/staff/issues")
     assert response is not None and response.status == 403
     assert partner.inner_text("h1") == "Not allowed"
     assert "Traceback" not in partner.content()
     assert_accessible(partner, "the 403 page")
-    screenshot(partner, "staff-403-phone")
+    screenshot(partner, f"staff-403-{size}")
 
     # Back on the officer's phone, the answer is on the issue.
     page.reload()
@@ -177,7 +183,7 @@ def test_ward_officer_works_an_issue_on_her_phone(  # type: ignore[no-untyped-de
     assert page.input_value("#notes") == assessed
     assert page.input_value("#reports_before").isdigit()  # the service's count, to confirm
     assert_accessible(page, "closing an issue, refused for want of a reason")
-    screenshot(page, "staff-issue-closing-phone")
+    screenshot(page, f"staff-issue-closing-{size}")
     page.select_option("#close_reason", "worked")
     _submit(page, "Move")
     assert _current_stage(page) == "Closed"
@@ -186,11 +192,9 @@ def test_ward_officer_works_an_issue_on_her_phone(  # type: ignore[no-untyped-de
     assert assessed in history[-1] and "Assessment → Closed" in history[-1]
     assert "The response worked" in page.inner_text("main")
     assert_accessible(page, "a closed issue with its history")
-    screenshot(page, "staff-issue-closed-phone")
+    screenshot(page, f"staff-issue-closed-{size}")
     page.goto("/staff/issues")
-    assert (
-        page.locator(".issue-card", has_text=seeded.issue_title).count() == 0
-    )  # closed: off the queue
+    assert page.locator(".issue-card", has_text=issue_title).count() == 0  # closed: off the queue
 
 
 def test_supervisor_opens_an_issue_from_a_cluster(  # type: ignore[no-untyped-def]

@@ -24,7 +24,12 @@ from tests.crime.policeuk_files import (
 
 from saferstreets.crime import service
 from saferstreets.crime.models import Crime, Outcome, StopSearch
-from saferstreets.crime.service import crime_history, import_crime, outcomes_by_crime_type
+from saferstreets.crime.service import (
+    counted,
+    crime_history,
+    import_crime,
+    outcomes_by_crime_type,
+)
 from saferstreets.db import session_scope
 from saferstreets.ingest.models import ImportRun, QuarantinedRow
 
@@ -322,20 +327,50 @@ def test_row_with_extra_fields_is_quarantined(engine: sa.Engine, tmp_path: Path)
     assert count(engine, Crime) == 1
 
 
-def test_duplicate_crime_ids_in_one_file(engine: sa.Engine, tmp_path: Path) -> None:
+def test_rows_sharing_a_crime_id_are_all_kept_and_flagged(
+    engine: sa.Engine, tmp_path: Path
+) -> None:
+    """police.uk publishes some Crime IDs on two or more rows (another place, another outcome,
+    or the same values again): every row is kept and counted, and the shared ID is flagged."""
     moved = street_row(2, location="On or near Other Road")
-    path = write_street(tmp_path / "s.csv", [street_row(1), street_row(2), street_row(1), moved])
+    rows = [street_row(1), street_row(2), street_row(1), moved, street_row(1), street_row(3)]
+    path = write_street(tmp_path / "2021-01-x-street.csv", rows)
     summary = only(import_crime(engine=engine, paths=[path]))
-    assert (summary.rows_stored, summary.rows_quarantined) == (2, 2)
-    assert [str(p) for p in summary.problems] == [
-        f"{path}, row 4, field 'Crime ID': repeats row 2 exactly (the same Crime ID and values)",
-        f"{path}, row 5, field 'Crime ID': Crime ID {crime_id(2)[:12]}… is already on row 3 "
-        "of this "
-        "file, with different values",
-    ]
+    assert (summary.rows_read, summary.rows_stored, summary.rows_quarantined) == (6, 6, 0)
+    assert summary.details["shared_crime_ids"] == 2
+    assert summary.details["rows_sharing_a_crime_id"] == 5
+    assert any("5 rows share 2 Crime IDs" in note for note in summary.notes)
     with session_scope(engine) as session:
-        kept = session.scalar(sa.select(Crime.location).where(Crime.crime_id == crime_id(2)))
-    assert kept == "On or near High Street"  # the first row wins
+        held = session.execute(
+            sa.select(Crime.crime_id, Crime.location, Crime.crime_id_shared,
+                      Crime.crime_id_occurrence).order_by(Crime.id)
+        ).all()  # fmt: skip
+        first = session.scalar(
+            sa.select(Crime.location).where(Crime.row_key == bytes.fromhex(crime_id(2)[:32]))
+        )
+    assert sorted(held, key=lambda r: (r[0], r[3])) == sorted(
+        [(crime_id(1), "On or near High Street", True, n) for n in range(3)]
+        + [(crime_id(2), "On or near High Street", True, 0),
+           (crime_id(2), "On or near Other Road", True, 1),
+           (crime_id(3), "On or near High Street", False, 0)],
+        key=lambda r: (r[0], r[3]),
+    )  # fmt: skip
+    assert first == "On or near High Street"  # the ID's own key is its first row's
+    # Counting distinct IDs keeps one row per ID.
+    with session_scope(engine) as session:
+        n = sa.select(sa.func.count()).select_from(Crime)
+        every = session.scalar(n.where(counted("rows")))
+        distinct = session.scalar(n.where(counted("distinct_ids")))
+    assert (every, distinct) == (6, 3)
+    # The same rows again, in another order and from another download: nothing new.
+    again = write_street(tmp_path / "b" / "2021-01-x-street.csv", list(reversed(rows)))
+    repeat = only(import_crime(engine=engine, paths=[again]))
+    assert (repeat.rows_stored, repeat.rows_duplicate) == (0, 6)
+    # A later download with one more row of a shared ID adds just that row.
+    more = write_street(tmp_path / "c" / "2021-01-x-street.csv", [*rows, street_row(3)])
+    extra = only(import_crime(engine=engine, paths=[more]))
+    assert (extra.rows_stored, extra.rows_duplicate) == (1, 6)
+    assert count(engine, Crime) == 7
 
 
 def test_empty_required_fields_and_overlong_values(engine: sa.Engine, tmp_path: Path) -> None:
@@ -655,3 +690,19 @@ def test_crime_keys_agree_with_crime_key_for_every_kind_of_id() -> None:
     assert crime_key("not-a-police-uk-id") == other  # anything else is hashed
     assert crime_key("ab" * 31) != bytes.fromhex("ab" * 16)  # 62 hex digits: not an ID, hashed
     assert {len(k) for k in got if k is not None} == {16}
+
+
+def test_the_assessment_counts_rows_or_distinct_ids_as_set(
+    engine: sa.Engine, tmp_path: Path
+) -> None:
+    """``crime_counting``: every police.uk row (the default), or one per Crime ID."""
+    from saferstreets.assessment.service import load
+
+    rows = [street_row(1), street_row(1), street_row(2), street_row(None), street_row(None)]
+    only(import_crime(engine=engine, paths=[write_street(tmp_path / "s.csv", rows)]))
+    with session_scope(engine) as session:
+        every = load(session=session).crimes
+        distinct = load(session=session, crime_counting="distinct_ids").crimes
+    assert len(every) == 5  # as police.uk counts them
+    assert len(distinct) == 4  # crime 1 once, crime 2, and both rows without an ID
+    assert sorted(c.crime_id or "" for c in distinct) == sorted(["", "", crime_id(1), crime_id(2)])

@@ -192,3 +192,19 @@ def test_ward_officers_cannot_see_the_quarantine(client, engine) -> None:  # typ
     _login(client, engine, "ward_officer")
     assert client.get("/staff/quarantine").status_code == 403
     assert client.get("/staff/quarantine.csv").status_code == 403
+
+
+def test_import_crime_command_says_shared_crime_ids_are_kept(
+    app_env: Settings, tmp_path: Path
+) -> None:
+    moved = street_row(1, location="On or near Mill Lane")
+    path = write_street(tmp_path / "2021-01-x-street.csv", [street_row(1), moved, street_row(2)])
+    result = runner.invoke(app, ["import", "crime", str(path)])
+    assert result.exit_code == 0, result.output
+    said = " ".join(result.output.split())
+    assert "Kept, counted and flagged: 2 rows that share 1 Crime IDs with another row" in said
+    engine = make_engine(app_env.sqlalchemy_url)
+    with session_scope(engine) as session:
+        assert session.scalar(sa.select(sa.func.count()).select_from(Crime)) == 3
+        assert session.scalar(sa.select(sa.func.count()).select_from(QuarantinedRow)) == 0
+    engine.dispose()

@@ -258,6 +258,28 @@ def _users(session: Session, world: World) -> None:
     for role, extra in specs.items():
         user = create_user(session=session, username=role, password=PASSWORD, role=role, **extra)
         world.users[role] = user.id
+    # Accounts no client signs in as, for the admin's POSTs to change (the clients' stay put).
+    spares = {
+        "spare_officer": ("ward_officer", {"wards": ["WB1"]}),
+        "spare_partner": ("partner", {"partner": OTHER_PARTNER}),
+    }
+    for name, (role, extra) in spares.items():
+        user = create_user(session=session, username=name, password=PASSWORD, role=role, **extra)
+        world.users[name] = user.id
+
+
+def new_reset(world: World) -> str:
+    """A live one-time password link for the spare officer (its token)."""
+    from saferstreets.accounts.models import User
+    from saferstreets.accounts.resets import issue_reset
+    from saferstreets.models_common import utcnow
+
+    with session_scope(world.engine) as session:
+        admin = session.get(User, world.users["admin"])
+        spare = session.get(User, world.users["spare_officer"])
+        assert admin is not None and spare is not None
+        spare.active = True
+        return issue_reset(session=session, actor=admin, user=spare, now=utcnow(), hours=1)
 
 
 def _jobs(session: Session, world: World) -> None:

@@ -146,7 +146,7 @@ def test_each_role_lands_on_its_own_work(client, engine) -> None:  # type: ignor
     from tests.factories import add_area
 
     homes = {
-        "admin": ("/staff/overview", "What the store holds"),
+        "admin": ("/staff/users", "Accounts"),
         "analyst": ("/staff/assessment", "Assessment"),
         "supervisor": ("/staff/safeguarding", "Safeguarding"),
         "ward_officer": ("/staff/issues", "Local issues"),

@@ -41,6 +41,7 @@ from tests.web.matrix_world import (
     build_world,
     fingerprint,
     new_plan,
+    new_reset,
 )
 
 from saferstreets.config import Settings
@@ -49,7 +50,7 @@ from saferstreets.web.app import create_app
 
 ALL_WARDS = ("admin", "analyst", "supervisor")
 HOME = {
-    "admin": "/staff/overview",
+    "admin": "/staff/users",
     "analyst": "/staff/assessment",
     "supervisor": "/staff/safeguarding",
     "ward_officer": "/staff/issues",
@@ -229,6 +230,35 @@ def _create_issue_kinds() -> dict[str, tuple[Builder, Target | None]]:
     }
 
 
+def _user_kinds(
+    template: str, data: dict[str, Any] | None = None, spare: str = "spare_officer"
+) -> dict[str, tuple[Builder, Target | None]]:
+    """An account's id: a spare account's (POSTs change only those), and for GETs the ids of
+    the signed-in ward officer and partner too (admins only: every other role gets 403)."""
+
+    def of(name: str) -> Builder:
+        return lambda w: Call(template.format(w.users[name]), data)
+
+    kinds: dict[str, tuple[Builder, Target | None]] = {
+        "own": (of(spare), None),
+        "missing": (lambda w: Call(template.format(MISSING_ID), data), None),
+        "absurd": (lambda w: Call(template.format(ABSURD_ID), data), None),
+    }
+    if data is None:
+        kinds["other_ward"] = (of("ward_officer"), None)
+        kinds["other_partner"] = (of("partner"), None)
+    return kinds
+
+
+def _reset_kinds(data: dict[str, Any] | None = None) -> dict[str, tuple[Builder, Target | None]]:
+    """A live one-time link (made fresh for each call), one that never existed, an absurd one."""
+    return {
+        "own": (lambda w: Call(f"/password-reset/{new_reset(w)}", data), None),
+        "missing": (lambda w: Call("/password-reset/" + "A" * 43, data), None),
+        "absurd": (lambda w: Call("/password-reset/" + "x" * 300, data), None),
+    }
+
+
 REPORT_FORM = {
     "latitude": "51.805",
     "longitude": "-0.295",
@@ -367,6 +397,20 @@ ROUTES: dict[str, Case] = {
     "GET /staff/quarantine": Case(("analyst",), _one("/staff/quarantine")),
     "GET /staff/quarantine.csv": Case(("analyst",), _one("/staff/quarantine.csv")),
     "GET /staff/quarantine.json": Case(("analyst",), _one("/staff/quarantine.json")),
+    # --- accounts and the audit trail (admins only) --------------------------------------------
+    "GET /staff/users": Case((), _one("/staff/users")),
+    "GET /staff/users/{user_id:int}": Case((), _user_kinds("/staff/users/{}")),
+    "GET /staff/audit": Case(
+        (),
+        {
+            "none": (lambda w: Call("/staff/audit"), None),
+            "own": (lambda w: Call("/staff/audit", params={"kind": "user", "record": "1"}), None),
+            "bad_date": (lambda w: Call("/staff/audit", params={"since": "never"}), None),
+        },
+        expect=(200, 422),
+    ),
+    "GET /staff/audit.csv": Case((), _one("/staff/audit.csv", params={"action": "login"})),
+    "GET /password-reset/{token}": Case("public", _reset_kinds()),
     # --- POSTs (after every GET) --------------------------------------------------------------
     "POST /report": Case("public", _one("/report", data=REPORT_FORM)),
     "POST /report/status": Case(
@@ -482,6 +526,40 @@ ROUTES: dict[str, Case] = {
                 None,
             ),
         },
+    ),
+    "POST /staff/users": Case(
+        (),
+        _one(
+            "/staff/users",
+            data={
+                "username": "matrix_new",
+                "role": "partner",
+                "partner": OTHER_PARTNER,
+                "display_name": "New",
+            },
+        ),
+    ),
+    "POST /staff/users/{user_id:int}": Case(
+        (),
+        _user_kinds(
+            "/staff/users/{}",
+            {"display_name": "Spare", "role": "ward_officer", "wards": "WB1"},
+            spare="spare_officer",
+        ),
+    ),
+    "POST /staff/users/{user_id:int}/active": Case(
+        (), _user_kinds("/staff/users/{}/active", {"active": "no"}, spare="spare_partner")
+    ),
+    "POST /staff/users/{user_id:int}/password-link": Case(
+        (), _user_kinds("/staff/users/{}/password-link", {}, spare="spare_officer")
+    ),
+    "POST /staff/users/{user_id:int}/sign-out": Case(
+        (), _user_kinds("/staff/users/{}/sign-out", {}, spare="spare_officer")
+    ),
+    "POST /password-reset/{token}": Case(
+        "public",
+        _reset_kinds({"password": "a matrix password", "confirm": "a matrix password"}),
+        expect=(303,),
     ),
     # A fresh client signs in and out (the matrix's clients stay signed in).
     "POST /logout": Case("public", _one("/logout", data={}), expect=(303,)),

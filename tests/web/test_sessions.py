@@ -334,6 +334,8 @@ def test_lockout_notifies_the_admin_and_ends_on_its_own(make_client, clock, engi
     assert _attempt(admin, "ann", PASSWORD) == 303  # another account is not locked
     overview = admin.get("/staff/overview").text
     assert "Sign-in locks in the last 24 hours" in overview and "<strong>bob</strong>" in overview
+    landing = admin.get("/staff").text  # the admin's landing, the accounts, says so too
+    assert "Sign-in locks in the last 24 hours" in landing and "<strong>bob</strong>" in landing
     clock.advance(minutes=14)
     assert _attempt(bob, "bob", PASSWORD) == 429
     clock.advance(minutes=2)  # 15 minutes after the last failure

@@ -85,3 +85,22 @@ class SigninFailure(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     key: Mapped[str] = mapped_column(sa.String(66))
     at: Mapped[datetime] = mapped_column()
+
+
+class PasswordReset(Base):
+    """A one-time link an admin gives a user to set her own password.
+
+    Only the SHA-256 of the link's token is kept. It works once (``used_at``), until
+    ``expires_at``, and only while it is the account's latest link (an admin who makes a new
+    one, or a use, ends the others).
+    """
+
+    __tablename__ = "password_reset"
+    __table_args__ = (sa.Index("ix_password_reset_user_id", "user_id"),)
+
+    token_hash: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("user_account.id", ondelete="CASCADE"))
+    created_by: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id"))
+    created_at: Mapped[datetime] = mapped_column()
+    expires_at: Mapped[datetime] = mapped_column()
+    used_at: Mapped[datetime | None] = mapped_column()

@@ -29,18 +29,21 @@ def _safe_next(target: str | None) -> str:
     return "/staff"
 
 
-def _login_page(request: Request, next: str | None, error: str | None, status: int) -> Response:
+def _login_page(
+    request: Request, next: str | None, error: str | None, status: int, notice: str | None = None
+) -> Response:
     return templates.TemplateResponse(
         request,
         "login.html",
-        {"csrf": csrf_token(request), "next": _safe_next(next), "error": error},
+        {"csrf": csrf_token(request), "next": _safe_next(next), "error": error, "notice": notice},
         status_code=status,
     )
 
 
 @router.get("/login", include_in_schema=False)
-def login_form(request: Request, next: str | None = None) -> Response:
-    return _login_page(request, next, None, 200)
+def login_form(request: Request, next: str | None = None, reset: str | None = None) -> Response:
+    notice = "Your password is set. Sign in with it." if reset else None
+    return _login_page(request, next, None, 200, notice)
 
 
 def _refused(request: Request, next: str, wait: float) -> Response:

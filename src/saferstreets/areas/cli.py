@@ -70,6 +70,31 @@ def import_boundaries_command(
         raise typer.Exit(1)
 
 
+def import_lsoa_lookup_command(
+    path: Annotated[
+        Path,
+        typer.Argument(help="The ONS LSOA (2011) to LSOA (2021) lookup CSV (LSOA11CD, LSOA21CD…)."),
+    ],
+) -> None:
+    """Import the ONS LSOA 2011 to 2021 lookup (replacing the one held) and give every crime
+    the 2021 code of police.uk's 2011 LSOA."""
+    from saferstreets.areas.lsoa_lookup import import_lsoa_lookup
+    from saferstreets.db import session_scope
+
+    with session_scope(open_store()) as session:
+        summary = import_lsoa_lookup(session=session, path=path)
+    console.print(summary.line(), highlight=False)
+    for problem in summary.problems:
+        console.print(f"  quarantined: {problem}", highlight=False)
+    d = summary.details
+    console.print(
+        f"Crimes with police.uk's 2011 LSOA code: {d['crimes_with_lsoa']:,}; "
+        f"{d['lsoa_differs_2021']:,} differ from their 2021 code, "
+        f"{d['lsoa_split_2021']:,} split over several 2021 LSOAs.",
+        highlight=False,
+    )
+
+
 @app.command("assign")
 def assign_cmd(
     table: Annotated[

@@ -44,3 +44,28 @@ class Area(Base):
     population: Mapped[int | None] = mapped_column(sa.Integer)
     properties: Mapped[dict | None] = mapped_column(JSONType)
     imported_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class LsoaLookup(Base):
+    """One row of the ONS LSOA (2011) to LSOA (2021) lookup: which 2021 LSOA(s) a 2011 one is.
+
+    ``change`` is the ONS ``CHGIND``: ``U`` unchanged, ``S`` split (one row per 2021 part), ``M``
+    merged (several 2011 LSOAs into one 2021), ``X`` redrawn irregularly. police.uk names each
+    crime's LSOA by its 2011 code; this maps it to 2021 codes (``areas.lsoa_lookup``).
+    """
+
+    __tablename__ = "lsoa_lookup"
+    __table_args__ = (
+        sa.UniqueConstraint("lsoa11_code", "lsoa21_code", name="uq_lsoa_lookup_pair"),
+        sa.Index("ix_lsoa_lookup_lsoa21_code", "lsoa21_code"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    lsoa11_code: Mapped[str] = mapped_column(sa.String(16))
+    lsoa11_name: Mapped[str | None] = mapped_column(sa.String(100))
+    lsoa21_code: Mapped[str] = mapped_column(sa.String(16))
+    lsoa21_name: Mapped[str | None] = mapped_column(sa.String(100))
+    change: Mapped[str] = mapped_column(sa.String(1))
+    lad_code: Mapped[str | None] = mapped_column(sa.String(16))
+    lad_name: Mapped[str | None] = mapped_column(sa.String(100))
+    import_run_id: Mapped[int | None] = mapped_column(sa.Integer)

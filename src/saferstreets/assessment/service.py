@@ -45,6 +45,7 @@ from saferstreets.areas.models import Area
 from saferstreets.assessment.models import AnalysisRun, HotspotCell
 from saferstreets.config import Settings
 from saferstreets.crime.models import Crime, Outcome
+from saferstreets.crime.service import counted
 from saferstreets.db import session_scope
 from saferstreets.errors import AppError
 from saferstreets.progress import silent
@@ -71,7 +72,7 @@ __all__ = [
 # reading the store
 
 
-def load(*, session: Session) -> StoreData:
+def load(*, session: Session, crime_counting: str = "rows") -> StoreData:
     """Everything the analyses read, as plain rows."""
     r = SurveyResponse
     responses = session.execute(
@@ -108,7 +109,7 @@ def load(*, session: Session) -> StoreData:
             c.ward_code,
             c.district_code,
             c.last_outcome,
-        )
+        ).where(counted(crime_counting))  # every police.uk row, or one per Crime ID
     ).all()
     outcomes = session.execute(
         sa.select(Outcome.crime_id, Outcome.month, Outcome.outcome_type)
@@ -244,7 +245,7 @@ def run_assessment(
         _run_themes(engine, settings, say)
     say("reading the store")
     with session_scope(engine) as session:
-        data = load(session=session)
+        data = load(session=session, crime_counting=settings.crime_counting)
     findings: list[Finding] = []
     steps: list[tuple[str, Callable[[], list[Finding]]]] = [
         ("concerns", lambda: [assess_concerns(data, settings)]),

@@ -103,6 +103,7 @@ def status(
         table.add_row(f"areas: {level}", f"{value:,}")
     table.add_row("quarantined rows (open)", f"{info['quarantined_open']:,}")
     console.print(table)
+    _print_lsoa_vintages(info["lsoa_vintages"])
     if info["last_imports"]:
         imports = Table(title="Last import of each kind")
         for col in ("kind", "source", "finished", "stored", "quarantined", "status"):
@@ -120,6 +121,24 @@ def status(
     else:
         console.print("Nothing has been imported yet.")
     _print_alerts(info["alerts"])
+
+
+def _print_lsoa_vintages(v: dict[str, Any]) -> None:
+    """How police.uk's 2011 LSOA codes stand against 2021 (by the ONS lookup held)."""
+    if not v["crimes_with_lsoa"]:
+        return
+    if not v["lookup_rows"]:
+        console.print(
+            f"LSOA codes: {v['crimes_with_lsoa']:,} crimes carry police.uk's 2011 LSOA code; no "
+            "2011 to 2021 lookup is held (saferstreets import lsoa-lookup FILE)."
+        )
+        return
+    console.print(
+        f"LSOA codes: of {v['crimes_with_lsoa']:,} crimes with police.uk's 2011 LSOA code, "
+        f"{v['lsoa_differs_2021']:,} differ from their 2021 code, {v['lsoa_same_2021']:,} are "
+        f"the same, {v['lsoa_split_2021']:,} were split over several 2021 LSOAs and "
+        f"{v['lsoa_not_in_lookup']:,} are not in the lookup."
+    )
 
 
 def _print_alerts(alerts: dict[str, Any]) -> None:
@@ -239,6 +258,7 @@ def _wire() -> None:
     """Each domain's command group, and the domains' ``import`` commands, in one place."""
     app.add_typer(ingest_cli.app, name="quarantine")
     import_app.command("boundaries")(areas_cli.import_boundaries_command)
+    import_app.command("lsoa-lookup")(areas_cli.import_lsoa_lookup_command)
     app.add_typer(areas_cli.app, name="areas")
     import_app.command("crime")(crime_cli.import_crime_command)
     app.add_typer(crime_cli.app, name="crime")

@@ -19,11 +19,20 @@ RowKey = sa.LargeBinary(KEY_BYTES)
 class Crime(Located, Base):
     """One row of a police.uk ``*-street.csv``.
 
-    ``row_key`` makes re-imports idempotent: the Crime ID's key (``policeuk.crime_key``) where
-    there is one, otherwise (anti-social behaviour) a hash of the whole row and its occurrence
+    A row's identity (``row_key``, which makes re-imports idempotent) is its Crime ID and its
+    occurrence among the rows of its file with that ID: the first row's key is the Crime ID's
+    key (``policeuk.crime_key``), a later row's (police.uk publishes some IDs on two or more
+    rows: another place, another outcome, or the same values again) is ``policeuk.shared_key``
+    of the ID and ``crime_id_occurrence`` (1, 2, ...). Every such row is kept and counted, as
+    police.uk counts them, and flagged (``crime_id_shared``); counting distinct IDs instead
+    keeps the rows with ``crime_id_occurrence == 0`` (``crime.service.counted``). A row without
+    a Crime ID (anti-social behaviour) is keyed by a hash of the whole row and its occurrence
     number within its file. Look a crime up by Crime ID through ``row_key`` (unique, indexed);
     ``crime_id`` keeps the ID as police.uk wrote it, without an index of its own.
-    ``source_lsoa_code`` is the LSOA police.uk gave; ``lsoa_code`` is the one saferstreets assigned.
+
+    LSOAs: ``source_lsoa_code`` is the LSOA police.uk gave (2011 codes); ``source_lsoa21_code``
+    is its 2021 successor by the ONS lookup (``areas.lsoa_lookup``), where that is one LSOA;
+    ``lsoa_code`` is the one saferstreets assigned from the point and the imported boundaries.
     """
 
     __tablename__ = "crime"
@@ -43,9 +52,12 @@ class Crime(Located, Base):
     location: Mapped[str | None] = mapped_column(sa.String(200))
     source_lsoa_code: Mapped[str | None] = mapped_column(sa.String(16))
     source_lsoa_name: Mapped[str | None] = mapped_column(sa.String(100))
+    source_lsoa21_code: Mapped[str | None] = mapped_column(sa.String(16))
     crime_type: Mapped[str] = mapped_column(sa.String(64))
     last_outcome: Mapped[str | None] = mapped_column(sa.String(120))
     context: Mapped[str | None] = mapped_column(sa.Text)
+    crime_id_shared: Mapped[bool] = mapped_column(default=False)
+    crime_id_occurrence: Mapped[int] = mapped_column(default=0)
     import_run_id: Mapped[int | None] = mapped_column(sa.Integer)
 
 

@@ -550,9 +550,6 @@ def read_file(data: bytes, source: str, *, kind: str | None = None) -> ParsedFil
     frame = frame.drop("_bad")
     rows_read = frame.height
 
-    if kind == STREET:
-        frame = _street_duplicates(frame)
-
     is_bad = frame["_reason"].is_not_null()
     if is_bad.any():
         bad = frame.filter(is_bad)
@@ -578,6 +575,7 @@ def read_file(data: bytes, source: str, *, kind: str | None = None) -> ParsedFil
         details["no_location"] = good["_lat"].null_count()
     if kind == STREET:
         details["no_crime_id"] = good["Crime ID"].null_count()
+        _note_shared_ids(good, details, notes)
         odd = ~good["Crime type"].is_in(list(CRIME_TYPES))
         if odd.any():
             unknown = good.filter(odd).group_by("Crime type").len().sort("Crime type")
@@ -598,39 +596,40 @@ def read_file(data: bytes, source: str, *, kind: str | None = None) -> ParsedFil
     )
 
 
-def _street_duplicates(frame: pl.DataFrame) -> pl.DataFrame:
-    """Quarantine the second and later rows with a Crime ID already seen in this file."""
-    ok = pl.col("_reason").is_null() & pl.col("Crime ID").is_not_null()
-    ids = frame["Crime ID"]
-    if not ids.filter(frame["_reason"].is_null() & ids.is_not_null()).is_duplicated().any():
-        return frame
-    candidates = frame.filter(ok)
-    first = candidates.group_by("Crime ID").agg(
-        pl.col("_line").min().alias("_first_line"),
-        pl.struct(*STREET_COLUMNS).first().alias("_first_row"),
-    )
-    joined = frame.join(first, on="Crime ID", how="left")
-    is_later = ok & pl.col("_first_line").is_not_null() & (pl.col("_line") > pl.col("_first_line"))
-    same = pl.struct(*STREET_COLUMNS) == pl.col("_first_row")
-    reason = (
-        pl.when(same)
-        .then(
-            pl.format(
-                "repeats row {} exactly (the same Crime ID and values)", pl.col("_first_line")
-            )
+def _note_shared_ids(good: pl.DataFrame, details: dict[str, Any], notes: list[str]) -> None:
+    """Count (and say) the Crime IDs more than one kept row of the file carries."""
+    counts = good["Crime ID"].drop_nulls().value_counts()
+    shared = counts.filter(pl.col("count") > 1)
+    if shared.height:
+        rows = int(shared["count"].sum())
+        details["shared_crime_ids"] = shared.height
+        details["rows_sharing_a_crime_id"] = rows
+        notes.append(
+            f"{rows:,} rows share {shared.height:,} Crime IDs with another row of the file "
+            "(police.uk publishes them so): all kept and counted, and flagged for the analyst"
         )
-        .otherwise(
-            pl.format(
-                "Crime ID {} is already on row {} of this file, with different values",
-                _quote(pl.col("Crime ID"), 12),
-                pl.col("_first_line"),
-            )
-        )
+
+
+def _shared_ids(good: pl.DataFrame) -> tuple[pl.Series, pl.Series]:
+    """For each good street row: the number of earlier rows of this file with its Crime ID
+    (0 for the first, and for rows without one), and whether another row shares its ID."""
+    ids = good.select(
+        pl.int_range(pl.len()).over("Crime ID").alias("occurrence"),
+        (pl.len().over("Crime ID") > 1).alias("shared"),
+        pl.col("Crime ID").is_not_null().alias("has_id"),
     )
-    return joined.with_columns(
-        pl.when(is_later).then(pl.lit("Crime ID")).otherwise(pl.col("_field")).alias("_field"),
-        pl.when(is_later).then(reason).otherwise(pl.col("_reason")).alias("_reason"),
-    ).drop("_first_line", "_first_row")
+    occurrence = pl.select(
+        pl.when(ids["has_id"]).then(ids["occurrence"]).otherwise(0).cast(pl.Int32)
+    ).to_series()
+    shared = (ids["shared"] & ids["has_id"]).alias("crime_id_shared")
+    return occurrence.alias("crime_id_occurrence"), shared
+
+
+def shared_key(crime_id: str, occurrence: int) -> bytes:
+    """The row key of the ``occurrence``-th (1, 2, ...) later row of a file with a Crime ID
+    already on an earlier row (the first row's key is :func:`crime_key`)."""
+    text = f"{crime_id}{SEP}occurrence{SEP}{occurrence}"
+    return hashlib.sha256(text.encode("utf-8")).digest()[:KEY_BYTES]
 
 
 def _occurrence_keys(frame: pl.DataFrame, parts: list[pl.Expr]) -> pl.Series:
@@ -677,7 +676,14 @@ def _shape(kind: str, good: pl.DataFrame, source: str) -> pl.DataFrame:
         if no_id.any():
             hashed = _occurrence_keys(good.filter(no_id), [pl.col(c) for c in STREET_COLUMNS])
             keys = keys.scatter(no_id.arg_true(), hashed)
-        return shaped.hstack([keys.alias("row_key")])
+        occurrence, shared = _shared_ids(good)
+        later = occurrence > 0
+        if later.any():
+            pairs = zip(good["Crime ID"].filter(later), occurrence.filter(later), strict=True)
+            keys = keys.scatter(
+                later.arg_true(), pl.Series([shared_key(i, n) for i, n in pairs], dtype=pl.Binary)
+            )
+        return shaped.hstack([keys.alias("row_key"), shared, occurrence])
     if kind == OUTCOMES:
         shaped = good.select(
             *common,

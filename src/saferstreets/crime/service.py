@@ -29,7 +29,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from saferstreets.areas.models import Area
+from saferstreets.areas.lsoa_lookup import fill_crime_lsoa21
+from saferstreets.areas.models import Area, LsoaLookup
 from saferstreets.config import Settings, get_settings
 from saferstreets.crime.models import Crime, Outcome, StopSearch
 from saferstreets.crime.offences import outcome_group
@@ -205,7 +206,7 @@ _COLUMNS: dict[str, tuple[str, ...]] = {
     "crime": (
         "row_key", "crime_id", "month", "reported_by", "falls_within", "longitude", "latitude",
         "location", "source_lsoa_code", "source_lsoa_name", "crime_type", "last_outcome",
-        "context", "import_run_id",
+        "context", "crime_id_shared", "crime_id_occurrence", "import_run_id",
     ),
     "crime_outcome": (
         "row_key", "crime_id", "crime_key", "month", "reported_by", "falls_within", "longitude",
@@ -657,6 +658,8 @@ def _store_parsed(
     )  # fmt: skip
     summary.rows_stored = stored
     summary.rows_duplicate = parsed.frame.height - stored
+    if parsed.kind == STREET and stored and session.scalar(sa.select(LsoaLookup.id).limit(1)):
+        fill_crime_lsoa21(session=session, run_id=run.id)  # police.uk's 2011 LSOA, in 2021
     summary.rows_quarantined = len(parsed.problems)
     quarantine(
         session=session, run=run, kind=parsed.kind, problems=parsed.problems, skip_known=True
@@ -720,6 +723,18 @@ class HistoryEvent:
     group: str | None  # the outcome's group (offences.OUTCOME_GROUPS), None for 'recorded'
     location: str | None
     source_run_id: int | None
+
+
+CRIME_COUNTING = ("rows", "distinct_ids")
+
+
+def counted(how: str) -> sa.ColumnElement[bool]:
+    """Which crime rows a count takes: ``rows`` every row, as police.uk counts them (the
+    default), or ``distinct_ids`` one row per Crime ID (the first of rows sharing one; a row
+    without an ID, anti-social behaviour, always counts)."""
+    if how == "distinct_ids":
+        return Crime.crime_id_occurrence == 0
+    return sa.true()
 
 
 def crime_history(*, session: Session, crime_id: str) -> list[HistoryEvent]:

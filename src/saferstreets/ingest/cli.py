@@ -192,6 +192,13 @@ def print_summaries(console: Console, summaries: Sequence[ImportSummary], *, tit
             f"{kept.get('no_crime_id', 0):,} without a Crime ID (anti-social behaviour).",
             highlight=False,
         )
+    if kept.get("rows_sharing_a_crime_id"):
+        console.print(
+            f"Kept, counted and flagged: {kept['rows_sharing_a_crime_id']:,} rows that share "
+            f"{kept.get('shared_crime_ids', 0):,} Crime IDs with another row (as police.uk "
+            "publishes them; crime_counting = distinct_ids counts each ID once).",
+            highlight=False,
+        )
     for s in summaries:
         if s.kind == "areas":
             console.print(f"[yellow]note[/yellow] {s.message}", highlight=False)

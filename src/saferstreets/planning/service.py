@@ -21,6 +21,7 @@ from saferstreets.areas.models import Area
 from saferstreets.assessment.models import AnalysisRun, HotspotCell
 from saferstreets.config import Settings, get_settings
 from saferstreets.crime.models import Crime
+from saferstreets.crime.service import counted
 from saferstreets.db import session_scope
 from saferstreets.errors import NotFound, PlanningError
 from saferstreets.exports import safe_cell
@@ -62,9 +63,9 @@ def load_inputs(*, session: Session, settings: Settings) -> PlanInputs:
         sa.select(SurveyResponse.h3_cell, SurveyResponse.ward_code, SurveyResponse.concerns)
     ).all()
     crimes = session.execute(
-        sa.select(Crime.h3_cell, Crime.crime_type, Crime.ward_code, sa.func.count()).group_by(
-            Crime.h3_cell, Crime.crime_type, Crime.ward_code
-        )
+        sa.select(Crime.h3_cell, Crime.crime_type, Crime.ward_code, sa.func.count())
+        .where(counted(settings.crime_counting))  # every police.uk row, or one per Crime ID
+        .group_by(Crime.h3_cell, Crime.crime_type, Crime.ward_code)
     ).all()
     areas = session.execute(
         sa.select(Area.code, Area.name, Area.kind, Area.centroid_lat, Area.centroid_lon)

@@ -100,6 +100,7 @@ def create_app(
 def _include_routers(app: FastAPI) -> None:
     """Every domain's routes, in one place (order matters where paths overlap)."""
     from saferstreets.accounts import routes as accounts_routes
+    from saferstreets.accounts import routes_admin as accounts_admin_routes
     from saferstreets.actions import routes as actions_routes
     from saferstreets.areas import routes as areas_routes
     from saferstreets.ingest import routes as ingest_routes
@@ -114,6 +115,7 @@ def _include_routers(app: FastAPI) -> None:
     for module in (
         core_routes,
         accounts_routes,
+        accounts_admin_routes,
         reports_routes,
         publishing_routes,
         publishing_staff_routes,

@@ -28,7 +28,7 @@ def landing(request: Request) -> Response:
 
 # Where each role's work is: /staff (and so every sign-in) takes her straight there.
 HOME = {
-    "admin": "/staff/overview",
+    "admin": "/staff/users",
     "analyst": "/staff/assessment",
     "supervisor": "/staff/safeguarding",
     "ward_officer": "/staff/issues",

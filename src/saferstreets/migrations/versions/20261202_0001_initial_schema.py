@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-02 06:55:08.614504
+Create Date: 2026-12-02 07:43:11.088463
 """
 
 from __future__ import annotations
@@ -91,9 +91,12 @@ def upgrade() -> None:
     sa.Column('location', sa.String(length=200), nullable=True),
     sa.Column('source_lsoa_code', sa.String(length=16), nullable=True),
     sa.Column('source_lsoa_name', sa.String(length=100), nullable=True),
+    sa.Column('source_lsoa21_code', sa.String(length=16), nullable=True),
     sa.Column('crime_type', sa.String(length=64), nullable=False),
     sa.Column('last_outcome', sa.String(length=120), nullable=True),
     sa.Column('context', sa.Text(), nullable=True),
+    sa.Column('crime_id_shared', sa.Boolean(), nullable=False),
+    sa.Column('crime_id_occurrence', sa.Integer(), nullable=False),
     sa.Column('import_run_id', sa.Integer(), nullable=True),
     sa.Column('latitude', sa.Float(), nullable=True),
     sa.Column('longitude', sa.Float(), nullable=True),
@@ -159,6 +162,22 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('import_run', schema=None) as batch_op:
         batch_op.create_index('ix_import_run_kind', ['kind'], unique=False)
+
+    op.create_table('lsoa_lookup',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('lsoa11_code', sa.String(length=16), nullable=False),
+    sa.Column('lsoa11_name', sa.String(length=100), nullable=True),
+    sa.Column('lsoa21_code', sa.String(length=16), nullable=False),
+    sa.Column('lsoa21_name', sa.String(length=100), nullable=True),
+    sa.Column('change', sa.String(length=1), nullable=False),
+    sa.Column('lad_code', sa.String(length=16), nullable=True),
+    sa.Column('lad_name', sa.String(length=100), nullable=True),
+    sa.Column('import_run_id', sa.Integer(), nullable=True),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_lsoa_lookup')),
+    sa.UniqueConstraint('lsoa11_code', 'lsoa21_code', name='uq_lsoa_lookup_pair')
+    )
+    with op.batch_alter_table('lsoa_lookup', schema=None) as batch_op:
+        batch_op.create_index('ix_lsoa_lookup_lsoa21_code', ['lsoa21_code'], unique=False)
 
     op.create_table('place',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -423,6 +442,20 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('local_issue', schema=None) as batch_op:
         batch_op.create_index('ix_local_issue_ward_code', ['ward_code'], unique=False)
+
+    op.create_table('password_reset',
+    sa.Column('token_hash', sa.String(length=64), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.Column('created_by', sa.Integer(), nullable=True),
+    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.Column('expires_at', sa.DateTime(), nullable=False),
+    sa.Column('used_at', sa.DateTime(), nullable=True),
+    sa.ForeignKeyConstraint(['created_by'], ['user_account.id'], name=op.f('fk_password_reset_created_by_user_account')),
+    sa.ForeignKeyConstraint(['user_id'], ['user_account.id'], name=op.f('fk_password_reset_user_id_user_account'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('token_hash', name=op.f('pk_password_reset'))
+    )
+    with op.batch_alter_table('password_reset', schema=None) as batch_op:
+        batch_op.create_index('ix_password_reset_user_id', ['user_id'], unique=False)
 
     op.create_table('plan_team',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -722,6 +755,10 @@ def downgrade() -> None:
         batch_op.drop_index('ix_plan_team_plan_id')
 
     op.drop_table('plan_team')
+    with op.batch_alter_table('password_reset', schema=None) as batch_op:
+        batch_op.drop_index('ix_password_reset_user_id')
+
+    op.drop_table('password_reset')
     with op.batch_alter_table('local_issue', schema=None) as batch_op:
         batch_op.drop_index('ix_local_issue_ward_code')
 
@@ -776,6 +813,10 @@ def downgrade() -> None:
         batch_op.drop_index('ix_place_district_code')
 
     op.drop_table('place')
+    with op.batch_alter_table('lsoa_lookup', schema=None) as batch_op:
+        batch_op.drop_index('ix_lsoa_lookup_lsoa21_code')
+
+    op.drop_table('lsoa_lookup')
     with op.batch_alter_table('import_run', schema=None) as batch_op:
         batch_op.drop_index('ix_import_run_kind')
 

@@ -228,9 +228,6 @@ class Settings(BaseSettings):
     )
     alert_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
     alert_poll_seconds: float = Field(default=5.0, gt=0, le=3600)
-    alert_worker: bool = Field(
-        default=True, description="Deliver alerts from a loop inside each app process."
-    )
     job_queue_url: str | None = Field(
         default=None,
         description="Where the job queue (huey) keeps its messages: none for a SQLite file in "
@@ -242,6 +239,9 @@ class Settings(BaseSettings):
     )
     job_stale_seconds: float = Field(
         default=60.0, gt=0, le=86400, description="A running job silent this long is re-run."
+    )
+    job_file_hours: float = Field(
+        default=24.0, gt=0, le=24 * 90, description="Files jobs make are deleted after this."
     )
 
     @field_validator("job_queue_url")

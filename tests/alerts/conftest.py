@@ -154,7 +154,6 @@ def alert_settings(settings: Settings, smtp: SmtpServer, receiver: Receiver) -> 
             "alert_retry_seconds": 30,
             "alert_max_attempts": 3,
             "alert_timeout_seconds": 5,
-            "alert_worker": False,
         }
     )
 

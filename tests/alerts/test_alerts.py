@@ -7,18 +7,21 @@ import threading
 import time
 from datetime import UTC, datetime, timedelta
 from email import message_from_string, policy
+from itertools import pairwise
 
 import pytest
 import sqlalchemy as sa
 from tests.alerts.conftest import DUTY, SECRET, Receiver, SmtpServer, webhook_json
+from tests.conftest import JobWorker
 from tests.reports.county import INSIDE
 
 from saferstreets.alerts import service as alerts
 from saferstreets.alerts.channels import sign, verify
 from saferstreets.alerts.models import Alert
 from saferstreets.config import Settings
-from saferstreets.db import session_factory
+from saferstreets.db import session_factory, session_scope
 from saferstreets.errors import ValidationFailed
+from saferstreets.jobs.models import Job
 from saferstreets.models_common import utcnow
 from saferstreets.reports import service as reports
 from saferstreets.reports.models import Report
@@ -303,38 +306,159 @@ def test_a_quiet_queue_has_no_banner_and_an_alert_with_nowhere_to_go_is_overdue(
 # --- the worker inside the app, and the CLI worker ----------------------------------------------
 
 
-def test_the_app_delivers_a_danger_now_report_sent_through_the_form(
+def _worker_env(settings: Settings) -> dict[str, str]:
+    """The alert settings as a worker process reads them (from its environment)."""
+    names = ("public_base_url", "alert_smtp_host", "alert_smtp_port", "alert_smtp_starttls",
+             "alert_email_from", "alert_email_to", "alert_webhook_url", "alert_webhook_secret",
+             "alert_retry_seconds", "alert_max_attempts", "alert_timeout_seconds")  # fmt: skip
+    env = {}
+    for name in names:
+        value = getattr(settings, name)
+        value = value.get_secret_value() if hasattr(value, "get_secret_value") else value
+        env[f"SAFERSTREETS_{name.upper()}"] = (
+            str(value).lower() if isinstance(value, bool) else str(value)
+        )
+    return env
+
+
+def _send_through_the_form(web) -> None:  # type: ignore[no-untyped-def]
+    from tests.reports.conftest import csrf_of
+
+    token = csrf_of(web.get("/report").text)
+    sent = web.post(
+        "/report",
+        data={
+            "csrf_token": token,
+            "action": "send",
+            "latitude": str(LAT),
+            "longitude": str(LON),
+            "occurred_on": utcnow().date().isoformat(),
+            "time_band": "night",
+            "reasons": ["being_followed"],
+            "free_text": WORDS,
+        },
+        follow_redirects=False,
+    )
+    assert sent.status_code == 303
+
+
+def _deliveries(engine: sa.Engine) -> list[Job]:
+    with session_factory(engine)() as session:
+        jobs = list(
+            session.scalars(sa.select(Job).where(Job.kind == "alerts.deliver").order_by(Job.id))
+        )
+        session.expunge_all()
+        return jobs
+
+
+def test_a_danger_now_report_sent_through_the_form_is_delivered_by_the_job_worker(
     county: sa.Engine, alert_settings: Settings, smtp: SmtpServer, receiver: Receiver
 ) -> None:
     from fastapi.testclient import TestClient
-    from tests.reports.conftest import csrf_of
 
     from saferstreets.web.app import create_app
 
-    settings = alert_settings.model_copy(update={"alert_worker": True, "alert_poll_seconds": 0.1})
-    with TestClient(create_app(settings), raise_server_exceptions=False) as web:
-        token = csrf_of(web.get("/report").text)
-        sent = web.post(
-            "/report",
-            data={
-                "csrf_token": token,
-                "action": "send",
-                "latitude": str(LAT),
-                "longitude": str(LON),
-                "occurred_on": utcnow().date().isoformat(),
-                "time_band": "night",
-                "reasons": ["being_followed"],
-                "free_text": WORDS,
-            },
-            follow_redirects=False,
-        )
-        assert sent.status_code == 303
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline and not (receiver.received and smtp.inbox.messages):
-            time.sleep(0.05)
+    worker = JobWorker(alert_settings, env=_worker_env(alert_settings)).start()
+    try:
+        with TestClient(create_app(alert_settings), raise_server_exceptions=False) as web:
+            _send_through_the_form(web)
+        [job] = _deliveries(county)
+        job_id, params = job.id, job.params
+        row = worker.wait_for(job_id, timeout=60)
+    finally:
+        worker.stop()
+    [alert] = _alerts(county)
+    assert params == {"alert": alert.public_id}  # the job carries the alert's id, no words
+    assert row["status"] == "done" and row["result"] == {"status": "sent", "attempts": 1}
     assert len(receiver.accepted) == 1 and len(smtp.inbox.messages) == 1
     assert "outside my house" not in smtp.inbox.messages[0]["data"]
+    assert alert.status == "sent"
+
+
+def test_a_failing_webhook_is_retried_by_follow_up_jobs_with_backoff(
+    county: sa.Engine, alert_settings: Settings, smtp: SmtpServer, receiver: Receiver
+) -> None:
+    from fastapi.testclient import TestClient
+
+    from saferstreets.web.app import create_app
+
+    receiver.answers = [500, 503, 200]
+    settings = alert_settings.model_copy(update={"alert_retry_seconds": 1.0})
+    worker = JobWorker(settings, env=_worker_env(settings)).start()
+    try:
+        with TestClient(create_app(settings), raise_server_exceptions=False) as web:
+            _send_through_the_form(web)
+        deadline = time.monotonic() + 60
+        while not receiver.accepted:
+            assert time.monotonic() < deadline, worker.log.read_text()[-2000:]
+            time.sleep(0.1)
+        deadline = time.monotonic() + 30
+        while len(jobs := _deliveries(county)) < 3 or jobs[-1].status != "done":
+            assert time.monotonic() < deadline, worker.log.read_text()[-2000:]
+            time.sleep(0.1)
+        rows = [worker.wait_for(j.id, timeout=30) for j in jobs]
+    finally:
+        worker.stop()
+    assert [r["status"] for r in rows] == ["done", "done", "done"]  # a pass, and two follow-ups
+    assert [r["result"]["status"] for r in rows] == ["retrying", "retrying", "sent"]
+    # each follow-up waited for the alert's backoff: 1 s, then 2 s
+    # (a job is claimed only once due, so each follow-up starts after the alert's retry time)
+    gaps = [(b["started_at"] - a["started_at"]).total_seconds() for a, b in pairwise(rows)]
+    assert gaps[0] >= 1.0 and gaps[1] >= 2.0
+    assert [r["status"] for r in receiver.received] == [500, 503, 200]
+    assert len(smtp.inbox.messages) == 1  # the email went once, with the first pass
     assert {a.status for a in _alerts(county)} == {"sent"}
+
+
+def test_an_alert_that_failed_for_good_shows_on_its_job_and_try_again_sends_it(
+    county: sa.Engine, alert_settings: Settings, smtp: SmtpServer, receiver: Receiver
+) -> None:
+    from fastapi.testclient import TestClient
+
+    from saferstreets.accounts.service import create_user
+    from saferstreets.web.app import create_app
+
+    receiver.answers = [500, 500, 200]
+    settings = alert_settings.model_copy(
+        update={"alert_retry_seconds": 0.2, "alert_max_attempts": 2}
+    )
+    with session_scope(county) as session:
+        create_user(
+            session=session, username="root", password="correct horse battery", role="admin"
+        )
+    worker = JobWorker(settings, env=_worker_env(settings)).start()
+    try:
+        with TestClient(create_app(settings), raise_server_exceptions=False) as web:
+            _send_through_the_form(web)
+            deadline = time.monotonic() + 60
+            while not (failed := [j for j in _deliveries(county) if j.status == "failed"]):
+                assert time.monotonic() < deadline, worker.log.read_text()[-2000:]
+                time.sleep(0.1)
+            [job] = failed
+            assert job.error == (
+                "The alert could not be delivered after 2 attempts (webhook: HTTP 500). "
+                "Fix the channel, then try again."
+            )
+            token = csrf_of_login(web)
+            web.post("/login", data={"username": "root", "password": "correct horse battery",
+                                     "csrf_token": token})  # fmt: skip
+            page = web.get(f"/staff/jobs/{job.id}")
+            assert "webhook: HTTP 500" in page.text and "Try again" in page.text
+            assert WORDS not in page.text
+            token = page.text.split('name="csrf_token" value="')[1].split('"')[0]
+            again = web.post(f"/staff/jobs/{job.id}/retry", data={"csrf_token": token},
+                             follow_redirects=False)  # fmt: skip
+            assert again.status_code == 303
+            row = worker.wait_for(job.id, timeout=30)
+    finally:
+        worker.stop()
+    assert row["status"] == "done" and row["result"]["status"] == "sent"
+    assert [r["status"] for r in receiver.received] == [500, 500, 200]
+    assert {a.status for a in _alerts(county)} == {"sent"}
+
+
+def csrf_of_login(web) -> str:  # type: ignore[no-untyped-def]
+    return str(web.get("/login").text.split('name="csrf_token" value="')[1].split('"')[0])
 
 
 def test_the_cli_worker_delivers_and_refuses_to_run_with_no_channel(

@@ -5,6 +5,7 @@ safeguarding, plans, and the friendly 403 and 404 pages. axe (WCAG 2.2 AA) runs 
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -320,6 +321,9 @@ def test_safeguarding_and_plans_pages(  # type: ignore[no-untyped-def]
     page.fill("#f-ward_officers", "4")
     page.fill("#f-time_limit", "10")
     _submit(page, "Make the plan")
+    # The plan is solved by the worker `serve` starts: the job's page follows it, then opens it.
+    assert page.inner_text("h1") == f"Solving the plan “Browser test plan {size}”"
+    page.wait_for_url(re.compile(r".*/staff/plans/\d+$"), timeout=120_000)
     assert page.inner_text("h1") == f"Browser test plan {size}", page.inner_text("main")[:500]
     page.wait_for_load_state("networkidle")
     # The map really draws: ward shapes, the base and its reach are Leaflet vector layers.

@@ -106,8 +106,16 @@ def test_make_view_compare_and_export_from_the_web(client, county, job_worker) -
     assert csv_text.startswith("plan,team,base") and csv_text.count("\n") > 3
     team_id = detail["teams"][0]["id"]
     assert client.get(f"{first}/teams/{team_id}/briefing").status_code == 200
-    pdf = client.get(f"{first}/teams/{team_id}/briefing.pdf")
+    made = client.post(f"{first}/teams/{team_id}/briefing.pdf", data={"csrf_token": token},
+                       follow_redirects=False)  # fmt: skip
+    assert made.status_code == 303
+    pdf_job = int(made.headers["location"].rsplit("/", 1)[1])
+    assert job_worker.wait_for(pdf_job)["status"] == "done"
+    pdf = client.get(f"/staff/jobs/{pdf_job}/download")
     assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
+    assert (
+        f"plan-{first.rsplit('/', 1)[1]}-team-{team_id}.pdf" in pdf.headers["content-disposition"]
+    )
 
 
 def test_bad_settings_come_back_on_the_form(client, county) -> None:  # type: ignore[no-untyped-def]

@@ -118,7 +118,7 @@ def test_figures_in_tables_read_as_people_write_them() -> None:
     assert table.rows == [["7,383", "7383", 1.5, True]]
 
 
-def test_assessment_page_and_pdf_for_analysts_only(client, engine, settings) -> None:  # type: ignore[no-untyped-def]
+def test_assessment_page_and_pdf_for_analysts_only(client, engine, settings, job_worker) -> None:  # type: ignore[no-untyped-def]
     _store(engine, settings)
     _login(client, "pc")
     assert client.get("/staff/assessment").status_code == 403
@@ -128,10 +128,22 @@ def test_assessment_page_and_pdf_for_analysts_only(client, engine, settings) -> 
     assert "Main concerns" in page.text and "data:image/svg+xml;base64," in page.text
     data = client.get("/staff/assessment.json").json()
     assert data["concerns"]["result"]["ranked"][0]["code"] == "poor_lighting"
-    pdf = client.get("/staff/report.pdf")
-    assert pdf.status_code == 200
+    token = page.text.split('name="csrf_token" value="')[1].split('"')[0]
+    # The PDF is made by a worker in the background, then downloaded from its job's page.
+    queued = client.post("/staff/report.pdf", data={"csrf_token": token}, follow_redirects=False)
+    assert queued.status_code == 303 and queued.headers["location"].startswith("/staff/jobs/")
+    job_id = int(queued.headers["location"].rsplit("/", 1)[1])
+    assert client.get(f"/staff/jobs/{job_id}/download").status_code == 404  # not made yet
+    job_worker.start()
+    assert job_worker.wait_for(job_id)["status"] == "done"
+    job = client.get(f"/staff/jobs/{job_id}.json").json()
+    assert job["download_url"] == f"/staff/jobs/{job_id}/download"
+    assert job["download_url"] in client.get(f"/staff/jobs/{job_id}").text
+    pdf = client.get(job["download_url"])
+    assert pdf.status_code == 200 and pdf.headers["content-type"] == "application/pdf"
     assert pdf.content.startswith(b"%PDF-")
     assert len(pdf.content) > 20_000
+    assert job["result"]["size_kb"] == round(len(pdf.content) / 1024)
 
 
 def test_pdf_keeps_a_table_caption_with_its_table() -> None:

@@ -61,6 +61,7 @@ class World:
     quarantine_row: int = 0
     users: dict[str, int] = field(default_factory=dict)
     jobs: dict[str, int] = field(default_factory=dict)  # who asked ("scheduled": nobody) -> id
+    filed: dict[str, int] = field(default_factory=dict)  # the same, for done jobs with a file
 
     def may_see(self, identity: str, marker: Marker) -> bool:
         """Whether ``identity`` is allowed to read the record ``marker`` sits in."""
@@ -283,7 +284,7 @@ def new_reset(world: World) -> str:
 
 def _jobs(session: Session, world: World) -> None:
     """A failed job for each staff role that may have jobs, and one nobody asked for."""
-    from saferstreets.jobs.models import Job
+    from saferstreets.jobs.models import Job, JobFile
 
     for who in ("analyst", "supervisor", "ward_officer", "scheduled"):
         job = Job(
@@ -297,8 +298,23 @@ def _jobs(session: Session, world: World) -> None:
             error="The plan could not be solved.",
         )
         session.add(job)
+        done = Job(
+            kind="report.pdf",
+            title=f"Report of {who}",
+            params={},
+            status="done",
+            requested_by=world.users.get(who),
+            attempts=1,
+            result={"size_kb": 1},
+        )
+        session.add(done)
         session.flush()
+        pdf = b"%PDF-1.7 matrix"
+        detail = {"object_kind": "report"}
+        session.add(JobFile(job_id=done.id, filename="r.pdf", media_type="application/pdf",
+                            content=pdf, detail=detail))  # fmt: skip
         world.jobs[who] = job.id
+        world.filed[who] = done.id
 
 
 def fingerprint(engine: sa.Engine) -> str:

@@ -139,7 +139,7 @@ def test_the_safeguarding_queue_records_the_reports_it_showed(client, engine, st
     assert store["urgent"] in event.detail["reports"]
 
 
-def test_the_assessment_records_whose_words_it_quoted(client, engine, store) -> None:  # type: ignore[no-untyped-def]
+def test_the_assessment_records_whose_words_it_quoted(client, engine, store, job_worker) -> None:  # type: ignore[no-untyped-def]
     _sign_in(client, "analyst")
     page = client.get("/staff/assessment")
     assert page.status_code == 200 and "no working lamps" in page.text  # a quote is shown
@@ -149,7 +149,12 @@ def test_the_assessment_records_whose_words_it_quoted(client, engine, store) -> 
     assert quoted and all(q["kind"] == "report" and q["id"] in store["reports"] for q in quoted)
     # The chief officer's report, as a page and as a PDF, carries the same quotes.
     assert client.get("/staff/report.html").status_code == 200
-    assert client.get("/staff/report.pdf").status_code == 200
+    token = page.text.split('name="csrf_token" value="')[1].split('"')[0]
+    queued = client.post("/staff/report.pdf", data={"csrf_token": token}, follow_redirects=False)
+    job_id = int(queued.headers["location"].rsplit("/", 1)[1])
+    job_worker.start()
+    assert job_worker.wait_for(job_id)["status"] == "done"
+    assert client.get(f"/staff/jobs/{job_id}/download").status_code == 200
     exports = _events(engine, "analyst", "report")
     formats = [(e.action, e.detail["format"]) for e in exports]
     assert formats == [("export", "html"), ("export", "pdf")]

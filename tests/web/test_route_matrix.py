@@ -169,10 +169,10 @@ def _plan_kinds(template: str, team: bool = False) -> dict[str, tuple[Builder, T
 
 
 def _job_kinds(
-    template: str, data: dict[str, Any] | None = None
+    template: str, data: dict[str, Any] | None = None, filed: bool = False
 ) -> dict[str, tuple[Builder, Target | None]]:
     def of(owner: str) -> Builder:
-        return lambda w: Call(template.format(w.jobs[owner]), data)
+        return lambda w: Call(template.format((w.filed if filed else w.jobs)[owner]), data)
 
     return {
         "analyst_job": (of("analyst"), Target(owner="analyst")),
@@ -321,9 +321,6 @@ ROUTES: dict[str, Case] = {
     "GET /staff/assessment": Case(("analyst", "supervisor"), _one("/staff/assessment")),
     "GET /staff/assessment.json": Case(("analyst", "supervisor"), _one("/staff/assessment.json")),
     "GET /staff/report.html": Case(("analyst", "supervisor"), _one("/staff/report.html")),
-    "GET /staff/report.pdf": Case(
-        ("analyst", "supervisor"), _one("/staff/report.pdf"), content=False
-    ),
     # --- plans --------------------------------------------------------------------------------
     "GET /staff/plans": Case(("analyst", "supervisor"), _one("/staff/plans")),
     "GET /staff/plans.json": Case(("analyst", "supervisor"), _one("/staff/plans.json")),
@@ -348,11 +345,6 @@ ROUTES: dict[str, Case] = {
     "GET /staff/plans/{plan_id:int}/teams/{team_id:int}/briefing": Case(
         ("analyst", "supervisor"),
         _plan_kinds("/staff/plans/{plan}/teams/{team}/briefing", team=True),
-    ),
-    "GET /staff/plans/{plan_id:int}/teams/{team_id:int}/briefing.pdf": Case(
-        ("analyst", "supervisor"),
-        _plan_kinds("/staff/plans/{plan}/teams/{team}/briefing.pdf", team=True),
-        content=False,
     ),
     # --- local issues and referrals -----------------------------------------------------------
     "GET /staff/issues": Case(
@@ -398,6 +390,9 @@ ROUTES: dict[str, Case] = {
     "GET /staff/jobs/{job_id:int}": Case(JOB_ROLES, _job_kinds("/staff/jobs/{}"), scope="owner"),
     "GET /staff/jobs/{job_id:int}.json": Case(
         JOB_ROLES, _job_kinds("/staff/jobs/{}.json"), scope="owner"
+    ),
+    "GET /staff/jobs/{job_id:int}/download": Case(
+        JOB_ROLES, _job_kinds("/staff/jobs/{}/download", filed=True), scope="owner"
     ),
     "GET /staff/jobs/{job_id:int}/status": Case(
         JOB_ROLES, _job_kinds("/staff/jobs/{}/status"), scope="owner"
@@ -445,6 +440,19 @@ ROUTES: dict[str, Case] = {
     ),
     "POST /staff/plans/new": Case(
         ("analyst", "supervisor"), _one("/staff/plans/new", data=PLAN_FORM)
+    ),
+    "POST /staff/plans/{plan_id:int}/teams/{team_id:int}/briefing.pdf": Case(
+        ("analyst", "supervisor"),
+        {
+            kind: (lambda w, b=builder: Call(b(w).path, {}), target)
+            for kind, (builder, target) in _plan_kinds(
+                "/staff/plans/{plan}/teams/{team}/briefing.pdf", team=True
+            ).items()
+        },
+    ),
+    "POST /staff/report.pdf": Case(("analyst", "supervisor"), _one("/staff/report.pdf", data={})),
+    "POST /staff/assessment/run": Case(
+        ("analyst", "supervisor"), _one("/staff/assessment/run", data={})
     ),
     "POST /staff/plans/{plan_id:int}/delete": Case(
         ("analyst", "supervisor"),

@@ -17,15 +17,13 @@ Steps, FixMyStreet's "save first, send later":
 
 Delivery is at least once: a worker that dies between sending and recording leaves a lease
 that runs out, and the alert goes again with the same alert id, by which a receiver can drop
-the repeat. The work runs in a loop inside each app process (``alert_loop``, started in the
-app's lifespan) or in ``saferstreets alerts deliver --loop``; a later job-queue issue may move
-it onto the job queue, keeping the outbox.
+the repeat. The passes run as background jobs (``alerts/jobs.py``: one queued with the report,
+follow-ups at each retry's time, a check every minute); ``saferstreets alerts deliver [--loop]``
+runs them by hand.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 import uuid
 from dataclasses import dataclass, field
@@ -65,9 +63,11 @@ def alert_reasons(urgent_reason: str | None) -> list[str]:
 
 
 def enqueue_for_report(
-    *, session: Session, report: Any, now: datetime | None = None
+    *, session: Session, report: Any, now: datetime | None = None, settings: Settings | None = None
 ) -> Alert | None:
-    """Add the report's alert to the outbox (same transaction) if it is danger now and fresh."""
+    """Add the report's alert to the outbox (same transaction) if it is danger now and fresh,
+    and, with ``settings`` whose channels are configured, queue the job that delivers it
+    (``alerts/jobs.py``; without, the minute's check queues it)."""
     alerting = alert_reasons(report.urgent_reason) if report.urgent else []
     if not alerting or report.received_hour < (now or utcnow()) - FRESH_FOR:
         return None
@@ -84,6 +84,10 @@ def enqueue_for_report(
     )
     session.add(alert)
     session.flush()
+    if settings is not None and configured_channels(settings):
+        from saferstreets.alerts.jobs import queue_delivery
+
+        queue_delivery(session=session, alert=alert, settings=settings)
     return alert
 
 
@@ -242,20 +246,6 @@ def deliver_due(
             run.retrying += outcome == "pending"
             run.failed += outcome == "failed"
     return run
-
-
-async def alert_loop(*, engine: Engine, settings: Settings, stop: asyncio.Event) -> None:
-    """Deliver due alerts every ``alert_poll_seconds`` until ``stop`` is set (app lifespan)."""
-    if not configured_channels(settings):
-        log.warning("no alert channel is configured: danger-now alerts wait in the outbox")
-        return
-    while not stop.is_set():
-        try:
-            await asyncio.to_thread(deliver_due, engine=engine, settings=settings)
-        except Exception:  # a store hiccup must not end the loop; the next pass tries again
-            log.exception("alert delivery pass failed")
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), timeout=settings.alert_poll_seconds)
 
 
 # --- what staff see --------------------------------------------------------------------------

@@ -52,3 +52,23 @@ class Job(Base):
     started_at: Mapped[datetime | None]
     heartbeat_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]
+
+
+class JobFile(Base):
+    """A file a job made (a PDF), kept in the store so that any server can hand it over, and
+    deleted by the sweep ``job_file_hours`` after it was made (it may quote people's words).
+
+    ``detail`` is what the download's audit event records (for example which records a report
+    quoted: kinds and ids, never words).
+    """
+
+    __tablename__ = "job_file"
+    __table_args__ = (sa.Index("ix_job_file_job_id", "job_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    job_id: Mapped[int] = mapped_column(sa.ForeignKey("job.id", ondelete="CASCADE"))
+    filename: Mapped[str] = mapped_column(sa.String(200))
+    media_type: Mapped[str] = mapped_column(sa.String(100))
+    content: Mapped[bytes] = mapped_column(sa.LargeBinary)
+    detail: Mapped[dict] = mapped_column(JSONType, default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

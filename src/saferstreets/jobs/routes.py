@@ -7,6 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
+from saferstreets.accounts.service import audit
 from saferstreets.jobs import service
 from saferstreets.web.deps import CurrentUser, SessionDep, SettingsDep, templates
 from saferstreets.web.security import check_csrf, csrf_token
@@ -19,10 +20,15 @@ def _ctx(request: Request, user: Any, **extra: Any) -> dict[str, Any]:
     return {"user": user, "csrf": csrf_token(request), **extra}
 
 
+def _one(session: Any, job_id: int, user: Any) -> dict[str, Any]:
+    job = service.get_job(session=session, job_id=job_id, user=user)
+    return service.describe_all(session=session, jobs=[job])[0]
+
+
 @router.get("", include_in_schema=False)
 def jobs_page(request: Request, session: SessionDep, user: CurrentUser) -> Response:
     service.load_kinds()
-    jobs = [service.describe(j) for j in service.list_jobs(session=session, user=user)]
+    jobs = service.describe_all(session=session, jobs=service.list_jobs(session=session, user=user))
     return templates.TemplateResponse(request, "staff/jobs.html", _ctx(request, user, jobs=jobs))
 
 
@@ -30,13 +36,13 @@ def jobs_page(request: Request, session: SessionDep, user: CurrentUser) -> Respo
 def jobs_json(session: SessionDep, user: CurrentUser) -> list[dict[str, Any]]:
     """The jobs you may see (yours; every job for an admin), newest first."""
     service.load_kinds()
-    return [service.describe(j) for j in service.list_jobs(session=session, user=user)]
+    return service.describe_all(session=session, jobs=service.list_jobs(session=session, user=user))
 
 
 @router.get("/{job_id:int}", include_in_schema=False)
 def job_page(request: Request, job_id: int, session: SessionDep, user: CurrentUser) -> Response:
     service.load_kinds()
-    job = service.describe(service.get_job(session=session, job_id=job_id, user=user))
+    job = _one(session, job_id, user)
     return templates.TemplateResponse(
         request,
         "staff/job.html",
@@ -50,7 +56,7 @@ def job_status(
 ) -> Response:
     """The job's progress panel (htmx polls it); once done, a followed job opens its result."""
     service.load_kinds()
-    job = service.describe(service.get_job(session=session, job_id=job_id, user=user))
+    job = _one(session, job_id, user)
     response = templates.TemplateResponse(
         request, "staff/_job_status.html", _ctx(request, user, job=job, follow=follow)
     )
@@ -63,7 +69,27 @@ def job_status(
 def job_json(job_id: int, session: SessionDep, user: CurrentUser) -> dict[str, Any]:
     """One job: status, progress, result, error, attempts."""
     service.load_kinds()
-    return service.describe(service.get_job(session=session, job_id=job_id, user=user))
+    return _one(session, job_id, user)
+
+
+@router.get("/{job_id:int}/download", include_in_schema=False)
+def download(job_id: int, session: SessionDep, user: CurrentUser) -> Response:
+    """The file a finished job made (a PDF), recorded in the audit trail as an export."""
+    found = service.get_file(session=session, job_id=job_id, user=user)
+    detail = dict(found.detail)
+    audit(
+        session=session,
+        user=user,
+        action="export",
+        object_kind=str(detail.pop("object_kind", "job")),
+        object_id=detail.pop("object_id", job_id),
+        detail=detail | {"job": job_id},
+    )
+    return Response(
+        found.content,
+        media_type=found.media_type,
+        headers={"Content-Disposition": f'attachment; filename="{found.filename}"'},
+    )
 
 
 @router.post("/{job_id:int}/retry", include_in_schema=False)

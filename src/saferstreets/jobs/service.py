@@ -27,14 +27,19 @@ from saferstreets.accounts.service import audit
 from saferstreets.config import Settings
 from saferstreets.db import session_scope
 from saferstreets.errors import AppError, NotFound, PermissionDenied
-from saferstreets.jobs.models import Job
+from saferstreets.jobs.models import Job, JobFile
 from saferstreets.models_common import utcnow
 from saferstreets.progress import Progress
 
 logger = logging.getLogger(__name__)
 
 #: each module that registers job kinds; imported by :func:`load_kinds` (web app and worker)
-KIND_MODULES = ["saferstreets.planning.jobs"]
+KIND_MODULES = [
+    "saferstreets.planning.jobs",
+    "saferstreets.assessment.jobs",
+    "saferstreets.publishing.jobs",
+    "saferstreets.alerts.jobs",
+]
 
 #: a job whose worker died is run again this many extra times before it is marked failed
 DEATHS_ALLOWED = 2
@@ -119,16 +124,18 @@ def enqueue(
     user: Any | None,
     title: str | None = None,
     settings: Settings | None = None,
+    not_before: datetime | None = None,
 ) -> Job:
     """Record a queued job in ``session`` and send it to the queue once the session commits.
 
     ``params`` must be JSON (ids, settings; never a report's words). ``user`` is who asked
     (None for a scheduled job). The job is sent only after the commit, so a worker never looks
     for a job the store does not hold yet; if the queue cannot be reached then, :func:`sweep`
-    sends it later.
+    sends it later. ``not_before`` (naive UTC) holds the job until then.
     """
     job_type = get_kind(kind)
     now = utcnow()
+    due = max(now, not_before) if not_before else now
     job = Job(
         kind=kind,
         title=(title or job_type.title)[:200],
@@ -137,7 +144,7 @@ def enqueue(
         status="queued",
         max_attempts=job_type.max_attempts,
         created_at=now,
-        next_attempt_at=now,
+        next_attempt_at=due,
         sent_at=now,
     )
     session.add(job)
@@ -145,15 +152,17 @@ def enqueue(
     if user is not None:
         audit(session=session, user=user, action="enqueue", object_kind="job", object_id=job.id,
               detail={"kind": kind})  # fmt: skip
-    _send_after_commit(session, job.id, settings)
+    _send_after_commit(session, job.id, settings, (due - now).total_seconds())
     return job
 
 
-def _send_after_commit(session: Session, job_id: int, settings: Settings | None) -> None:
+def _send_after_commit(
+    session: Session, job_id: int, settings: Settings | None, delay: float = 0.0
+) -> None:
     def send(_session: Session) -> None:
         from saferstreets.jobs.queue import send_quietly
 
-        send_quietly(settings, job_id)
+        send_quietly(settings, job_id, delay=delay)
 
     sa.event.listen(session, "after_commit", send, once=True)
 
@@ -288,7 +297,8 @@ def sweep(*, engine: Engine, settings: Settings, now: datetime | None = None) ->
     ``queued`` (or to ``failed`` once its workers have died :data:`DEATHS_ALLOWED` times more
     than it may be attempted). A ``queued`` job that is due and was last sent longer ago than
     that is sent again: its message was lost (a queue restarted, a send failed). Sending twice is
-    harmless: only one :func:`claim` wins.
+    harmless: only one :func:`claim` wins. Files jobs made longer than ``job_file_hours`` ago
+    are deleted.
     """
     now = now or utcnow()
     stale = now - timedelta(seconds=settings.job_stale_seconds)
@@ -320,6 +330,8 @@ def sweep(*, engine: Engine, settings: Settings, now: datetime | None = None) ->
         ).all()
         if lost:
             session.execute(sa.update(Job).where(Job.id.in_(lost)).values(sent_at=now))
+        expired = now - timedelta(hours=settings.job_file_hours)
+        session.execute(sa.delete(JobFile).where(JobFile.created_at < expired))
     return list(lost)
 
 
@@ -366,7 +378,35 @@ def retry(*, session: Session, job_id: int, user: Any, settings: Settings | None
     return job
 
 
-def describe(job: Job) -> dict[str, Any]:
+def save_file(
+    *,
+    engine: Engine,
+    job_id: int,
+    filename: str,
+    media_type: str,
+    content: bytes,
+    detail: dict[str, Any] | None = None,
+) -> None:
+    """Keep a file the job ``job_id`` made (replacing one it made before, on a re-run)."""
+    with session_scope(engine) as session:
+        session.execute(sa.delete(JobFile).where(JobFile.job_id == job_id))
+        session.add(JobFile(job_id=job_id, filename=filename[:200], media_type=media_type,
+                            content=content, detail=detail or {}))  # fmt: skip
+
+
+def get_file(*, session: Session, job_id: int, user: Any) -> JobFile:
+    """The file of a job ``user`` may see; "not found" if it made none or it has expired."""
+    job = get_job(session=session, job_id=job_id, user=user)
+    found = session.scalar(sa.select(JobFile).where(JobFile.job_id == job.id))
+    if found is None or job.status != "done":
+        raise NotFound(
+            "This job has no file to download: it is not finished, or its file has expired "
+            "(ask for it again)."
+        )
+    return found
+
+
+def describe(job: Job, *, has_file: bool = False) -> dict[str, Any]:
     """The job as its page and its JSON twin show it."""
     kind = KINDS.get(job.kind)
     return {
@@ -381,6 +421,7 @@ def describe(job: Job) -> dict[str, Any]:
         },
         "result": job.result,
         "result_url": kind.url_for(job.result) if kind and job.status == "done" else None,
+        "download_url": f"/staff/jobs/{job.id}/download" if has_file else None,
         "error": job.error,
         "attempts": job.attempts,
         "max_attempts": job.max_attempts,
@@ -389,6 +430,13 @@ def describe(job: Job) -> dict[str, Any]:
         "finished_at": job.finished_at.isoformat(timespec="seconds") if job.finished_at else None,
         "next_attempt_at": job.next_attempt_at.isoformat(timespec="seconds"),
     }
+
+
+def describe_all(*, session: Session, jobs: list[Job]) -> list[dict[str, Any]]:
+    """:func:`describe` for each job, with a download link where a finished job left a file."""
+    ids = [j.id for j in jobs]
+    filed = set(session.scalars(sa.select(JobFile.job_id).where(JobFile.job_id.in_(ids))))
+    return [describe(j, has_file=j.id in filed and j.status == "done") for j in jobs]
 
 
 def progress_into(*, engine: Engine, job_id: int, token: str, every: float = 0.5) -> Progress:

@@ -9,6 +9,7 @@ goes stale, and the next :func:`~saferstreets.jobs.service.sweep` queues it agai
 
 from __future__ import annotations
 
+import inspect
 import logging
 import os
 import socket
@@ -78,7 +79,11 @@ def run_job(*, settings: Settings, job_id: int) -> None:
     try:
         with heartbeat(settings=settings, job_id=job_id, token=token):
             result = kind.run(
-                engine=engine, settings=settings, params=job.params, progress=progress
+                engine=engine,
+                settings=settings,
+                params=job.params,
+                progress=progress,
+                **_job_id_if_wanted(kind, job_id),
             )
     except service.JobLost:
         logger.warning("job %s (%s): another worker took it over; stopped", job_id, job.kind)
@@ -97,6 +102,11 @@ def run_job(*, settings: Settings, job_id: int) -> None:
         _failed(settings, job_id, token, UNEXPECTED.format(id=job_id))
         return
     service.finish(engine=engine, job_id=job_id, token=token, result=result)
+
+
+def _job_id_if_wanted(kind: service.JobKind, job_id: int) -> dict[str, int]:
+    """``job_id=`` for a handler that takes it (one that keeps a file with ``save_file``)."""
+    return {"job_id": job_id} if "job_id" in inspect.signature(kind.run).parameters else {}
 
 
 def _failed(settings: Settings, job_id: int, token: str, error: str) -> None:

@@ -209,10 +209,16 @@ def briefing_pdf(
     *, session: Session, plan_id: int, team_id: int, basemap: Path | None = None
 ) -> bytes:
     """The briefing as a one-page A4 PDF."""
+    return briefing_pdf_of(
+        briefing_html(
+            session=session, plan_id=plan_id, team_id=team_id, for_pdf=True, basemap=basemap
+        )
+    )
+
+
+def briefing_pdf_of(html: str) -> bytes:
+    """The briefing's HTML (``briefing_html(..., for_pdf=True)``) as PDF; needs no store."""
     from weasyprint import CSS, HTML
 
-    html = briefing_html(
-        session=session, plan_id=plan_id, team_id=team_id, for_pdf=True, basemap=basemap
-    )
     css = CSS(filename=str(CSS_PATH)) if CSS_PATH.exists() else None
-    return HTML(string=html).write_pdf(stylesheets=[css] if css else None)
+    return bytes(HTML(string=html).write_pdf(stylesheets=[css] if css else None))

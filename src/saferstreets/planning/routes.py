@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
 from saferstreets.config import Settings
-from saferstreets.errors import PlanningError
+from saferstreets.errors import NotFound, PlanningError
 from saferstreets.jobs.service import enqueue
 from saferstreets.planning import service
 from saferstreets.planning.jobs import SOLVE
@@ -381,23 +381,33 @@ def _cell_names(session: Any, cells: list[str]) -> dict[str, str]:
     return describe_cells(session=session, cells=cells)
 
 
-@router.get("/{plan_id:int}/teams/{team_id:int}/briefing.pdf", include_in_schema=False)
+@router.post("/{plan_id:int}/teams/{team_id:int}/briefing.pdf", include_in_schema=False)
 def briefing_pdf(
-    request: Request, plan_id: int, team_id: int, session: SessionDep, user: Planner
+    request: Request,
+    plan_id: int,
+    team_id: int,
+    session: SessionDep,
+    settings: SettingsDep,
+    user: Planner,
+    csrf: CsrfField,
 ) -> Response:
-    from saferstreets.basemap.service import archive_path
-    from saferstreets.planning.briefing import briefing_pdf as make_pdf
+    """Queue the team's one-page PDF; its job's page offers the download when it is made."""
+    from saferstreets.planning.briefing import plan_teams
+    from saferstreets.planning.jobs import BRIEFING_PDF
 
-    _audit(session, user, "export", plan_id)
-    basemap = archive_path(settings=request.app.state.settings)
-    pdf = make_pdf(session=session, plan_id=plan_id, team_id=team_id, basemap=basemap)
-    return Response(
-        pdf,
-        media_type="application/pdf",
-        headers={
-            "Content-Disposition": f'attachment; filename="plan-{plan_id}-team-{team_id}.pdf"'
-        },
+    check_csrf(request, csrf)
+    plan = service.get_plan(session=session, plan_id=plan_id)
+    if team_id not in plan_teams(session=session, plan_id=plan_id):
+        raise NotFound(f"Plan {plan_id} has no team {team_id}")
+    job = enqueue(
+        session=session,
+        kind=BRIEFING_PDF,
+        params={"plan_id": plan_id, "team_id": team_id},
+        user=user,
+        title=f"Briefing PDF of team {team_id} in “{plan.name}”",
+        settings=settings,
     )
+    return RedirectResponse(f"/staff/jobs/{job.id}", status_code=303)
 
 
 @router.post("/{plan_id:int}/delete", include_in_schema=False)

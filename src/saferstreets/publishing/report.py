@@ -88,10 +88,14 @@ def report_pdf(
     *, session: Session, settings: Settings, quoted: list[dict[str, Any]] | None = None
 ) -> bytes:
     """The report as PDF; ``quoted`` gets the records its quotes come from."""
+    return pdf_of(report_html(session=session, settings=settings, quoted=quoted))
+
+
+def pdf_of(html: str) -> bytes:
+    """The report's HTML (from :func:`report_html`) as PDF; needs no store."""
     from weasyprint import HTML
 
-    html = report_html(session=session, settings=settings, quoted=quoted)
-    return HTML(string=html, base_url=str(STATIC_DIR)).write_pdf()
+    return bytes(HTML(string=html, base_url=str(STATIC_DIR)).write_pdf())
 
 
 def write_report(*, session: Session, settings: Settings, out: Path) -> Path:

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from typing import Annotated, Any, TypeAlias
 
-from fastapi import APIRouter, Depends, Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from saferstreets.accounts.service import audit
 from saferstreets.assessment.service import latest_results
 from saferstreets.publishing.findings import build_sections
-from saferstreets.publishing.report import report_css, report_html, report_pdf
+from saferstreets.publishing.report import report_css, report_html
 from saferstreets.web.deps import SessionDep, SettingsDep, require_role, templates
-from saferstreets.web.security import content_security_policy, csrf_token
+from saferstreets.web.security import check_csrf, content_security_policy, csrf_token
 
 router = APIRouter(prefix="/staff")
 Reader: TypeAlias = Annotated[Any, Depends(require_role("analyst", "supervisor"))]
@@ -40,6 +40,25 @@ def assessment_page(request: Request, session: SessionDep, user: Reader) -> Resp
             "latest": latest,
         },
     )
+
+
+@router.post("/assessment/run", include_in_schema=False)
+def run_assessment_job(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    user: Reader,
+    csrf: Annotated[str, Form(alias="csrf_token")],
+    themes: Annotated[str, Form(max_length=3)] = "",
+) -> Response:
+    """Queue a fresh run of the assessment; its page shows the progress, then the findings."""
+    from saferstreets.assessment.jobs import RUN
+    from saferstreets.jobs.service import enqueue
+
+    check_csrf(request, csrf)
+    job = enqueue(session=session, kind=RUN, params={"themes": themes == "yes"}, user=user,
+                  settings=settings)  # fmt: skip
+    return RedirectResponse(f"/staff/jobs/{job.id}", status_code=303)
 
 
 @router.get("/assessment.json")
@@ -73,19 +92,18 @@ def report_page(session: SessionDep, settings: SettingsDep, user: Reader) -> Res
     return HTMLResponse(html, headers={"Content-Security-Policy": policy})
 
 
-@router.get("/report.pdf", include_in_schema=False)
-def report_download(session: SessionDep, settings: SettingsDep, user: Reader) -> Response:
-    quoted: list[dict[str, Any]] = []
-    pdf = report_pdf(session=session, settings=settings, quoted=quoted)
-    audit(
-        session=session,
-        user=user,
-        action="export",
-        object_kind="report",
-        detail={"format": "pdf", "quoted": quoted},
-    )
-    return Response(
-        pdf,
-        media_type="application/pdf",
-        headers={"Content-Disposition": 'attachment; filename="saferstreets-assessment.pdf"'},
-    )
+@router.post("/report.pdf", include_in_schema=False)
+def report_download(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    user: Reader,
+    csrf: Annotated[str, Form(alias="csrf_token")],
+) -> Response:
+    """Queue the report as a PDF; its job's page offers the download (audited) when made."""
+    from saferstreets.jobs.service import enqueue
+    from saferstreets.publishing.jobs import REPORT_PDF
+
+    check_csrf(request, csrf)
+    job = enqueue(session=session, kind=REPORT_PDF, params={}, user=user, settings=settings)
+    return RedirectResponse(f"/staff/jobs/{job.id}", status_code=303)

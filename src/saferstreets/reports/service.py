@@ -242,7 +242,8 @@ def create_report(
     )
     session.add(report)
     session.flush()
-    enqueue_for_report(session=session, report=report)  # danger now: outbox, same transaction
+    # danger now: outbox and its delivery job, in the same transaction
+    enqueue_for_report(session=session, report=report, settings=settings)
     return report, code
 
 

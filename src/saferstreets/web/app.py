@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
 import ipaddress
 import logging
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Callable
 from datetime import datetime
 from urllib.parse import quote
 
@@ -74,21 +72,7 @@ def create_app(
     if check_store:
         require_current(engine)
 
-    @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        from saferstreets.alerts.service import alert_loop
-
-        stop = asyncio.Event()
-        worker = None
-        if settings.alert_worker:  # danger-now alerts leave from every app process
-            worker = asyncio.create_task(alert_loop(engine=engine, settings=settings, stop=stop))
-        yield
-        stop.set()
-        if worker is not None:
-            await worker
-
     app = FastAPI(
-        lifespan=lifespan,
         title="saferstreets",
         version="0.1.0",
         docs_url="/api/docs",

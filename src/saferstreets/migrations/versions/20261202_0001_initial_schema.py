@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-02 07:31:49.093088
+Create Date: 2026-12-02 07:43:11.088463
 """
 
 from __future__ import annotations
@@ -624,6 +624,20 @@ def upgrade() -> None:
     with op.batch_alter_table('issue_stage_note', schema=None) as batch_op:
         batch_op.create_index('ix_issue_stage_note_issue_id', ['issue_id'], unique=False)
 
+    op.create_table('job_file',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('job_id', sa.Integer(), nullable=False),
+    sa.Column('filename', sa.String(length=200), nullable=False),
+    sa.Column('media_type', sa.String(length=100), nullable=False),
+    sa.Column('content', sa.LargeBinary(), nullable=False),
+    sa.Column('detail', sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), 'postgresql'), nullable=False),
+    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['job_id'], ['job.id'], name=op.f('fk_job_file_job_id_job'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_job_file'))
+    )
+    with op.batch_alter_table('job_file', schema=None) as batch_op:
+        batch_op.create_index('ix_job_file_job_id', ['job_id'], unique=False)
+
     op.create_table('patrol_slot',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('team_id', sa.Integer(), nullable=False),
@@ -695,6 +709,10 @@ def downgrade() -> None:
         batch_op.drop_index('ix_patrol_slot_team_id')
 
     op.drop_table('patrol_slot')
+    with op.batch_alter_table('job_file', schema=None) as batch_op:
+        batch_op.drop_index('ix_job_file_job_id')
+
+    op.drop_table('job_file')
     with op.batch_alter_table('issue_stage_note', schema=None) as batch_op:
         batch_op.drop_index('ix_issue_stage_note_issue_id')
 

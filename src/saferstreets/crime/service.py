@@ -54,6 +54,7 @@ from saferstreets.db import (
     session_scope,
 )
 from saferstreets.errors import AppError, InputFileError
+from saferstreets.ingest.archives import check_member, unsafe_name
 from saferstreets.ingest.models import ImportRun
 from saferstreets.ingest.service import (
     MAX_PROBLEMS_SHOWN,
@@ -96,6 +97,7 @@ class Member:
         if self.member is None:
             return self.path.read_bytes()
         with zipfile.ZipFile(self.path) as archive:
+            check_member(archive.getinfo(self.member), self.source)  # a zip bomb is not read
             return archive.read(self.member)
 
 
@@ -135,7 +137,9 @@ def collect_members(paths: Sequence[Path]) -> tuple[list[Member], list[ImportSum
                     continue
                 source = f"{path}!{name}"
                 base = name.rsplit("/", 1)[-1]
-                if name.startswith("__MACOSX/") or base.startswith("._"):
+                if unsafe_name(name):
+                    ignore(source, "a name that leads outside the archive: not read")
+                elif name.startswith("__MACOSX/") or base.startswith("._"):
                     ignore(source, "macOS metadata, not data")
                 elif not base.lower().endswith(".csv"):
                     ignore(source, "not a CSV file")

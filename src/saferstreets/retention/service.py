@@ -207,16 +207,14 @@ def _surveys(*, session: Session, result: RetentionResult) -> None:
 
 
 def postcode_sector(postcode: str | None) -> str | None:
-    """A UK postcode cut to its sector ("AL1 3AB" -> "AL1 3"); a sector or outward code stays.
+    """A postcode as stored (``surveys.normalise.postcode``: ``AL1 3AB``, ``AL1 3`` or ``AL1``)
+    cut to its sector (``AL1 3``); a sector or an outward code stays as it is.
 
     About 3,000 addresses share a sector, against about 15 a full postcode.
     """
     if not postcode:
         return postcode
-    text = " ".join(postcode.upper().split())
-    if " " not in text:
-        return text[:-2] if len(text) >= 5 else text  # "AL13AB" -> "AL13"; an outward code stays
-    outward, inward = text.split(" ", 1)
+    outward, _, inward = " ".join(postcode.upper().split()).partition(" ")
     return f"{outward} {inward[:1]}" if inward else outward
 
 

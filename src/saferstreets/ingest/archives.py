@@ -22,6 +22,7 @@ from __future__ import annotations
 import io
 import re
 import zipfile
+import zlib
 from pathlib import Path
 
 from saferstreets.errors import InputFileError
@@ -89,7 +90,7 @@ def _sheet_extent(zf: zipfile.ZipFile, name: str) -> tuple[int, int]:
                         cols = max(cols, _column_number(match[1]))
                         rows = max(rows, int(match[2]))
                 tail = text[-256:]  # a reference cut by the chunk's end is read with the next
-    except (zipfile.BadZipFile, OSError, EOFError, RuntimeError, ValueError):
+    except (zipfile.BadZipFile, zlib.error, OSError, EOFError, RuntimeError, ValueError):
         pass  # damaged (a bad CRC is found at the end): the extent read so far still counts
     return rows, cols
 

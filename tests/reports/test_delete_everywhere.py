@@ -134,7 +134,10 @@ def test_deleting_by_receipt_removes_the_report_everywhere(
             if table != "audit_event":  # the trail that staff reviewed it stays, wordless
                 assert public_id not in text, f"the report's id is still in {table}: {row}"
     assert len(after["report"]) == 3  # the others are kept
-    assert not after["issue_report"] and not after["safeguarding_review"] and not after["alert"]
+    assert not after["issue_report"] and not after["safeguarding_review"]
+    # The danger-now alert still goes (a deletion must not silence it), naming nothing of hers.
+    (alert,) = after["alert"]
+    assert alert["status"] == "pending" and alert["report_public_id"] != public_id
     assert all(r["owner_id"] != report_id for r in after["theme_assignment"])
     assert all(r["owner_id"] != report_id for r in after["theme_scored"])
     assert all(report_id not in r["report_ids"] for r in after["published_unit"])
@@ -152,10 +155,10 @@ def test_deleting_by_receipt_removes_the_report_everywhere(
             "themes": sum(1 for r in before["theme_assignment"] if r["owner_id"] == report_id),
             "text_markers": 1,
             "issue_links": 1,
-            "alerts": 1,
+            "alerts_unlinked": 1,
             "published_units": 1,
         }
-        assert session.scalar(sa.select(sa.func.count()).select_from(Alert)) == 0
+        assert session.scalar(sa.select(sa.func.count()).select_from(Alert)) == 1
         assert session.scalar(sa.select(sa.func.count()).select_from(PublishedUnit)) > 0
         assert session.scalar(sa.select(sa.func.count()).select_from(ThemeAssignment)) > 0
         assert session.scalar(sa.select(sa.func.count()).select_from(ThemeScored)) == 3

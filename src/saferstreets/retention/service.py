@@ -17,6 +17,7 @@ Both take the caller's session and never commit (the caller owns the transaction
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -254,9 +255,10 @@ def erase_report(*, session: Session, report: Report) -> dict[str, int]:
     """Delete the report and everything derived from it; return what went, as counts.
 
     Removed: its safeguarding reviews, its themes and the hash of its words, its links to local
-    issues, the danger-now alert about it (pending or sent: the alert's payload names the
-    report), and its id in the private state behind the published figures (the published counts
-    themselves move only with the next batch that moves its ward, as every removal does).
+    issues (an issue placed at her point is placed again), the report's id in its danger-now
+    alert (the alert itself still goes), and its id in the private state behind the published
+    figures (the published counts move with the next batch that moves its ward, as every
+    removal does).
     Audited with the counts, never the report's words, point or receipt.
     """
     from saferstreets.accounts.service import audit
@@ -283,7 +285,14 @@ def erase_report(*, session: Session, report: Report) -> dict[str, int]:
             )
         ),
         "issue_links": _unlink_issues(session=session, report_id=rid),
-        "alerts": gone(sa.delete(Alert).where(Alert.report_public_id == public_id)),
+        # The danger-now alert still goes (docs/alerts.md: a deletion, perhaps by whoever holds
+        # her phone, must not silence it; it holds nothing of hers) but no longer names her
+        # report: its link points at an id that belongs to nothing.
+        "alerts_unlinked": gone(
+            sa.update(Alert)
+            .where(Alert.report_public_id == public_id)
+            .values(report_public_id=str(uuid.uuid4()))
+        ),
         "published_units": 0,
     }
     for unit in session.scalars(sa.select(PublishedUnit)):

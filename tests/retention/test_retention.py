@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import random
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -220,6 +220,10 @@ def test_the_period_is_the_setting(engine: sa.Engine, settings: Settings, tmp_pa
         result = apply_retention(session=session, settings=short, now=NOW, dry_run=True)
     assert result.reports == 80 and result.survey_responses == 3
     assert result.report_cutoff == NOW - timedelta(days=20)
+    aware = datetime(2026, 6, 1, 14, tzinfo=timezone(timedelta(hours=2)))  # 12:00 UTC
+    with session_scope(engine) as session:
+        again = apply_retention(session=session, settings=short, now=aware, dry_run=True)
+    assert again.report_cutoff == result.report_cutoff
 
 
 def test_postcode_sectors() -> None:

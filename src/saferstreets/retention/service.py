@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import asdict, dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -81,7 +81,7 @@ def apply_retention(
     from saferstreets.accounts.service import audit
 
     notify = progress or silent
-    now = now.replace(tzinfo=None) if now.tzinfo else now
+    now = now.astimezone(UTC).replace(tzinfo=None) if now.tzinfo else now  # naive UTC
     result = RetentionResult(
         dry_run=dry_run,
         report_cutoff=now - timedelta(days=settings.report_retention_days),

@@ -31,6 +31,7 @@ from saferstreets.backup.format import (
     member_name,
 )
 from saferstreets.errors import AppError, InputFileError, StoreError
+from saferstreets.ingest.archives import ZIP_ERRORS
 from saferstreets.models_common import utcnow
 from saferstreets.progress import Progress, silent
 
@@ -198,7 +199,7 @@ def _open_zip(path: Path) -> zipfile.ZipFile:
         raise InputFileError(path, "does not exist or is not a file", hint="check the path")
     try:
         return zipfile.ZipFile(path)
-    except (zipfile.BadZipFile, OSError) as exc:
+    except ZIP_ERRORS as exc:
         raise InputFileError(path, f"is not a backup zip file ({exc})") from None
 
 
@@ -211,7 +212,7 @@ def _read_manifest(zf: zipfile.ZipFile, path: Path) -> dict[str, Any]:
         raise InputFileError(path, f"{MANIFEST} is too large to be a backup's manifest")
     try:
         manifest = json.loads(zf.read(MANIFEST).decode("utf-8"))
-    except (ValueError, UnicodeDecodeError, zipfile.BadZipFile) as exc:
+    except (*ZIP_ERRORS, UnicodeDecodeError) as exc:
         raise InputFileError(path, f"{MANIFEST} cannot be read: {exc}") from None
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
         raise InputFileError(path, f"{MANIFEST} does not describe a saferstreets backup")
@@ -245,10 +246,13 @@ def _check_tables(zf: zipfile.ZipFile, path: Path, manifest: dict[str, Any]) -> 
             raise InputFileError(path, f"table {table.name}: its columns differ from this store's")
         digest = hashlib.sha256()
         lines = 0
-        with zf.open(member_name(table.name)) as member:
-            for line in member:
-                digest.update(line)
-                lines += 1
+        try:
+            with zf.open(member_name(table.name)) as member:
+                for line in member:
+                    digest.update(line)
+                    lines += 1
+        except ZIP_ERRORS as exc:
+            raise InputFileError(path, f"table {table.name} cannot be unpacked: {exc}") from None
         if lines != info.get("rows") or digest.hexdigest() != info.get("sha256"):
             raise InputFileError(
                 path,

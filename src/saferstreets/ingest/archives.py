@@ -31,6 +31,7 @@ __all__ = [
     "MAX_RATIO",
     "MAX_XLSX_CELLS",
     "MAX_XLSX_UNPACKED",
+    "ZIP_ERRORS",
     "check_member",
     "check_xlsx",
     "unsafe_name",
@@ -41,6 +42,17 @@ RATIO_FROM = 16 << 20  # smaller members cannot do harm whatever their ratio
 MAX_XLSX_UNPACKED = 512 << 20  # a survey workbook's XML, all parts together
 MAX_XLSX_CELLS = 25_000_000  # e.g. 100,000 responses x 250 columns
 _CHUNK = 1 << 20
+#: what ``zipfile`` raises on a damaged or unusual archive (a bad CRC, a cut stream, a zip
+#: version or compression method it does not support)
+ZIP_ERRORS = (
+    zipfile.BadZipFile,
+    zlib.error,
+    NotImplementedError,
+    OSError,
+    EOFError,
+    RuntimeError,
+    ValueError,
+)
 _CELL_REF = re.compile(rb'<(?:\w+:)?c\b[^>]*?\br="([A-Z]{1,3})([0-9]{1,7})"')
 _DIMENSION = re.compile(
     rb'<(?:\w+:)?dimension\b[^>]*?\bref="(?:[A-Z]+[0-9]+:)?([A-Z]{1,3})([0-9]{1,7})"'
@@ -90,7 +102,7 @@ def _sheet_extent(zf: zipfile.ZipFile, name: str) -> tuple[int, int]:
                         cols = max(cols, _column_number(match[1]))
                         rows = max(rows, int(match[2]))
                 tail = text[-256:]  # a reference cut by the chunk's end is read with the next
-    except (zipfile.BadZipFile, zlib.error, OSError, EOFError, RuntimeError, ValueError):
+    except ZIP_ERRORS:
         pass  # damaged (a bad CRC is found at the end): the extent read so far still counts
     return rows, cols
 
@@ -102,7 +114,7 @@ def check_xlsx(path: Path | str, data: bytes) -> None:
     """
     try:
         zf = zipfile.ZipFile(io.BytesIO(data))
-    except (zipfile.BadZipFile, OSError):
+    except ZIP_ERRORS:
         return
     with zf:
         infos = zf.infolist()

@@ -48,6 +48,7 @@ PURE: dict[str, set[str]] = {
     "saferstreets.planning.plandata": SCIENCE | {"pydantic", "pyproj"},
     "saferstreets.planning.params": {"pydantic"},
     "saferstreets.ingest.records": set(),
+    "saferstreets.ingest.archives": set(),
     "saferstreets.progress": set(),
     "saferstreets.exports": set(),
     "saferstreets.crime.policeuk": {"polars", "numpy"},

@@ -188,6 +188,19 @@ class Settings(BaseSettings):
         ge=1,
         description="Reports added or removed in a ward before its public figures move.",
     )
+    # Retention (``saferstreets retention apply``): words and exact points are not kept forever.
+    report_retention_days: int = Field(
+        default=730,
+        ge=1,
+        le=36500,
+        description="Days a public report keeps its words and exact point (then generalised).",
+    )
+    survey_retention_days: int = Field(
+        default=730,
+        ge=1,
+        le=36500,
+        description="Days a survey response keeps its free text, raw row, point and postcode.",
+    )
 
     # --- safeguarding: the urgent thank-you page ---------------------------------------------
     support_services: list[SupportService] = Field(

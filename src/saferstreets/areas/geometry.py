@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 import shapely
 from pyproj import CRS, Transformer
+from pyproj.exceptions import ProjError
 
 from saferstreets.errors import InputFileError
 
@@ -230,6 +231,10 @@ def read_layer(path: Path, *, layer: str | int | None = None) -> BoundaryLayer:
         raise InputFileError(
             path, f"cannot be read: {_first_line(exc)}", hint=f"give {ACCEPTED}"
         ) from exc
+    except Exception as exc:  # a damaged .prj or .dbf: pyogrio raises UnboundLocalError and more
+        raise InputFileError(
+            path, f"is damaged and cannot be read ({type(exc).__name__})", hint=f"give {ACCEPTED}"
+        ) from exc
     fields = [str(f) for f in meta["fields"]]
     if wkb is None:
         raise InputFileError(path, "has no geometry column", hint=f"give {ACCEPTED}")
@@ -242,7 +247,15 @@ def read_layer(path: Path, *, layer: str | int | None = None) -> BoundaryLayer:
     crs, warnings = resolve_crs(path, meta.get("crs"), bounds)
     if present.any() and not crs.equals(WGS84, ignore_axis_order=True):
         geoms = geoms.copy()
-        geoms[present] = transform(geoms[present], crs, WGS84)
+        try:
+            geoms[present] = transform(geoms[present], crs, WGS84)
+        except ProjError as exc:  # e.g. a damaged .prj naming a CRS with no way to degrees
+            raise InputFileError(
+                path,
+                f"declares a coordinate system ({crs.name}) that cannot be converted to "
+                f"longitude/latitude: {_first_line(exc)}",
+                hint="re-export it with its CRS (e.g. ogr2ogr -t_srs EPSG:4326)",
+            ) from exc
     return BoundaryLayer(
         path=path,
         fields=fields,
@@ -453,6 +466,12 @@ def repair(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray, list[str | None]]
         reasons[idx[k]] = f"is a {g[k].geom_type}, not a polygon"
         geoms[idx[k]] = None
     ok = ~empty & np.isin(type_ids, (3, 6, 7))
+    coords, owner = shapely.get_coordinates(g, return_index=True)
+    for k in np.unique(owner[~np.isfinite(coords).all(axis=1)]):  # GEOS cannot repair these
+        if ok[k]:
+            reasons[idx[k]] = "has coordinates that are not finite numbers"
+            geoms[idx[k]] = None
+            ok[k] = False
     invalid = ok & ~shapely.is_valid(g)
     if invalid.any():
         reasons_text = shapely.is_valid_reason(g[invalid])

@@ -18,6 +18,7 @@ from saferstreets.accounts import cli as accounts_cli
 from saferstreets.alerts import cli as alerts_cli
 from saferstreets.areas import cli as areas_cli
 from saferstreets.assessment import cli as assessment_cli
+from saferstreets.backup import cli as backup_cli
 from saferstreets.cli.support import console, open_store, print_app_error
 from saferstreets.config import get_settings
 from saferstreets.crime import cli as crime_cli
@@ -28,6 +29,7 @@ from saferstreets.places import cli as places_cli
 from saferstreets.planning import cli as planning_cli
 from saferstreets.publishing import cli as publishing_cli
 from saferstreets.reports import cli as reports_cli
+from saferstreets.retention import cli as retention_cli
 from saferstreets.surveys import cli as surveys_cli
 from saferstreets.themes import cli as themes_cli
 
@@ -275,6 +277,9 @@ def _wire() -> None:
     app.command("publish")(publishing_cli.publish)
     app.add_typer(accounts_cli.app, name="users")
     app.add_typer(alerts_cli.app, name="alerts")
+    app.add_typer(retention_cli.app, name="retention")
+    app.command("export-all")(backup_cli.export_all_command)
+    app.command("restore")(backup_cli.restore_command)
     app.command("worker")(jobs_cli.worker_command)
     app.add_typer(jobs_cli.app, name="jobs")
 

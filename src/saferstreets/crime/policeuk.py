@@ -213,7 +213,10 @@ def _raw_rows_fast(data: bytes, n_header: int) -> pl.DataFrame | None:
             return None  # a quoted field spans lines, or a quote is cut off: let csv decide
         for i in np.flatnonzero(n_quotes):
             line = data[starts[i] : ends[i]].decode("utf-8").rstrip("\r")
-            n_fields[i] = len(next(csv.reader([line]), []))
+            try:
+                n_fields[i] = len(next(csv.reader([line]), []))
+            except csv.Error:  # e.g. a bare carriage return inside the line
+                return None
     # Blank (or whitespace-only) lines: fewer than 3 non-space bytes and no comma.
     lengths = ends - starts
     blank = (n_commas == 0) & (lengths <= 2)
@@ -231,7 +234,7 @@ def _raw_rows_fast(data: bytes, n_header: int) -> pl.DataFrame | None:
             new_columns=[f"c{i}" for i in range(n_header)],
             schema_overrides=None,
         )
-    except (pl.exceptions.ComputeError, pl.exceptions.NoDataError):
+    except pl.exceptions.PolarsError:  # e.g. a first row of one field (SchemaError)
         return None
     body = np.arange(1, len(starts))  # line index 0 is the header
     keep = body[~blank[1:]]

@@ -55,6 +55,7 @@ from saferstreets.db import (
     session_scope,
 )
 from saferstreets.errors import AppError, InputFileError
+from saferstreets.ingest.archives import ZIP_ERRORS, check_member, unsafe_name
 from saferstreets.ingest.models import ImportRun
 from saferstreets.ingest.service import (
     MAX_PROBLEMS_SHOWN,
@@ -96,8 +97,14 @@ class Member:
     def read(self) -> bytes:
         if self.member is None:
             return self.path.read_bytes()
-        with zipfile.ZipFile(self.path) as archive:
-            return archive.read(self.member)
+        try:
+            with zipfile.ZipFile(self.path) as archive:
+                check_member(archive.getinfo(self.member), self.source)  # a bomb is not read
+                return archive.read(self.member)
+        except ZIP_ERRORS as exc:
+            raise InputFileError(
+                self.source, f"cannot be unpacked: {exc}", hint="download the zip again"
+            ) from None
 
 
 # --------------------------------------------------------------------------- finding the files
@@ -123,7 +130,7 @@ def collect_members(paths: Sequence[Path]) -> tuple[list[Member], list[ImportSum
     def add_zip(path: Path) -> None:
         try:
             archive = zipfile.ZipFile(path)
-        except zipfile.BadZipFile as exc:
+        except ZIP_ERRORS as exc:
             raise InputFileError(
                 path,
                 "is not a readable zip file",
@@ -136,7 +143,9 @@ def collect_members(paths: Sequence[Path]) -> tuple[list[Member], list[ImportSum
                     continue
                 source = f"{path}!{name}"
                 base = name.rsplit("/", 1)[-1]
-                if name.startswith("__MACOSX/") or base.startswith("._"):
+                if unsafe_name(name):
+                    ignore(source, "a name that leads outside the archive: not read")
+                elif name.startswith("__MACOSX/") or base.startswith("._"):
                     ignore(source, "macOS metadata, not data")
                 elif not base.lower().endswith(".csv"):
                     ignore(source, "not a CSV file")
@@ -190,8 +199,12 @@ def _first_line(data: bytes) -> str:
 
 
 def _header_is_police_uk(archive: zipfile.ZipFile, name: str) -> bool:
-    with archive.open(name) as handle:
-        return detect_kind(parse_header(_first_line(handle.read(4096))), name) is not None
+    try:
+        with archive.open(name) as handle:
+            head = handle.read(4096)
+    except ZIP_ERRORS:
+        return False  # cannot be unpacked: passed over as not police.uk, and listed
+    return detect_kind(parse_header(_first_line(head)), name) is not None
 
 
 def _file_header_is_police_uk(path: Path) -> bool:

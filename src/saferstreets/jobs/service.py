@@ -39,6 +39,7 @@ KIND_MODULES = [
     "saferstreets.assessment.jobs",
     "saferstreets.publishing.jobs",
     "saferstreets.alerts.jobs",
+    "saferstreets.retention.jobs",
 ]
 
 #: a job whose worker died is run again this many extra times before it is marked failed

@@ -315,19 +315,12 @@ def area_updates(*, session: Session, report: Report, limit: int = 5) -> list[di
 
 
 def delete_report(*, session: Session, code: str) -> None:
-    """Delete the report with this receipt code, and everything derived from its words."""
-    from saferstreets.reports.models import SafeguardingReview
-    from saferstreets.themes.models import ThemeAssignment
+    """Delete the report with this receipt code, and everything derived from it (see
+    :func:`saferstreets.retention.service.erase_report`)."""
+    from saferstreets.retention.service import erase_report
 
     report = report_for_receipt(session=session, code=code)
-    session.execute(sa.delete(SafeguardingReview).where(SafeguardingReview.report_id == report.id))
-    session.execute(
-        sa.delete(ThemeAssignment).where(
-            ThemeAssignment.owner_kind == "report", ThemeAssignment.owner_id == report.id
-        )
-    )
-    session.execute(sa.delete(Report).where(Report.id == report.id))
-    session.flush()
+    erase_report(session=session, report=report)
     session.expunge(report)
 
 

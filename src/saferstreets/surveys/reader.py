@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from saferstreets.errors import InputFileError
+from saferstreets.ingest.archives import check_xlsx
 from saferstreets.ingest.records import Problem
 from saferstreets.surveys.normalise import cell_text, key
 
@@ -159,6 +160,7 @@ def _read_xlsx(path: Path, data: bytes, *, sheet: str | None) -> dict[str | None
     """Each sheet's cells as text (dates as ISO text), read with calamine (fastexcel)."""
     import fastexcel
 
+    check_xlsx(path, data)  # a zip bomb, or two far-apart cells that would abort calamine
     try:
         book = fastexcel.read_excel(data)
     except Exception as exc:  # fastexcel raises its own errors for damaged or cut-off workbooks

@@ -304,7 +304,17 @@ def assign_all(
             progress("assigning themes to free text", min(start + BATCH, total), total)
     with session_scope(engine) as session:
         if len(todo) == len(texts):  # every text scored again: clear in two statements
-            session.execute(sa.delete(ThemeAssignment).where(ThemeAssignment.source == "model"))
+            # Only the assignments of scored texts: a text whose words retention removed has
+            # no marker and keeps the themes found in it (saferstreets.retention).
+            marked = sa.select(ThemeScored.owner_id).where(
+                ThemeScored.owner_kind == ThemeAssignment.owner_kind,
+                ThemeScored.owner_id == ThemeAssignment.owner_id,
+            )
+            session.execute(
+                sa.delete(ThemeAssignment).where(
+                    ThemeAssignment.source == "model", sa.exists(marked)
+                )
+            )
             session.execute(sa.delete(ThemeScored))
         else:
             _forget_model_assignments(session, [(t.owner_kind, t.owner_id) for t in todo] + gone)

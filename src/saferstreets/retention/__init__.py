@@ -1,0 +1,1 @@
+"""Retention: reporters' words and exact points kept no longer than the configured periods."""

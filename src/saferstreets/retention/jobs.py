@@ -25,5 +25,7 @@ def apply(
     from saferstreets.retention.service import apply_retention
 
     with session_scope(engine) as session:
-        result = apply_retention(session=session, settings=settings, now=utcnow(), progress=progress)
+        result = apply_retention(
+            session=session, settings=settings, now=utcnow(), progress=progress
+        )
         return result.as_detail()

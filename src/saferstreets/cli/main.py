@@ -161,7 +161,7 @@ def serve(
     workers: Annotated[int, typer.Option(help="Worker processes.")] = 1,
 ) -> None:
     """Serve the web app (public pages and staff pages)."""
-    import uvicorn
+    from saferstreets.web import serving
 
     settings = get_settings()
     host = host or settings.host
@@ -176,15 +176,7 @@ def serve(
     console.print(
         f"saferstreets is serving on [bold]http://{host}:{port}/[/bold] (Ctrl+C stops it)"
     )
-    uvicorn.run(
-        "saferstreets.web.app:create_app",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        access_log=False,  # access logs would record client addresses
-        log_level="warning",
-    )
+    serving.run(host=host, port=port, workers=workers)  # TCP_NODELAY kept with workers > 1
 
 
 @app.command("demo")

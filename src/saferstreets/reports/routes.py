@@ -257,14 +257,6 @@ def _send(request: Request, session: Any, settings: Any, values: dict[str, Any])
 
     def store() -> tuple[str, bool]:
         bound_waits(session)
-        try:
-            submissions.claim(session=session, key=key, now=now(request))
-        except sa.exc.IntegrityError:  # sent twice at once, and the other one won
-            session.rollback()
-            found = submissions.stored_receipt(session=session, key=key)
-            if found is None:
-                raise
-            return found
         resolve_place_choice(session=session, values=values)
         report, code = service.create_report(
             session=session,
@@ -273,7 +265,15 @@ def _send(request: Request, session: Any, settings: Any, values: dict[str, Any])
             force_name=settings.force_name,
             settings=settings,
         )
-        submissions.seal(session=session, key=key, code=code, urgent=report.urgent)
+        try:
+            submissions.record(session=session, key=key, now=now(request), code=code,
+                               urgent=report.urgent)  # fmt: skip
+        except sa.exc.IntegrityError:  # sent twice at once, and the other one was stored
+            session.rollback()
+            found = submissions.stored_receipt(session=session, key=key)
+            if found is None:
+                raise
+            return found
         session.commit()  # save first: the report is stored before she sees the thank-you page
         return code, report.urgent
 

@@ -46,10 +46,11 @@ def stored_receipt(*, session: Session, key: str) -> tuple[str, bool] | None:
     return unseal_code(key, row.receipt), bool(row.urgent)
 
 
-def claim(*, session: Session, key: str, now: datetime) -> None:
-    """Write ``key``'s row (flushed, not committed) before the report is built: a second sending
-    of the same form, at the same moment, waits here for this one and then fails on the
-    primary key (``sa.exc.IntegrityError``), and the caller shows this one's receipt."""
+def record(*, session: Session, key: str, now: datetime, code: str, urgent: bool) -> None:
+    """Write ``key``'s row, with the receipt sealed under it, in the report's transaction (flushed,
+    not committed). A second sending of the same form at the same moment stops here: its INSERT
+    waits for this transaction and then fails on the primary key (``sa.exc.IntegrityError``),
+    which rolls its report back; the caller then shows this one's receipt."""
     if PURGE.due():
         session.execute(sa.delete(SubmissionKey).where(SubmissionKey.expires_at <= now))
     session.add(
@@ -57,17 +58,8 @@ def claim(*, session: Session, key: str, now: datetime) -> None:
             id_hash=token_hash(key),
             created_at=now,
             expires_at=now + KEEP_FOR,
-            receipt="",
-            urgent=False,
+            receipt=seal_code(key, code),
+            urgent=bool(urgent),
         )
     )
-    session.flush()
-
-
-def seal(*, session: Session, key: str, code: str, urgent: bool) -> None:
-    """Keep the receipt of the report just stored under ``key`` (same transaction as the report)."""
-    row = session.get(SubmissionKey, token_hash(key))
-    assert row is not None, "claim() first"
-    row.receipt = seal_code(key, code)
-    row.urgent = bool(urgent)
     session.flush()

@@ -118,7 +118,8 @@ class Settings(BaseSettings):
     report_rate_limit: int = Field(
         default=10,
         ge=1,
-        description="Public reports accepted per client per hour (counted in the store: all workers and servers together).",
+        description="Public reports accepted per client per hour (all workers and servers count "
+        "together, in the store).",
     )
     max_body_bytes: int = Field(
         default=64 * 1024,

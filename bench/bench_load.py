@@ -5,9 +5,10 @@ the receipt) while staff read the overview and safeguarding queue and open local
 
 1. **Steady load**: reports/s and POST latency (p50/p95/p99) of acknowledged reports.
 2. **Faults, under the same load**: ``kill -9`` of one worker (uvicorn starts another), then a
-   lock on ``report`` held longer than a submission waits (``reports.routes.LOCK_WAIT``), then,
-   only with ``SAFERSTREETS_BENCH_RESTART_PG=1``, a restart of the PostgreSQL server (other
-   people's tests may use that server: run it on purpose, once).
+   lock on ``report`` held longer than a submission waits (``reports.routes.LOCK_WAIT``), then a
+   restart of PostgreSQL. The bench runs its own PostgreSQL server (``initdb`` in a temporary
+   folder, on a free port), so the restart disturbs no one else; without ``initdb`` it uses
+   ``SAFERSTREETS_TEST_POSTGRES_URL`` and skips the restart.
 3. **The count check**: every acknowledged report is in the store exactly once (none lost, none
    twice, none stored without her being told), and every acknowledged staff write is there.
 4. **The peer**: the same steady load on the same app run by plain ``uvicorn --workers 4`` (what
@@ -24,6 +25,7 @@ import asyncio
 import os
 import re
 import secrets
+import shutil
 import signal
 import subprocess
 import sys
@@ -44,7 +46,61 @@ from bench.common import ROOT, markdown_table
 ADMIN_URL = os.environ.get(
     "SAFERSTREETS_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
 ).replace("postgresql://", "postgresql+psycopg://", 1)
+
+
+class PrivatePostgres:
+    """A PostgreSQL server of the bench's own (initdb in a temporary folder, a free port), so
+    that restarting it under load disturbs nobody else's tests. None where no initdb is found."""
+
+    def __init__(self) -> None:
+        found = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"))
+        if not found:
+            raise FileNotFoundError("no initdb")
+        self.bin = found[-1].parent
+        self.home = Path(tempfile.mkdtemp(prefix="bench-load-pg-"))
+        self.data = self.home / "data"
+        self.port = _free_port()
+        self.as_postgres = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+        if self.as_postgres:
+            subprocess.run(["chown", "postgres", str(self.home)], check=True)
+        self._run("initdb", "-D", str(self.data), "-A", "trust", "-U", "postgres", "--no-sync")
+        self._ctl("start")
+        self.url = f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/postgres"
+
+    def _run(self, tool: str, *args: str) -> None:
+        command = [*self.as_postgres, str(self.bin / tool), *args]
+        subprocess.run(command, check=True, capture_output=True, cwd=self.home)
+
+    def _ctl(self, action: str) -> None:
+        options = (
+            f"-p {self.port} -k {self.home} -c listen_addresses=127.0.0.1 -c max_connections=200"
+        )
+        self._run(
+            "pg_ctl",
+            "-D",
+            str(self.data),
+            "-o",
+            options,
+            "-m",
+            "fast",
+            "-w",
+            "-l",
+            str(self.home / "log"),
+            action,
+        )
+
+    def restart(self) -> None:
+        self._ctl("restart")
+
+    def stop(self) -> None:
+        try:
+            self._run("pg_ctl", "-D", str(self.data), "-m", "immediate", "-w", "stop")
+        finally:
+            shutil.rmtree(self.home, ignore_errors=True)
+
+
 WORKERS = 4
+LOGS: dict[int, Path] = {}  # server process id -> its stderr
 WARM = 8.0  # seconds of load before measuring: each worker compiles its templates, fills its pool
 
 
@@ -56,7 +112,7 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _make_store() -> tuple[str, Any]:
+def _make_store(admin_url: str) -> tuple[str, Any]:
     """A fresh PostgreSQL database with the demo county's areas, reports and accounts."""
     from rich.console import Console
 
@@ -64,11 +120,11 @@ def _make_store() -> tuple[str, Any]:
     from saferstreets.db import make_engine
     from saferstreets.demo import pipeline
 
-    admin = sa.create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
+    admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
     name = f"saferstreets_bench_load_{uuid.uuid4().hex[:8]}"
     with admin.connect() as conn:
         conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    url = sa.engine.make_url(ADMIN_URL).set(database=name).render_as_string(hide_password=False)
+    url = sa.engine.make_url(admin_url).set(database=name).render_as_string(hide_password=False)
     out = Path(tempfile.mkdtemp(prefix="bench-load-"))
     settings = Settings(env="test", database_url=url, data_dir=out, secret_key="x" * 40)
     engine = make_engine(url)
@@ -105,6 +161,7 @@ def _env(url: str) -> dict[str, str]:
 
 
 def _start(url: str, *, peer: bool) -> tuple[subprocess.Popen, str]:
+    """The server, and its base URL; its error log is ``process.args``' companion, ``LOGS``."""
     port = _free_port()
     if peer:  # plain uvicorn, as the FastAPI docs run it
         command = [
@@ -136,24 +193,28 @@ def _start(url: str, *, peer: bool) -> tuple[subprocess.Popen, str]:
             "--workers",
             str(WORKERS),
         ]
+    errors = tempfile.NamedTemporaryFile(prefix="bench-load-", suffix=".log", delete=False)  # noqa: SIM115 - the server writes to it until stopped
     process = subprocess.Popen(
         command,
         env=_env(url),
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stderr=errors,
         start_new_session=True,
     )
     base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline:
+    LOGS[process.pid] = Path(errors.name)
+    deadline = time.monotonic() + 240
+    while time.monotonic() < deadline and process.poll() is None:
         try:
             if httpx.get(base + "/report", timeout=2).status_code == 200:
                 time.sleep(2)  # every worker up
                 return process, base
         except httpx.HTTPError:
             time.sleep(0.3)
-    _stop(process)
-    raise RuntimeError("the server did not start")
+    if process.poll() is None:
+        _stop(process)
+    tail = Path(errors.name).read_text(errors="replace")[-1500:]
+    raise RuntimeError(f"the server did not start: {tail}")
 
 
 def _stop(process: subprocess.Popen) -> None:
@@ -199,10 +260,12 @@ def _points_and_ward(url: str) -> tuple[list[tuple[float, float]], str]:
 class Faults:
     """What happens to the server during the fault phase, each logged with its time."""
 
-    def __init__(self, url: str, server: subprocess.Popen) -> None:
+    def __init__(self, url: str, server: subprocess.Popen, pg: PrivatePostgres | None) -> None:
         self.url = url
         self.server = server
+        self.pg = pg
         self.log: list[str] = []
+        self.holder: threading.Thread | None = None
 
     def kill_a_worker(self) -> None:
         workers = _workers(self.server.pid)
@@ -213,16 +276,25 @@ class Faults:
     def hold_lock(self, seconds: float) -> threading.Thread:
         def hold() -> None:
             engine = sa.create_engine(self.url.replace("postgresql://", "postgresql+psycopg://", 1))
-            with engine.connect() as conn:
-                conn.execute(sa.text("LOCK TABLE report IN ACCESS EXCLUSIVE MODE"))
-                time.sleep(seconds)
-                conn.rollback()
-            engine.dispose()
+            try:
+                with engine.connect() as conn:
+                    asked = time.monotonic()
+                    conn.execute(sa.text("LOCK TABLE report IN ACCESS EXCLUSIVE MODE"))
+                    waited = time.monotonic() - asked
+                    time.sleep(seconds)
+                    conn.rollback()
+                self.log.append(
+                    f"ACCESS EXCLUSIVE lock on report held {seconds:.0f} s "
+                    f"(granted after {waited:.1f} s)"
+                )
+            except sa.exc.SQLAlchemyError as exc:
+                self.log.append(f"the lock on report failed: {type(exc).__name__}")
+            finally:
+                engine.dispose()
 
-        thread = threading.Thread(target=hold)
-        thread.start()
-        self.log.append(f"ACCESS EXCLUSIVE lock on report held {seconds:.0f} s")
-        return thread
+        self.holder = threading.Thread(target=hold)
+        self.holder.start()
+        return self.holder
 
     def restart_postgres(self) -> None:
         version = sorted(os.listdir("/etc/postgresql"))[-1]
@@ -263,7 +335,9 @@ async def _drive(
             await asyncio.to_thread(action)
     await asyncio.sleep(max(0.0, started + total - time.monotonic()))
     stop.set()
-    await asyncio.gather(*tasks)
+    for failed in await asyncio.gather(*tasks, return_exceptions=True):
+        if isinstance(failed, BaseException):
+            stats.client_failures.append(repr(failed)[:200])
 
 
 def _profile(pid: int, seconds: int) -> list[tuple[str, float]]:
@@ -421,16 +495,25 @@ def _purge_cost(url: str, calls: int) -> list[list[Any]]:
 def run(*, quick: bool) -> str:
     clients = 10 if quick else 50
     steady = 5.0 if quick else 20.0
-    restart_pg = os.environ.get("SAFERSTREETS_BENCH_RESTART_PG") == "1"
-    try:
-        url, admin = _make_store()
-    except sa.exc.OperationalError as exc:
-        return f"PostgreSQL did not answer ({type(exc).__name__}): nothing measured.\n"
     load_before = os.getloadavg()
+    pg: PrivatePostgres | None
     try:
-        return _measure(url, clients, steady, quick, restart_pg, load_before)
+        pg = PrivatePostgres()
+    except (OSError, subprocess.CalledProcessError) as exc:
+        print(f"   no private PostgreSQL ({exc!r}): the shared server, and no restart")
+        pg = None
+    try:
+        try:
+            url, admin = _make_store(pg.url if pg else ADMIN_URL)
+        except sa.exc.OperationalError as exc:
+            return f"PostgreSQL did not answer ({type(exc).__name__}): nothing measured.\n"
+        try:
+            return _measure(url, clients, steady, quick, pg, load_before)
+        finally:
+            _drop_store(url, admin)
     finally:
-        _drop_store(url, admin)
+        if pg is not None:
+            pg.stop()
 
 
 def _measure(
@@ -438,7 +521,7 @@ def _measure(
     clients: int,
     steady: float,
     quick: bool,
-    restart_pg: bool,
+    pg: PrivatePostgres | None,
     load_before: tuple[float, float, float],
 ) -> str:
     points, ward = _points_and_ward(url)
@@ -446,7 +529,7 @@ def _measure(
     stats = lc.Stats()
     profile: list = []
     try:
-        faults = Faults(url, server)
+        faults = Faults(url, server, pg)
         profiler = threading.Thread(
             target=lambda: profile.extend(_profile(_workers(server.pid)[0], 10 if not quick else 3))
         )
@@ -458,7 +541,7 @@ def _measure(
             (WARM + steady + 5, "faults", lambda: faults.hold_lock(lock_s)),
         ]
         total = WARM + steady + 5 + lock_s + 7
-        if restart_pg:
+        if pg is not None:
             plan.append((total, "faults", faults.restart_postgres))
             total += 10
         plan.append((total, "recovered", None))
@@ -469,6 +552,13 @@ def _measure(
     finally:
         _stop(server)
     counts = _count_check(url, stats)
+    causes = Counter(
+        re.findall(
+            r"did not answer \((\w+)\)|unavailable on [A-Z]+ \S+: (\w+)",
+            LOGS[server.pid].read_text(errors="replace"),
+        )
+    )
+    stats.unsaved_causes = Counter({a or b: n for (a, b), n in causes.items()})
     seconds = {"steady": steady, "faults": total - 5 - WARM - steady, "recovered": 5.0}
     rows = _latency_rows(stats, "saferstreets serve", ["steady", "faults", "recovered"], seconds)
     peer_stats = lc.Stats()
@@ -534,7 +624,10 @@ def _table(
         f"503 pages that gave her words and key back: {stats.unsaved_kept_words}; that did "
         f"not: {stats.unsaved_lost_words}. Connections reset: {stats.transport_errors}. "
         f"Reports acknowledged after being sent more than once (same key, one report): "
-        f"{stats.resent_same_receipt}.",
+        f"{stats.resent_same_receipt}. Load-generator tasks that failed: "
+        f"{len(stats.client_failures)} {stats.client_failures[:3]}. Why the server answered 503 "
+        f"(its log: error types only): {dict(stats.unsaved_causes)} (TimeoutError: no pooled "
+        "connection within 10 s; OperationalError: a lock or statement timeout, or the restart).",
         "",
         "Count check (every acknowledged report stored exactly once):",
         "",

@@ -38,6 +38,8 @@ class Stats:
     staff_ms: list[float] = field(default_factory=list)
     staff_statuses: Counter = field(default_factory=Counter)
     issues_acked: list[str] = field(default_factory=list)
+    client_failures: list[str] = field(default_factory=list)
+    unsaved_causes: Counter = field(default_factory=Counter)
 
     def count(self, status: int | str, ms: float | None = None) -> None:
         self.statuses.setdefault(self.phase, Counter())[str(status)] += 1
@@ -68,7 +70,7 @@ async def _form(client: httpx.AsyncClient, stats: Stats, deadline: float) -> str
             page = await client.get("/report")
             if page.status_code == 200:
                 return page.text
-        except httpx.TransportError:
+        except httpx.HTTPError:
             stats.transport_errors += 1
         await asyncio.sleep(0.2)
     return None
@@ -83,7 +85,7 @@ async def _send_until_acknowledged(
         started = time.perf_counter()
         try:
             answer = await client.post("/report", data=fields)
-        except httpx.TransportError:  # a worker killed under it, the connection reset
+        except httpx.HTTPError:  # a worker killed under it, the connection reset
             stats.transport_errors += 1
             stats.count("reset")
             await asyncio.sleep(0.2)
@@ -91,8 +93,11 @@ async def _send_until_acknowledged(
         ms = (time.perf_counter() - started) * 1000
         if answer.status_code == 303:
             stats.count(303, ms)
-            thanks = await client.get("/report/thanks")
-            code = RECEIPT.search(thanks.text)
+            try:
+                code = RECEIPT.search((await client.get("/report/thanks")).text)
+            except httpx.HTTPError:  # acknowledged (303) all the same; the receipt page was lost
+                stats.transport_errors += 1
+                code = None
             stats.acked[stats.phase] = stats.acked.get(stats.phase, 0) + 1
             stats.acked_markers.append(marker)
             if code:
@@ -158,7 +163,7 @@ async def staff(
                     await _new_issue(
                         client, stats, csrf.group(1), ward, f"bench-issue-{number}-{n}"
                     )
-            except httpx.TransportError:
+            except httpx.HTTPError:
                 stats.staff_statuses["reset"] += 1
                 await asyncio.sleep(0.2)
             await asyncio.sleep(0.05)
@@ -176,7 +181,7 @@ async def _sign_in(client: httpx.AsyncClient, deadline: float) -> bool:
             }
             if (await client.post("/login", data=data)).status_code == 303:
                 return True
-        except httpx.TransportError:
+        except httpx.HTTPError:
             pass
         await asyncio.sleep(0.5)
     return False

@@ -552,13 +552,9 @@ def _measure(
     finally:
         _stop(server)
     counts = _count_check(url, stats)
-    causes = Counter(
-        re.findall(
-            r"did not answer \((\w+)\)|unavailable on [A-Z]+ \S+: (\w+)",
-            LOGS[server.pid].read_text(errors="replace"),
-        )
-    )
-    stats.unsaved_causes = Counter({a or b: n for (a, b), n in causes.items()})
+    log_text = LOGS[server.pid].read_text(errors="replace")
+    pattern = r"did not answer \((\w+)\)|unavailable on [A-Z]+ \S+: (\w+)"
+    stats.unsaved_causes = Counter(a or b for a, b in re.findall(pattern, log_text))
     seconds = {"steady": steady, "faults": total - 5 - WARM - steady, "recovered": 5.0}
     rows = _latency_rows(stats, "saferstreets serve", ["steady", "faults", "recovered"], seconds)
     peer_stats = lc.Stats()

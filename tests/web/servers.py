@@ -56,7 +56,7 @@ def serving(settings: Settings, *, workers: int = 1, **env: str) -> Iterator[tup
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 240  # a loaded machine starts workers slowly
         while True:
             if process.poll() is not None:
                 raise AssertionError(f"serve ended: {process.stderr.read().decode()[-2000:]}")  # type: ignore[union-attr]

@@ -340,6 +340,18 @@ async def _drive(
             stats.client_failures.append(repr(failed)[:200])
 
 
+def _busiest(pids: list[int]) -> int:
+    """The worker that used the most CPU over the last second (the one worth profiling)."""
+
+    def cpu(pid: int) -> int:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return int(fields[11]) + int(fields[12])  # utime + stime
+
+    before = {pid: cpu(pid) for pid in pids}
+    time.sleep(1)
+    return max(pids, key=lambda pid: cpu(pid) - before[pid])
+
+
 def _profile(pid: int, seconds: int) -> list[tuple[str, float]]:
     """Where one worker spends its time: py-spy's samples by leaf function (share of samples)."""
     spy = Path(sys.executable).with_name("py-spy")
@@ -531,7 +543,7 @@ def _measure(
     try:
         faults = Faults(url, server, pg)
         profiler = threading.Thread(
-            target=lambda: profile.extend(_profile(_workers(server.pid)[0], 10 if not quick else 3))
+            target=lambda: profile.extend(_profile(_busiest(_workers(server.pid)), 10 if not quick else 3))
         )
         lock_s = 8.0
         plan: list[tuple[float, str, Any]] = [

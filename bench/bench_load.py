@@ -542,8 +542,9 @@ def _measure(
     profile: list = []
     try:
         faults = Faults(url, server, pg)
+        sample_s = 3 if quick else 10
         profiler = threading.Thread(
-            target=lambda: profile.extend(_profile(_busiest(_workers(server.pid)), 10 if not quick else 3))
+            target=lambda: profile.extend(_profile(_busiest(_workers(server.pid)), sample_s))
         )
         lock_s = 8.0
         plan: list[tuple[float, str, Any]] = [

@@ -123,7 +123,10 @@ class Settings(BaseSettings):
         description="The neutral site the quick-exit button and the Escape key go to.",
     )
     report_rate_limit: int = Field(
-        default=10, ge=1, description="Public reports accepted per client per hour (per worker)."
+        default=10,
+        ge=1,
+        description="Public reports accepted per client per hour (all workers and servers count "
+        "together, in the store).",
     )
     max_body_bytes: int = Field(
         default=64 * 1024,

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+import time
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager, suppress
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy import event
@@ -37,8 +38,18 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_MS}")
     cursor.close()
+
+
+#: How long a SQLite writer waits for another writer's lock before giving up (``busy_timeout``).
+#: Writers queue in the busy handler; a write lock held longer than this (a long import) gives
+#: the 503 page that keeps the form, never "database is locked" (see ``STORE_TROUBLE``).
+SQLITE_BUSY_MS = 10_000
+#: PostgreSQL: a new connection that does not answer within this many seconds is a failure
+#: (the server restarting or gone), and a request waits at most this long for a pooled one.
+CONNECT_TIMEOUT_S = 5
+POOL_TIMEOUT_S = 10
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
@@ -74,7 +85,9 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
             f"Unsupported database {sa_url.get_backend_name()!r}",
             hint="use SQLite (the default) or PostgreSQL",
         )
-    return sa.create_engine(url, pool_pre_ping=True, **kwargs)
+    kwargs.setdefault("pool_timeout", POOL_TIMEOUT_S)
+    connect_args = {"connect_timeout": CONNECT_TIMEOUT_S, **kwargs.pop("connect_args", {})}
+    return sa.create_engine(url, pool_pre_ping=True, connect_args=connect_args, **kwargs)
 
 
 _engines: dict[str, Engine] = {}
@@ -167,3 +180,65 @@ def ensure_indexes(engine: Engine, tables: Iterable[str] | None = None) -> list[
         for index in missing:
             index.create(conn)
     return [str(index.name) for index in missing]
+
+
+# -- a store that is restarting, locked or slow ------------------------------------------------
+
+#: What a store in trouble raises: a lost or refused connection, a lock or statement timeout,
+#: SQLite's "database is locked", or no pooled connection free in time. Routes that must keep
+#: what was typed catch these; the app's error handler turns any other into a 503 page.
+STORE_TROUBLE: tuple[type[Exception], ...] = (
+    sa.exc.OperationalError,
+    sa.exc.InterfaceError,
+    sa.exc.TimeoutError,
+)
+
+# PostgreSQL SQLSTATEs worth one more try at once: the connection failed or the server is
+# shutting down or starting (a restart), a serialization failure or a deadlock. A lock timeout
+# (55P03) is not: it has already waited, and waiting again would only double the wait.
+_PG_RETRY = {
+    *("08000", "08001", "08003", "08004", "08006"),  # connection failures
+    *("57P01", "57P02", "57P03"),  # shutting down, crashed, starting up
+    *("40001", "40P01"),  # serialization failure, deadlock
+}
+
+T = TypeVar("T")
+
+
+def worth_retrying(exc: BaseException) -> bool:
+    """True for a failure that another try, at once, may not meet (see ``with_retries``)."""
+    if isinstance(exc, sa.exc.DBAPIError) and exc.connection_invalidated:
+        return True
+    if not isinstance(exc, sa.exc.OperationalError | sa.exc.InterfaceError):
+        return False
+    if getattr(exc.orig, "sqlstate", None) in _PG_RETRY:
+        return True
+    text = str(exc.orig).lower()
+    return "database is locked" in text or "database table is locked" in text
+
+
+def with_retries(
+    work: Callable[[], T],
+    *,
+    session: Session | None = None,
+    attempts: int = 3,
+    budget_s: float = 3.0,
+    pause_s: float = 0.1,
+) -> T:
+    """Run ``work`` (one whole transaction) again, up to ``attempts`` times, while it fails in a
+    way ``worth_retrying`` and less than ``budget_s`` has passed; roll ``session`` back between
+    tries. Bounded both ways, so a store that stays down gives its error within about
+    ``budget_s`` plus one try, for the caller's 503."""
+    started = time.monotonic()
+    for attempt in range(1, attempts + 1):
+        try:
+            return work()
+        except STORE_TROUBLE as exc:
+            if session is not None:
+                with suppress(*STORE_TROUBLE):
+                    session.rollback()
+            spent = time.monotonic() - started
+            if attempt == attempts or spent >= budget_s or not worth_retrying(exc):
+                raise
+            time.sleep(pause_s * attempt)
+    raise AssertionError("unreachable")  # pragma: no cover

@@ -435,12 +435,12 @@ def test_the_development_key_is_refused_outside_development_on_loopback(settings
 
 
 def test_serve_refuses_the_development_key_on_a_public_address(app_env, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    import uvicorn
+    from saferstreets.web import serving
 
     monkeypatch.setenv("SAFERSTREETS_HOST", "127.0.0.1")  # serve sets it: restored after
     monkeypatch.setenv("SAFERSTREETS_SECRET_KEY", DEV_SECRET)
     monkeypatch.setenv("SAFERSTREETS_ENV", "development")
-    monkeypatch.setattr(uvicorn, "run", lambda *a, **k: pytest.fail("the server started"))
+    monkeypatch.setattr(serving, "run", lambda *a, **k: pytest.fail("the server started"))
     from saferstreets.config import get_settings
 
     get_settings.cache_clear()
@@ -448,7 +448,7 @@ def test_serve_refuses_the_development_key_on_a_public_address(app_env, monkeypa
     assert result.exit_code != 0
     assert "development key" in result.output and "Traceback" not in result.output
     started: list[dict] = []
-    monkeypatch.setattr(uvicorn, "run", lambda *a, **k: started.append(k))
+    monkeypatch.setattr(serving, "run", lambda *a, **k: started.append(k))
     get_settings.cache_clear()
     result = runner.invoke(cli, ["serve", "--host", "127.0.0.1", "--port", "8799"])
     assert result.exit_code == 0, result.output

@@ -104,3 +104,28 @@ class PasswordReset(Base):
     created_at: Mapped[datetime] = mapped_column()
     expires_at: Mapped[datetime] = mapped_column()
     used_at: Mapped[datetime | None] = mapped_column()
+
+
+class RateLimitKey(Base):
+    """The random key under which client addresses are digested for rate limits, one per hour.
+
+    Shared by every worker and server through the store, and deleted once it is two hours old:
+    after that nothing links a bucket's digest to an address (``accounts.rate_limits``).
+    """
+
+    __tablename__ = "rate_limit_key"
+
+    epoch: Mapped[int] = mapped_column(sa.BigInteger, primary_key=True, autoincrement=False)
+    key: Mapped[str] = mapped_column(sa.String(64))  # hex of 32 random bytes
+
+
+class RateBucket(Base):
+    """One client's recent requests against one limit: ``name:`` and an HMAC of its address
+    under the hour's ``RateLimitKey``, with the times (Unix seconds) of requests let through."""
+
+    __tablename__ = "rate_bucket"
+    __table_args__ = (sa.Index("ix_rate_bucket_updated_at", "updated_at"),)
+
+    key: Mapped[str] = mapped_column(sa.String(80), primary_key=True)
+    stamps: Mapped[list] = mapped_column(JSONType, default=list)
+    updated_at: Mapped[datetime] = mapped_column()

@@ -190,7 +190,7 @@ def serve(
     ] = True,
 ) -> None:
     """Serve the web app (public pages and staff pages)."""
-    import uvicorn
+    from saferstreets.web import serving
 
     settings = get_settings()
     host = host or settings.host
@@ -207,15 +207,7 @@ def serve(
     )
     supervisor = _start_job_worker() if job_worker else None
     try:
-        uvicorn.run(
-            "saferstreets.web.app:create_app",
-            factory=True,
-            host=host,
-            port=port,
-            workers=workers,
-            access_log=False,  # access logs would record client addresses
-            log_level="warning",
-        )
+        serving.run(host=host, port=port, workers=workers)  # TCP_NODELAY kept with workers > 1
     finally:
         if supervisor is not None:
             supervisor.stop()

@@ -78,3 +78,21 @@ class SafeguardingReview(Base):
     reviewed_at: Mapped[datetime]
     outcome: Mapped[str] = mapped_column(sa.String(32))
     note: Mapped[str | None] = mapped_column(sa.Text)
+
+
+class SubmissionKey(Base):
+    """A report form's one-time key, once a report was stored under it (``reports.submissions``).
+
+    Only the key's SHA-256 is here; the key itself is in her page. The receipt code is sealed
+    under the key (as a receipt cookie's is under its token), so sending the same form again
+    shows the same receipt and stores nothing more. No link to the report is kept.
+    """
+
+    __tablename__ = "submission_key"
+    __table_args__ = (sa.Index("ix_submission_key_expires_at", "expires_at"),)
+
+    id_hash: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    receipt: Mapped[str] = mapped_column(sa.String(64))  # sealed receipt code, hex
+    urgent: Mapped[bool] = mapped_column(default=False)

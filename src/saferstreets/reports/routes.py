@@ -6,17 +6,21 @@ report form works without JavaScript (a two-step place search) and is better wit
 
 from __future__ import annotations
 
+import logging
 import re
+from contextlib import suppress
 from datetime import date
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
+import sqlalchemy as sa
 from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
 from starlette.datastructures import FormData
 
+from saferstreets.db import STORE_TROUBLE, is_postgres, with_retries
 from saferstreets.errors import AppError, ValidationFailed
-from saferstreets.reports import safeguarding, service
+from saferstreets.reports import safeguarding, service, submissions
 from saferstreets.reports.models import REVIEW_OUTCOMES, URGENCY_LABELS
 from saferstreets.reports.safeguarding import MAX_REVIEWED_AT_ONCE, QueueFilters
 from saferstreets.reports.schemas import (
@@ -31,8 +35,9 @@ from saferstreets.reports.schemas import (
 from saferstreets.themes.taxonomy import label
 from saferstreets.web.deps import SessionDep, SettingsDep, require_role, templates
 from saferstreets.web.security import check_csrf, csrf_token, rate_limit
-from saferstreets.web.sessions import keep_receipt, take_receipt
+from saferstreets.web.sessions import keep_receipt, now, take_receipt
 
+log = logging.getLogger(__name__)
 router = APIRouter()
 
 MAX_FORM_BYTES = 32 * 1024  # the longest honest form is about 10 kB
@@ -83,6 +88,8 @@ def _values(form: FormData) -> dict[str, Any]:
     values["happens_regularly"] = values["happens_regularly"] == "yes"
     if values["occurred_on"]:
         values["occurred_on"] = _parse_date(values["occurred_on"])
+    # The form's one-time key; a form sent without one (an old page) gets one from here on.
+    values[KEY] = submissions.usable(form.get(submissions.FIELD)) or submissions.new_key()
     return values
 
 
@@ -94,8 +101,13 @@ def _form_page(
     matches: list[dict[str, Any]] | None = None,
     searched: bool = False,
     status_code: int = 200,
+    unsaved: bool = False,
 ) -> Response:
-    values = values or {"reasons": [], "occurred_on": service.received_today().isoformat()}
+    values = values or {
+        "reasons": [],
+        "occurred_on": service.received_today().isoformat(),
+        "submission_key": submissions.new_key(),
+    }
     return templates.TemplateResponse(
         request,
         "public/report.html",
@@ -105,6 +117,7 @@ def _form_page(
             "errors": errors or {},
             "matches": matches or [],
             "searched": searched,
+            "unsaved": unsaved,
             "reasons": FORM_REASONS,
             "time_bands": TIME_BANDS,
             "age_bands": AGE_BANDS,
@@ -190,37 +203,80 @@ def report_form(request: Request, settings: SettingsDep) -> Response:
     return _form_page(request, settings)
 
 
+async def posted_report_form(request: Request) -> FormData:
+    """The report form, read here (on the event loop) so that the route can be a plain ``def``
+    (run in the thread pool) and wait on the store without holding up other requests."""
+    return await _read_form(request)
+
+
+ReportForm = Annotated[FormData, Depends(posted_report_form)]
+
+
 @router.post("/report", include_in_schema=False)
-async def report_submit(request: Request, session: SessionDep, settings: SettingsDep) -> Response:
-    form = await _read_form(request)
+def report_submit(
+    request: Request, session: SessionDep, settings: SettingsDep, form: ReportForm
+) -> Response:
     check_csrf(request, str(form.get("csrf_token") or ""))
     values = _values(form)
-    action = form.get("action") or "send"
-    if action == "find":
-        rate_limit(request, "lookup", settings.lookup_rate_limit)
-        values["area_code"] = None
-        matches = find_places(session=session, text=values.get("place_text"), near=_near(values))
-        if len(matches) == 1:
-            values["area_code"] = matches[0]["code"]
-        errors = {}
-        if not values.get("place_text"):
-            errors["place_text"] = "Type a street, area or place name, then choose Find this place"
-        return _form_page(request, settings, values, errors, matches, searched=True)
-    if form.get(HONEYPOT):
-        raise ValidationFailed(
-            "This form could not be sent. Please reload the page and try again.", status=400
-        )
-    rate_limit(request, "report", settings.report_rate_limit)
-    resolve_place_choice(session=session, values=values)
     try:
-        submission = parse_submission(values)
+        if (form.get("action") or "send") == "find":
+            return _find_step(request, session, settings, values)
+        if form.get(HONEYPOT):
+            raise ValidationFailed(
+                "This form could not be sent. Please reload the page and try again.", status=400
+            )
+        return _send(request, session, settings, values)
+    except STORE_TROUBLE as exc:
+        return _unsaved(request, session, settings, values, exc)
+
+
+def _find_step(request: Request, session: Any, settings: Any, values: dict[str, Any]) -> Response:
+    rate_limit(request, "lookup", settings.lookup_rate_limit)
+    values["area_code"] = None
+    matches = find_places(session=session, text=values.get("place_text"), near=_near(values))
+    if len(matches) == 1:
+        values["area_code"] = matches[0]["code"]
+    errors = {}
+    if not values.get("place_text"):
+        errors["place_text"] = "Type a street, area or place name, then choose Find this place"
+    return _form_page(request, settings, values, errors, matches, searched=True)
+
+
+KEY = submissions.FIELD
+
+
+def _send(request: Request, session: Any, settings: Any, values: dict[str, Any]) -> Response:
+    """Store the report once per form (its one-time key), then the receipt (shown once)."""
+    key = values[KEY]
+    earlier = submissions.stored_receipt(session=session, key=key)
+    if earlier is not None:  # the same form again: its receipt, and nothing stored twice
+        return _receipt(request, session, *earlier)
+    rate_limit(request, "report", settings.report_rate_limit)
+
+    def store() -> tuple[str, bool]:
+        bound_waits(session)
+        resolve_place_choice(session=session, values=values)
         report, code = service.create_report(
             session=session,
-            submission=submission,
+            submission=parse_submission({k: v for k, v in values.items() if k != KEY}),
             source="web",
             force_name=settings.force_name,
             settings=settings,
         )
+        try:
+            submissions.record(session=session, key=key, now=now(request), code=code,
+                               urgent=report.urgent)  # fmt: skip
+        except sa.exc.IntegrityError:  # sent twice at once, and the other one was stored
+            session.rollback()
+            found = submissions.stored_receipt(session=session, key=key)
+            if found is None:
+                raise
+            return found
+        session.commit()  # save first: the report is stored before she sees the thank-you page
+        return code, report.urgent
+
+    try:
+        code, urgent = with_retries(store, session=session)
     except ValidationFailed as exc:
         session.rollback()
         matches = (
@@ -232,11 +288,45 @@ async def report_submit(request: Request, session: SessionDep, settings: Setting
         )
         return _form_page(request, settings, values, exc.field_errors, matches,
                           searched=bool(matches), status_code=422)  # fmt: skip
-    urgent = report.urgent
-    session.commit()  # save first: the report is stored before she sees the thank-you page
+    return _receipt(request, session, code, urgent)
+
+
+def _receipt(request: Request, session: Any, code: str, urgent: bool) -> Response:
     # Shown once: never in a URL or a cookie; kept sealed in the store until the next page.
     keep_receipt(request, session=session, code=code, urgent=urgent)
     return RedirectResponse("/report/thanks", status_code=303)
+
+
+#: How long a submission waits for a lock on PostgreSQL before she is told to try again (SQLite
+#: writers wait ``db.SQLITE_BUSY_MS``). A worker is not held for ever by a long lock.
+LOCK_WAIT = "5s"
+STATEMENT_WAIT = "15s"
+
+
+def bound_waits(session: Any) -> None:
+    if is_postgres(session):
+        session.execute(
+            sa.text(
+                f"SET LOCAL lock_timeout = '{LOCK_WAIT}'; "
+                f"SET LOCAL statement_timeout = '{STATEMENT_WAIT}'"
+            )
+        )
+
+
+def _unsaved(
+    request: Request, session: Any, settings: Any, values: dict[str, Any], exc: Exception
+) -> Response:
+    """The store did not answer (restarting, locked, too slow): a 503 with her form as she
+    filled it in, and the same one-time key, so sending it again is safe whatever happened."""
+    with suppress(*STORE_TROUBLE):
+        session.rollback()
+    log.warning("a report could not be saved: the store did not answer (%s)", type(exc).__name__)
+    response = _form_page(request, settings, values, unsaved=True, status_code=503)
+    response.headers["Retry-After"] = str(RETRY_AFTER_S)
+    return response
+
+
+RETRY_AFTER_S = 10
 
 
 @router.get("/report/thanks", include_in_schema=False)
@@ -424,13 +514,19 @@ def _queue_response(
     )
 
 
+async def posted_review_form(request: Request) -> FormData:
+    return await request.form(max_files=0, max_fields=MAX_REVIEWED_AT_ONCE + 20)
+
+
 @router.post("/staff/safeguarding/review", include_in_schema=False)
-async def safeguarding_review(
-    request: Request, session: SessionDep, user: ReviewerRole
+def safeguarding_review(
+    request: Request,
+    session: SessionDep,
+    user: ReviewerRole,
+    form: Annotated[FormData, Depends(posted_review_form)],
 ) -> Response:
     """Record a review (outcome and note) of the reports ticked, then show the same queue page;
     a review the service refuses shows the queue again with the reason at the top."""
-    form = await request.form(max_files=0, max_fields=MAX_REVIEWED_AT_ONCE + 20)
     check_csrf(request, str(form.get("csrf_token") or ""))
 
     def field(name: str) -> str:

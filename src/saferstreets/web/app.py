@@ -8,7 +8,6 @@ from collections.abc import Callable
 from datetime import datetime
 from urllib.parse import quote
 
-import sqlalchemy as sa
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
@@ -16,7 +15,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from saferstreets.config import DEV_SECRET, Settings, get_settings
-from saferstreets.db import get_engine, session_factory
+from saferstreets.db import STORE_TROUBLE, get_engine, session_factory
 from saferstreets.errors import AppError, ConfigError
 from saferstreets.log_privacy import install_log_redaction
 from saferstreets.migrate import require_current
@@ -197,7 +196,7 @@ def _install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> Response:
-        if isinstance(exc, sa.exc.OperationalError):
+        if isinstance(exc, STORE_TROUBLE):
             return store_unavailable(request, exc)
         log.exception("unexpected error on %s %s", request.method, request.url.path)
         response = error_response(

@@ -1,10 +1,10 @@
 """CSRF tokens, security headers and rate limits. No client address is logged or stored.
 
 Rate limits need to tell clients apart without keeping anything that identifies them. The
-client address is read only to compute an HMAC under a random key that lives in this process's
-memory, is replaced every hour and is never written anywhere; the limiter keeps those digests
-with a few monotonic timestamps, in memory, for at most the window. After two key rotations
-nothing links a digest to an address, even for someone holding a memory dump.
+client address is read only to compute an HMAC under a random key that is replaced every hour;
+the counts and the key are in the store, so that every worker and server counts together, and a
+key is deleted once it is two hours old (``accounts.rate_limits``). After two key rotations
+nothing links a digest to an address, even for someone holding a copy of the store.
 """
 
 from __future__ import annotations
@@ -15,10 +15,7 @@ import hmac
 import ipaddress
 import math
 import secrets
-import threading
-import time
-from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from urllib.parse import urlsplit
 
 from fastapi import Request
@@ -120,84 +117,6 @@ def add_security_headers(request: Request, response: Response) -> Response:
     return response
 
 
-class RateLimiter:
-    """A sliding-window limit per client, keyed by an HMAC of the client address.
-
-    ``limit`` requests per ``window`` seconds. The HMAC key is random, held only in memory and
-    replaced every ``rotate_every`` seconds; a client's recent count follows it across one
-    rotation (its entry is moved to the new key's digest on its next request), so the window
-    stays honest. Counts are per process: with N workers a client may get up to N times the
-    limit (see docs/public-reporting.md); keep the limit low enough that this does not matter.
-    """
-
-    def __init__(
-        self,
-        *,
-        limit: int,
-        window: float = 3600.0,
-        rotate_every: float = 3600.0,
-        max_clients: int = 100_000,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
-        self.limit = limit
-        self.window = window
-        self.rotate_every = rotate_every
-        self.max_clients = max_clients
-        self._clock = clock
-        self._lock = threading.Lock()
-        self._key = secrets.token_bytes(32)
-        self._old_key: bytes | None = None
-        self._key_born = clock()
-        self._hits: dict[bytes, deque[float]] = {}
-        self._old_hits: dict[bytes, deque[float]] = {}
-
-    def _digest(self, key: bytes, client: str) -> bytes:
-        return hmac.new(key, client.encode("utf-8", "replace"), hashlib.sha256).digest()[:16]
-
-    def _rotate(self, now: float) -> None:
-        if now - self._key_born < self.rotate_every:
-            return
-        self._old_key, self._old_hits = self._key, self._hits
-        if now - self._key_born >= 2 * self.rotate_every:
-            self._old_key, self._old_hits = None, {}
-        self._key, self._hits, self._key_born = secrets.token_bytes(32), {}, now
-
-    def hit(self, client: str) -> float | None:
-        """Count one request from ``client``; None if allowed, else seconds until it would be."""
-        now = self._clock()
-        with self._lock:
-            self._rotate(now)
-            digest = self._digest(self._key, client)
-            stamps = self._hits.get(digest)
-            if stamps is None and self._old_key is not None:
-                stamps = self._old_hits.pop(self._digest(self._old_key, client), None)
-            if stamps is None:
-                if len(self._hits) >= self.max_clients:
-                    self._prune(now)
-                stamps = deque()
-            self._hits[digest] = stamps
-            while stamps and now - stamps[0] >= self.window:
-                stamps.popleft()
-            if len(stamps) >= self.limit:
-                return max(1.0, self.window - (now - stamps[0]))
-            stamps.append(now)
-            return None
-
-    def _prune(self, now: float) -> None:
-        for digest in [d for d, s in self._hits.items() if not s or now - s[-1] >= self.window]:
-            del self._hits[digest]
-        if len(self._hits) >= self.max_clients:  # still full: forget the oldest half
-            oldest = sorted(self._hits, key=lambda d: self._hits[d][-1])
-            for digest in oldest[: len(oldest) // 2]:
-                del self._hits[digest]
-
-    def reset(self) -> None:
-        """Forget every count (tests)."""
-        with self._lock:
-            self._hits.clear()
-            self._old_hits.clear()
-
-
 def client_key(host: str) -> str:
     """Who counts as one client: an IPv4 address, or an IPv6 address's /64 network.
 
@@ -227,14 +146,27 @@ def client_address(request: Request) -> str:
 
 
 def rate_limit(request: Request, name: str, limit: int, window: float = 3600.0) -> None:
-    """Count this request against the app's ``name`` limiter; a 429 page if over the limit."""
-    limiters: dict[str, RateLimiter] | None = getattr(request.app.state, "rate_limiters", None)
-    if limiters is None:
-        limiters = request.app.state.rate_limiters = {}
-    limiter = limiters.get(name)
-    if limiter is None or limiter.limit != limit or limiter.window != window:
-        limiter = limiters[name] = RateLimiter(limit=limit, window=window)
-    retry_after = limiter.hit(client_address(request))
+    """Count this request against the ``name`` limit, in the store (every worker and server
+    counts together; ``accounts.rate_limits``); a 429 page if over the limit.
+
+    The count is its own short transaction, committed before the route goes on: a request
+    refused later (a form with mistakes) still counts, as it did when counts were in memory.
+    Call it from a plain ``def`` route: it waits on the store.
+    """
+    from saferstreets.accounts.rate_limits import hit
+    from saferstreets.db import with_retries
+    from saferstreets.web.sessions import now
+
+    client = client_address(request)
+    with request.app.state.sessionmaker() as session:
+
+        def count() -> float | None:
+            wait = hit(session=session, name=name, client=client, limit=limit, window=window,
+                       now=now(request))  # fmt: skip
+            session.commit()
+            return wait
+
+        retry_after = with_retries(count, session=session)
     if retry_after is not None:
         minutes = max(1, math.ceil(retry_after / 60))
         raise HTTPException(

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-02 07:43:11.088463
+Create Date: 2026-12-02 08:00:10.528316
 """
 
 from __future__ import annotations
@@ -232,6 +232,20 @@ def upgrade() -> None:
     sa.Column('figures_hidden', sa.Integer(), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_publish_batch'))
     )
+    op.create_table('rate_bucket',
+    sa.Column('key', sa.String(length=80), nullable=False),
+    sa.Column('stamps', sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), 'postgresql'), nullable=False),
+    sa.Column('updated_at', sa.DateTime(), nullable=False),
+    sa.PrimaryKeyConstraint('key', name=op.f('pk_rate_bucket'))
+    )
+    with op.batch_alter_table('rate_bucket', schema=None) as batch_op:
+        batch_op.create_index('ix_rate_bucket_updated_at', ['updated_at'], unique=False)
+
+    op.create_table('rate_limit_key',
+    sa.Column('epoch', sa.BigInteger(), autoincrement=False, nullable=False),
+    sa.Column('key', sa.String(length=64), nullable=False),
+    sa.PrimaryKeyConstraint('epoch', name=op.f('pk_rate_limit_key'))
+    )
     op.create_table('report',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('public_id', sa.String(length=36), nullable=False),
@@ -310,6 +324,17 @@ def upgrade() -> None:
         batch_op.create_index('ix_stop_search_district_code', ['district_code'], unique=False)
         batch_op.create_index('ix_stop_search_h3_cell', ['h3_cell'], unique=False)
         batch_op.create_index('ix_stop_search_ward_code', ['ward_code'], unique=False)
+
+    op.create_table('submission_key',
+    sa.Column('id_hash', sa.String(length=64), nullable=False),
+    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.Column('expires_at', sa.DateTime(), nullable=False),
+    sa.Column('receipt', sa.String(length=64), nullable=False),
+    sa.Column('urgent', sa.Boolean(), nullable=False),
+    sa.PrimaryKeyConstraint('id_hash', name=op.f('pk_submission_key'))
+    )
+    with op.batch_alter_table('submission_key', schema=None) as batch_op:
+        batch_op.create_index('ix_submission_key_expires_at', ['expires_at'], unique=False)
 
     op.create_table('survey_wave',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -784,6 +809,10 @@ def downgrade() -> None:
 
     op.drop_table('theme_assignment')
     op.drop_table('survey_wave')
+    with op.batch_alter_table('submission_key', schema=None) as batch_op:
+        batch_op.drop_index('ix_submission_key_expires_at')
+
+    op.drop_table('submission_key')
     with op.batch_alter_table('stop_search', schema=None) as batch_op:
         batch_op.drop_index('ix_stop_search_ward_code')
         batch_op.drop_index('ix_stop_search_h3_cell')
@@ -802,6 +831,11 @@ def downgrade() -> None:
         batch_op.drop_index('ix_report_district_code')
 
     op.drop_table('report')
+    op.drop_table('rate_limit_key')
+    with op.batch_alter_table('rate_bucket', schema=None) as batch_op:
+        batch_op.drop_index('ix_rate_bucket_updated_at')
+
+    op.drop_table('rate_bucket')
     op.drop_table('publish_batch')
     op.drop_table('plan')
     with op.batch_alter_table('place', schema=None) as batch_op:

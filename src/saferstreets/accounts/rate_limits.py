@@ -1,0 +1,111 @@
+"""Public rate limits, counted in the store so that every worker and every server sees one count.
+
+A limit is ``limit`` requests per ``window`` seconds per client, as a sliding window. A client is
+known only by an HMAC of its address (``web.security.client_key``) under a random key for the
+current hour (``RateLimitKey``), which every process reads from the store and which is deleted
+once it is two hours old; the address itself is never written. A client's count follows it
+across one key change (its previous hour's bucket is counted too), then nothing links a bucket
+to an address any more.
+
+Each hit is one short transaction: an upsert takes the client's bucket row (a row lock on
+PostgreSQL, the write lock on SQLite), so two servers counting the same client at once queue
+behind each other and a limit of 10 lets exactly 10 through.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+import threading
+from datetime import UTC, datetime, timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from saferstreets.accounts.models import RateBucket, RateLimitKey
+from saferstreets.accounts.sessions import PurgeGate
+
+ROTATE_SECONDS = 3600
+_keys: dict[tuple[str, int], bytes] = {}  # this process's copy of the keys, by store and hour
+_keys_lock = threading.Lock()
+PURGE = PurgeGate()
+
+
+def _epoch_key(*, session: Session, epoch: int) -> bytes | None:
+    """The store's key for hour ``epoch`` (kept in memory once read), or None if there is none."""
+    store = str(session.get_bind().engine.url)
+    with _keys_lock:
+        if (store, epoch) in _keys:
+            return _keys[(store, epoch)]
+    found = session.scalar(sa.select(RateLimitKey.key).where(RateLimitKey.epoch == epoch))
+    if found is None:
+        return None
+    with _keys_lock:
+        for old in [k for k in _keys if k[1] < epoch - 1]:
+            del _keys[old]
+        _keys[(store, epoch)] = key = bytes.fromhex(found)
+    return key
+
+
+def _current_key(*, session: Session, epoch: int) -> bytes:
+    """The key for this hour, made by whichever process needs it first (the others read it)."""
+    key = _epoch_key(session=session, epoch=epoch)
+    if key is not None:
+        return key
+    insert = _insert_for(session)(RateLimitKey).values(epoch=epoch, key=secrets.token_hex(32))
+    session.execute(insert.on_conflict_do_nothing(index_elements=["epoch"]))
+    session.execute(sa.delete(RateLimitKey).where(RateLimitKey.epoch < epoch - 1))
+    key = _epoch_key(session=session, epoch=epoch)
+    assert key is not None
+    return key
+
+
+def _insert_for(session: Session):
+    name = session.get_bind().dialect.name
+    return postgresql.insert if name == "postgresql" else sqlite.insert
+
+
+def bucket_key(key: bytes, name: str, client: str) -> str:
+    digest = hmac.new(key, client.encode("utf-8", "replace"), hashlib.sha256).hexdigest()[:32]
+    return f"{name[:40]}:{digest}"
+
+
+def hit(
+    *, session: Session, name: str, client: str, limit: int, window: float, now: datetime
+) -> float | None:
+    """Count one request from ``client`` against limit ``name``; None if it may go ahead, else
+    the seconds until it may. A refused request is not counted. The caller commits."""
+    moment = now.replace(tzinfo=UTC).timestamp() if now.tzinfo is None else now.timestamp()
+    epoch = int(moment // ROTATE_SECONDS)
+    mine = bucket_key(_current_key(session=session, epoch=epoch), name, client)
+    previous_key = _epoch_key(session=session, epoch=epoch - 1)
+    earlier = bucket_key(previous_key, name, client) if previous_key else None
+    # Take the bucket first: from here to the commit, this client's other requests wait.
+    take = _insert_for(session)(RateBucket).values(key=mine, stamps=[], updated_at=now)
+    taken = {"updated_at": take.excluded.updated_at}
+    session.execute(take.on_conflict_do_update(index_elements=["key"], set_=taken))
+    rows: dict[str, list] = dict(
+        session.execute(
+            sa.select(RateBucket.key, RateBucket.stamps).where(
+                RateBucket.key.in_([k for k in (mine, earlier) if k])
+            )
+        ).all()
+    )
+    recent = [float(s) for s in rows.get(mine) or [] if moment - float(s) < window]
+    before = [
+        float(s)
+        for s in (rows.get(earlier) if earlier else None) or []
+        if moment - float(s) < window
+    ]
+    if len(recent) + len(before) >= limit:
+        oldest = min(recent + before)
+        return max(1.0, window - (moment - oldest))
+    session.execute(
+        sa.update(RateBucket).where(RateBucket.key == mine).values(stamps=[*recent, moment])
+    )
+    if PURGE.due():
+        stale = now - timedelta(seconds=max(window, ROTATE_SECONDS) * 2)
+        session.execute(sa.delete(RateBucket).where(RateBucket.updated_at < stale))
+    return None

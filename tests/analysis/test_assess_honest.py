@@ -80,7 +80,9 @@ def _likert_wave(s: Any, name: str, month: int, keys: list[str]) -> SurveyWave:
 
     likert = [{"key": k, "column": k, "scale": ["Very unsafe", "Very safe"]} for k in keys]
     wave = SurveyWave(
-        name=name, period_start=date(2021 + month // 12, 1 + month % 12, 1), mapping={"likert": likert}
+        name=name,
+        period_start=date(2021 + month // 12, 1 + month % 12, 1),
+        mapping={"likert": likert},
     )
     s.add(wave)
     s.flush()

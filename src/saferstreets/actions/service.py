@@ -201,6 +201,10 @@ def link_reports(
             issue.latitude = sum(r.latitude for r in located) / len(located)  # type: ignore[misc]
             issue.longitude = sum(r.longitude for r in located) / len(located)  # type: ignore[misc]
     session.flush()
+    if added and issue.place_source in (None, "reports"):
+        from saferstreets.actions.place import derive_place
+
+        derive_place(session=session, issue=issue, user=user)
     return added
 
 

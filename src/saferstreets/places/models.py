@@ -20,6 +20,8 @@ PLACE_KINDS = (
     "village",
     "other",
 )
+# Search keys are compared byte by byte (a prefix is a range of the index) on both stores.
+WORD_TYPE = sa.String(240).with_variant(sa.String(240, collation="C"), "postgresql")
 
 
 class Place(Located, Base):
@@ -46,9 +48,26 @@ class Place(Located, Base):
     source_id: Mapped[str] = mapped_column(sa.String(200))
     name: Mapped[str] = mapped_column(sa.String(200))
     kind: Mapped[str] = mapped_column(sa.String(16))
-    search_key: Mapped[str] = mapped_column(sa.String(240))
+    search_key: Mapped[str] = mapped_column(WORD_TYPE)
     postcode_key: Mapped[str | None] = mapped_column(sa.String(8))
     locality: Mapped[str | None] = mapped_column(
         sa.String(200)
     )  # town or village, as the file says
     properties: Mapped[dict | None] = mapped_column(JSONType)
+
+
+class PlaceWord(Base):
+    """The index search reads for "starts a word": each place's search key from its second,
+    third, ... word on ("lane" for "mill lane"; the whole key is ``place.search_key``).
+
+    A prefix typed is a range of this table's index (``word >= 'lan' AND word < 'lan\uffff'``),
+    which SQLite and PostgreSQL both answer from a B-tree without reading every name."""
+
+    __tablename__ = "place_word"
+    __table_args__ = (sa.Index("ix_place_word_word", "word"),)
+
+    place_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("place.id", ondelete="CASCADE"), primary_key=True
+    )
+    position: Mapped[int] = mapped_column(primary_key=True)
+    word: Mapped[str] = mapped_column(WORD_TYPE)

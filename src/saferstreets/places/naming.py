@@ -94,17 +94,22 @@ def _near_each(session: Session, lats: np.ndarray, lons: np.ndarray) -> list[lis
     return out
 
 
-def _phrase(near: list[Any], where: str | None, lat: float, lon: float) -> str:
+def _phrase(near: list[Any], where: str | None, lat: float, lon: float, word: str = "near") -> str:
     streets = [p.name for p in near if p.kind == "street"]
     others = [_spoken(p) for p in near if p.kind != "street"]
     names = list(dict.fromkeys((streets[:1] + others[:1]) or [_spoken(p) for p in near[:1]]))
     if names and where:
-        return f"near {' and '.join(names)}, {where}"
+        return f"{word} {' and '.join(names)}, {where}"
     if names:
-        return f"near {' and '.join(names)}"
+        return f"{word} {' and '.join(names)}"
     if where:
         return where
     return f"{lat:.3f}, {lon:.3f}"
+
+
+def spoken(place: Any) -> str:
+    """A place's name as said aloud ("Netherwick station" for the station called Netherwick)."""
+    return _spoken(place)
 
 
 def _spoken(place: Any) -> str:
@@ -138,3 +143,78 @@ def describe_cells(*, session: Session, cells: Iterable[str]) -> dict[str, str]:
     named = describe_points(session=session, points=list(centres.values()))
     out = dict(zip(centres, named, strict=True))
     return {c: out.get(c, c) for c in unique}
+
+
+# --------------------------------------------------------------------------- outlines
+
+OUTLINE_MARGIN_KM = 0.05  # a place this close to an outline's edge is taken to be in it
+OUTLINE_MAX_PLACES = 5000  # candidates read for one outline (its bounding box)
+
+
+def places_in_outline(*, session: Session, geometry: dict[str, Any], limit: int = 8) -> list[Any]:
+    """The streets, stations, stops, parks and landmarks in an outline (a GeoJSON polygon), the
+    ones nearest its middle first; each row has ``name``, ``kind``, ``latitude``, ``longitude``.
+
+    Read by the outline's bounding box (the latitude index), then kept if inside the outline or
+    within 50 m of its edge. One row per name and kind (a street comes in several sections)."""
+    from shapely import contains_xy
+    from shapely.geometry import shape
+
+    outline = shape(geometry)
+    if outline.is_empty:
+        return []
+    margin = OUTLINE_MARGIN_KM / 111.0
+    grown = outline.buffer(margin)
+    x0, y0, x1, y1 = grown.bounds
+    rows = session.execute(
+        sa.select(Place.id, Place.name, Place.kind, Place.latitude, Place.longitude)
+        .where(
+            Place.latitude.between(y0, y1),
+            Place.longitude.between(x0, x1),
+            Place.kind.in_(NAMING_KINDS),
+        )
+        .limit(OUTLINE_MAX_PLACES)
+    ).all()
+    if not rows:
+        return []
+    lons = np.array([r.longitude for r in rows], dtype=float)
+    lats = np.array([r.latitude for r in rows], dtype=float)
+    inside = contains_xy(grown, lons, lats)
+    middle = outline.representative_point()
+    scale = math.cos(math.radians(middle.y))
+    dist = np.hypot((lons - middle.x) * scale, lats - middle.y)
+    order = sorted(np.flatnonzero(inside).tolist(), key=lambda i: (dist[i], rows[i].id))
+    out, seen = [], set()
+    for i in order:
+        key = (rows[i].name.lower(), rows[i].kind)
+        if key not in seen:
+            seen.add(key)
+            out.append(rows[i])
+    return out[:limit]
+
+
+def describe_outline(
+    *, session: Session, geometry: dict[str, Any], index: AreaIndex | None = None
+) -> str:
+    """A short name for an outline: "around Mill Lane and the station car park, Netherwick".
+
+    The street and the other place nearest the outline's middle among those in it, and the ward
+    (or district) its middle is in; "near ..." the middle when no named place is in it."""
+    from shapely.geometry import shape
+
+    from saferstreets.areas.lookup import cached_area_index
+
+    outline = shape(geometry)
+    if outline.is_empty:
+        return ""
+    middle = outline.representative_point()
+    inside = places_in_outline(session=session, geometry=geometry, limit=50)
+    if not inside:
+        return describe_point(session=session, lat=middle.y, lon=middle.x, index=index)
+    index = index or cached_area_index(session=session)
+    lons, lats = np.array([middle.x]), np.array([middle.y])
+    ward = index.lookup("ward", lons, lats)[0]
+    district = index.lookup("district", lons, lats)[0]
+    names = area_names(session, [c for c in (ward, district) if c])
+    where = names.get(ward or "") or names.get(district or "")
+    return _phrase(inside, where, middle.y, middle.x, word="around")

@@ -2,8 +2,10 @@
 
 Search matches what was typed against each place's name (with its kind word, so "Stevenage
 station" finds the station called Stevenage): whole name, then start of the name, then start of
-a word, then anywhere; then, where those find too little, names within a small edit distance
-(rapidfuzz), so "Stevenedge" still finds Stevenage. A postcode, whole or partial ("SG1",
+a word; then, where those find too little, names within a small edit distance (rapidfuzz) among
+those sharing the first three letters, so "Stevenedge" still finds Stevenage. Each is a range of
+a B-tree index (``place.search_key``, ``place_word.word``), so search stays fast on a national
+gazetteer (bench/bench_places.py). A postcode, whole or partial ("SG1",
 "SG1 1"), finds the postcode or the area its postcodes fall in.
 """
 
@@ -23,7 +25,7 @@ from saferstreets.areas.models import Area
 from saferstreets.places.layouts import (
     POSTCODE,
 )
-from saferstreets.places.models import PLACE_KINDS, Place
+from saferstreets.places.models import PLACE_KINDS, Place, PlaceWord
 
 # --------------------------------------------------------------------------- search
 
@@ -74,30 +76,62 @@ def search_places(
     needle = _needle(text)
     if len(needle) < 2:
         return postcode
-    rows = _name_candidates(session, needle, limit * 20)
+    rows = _name_candidates(session, needle, limit * 20, near)
     scored = [(_match_rank(needle, r.search_key), r) for r in rows]
     if len(rows) < limit and len(needle) >= 4:
-        scored += _fuzzy_candidates(session, needle, exclude={r.id for r in rows})
+        scored += _fuzzy_candidates(session, needle, exclude={r.id for r in rows}, near=near)
     matches = _rank(scored, near)
     if postcode:  # the postcode or its area said it: not each postcode that starts so as well
         matches = [m for m in matches if m.kind != "postcode"]
     return _dedupe(postcode + matches)[:limit]
 
 
-def _name_candidates(session: Session, needle: str, cap: int) -> list[Any]:
-    escaped = needle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    prefix = sa.or_(
-        Place.search_key.like(escaped + "%", escape="\\"),
-        Place.search_key.like("% " + escaped + "%", escape="\\"),
-    )
-    query = _place_columns().where(prefix).limit(cap)
-    rows = list(session.execute(query))
-    if len(rows) < cap:  # anywhere in the name ("lane" in "mill lane" is covered above)
-        rest = _place_columns().where(
-            Place.search_key.like("%" + escaped + "%", escape="\\"), sa.not_(prefix)
-        )
-        rows += list(session.execute(rest.limit(cap - len(rows))))
+HIGHEST = "\uffff"  # above every character a name holds: "lan" to "lan\uffff" is a prefix range
+NEAR_DEGREES = 0.25  # "near the pin": within about 25 km north-south
+
+
+def _name_candidates(
+    session: Session, needle: str, cap: int, near: tuple[float, float] | None = None
+) -> list[Any]:
+    """Places whose name starts with what was typed, or has a word that does: ranges of the
+    ``search_key`` and ``place_word`` indexes, never a scan of every name. With ``near``, the
+    ones near it first (a national gazetteer holds hundreds of Mill Lanes)."""
+    rows: list[Any] = []
+    seen: set[int] = set()
+    boxes = [_near_box(near), None] if near else [None]
+    for box in boxes:
+        for query in (_starts(needle, box), _word_starts(needle, box)):
+            for r in session.execute(query.limit(cap - len(rows))):
+                if r.id not in seen:
+                    seen.add(r.id)
+                    rows.append(r)
+            if len(rows) >= cap:
+                return rows
     return rows
+
+
+def _near_box(near: tuple[float, float]) -> Any:
+    lat, lon = near
+    wide = NEAR_DEGREES / max(math.cos(math.radians(lat)), 0.2)
+    # "+ 0" keeps SQLite on the name index (the box filters what the prefix range finds).
+    return sa.and_(
+        (Place.latitude + 0.0).between(lat - NEAR_DEGREES, lat + NEAR_DEGREES),
+        (Place.longitude + 0.0).between(lon - wide, lon + wide),
+    )
+
+
+def _starts(needle: str, box: Any) -> Any:
+    query = _place_columns().where(Place.search_key >= needle, Place.search_key < needle + HIGHEST)
+    return query.where(box) if box is not None else query
+
+
+def _word_starts(needle: str, box: Any) -> Any:
+    query = (
+        _place_columns()
+        .join(PlaceWord, PlaceWord.place_id == Place.id)
+        .where(PlaceWord.word >= needle, PlaceWord.word < needle + HIGHEST)
+    )
+    return query.where(box) if box is not None else query
 
 
 def _place_columns() -> Any:
@@ -117,22 +151,34 @@ def _match_rank(needle: str, key: str) -> float:
     return 3.0
 
 
-def _fuzzy_candidates(session: Session, needle: str, exclude: set[int]) -> list[tuple[float, Any]]:
-    """Names within a small edit distance: candidates sharing the first letter, scored by
-    rapidfuzz (typos after the first letter are the common ones)."""
+FUZZY_MAX_CANDIDATES = 20_000  # keys read for the near-spelling pass, at most
+
+
+def _fuzzy_candidates(
+    session: Session, needle: str, exclude: set[int], near: tuple[float, float] | None = None
+) -> list[tuple[float, Any]]:
+    """Names within a small edit distance, scored by rapidfuzz: names (or their later words)
+    sharing the first three letters (typos after them are the common ones; "stevenidge" ~
+    "stevenage"), near the pin first when there is one. Ranges of the indexes, capped."""
     from rapidfuzz import fuzz, process
 
-    escaped = needle[0].replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    # Only ids and keys for the many candidates; whole rows for the few that score well.
-    ids, keys = [], []
-    for place_id, key in session.execute(
+    head = needle[:3]
+    ids, keys, taken = [], [], set()
+    by_word = sa.select(Place.id, PlaceWord.word).join(PlaceWord, PlaceWord.place_id == Place.id)
+    queries = [
         sa.select(Place.id, Place.search_key).where(
-            Place.search_key.like(escaped + "%", escape="\\")
-        )
-    ):
-        if place_id not in exclude:
-            ids.append(place_id)
-            keys.append(key)
+            Place.search_key >= head, Place.search_key < head + HIGHEST
+        ),
+        by_word.where(PlaceWord.word >= head, PlaceWord.word < head + HIGHEST),
+    ]
+    boxes = [_near_box(near), None] if near else [None]
+    for box, query in ((b, q) for b in boxes for q in queries):
+        query = query.where(box) if box is not None else query
+        for place_id, key in session.execute(query.limit(FUZZY_MAX_CANDIDATES)):
+            if place_id not in exclude and place_id not in taken:
+                taken.add(place_id)
+                ids.append(place_id)
+                keys.append(key)
     best: dict[int, float] = {}
     # The whole name, and its start as long as what was typed ("stevenidge" ~ "stevenage …").
     for choices in (keys, [k[: len(needle)] for k in keys]):

@@ -291,6 +291,32 @@ def _find_in_ward(session: Session, name: str, ward: Area | None) -> tuple[float
     return None
 
 
+def set_place(
+    *,
+    session: Session,
+    issue: LocalIssue,
+    user: User | None,
+    polygon: str = "",
+    names: str = "",
+    from_reports: bool = False,
+) -> LocalIssue:
+    """What the issue page's form asks: an outline drawn on the map (``polygon``), else streets
+    and places named (``names``), or the outline derived from the linked reports again."""
+    if from_reports:
+        issue.place_source = None
+        if derive_place(session=session, issue=issue, user=user) is None:
+            raise _bad(
+                f"Fewer than {MIN_REPORTS} of the linked reports were made close together, so an "
+                "outline of them could point at single reports: draw the place or name its "
+                "streets instead.",
+                "place",
+            )
+        return issue
+    if polygon.strip():
+        return draw_place(session=session, issue=issue, user=user, polygon=polygon)
+    return place_from_names(session=session, issue=issue, user=user, names=names)
+
+
 def place_geojson(issue: LocalIssue) -> dict[str, Any]:
     """The issue's place as a GeoJSON FeatureCollection (empty when it has none): the outline
     only, never a report's point."""
@@ -300,7 +326,7 @@ def place_geojson(issue: LocalIssue) -> dict[str, Any]:
         "type": "Feature",
         "geometry": issue.place_geometry,
         "properties": {
-            "name": issue.place_name or issue.title,
+            "name": issue.place_name or "The issue's place",
             "label": PLACE_SOURCES.get(issue.place_source or "", ""),
             "fill": "#8e88c9",
             "opacity": 0.3,

@@ -6,11 +6,10 @@ import html
 
 import pytest
 import sqlalchemy as sa
+from shapely.geometry import Point, shape
 from tests.factories import add_area, add_report
 
 from saferstreets.accounts.service import create_user
-from shapely.geometry import Point, shape
-
 from saferstreets.actions import place, service, stages, workload
 from saferstreets.actions.models import IssueReport, LocalIssue
 from saferstreets.areas.models import Area

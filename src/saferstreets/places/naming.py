@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -60,11 +61,12 @@ def _near_each(session: Session, lats: np.ndarray, lons: np.ndarray) -> list[lis
     """Per point, the places of the naming kinds within ``NEAR_KM``, nearest first.
 
     Candidates are read by the H3 cells around the points (an indexed look-up), in one query
-    per few hundred cells, then measured with a k-d tree."""
+    per few hundred cells, then measured (a k-d tree for many points, numpy for a few)."""
     import h3
-    from scipy.spatial import cKDTree
 
-    sample = session.scalar(sa.select(Place.h3_cell).where(Place.h3_cell.is_not(None)).limit(1))
+    connection = session.connection()  # Core rows and prepared statements: a point in ~1 ms
+    sample_cell, near_cells = _naming_statements()
+    sample = connection.scalar(sample_cell)
     if sample is None:
         return [[] for _ in lats]
     res = h3.get_resolution(sample)
@@ -75,23 +77,36 @@ def _near_each(session: Session, lats: np.ndarray, lons: np.ndarray) -> list[lis
     ordered = sorted(cells)
     rows: list[Any] = []
     for start in range(0, len(ordered), 500):
-        rows += session.execute(
-            sa.select(Place.id, Place.name, Place.kind, Place.latitude, Place.longitude).where(
-                Place.h3_cell.in_(ordered[start : start + 500]), Place.kind.in_(NAMING_KINDS)
-            )
-        )
+        rows += connection.execute(near_cells, {"cells": ordered[start : start + 500]})
     if not rows:
         return [[] for _ in lats]
     scale = math.cos(math.radians(float(lats.mean())))
     xy = np.array([(r.longitude * 111.32 * scale, r.latitude * 110.57) for r in rows])
     queries = np.column_stack([lons * 111.32 * scale, lats * 110.57])
-    tree = cKDTree(xy)
+    if len(queries) <= 4:
+        hits_each = [np.flatnonzero(np.hypot(*(xy - q).T) <= NEAR_KM).tolist() for q in queries]
+    else:
+        from scipy.spatial import cKDTree
+
+        hits_each = cKDTree(xy).query_ball_point(queries, r=NEAR_KM)
     out = []
-    for q, hits in zip(queries, tree.query_ball_point(queries, r=NEAR_KM), strict=True):
+    for q, hits in zip(queries, hits_each, strict=True):
         dist = np.hypot(*(xy[hits] - q).T) if hits else np.array([])
         order = sorted(range(len(hits)), key=lambda j: (dist[j], rows[hits[j]].id))
         out.append([rows[hits[j]] for j in order])
     return out
+
+
+@functools.cache
+def _naming_statements() -> tuple[Any, Any]:
+    """Prepared once: one stored cell (for the resolution), and the places to name by cells."""
+    return (
+        sa.select(Place.h3_cell).where(Place.h3_cell.is_not(None)).limit(1),
+        sa.select(Place.id, Place.name, Place.kind, Place.latitude, Place.longitude).where(
+            Place.h3_cell.in_(sa.bindparam("cells", expanding=True)),
+            Place.kind.in_(NAMING_KINDS),
+        ),
+    )
 
 
 def _phrase(near: list[Any], where: str | None, lat: float, lon: float, word: str = "near") -> str:

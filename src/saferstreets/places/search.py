@@ -11,6 +11,7 @@ gazetteer (bench/bench_places.py). A postcode, whole or partial ("SG1",
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from collections import Counter
@@ -87,7 +88,6 @@ def search_places(
 
 
 HIGHEST = "\uffff"  # above every character a name holds: "lan" to "lan\uffff" is a prefix range
-NEAR_DEGREES = 0.25  # "near the pin": within about 25 km north-south
 
 
 def _name_candidates(
@@ -95,43 +95,61 @@ def _name_candidates(
 ) -> list[Any]:
     """Places whose name starts with what was typed, or has a word that does: ranges of the
     ``search_key`` and ``place_word`` indexes, never a scan of every name. With ``near``, the
-    ones near it first (a national gazetteer holds hundreds of Mill Lanes)."""
+    ones in the regions round it first (a national gazetteer holds hundreds of Mill Lanes)."""
     rows: list[Any] = []
     seen: set[int] = set()
-    boxes = [_near_box(near), None] if near else [None]
-    for box in boxes:
-        for query in (_starts(needle, box), _word_starts(needle, box)):
-            for r in session.execute(query.limit(cap - len(rows))):
+    connection = session.connection()  # Core rows, prepared statements: little work per query
+    params = {"lo": needle, "hi": needle + HIGHEST}
+    passes = [(_near_regions(near), True), (None, False)] if near else [(None, False)]
+    for regions, is_near in passes:
+        for statement in _statements(is_near)[:2]:
+            bound = {**params, "cap": cap - len(rows)} | ({"regions": regions} if is_near else {})
+            for r in connection.execute(statement, bound):
                 if r.id not in seen:
                     seen.add(r.id)
                     rows.append(r)
             if len(rows) >= cap:
                 return rows
+        if is_near and len(rows) >= cap // 10:  # enough near the pin
+            return rows
     return rows
 
 
-def _near_box(near: tuple[float, float]) -> Any:
+def _near_regions(near: tuple[float, float]) -> list[str]:
+    """The regions (resolution-4 H3 cells, about 25 km across) round the pin: the first
+    column of the (region, key) indexes, so a prefix near the pin is a handful of small ranges."""
+    import h3
+
+    from saferstreets.places.service import REGION_RESOLUTION
+
     lat, lon = near
-    wide = NEAR_DEGREES / max(math.cos(math.radians(lat)), 0.2)
-    # "+ 0" keeps SQLite on the name index (the box filters what the prefix range finds).
-    return sa.and_(
-        (Place.latitude + 0.0).between(lat - NEAR_DEGREES, lat + NEAR_DEGREES),
-        (Place.longitude + 0.0).between(lon - wide, lon + wide),
+    try:
+        centre = h3.latlng_to_cell(lat, lon, REGION_RESOLUTION)
+    except (ValueError, h3.H3BaseException):
+        return []
+    return sorted(str(c) for c in h3.grid_disk(centre, 1))
+
+
+@functools.cache
+def _statements(near: bool) -> tuple[Any, Any, Any, Any]:
+    """Prepared once: names starting with ``lo``..``hi``, later words doing so (both as place
+    rows, at most ``cap``), and the same two as (id, key) for the near-spelling pass; each within
+    ``regions`` when ``near``."""
+    lo: Any = sa.bindparam("lo", type_=sa.String)
+    hi: Any = sa.bindparam("hi", type_=sa.String)
+    cap = sa.bindparam("cap", type_=sa.Integer)
+    starts: list[Any] = [Place.search_key >= lo, Place.search_key < hi]
+    words: list[Any] = [PlaceWord.word >= lo, PlaceWord.word < hi]
+    joined = sa.join(Place, PlaceWord, PlaceWord.place_id == Place.id)
+    if near:
+        starts.append(Place.region.in_(sa.bindparam("regions", expanding=True)))
+        words.append(PlaceWord.region.in_(sa.bindparam("regions", expanding=True)))
+    return (
+        _place_columns().where(*starts).limit(cap),
+        _place_columns().select_from(joined).where(*words).limit(cap),
+        sa.select(Place.id, Place.search_key).where(*starts).limit(cap),
+        sa.select(Place.id, PlaceWord.word).select_from(joined).where(*words).limit(cap),
     )
-
-
-def _starts(needle: str, box: Any) -> Any:
-    query = _place_columns().where(Place.search_key >= needle, Place.search_key < needle + HIGHEST)
-    return query.where(box) if box is not None else query
-
-
-def _word_starts(needle: str, box: Any) -> Any:
-    query = (
-        _place_columns()
-        .join(PlaceWord, PlaceWord.place_id == Place.id)
-        .where(PlaceWord.word >= needle, PlaceWord.word < needle + HIGHEST)
-    )
-    return query.where(box) if box is not None else query
 
 
 def _place_columns() -> Any:
@@ -159,22 +177,31 @@ def _fuzzy_candidates(
 ) -> list[tuple[float, Any]]:
     """Names within a small edit distance, scored by rapidfuzz: names (or their later words)
     sharing the first three letters (typos after them are the common ones; "stevenidge" ~
-    "stevenage"), near the pin first when there is one. Ranges of the indexes, capped."""
+    "stevenage"); near the pin only, when there is one and something near it scores well.
+    Ranges of the indexes, capped."""
+    best: dict[int, float] = {}
+    for regions in [_near_regions(near), None] if near else [None]:
+        best = _fuzzy_scores(session, needle, exclude, regions)
+        if best:
+            break
+    if not best:
+        return []
+    rows = session.connection().execute(_place_columns().where(Place.id.in_(list(best))))
+    return [(4.0 + (100.0 - best[r.id]) / 100.0, r) for r in rows]
+
+
+def _fuzzy_scores(
+    session: Session, needle: str, exclude: set[int], regions: list[str] | None
+) -> dict[int, float]:
     from rapidfuzz import fuzz, process
 
     head = needle[:3]
+    params: dict[str, Any] = {"lo": head, "hi": head + HIGHEST, "cap": FUZZY_MAX_CANDIDATES}
+    if regions is not None:
+        params["regions"] = regions
     ids, keys, taken = [], [], set()
-    by_word = sa.select(Place.id, PlaceWord.word).join(PlaceWord, PlaceWord.place_id == Place.id)
-    queries = [
-        sa.select(Place.id, Place.search_key).where(
-            Place.search_key >= head, Place.search_key < head + HIGHEST
-        ),
-        by_word.where(PlaceWord.word >= head, PlaceWord.word < head + HIGHEST),
-    ]
-    boxes = [_near_box(near), None] if near else [None]
-    for box, query in ((b, q) for b in boxes for q in queries):
-        query = query.where(box) if box is not None else query
-        for place_id, key in session.execute(query.limit(FUZZY_MAX_CANDIDATES)):
+    for statement in _statements(regions is not None)[2:]:
+        for place_id, key in session.connection().execute(statement, params):
             if place_id not in exclude and place_id not in taken:
                 taken.add(place_id)
                 ids.append(place_id)
@@ -186,10 +213,7 @@ def _fuzzy_candidates(
             needle, choices, scorer=fuzz.ratio, score_cutoff=FUZZY_MIN_SCORE, limit=50
         ):
             best[ids[i]] = max(best.get(ids[i], 0.0), score)
-    if not best:
-        return []
-    rows = session.execute(_place_columns().where(Place.id.in_(list(best))))
-    return [(4.0 + (100.0 - best[r.id]) / 100.0, r) for r in rows]
+    return best
 
 
 def _distance_km(a: tuple[float, float], lat: float, lon: float) -> float:

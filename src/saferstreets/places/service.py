@@ -201,7 +201,7 @@ def _place_records(places: list[PlaceRow], store: _Store) -> list[dict[str, Any]
     columns = point_columns(lats, lons, index=store.index, resolution=store.resolution)
     records = []
     for i, p in enumerate(places):
-        record = {
+        record: dict[str, Any] = {
             "source": store.source,
             "source_id": p.source_id[:200],
             "name": p.name[:200],
@@ -214,8 +214,22 @@ def _place_records(places: list[PlaceRow], store: _Store) -> list[dict[str, Any]
             "longitude": p.lon,
         }
         record.update({name: values[i] for name, values in columns.items()})
+        record["region"] = region_of(record["h3_cell"])
         records.append(record)
     return records
+
+
+REGION_RESOLUTION = 4
+
+
+def region_of(cell: str | None) -> str | None:
+    """The resolution-4 H3 cell a place's cell lies in (its search region)."""
+    import h3
+
+    if not cell:
+        return None
+    res = h3.get_resolution(cell)
+    return str(h3.cell_to_parent(cell, REGION_RESOLUTION)) if res > REGION_RESOLUTION else cell
 
 
 def _upsert(session: Session, records: list[dict[str, Any]]) -> None:
@@ -236,14 +250,14 @@ def _upsert(session: Session, records: list[dict[str, Any]]) -> None:
 def _index_words(session: Session, source: str, source_ids: list[str]) -> None:
     """(Re)write the word index (:class:`PlaceWord`) of these places."""
     rows = session.execute(
-        sa.select(Place.id, Place.search_key).where(
+        sa.select(Place.id, Place.search_key, Place.region).where(
             Place.source == source, Place.source_id.in_(source_ids)
         )
     ).all()
     ids = [r.id for r in rows]
     session.execute(sa.delete(PlaceWord).where(PlaceWord.place_id.in_(ids)))
     words = [
-        {"place_id": r.id, "position": i, "word": w}
+        {"place_id": r.id, "position": i, "word": w, "region": r.region}
         for r in rows
         for i, w in enumerate(word_suffixes(r.search_key), start=1)
     ]

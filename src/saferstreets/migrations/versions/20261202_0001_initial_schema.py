@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-02 06:28:06.915825
+Create Date: 2026-12-02 06:50:23.398821
 """
 
 from __future__ import annotations
@@ -167,6 +167,7 @@ def upgrade() -> None:
     sa.Column('name', sa.String(length=200), nullable=False),
     sa.Column('kind', sa.String(length=16), nullable=False),
     sa.Column('search_key', sa.String(length=240).with_variant(sa.String(length=240, collation='C'), 'postgresql'), nullable=False),
+    sa.Column('region', sa.String(length=16), nullable=True),
     sa.Column('postcode_key', sa.String(length=8), nullable=True),
     sa.Column('locality', sa.String(length=200), nullable=True),
     sa.Column('properties', sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), 'postgresql'), nullable=True),
@@ -185,6 +186,7 @@ def upgrade() -> None:
         batch_op.create_index('ix_place_h3_cell', ['h3_cell'], unique=False)
         batch_op.create_index('ix_place_latitude', ['latitude'], unique=False)
         batch_op.create_index('ix_place_postcode_key', ['postcode_key'], unique=False)
+        batch_op.create_index('ix_place_region_search_key', ['region', 'search_key'], unique=False)
         batch_op.create_index('ix_place_search_key', ['search_key'], unique=False)
         batch_op.create_index('ix_place_ward_code', ['ward_code'], unique=False)
 
@@ -402,10 +404,12 @@ def upgrade() -> None:
     sa.Column('place_id', sa.Integer(), nullable=False),
     sa.Column('position', sa.Integer(), nullable=False),
     sa.Column('word', sa.String(length=240).with_variant(sa.String(length=240, collation='C'), 'postgresql'), nullable=False),
+    sa.Column('region', sa.String(length=16), nullable=True),
     sa.ForeignKeyConstraint(['place_id'], ['place.id'], name=op.f('fk_place_word_place_id_place'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('place_id', 'position', name=op.f('pk_place_word'))
     )
     with op.batch_alter_table('place_word', schema=None) as batch_op:
+        batch_op.create_index('ix_place_word_region_word', ['region', 'word'], unique=False)
         batch_op.create_index('ix_place_word_word', ['word'], unique=False)
 
     op.create_table('plan_team',
@@ -690,6 +694,7 @@ def downgrade() -> None:
     op.drop_table('plan_team')
     with op.batch_alter_table('place_word', schema=None) as batch_op:
         batch_op.drop_index('ix_place_word_word')
+        batch_op.drop_index('ix_place_word_region_word')
 
     op.drop_table('place_word')
     with op.batch_alter_table('local_issue', schema=None) as batch_op:
@@ -734,6 +739,7 @@ def downgrade() -> None:
     with op.batch_alter_table('place', schema=None) as batch_op:
         batch_op.drop_index('ix_place_ward_code')
         batch_op.drop_index('ix_place_search_key')
+        batch_op.drop_index('ix_place_region_search_key')
         batch_op.drop_index('ix_place_postcode_key')
         batch_op.drop_index('ix_place_latitude')
         batch_op.drop_index('ix_place_h3_cell')

@@ -53,7 +53,9 @@ class Place(Located, Base):
     # The H3 cell at resolution 4 (about 1,800 km²) the place is in: search near a pin reads
     # the (region, search key) index of the few regions round it.
     region: Mapped[str | None] = mapped_column(sa.String(16))
-    postcode_key: Mapped[str | None] = mapped_column(sa.String(8))
+    postcode_key: Mapped[str | None] = mapped_column(
+        sa.String(8).with_variant(sa.String(8, collation="C"), "postgresql")
+    )
     locality: Mapped[str | None] = mapped_column(
         sa.String(200)
     )  # town or village, as the file says

@@ -275,6 +275,13 @@ def _postcode_matches(session: Session, text: str) -> list[PlaceMatch] | None:
     partial = PARTIAL_POSTCODE.match(upper)
     if not partial:
         return None
+    label, rows = _postcodes_in(session, partial)
+    return [_postcode_area(session, label, rows)] if rows else None
+
+
+def _postcodes_in(session: Session, partial: re.Match[str]) -> tuple[str, list[Any]]:
+    """The postcodes held in a district ("SG1") or sector ("SG1 1"), and its label as written
+    with one space: a range of the postcode index."""
     district, sector, letter = partial.group(1), partial.group(2) or "", partial.group(3) or ""
     prefix = district + sector + letter
     # "SG1" must not take in SG10 to SG19: the inward code is always 3 characters.
@@ -287,14 +294,50 @@ def _postcode_matches(session: Session, text: str) -> list[PlaceMatch] | None:
                 Place.ward_code,
                 Place.district_code,
                 Place.postcode_key,
-            ).where(Place.postcode_key.like(prefix + "%"), Place.kind == "postcode")
+            ).where(
+                Place.postcode_key >= prefix,
+                Place.postcode_key < prefix + HIGHEST,
+                Place.kind == "postcode",
+            )
         )
         if len(r.postcode_key) == len(district) + 3
     ]
-    if not rows:
+    return f"{district} {sector}{letter}".strip(), rows
+
+
+MOSTLY = 0.8  # a district or sector "is in" an area when this share of its postcodes are
+
+
+def postcode_area(*, session: Session, text: str) -> dict[str, str] | None:
+    """The area columns (``ward_code``, ``district_code``) a postcode, whole or partial, is in.
+
+    A whole postcode: those of its place. A sector ("SG1 1") or district ("SG1"): the ward or
+    district that holds at least 80% of its postcodes; a sector or district split more evenly
+    sets only the level it does not split (often the district alone). None when the gazetteer
+    holds no such postcode."""
+    upper = " ".join(str(text).upper().split())
+    whole = POSTCODE.match(upper)
+    if whole:
+        row = session.execute(
+            sa.select(Place.ward_code, Place.district_code).where(
+                Place.postcode_key == whole.group(1) + whole.group(2)
+            )
+        ).first()
+        if row is None:
+            return None
+        return {k: v for k, v in (("ward_code", row[0]), ("district_code", row[1])) if v}
+    partial = PARTIAL_POSTCODE.match(upper)
+    if not partial:
         return None
-    label = f"{district} {sector}{letter}".strip()
-    return [_postcode_area(session, label, rows)]
+    _label, rows = _postcodes_in(session, partial)
+    out = {}
+    for column in ("ward_code", "district_code"):
+        counts = Counter(getattr(r, column) for r in rows)
+        if counts:
+            code, n = counts.most_common(1)[0]
+            if code and n >= MOSTLY * len(rows):
+                out[column] = code
+    return out if rows else None
 
 
 def _postcode_area(session: Session, label: str, rows: list[Any]) -> PlaceMatch:

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-02 06:50:23.398821
+Create Date: 2026-12-02 06:59:05.035323
 """
 
 from __future__ import annotations
@@ -168,7 +168,7 @@ def upgrade() -> None:
     sa.Column('kind', sa.String(length=16), nullable=False),
     sa.Column('search_key', sa.String(length=240).with_variant(sa.String(length=240, collation='C'), 'postgresql'), nullable=False),
     sa.Column('region', sa.String(length=16), nullable=True),
-    sa.Column('postcode_key', sa.String(length=8), nullable=True),
+    sa.Column('postcode_key', sa.String(length=8).with_variant(sa.String(length=8, collation='C'), 'postgresql'), nullable=True),
     sa.Column('locality', sa.String(length=200), nullable=True),
     sa.Column('properties', sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), 'postgresql'), nullable=True),
     sa.Column('latitude', sa.Float(), nullable=True),

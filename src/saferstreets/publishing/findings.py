@@ -320,14 +320,13 @@ def _hotspots(run: AnalysisRun, ctx: Context, what: str) -> Section:
         names = ctx.cell_names([t["cell"] for t in top[:10]])
         section.tables.append(
             Table(
-                "Hottest cells",
-                ["Where", "Count", "z", "Cell"],
+                "Hottest places",
+                ["Where", "Count", "z"],
                 [
                     [
                         names.get(t["cell"]) or ctx.ward_of_cell(t["cell"]),
                         t["count"],
                         f"{t['z']:.1f}",
-                        t["cell"],
                     ]
                     for t in top[:10]
                 ],

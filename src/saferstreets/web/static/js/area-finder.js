@@ -10,6 +10,7 @@
   if (!wrap || !el) { return; }
   wrap.hidden = false;
   var map = L.map(el, { zoomSnap: 0.25 });
+  el.leafletMap = map;  // for the browser tests, which tap a known point
   map.setView([51.8, -0.2], 10);
   fetch(el.getAttribute("data-base"), { credentials: "same-origin" })
     .then(function (r) { return r.ok ? r.json() : null; })
@@ -17,9 +18,16 @@
       if (!data) { return; }
       var layer = L.geoJSON(data, {
         interactive: false,
-        style: function () { return { color: "#1d1a4b", weight: 1.5, fillColor: "#ffffff", fillOpacity: 0.15 }; }
+        style: function () { return { color: "#1d1a4b", weight: 1.5, fillColor: "#ffffff", fillOpacity: 0.15 }; },
+        onEachFeature: function (f, l) {
+          if (!f.properties.name) { return; }
+          var label = document.createElement("span");
+          label.textContent = f.properties.name;
+          l.bindTooltip(label, { permanent: true, direction: "center", className: "ward-label" });
+        }
       }).addTo(map);
       if (layer.getBounds().isValid()) { map.fitBounds(layer.getBounds(), { padding: [8, 8] }); }
+      el.setAttribute("data-ready", "true");
     });
   map.on("click", function (e) {
     var lat = Math.round(e.latlng.lat * 1e5) / 1e5, lon = Math.round(e.latlng.lng * 1e5) / 1e5;

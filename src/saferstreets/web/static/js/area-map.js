@@ -1,6 +1,7 @@
 // Draws the GeoJSON named by data-geojson on every .map element. Boundaries are the base map:
 // data-base names a GeoJSON of area outlines drawn underneath (the wards around), data-focus the
-// code of the area the page is about, which the map is fitted to and outlined more strongly.
+// code of the area the page is about, which the map is fitted to and outlined more strongly
+// (data-fit="geojson" fits it to what data-geojson draws instead).
 (function () {
   "use strict";
   if (typeof L === "undefined") { return; }
@@ -47,6 +48,11 @@
           }
         }).addTo(map);
         var bounds = focusBounds || (layer.getBounds().isValid() ? layer.getBounds() : null);
+        // data-fit="geojson": fit to what is drawn (an issue's place), not the whole ward.
+        if (el.getAttribute("data-fit") === "geojson" && layer.getBounds().isValid()) {
+          map.fitBounds(layer.getBounds().pad(0.6), { maxZoom: 17 });
+          return;
+        }
         if (!focusBounds && base) {
           var all = L.geoJSON(base).getBounds();
           if (all.isValid()) { bounds = bounds ? bounds.extend(all) : all; }

@@ -3,10 +3,10 @@
 Derived from the reports, the outline must never show where any one report was made. The linked
 reports' points are counted in H3 cells and only cells holding at least ``MIN_REPORTS`` (3) of
 them are kept (k-anonymity with k = 3: wherever the outline is drawn, at least three reports were
-made in each of its cells). The finest resolution is used, from the stored one (9, cells of about
-0.1 km²) down to 7 (about 5 km²), at which the kept cells hold at least half the located reports;
-their union is rounded off (grown and shrunk by half a cell edge), simplified and clipped to the
-ward. With fewer than three located reports, or reports too scattered, no outline is derived and
+made in each of its cells). The finest resolution is used, from the reports' stored one (9 by
+default, cells of about 0.1 km²) down to 7 (about 5 km²), at which the kept cells hold at least
+half the located reports; their union is rounded off (grown and shrunk by half a cell edge),
+simplified and clipped to the ward. With fewer than three located reports, or reports too scattered, no outline is derived and
 the page asks the officer to draw one: an outline of one or two reports would point at them.
 
 Drawn by the officer, the outline is a polygon tapped out on the map or, without JavaScript,
@@ -158,12 +158,11 @@ def derive_place(
 ) -> Outline | None:
     """Set the issue's place from its linked reports (in its ward); clear a derived place when
     they no longer support one. A drawn place is replaced only when this is asked for."""
+    import h3
     from shapely.geometry import shape
 
-    from saferstreets.config import get_settings
-
     points = session.execute(
-        sa.select(Report.latitude, Report.longitude)
+        sa.select(Report.latitude, Report.longitude, Report.h3_cell)
         .join(IssueReport, IssueReport.report_id == Report.id)
         .where(
             IssueReport.issue_id == issue.id,
@@ -173,9 +172,10 @@ def derive_place(
         )
     ).all()
     ward = _ward(session, issue)
+    stored = next((c for _lat, _lon, c in points if c and h3.is_valid_cell(c)), None)
     outline = outline_from_points(
-        [(lat, lon) for lat, lon in points if lat is not None and lon is not None],
-        resolution=get_settings().h3_resolution,
+        [(lat, lon) for lat, lon, _c in points if lat is not None and lon is not None],
+        resolution=max(h3.get_resolution(stored), COARSEST_RESOLUTION) if stored else 9,
         clip=shape(ward.geometry) if ward is not None else None,
     )
     if outline is not None:

@@ -6,8 +6,9 @@ them are kept (k-anonymity with k = 3: wherever the outline is drawn, at least t
 made in each of its cells). The finest resolution is used, from the reports' stored one (9 by
 default, cells of about 0.1 km²) down to 7 (about 5 km²), at which the kept cells hold at least
 half the located reports; their union is rounded off (grown and shrunk by half a cell edge),
-simplified and clipped to the ward. With fewer than three located reports, or reports too scattered, no outline is derived and
-the page asks the officer to draw one: an outline of one or two reports would point at them.
+simplified and clipped to the ward. With fewer than three located reports, or reports too
+scattered, no outline is derived and the page asks the officer to draw one: an outline of one
+or two reports would point at them.
 
 Drawn by the officer, the outline is a polygon tapped out on the map or, without JavaScript,
 streets and places named from the gazetteer (each a circle of 100 m round its point, joined by

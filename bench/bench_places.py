@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import csv
 import math
+import os
 import string
 import tempfile
 import time
@@ -599,5 +600,7 @@ def _table(
         "only: each reads every name). Aim: search p95 < 50 ms, reverse lookup p95 < 5 ms. A hit "
         "is the intended name (or, for a postcode, its place or area) among the first 10 answers; "
         "FTS5 has no notion of a typo, of the pin, or of a partial postcode. No areas are loaded, "
-        f"so names carry no ward. Peak memory of the run: {peak_rss_mb():,.0f} MB."
+        f"so names carry no ward. Peak memory of the run: {peak_rss_mb():,.0f} MB. Load average "
+        f"when the table was written: {os.getloadavg()[0]:.1f} (on a shared machine, times "
+        "grow with it)."
     )

@@ -69,7 +69,6 @@ LONG_MODULES: dict[str, str] = {
     "saferstreets.crime.service": "police.uk import and queries; to split like assessment/",
     "saferstreets.crime.policeuk": "the police.uk reader (street and outcomes files); to split",
     "saferstreets.areas.service": "boundary import and point lookup; to split",
-    "saferstreets.surveys.service": "grew past 600 lines in parallel with this rule; to split",
     "saferstreets.surveys.suggest": "grew past 600 lines in parallel with this rule; to split",
 }
 #: functions over 100 lines, and why they may be

@@ -6,10 +6,11 @@ import html
 
 import pytest
 import sqlalchemy as sa
+from shapely.geometry import Point, shape
 from tests.factories import add_area, add_report
 
 from saferstreets.accounts.service import create_user
-from saferstreets.actions import service, stages, workload
+from saferstreets.actions import place, service, stages, workload
 from saferstreets.actions.models import IssueReport, LocalIssue
 from saferstreets.areas.models import Area
 from saferstreets.errors import NotFound, PermissionDenied, ValidationFailed
@@ -241,9 +242,13 @@ def test_a_referral_shows_its_partner_where_without_the_reports(session, county)
     cctv = service.refer(
         session=session, issue=issue, user=officer, partner="council_cctv", request="Camera"
     )
-    # The cells of the issue's own reports, busiest first; not the report outside the issue.
+    # The issue's place: one outline round its three reports (all at one point here), which
+    # holds the point but is no point itself; the report outside the issue plays no part.
     got = service.get_referral(session=session, referral_id=lights.id, user=partner)
-    assert service.referral_cells(session=session, referral=got) == [(a, 2), (b, 1)]
+    [feature] = place.place_geojson(session.get(LocalIssue, got.issue_id))["features"]
+    outline = shape(feature["geometry"])
+    assert outline.contains(Point(-0.295, 51.805)) and outline.area > 1e-5
+    assert issue.place_source == "reports"
     context = service.referral_context(session=session, referrals=[lights])[lights.id]
     assert (context["ward_code"], context["district_code"]) == ("W1", "D1")
     # Each partner its own; a ward officer her wards'; staff all.

@@ -260,11 +260,13 @@ def _forget_honesty_rules(old: dict[str, Any], new: dict[str, Any]) -> None:
         new["summary"] = new["summary"].split(" It differed by")[0].split(" No difference by")[0]
     if new["kind"] == "waves" and isinstance(new["result"], dict) and "latest" in new["result"]:
         left_out = {c["code"] for c in new["result"].pop("concerns_left_out")}
+        not_asked = {c["code"] for c in new["result"].pop("feel_safe_left_out")}
         new["result"].pop("not_understood")
         old["result"]["comparisons"] = [
             c
             for c in old["result"]["comparisons"]
             if not (c["measure"] == "concern" and c["key"] in left_out)
+            and not (c["measure"] == "feel_unsafe" and c["key"] in not_asked)
         ]
         for f in (old, new):
             f["result"]["method"] = f["result"]["method"].split("; concerns only")[0]

@@ -75,6 +75,51 @@ def test_a_wave_comparison_uses_only_options_both_waves_offered(
     assert "(only in Autumn 2021)" in finding.summary
 
 
+def _likert_wave(s: Any, name: str, month: int, keys: list[str]) -> SurveyWave:
+    from datetime import date
+
+    likert = [{"key": k, "column": k, "scale": ["Very unsafe", "Very safe"]} for k in keys]
+    wave = SurveyWave(
+        name=name,
+        period_start=date(2021 + month // 12, 1 + month % 12, 1),
+        mapping={"likert": likert},
+    )
+    s.add(wave)
+    s.flush()
+    return wave
+
+
+def test_feel_safe_waves_compare_only_the_questions_both_mappings_asked(
+    engine: sa.Engine, settings: Any
+) -> None:
+    """The newer wave's mapping did not ask about parks by day: its answers there (carried in from
+    an earlier import, say) are not compared, and the question is named as left out."""
+    street, park = "after_dark.quiet_street", "day.park"
+    with session_scope(engine) as s:
+        old = _likert_wave(s, "Autumn 2021", 8, [street, park])
+        new = _likert_wave(s, "Autumn 2022", 20, [street])
+        for i in range(50):  # 20 of 50 unsafe in the street; everyone answered parks too
+            feel = {street: "Very unsafe" if i < 20 else "Very safe", park: "Very safe"}
+            s.add(SurveyResponse(wave_id=old.id, feel_safe=feel))
+        for i in range(40):  # 10 of 40 unsafe in the street; a few park answers slipped in
+            feel = {street: "Very unsafe" if i < 10 else "Very safe"}
+            if i < 5:
+                feel[park] = "Very unsafe"
+            s.add(SurveyResponse(wave_id=new.id, feel_safe=feel))
+    with session_scope(engine) as s:
+        data = service.load(session=s)
+    finding = service.assess_waves(data, settings)
+    feel = [c for c in finding.result["comparisons"] if c["measure"] == "feel_unsafe"]
+    assert [c["key"] for c in feel] == [street]
+    _z, p = proportions_ztest([10, 20], [40, 50])
+    assert feel[0]["p1"] == pytest.approx(10 / 40)
+    assert feel[0]["p2"] == pytest.approx(20 / 50)
+    assert feel[0]["p_value"] == pytest.approx(p, rel=1e-9)
+    assert finding.result["feel_safe_left_out"] == [{"code": park, "why": "only in Autumn 2021"}]
+    assert "Not compared, as one wave asked it: feeling unsafe in" in finding.summary
+    assert "by day (only in Autumn 2021)" in finding.summary
+
+
 def test_without_stored_mappings_the_options_named_in_both_are_compared() -> None:
     shared = shared_options(
         ("A", None, [["poor_lighting", "no_cctv"], ["poor_lighting"]]),

@@ -1,4 +1,5 @@
-"""Pages that showed H3 ids name the place instead: a partner's referral lists where by name."""
+"""Pages that showed H3 ids name the place instead: a partner's referral names its issue's place
+and lists the streets and landmarks in it."""
 
 from __future__ import annotations
 
@@ -47,7 +48,7 @@ def test_a_referral_lists_where_by_name_not_by_cell(client, session) -> None:  #
             lon=LON,
             free_text="secret words",
         )
-        for _ in range(2)
+        for _ in range(3)
     ]
     issue = service.create_issue(session=session, user=officer, ward_code="W1", title="Dark lock",
                                  report_ids=[r.id for r in reports])  # fmt: skip
@@ -60,6 +61,8 @@ def test_a_referral_lists_where_by_name_not_by_cell(client, session) -> None:  #
                                 "csrf_token": _token(client.get("/login").text)})  # fmt: skip
     page = client.get("/staff/referrals")
     assert page.status_code == 200
-    assert "<strong>Where:</strong> near Canal Lane and Lock car park, Castle" in page.text
+    assert "<strong>Where:</strong> Around Canal Lane and Lock car park, Castle" in page.text
+    assert "<strong>Streets:</strong> Canal Lane" in page.text
+    assert "<strong>Landmarks and stops:</strong> Lock car park" in page.text
     assert cell not in page.text and "secret words" not in page.text
     assert session.scalar(sa.select(sa.func.count()).select_from(sa.text("place"))) == 2

@@ -174,3 +174,20 @@ def test_public_find_your_area_by_postcode_street_or_name(web, gazetteer) -> Non
     none = web.get("/areas", params={"q": "<script>x</script>"}).text
     assert "We could not find “&lt;script&gt;x&lt;/script&gt;”" in none
     assert web.get("/areas").status_code == 200  # no search: the list as before
+
+
+def test_public_find_your_area_by_tapping_the_map(web, gazetteer) -> None:  # type: ignore[no-untyped-def]
+    """A tap (with JavaScript) is a GET with the point: straight to the ward's page."""
+    tap = web.get("/areas", params={"lat": R_LAT, "lon": R_LON}, follow_redirects=False)
+    assert (tap.status_code, tap.headers["location"]) == (303, f"/areas/{RIVERSIDE}")
+    assert web.get(tap.headers["location"]).status_code == 200
+    north = web.get("/areas", params={"lat": N_LAT, "lon": N_LON}, follow_redirects=False)
+    assert north.headers["location"] == f"/areas/{NORTHGATE}"
+    sea = web.get("/areas", params={"lat": 50.0, "lon": -3.0}, follow_redirects=False)
+    assert sea.status_code == 200 and "That point is outside the areas we cover" in sea.text
+    for bad in ({"lat": 999, "lon": 0}, {"lat": "x", "lon": 0}, {"lat": "nan", "lon": "nan"}):
+        assert web.get("/areas", params=bad, follow_redirects=False).status_code == 422
+    # The page offers the map to tap (shown by its script) beside the search without JavaScript.
+    page = web.get("/areas").text
+    assert 'id="area-finder-wrap" hidden' in page and 'name="q"' in page
+    assert "/static/js/area-finder.js" in page

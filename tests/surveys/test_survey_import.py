@@ -403,7 +403,8 @@ def test_area_answers_match_imported_areas(engine: sa.Engine, tmp_path: Path) ->
     assert got["1003"].district_code is None
     assert got["1004"].district_code == "E07000240"  # one area's name is that close: accepted
     assert str(summary.problems[0]).endswith(
-        f"field '{Q_AREA}': 'Atlantis' is not the code or name of an imported area"
+        f"field '{Q_AREA}': 'Atlantis' is not the code or name of an imported area, nor a town, "
+        "village or postcode in the gazetteer"
     )
 
 

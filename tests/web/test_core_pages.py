@@ -133,7 +133,7 @@ def test_an_absurd_id_is_a_plain_404(client, engine) -> None:  # type: ignore[no
         "/staff/issues/99999999999999999999999",
         "/staff/issues/99999999999999999999999.json",
         "/staff/plans/2147483648",
-        "/staff/referrals/99999999999999999999999/cells.geojson",
+        "/staff/referrals/99999999999999999999999/place.geojson",
     ):
         response = client.get(path)
         assert response.status_code == 404, path

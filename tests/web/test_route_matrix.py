@@ -376,12 +376,17 @@ ROUTES: dict[str, Case] = {
         _issue_kinds("/staff/issues/{}.json"),
         scope="ward",
     ),
+    "GET /staff/issues/{issue_id:int}/place.geojson": Case(
+        ("analyst", "supervisor", "ward_officer"),
+        _issue_kinds("/staff/issues/{}/place.geojson"),
+        scope="ward",
+    ),
     "GET /staff/referrals": Case(
         ("analyst", "supervisor", "ward_officer", "partner"), _one("/staff/referrals")
     ),
-    "GET /staff/referrals/{referral_id:int}/cells.geojson": Case(
+    "GET /staff/referrals/{referral_id:int}/place.geojson": Case(
         ("analyst", "supervisor", "ward_officer", "partner"),
-        _referral_kinds("/staff/referrals/{}/cells.geojson"),
+        _referral_kinds("/staff/referrals/{}/place.geojson"),
         scope="referral",
     ),
     # --- jobs: each sees her own, an admin every one, a partner none --------------------------
@@ -483,6 +488,11 @@ ROUTES: dict[str, Case] = {
     "POST /staff/issues/{issue_id:int}/referrals": Case(
         ("analyst", "supervisor", "ward_officer"),
         _issue_kinds("/staff/issues/{}/referrals", {"partner": "parks", "request": "Cut back"}),
+        scope="ward",
+    ),
+    "POST /staff/issues/{issue_id:int}/place": Case(
+        ("analyst", "supervisor", "ward_officer"),
+        _issue_kinds("/staff/issues/{}/place", {"source": "reports"}),
         scope="ward",
     ),
     "POST /staff/issues/{issue_id:int}/updates": Case(

@@ -37,6 +37,12 @@ class LocalIssue(Base):
     reports_after: Mapped[int | None]
     latitude: Mapped[float | None] = mapped_column(sa.Float)
     longitude: Mapped[float | None] = mapped_column(sa.Float)
+    # Where the issue is (actions/place.py): an outline (GeoJSON geometry, EPSG:4326) derived from
+    # the linked reports (never any one report's point) or drawn by the officer; how it was made
+    # (reports, drawn, places); and its name from the gazetteer ("around Mill Lane, Northgate").
+    place_geometry: Mapped[dict | None] = mapped_column(JSONType)
+    place_source: Mapped[str | None] = mapped_column(sa.String(16))
+    place_name: Mapped[str | None] = mapped_column(sa.String(300))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 

@@ -10,12 +10,11 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 
 from saferstreets.accounts.service import audit
-from saferstreets.actions import service, stages, updates, workload
-from saferstreets.actions.models import SARA_STAGES
+from saferstreets.actions import place, service, stages, updates, workload
+from saferstreets.actions.models import SARA_STAGES, LocalIssue
 from saferstreets.actions.partners import PARTNERS, THEME_PARTNER
 from saferstreets.areas.models import Area
 from saferstreets.errors import ValidationFailed
-from saferstreets.publishing.service import cells_geojson
 from saferstreets.reports.schemas import TIME_BANDS
 from saferstreets.themes.taxonomy import THEMES
 from saferstreets.web.deps import CurrentUser, SessionDep, templates
@@ -187,6 +186,8 @@ def _detail_page(
             "reports_shown": REPORTS_SHOWN,
             "reports_listed": REPORTS_LISTED,
             "may_approve": user.role in updates.APPROVER_ROLES,
+            "place_sources": place.PLACE_SOURCES,
+            "min_reports": place.MIN_REPORTS,
             "values": values or {},
         },
         status_code=status,
@@ -350,6 +351,44 @@ def issue_referral(
     )
 
 
+@router.get("/issues/{issue_id:int}/place.geojson", include_in_schema=False)
+def issue_place_geojson(issue_id: int, session: SessionDep, user: CurrentUser) -> Response:
+    """The issue's place: its outline only, never a report's point."""
+    issue = service.get_issue(session=session, issue_id=issue_id, user=user)
+    return JSONResponse(place.place_geojson(issue), media_type="application/geo+json")
+
+
+@router.post("/issues/{issue_id:int}/place", include_in_schema=False)
+def issue_place(
+    request: Request,
+    issue_id: int,
+    session: SessionDep,
+    user: CurrentUser,
+    csrf: CsrfField,
+    polygon: Annotated[str, Form(max_length=20000)] = "",
+    names: Annotated[str, Form(max_length=2000)] = "",
+    source: Annotated[str, Form(max_length=16)] = "",
+) -> Response:
+    """Set the issue's place: drawn on the map, streets named, or again from its reports."""
+    return _post_on_issue(
+        request,
+        session,
+        user,
+        issue_id,
+        csrf,
+        lambda issue: place.set_place(
+            session=session,
+            issue=issue,
+            user=user,
+            polygon=polygon,
+            names=names,
+            from_reports=source == "reports",
+        ),
+        "place",
+        values={"names": names},
+    )
+
+
 @router.post("/issues/{issue_id:int}/updates", include_in_schema=False)
 def issue_update(
     request: Request,
@@ -473,24 +512,39 @@ def referrals_page(request: Request, session: SessionDep, user: CurrentUser) -> 
     )
 
 
-def _referral_places(session: Any, referrals: Any) -> dict[int, list[str]]:
-    """Per referral, the places its reports were made near, by name (most reports first)."""
-    from saferstreets.places.naming import describe_cells
+def _referral_places(session: Any, referrals: Any) -> dict[int, dict[str, Any]]:
+    """Per referral, its issue's place: the name, and the streets and landmarks in it by name."""
+    from saferstreets.places.naming import places_in_outline, spoken
 
+    issues = {
+        i.id: i
+        for i in session.scalars(
+            sa.select(LocalIssue).where(LocalIssue.id.in_({r.issue_id for r in referrals}))
+        )
+    }
     out = {}
     for r in referrals:
-        cells = [c for c, _n in service.referral_cells(session=session, referral=r)][:5]
-        names = describe_cells(session=session, cells=cells)
-        out[r.id] = list(dict.fromkeys(names[c] for c in cells))
+        issue = issues[r.issue_id]
+        inside = (
+            places_in_outline(session=session, geometry=issue.place_geometry, limit=8)
+            if issue.place_geometry
+            else []
+        )
+        out[r.id] = {
+            "name": issue.place_name,
+            "streets": [p.name for p in inside if p.kind == "street"],
+            "landmarks": [spoken(p) for p in inside if p.kind != "street"],
+        }
     return out
 
 
-@router.get("/referrals/{referral_id:int}/cells.geojson", include_in_schema=False)
-def referral_cells(referral_id: int, session: SessionDep, user: CurrentUser) -> Response:
-    """Where the referral's issue was reported, as H3 cells (for the map on its card)."""
+@router.get("/referrals/{referral_id:int}/place.geojson", include_in_schema=False)
+def referral_place(referral_id: int, session: SessionDep, user: CurrentUser) -> Response:
+    """The referral's issue's place, as an outline (for the map on its card): never a report's
+    point or words."""
     referral = service.get_referral(session=session, referral_id=referral_id, user=user)
-    cells = service.referral_cells(session=session, referral=referral)
-    return JSONResponse(cells_geojson(cells), media_type="application/geo+json")
+    issue = service.get_referral_issue(session=session, referral=referral)
+    return JSONResponse(place.place_geojson(issue), media_type="application/geo+json")
 
 
 @router.post("/referrals/{referral_id:int}", include_in_schema=False)

@@ -201,6 +201,10 @@ def link_reports(
             issue.latitude = sum(r.latitude for r in located) / len(located)  # type: ignore[misc]
             issue.longitude = sum(r.longitude for r in located) / len(located)  # type: ignore[misc]
     session.flush()
+    if added and issue.place_source in (None, "reports"):
+        from saferstreets.actions.place import derive_place
+
+        derive_place(session=session, issue=issue, user=user)
     return added
 
 
@@ -293,23 +297,12 @@ def get_referral(*, session: Session, referral_id: int, user: User) -> Referral:
     return referral
 
 
-def referral_cells(*, session: Session, referral: Referral) -> list[tuple[str, int]]:
-    """Where the issue's reports were made, as H3 cells with how many reports each: the place a
-    partner has to go, without any report's words or exact point."""
-    count = sa.func.count()
-    rows = session.execute(
-        sa.select(Report.h3_cell, count)
-        .join(IssueReport, IssueReport.report_id == Report.id)
-        .join(LocalIssue, LocalIssue.id == IssueReport.issue_id)
-        .where(
-            IssueReport.issue_id == referral.issue_id,
-            Report.ward_code == LocalIssue.ward_code,
-            Report.h3_cell.is_not(None),
-        )
-        .group_by(Report.h3_cell)
-        .order_by(count.desc(), Report.h3_cell)
-    ).all()
-    return [(str(cell), int(n)) for cell, n in rows]
+def get_referral_issue(*, session: Session, referral: Referral) -> LocalIssue:
+    """The issue a referral (already checked visible) is about."""
+    issue = session.get(LocalIssue, referral.issue_id)
+    if issue is None:  # the issue's row is gone: cascade should have taken the referral too
+        raise NotFound(f"There is no referral {referral.id} that you can see.")
+    return issue
 
 
 def referral_context(

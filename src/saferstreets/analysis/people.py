@@ -297,6 +297,11 @@ def assess_who(data: StoreData, settings: AssessSettings) -> Finding:
     return Finding("who", {"min_count": k, "girls": "age band wholly under 18"}, result, summary)
 
 
+def _answered_keys(response: Any) -> set[str]:
+    """The feel-safe questions a response answered on the scale."""
+    return {k for k, v in (response.feel_safe or {}).items() if level_of(v) is not None}
+
+
 def assess_waves(data: StoreData, settings: AssessSettings) -> Finding:
     """Latest survey wave against the one before: concerns and feeling unsafe, with intervals."""
     if len(data.waves) < 2:
@@ -313,7 +318,12 @@ def assess_waves(data: StoreData, settings: AssessSettings) -> Finding:
     a = [r for r in data.responses if r.wave_id == last.id]
     b = [r for r in data.responses if r.wave_id == prev.id]
     rows = []
-    for key in sorted({k for r in a + b for k in (r.feel_safe or {})}):
+    # Feeling safe: only the questions both waves' mappings asked (else those both answered).
+    asked = waves_mod.shared_options(
+        (last.name, waves_mod.asked(last.mapping), (_answered_keys(r) for r in a)),
+        (prev.name, waves_mod.asked(prev.mapping), (_answered_keys(r) for r in b)),
+    )
+    for key in asked.compared:
 
         def tally(rs: list[Any], key: str = key) -> tuple[int, int]:
             levels = [level_of((r.feel_safe or {}).get(key)) for r in rs]
@@ -348,9 +358,11 @@ def assess_waves(data: StoreData, settings: AssessSettings) -> Finding:
         "previous": {"id": prev.id, "name": prev.name, "n": len(b)},
         "comparisons": rows,
         "concerns_left_out": shared.as_dict()["left_out"],
+        "feel_safe_left_out": asked.as_dict()["left_out"],
         "not_understood": [u.as_dict() for u in _not_understood(data, (last.id, prev.id))],
         "method": "difference latest - previous; Newcombe hybrid score interval (method 10); "
-        "pooled two-proportion z test; concerns only among options both waves offered",
+        "pooled two-proportion z test; concerns only among options both waves offered, "
+        "feeling safe only for questions both waves asked",
     }
     dark = [r for r in rows if r["measure"] == "feel_unsafe" and r["key"].startswith("after_dark")]
     if dark:
@@ -367,6 +379,9 @@ def assess_waves(data: StoreData, settings: AssessSettings) -> Finding:
     else:
         summary = f"{last.name} vs {prev.name}: {len(rows)} measures compared."
     summary += waves_mod.left_out_sentence(shared)
+    summary += waves_mod.left_out_sentence(
+        asked, label=lambda key: f"feeling unsafe {key_in_words(key)}", what="one wave asked it"
+    )
     summary += "".join(f" {u['message']}." for u in res["not_understood"])
     return Finding("waves", {}, res, summary)
 

@@ -4,9 +4,10 @@ Two rules keep the assessment from saying what the data do not support:
 
 * A wave comparison uses only the options **both** waves offered. An option a wave never offered
   is not "chosen by 0%" there: nobody could choose it. The options a wave offered are those its
-  stored mapping lists (``[[multi_select]] options`` and ``unknown``); a wave stored without a
-  mapping offered, as far as can be known, only what someone in it named. Every option left out
-  is named, with the wave that offered it.
+  stored mapping lists (``[[multi_select]] options`` and ``unknown``; for feeling safe, the
+  ``[[likert]]`` question keys it asked); a wave stored without a mapping offered, as far as can
+  be known, only what someone in it answered. Every option left out is named, with the wave that
+  offered it.
 * Answers that could not be understood are reported, never silently dropped. A feel-safe answer is
   understood when it is on the safe/unsafe scale or a stated non-answer ("don't know"); anything
   else (numeric codes 1 to 5 from a Qualtrics numeric export, say) is counted per wave and named.
@@ -42,6 +43,17 @@ def offered(mapping: Mapping[str, Any] | None, key: str = "concerns") -> frozens
         if item.get("unknown"):
             codes.add(str(item["unknown"]))
     return frozenset(codes) if found else None
+
+
+def asked(mapping: Mapping[str, Any] | None) -> frozenset[str] | None:
+    """The feel-safe question keys (``after_dark.quiet_street``) a wave's stored mapping asked.
+
+    None when the mapping is not known or lists no ``[[likert]]`` question (the caller then falls
+    back to the keys respondents answered)."""
+    if not mapping:
+        return None
+    keys = {str(item["key"]) for item in mapping.get("likert") or () if item.get("key")}
+    return frozenset(keys) if keys else None
 
 
 @dataclass(frozen=True)
@@ -140,11 +152,14 @@ def feel_safe_not_understood(
     return out
 
 
-def left_out_sentence(shared: SharedOptions, *, label: Any = None) -> str:
-    """ " Not compared: CCTV (only in Autumn 2022)." or empty when nothing was left out."""
+def left_out_sentence(
+    shared: SharedOptions, *, label: Any = None, what: str = "only one wave offered them"
+) -> str:
+    """ " Not compared, as only one wave offered them: no CCTV (only in Autumn 2022)." or empty
+    when nothing was left out. ``label`` turns a code into words (the taxonomy's by default)."""
     if not shared.left_out:
         return ""
     if label is None:
         from saferstreets.themes.taxonomy import label
     parts = [f"{label(code).lower()} ({why})" for code, why in shared.left_out]
-    return " Not compared, as only one wave offered them: " + "; ".join(parts) + "."
+    return f" Not compared, as {what}: " + "; ".join(parts) + "."

@@ -20,6 +20,8 @@ PLACE_KINDS = (
     "village",
     "other",
 )
+# Search keys are compared byte by byte (a prefix is a range of the index) on both stores.
+WORD_TYPE = sa.String(240).with_variant(sa.String(240, collation="C"), "postgresql")
 
 
 class Place(Located, Base):
@@ -36,6 +38,7 @@ class Place(Located, Base):
     __table_args__ = (
         sa.UniqueConstraint("source", "source_id", name="uq_place_source_id"),
         sa.Index("ix_place_search_key", "search_key"),
+        sa.Index("ix_place_region_search_key", "region", "search_key"),
         sa.Index("ix_place_postcode_key", "postcode_key"),
         sa.Index("ix_place_latitude", "latitude"),
         *located_indexes("place"),
@@ -46,9 +49,35 @@ class Place(Located, Base):
     source_id: Mapped[str] = mapped_column(sa.String(200))
     name: Mapped[str] = mapped_column(sa.String(200))
     kind: Mapped[str] = mapped_column(sa.String(16))
-    search_key: Mapped[str] = mapped_column(sa.String(240))
-    postcode_key: Mapped[str | None] = mapped_column(sa.String(8))
+    search_key: Mapped[str] = mapped_column(WORD_TYPE)
+    # The H3 cell at resolution 4 (about 1,800 km²) the place is in: search near a pin reads
+    # the (region, search key) index of the few regions round it.
+    region: Mapped[str | None] = mapped_column(sa.String(16))
+    postcode_key: Mapped[str | None] = mapped_column(
+        sa.String(8).with_variant(sa.String(8, collation="C"), "postgresql")
+    )
     locality: Mapped[str | None] = mapped_column(
         sa.String(200)
     )  # town or village, as the file says
     properties: Mapped[dict | None] = mapped_column(JSONType)
+
+
+class PlaceWord(Base):
+    """The index search reads for "starts a word": each place's search key from its second,
+    third, ... word on ("lane" for "mill lane"; the whole key is ``place.search_key``).
+
+    A prefix typed is a range of this table's index (``word >= 'lan' AND word < 'lan\uffff'``),
+    which SQLite and PostgreSQL both answer from a B-tree without reading every name."""
+
+    __tablename__ = "place_word"
+    __table_args__ = (
+        sa.Index("ix_place_word_word", "word"),
+        sa.Index("ix_place_word_region_word", "region", "word"),
+    )
+
+    place_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("place.id", ondelete="CASCADE"), primary_key=True
+    )
+    position: Mapped[int] = mapped_column(primary_key=True)
+    word: Mapped[str] = mapped_column(WORD_TYPE)
+    region: Mapped[str | None] = mapped_column(sa.String(16))  # the place's, for the index

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -60,11 +61,12 @@ def _near_each(session: Session, lats: np.ndarray, lons: np.ndarray) -> list[lis
     """Per point, the places of the naming kinds within ``NEAR_KM``, nearest first.
 
     Candidates are read by the H3 cells around the points (an indexed look-up), in one query
-    per few hundred cells, then measured with a k-d tree."""
+    per few hundred cells, then measured (a k-d tree for many points, numpy for a few)."""
     import h3
-    from scipy.spatial import cKDTree
 
-    sample = session.scalar(sa.select(Place.h3_cell).where(Place.h3_cell.is_not(None)).limit(1))
+    connection = session.connection()  # Core rows and prepared statements: a point in ~1 ms
+    sample_cell, near_cells = _naming_statements()
+    sample = connection.scalar(sample_cell)
     if sample is None:
         return [[] for _ in lats]
     res = h3.get_resolution(sample)
@@ -75,36 +77,54 @@ def _near_each(session: Session, lats: np.ndarray, lons: np.ndarray) -> list[lis
     ordered = sorted(cells)
     rows: list[Any] = []
     for start in range(0, len(ordered), 500):
-        rows += session.execute(
-            sa.select(Place.id, Place.name, Place.kind, Place.latitude, Place.longitude).where(
-                Place.h3_cell.in_(ordered[start : start + 500]), Place.kind.in_(NAMING_KINDS)
-            )
-        )
+        rows += connection.execute(near_cells, {"cells": ordered[start : start + 500]})
     if not rows:
         return [[] for _ in lats]
     scale = math.cos(math.radians(float(lats.mean())))
     xy = np.array([(r.longitude * 111.32 * scale, r.latitude * 110.57) for r in rows])
     queries = np.column_stack([lons * 111.32 * scale, lats * 110.57])
-    tree = cKDTree(xy)
+    if len(queries) <= 4:
+        hits_each = [np.flatnonzero(np.hypot(*(xy - q).T) <= NEAR_KM).tolist() for q in queries]
+    else:
+        from scipy.spatial import cKDTree
+
+        hits_each = cKDTree(xy).query_ball_point(queries, r=NEAR_KM)
     out = []
-    for q, hits in zip(queries, tree.query_ball_point(queries, r=NEAR_KM), strict=True):
+    for q, hits in zip(queries, hits_each, strict=True):
         dist = np.hypot(*(xy[hits] - q).T) if hits else np.array([])
         order = sorted(range(len(hits)), key=lambda j: (dist[j], rows[hits[j]].id))
         out.append([rows[hits[j]] for j in order])
     return out
 
 
-def _phrase(near: list[Any], where: str | None, lat: float, lon: float) -> str:
+@functools.cache
+def _naming_statements() -> tuple[Any, Any]:
+    """Prepared once: one stored cell (for the resolution), and the places to name by cells."""
+    return (
+        sa.select(Place.h3_cell).where(Place.h3_cell.is_not(None)).limit(1),
+        sa.select(Place.id, Place.name, Place.kind, Place.latitude, Place.longitude).where(
+            Place.h3_cell.in_(sa.bindparam("cells", expanding=True)),
+            Place.kind.in_(NAMING_KINDS),
+        ),
+    )
+
+
+def _phrase(near: list[Any], where: str | None, lat: float, lon: float, word: str = "near") -> str:
     streets = [p.name for p in near if p.kind == "street"]
     others = [_spoken(p) for p in near if p.kind != "street"]
     names = list(dict.fromkeys((streets[:1] + others[:1]) or [_spoken(p) for p in near[:1]]))
     if names and where:
-        return f"near {' and '.join(names)}, {where}"
+        return f"{word} {' and '.join(names)}, {where}"
     if names:
-        return f"near {' and '.join(names)}"
+        return f"{word} {' and '.join(names)}"
     if where:
         return where
     return f"{lat:.3f}, {lon:.3f}"
+
+
+def spoken(place: Any) -> str:
+    """A place's name as said aloud ("Netherwick station" for the station called Netherwick)."""
+    return _spoken(place)
 
 
 def _spoken(place: Any) -> str:
@@ -138,3 +158,78 @@ def describe_cells(*, session: Session, cells: Iterable[str]) -> dict[str, str]:
     named = describe_points(session=session, points=list(centres.values()))
     out = dict(zip(centres, named, strict=True))
     return {c: out.get(c, c) for c in unique}
+
+
+# --------------------------------------------------------------------------- outlines
+
+OUTLINE_MARGIN_KM = 0.05  # a place this close to an outline's edge is taken to be in it
+OUTLINE_MAX_PLACES = 5000  # candidates read for one outline (its bounding box)
+
+
+def places_in_outline(*, session: Session, geometry: dict[str, Any], limit: int = 8) -> list[Any]:
+    """The streets, stations, stops, parks and landmarks in an outline (a GeoJSON polygon), the
+    ones nearest its middle first; each row has ``name``, ``kind``, ``latitude``, ``longitude``.
+
+    Read by the outline's bounding box (the latitude index), then kept if inside the outline or
+    within 50 m of its edge. One row per name and kind (a street comes in several sections)."""
+    from shapely import contains_xy
+    from shapely.geometry import shape
+
+    outline = shape(geometry)
+    if outline.is_empty:
+        return []
+    margin = OUTLINE_MARGIN_KM / 111.0
+    grown = outline.buffer(margin)
+    x0, y0, x1, y1 = grown.bounds
+    rows = session.execute(
+        sa.select(Place.id, Place.name, Place.kind, Place.latitude, Place.longitude)
+        .where(
+            Place.latitude.between(y0, y1),
+            Place.longitude.between(x0, x1),
+            Place.kind.in_(NAMING_KINDS),
+        )
+        .limit(OUTLINE_MAX_PLACES)
+    ).all()
+    if not rows:
+        return []
+    lons = np.array([r.longitude for r in rows], dtype=float)
+    lats = np.array([r.latitude for r in rows], dtype=float)
+    inside = contains_xy(grown, lons, lats)
+    middle = outline.representative_point()
+    scale = math.cos(math.radians(middle.y))
+    dist = np.hypot((lons - middle.x) * scale, lats - middle.y)
+    order = sorted(np.flatnonzero(inside).tolist(), key=lambda i: (dist[i], rows[i].id))
+    out, seen = [], set()
+    for i in order:
+        key = (rows[i].name.lower(), rows[i].kind)
+        if key not in seen:
+            seen.add(key)
+            out.append(rows[i])
+    return out[:limit]
+
+
+def describe_outline(
+    *, session: Session, geometry: dict[str, Any], index: AreaIndex | None = None
+) -> str:
+    """A short name for an outline: "around Mill Lane and the station car park, Netherwick".
+
+    The street and the other place nearest the outline's middle among those in it, and the ward
+    (or district) its middle is in; "near ..." the middle when no named place is in it."""
+    from shapely.geometry import shape
+
+    from saferstreets.areas.lookup import cached_area_index
+
+    outline = shape(geometry)
+    if outline.is_empty:
+        return ""
+    middle = outline.representative_point()
+    inside = places_in_outline(session=session, geometry=geometry, limit=50)
+    if not inside:
+        return describe_point(session=session, lat=middle.y, lon=middle.x, index=index)
+    index = index or cached_area_index(session=session)
+    lons, lats = np.array([middle.x]), np.array([middle.y])
+    ward = index.lookup("ward", lons, lats)[0]
+    district = index.lookup("district", lons, lats)[0]
+    names = area_names(session, [c for c in (ward, district) if c])
+    where = names.get(ward or "") or names.get(district or "")
+    return _phrase(inside, where, middle.y, middle.x, word="around")

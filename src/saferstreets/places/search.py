@@ -2,13 +2,16 @@
 
 Search matches what was typed against each place's name (with its kind word, so "Stevenage
 station" finds the station called Stevenage): whole name, then start of the name, then start of
-a word, then anywhere; then, where those find too little, names within a small edit distance
-(rapidfuzz), so "Stevenedge" still finds Stevenage. A postcode, whole or partial ("SG1",
+a word; then, where those find too little, names within a small edit distance (rapidfuzz) among
+those sharing the first three letters, so "Stevenedge" still finds Stevenage. Each is a range of
+a B-tree index (``place.search_key``, ``place_word.word``), so search stays fast on a national
+gazetteer (bench/bench_places.py). A postcode, whole or partial ("SG1",
 "SG1 1"), finds the postcode or the area its postcodes fall in.
 """
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from collections import Counter
@@ -23,7 +26,7 @@ from saferstreets.areas.models import Area
 from saferstreets.places.layouts import (
     POSTCODE,
 )
-from saferstreets.places.models import PLACE_KINDS, Place
+from saferstreets.places.models import PLACE_KINDS, Place, PlaceWord
 
 # --------------------------------------------------------------------------- search
 
@@ -74,30 +77,79 @@ def search_places(
     needle = _needle(text)
     if len(needle) < 2:
         return postcode
-    rows = _name_candidates(session, needle, limit * 20)
+    rows = _name_candidates(session, needle, limit * 20, near)
     scored = [(_match_rank(needle, r.search_key), r) for r in rows]
     if len(rows) < limit and len(needle) >= 4:
-        scored += _fuzzy_candidates(session, needle, exclude={r.id for r in rows})
+        scored += _fuzzy_candidates(session, needle, exclude={r.id for r in rows}, near=near)
     matches = _rank(scored, near)
     if postcode:  # the postcode or its area said it: not each postcode that starts so as well
         matches = [m for m in matches if m.kind != "postcode"]
     return _dedupe(postcode + matches)[:limit]
 
 
-def _name_candidates(session: Session, needle: str, cap: int) -> list[Any]:
-    escaped = needle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    prefix = sa.or_(
-        Place.search_key.like(escaped + "%", escape="\\"),
-        Place.search_key.like("% " + escaped + "%", escape="\\"),
-    )
-    query = _place_columns().where(prefix).limit(cap)
-    rows = list(session.execute(query))
-    if len(rows) < cap:  # anywhere in the name ("lane" in "mill lane" is covered above)
-        rest = _place_columns().where(
-            Place.search_key.like("%" + escaped + "%", escape="\\"), sa.not_(prefix)
-        )
-        rows += list(session.execute(rest.limit(cap - len(rows))))
+HIGHEST = "\uffff"  # above every character a name holds: "lan" to "lan\uffff" is a prefix range
+
+
+def _name_candidates(
+    session: Session, needle: str, cap: int, near: tuple[float, float] | None = None
+) -> list[Any]:
+    """Places whose name starts with what was typed, or has a word that does: ranges of the
+    ``search_key`` and ``place_word`` indexes, never a scan of every name. With ``near``, the
+    ones in the regions round it first (a national gazetteer holds hundreds of Mill Lanes)."""
+    rows: list[Any] = []
+    seen: set[int] = set()
+    connection = session.connection()  # Core rows, prepared statements: little work per query
+    params = {"lo": needle, "hi": needle + HIGHEST}
+    passes = [(_near_regions(near), True), (None, False)] if near else [(None, False)]
+    for regions, is_near in passes:
+        for statement in _statements(is_near)[:2]:
+            bound = {**params, "cap": cap - len(rows)} | ({"regions": regions} if is_near else {})
+            for r in connection.execute(statement, bound):
+                if r.id not in seen:
+                    seen.add(r.id)
+                    rows.append(r)
+            if len(rows) >= cap:
+                return rows
+        if is_near and len(rows) >= cap // 10:  # enough near the pin
+            return rows
     return rows
+
+
+def _near_regions(near: tuple[float, float]) -> list[str]:
+    """The regions (resolution-4 H3 cells, about 25 km across) round the pin: the first
+    column of the (region, key) indexes, so a prefix near the pin is a handful of small ranges."""
+    import h3
+
+    from saferstreets.places.service import REGION_RESOLUTION
+
+    lat, lon = near
+    try:
+        centre = h3.latlng_to_cell(lat, lon, REGION_RESOLUTION)
+    except (ValueError, h3.H3BaseException):
+        return []
+    return sorted(str(c) for c in h3.grid_disk(centre, 1))
+
+
+@functools.cache
+def _statements(near: bool) -> tuple[Any, Any, Any, Any]:
+    """Prepared once: names starting with ``lo``..``hi``, later words doing so (both as place
+    rows, at most ``cap``), and the same two as (id, key) for the near-spelling pass; each within
+    ``regions`` when ``near``."""
+    lo: Any = sa.bindparam("lo", type_=sa.String)
+    hi: Any = sa.bindparam("hi", type_=sa.String)
+    cap = sa.bindparam("cap", type_=sa.Integer)
+    starts: list[Any] = [Place.search_key >= lo, Place.search_key < hi]
+    words: list[Any] = [PlaceWord.word >= lo, PlaceWord.word < hi]
+    joined = sa.join(Place, PlaceWord, PlaceWord.place_id == Place.id)
+    if near:
+        starts.append(Place.region.in_(sa.bindparam("regions", expanding=True)))
+        words.append(PlaceWord.region.in_(sa.bindparam("regions", expanding=True)))
+    return (
+        _place_columns().where(*starts).limit(cap),
+        _place_columns().select_from(joined).where(*words).limit(cap),
+        sa.select(Place.id, Place.search_key).where(*starts).limit(cap),
+        sa.select(Place.id, PlaceWord.word).select_from(joined).where(*words).limit(cap),
+    )
 
 
 def _place_columns() -> Any:
@@ -117,22 +169,43 @@ def _match_rank(needle: str, key: str) -> float:
     return 3.0
 
 
-def _fuzzy_candidates(session: Session, needle: str, exclude: set[int]) -> list[tuple[float, Any]]:
-    """Names within a small edit distance: candidates sharing the first letter, scored by
-    rapidfuzz (typos after the first letter are the common ones)."""
+FUZZY_MAX_CANDIDATES = 20_000  # keys read for the near-spelling pass, at most
+
+
+def _fuzzy_candidates(
+    session: Session, needle: str, exclude: set[int], near: tuple[float, float] | None = None
+) -> list[tuple[float, Any]]:
+    """Names within a small edit distance, scored by rapidfuzz: names (or their later words)
+    sharing the first three letters (typos after them are the common ones; "stevenidge" ~
+    "stevenage"); near the pin only, when there is one and something near it scores well.
+    Ranges of the indexes, capped."""
+    best: dict[int, float] = {}
+    for regions in [_near_regions(near), None] if near else [None]:
+        best = _fuzzy_scores(session, needle, exclude, regions)
+        if best:
+            break
+    if not best:
+        return []
+    rows = session.connection().execute(_place_columns().where(Place.id.in_(list(best))))
+    return [(4.0 + (100.0 - best[r.id]) / 100.0, r) for r in rows]
+
+
+def _fuzzy_scores(
+    session: Session, needle: str, exclude: set[int], regions: list[str] | None
+) -> dict[int, float]:
     from rapidfuzz import fuzz, process
 
-    escaped = needle[0].replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    # Only ids and keys for the many candidates; whole rows for the few that score well.
-    ids, keys = [], []
-    for place_id, key in session.execute(
-        sa.select(Place.id, Place.search_key).where(
-            Place.search_key.like(escaped + "%", escape="\\")
-        )
-    ):
-        if place_id not in exclude:
-            ids.append(place_id)
-            keys.append(key)
+    head = needle[:3]
+    params: dict[str, Any] = {"lo": head, "hi": head + HIGHEST, "cap": FUZZY_MAX_CANDIDATES}
+    if regions is not None:
+        params["regions"] = regions
+    ids, keys, taken = [], [], set()
+    for statement in _statements(regions is not None)[2:]:
+        for place_id, key in session.connection().execute(statement, params):
+            if place_id not in exclude and place_id not in taken:
+                taken.add(place_id)
+                ids.append(place_id)
+                keys.append(key)
     best: dict[int, float] = {}
     # The whole name, and its start as long as what was typed ("stevenidge" ~ "stevenage …").
     for choices in (keys, [k[: len(needle)] for k in keys]):
@@ -140,10 +213,7 @@ def _fuzzy_candidates(session: Session, needle: str, exclude: set[int]) -> list[
             needle, choices, scorer=fuzz.ratio, score_cutoff=FUZZY_MIN_SCORE, limit=50
         ):
             best[ids[i]] = max(best.get(ids[i], 0.0), score)
-    if not best:
-        return []
-    rows = session.execute(_place_columns().where(Place.id.in_(list(best))))
-    return [(4.0 + (100.0 - best[r.id]) / 100.0, r) for r in rows]
+    return best
 
 
 def _distance_km(a: tuple[float, float], lat: float, lon: float) -> float:
@@ -205,6 +275,13 @@ def _postcode_matches(session: Session, text: str) -> list[PlaceMatch] | None:
     partial = PARTIAL_POSTCODE.match(upper)
     if not partial:
         return None
+    label, rows = _postcodes_in(session, partial)
+    return [_postcode_area(session, label, rows)] if rows else None
+
+
+def _postcodes_in(session: Session, partial: re.Match[str]) -> tuple[str, list[Any]]:
+    """The postcodes held in a district ("SG1") or sector ("SG1 1"), and its label as written
+    with one space: a range of the postcode index."""
     district, sector, letter = partial.group(1), partial.group(2) or "", partial.group(3) or ""
     prefix = district + sector + letter
     # "SG1" must not take in SG10 to SG19: the inward code is always 3 characters.
@@ -217,14 +294,50 @@ def _postcode_matches(session: Session, text: str) -> list[PlaceMatch] | None:
                 Place.ward_code,
                 Place.district_code,
                 Place.postcode_key,
-            ).where(Place.postcode_key.like(prefix + "%"), Place.kind == "postcode")
+            ).where(
+                Place.postcode_key >= prefix,
+                Place.postcode_key < prefix + HIGHEST,
+                Place.kind == "postcode",
+            )
         )
         if len(r.postcode_key) == len(district) + 3
     ]
-    if not rows:
+    return f"{district} {sector}{letter}".strip(), rows
+
+
+MOSTLY = 0.8  # a district or sector "is in" an area when this share of its postcodes are
+
+
+def postcode_area(*, session: Session, text: str) -> dict[str, str] | None:
+    """The area columns (``ward_code``, ``district_code``) a postcode, whole or partial, is in.
+
+    A whole postcode: those of its place. A sector ("SG1 1") or district ("SG1"): the ward or
+    district that holds at least 80% of its postcodes; a sector or district split more evenly
+    sets only the level it does not split (often the district alone). None when the gazetteer
+    holds no such postcode."""
+    upper = " ".join(str(text).upper().split())
+    whole = POSTCODE.match(upper)
+    if whole:
+        row = session.execute(
+            sa.select(Place.ward_code, Place.district_code).where(
+                Place.postcode_key == whole.group(1) + whole.group(2)
+            )
+        ).first()
+        if row is None:
+            return None
+        return {k: v for k, v in (("ward_code", row[0]), ("district_code", row[1])) if v}
+    partial = PARTIAL_POSTCODE.match(upper)
+    if not partial:
         return None
-    label = f"{district} {sector}{letter}".strip()
-    return [_postcode_area(session, label, rows)]
+    _label, rows = _postcodes_in(session, partial)
+    out = {}
+    for column in ("ward_code", "district_code"):
+        counts = Counter(getattr(r, column) for r in rows)
+        if counts:
+            code, n = counts.most_common(1)[0]
+            if code and n >= MOSTLY * len(rows):
+                out[column] = code
+    return out if rows else None
 
 
 def _postcode_area(session: Session, label: str, rows: list[Any]) -> PlaceMatch:
@@ -290,3 +403,18 @@ def find_public_areas(*, session: Session, text: str, limit: int = 10) -> list[A
         if p.area_code in names:
             out.append(AreaFound(p.name, p.detail, p.area_code, names[p.area_code]))
     return out[:limit]
+
+
+def public_area_at(*, session: Session, lat: float, lon: float) -> str | None:
+    """The code of the ward (else the district) a point is in: where a tap on the map leads."""
+    import numpy as np
+
+    from saferstreets.areas.lookup import cached_area_index
+
+    index = cached_area_index(session=session)
+    for level in ("ward", "district"):
+        if level in index:
+            code = index.lookup(level, np.array([lon]), np.array([lat]))[0]
+            if code:
+                return str(code)
+    return None

@@ -43,7 +43,7 @@ from saferstreets.places.layouts import (
     search_key,
     to_wgs84,
 )
-from saferstreets.places.models import Place
+from saferstreets.places.models import Place, PlaceWord
 from saferstreets.progress import Progress
 
 BATCH = 5_000
@@ -201,7 +201,7 @@ def _place_records(places: list[PlaceRow], store: _Store) -> list[dict[str, Any]
     columns = point_columns(lats, lons, index=store.index, resolution=store.resolution)
     records = []
     for i, p in enumerate(places):
-        record = {
+        record: dict[str, Any] = {
             "source": store.source,
             "source_id": p.source_id[:200],
             "name": p.name[:200],
@@ -214,8 +214,22 @@ def _place_records(places: list[PlaceRow], store: _Store) -> list[dict[str, Any]
             "longitude": p.lon,
         }
         record.update({name: values[i] for name, values in columns.items()})
+        record["region"] = region_of(record["h3_cell"])
         records.append(record)
     return records
+
+
+REGION_RESOLUTION = 4
+
+
+def region_of(cell: str | None) -> str | None:
+    """The resolution-4 H3 cell a place's cell lies in (its search region)."""
+    import h3
+
+    if not cell:
+        return None
+    res = h3.get_resolution(cell)
+    return str(h3.cell_to_parent(cell, REGION_RESOLUTION)) if res > REGION_RESOLUTION else cell
 
 
 def _upsert(session: Session, records: list[dict[str, Any]]) -> None:
@@ -230,6 +244,31 @@ def _upsert(session: Session, records: list[dict[str, Any]]) -> None:
         statement.on_conflict_do_update(index_elements=["source", "source_id"], set_=updated),
         records,
     )
+    _index_words(session, records[0]["source"], [r["source_id"] for r in records])
+
+
+def _index_words(session: Session, source: str, source_ids: list[str]) -> None:
+    """(Re)write the word index (:class:`PlaceWord`) of these places."""
+    rows = session.execute(
+        sa.select(Place.id, Place.search_key, Place.region).where(
+            Place.source == source, Place.source_id.in_(source_ids)
+        )
+    ).all()
+    ids = [r.id for r in rows]
+    session.execute(sa.delete(PlaceWord).where(PlaceWord.place_id.in_(ids)))
+    words = [
+        {"place_id": r.id, "position": i, "word": w, "region": r.region}
+        for r in rows
+        for i, w in enumerate(word_suffixes(r.search_key), start=1)
+    ]
+    if words:
+        session.execute(sa.insert(PlaceWord), words)
+
+
+def word_suffixes(key: str) -> list[str]:
+    """The key from each word after the first: "old mill lane" → ["mill lane", "lane"]."""
+    parts = key.split(" ")
+    return [" ".join(parts[i:]) for i in range(1, len(parts))]
 
 
 def save_places(

@@ -262,9 +262,6 @@ def plan_page(request: Request, plan_id: int, session: SessionDep, user: Planner
             request,
             user,
             plan=detail,
-            cell_names=_cell_names(
-                session, [str(v["place"]) for t in detail["teams"] for v in t["visits"]]
-            ),
             chart=chart,
             weekdays=service.WEEKDAY_NAMES,
             hhmm=service.hhmm,
@@ -327,7 +324,7 @@ def plan_geojson(plan_id: int, session: SessionDep, user: Planner) -> dict:
                     "geometry": {"type": "Point", "coordinates": [h["lon"], h["lat"]]},
                     "properties": {
                         "kind": "hotspot",
-                        "name": h["cell"],
+                        "name": h.get("name") or h["cell"],
                         "label": f"{h['visits']} visits a week",
                     },
                 }
@@ -368,17 +365,9 @@ def briefing_page(
 
     basemap = archive_path(settings=request.app.state.settings)
     ctx = briefing_context(session=session, plan_id=plan_id, team_id=team_id, basemap=basemap)
-    ctx["cell_names"] = _cell_names(session, [h["cell"] for h in ctx["team"]["hotspots"]])
     return templates.TemplateResponse(
         request, "staff/plans_briefing.html", _ctx(request, user, **ctx)
     )
-
-
-def _cell_names(session: Any, cells: list[str]) -> dict[str, str]:
-    """A name for each hotspot cell shown ("near Mill Lane, Northgate"), from the gazetteer."""
-    from saferstreets.places.naming import describe_cells
-
-    return describe_cells(session=session, cells=cells)
 
 
 @router.post("/{plan_id:int}/teams/{team_id:int}/briefing.pdf", include_in_schema=False)

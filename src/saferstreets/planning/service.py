@@ -326,7 +326,7 @@ def plan_detail(*, session: Session, plan_id: int) -> dict[str, Any]:
     )
     names = dict(session.execute(sa.select(Area.code, Area.name).where(Area.kind == "ward")).all())
     extra = {t["base_code"]: t for t in (plan.result or {}).get("teams", [])}
-    return {
+    detail: dict[str, Any] = {
         "id": plan.id,
         "name": plan.name,
         "created_at": plan.created_at.isoformat(timespec="seconds"),
@@ -379,6 +379,29 @@ def plan_detail(*, session: Session, plan_id: int) -> dict[str, Any]:
             for wd in wards
         ],
     }
+    _name_places(session, detail)
+    return detail
+
+
+def _name_places(session: Session, detail: dict[str, Any]) -> None:
+    """Names for the bases, hotspots and visits' places (H3 ids or area codes), from the areas
+    and the gazetteer ("near Mill Lane, Northgate"): ``base_name``, ``name``, ``place_name``."""
+    from saferstreets.places.naming import describe_cells
+
+    teams = detail["teams"]
+    codes = {t["base_code"] for t in teams if t["base_code"]}
+    areas = dict(session.execute(sa.select(Area.code, Area.name).where(Area.code.in_(codes))).all())
+    cells = [c for c in codes if c not in areas]
+    cells += [h["cell"] for t in teams for h in t["hotspots"]]
+    cells += [str(v["place"]) for t in teams for v in t["visits"]]
+    named = describe_cells(session=session, cells=cells)
+    for t in teams:
+        code = t["base_code"] or ""
+        t["base_name"] = areas.get(code) or named.get(code, code)
+        for h in t["hotspots"]:
+            h["name"] = named.get(h["cell"], h["cell"])
+        for v in t["visits"]:
+            v["place_name"] = named.get(str(v["place"]), str(v["place"]))
 
 
 def compare_plans(*, session: Session, ids: list[int], settings: Settings | None = None) -> dict:
@@ -483,11 +506,13 @@ def patrols_csv(*, session: Session, plan_id: int, team_id: int | None = None) -
             "plan",
             "team",
             "base",
+            "base_code",
             "officers",
             "weekday",
             "start",
             "end",
             "minutes",
+            "hotspot",
             "hotspot_cell",
             "latitude",
             "longitude",
@@ -503,12 +528,14 @@ def patrols_csv(*, session: Session, plan_id: int, team_id: int | None = None) -
                     for x in (
                         detail["name"],
                         t["name"],
+                        t["base_name"],
                         t["base_code"],
                         t["officers"],
                         WEEKDAY_NAMES[v["weekday"]],
                         hhmm(v["start_minute"]),
                         hhmm((v["start_minute"] + v["minutes"]) % 1440),
                         v["minutes"],
+                        v["place_name"],
                         v["place"],
                         round(v["lat"], 5),
                         round(v["lon"], 5),
@@ -527,6 +554,7 @@ def teams_csv(*, session: Session, plan_id: int) -> str:
         [
             "kind",
             "name",
+            "place",
             "code",
             "officers",
             "covered_share_or_need",
@@ -542,6 +570,7 @@ def teams_csv(*, session: Session, plan_id: int) -> str:
                 for x in (
                     "team",
                     t["name"],
+                    t["base_name"],
                     t["base_code"],
                     t["officers"],
                     round(t["covered_share"] or 0, 4),
@@ -557,6 +586,7 @@ def teams_csv(*, session: Session, plan_id: int) -> str:
                 safe_cell(x)
                 for x in (
                     "ward",
+                    wd["name"],
                     wd["name"],
                     wd["code"],
                     wd["officers"],

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from typing import Annotated, Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import JSONResponse, RedirectResponse, Response
 
 from saferstreets.publishing import service
 from saferstreets.publishing.feeds import area_feed
@@ -48,7 +49,19 @@ def areas_index(
     session: SessionDep,
     settings: SettingsDep,
     q: Annotated[str | None, Query(max_length=100)] = None,
+    lat: Annotated[float | None, Query(ge=-90, le=90)] = None,
+    lon: Annotated[float | None, Query(ge=-180, le=180)] = None,
 ) -> Response:
+    """The public areas, found by name, postcode or street (``q``) or by a point tapped on the
+    map (``lat``, ``lon``: straight to the ward's page; the point is not kept)."""
+    tapped = lat is not None and lon is not None
+    if tapped:
+        from saferstreets.places.search import public_area_at
+
+        rate_limit(request, "lookup", settings.lookup_rate_limit)
+        code = public_area_at(session=session, lat=lat, lon=lon)  # type: ignore[arg-type]
+        if code is not None:
+            return RedirectResponse(f"/areas/{quote(code, safe='')}", status_code=303)
     districts = service.public_areas(session=session, k=settings.public_min_count)
     found = None
     if q and len(q.strip()) >= 2:
@@ -59,7 +72,13 @@ def areas_index(
     return templates.TemplateResponse(
         request,
         "public/areas.html",
-        {"districts": districts, "k": settings.public_min_count, "q": q or "", "found": found},
+        {
+            "districts": districts,
+            "k": settings.public_min_count,
+            "q": q or "",
+            "found": found,
+            "tapped_outside": tapped,
+        },
     )
 
 

@@ -8,8 +8,6 @@ or repeats a respondent, is quarantined whole.
 
 from __future__ import annotations
 
-import difflib
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -33,9 +31,9 @@ from saferstreets.ingest.service import (
     sha256_bytes,
     start_run,
 )
-from saferstreets.models_common import LEVEL_COLUMNS
 from saferstreets.progress import Progress
 from saferstreets.surveys import normalise as norm
+from saferstreets.surveys.areas import AreaMatcher
 from saferstreets.surveys.filters import RowFilter
 from saferstreets.surveys.mapping import LikertSpec, MultiSelectSpec, SurveyMapping, load_mapping
 from saferstreets.surveys.models import SurveyResponse, SurveyWave
@@ -225,68 +223,6 @@ def _personal(spec: SurveyMapping, table: Table, plan: _Plan) -> PersonalColumns
     return personal
 
 
-class _Areas:
-    """Area answers matched to imported areas by code or name, ignoring case and punctuation."""
-
-    def __init__(self, session: Session) -> None:
-        rows = session.execute(sa.select(Area.code, Area.name, Area.kind, Area.parent_code)).all()
-        self.count = len(rows)
-        self.by_code: dict[str, tuple[str, str, str | None]] = {}
-        self.by_name: dict[str, list[tuple[str, str, str | None]]] = {}
-        self.kind_of: dict[str, tuple[str, str | None]] = {}
-        for code, name, kind, parent in rows:
-            entry = (code, kind, parent)
-            self.by_code[_area_key(code)] = entry
-            self.kind_of[code] = (kind, parent)
-            for k in {
-                _area_key(name),
-                _area_key(re.sub(r"\b(ward|district|borough)$", "", name, flags=re.I)),
-            }:
-                if k:
-                    self.by_name.setdefault(k, []).append(entry)
-
-    def locate(self, answer: str) -> dict[str, str]:
-        """The Located area columns an answer sets; raises AnswerError when none or ambiguous."""
-        k = _area_key(answer)
-        entry = self.by_code.get(k)
-        if entry is None:
-            matches = [m for m in self.by_name.get(k, []) if m[1] in LEVEL_COLUMNS]
-            if not matches:
-                # A misspelt name is accepted only when exactly one area's name is that close.
-                close = difflib.get_close_matches(k, list(self.by_name), n=2, cutoff=0.88)
-                if len(close) == 1:
-                    matches = [m for m in self.by_name[close[0]] if m[1] in LEVEL_COLUMNS]
-            if not matches:
-                close = difflib.get_close_matches(k, list(self.by_name), n=2, cutoff=0.75)
-                hint = f" (close to: {', '.join(close)})" if close else ""
-                raise norm.AnswerError(
-                    f"'{answer}' is not the code or name of an imported area{hint}"
-                )
-            # A name shared by a district and a ward means the district (the broader answer).
-            districts = [m for m in matches if m[1] == "district"]
-            if len(districts) == 1:
-                matches = districts
-            if len(matches) > 1:
-                kinds = ", ".join(f"{m[1]} {m[0]}" for m in matches[:4])
-                raise norm.AnswerError(f"'{answer}' matches more than one area ({kinds})")
-            entry = matches[0]
-        located: dict[str, str] = {}
-        code, kind, parent = entry
-        for _ in range(6):  # walk up: lsoa -> ward -> district
-            if kind in LEVEL_COLUMNS:
-                located.setdefault(LEVEL_COLUMNS[kind], code)
-            if not parent or parent not in self.kind_of:
-                break
-            code, (kind, parent) = parent, self.kind_of[parent]
-        if not located:
-            raise norm.AnswerError(f"'{answer}' is a {kind}, not a district, ward or smaller area")
-        return located
-
-
-def _area_key(text: str) -> str:
-    return " ".join(re.sub(r"[^a-z0-9]+", " ", norm.key(text).replace("&", " and ")).split())
-
-
 def _store(
     *,
     session: Session,
@@ -353,7 +289,7 @@ def _store(
                 )
             )
         )
-    areas = _Areas(session) if "area" in plan.fields else None
+    areas = AreaMatcher(session) if {"area", "postcode"} & set(plan.fields) else None
     width = len(table.columns)
     is_csv = table.sheet is None
     whole_row_problems: list[Problem] = list(table.problems)
@@ -472,6 +408,8 @@ def _store(
                             record.update(areas.locate(text))
             except norm.AnswerError as exc:
                 bad(column, str(exc))
+        if areas is not None and record.get("postcode"):
+            areas.by_postcode(record)  # the gazetteer's districts and sectors, if no area is set
         if (record.get("latitude") is None) != (record.get("longitude") is None):
             record["latitude"] = record["longitude"] = None
             column = plan.fields.get("latitude") or plan.fields["longitude"]
@@ -541,6 +479,7 @@ def _store(
         notes.append(f"{summary.rows_duplicate:,} respondents were already in this wave")
     unread = feel_safe_not_understood([(wave.name, (r["feel_safe"] for r in records))])
     notes += [f"{u.sentence()} (a [recode] table in the mapping)" for u in unread]
+    notes += areas.notes() if areas is not None else []
     if unmatched_areas:
         notes.append(
             f"{unmatched_areas:,} area answers not matched: no areas are imported yet "

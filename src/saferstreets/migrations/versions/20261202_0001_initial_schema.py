@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-02 08:00:10.528316
+Create Date: 2026-12-02 08:07:31.430132
 """
 
 from __future__ import annotations
@@ -185,8 +185,9 @@ def upgrade() -> None:
     sa.Column('source_id', sa.String(length=200), nullable=False),
     sa.Column('name', sa.String(length=200), nullable=False),
     sa.Column('kind', sa.String(length=16), nullable=False),
-    sa.Column('search_key', sa.String(length=240), nullable=False),
-    sa.Column('postcode_key', sa.String(length=8), nullable=True),
+    sa.Column('search_key', sa.String(length=240).with_variant(sa.String(length=240, collation='C'), 'postgresql'), nullable=False),
+    sa.Column('region', sa.String(length=16), nullable=True),
+    sa.Column('postcode_key', sa.String(length=8).with_variant(sa.String(length=8, collation='C'), 'postgresql'), nullable=True),
     sa.Column('locality', sa.String(length=200), nullable=True),
     sa.Column('properties', sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), 'postgresql'), nullable=True),
     sa.Column('latitude', sa.Float(), nullable=True),
@@ -204,6 +205,7 @@ def upgrade() -> None:
         batch_op.create_index('ix_place_h3_cell', ['h3_cell'], unique=False)
         batch_op.create_index('ix_place_latitude', ['latitude'], unique=False)
         batch_op.create_index('ix_place_postcode_key', ['postcode_key'], unique=False)
+        batch_op.create_index('ix_place_region_search_key', ['region', 'search_key'], unique=False)
         batch_op.create_index('ix_place_search_key', ['search_key'], unique=False)
         batch_op.create_index('ix_place_ward_code', ['ward_code'], unique=False)
 
@@ -460,6 +462,9 @@ def upgrade() -> None:
     sa.Column('reports_after', sa.Integer(), nullable=True),
     sa.Column('latitude', sa.Float(), nullable=True),
     sa.Column('longitude', sa.Float(), nullable=True),
+    sa.Column('place_geometry', sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), 'postgresql'), nullable=True),
+    sa.Column('place_source', sa.String(length=16), nullable=True),
+    sa.Column('place_name', sa.String(length=300), nullable=True),
     sa.Column('created_at', sa.DateTime(), nullable=False),
     sa.Column('updated_at', sa.DateTime(), nullable=False),
     sa.ForeignKeyConstraint(['owner_id'], ['user_account.id'], name=op.f('fk_local_issue_owner_id_user_account')),
@@ -481,6 +486,18 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('password_reset', schema=None) as batch_op:
         batch_op.create_index('ix_password_reset_user_id', ['user_id'], unique=False)
+
+    op.create_table('place_word',
+    sa.Column('place_id', sa.Integer(), nullable=False),
+    sa.Column('position', sa.Integer(), nullable=False),
+    sa.Column('word', sa.String(length=240).with_variant(sa.String(length=240, collation='C'), 'postgresql'), nullable=False),
+    sa.Column('region', sa.String(length=16), nullable=True),
+    sa.ForeignKeyConstraint(['place_id'], ['place.id'], name=op.f('fk_place_word_place_id_place'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('place_id', 'position', name=op.f('pk_place_word'))
+    )
+    with op.batch_alter_table('place_word', schema=None) as batch_op:
+        batch_op.create_index('ix_place_word_region_word', ['region', 'word'], unique=False)
+        batch_op.create_index('ix_place_word_word', ['word'], unique=False)
 
     op.create_table('plan_team',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -780,6 +797,11 @@ def downgrade() -> None:
         batch_op.drop_index('ix_plan_team_plan_id')
 
     op.drop_table('plan_team')
+    with op.batch_alter_table('place_word', schema=None) as batch_op:
+        batch_op.drop_index('ix_place_word_word')
+        batch_op.drop_index('ix_place_word_region_word')
+
+    op.drop_table('place_word')
     with op.batch_alter_table('password_reset', schema=None) as batch_op:
         batch_op.drop_index('ix_password_reset_user_id')
 
@@ -841,6 +863,7 @@ def downgrade() -> None:
     with op.batch_alter_table('place', schema=None) as batch_op:
         batch_op.drop_index('ix_place_ward_code')
         batch_op.drop_index('ix_place_search_key')
+        batch_op.drop_index('ix_place_region_search_key')
         batch_op.drop_index('ix_place_postcode_key')
         batch_op.drop_index('ix_place_latitude')
         batch_op.drop_index('ix_place_h3_cell')

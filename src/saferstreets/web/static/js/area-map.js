@@ -1,7 +1,8 @@
 // Draws the GeoJSON named by data-geojson on every .map element, over the street map
 // (basemap.js). data-base names a GeoJSON of area outlines drawn under the shading (the wards
 // around), data-focus the code of the area the page is about, which the map is fitted to and
-// outlined more strongly; data-cells-label says what the shading is, for the key.
+// outlined more strongly (data-fit="geojson" fits it to what data-geojson draws instead);
+// data-cells-label says what the shading is, for the key.
 (function () {
   "use strict";
   if (typeof L === "undefined" || !window.saferstreetsBasemap) { return; }
@@ -71,6 +72,11 @@
         bm.legend(items);
         bm.layers(overlays);
         var bounds = focusBounds || (layer.getBounds().isValid() ? layer.getBounds() : null);
+        // data-fit="geojson": fit to what is drawn (an issue's place), not the whole ward.
+        if (el.getAttribute("data-fit") === "geojson" && layer.getBounds().isValid()) {
+          map.fitBounds(layer.getBounds().pad(0.6), { maxZoom: 17 });
+          return;
+        }
         if (!focusBounds && base) {
           var all = L.geoJSON(base).getBounds();
           if (all.isValid()) { bounds = bounds ? bounds.extend(all) : all; }

@@ -95,6 +95,15 @@ def _one(path: str, **kw: Any) -> dict[str, tuple[Builder, Target | None]]:
     return {"none": (lambda w: Call(path, **kw), None)}
 
 
+def _named(template: str, name: str) -> dict[str, tuple[Builder, Target | None]]:
+    """A workspace download by name (a table, layer or chart), and names it does not have."""
+    return {
+        "own": (lambda w: Call(template.format(name), params={"area": "WA1"}), None),
+        "missing": (lambda w: Call(template.format("no_such_thing")), None),
+        "absurd": (lambda w: Call(template.format(ABSURD_ID)), None),
+    }
+
+
 def _area_kinds(template: str) -> dict[str, tuple[Builder, Target | None]]:
     return {
         "own": (lambda w: Call(template.format("WA1")), None),
@@ -266,6 +275,20 @@ ROUTES: dict[str, Case] = {
     "GET /staff/safeguarding": Case(("analyst", "supervisor"), _one("/staff/safeguarding")),
     "GET /staff/assessment": Case(("analyst", "supervisor"), _one("/staff/assessment")),
     "GET /staff/assessment.json": Case(("analyst", "supervisor"), _one("/staff/assessment.json")),
+    "GET /staff/assessment/tables/{name}.csv": Case(
+        ("analyst", "supervisor"), _named("/staff/assessment/tables/{}.csv", "wards")
+    ),
+    "GET /staff/assessment/tables/{name}.xlsx": Case(
+        ("analyst", "supervisor"),
+        _named("/staff/assessment/tables/{}.xlsx", "wards"),
+        content=False,
+    ),
+    "GET /staff/assessment/layers/{name}.geojson": Case(
+        ("analyst", "supervisor"), _named("/staff/assessment/layers/{}.geojson", "issues")
+    ),
+    "GET /staff/assessment/charts/{name}.svg": Case(
+        ("analyst", "supervisor"), _named("/staff/assessment/charts/{}.svg", "months")
+    ),
     "GET /staff/report.html": Case(("analyst", "supervisor"), _one("/staff/report.html")),
     "GET /staff/report.pdf": Case(
         ("analyst", "supervisor"), _one("/staff/report.pdf"), content=False

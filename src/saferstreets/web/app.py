@@ -123,6 +123,7 @@ def _include_routers(app: FastAPI) -> None:
     from saferstreets.planning import routes as planning_routes
     from saferstreets.publishing import routes as publishing_routes
     from saferstreets.publishing import routes_staff as publishing_staff_routes
+    from saferstreets.publishing import routes_workspace as publishing_workspace_routes
     from saferstreets.reports import routes as reports_routes
     from saferstreets.web import routes as core_routes
 
@@ -132,6 +133,7 @@ def _include_routers(app: FastAPI) -> None:
         reports_routes,
         publishing_routes,
         publishing_staff_routes,
+        publishing_workspace_routes,
         areas_routes,
         places_routes,
         planning_routes,

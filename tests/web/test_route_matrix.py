@@ -289,6 +289,7 @@ ROUTES: dict[str, Case] = {
     "GET /staff/assessment/charts/{name}.svg": Case(
         ("analyst", "supervisor"), _named("/staff/assessment/charts/{}.svg", "months")
     ),
+    "GET /staff/themes": Case(("analyst", "supervisor"), _one("/staff/themes")),
     "GET /staff/report.html": Case(("analyst", "supervisor"), _one("/staff/report.html")),
     "GET /staff/report.pdf": Case(
         ("analyst", "supervisor"), _one("/staff/report.pdf"), content=False
@@ -387,6 +388,21 @@ ROUTES: dict[str, Case] = {
             ),
             "absurd": (lambda w: Call("/staff/safeguarding/review", _review(ABSURD_ID)), None),
         },
+    ),
+    # Theme corrections: quotes are people's words, so analysts and supervisors only.
+    "POST /staff/themes/{kind}/{owner_id:int}": Case(
+        ("analyst", "supervisor"),
+        {
+            "own": (
+                lambda w: Call(
+                    f"/staff/themes/report/{w.reports['WA1'][0]}", {"themes": ["poor_lighting"]}
+                ),
+                None,
+            ),
+            "missing": (lambda w: Call(f"/staff/themes/report/{MISSING_ID}", {}), None),
+            "absurd": (lambda w: Call(f"/staff/themes/report/{ABSURD_ID}", {}), None),
+        },
+        expect=(303,),
     ),
     "POST /staff/plans/new": Case(
         ("analyst", "supervisor"), _one("/staff/plans/new", data=PLAN_FORM)

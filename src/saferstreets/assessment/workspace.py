@@ -36,6 +36,7 @@ from saferstreets.crime.models import Crime
 from saferstreets.errors import ValidationFailed
 from saferstreets.reports.models import Report
 from saferstreets.surveys.models import SurveyResponse, SurveyWave
+from saferstreets.themes.inforce import in_force, themed_owners
 from saferstreets.themes.models import ThemeAssignment
 from saferstreets.themes.taxonomy import label
 
@@ -120,40 +121,18 @@ def resolve_filter(*, session: Session, flt: WorkspaceFilter) -> WorkspaceFilter
 # the filtered owners
 
 
-def _themed(owner_kind: str, theme: str) -> Any:
-    """Ids of the texts of ``owner_kind`` whose themes in force include ``theme``: an analyst's
-    yes, or the model's yes where no analyst said otherwise."""
-    t = ThemeAssignment
-    analyst = sa.orm.aliased(ThemeAssignment)
-    said = (
-        sa.select(analyst.id)
-        .where(
-            analyst.owner_kind == t.owner_kind,
-            analyst.owner_id == t.owner_id,
-            analyst.theme == t.theme,
-            analyst.source == "analyst",
-        )
-        .exists()
-    )
-    in_force = sa.or_(
-        sa.and_(t.source == "analyst", t.present.is_(True)),
-        sa.and_(t.source != "analyst", t.present.is_(True), ~said),
-    )
-    return sa.select(t.owner_id).where(t.owner_kind == owner_kind, t.theme == theme, in_force)
-
-
 def report_where(flt: WorkspaceFilter) -> list[Any]:
     """Every condition on ``report`` for this filter, the theme included."""
     out = report_conditions(flt)
     if flt.theme:
-        out.append(Report.id.in_(_themed("report", flt.theme)))
+        out.append(Report.id.in_(themed_owners("report", flt.theme)))
     return out
 
 
 def response_where(flt: WorkspaceFilter) -> list[Any]:
     out = response_conditions(flt)
     if flt.theme:
-        out.append(SurveyResponse.id.in_(_themed("survey_response", flt.theme)))
+        out.append(SurveyResponse.id.in_(themed_owners("survey_response", flt.theme)))
     return out
 
 
@@ -213,21 +192,6 @@ def _survey(session: Session, ws: Workspace, where: list[Any]) -> None:
 def _texts(session: Session, ws: Workspace, flt: WorkspaceFilter) -> None:
     """Themes of the filtered free texts (reports and survey answers), corrections applied."""
     t = ThemeAssignment
-    analyst = sa.orm.aliased(ThemeAssignment)
-    overridden = (
-        sa.select(analyst.id)
-        .where(
-            analyst.owner_kind == t.owner_kind,
-            analyst.owner_id == t.owner_id,
-            analyst.theme == t.theme,
-            analyst.source == "analyst",
-        )
-        .exists()
-    )
-    in_force = sa.or_(
-        sa.and_(t.source == "analyst", t.present.is_(True)),
-        sa.and_(t.source != "analyst", t.present.is_(True), ~overridden),
-    )
     counts: Counter[str] = Counter()
     for kind, model, where, wanted in (
         ("report", Report, report_where(flt), flt.wants_reports),
@@ -242,7 +206,7 @@ def _texts(session: Session, ws: Workspace, flt: WorkspaceFilter) -> None:
         )
         rows = session.execute(
             sa.select(t.theme, sa.func.count(sa.distinct(t.owner_id)))
-            .where(t.owner_kind == kind, t.owner_id.in_(owners), in_force)
+            .where(t.owner_kind == kind, t.owner_id.in_(owners), in_force())
             .group_by(t.theme)
         )
         counts.update({str(theme): int(n) for theme, n in rows})

@@ -125,6 +125,7 @@ def _include_routers(app: FastAPI) -> None:
     from saferstreets.publishing import routes_staff as publishing_staff_routes
     from saferstreets.publishing import routes_workspace as publishing_workspace_routes
     from saferstreets.reports import routes as reports_routes
+    from saferstreets.themes import routes as themes_routes
     from saferstreets.web import routes as core_routes
 
     for module in (
@@ -139,6 +140,7 @@ def _include_routers(app: FastAPI) -> None:
         planning_routes,
         actions_routes,
         ingest_routes,
+        themes_routes,
     ):
         app.include_router(module.router)
 

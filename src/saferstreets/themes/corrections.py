@@ -137,10 +137,9 @@ def model_status(*, session: Session, settings: Settings) -> ModelStatus:
         else None
     )
     t = ThemeAssignment
-    labels = session.scalar(sa.select(sa.func.count()).where(t.source == "analyst")) or 0
+    labels = int(session.scalar(sa.select(sa.func.count()).where(t.source == "analyst")) or 0)
     since = labels
     if trained is not None:
-        since = session.scalar(
-            sa.select(sa.func.count()).where(t.source == "analyst", t.created_at > trained)
-        )
-    return ModelStatus(trained, int(labels), int(since or 0))
+        later = sa.select(sa.func.count()).where(t.source == "analyst", t.created_at > trained)
+        since = int(session.scalar(later) or 0)
+    return ModelStatus(trained, labels, since)

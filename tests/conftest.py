@@ -11,6 +11,10 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
+import subprocess
+import sys
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -155,3 +159,89 @@ def client(settings: Settings):  # type: ignore[no-untyped-def]
 
     with TestClient(create_app(settings), raise_server_exceptions=False) as test_client:
         yield test_client
+
+
+class JobWorker:
+    """A real ``saferstreets worker`` process on the test store (huey's consumer, SQLite queue
+    in the test's data folder): start it, kill it with SIGKILL, wait for a job."""
+
+    def __init__(self, settings: Settings, *, env: dict[str, str] | None = None) -> None:
+        self.settings = settings
+        self.extra_env = env or {}
+        self.process: subprocess.Popen[bytes] | None = None
+        self.log = settings.data_dir / "worker.log"
+
+    def start(self, *, preload: str | None = None) -> JobWorker:
+        """Start a worker; ``preload`` names a test module that registers extra job kinds."""
+        self.settings.data_dir.mkdir(parents=True, exist_ok=True)
+        env = (
+            os.environ
+            | {
+                "SAFERSTREETS_DATABASE_URL": self.settings.database_url or "",
+                "SAFERSTREETS_DATA_DIR": str(self.settings.data_dir),
+                "SAFERSTREETS_ENV": "test",
+                "SAFERSTREETS_SECRET_KEY": self.settings.secret_key,
+                "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), str(ROOT)]),
+            }
+            | self.extra_env
+        )
+        code = (f"import {preload}; " if preload else "") + (
+            "from saferstreets.cli.main import main; main()"
+        )
+        with self.log.open("ab") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, "-c", code, "worker"], env=env, stdout=log, stderr=log
+            )
+        return self
+
+    def kill(self) -> None:
+        """SIGKILL: the worker dies mid-job, with no chance to clean up."""
+        assert self.process is not None
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait(timeout=10)
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.process = None
+
+    def wait_for(
+        self, job_id: int, statuses: tuple[str, ...] = ("done", "failed"), timeout: float = 90
+    ) -> dict[str, object]:
+        """Poll the store until the job reaches one of ``statuses``; its row as a dict."""
+        from saferstreets.jobs.models import Job
+
+        engine = make_engine(self.settings.sqlalchemy_url)
+        deadline = time.monotonic() + timeout
+        try:
+            while True:
+                with session_factory(engine)() as session:
+                    job = session.get(Job, job_id)
+                    row = (
+                        {c.name: getattr(job, c.name) for c in Job.__table__.columns} if job else {}
+                    )
+                if row.get("status") in statuses:
+                    return row
+                if time.monotonic() > deadline:
+                    raise AssertionError(
+                        f"job {job_id} still {row.get('status')} after {timeout} s; worker log:\n"
+                        + self.log.read_text(errors="replace")[-3000:]
+                    )
+                if self.process is not None and self.process.poll() is not None:
+                    raise AssertionError("the worker died:\n" + self.log.read_text()[-3000:])
+                time.sleep(0.2)
+        finally:
+            engine.dispose()
+
+
+@pytest.fixture
+def job_worker(settings: Settings) -> Iterator[JobWorker]:
+    """A real worker process on the test store, stopped at the end (start it with .start())."""
+    worker = JobWorker(settings)
+    yield worker
+    worker.stop()

@@ -8,6 +8,7 @@ from saferstreets.assessment import models as analysis_models
 from saferstreets.crime import models as crime_models
 from saferstreets.db import Base
 from saferstreets.ingest import models as ingest_models
+from saferstreets.jobs import models as jobs_models
 from saferstreets.places import models as places_models
 from saferstreets.planning import models as planning_models
 from saferstreets.publishing import models as publishing_models
@@ -24,6 +25,7 @@ __all__ = [
     "areas_models",
     "crime_models",
     "ingest_models",
+    "jobs_models",
     "places_models",
     "planning_models",
     "publishing_models",

@@ -214,6 +214,34 @@ class Settings(BaseSettings):
     alert_worker: bool = Field(
         default=True, description="Deliver alerts from a loop inside each app process."
     )
+    job_queue_url: str | None = Field(
+        default=None,
+        description="Where the job queue (huey) keeps its messages: none for a SQLite file in "
+        "data_dir, or redis://host:port/db for several servers.",
+    )
+    job_worker_threads: int = Field(default=2, ge=1, le=32, description="Jobs run at once.")
+    job_heartbeat_seconds: float = Field(
+        default=5.0, gt=0, le=600, description="How often a running job says it is alive."
+    )
+    job_stale_seconds: float = Field(
+        default=60.0, gt=0, le=86400, description="A running job silent this long is re-run."
+    )
+
+    @field_validator("job_queue_url")
+    @classmethod
+    def _job_queue_is_known(cls, value: str | None) -> str | None:
+        if value and not value.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError("use redis://host:port/db, or leave it unset for SQLite")
+        return value or None
+
+    @model_validator(mode="after")
+    def _job_heartbeats_before_stale(self) -> Settings:
+        if self.job_stale_seconds < 2 * self.job_heartbeat_seconds:
+            raise ValueError(
+                "SAFERSTREETS_JOB_STALE_SECONDS must be at least twice "
+                "SAFERSTREETS_JOB_HEARTBEAT_SECONDS, or live jobs would be taken for dead"
+            )
+        return self
 
     @model_validator(mode="after")
     def _alert_channels_complete(self) -> Settings:

@@ -58,12 +58,34 @@ def test_ward_officer_cannot_see_plans(client, county) -> None:  # type: ignore[
     assert client.get("/staff/plans").status_code == 403
 
 
-def test_make_view_compare_and_export_from_the_web(client, county) -> None:  # type: ignore[no-untyped-def]
+def _solved(client, job_worker, response) -> str:  # type: ignore[no-untyped-def]
+    """Follow the form's redirect to its job, let the real worker solve it; the plan's page."""
+    assert response.status_code == 303, response.text
+    job_page = response.headers["location"]
+    assert job_page.startswith("/staff/jobs/")
+    job_id = int(job_page.rsplit("/", 1)[1])
+    job_worker.wait_for(job_id)
+    job = client.get(f"{job_page}.json").json()
+    assert job["status"] == "done", job
+    assert job["kind"] == "plan.solve" and job["attempts"] == 1
+    status = client.get(f"{job_page}/status?follow=1")  # the page's htmx poll, once done
+    assert status.headers["HX-Redirect"] == job["result_url"]
+    assert job["result_url"] == f"/staff/plans/{job['result']['plan_id']}"
+    return str(job["result_url"])
+
+
+def test_make_view_compare_and_export_from_the_web(client, county, job_worker) -> None:  # type: ignore[no-untyped-def]
     token = _login(client, county, "supervisor")
     assert client.post("/staff/plans/new", data=FORM | {"csrf_token": "wrong"}).status_code == 403
     r = client.post("/staff/plans/new", data=FORM | {"csrf_token": token}, follow_redirects=False)
-    assert r.status_code == 303, r.text
-    first = r.headers["location"]
+    # the request only queues the work: no plan is stored until a worker solves it
+    with session_scope(county) as session:
+        assert session.scalar(sa.select(sa.func.count()).select_from(Plan)) == 0
+    waiting = client.get(r.headers["location"])
+    assert waiting.status_code == 200 and "Waiting for a worker" in waiting.text
+    assert 'hx-trigger="every 2s"' in waiting.text
+    job_worker.start()
+    first = _solved(client, job_worker, r)
     page = client.get(first)
     assert page.status_code == 200 and "web plan" in page.text and "Rollout" in page.text
     detail = client.get(first + ".json").json()
@@ -75,7 +97,7 @@ def test_make_view_compare_and_export_from_the_web(client, county) -> None:  # t
         data=FORM | {"csrf_token": token, "name": "five", "teams": "5"},
         follow_redirects=False,
     )
-    second = r2.headers["location"]
+    second = _solved(client, job_worker, r2)
     ids = [first.rsplit("/", 1)[1], second.rsplit("/", 1)[1]]
     cmp = client.get(f"/staff/plans/compare.json?ids={ids[0]}&ids={ids[1]}").json()
     assert [p["teams"] for p in cmp["plans"]] == [3, 5]

@@ -60,6 +60,7 @@ class World:
     teams: list[int] = field(default_factory=list)
     quarantine_row: int = 0
     users: dict[str, int] = field(default_factory=dict)
+    jobs: dict[str, int] = field(default_factory=dict)  # who asked ("scheduled": nobody) -> id
 
     def may_see(self, identity: str, marker: Marker) -> bool:
         """Whether ``identity`` is allowed to read the record ``marker`` sits in."""
@@ -94,6 +95,7 @@ def build_world(engine: sa.Engine) -> World:
         _plans(session, world)
         _quarantine(session, world)
         _users(session, world)
+        _jobs(session, world)
     return world
 
 
@@ -255,6 +257,26 @@ def _users(session: Session, world: World) -> None:
     for role, extra in specs.items():
         user = create_user(session=session, username=role, password=PASSWORD, role=role, **extra)
         world.users[role] = user.id
+
+
+def _jobs(session: Session, world: World) -> None:
+    """A failed job for each staff role that may have jobs, and one nobody asked for."""
+    from saferstreets.jobs.models import Job
+
+    for who in ("analyst", "supervisor", "ward_officer", "scheduled"):
+        job = Job(
+            kind="plan.solve",
+            title=f"Solving the plan of {who}",
+            params={"name": f"Plan of {who}", "params": _plan_params(5)},
+            requested_by=world.users.get(who),
+            status="failed",
+            attempts=1,
+            max_attempts=1,
+            error="The plan could not be solved.",
+        )
+        session.add(job)
+        session.flush()
+        world.jobs[who] = job.id
 
 
 def fingerprint(engine: sa.Engine) -> str:

@@ -72,6 +72,7 @@ class Target:
     ward: str | None = None
     partner: str | None = None
     nobody: bool = False  # a record nobody may use here (another ward's reports on an issue)
+    owner: str | None = None  # who asked for it (a job): only she and an admin may see it
     like: str = "missing"  # the kind of id whose answer a refusal must equal
 
 
@@ -173,6 +174,25 @@ def _plan_kinds(template: str, team: bool = False) -> dict[str, tuple[Builder, T
         kinds["missing_team"] = (lambda w: Call(fill(w.plans[0], MISSING_ID)), None)
         kinds["absurd_team"] = (lambda w: Call(fill(w.plans[0], ABSURD_ID)), None)
     return kinds
+
+
+def _job_kinds(
+    template: str, data: dict[str, Any] | None = None
+) -> dict[str, tuple[Builder, Target | None]]:
+    def of(owner: str) -> Builder:
+        return lambda w: Call(template.format(w.jobs[owner]), data)
+
+    return {
+        "analyst_job": (of("analyst"), Target(owner="analyst")),
+        "supervisor_job": (of("supervisor"), Target(owner="supervisor")),
+        "officer_job": (of("ward_officer"), Target(owner="ward_officer")),
+        "scheduled_job": (of("scheduled"), Target(owner="nobody")),
+        "missing": (lambda w: Call(template.format(MISSING_ID), data), None),
+        "absurd": (lambda w: Call(template.format(ABSURD_ID), data), None),
+    }
+
+
+JOB_ROLES = ("analyst", "supervisor", "ward_officer")
 
 
 def _compare(suffix: str) -> dict[str, tuple[Builder, Target | None]]:
@@ -362,6 +382,16 @@ ROUTES: dict[str, Case] = {
         _referral_kinds("/staff/referrals/{}/cells.geojson"),
         scope="referral",
     ),
+    # --- jobs: each sees her own, an admin every one, a partner none --------------------------
+    "GET /staff/jobs": Case(JOB_ROLES, _one("/staff/jobs")),
+    "GET /staff/jobs.json": Case(JOB_ROLES, _one("/staff/jobs.json")),
+    "GET /staff/jobs/{job_id:int}": Case(JOB_ROLES, _job_kinds("/staff/jobs/{}"), scope="owner"),
+    "GET /staff/jobs/{job_id:int}.json": Case(
+        JOB_ROLES, _job_kinds("/staff/jobs/{}.json"), scope="owner"
+    ),
+    "GET /staff/jobs/{job_id:int}/status": Case(
+        JOB_ROLES, _job_kinds("/staff/jobs/{}/status"), scope="owner"
+    ),
     # --- quarantine ---------------------------------------------------------------------------
     "GET /staff/quarantine": Case(("analyst",), _one("/staff/quarantine")),
     "GET /staff/quarantine.csv": Case(("analyst",), _one("/staff/quarantine.csv")),
@@ -414,6 +444,9 @@ ROUTES: dict[str, Case] = {
             "missing": (lambda w: Call(f"/staff/plans/{MISSING_ID}/delete", {}), None),
             "absurd": (lambda w: Call(f"/staff/plans/{ABSURD_ID}/delete", {}), None),
         },
+    ),
+    "POST /staff/jobs/{job_id:int}/retry": Case(
+        JOB_ROLES, _job_kinds("/staff/jobs/{}/retry", {}), scope="owner", expect=(303, 409)
     ),
     "POST /staff/issues": Case(
         ("analyst", "supervisor", "ward_officer"),
@@ -614,6 +647,8 @@ def _object_ok(case: Case, who: str, target: Target | None) -> bool:
         return True
     if target.nobody:
         return False
+    if case.scope == "owner":
+        return who == "admin" or who == target.owner
     if who in ALL_WARDS or case.scope is None:
         return True
     mine_by_ward = who == "ward_officer" and target.ward in OFFICER_WARDS

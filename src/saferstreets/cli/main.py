@@ -23,6 +23,7 @@ from saferstreets.config import get_settings
 from saferstreets.crime import cli as crime_cli
 from saferstreets.errors import AppError
 from saferstreets.ingest import cli as ingest_cli
+from saferstreets.jobs import cli as jobs_cli
 from saferstreets.places import cli as places_cli
 from saferstreets.planning import cli as planning_cli
 from saferstreets.publishing import cli as publishing_cli
@@ -159,6 +160,13 @@ def serve(
     host: Annotated[str | None, typer.Option(help="Address to listen on.")] = None,
     port: Annotated[int | None, typer.Option(help="Port to listen on.")] = None,
     workers: Annotated[int, typer.Option(help="Worker processes.")] = 1,
+    job_worker: Annotated[
+        bool,
+        typer.Option(
+            "--worker/--no-worker",
+            help="Also run a supervised job worker (--no-worker where workers run separately).",
+        ),
+    ] = True,
 ) -> None:
     """Serve the web app (public pages and staff pages)."""
     import uvicorn
@@ -176,15 +184,28 @@ def serve(
     console.print(
         f"saferstreets is serving on [bold]http://{host}:{port}/[/bold] (Ctrl+C stops it)"
     )
-    uvicorn.run(
-        "saferstreets.web.app:create_app",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        access_log=False,  # access logs would record client addresses
-        log_level="warning",
-    )
+    supervisor = _start_job_worker() if job_worker else None
+    try:
+        uvicorn.run(
+            "saferstreets.web.app:create_app",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            access_log=False,  # access logs would record client addresses
+            log_level="warning",
+        )
+    finally:
+        if supervisor is not None:
+            supervisor.stop()
+
+
+def _start_job_worker() -> Any:
+    """The supervised job worker beside the server (see saferstreets/jobs/supervise.py)."""
+    from saferstreets.jobs.supervise import WorkerSupervisor
+
+    console.print("A job worker runs beside it (plans, PDFs, alerts; --no-worker turns it off)")
+    return WorkerSupervisor().start()
 
 
 @app.command("demo")
@@ -211,7 +232,7 @@ def demo(
         os.environ["SAFERSTREETS_DATABASE_URL"] = used.sqlalchemy_url
         os.environ["SAFERSTREETS_FORCE_NAME"] = used.force_name
         get_settings.cache_clear()
-        serve(host=None, port=None, workers=1)
+        serve(host=None, port=None, workers=1, job_worker=True)
 
 
 def _wire() -> None:
@@ -234,6 +255,8 @@ def _wire() -> None:
     app.command("publish")(publishing_cli.publish)
     app.add_typer(accounts_cli.app, name="users")
     app.add_typer(alerts_cli.app, name="alerts")
+    app.command("worker")(jobs_cli.worker_command)
+    app.add_typer(jobs_cli.app, name="jobs")
 
 
 _wire()

@@ -10,7 +10,9 @@ from fastapi.responses import RedirectResponse, Response
 
 from saferstreets.config import Settings
 from saferstreets.errors import PlanningError
+from saferstreets.jobs.service import enqueue
 from saferstreets.planning import service
+from saferstreets.planning.jobs import SOLVE
 from saferstreets.planning.params import (
     CHECK_MARKED,
     FORM_DEFAULTS,
@@ -176,11 +178,18 @@ def create_plan(
         return _form_page(request, user, session, settings, raw, errors, CHECK_MARKED, 422)
     try:
         params = read_form(raw)
-        plan = service.create_plan(session=session, name=name, params=params, settings=settings)
+        params.check()
     except PlanningError as exc:
         return _form_page(request, user, session, settings, raw, exc.field_errors, exc.message, 422)
-    _audit(session, user, "create", plan.id)
-    return RedirectResponse(f"/staff/plans/{plan.id}", status_code=303)
+    job = enqueue(
+        session=session,
+        kind=SOLVE,
+        params={"name": name.strip(), "params": params.model_dump(mode="json")},
+        user=user,
+        title=f"Solving the plan “{name.strip()}”",
+        settings=settings,
+    )
+    return RedirectResponse(f"/staff/jobs/{job.id}", status_code=303)
 
 
 @router.get("/compare", include_in_schema=False)

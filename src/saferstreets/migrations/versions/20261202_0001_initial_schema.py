@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-02 05:09:29.788625
+Create Date: 2026-12-02 06:27:46.006867
 """
 
 from __future__ import annotations
@@ -370,6 +370,35 @@ def upgrade() -> None:
     with op.batch_alter_table('hotspot_cell', schema=None) as batch_op:
         batch_op.create_index('ix_hotspot_cell_run_id', ['run_id'], unique=False)
 
+    op.create_table('job',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('kind', sa.String(length=64), nullable=False),
+    sa.Column('title', sa.String(length=200), nullable=False),
+    sa.Column('params', sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), 'postgresql'), nullable=False),
+    sa.Column('requested_by', sa.Integer(), nullable=True),
+    sa.Column('status', sa.String(length=16), nullable=False),
+    sa.Column('progress_what', sa.String(length=200), nullable=True),
+    sa.Column('progress_done', sa.Integer(), nullable=True),
+    sa.Column('progress_total', sa.Integer(), nullable=True),
+    sa.Column('result', sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), 'postgresql'), nullable=True),
+    sa.Column('error', sa.String(length=500), nullable=True),
+    sa.Column('attempts', sa.Integer(), nullable=False),
+    sa.Column('max_attempts', sa.Integer(), nullable=False),
+    sa.Column('worker', sa.String(length=64), nullable=True),
+    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.Column('next_attempt_at', sa.DateTime(), nullable=False),
+    sa.Column('sent_at', sa.DateTime(), nullable=True),
+    sa.Column('started_at', sa.DateTime(), nullable=True),
+    sa.Column('heartbeat_at', sa.DateTime(), nullable=True),
+    sa.Column('finished_at', sa.DateTime(), nullable=True),
+    sa.ForeignKeyConstraint(['requested_by'], ['user_account.id'], name=op.f('fk_job_requested_by_user_account'), ondelete='SET NULL'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_job'))
+    )
+    with op.batch_alter_table('job', schema=None) as batch_op:
+        batch_op.create_index('ix_job_kind_status', ['kind', 'status'], unique=False)
+        batch_op.create_index('ix_job_requested_by', ['requested_by'], unique=False)
+        batch_op.create_index('ix_job_status_next_attempt_at', ['status', 'next_attempt_at'], unique=False)
+
     op.create_table('local_issue',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('ward_code', sa.String(length=32), nullable=False),
@@ -679,6 +708,12 @@ def downgrade() -> None:
         batch_op.drop_index('ix_local_issue_ward_code')
 
     op.drop_table('local_issue')
+    with op.batch_alter_table('job', schema=None) as batch_op:
+        batch_op.drop_index('ix_job_status_next_attempt_at')
+        batch_op.drop_index('ix_job_requested_by')
+        batch_op.drop_index('ix_job_kind_status')
+
+    op.drop_table('job')
     with op.batch_alter_table('hotspot_cell', schema=None) as batch_op:
         batch_op.drop_index('ix_hotspot_cell_run_id')
 

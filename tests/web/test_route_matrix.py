@@ -105,6 +105,16 @@ def _named(template: str, name: str) -> dict[str, tuple[Builder, Target | None]]
     }
 
 
+def _upload_kinds(
+    template: str, data: dict[str, Any] | None = None
+) -> dict[str, tuple[Builder, Target | None]]:
+    """An upload by its token: none exists in the world, so every token is a missing one."""
+    return {
+        "missing": (lambda w: Call(template.format("0" * 32), data), None),
+        "absurd": (lambda w: Call(template.format("../../etc/passwd"), data), None),
+    }
+
+
 def _area_kinds(template: str) -> dict[str, tuple[Builder, Target | None]]:
     return {
         "own": (lambda w: Call(template.format("WA1")), None),
@@ -310,6 +320,14 @@ ROUTES: dict[str, Case] = {
         ("analyst", "supervisor"), _named("/staff/assessment/charts/{}.svg", "months")
     ),
     "GET /staff/themes": Case(("analyst", "supervisor"), _one("/staff/themes")),
+    # Imports from the browser: no upload exists in the world, so an allowed role gets a 404.
+    "GET /staff/imports": Case(("analyst", "supervisor"), _one("/staff/imports")),
+    "GET /staff/imports/survey/{token}/mapping": Case(
+        ("analyst", "supervisor"), _upload_kinds("/staff/imports/survey/{}/mapping"), expect=(404,)
+    ),
+    "GET /staff/imports/{kind}/{token}": Case(
+        ("analyst", "supervisor"), _upload_kinds("/staff/imports/crime/{}"), expect=(404,)
+    ),
     "GET /staff/report.html": Case(("analyst", "supervisor"), _one("/staff/report.html")),
     "GET /staff/report.pdf": Case(
         ("analyst", "supervisor"), _one("/staff/report.pdf"), content=False
@@ -433,6 +451,14 @@ ROUTES: dict[str, Case] = {
             "absurd": (lambda w: Call(f"/staff/themes/report/{ABSURD_ID}", {}), None),
         },
         expect=(303,),
+    ),
+    "POST /staff/imports": Case(
+        ("analyst", "supervisor"), _one("/staff/imports", data={"kind": "crime"}), expect=(422,)
+    ),
+    "POST /staff/imports/survey/{token}/mapping": Case(
+        ("analyst", "supervisor"),
+        _upload_kinds("/staff/imports/survey/{}/mapping", {"mapping": "[wave]"}),
+        expect=(404,),
     ),
     "POST /staff/plans/new": Case(
         ("analyst", "supervisor"), _one("/staff/plans/new", data=PLAN_FORM)

@@ -34,7 +34,7 @@ from saferstreets.progress import Progress
 logger = logging.getLogger(__name__)
 
 #: each module that registers job kinds; imported by :func:`load_kinds` (web app and worker)
-KIND_MODULES = ["saferstreets.planning.jobs"]
+KIND_MODULES = ["saferstreets.planning.jobs", "saferstreets.ingest.jobs"]
 
 #: a job whose worker died is run again this many extra times before it is marked failed
 DEATHS_ALLOWED = 2

@@ -34,8 +34,13 @@ def themes_page(
     texts, total = corrections.texts_to_read(
         session=session, owner_kind=kind, theme=theme, page=page
     )
-    audit(session=session, user=user, action="view", object_kind="theme_texts",
-          detail={"kind": kind, "ids": [t.owner_id for t in texts]})  # fmt: skip
+    audit(
+        session=session,
+        user=user,
+        action="view",
+        object_kind="theme_texts",
+        detail={"kind": kind, "ids": [t.owner_id for t in texts]},
+    )
     return templates.TemplateResponse(
         request,
         "staff/themes.html",
@@ -71,8 +76,14 @@ def save_themes(
     changed = corrections.save_corrections(
         session=session, owner_kind=kind, owner_id=owner_id, ticked=set(themes or [])
     )
-    audit(session=session, user=user, action="change", object_kind="theme_labels",
-          object_id=f"{kind}:{owner_id}", detail=changed)  # fmt: skip
+    audit(
+        session=session,
+        user=user,
+        action="change",
+        object_kind="theme_labels",
+        object_id=f"{kind}:{owner_id}",
+        detail=changed,
+    )
     keep = {k: v for k, v in parse_qsl(back) if k in ("kind", "theme", "page")}
     query = urlencode({**keep, "saved": f"{kind}-{owner_id}"})
     return RedirectResponse(f"/staff/themes?{query}#t-{kind}-{owner_id}", status_code=303)

@@ -119,6 +119,7 @@ def _include_routers(app: FastAPI) -> None:
     from saferstreets.actions import routes as actions_routes
     from saferstreets.areas import routes as areas_routes
     from saferstreets.ingest import routes as ingest_routes
+    from saferstreets.ingest import routes_uploads as ingest_upload_routes
     from saferstreets.jobs import routes as jobs_routes
     from saferstreets.places import routes as places_routes
     from saferstreets.planning import routes as planning_routes
@@ -141,6 +142,7 @@ def _include_routers(app: FastAPI) -> None:
         planning_routes,
         actions_routes,
         ingest_routes,
+        ingest_upload_routes,
         themes_routes,
         jobs_routes,
     ):

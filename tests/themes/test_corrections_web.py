@@ -99,6 +99,18 @@ def test_an_analyst_corrects_a_quotes_themes_and_it_is_audited(client, engine, s
     table = client.get("/staff/assessment/tables/themes.csv").text
     codes = {line.split(",")[1] for line in table.lstrip("\ufeff").splitlines()[1:]}
     assert codes == {"poor_lighting", "being_followed"}
+    # a change of mind (the analyst's own yes becomes a no) shows at once too
+    client.post(
+        f"/staff/themes/report/{report_id}", data={"csrf_token": token, "themes": ["poor_lighting"]}
+    )
+    table = client.get("/staff/assessment/tables/themes.csv").text
+    assert {line.split(",")[1] for line in table.lstrip("\ufeff").splitlines()[1:]} == {
+        "poor_lighting"
+    }
+    client.post(
+        f"/staff/themes/report/{report_id}",
+        data={"csrf_token": token, "themes": ["poor_lighting", "being_followed"]},
+    )
     # the same ticks again change nothing
     client.post(
         f"/staff/themes/report/{report_id}",

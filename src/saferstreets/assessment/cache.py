@@ -8,7 +8,7 @@ value depends on:
 - the **assessment stamp** (the id of the newest ``analysis_run``): the stored findings and their
   charts change only when ``saferstreets assess`` stores a new run;
 - the **data stamp** (:func:`data_stamp`: the newest id and the row count of reports, survey
-  responses and recorded crime, the newest theme assignment, the newest import run): the
+  responses, recorded crime and theme assignments, the newest import run): the
   workspace counts the live tables, so a new, deleted or re-themed record changes the key;
 - the **filter** (its canonical text).
 
@@ -47,18 +47,15 @@ def assessment_stamp(*, session: Session) -> int:
 
 
 def data_stamp(*, session: Session) -> tuple[Any, ...]:
-    """What changes whenever the records the workspace counts change."""
+    """What changes whenever the records the workspace counts change: the newest id and the
+    row count of reports, survey responses, crime and theme assignments (an analyst's change
+    of mind replaces its row, see ``themes.corrections``), and the newest import run. Each is
+    read from a primary key, never by reading rows."""
     parts: list[Any] = []
-    for model in (Report, SurveyResponse, Crime):
+    for model in (Report, SurveyResponse, Crime, ThemeAssignment):
         parts.extend(
             session.execute(sa.select(sa.func.max(model.id), sa.func.count(model.id))).one()
         )
-    t = ThemeAssignment
-    parts.extend(
-        session.execute(
-            sa.select(sa.func.max(t.id), sa.func.count(t.id), sa.func.max(t.created_at))
-        ).one()
-    )
     parts.append(session.scalar(sa.select(sa.func.max(ImportRun.id))))
     return tuple(str(p) for p in parts)
 

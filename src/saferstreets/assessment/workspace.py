@@ -41,6 +41,7 @@ from saferstreets.themes.models import ThemeAssignment
 from saferstreets.themes.taxonomy import label
 
 WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+MAX_MONTHS = 240  # months filled in between (twenty years); a wider span keeps its gaps
 
 
 @dataclass
@@ -254,6 +255,12 @@ def _crime(ws: Workspace, crime: CrimeCounts) -> None:
         row = months.setdefault(month, {"month": month, "reports": 0, "crimes": 0})
         row["crimes"] = n
         ws.n_crimes += n
+    if months:  # every month from the first to the last, so the chart's axis is even
+        first, last = min(months), max(months)
+        month = first
+        while month < last and len(months) < MAX_MONTHS:
+            month = date(month.year + month.month // 12, month.month % 12 + 1, 1)
+            months.setdefault(month, {"month": month, "reports": 0, "crimes": 0})
     ws.months = sorted(months.values(), key=lambda m: m["month"])
 
 

@@ -121,10 +121,21 @@ def save_corrections(
     now = text_themes(session=session, owner_kind=owner_kind, owner_id=owner_id)
     added = sorted(ticked - set(now.themes))
     removed = sorted(set(now.themes) - ticked)
-    for theme in added:
-        label(session=session, owner_kind=owner_kind, owner_id=owner_id, theme=theme, present=True)
-    for theme in removed:
-        label(session=session, owner_kind=owner_kind, owner_id=owner_id, theme=theme, present=False)
+    t = ThemeAssignment
+    for theme, present in [(th, True) for th in added] + [(th, False) for th in removed]:
+        # an analyst's earlier label is replaced by a new row (not changed in place), so the
+        # assessment page's cache key (newest id and row count) sees the change
+        session.execute(
+            sa.delete(t).where(
+                t.owner_kind == owner_kind,
+                t.owner_id == owner_id,
+                t.theme == theme,
+                t.source == "analyst",
+            )
+        )
+        label(
+            session=session, owner_kind=owner_kind, owner_id=owner_id, theme=theme, present=present
+        )
     return {"added": added, "removed": removed}
 
 

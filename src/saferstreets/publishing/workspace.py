@@ -123,11 +123,15 @@ def tables(ws: Workspace, names: dict[str, str]) -> dict[str, WsTable]:
     )
     out["months"] = WsTable(
         "months",
-        "Reports and recorded crime by month",
+        "Reports and recorded crime by month (months with any)",
         ["month", "reports", "crimes"],
         [[m["month"].strftime("%Y-%m"), m["reports"], m["crimes"]] for m in ws.months],
         ["Month", "Reports", "Crimes"],
-        [[month_label(m["month"]), f"{m['reports']:,}", f"{m['crimes']:,}"] for m in ws.months],
+        [
+            [month_label(m["month"]), f"{m['reports']:,}", f"{m['crimes']:,}"]
+            for m in ws.months
+            if m["reports"] or m["crimes"]
+        ],  # months with none: the download
     )
     out["when"] = WsTable(
         "when",

@@ -97,6 +97,25 @@ def _one(path: str, **kw: Any) -> dict[str, tuple[Builder, Target | None]]:
     return {"none": (lambda w: Call(path, **kw), None)}
 
 
+def _named(template: str, name: str) -> dict[str, tuple[Builder, Target | None]]:
+    """A workspace download by name (a table, layer or chart), and names it does not have."""
+    return {
+        "own": (lambda w: Call(template.format(name), params={"area": "WA1"}), None),
+        "missing": (lambda w: Call(template.format("no_such_thing")), None),
+        "absurd": (lambda w: Call(template.format(ABSURD_ID)), None),
+    }
+
+
+def _upload_kinds(
+    template: str, data: dict[str, Any] | None = None
+) -> dict[str, tuple[Builder, Target | None]]:
+    """An upload by its token: none exists in the world, so every token is a missing one."""
+    return {
+        "missing": (lambda w: Call(template.format("0" * 32), data), None),
+        "absurd": (lambda w: Call(template.format("../../etc/passwd"), data), None),
+    }
+
+
 def _area_kinds(template: str) -> dict[str, tuple[Builder, Target | None]]:
     return {
         "own": (lambda w: Call(template.format("WA1")), None),
@@ -320,6 +339,29 @@ ROUTES: dict[str, Case] = {
     "GET /staff/safeguarding": Case(("analyst", "supervisor"), _one("/staff/safeguarding")),
     "GET /staff/assessment": Case(("analyst", "supervisor"), _one("/staff/assessment")),
     "GET /staff/assessment.json": Case(("analyst", "supervisor"), _one("/staff/assessment.json")),
+    "GET /staff/assessment/tables/{name}.csv": Case(
+        ("analyst", "supervisor"), _named("/staff/assessment/tables/{}.csv", "wards")
+    ),
+    "GET /staff/assessment/tables/{name}.xlsx": Case(
+        ("analyst", "supervisor"),
+        _named("/staff/assessment/tables/{}.xlsx", "wards"),
+        content=False,
+    ),
+    "GET /staff/assessment/layers/{name}.geojson": Case(
+        ("analyst", "supervisor"), _named("/staff/assessment/layers/{}.geojson", "issues")
+    ),
+    "GET /staff/assessment/charts/{name}.svg": Case(
+        ("analyst", "supervisor"), _named("/staff/assessment/charts/{}.svg", "months")
+    ),
+    "GET /staff/themes": Case(("analyst", "supervisor"), _one("/staff/themes")),
+    # Imports from the browser: no upload exists in the world, so an allowed role gets a 404.
+    "GET /staff/imports": Case(("analyst", "supervisor"), _one("/staff/imports")),
+    "GET /staff/imports/survey/{token}/mapping": Case(
+        ("analyst", "supervisor"), _upload_kinds("/staff/imports/survey/{}/mapping"), expect=(404,)
+    ),
+    "GET /staff/imports/{kind}/{token}": Case(
+        ("analyst", "supervisor"), _upload_kinds("/staff/imports/crime/{}"), expect=(404,)
+    ),
     "GET /staff/report.html": Case(("analyst", "supervisor"), _one("/staff/report.html")),
     # --- plans --------------------------------------------------------------------------------
     "GET /staff/plans": Case(("analyst", "supervisor"), _one("/staff/plans")),
@@ -442,6 +484,29 @@ ROUTES: dict[str, Case] = {
             ),
             "absurd": (lambda w: Call("/staff/safeguarding/review", _review(ABSURD_ID)), None),
         },
+    ),
+    # Theme corrections: quotes are people's words, so analysts and supervisors only.
+    "POST /staff/themes/{kind}/{owner_id:int}": Case(
+        ("analyst", "supervisor"),
+        {
+            "own": (
+                lambda w: Call(
+                    f"/staff/themes/report/{w.reports['WA1'][0]}", {"themes": ["poor_lighting"]}
+                ),
+                None,
+            ),
+            "missing": (lambda w: Call(f"/staff/themes/report/{MISSING_ID}", {}), None),
+            "absurd": (lambda w: Call(f"/staff/themes/report/{ABSURD_ID}", {}), None),
+        },
+        expect=(303,),
+    ),
+    "POST /staff/imports": Case(
+        ("analyst", "supervisor"), _one("/staff/imports", data={"kind": "crime"}), expect=(422,)
+    ),
+    "POST /staff/imports/survey/{token}/mapping": Case(
+        ("analyst", "supervisor"),
+        _upload_kinds("/staff/imports/survey/{}/mapping", {"mapping": "[wave]"}),
+        expect=(404,),
     ),
     "POST /staff/plans/new": Case(
         ("analyst", "supervisor"), _one("/staff/plans/new", data=PLAN_FORM)

@@ -40,6 +40,7 @@ KIND_MODULES = [
     "saferstreets.publishing.jobs",
     "saferstreets.alerts.jobs",
     "saferstreets.retention.jobs",
+    "saferstreets.ingest.jobs",
 ]
 
 #: a job whose worker died is run again this many extra times before it is marked failed

@@ -1,4 +1,5 @@
-"""Staff pages of the assessment, and the chief officer's report (HTML and PDF)."""
+"""The assessment's results as JSON, and the chief officer's report (HTML and PDF); the page
+itself is the workspace (``routes_workspace``)."""
 
 from __future__ import annotations
 
@@ -9,37 +10,12 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from saferstreets.accounts.service import audit
 from saferstreets.assessment.service import latest_results
-from saferstreets.publishing.findings import build_sections
 from saferstreets.publishing.report import report_css, report_html
-from saferstreets.web.deps import SessionDep, SettingsDep, require_role, templates
-from saferstreets.web.security import check_csrf, content_security_policy, csrf_token
+from saferstreets.web.deps import SessionDep, SettingsDep, require_role
+from saferstreets.web.security import check_csrf, content_security_policy
 
 router = APIRouter(prefix="/staff")
 Reader: TypeAlias = Annotated[Any, Depends(require_role("analyst", "supervisor"))]
-
-
-@router.get("/assessment", include_in_schema=False)
-def assessment_page(request: Request, session: SessionDep, user: Reader) -> Response:
-    quoted: list[dict[str, Any]] = []  # the records the quotes shown come from
-    sections, results = build_sections(session=session, quoted=quoted)
-    audit(
-        session=session,
-        user=user,
-        action="view",
-        object_kind="assessment",
-        detail={"quoted": quoted},
-    )
-    latest = max((r.created_at for r in results.values()), default=None)
-    return templates.TemplateResponse(
-        request,
-        "staff/assessment.html",
-        {
-            "user": user,
-            "csrf": csrf_token(request),
-            "sections": sections,
-            "latest": latest,
-        },
-    )
 
 
 @router.post("/assessment/run", include_in_schema=False)

@@ -104,12 +104,15 @@ def _include_routers(app: FastAPI) -> None:
     from saferstreets.areas import routes as areas_routes
     from saferstreets.basemap import routes as basemap_routes
     from saferstreets.ingest import routes as ingest_routes
+    from saferstreets.ingest import routes_uploads as ingest_upload_routes
     from saferstreets.jobs import routes as jobs_routes
     from saferstreets.places import routes as places_routes
     from saferstreets.planning import routes as planning_routes
     from saferstreets.publishing import routes as publishing_routes
     from saferstreets.publishing import routes_staff as publishing_staff_routes
+    from saferstreets.publishing import routes_workspace as publishing_workspace_routes
     from saferstreets.reports import routes as reports_routes
+    from saferstreets.themes import routes as themes_routes
     from saferstreets.web import routes as core_routes
 
     for module in (
@@ -119,12 +122,15 @@ def _include_routers(app: FastAPI) -> None:
         reports_routes,
         publishing_routes,
         publishing_staff_routes,
+        publishing_workspace_routes,
         areas_routes,
         basemap_routes,
         places_routes,
         planning_routes,
         actions_routes,
         ingest_routes,
+        ingest_upload_routes,
+        themes_routes,
         jobs_routes,
     ):
         app.include_router(module.router)

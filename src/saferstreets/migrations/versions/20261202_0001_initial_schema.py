@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-02 08:07:31.430132
+Create Date: 2026-12-02 08:08:28.266876
 """
 
 from __future__ import annotations

@@ -1,0 +1,122 @@
+"""Imports from the browser as background jobs: police.uk files, boundaries and survey exports.
+
+Each handler calls the import service the CLI calls (``crime.service.import_crime``,
+``areas.service.import_boundaries``, ``surveys.service.import_survey``) on the files saved by
+:mod:`saferstreets.ingest.uploads`, and returns the summary the page shows: per file the rows
+read, stored and quarantined, and the first problems (row, field and reason; never a row's
+words). A job run again (a retry, a dead worker) imports nothing twice: the services skip a file
+whose exact bytes were imported before.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.engine import Engine
+
+from saferstreets.config import Settings
+from saferstreets.db import is_postgres
+from saferstreets.ingest.records import ImportSummary
+from saferstreets.ingest.uploads import find_upload
+from saferstreets.jobs.service import job_kind
+from saferstreets.progress import Progress, silent
+
+RESULT_URL = "/staff/imports/{kind}/{upload}"
+SHOWN_PROBLEMS = 20
+
+
+@contextlib.contextmanager
+def forwarded(engine: Engine, progress: Progress) -> Iterator[Progress]:
+    """The progress an import may tell while it runs.
+
+    On PostgreSQL, the job's own (written into its row as the import goes). On SQLite an import
+    holds the store's one write lock while it reads a file, so a progress write from the job
+    would wait for it, or deadlock it and fail the import: the page shows the step, and the
+    summary once the import is done.
+    """
+    if is_postgres(engine):
+        yield progress
+        return
+    progress("importing (on SQLite the counts are shown when the import is done)")
+    yield silent
+
+
+def summary_rows(summaries: list[ImportSummary]) -> list[dict[str, Any]]:
+    """What the page shows of each file's import (counts and the first problems)."""
+    return [
+        {
+            "source": Path(s.source.split("!")[-1]).name,
+            "kind": s.kind,
+            "status": s.status,
+            "message": s.message,
+            "read": s.rows_read,
+            "stored": s.rows_stored,
+            "duplicate": s.rows_duplicate,
+            "quarantined": s.rows_quarantined,
+            "run_id": s.run_id,
+            "notes": list(s.notes)[:5],
+            "problems": [
+                {"row": p.row_number, "field": p.field, "reason": p.reason[:200]}
+                for p in s.problems[:SHOWN_PROBLEMS]
+            ],
+        }
+        for s in summaries
+    ]
+
+
+def _result(kind: str, params: dict[str, Any], summaries: list[ImportSummary]) -> dict[str, Any]:
+    return {"kind": kind, "upload": params["upload"], "files": summary_rows(summaries)}
+
+
+@job_kind("import.crime", title="Importing police.uk files", result_url=RESULT_URL)
+def import_crime_job(
+    *, engine: Engine, settings: Settings, params: dict[str, Any], progress: Progress
+) -> dict[str, Any]:
+    from saferstreets.crime.service import import_crime
+
+    upload = find_upload(settings=settings, token=params["upload"], kind="crime")
+    with forwarded(engine, progress) as told:
+        summaries = import_crime(
+            engine=engine, paths=upload.files, progress=told, settings=settings
+        )
+    return _result("crime", params, summaries)
+
+
+@job_kind("import.boundaries", title="Importing boundaries", result_url=RESULT_URL)
+def import_boundaries_job(
+    *, engine: Engine, settings: Settings, params: dict[str, Any], progress: Progress
+) -> dict[str, Any]:
+    from saferstreets.areas.service import import_boundaries
+
+    upload = find_upload(settings=settings, token=params["upload"], kind="boundaries")
+    with forwarded(engine, progress) as told:
+        summary = import_boundaries(
+            engine=engine,
+            path=upload.files,
+            level=params["level"],
+            progress=told,
+            replace=bool(params.get("replace")),
+            settings=settings,
+        )
+    return _result("boundaries", params, [summary])
+
+
+@job_kind("import.survey", title="Importing a survey export", result_url=RESULT_URL)
+def import_survey_job(
+    *, engine: Engine, settings: Settings, params: dict[str, Any], progress: Progress
+) -> dict[str, Any]:
+    from saferstreets.surveys.service import import_survey
+
+    upload = find_upload(settings=settings, token=params["upload"], kind="survey")
+    with forwarded(engine, progress) as told:
+        summary = import_survey(
+            engine=engine,
+            path=upload.files[0],
+            mapping=upload.folder / "_mapping.toml",
+            wave_name=params.get("wave") or None,
+            progress=told,
+        )
+    return _result("survey", params, [summary])

@@ -55,6 +55,7 @@ PURE: dict[str, set[str]] = {
     "saferstreets.surveys.reader": {"fastexcel"},
     "saferstreets.surveys.normalise": set(),
     "saferstreets.themes.classifier": SCIENCE,
+    "saferstreets.themes.metrics": {"numpy"},
 }
 #: packages that are not domains (the adapters themselves, generated code, the demo builder)
 NOT_DOMAINS = {"saferstreets.web", "saferstreets.cli", "saferstreets.migrations"}

@@ -61,16 +61,33 @@ def _write_csv(path: Path, header: list[str], rows: list[list[str]]) -> Path:
     return path
 
 
+def test_the_two_hamming_scores_by_hand() -> None:
+    """Godbole and Sarawagi's example-based score counts a story with no label and no
+    prediction as 1; 1 - Hamming loss counts label decisions. Worked by hand on four stories."""
+    T = np.array([[1, 0, 0], [0, 0, 0], [1, 1, 0], [0, 0, 1]])
+    P = np.array([[1, 1, 0], [0, 0, 0], [1, 1, 0], [1, 0, 0]])
+    got = evaluate_predictions(T, P, labels=["c", "o", "g"])
+    # per story |Y∩Z|/|Y∪Z|: 1/2, empty-empty 1, 2/2, 0/2
+    assert got["example_hamming_score"] == pytest.approx((0.5 + 1 + 1 + 0) / 4)
+    # wrong decisions: 1 + 0 + 0 + 2 = 3 of 12
+    assert got["hamming_loss"] == pytest.approx(3 / 12)
+    assert got["mean_label_accuracy"] == pytest.approx(9 / 12)
+    assert got["exact_match"] == pytest.approx(2 / 4)
+
+
 def test_metrics_agree_with_scikit_learn() -> None:
     rng = np.random.default_rng(0)
     T = (rng.random((200, 3)) < 0.35).astype(int)
     P = np.where(rng.random((200, 3)) < 0.8, T, 1 - T)
     got = evaluate_predictions(T, P, labels=["a", "b", "c"])
-    assert got["hamming_score"] == pytest.approx(1 - hamming_loss(T, P))
+    # 1 - Hamming loss is the mean of the per-label accuracies, not the example-based score
+    assert got["mean_label_accuracy"] == pytest.approx(1 - hamming_loss(T, P))
+    assert got["mean_label_accuracy"] == pytest.approx((T == P).mean(axis=0).mean())
     assert got["exact_match"] == pytest.approx(accuracy_score(T, P))
-    assert got["jaccard_samples"] == pytest.approx(
+    assert got["example_hamming_score"] == pytest.approx(
         jaccard_score(T, P, average="samples", zero_division=1.0)
     )
+    assert got["example_hamming_score"] < got["mean_label_accuracy"]
     precision, recall, f1, _ = precision_recall_fscore_support(T, P, zero_division=0)
     for j, name in enumerate("abc"):
         assert got["per_label"][name]["precision"] == pytest.approx(precision[j])
@@ -202,7 +219,7 @@ def test_cli_train_and_evaluate_any_csv(tmp_path: Path, monkeypatch: pytest.Monk
     )
     assert result.exit_code == 0, result.output
     scores = json.loads(result.output)
-    for key in ("hamming_score", "jaccard_samples", "exact_match", "per_label"):
+    for key in ("mean_label_accuracy", "example_hamming_score", "exact_match", "per_label"):
         assert key in scores
     assert scores["per_label"]["bus"]["f1"] > 0.9
 
@@ -246,13 +263,15 @@ def test_cli_train_and_evaluate_any_csv(tmp_path: Path, monkeypatch: pytest.Monk
 
 @pytest.mark.slow
 @pytest.mark.shared_data
-def test_safecity_dev_beats_the_published_figures(shared_data: Path) -> None:
-    """Karlekar and Bansal (2018): 86.5% single-label accuracy, 82.5% Hamming score.
+def test_safecity_dev_against_the_published_figures(shared_data: Path) -> None:
+    """SafeCity dev split, each figure under its own name (docs/themes.md, "SafeCity").
 
-    The abstract gives one single-label figure for three binary tasks without saying whether it
-    is the best task or their mean: the best task beats it, the mean (84.0% on dev) does not, and
-    the mean is held to its measured level so that a regression shows. The multi-label Hamming
-    score is 1 - Hamming loss. Trained on train, scored on dev (the test split is held out).
+    Karlekar and Bansal (2018) report a multi-label "Hamming score" of 82.5% without a formula
+    we could read: on the label-based reading (1 - Hamming loss = mean label accuracy) ours
+    beats it, on the example-based reading (Godbole and Sarawagi) it does not. The 86.5%
+    single-label accuracy is beaten by the best task only. The rest are floors under the
+    measured figures (80.5 / 84.1 / 87.4, mean 84.0, example-based 69.9, exact match 62.6) so
+    a regression shows. Trained on train, scored on dev (the test split is held out).
     """
     folder = shared_data / "safecity-karlekar-bansal-2018" / "multilabel_classification"
     model, _ = train_csv(
@@ -261,14 +280,21 @@ def test_safecity_dev_beats_the_published_figures(shared_data: Path) -> None:
     result = evaluate_csv(
         model, folder / "dev.csv", text_column="Description", label_columns=SAFECITY_COLUMNS
     )
-    accuracies = [result["per_label"][c]["accuracy"] for c in SAFECITY_COLUMNS]
-    assert max(accuracies) > 0.865
-    assert np.mean(accuracies) > 0.83  # measured 0.840; the published 0.865 is not reached
-    assert result["hamming_score"] > 0.825
-    # an independent check of the figure with scikit-learn
     data = read_labelled_csv(
         folder / "dev.csv", text_column="Description", label_columns=SAFECITY_COLUMNS
     )
-    assert result["hamming_score"] == pytest.approx(
-        1 - hamming_loss(data.Y, model.predict(data.texts))
+    pred = model.predict(data.texts)
+    # each measure checked against an independent computation with scikit-learn
+    assert result["mean_label_accuracy"] == pytest.approx(1 - hamming_loss(data.Y, pred))
+    assert result["example_hamming_score"] == pytest.approx(
+        jaccard_score(data.Y, pred, average="samples", zero_division=1.0)
     )
+    assert result["exact_match"] == pytest.approx(accuracy_score(data.Y, pred))
+
+    accuracies = [result["per_label"][c]["accuracy"] for c in SAFECITY_COLUMNS]
+    assert max(accuracies) > 0.865  # the paper's single-label figure, best-task reading
+    assert result["mean_label_accuracy"] > 0.825  # the paper's 82.5%, label-based reading
+    assert result["example_hamming_score"] < 0.825  # ... not reached, example-based reading
+    assert result["mean_label_accuracy"] > 0.83
+    assert result["example_hamming_score"] > 0.69
+    assert result["exact_match"] > 0.615

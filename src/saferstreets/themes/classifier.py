@@ -45,9 +45,9 @@ from sklearn.svm import LinearSVC
 
 from saferstreets.errors import AppError, InputFileError
 from saferstreets.ingest.records import Problem, decode_text
+from saferstreets.themes.metrics import Kind, evaluate_predictions
 
 FORMAT = "saferstreets-text-classifier/1"
-Kind = Literal["multilabel", "multiclass"]
 
 TRUE_WORDS = {"1", "1.0", "true", "yes", "y", "t"}
 FALSE_WORDS = {"0", "0.0", "false", "no", "n", "f", ""}
@@ -485,58 +485,6 @@ def _terms(vec: TfidfVectorizer) -> list[str]:
     for term, i in vec.vocabulary_.items():
         terms[i] = term
     return terms
-
-
-# --------------------------------------------------------------------------- metrics
-
-
-def _prf(t: np.ndarray, p: np.ndarray) -> dict[str, float]:
-    tp = int((t & p).sum())
-    fp = int((~t & p).sum())
-    fn = int((t & ~p).sum())
-    precision = tp / (tp + fp) if tp + fp else 0.0
-    recall = tp / (tp + fn) if tp + fn else 0.0
-    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-    return {"precision": precision, "recall": recall, "f1": f1}
-
-
-def evaluate_predictions(
-    Y_true: np.ndarray, Y_pred: np.ndarray, *, labels: Sequence[str], kind: Kind = "multilabel"
-) -> dict[str, Any]:
-    """Accuracy, precision, recall and F1 per label, and the multi-label scores.
-
-    ``hamming_score`` is 1 minus the Hamming loss (the share of label decisions that are
-    right), the sense in which the SafeCity literature reports it; ``jaccard_samples`` is the
-    mean over texts of |true ∩ predicted| / |true ∪ predicted| (1 where both are empty;
-    Godbole and Sarawagi 2004, sometimes also called a Hamming score); ``exact_match`` is the
-    share of texts whose whole label set is right.
-    """
-    T = np.asarray(Y_true).astype(bool)
-    P = np.asarray(Y_pred).astype(bool)
-    n = T.shape[0]
-    per_label = {}
-    for j, name in enumerate(labels):
-        entry = {
-            "accuracy": float((T[:, j] == P[:, j]).mean()),
-            **_prf(T[:, j], P[:, j]),
-            "support": int(T[:, j].sum()),
-        }
-        per_label[name] = entry
-    out: dict[str, Any] = {"n": int(n), "kind": kind, "per_label": per_label}
-    micro = _prf(T.ravel(), P.ravel())
-    out["micro_f1"] = micro["f1"]
-    out["macro_f1"] = float(np.mean([v["f1"] for v in per_label.values()]))
-    if kind == "multiclass":
-        out["accuracy"] = float((T.argmax(axis=1) == P.argmax(axis=1)).mean())
-        return out
-    inter = (T & P).sum(axis=1)
-    union = (T | P).sum(axis=1)
-    out["mean_accuracy"] = float(np.mean([v["accuracy"] for v in per_label.values()]))
-    out["hamming_loss"] = float((T != P).mean())
-    out["hamming_score"] = 1.0 - out["hamming_loss"]
-    out["jaccard_samples"] = float(np.where(union == 0, 1.0, inter / np.maximum(union, 1)).mean())
-    out["exact_match"] = float((T == P).all(axis=1).mean())
-    return out
 
 
 def train_csv(

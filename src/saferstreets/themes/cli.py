@@ -104,7 +104,7 @@ def evaluate(
         ),
     ] = None,
 ) -> None:
-    """Print accuracy, precision, recall, F1, Hamming score, Jaccard and exact match as JSON."""
+    """Print per-label accuracy, P/R/F1, mean label accuracy, example-based Hamming, exact match."""
     from saferstreets.themes.classifier import TextClassifier, evaluate_csv
 
     if data is None:

@@ -206,7 +206,10 @@ def mapping_from_form(
         mapping_from_dict(data, source="the form")
     except InputFileError as exc:
         for problem, message in (exc.field_errors or {}).items():
-            errors.setdefault(where.get(problem, "form"), f"{problem}: {message}")
+            if problem in where:  # shown next to its field: the message alone
+                errors.setdefault(where[problem], message[:1].upper() + message[1:])
+            else:
+                errors.setdefault("form", f"{problem}: {message}")
     if errors:
         raise FormErrors(errors)
     return data

@@ -14,7 +14,7 @@ SUGGESTION = """# Suggested mapping: check every line marked '# check',
 name = "autumn # 2021"  # check: the wave's name
 
 [columns]
-area = "Area # where"  # matched to imported areas by code or name; check: the heading only mentions an area
+area = "Area # where"  # matched by code or name; check: the heading only mentions an area
 
 [age_bands]  # check: the answers are codes
 "1" = "?"  # check: the age band of code 1

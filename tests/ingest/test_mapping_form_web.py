@@ -229,3 +229,22 @@ def test_hostile_mapping_forms_are_refused_and_headings_escaped(  # type: ignore
     assert bad_progress.status_code == 422 and 'id="e-min_progress"' in bad_progress.text
     with session_scope(engine) as session:
         assert session.scalar(sa.select(sa.func.count()).select_from(Job)) == 0
+
+
+def test_an_edited_toml_text_takes_precedence_over_the_form(  # type: ignore[no-untyped-def]
+    client, engine, signed_in, job_worker, tmp_path
+) -> None:
+    url = _upload(
+        client, signed_in, write_messy_csv(tmp_path / "smart.csv", smartsurvey_options_grid(":"))
+    )
+    fields = _fields(client.get(url).text)
+    edited = fields["mapping"][0].replace('= "poor_lighting"', '= "overgrown"')
+    assert edited != fields["mapping"][0]
+    fields["mapping"] = [edited]
+    fields["multi_0_opt_0_code"] = ["no_cctv"]  # ignored: the TOML text was edited
+    job = _job(client, job_worker, client.post(url, data=fields, follow_redirects=False))
+    assert job["result"]["files"][0]["stored"] == 12
+    rows = _responses(engine)
+    assert all("overgrown" in r.concerns for r in rows)  # everyone ticked the first option
+    assert not any("poor_lighting" in r.concerns for r in rows)
+    assert not all("no_cctv" in r.concerns for r in rows)  # the form's change was not used

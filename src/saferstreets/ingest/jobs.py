@@ -117,6 +117,7 @@ def import_survey_job(
             path=upload.files[0],
             mapping=upload.folder / "_mapping.toml",
             wave_name=params.get("wave") or None,
+            min_progress=params.get("min_progress"),
             progress=told,
         )
     return _result("survey", params, [summary])

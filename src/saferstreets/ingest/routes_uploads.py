@@ -10,7 +10,7 @@ from typing import Annotated, Any, TypeAlias
 from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi.responses import RedirectResponse, Response
 
-from saferstreets.errors import NotFound, ValidationFailed
+from saferstreets.errors import InputFileError, NotFound, ValidationFailed
 from saferstreets.ingest import uploads
 from saferstreets.jobs.models import Job
 from saferstreets.jobs.service import enqueue
@@ -78,24 +78,92 @@ def start_import(
     return RedirectResponse(f"/staff/jobs/{job.id}", status_code=303)
 
 
-@router.get("/imports/survey/{token}/mapping", include_in_schema=False)
-def survey_mapping(token: str, request: Request, settings: SettingsDep, user: Importer) -> Response:
-    from saferstreets.surveys.service import suggest_mapping
-
+def _survey_upload(settings: Any, token: str) -> Any:
     upload = uploads.find_upload(settings=settings, token=token, kind="survey")
     if not upload.files:
         raise NotFound("There is no such upload")
+    return upload
+
+
+def _mapping_page(
+    request: Request, user: Any, upload: Any, *, status: int = 200, **extra: Any
+) -> Response:
+    """The mapping form, built from the suggestion; ``posted`` refills it after a problem."""
+    from saferstreets.surveys.mapping import MULTI_KEYS
+    from saferstreets.surveys.mapping_form import LIKERT_KEYS, form_from_suggestion
+    from saferstreets.surveys.reader import read_table
+    from saferstreets.surveys.service import suggest_mapping
+
     text = suggest_mapping(upload.files[0])
+    form = form_from_suggestion(text, read_table(upload.files[0]).columns)
+    context: dict[str, Any] = {"errors": {}, "posted": None, "mapping": text, "wave": ""}
+    context.update(extra)
     return _page(
         request,
         user,
         "staff/imports_mapping.html",
+        status=status,
         upload=upload,
-        mapping=text,
-        checks=text.count("# check"),
-        errors={},
-        wave="",
+        form=form,
+        checks=len(form.checks),
+        likert_keys=LIKERT_KEYS,
+        multi_codes=MULTI_KEYS,
+        **context,
     )
+
+
+@router.get("/imports/survey/{token}/mapping", include_in_schema=False)
+def survey_mapping(token: str, request: Request, settings: SettingsDep, user: Importer) -> Response:
+    return _mapping_page(request, user, _survey_upload(settings, token))
+
+
+async def _posted(request: Request) -> Any:
+    return await request.form()
+
+
+def _same_text(a: str, b: str) -> bool:
+    return a.replace("\r\n", "\n").strip() == b.replace("\r\n", "\n").strip()
+
+
+def _mapping_text(posted: Any, upload: Any) -> str:
+    """The TOML to import: the form's, unless the analyst edited the advanced TOML text (or
+    sent no form at all), which then takes precedence. Raises FormErrors/ValidationFailed."""
+    from saferstreets.surveys import mapping_form as mf
+    from saferstreets.surveys.mapping import mapping_from_dict
+    from saferstreets.surveys.reader import read_table
+    from saferstreets.surveys.service import suggest_mapping
+
+    text = str(posted.get("mapping") or "")
+    if posted.get("form") != "1" or not _same_text(text, suggest_mapping(upload.files[0])):
+        try:
+            mapping_from_dict(tomllib.loads(text), source="the mapping")
+        except tomllib.TOMLDecodeError as exc:
+            raise mf.FormErrors({"mapping": f"The mapping is not valid TOML: {exc}"}) from None
+        except (ValidationFailed, InputFileError) as exc:
+            raise mf.FormErrors({"mapping": exc.message, **(exc.field_errors or {})}) from None
+        return text
+    fields = {k: str(v) for k, v in posted.items()}
+    data = mf.mapping_from_form(
+        fields,
+        free_text=[str(v) for v in posted.getlist("col_free_text")],
+        drop=[str(v) for v in posted.getlist("drop")],
+        columns=read_table(upload.files[0]).columns,
+    )
+    return mf.to_toml(data)
+
+
+def _min_progress(value: str) -> float | None:
+    from saferstreets.surveys.mapping_form import FormErrors
+
+    if not value.strip():
+        return None
+    try:
+        number = float(value)
+    except ValueError:
+        number = -1.0
+    if not 0 <= number <= 100:
+        raise FormErrors({"min_progress": "must be a number from 0 to 100 (per cent)"})
+    return number
 
 
 @router.post("/imports/survey/{token}/mapping", include_in_schema=False)
@@ -106,36 +174,34 @@ def survey_import(
     settings: SettingsDep,
     user: Importer,
     csrf: Csrf,
-    mapping: Annotated[str, Form(max_length=200_000)],
-    wave: Annotated[str, Form(max_length=200)] = "",
+    posted: Annotated[Any, Depends(_posted)],
 ) -> Response:
-    from saferstreets.surveys.mapping import mapping_from_dict
+    from saferstreets.surveys.mapping_form import FormErrors
 
     check_csrf(request, csrf)
-    upload = uploads.find_upload(settings=settings, token=token, kind="survey")
-    if not upload.files:
-        raise NotFound("There is no such upload")
+    upload = _survey_upload(settings, token)
+    wave = str(posted.get("wave") or "")[:200]
     try:
-        mapping_from_dict(tomllib.loads(mapping), source="the mapping")
-    except (tomllib.TOMLDecodeError, ValidationFailed) as exc:
-        message = getattr(exc, "message", None) or f"The mapping is not valid TOML: {exc}"
-        fields = getattr(exc, "field_errors", {}) or {}
-        return _page(
+        if len(str(posted.get("mapping") or "")) > 200_000:
+            raise FormErrors({"mapping": "The mapping text is too long"})
+        min_progress = _min_progress(str(posted.get("min_progress") or ""))
+        mapping = _mapping_text(posted, upload)
+    except FormErrors as exc:
+        return _mapping_page(
             request,
             user,
-            "staff/imports_mapping.html",
+            upload,
             status=422,
-            upload=upload,
-            mapping=mapping,
-            checks=mapping.count("# check"),
+            errors=exc.errors,
+            posted=posted,
+            mapping=str(posted.get("mapping") or ""),
             wave=wave,
-            errors={"mapping": message, **fields},
         )
     (upload.folder / "_mapping.toml").write_text(mapping, encoding="utf-8")
     job = enqueue(
         session=session,
         kind="import.survey",
-        params={"upload": token, "wave": wave},
+        params={"upload": token, "wave": wave, "min_progress": min_progress},
         user=user,
         settings=settings,
         title="Importing a survey export",

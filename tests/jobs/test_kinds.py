@@ -6,7 +6,7 @@ import sqlalchemy as sa
 from tests.planning.conftest import fill_county
 
 from saferstreets.accounts.service import create_user
-from saferstreets.assessment.models import AnalysisRun
+from saferstreets.assessment.models import AnalysisRun, FindingsRendering
 from saferstreets.db import session_scope
 
 PASSWORD = "correct horse battery"
@@ -41,7 +41,11 @@ def test_the_assessment_runs_as_a_job_from_the_staff_page(client, engine, job_wo
     assert row["status"] == "done", row
     stored = _count(engine)
     assert stored > 0 and row["result"] == {"findings": stored}
-    assert row["progress_what"] == "storing the findings"  # the service's last step, shown
+    # the job's last step, shown: the findings drawn once for the page, kept under the new run
+    assert row["progress_what"] == "drawing the findings for the assessment page"
+    with session_scope(engine) as session:
+        newest = session.scalar(sa.select(sa.func.max(AnalysisRun.id)))
+        assert session.scalars(sa.select(FindingsRendering.run_id)).all() == [newest]
     job = client.get(f"/staff/jobs/{job_id}.json").json()
     assert job["kind"] == "assessment.run" and job["result_url"] == "/staff/assessment"
     with session_scope(engine) as session:

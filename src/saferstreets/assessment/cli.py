@@ -27,6 +27,8 @@ def assess(
     """Assess: concerns, feeling safe, who, when, hot spots, fear vs crime, outcomes, waves."""
     from saferstreets.assessment.service import run_assessment
     from saferstreets.config import get_settings
+    from saferstreets.db import session_scope
+    from saferstreets.publishing.rendering import store_rendering
 
     if inference not in ("analytic", "permutation"):
         raise AppError(f"--inference must be analytic or permutation, not {inference!r}")
@@ -45,6 +47,9 @@ def assess(
             inference=inference,
             assign_themes=themes,
         )
+        progress("drawing the findings for the assessment page")
+        with session_scope(engine) as session:
+            store_rendering(session=session)
     for run in runs:
         console.print(f"[bold]{run.kind}[/bold]: {run.summary}", highlight=False)
     console.print(f"Stored {len(runs)} findings.")

@@ -17,8 +17,11 @@ RUN = "assessment.run"
 def run(
     *, engine: Engine, settings: Settings, params: dict[str, Any], progress: Progress
 ) -> dict[str, Any]:
-    """Run every analysis on the store (as ``saferstreets assess``) and store the findings."""
+    """Run every analysis on the store (as ``saferstreets assess``), store the findings, and
+    draw them once for the assessment page (``publishing.rendering``)."""
     from saferstreets.assessment.service import run_assessment
+    from saferstreets.db import session_scope
+    from saferstreets.publishing.rendering import store_rendering
 
     runs = run_assessment(
         engine=engine,
@@ -26,4 +29,7 @@ def run(
         progress=progress,
         assign_themes=bool(params.get("themes", True)),
     )
+    progress("drawing the findings for the assessment page")
+    with session_scope(engine) as session:
+        store_rendering(session=session)
     return {"findings": len(runs)}

@@ -44,3 +44,17 @@ class HotspotCell(Base):
     q: Mapped[float] = mapped_column(sa.Float)
     klass: Mapped[int] = mapped_column(sa.Integer)  # -3..3 (99/95/90% cold .. hot)
     trend: Mapped[str | None] = mapped_column(sa.String(32))  # emerging-hotspot category
+
+
+class FindingsRendering(Base):
+    """The stored findings drawn once for the page (sentences, tables and SVG charts as JSON), for
+    the assessment run whose id is the newest: a new run has a new id, so it is drawn afresh."""
+
+    __tablename__ = "findings_rendering"
+
+    run_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("analysis_run.id", ondelete="CASCADE"), primary_key=True
+    )
+    sections: Mapped[list] = mapped_column(JSONType, default=list)
+    latest: Mapped[datetime | None] = mapped_column()  # the newest finding's time
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

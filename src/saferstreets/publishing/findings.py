@@ -31,6 +31,7 @@ QUADRANT_COLOURS = {
     "awareness": "#005ea5",
     "monitor": "#e8e6f3",
 }
+NO_DATA = "#f4f4f4"
 # the map's quadrants split wards at the average ward (z = 0): above or below average, which is
 # not "feared" (see wording.FEARED_LITTLE_CRIME for that category's definition)
 QUADRANT_LABELS = {
@@ -383,12 +384,16 @@ def _fusion(run: AnalysisRun, ctx: Context) -> Section:
         for area in ctx.wards():
             row = by_code.get(area.code)
             feats.append({"geometry": area.display_geometry or area.geometry})
-            colours.append(QUADRANT_COLOURS[row["response"]] if row else "#f4f4f4")
+            # a ward too thin to place ("unknown") is drawn as one with no data
+            colours.append(QUADRANT_COLOURS.get(row["response"], NO_DATA) if row else NO_DATA)
+        legend = {QUADRANT_LABELS[k]: QUADRANT_COLOURS[k] for k in QUADRANT_COLOURS}
+        if NO_DATA in colours:
+            legend["Too few answers or crimes to place"] = NO_DATA
         svg = charts.area_map(
             feats,
             colours=colours,
             title="Wards by concern and recorded crime, against the average ward",
-            legend={QUADRANT_LABELS[k]: QUADRANT_COLOURS[k] for k in QUADRANT_COLOURS},
+            legend=legend,
         )
         groups = {k: [w["name"] for w in wards if w["response"] == k] for k in QUADRANT_LABELS}
         alt = "Map of wards coloured by the response their quadrant suggests: " + "; ".join(

@@ -10,14 +10,13 @@ from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
 from saferstreets.accounts.service import audit
-from saferstreets.assessment.cache import assessment_stamp, data_stamp, remember
 from saferstreets.assessment.filters import WorkspaceFilter, parse_filter
 from saferstreets.assessment.workspace import filter_choices, resolve_filter
 from saferstreets.config import Settings
 from saferstreets.errors import NotFound, ValidationFailed
 from saferstreets.publishing import workspace as views
 from saferstreets.publishing.charts import HOTSPOT_LABELS
-from saferstreets.publishing.findings import build_sections
+from saferstreets.publishing.rendering import stored_findings
 from saferstreets.reports.schemas import AGE_BANDS
 from saferstreets.themes.taxonomy import THEMES
 from saferstreets.web.deps import SessionDep, SettingsDep, require_role, templates
@@ -30,19 +29,6 @@ Reader: TypeAlias = Annotated[Any, Depends(require_role("analyst", "supervisor")
 
 def _filter(request: Request, session: Session) -> WorkspaceFilter:
     return resolve_filter(session=session, flt=parse_filter(request.query_params))
-
-
-def _findings(session: Session) -> tuple[list[Any], list[dict[str, Any]], Any]:
-    """The stored findings drawn as sections, once per assessment run and data stamp."""
-
-    def compute() -> tuple[list[Any], list[dict[str, Any]], Any]:
-        quoted: list[dict[str, Any]] = []
-        sections, results = build_sections(session=session, quoted=quoted)
-        latest = max((r.created_at for r in results.values()), default=None)
-        return sections, quoted, latest
-
-    key = ("findings", assessment_stamp(session=session), data_stamp(session=session))
-    return remember(key, compute)
 
 
 def _view(request: Request, session: Session, settings: Settings) -> views.View:
@@ -59,7 +45,7 @@ def assessment_page(
     except ValidationFailed as exc:
         errors, flt = exc.field_errors, WorkspaceFilter()
     view = views.workspace_view(session=session, flt=flt, settings=settings)
-    sections, quoted, latest = _findings(session) if flt.empty else ([], [], None)
+    sections, quoted, latest = stored_findings(session=session) if flt.empty else ([], [], None)
     audit(
         session=session,
         user=user,

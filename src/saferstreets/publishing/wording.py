@@ -168,7 +168,9 @@ class Category:
     meets: Callable[[Mapping[str, Any]], bool]
 
     def members(self, rows: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
-        return [r for r in rows if self.meets(r)]
+        """The rows that meet the definition; a ward too thin to place (no z) meets none."""
+        placed = [r for r in rows if None not in (r.get("concern_z"), r.get("crime_z"))]
+        return [r for r in placed if self.meets(r)]
 
     def stated(self) -> str:
         """The name with its definition, as printed beside any use of it."""

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-02 08:08:28.266876
+Create Date: 2026-12-02 08:11:59.556173
 """
 
 from __future__ import annotations
@@ -400,6 +400,14 @@ def upgrade() -> None:
     with op.batch_alter_table('audit_event', schema=None) as batch_op:
         batch_op.create_index('ix_audit_event_object', ['object_kind', 'object_id'], unique=False)
 
+    op.create_table('findings_rendering',
+    sa.Column('run_id', sa.Integer(), nullable=False),
+    sa.Column('sections', sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), 'postgresql'), nullable=False),
+    sa.Column('latest', sa.DateTime(), nullable=True),
+    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['run_id'], ['analysis_run.id'], name=op.f('fk_findings_rendering_run_id_analysis_run'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('run_id', name=op.f('pk_findings_rendering'))
+    )
     op.create_table('hotspot_cell',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('run_id', sa.Integer(), nullable=False),
@@ -820,6 +828,7 @@ def downgrade() -> None:
         batch_op.drop_index('ix_hotspot_cell_run_id')
 
     op.drop_table('hotspot_cell')
+    op.drop_table('findings_rendering')
     with op.batch_alter_table('audit_event', schema=None) as batch_op:
         batch_op.drop_index('ix_audit_event_object')
 

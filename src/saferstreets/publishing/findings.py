@@ -338,7 +338,8 @@ def _hotspots(run: AnalysisRun, ctx: Context, what: str) -> Section:
                 ],
             )
         )
-    top = res.get("top") or []
+    # A cell's z is None where Gi* is undefined (no variance among its neighbours): not a hot spot.
+    top = [t for t in res.get("top") or [] if t.get("z") is not None]
     if top:
         names = ctx.cell_names([t["cell"] for t in top[:10]])
         section.tables.append(

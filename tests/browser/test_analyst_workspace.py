@@ -100,3 +100,12 @@ def test_the_analyst_filters_exports_corrects_and_imports(  # type: ignore[no-un
     assert "Importing police.uk files" in page.content()
     assert_accessible(page, f"an import's job page ({size})")
     screenshot(page, f"analyst-import-job-{size}")
+    # The worker finishes the import (and lets go of the store's write lock before the next test)
+    job_url = page.url.split("?")[0]
+    status = "queued"
+    for _ in range(240):
+        status = page.request.get(f"{job_url}.json").json()["status"]
+        if status in ("done", "failed"):
+            break
+        page.wait_for_timeout(500)
+    assert status == "done"

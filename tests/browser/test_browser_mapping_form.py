@@ -50,3 +50,12 @@ def test_the_mapping_form_marks_guesses_and_shows_errors_by_field(  # type: igno
         page.get_by_role("button", name="Import with this mapping").click()
     assert "/staff/jobs/" in page.url
     assert "Importing a survey export" in page.content()
+    # The worker finishes the import (and lets go of the store's write lock before the next test)
+    job_url = page.url.split("?")[0]
+    status = "queued"
+    for _ in range(240):
+        status = page.request.get(f"{job_url}.json").json()["status"]
+        if status in ("done", "failed"):
+            break
+        page.wait_for_timeout(500)
+    assert status == "done"

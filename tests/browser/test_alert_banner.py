@@ -6,12 +6,11 @@ from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
+from tests.browser.screens import DESKTOP
 
 from saferstreets.alerts.models import Alert
 from saferstreets.db import session_scope
 from saferstreets.models_common import utcnow
-
-DESKTOP = {"viewport": {"width": 1280, "height": 900}, "is_mobile": False, "has_touch": False}
 
 
 @pytest.mark.parametrize("size", ["phone", "desktop"])

@@ -11,10 +11,9 @@ from typing import Any
 import pytest
 from tests.browser import _fixtures
 from tests.browser._fixtures import ALDERTON
+from tests.browser.screens import SIZES
 from tests.crime.policeuk_files import STREET_COLUMNS, csv_text, street_row
 
-DESKTOP = {"viewport": {"width": 1280, "height": 900}, "is_mobile": False, "has_touch": False}
-SIZES = {"phone": {}, "desktop": DESKTOP}
 seeded = _fixtures.seeded  # the seeded store, as a fixture of this module
 
 
@@ -101,11 +100,4 @@ def test_the_analyst_filters_exports_corrects_and_imports(  # type: ignore[no-un
     assert_accessible(page, f"an import's job page ({size})")
     screenshot(page, f"analyst-import-job-{size}")
     # The worker finishes the import (and lets go of the store's write lock before the next test)
-    job_url = page.url.split("?")[0]
-    status = "queued"
-    for _ in range(240):
-        status = page.request.get(f"{job_url}.json").json()["status"]
-        if status in ("done", "failed"):
-            break
-        page.wait_for_timeout(500)
-    assert status == "done"
+    assert _fixtures.wait_for_job(page) == "done"

@@ -14,12 +14,11 @@ from shapely.geometry import LineString, Point, Polygon
 from tests.browser import _fixtures
 from tests.browser._fixtures import EASTBROOK
 from tests.browser.conftest import LiveServer
+from tests.browser.screens import SIZES
 
 from saferstreets.basemap.tiles import Feature, write_archive
 
 seeded = _fixtures.seeded
-DESKTOP = {"viewport": {"width": 1280, "height": 900}, "is_mobile": False, "has_touch": False}
-SIZES = {"phone": {}, "desktop": DESKTOP}
 MILL_LANE = [(-0.415, 51.8015), (-0.40, 51.802), (-0.385, 51.8025)]
 # Leaflet assigns window.L once: keep every map made, so a test can move the view.
 KEEP_MAPS = """

@@ -11,9 +11,9 @@ import h3
 import pytest
 from tests.browser import _fixtures
 from tests.browser._fixtures import NORTHGATE, OFFICER, PARTNER, PARTNER_CODE, SECRET_WORDS
+from tests.browser.screens import DESKTOP
 
 seeded = _fixtures.seeded
-DESKTOP = {"viewport": {"width": 1280, "height": 900}, "is_mobile": False, "has_touch": False}
 CENTRE = h3.cell_to_latlng(h3.latlng_to_cell(51.80, -0.40, 7))  # the Northgate reports' middle
 REQUEST = "Please light the path between Kiln Lane and the car park."
 

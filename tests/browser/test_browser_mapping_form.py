@@ -6,10 +6,9 @@ from __future__ import annotations
 
 import pytest
 from tests.browser import _fixtures
+from tests.browser.screens import SIZES
 from tests.surveys.survey_files import qualtrics_numeric_grid, write_csv
 
-DESKTOP = {"viewport": {"width": 1280, "height": 900}, "is_mobile": False, "has_touch": False}
-SIZES = {"phone": {}, "desktop": DESKTOP}
 seeded = _fixtures.seeded  # the seeded store, as a fixture of this module
 
 
@@ -51,11 +50,4 @@ def test_the_mapping_form_marks_guesses_and_shows_errors_by_field(  # type: igno
     assert "/staff/jobs/" in page.url
     assert "Importing a survey export" in page.content()
     # The worker finishes the import (and lets go of the store's write lock before the next test)
-    job_url = page.url.split("?")[0]
-    status = "queued"
-    for _ in range(240):
-        status = page.request.get(f"{job_url}.json").json()["status"]
-        if status in ("done", "failed"):
-            break
-        page.wait_for_timeout(500)
-    assert status == "done"
+    assert _fixtures.wait_for_job(page) == "done"

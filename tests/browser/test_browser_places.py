@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import pytest
 from tests.browser.conftest import LiveServer
+from tests.browser.screens import DESKTOP
 
 from saferstreets.places.service import import_places
 
 STATION = (51.80, -0.40)  # in Northgate (the tiny county)
-DESKTOP = {"viewport": {"width": 1280, "height": 900}, "is_mobile": False, "has_touch": False}
 
 
 @pytest.fixture(scope="module")

@@ -22,14 +22,13 @@ from tests.browser._fixtures import (
     Seeded,
 )
 from tests.browser.conftest import EXIT_URL
+from tests.browser.screens import SIZES
 
 from saferstreets.db import session_scope
 from saferstreets.publishing import service
 
 K = 10  # Settings.public_min_count on the live server (the default)
 seeded = _fixtures.seeded  # the seeded store, as a fixture of this module
-DESKTOP = {"viewport": {"width": 1280, "height": 900}, "is_mobile": False, "has_touch": False}
-SIZES = {"phone": {}, "desktop": DESKTOP}
 PAGES = {
     "areas": "/areas",
     "district": f"/areas/{ALDERTON}",

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 from tests.browser import _fixtures
-from tests.browser.test_staff_pages import SIZES
+from tests.browser.screens import SIZES
 
 from saferstreets.db import session_scope
 

@@ -13,10 +13,9 @@ import pytest
 import sqlalchemy as sa
 from tests.browser import _fixtures
 from tests.browser._fixtures import NORTHGATE, PARTNER, PARTNER_CODE
+from tests.browser.screens import SIZES
 
 seeded = _fixtures.seeded  # the seeded store, as a fixture of this module
-DESKTOP = {"viewport": {"width": 1280, "height": 900}, "is_mobile": False, "has_touch": False}
-SIZES = {"phone": {}, "desktop": DESKTOP}
 NEW_PASSWORD = "lamps along the canal path"
 
 

@@ -11,10 +11,9 @@ from typing import Any
 import pytest
 from tests.browser import _fixtures
 from tests.browser._fixtures import NORTHGATE, OFFICER, PARTNER, PARTNER_CODE
+from tests.browser.screens import DESKTOP, SIZES
 
 seeded = _fixtures.seeded  # the seeded store, as a fixture of this module
-DESKTOP = {"viewport": {"width": 1280, "height": 900}, "is_mobile": False, "has_touch": False}
-SIZES = {"phone": {}, "desktop": DESKTOP}
 STAGE_NAMES = ["Scanning", "Analysis", "Response", "Assessment", "Closed"]
 
 

@@ -15,6 +15,9 @@ from tests.reports.county import INSIDE
 
 CODE = re.compile(r"^[0-9A-Z]{4}(-[0-9A-Z]{4}){3}$")
 YESTERDAY = (date.today() - timedelta(days=1)).isoformat()
+#: the tiny county's Northgate ward (the live server's store is shared with the gazetteer's
+#: tests, whose places named North... may come first in a search)
+NORTHGATE = "E05009001"
 
 
 def _reports(live_server) -> list:  # type: ignore[no-untyped-def]
@@ -197,6 +200,8 @@ def test_every_public_page_passes_axe(
     page_noscripts.click("#find-place")
     page_noscripts.wait_for_selector("input[name=area_code]")
     assert_accessible(page_noscripts, "/report with place matches")
+    # Other tests may have added places named North...: choose the ward itself.
+    page_noscripts.check(f"input[name=area_code][value={NORTHGATE}]")
     page_noscripts.check("input[name=reasons][value=isolated]")
     page_noscripts.fill("#occurred_on", YESTERDAY)
     page_noscripts.fill("#free_text", "my ex waits for me here")  # urgent: the 999 notice shows
@@ -244,7 +249,7 @@ def test_safeguarding_queue_in_the_browser(
     page.goto("/report")
     page.fill("#place_text", "Northgate")
     page.click("#find-place")
-    page.wait_for_selector("input[name=area_code]")
+    page.check(f"input[name=area_code][value={NORTHGATE}]")
     _fill_rest(page, "A man called Gary follows girls from the station, he is outside now")
     page.click("#send-report")
     page.wait_for_url("**/report/thanks")
@@ -278,7 +283,7 @@ def test_the_server_keeps_no_address_or_browser_details(page, live_server) -> No
     page.goto("/report")
     page.fill("#place_text", "Northgate")
     page.click("#find-place")
-    page.wait_for_selector("input[name=area_code]")
+    page.check(f"input[name=area_code][value={NORTHGATE}]")
     _fill_rest(page, "Checking what the server keeps")
     page.click("#send-report")
     page.wait_for_url("**/report/thanks")

@@ -110,6 +110,36 @@ def test_a_derived_place_is_stored_named_and_audited(session, ward) -> None:  # 
     assert [f["geometry"]["type"] for f in geo["features"]] == ["Polygon"]
 
 
+def test_the_issue_point_is_inside_its_place_never_a_report_point(session, ward) -> None:  # type: ignore[no-untyped-def]
+    her = (LAT + 0.0011, LON - 0.0013)
+    issue = _issue(session, ward, [her])
+    assert (issue.latitude, issue.longitude) == (None, None)  # one report: no place, no point
+    more = [add_report(session, ward="W1", district="D1", reasons=["poor_lighting"], lat=LAT,
+                       lon=LON) for _ in range(3)]  # fmt: skip
+    service.link_reports(session=session, issue=issue, report_ids=[r.id for r in more], user=ward)
+    assert issue.latitude is not None and issue.longitude is not None
+    assert shape(issue.place_geometry).contains(Point(issue.longitude, issue.latitude))
+    located = [her, (LAT, LON)]
+    assert (issue.latitude, issue.longitude) not in located
+    # Not the mean of the four reports either (which an attacker could undo).
+    mean = ((her[0] + 3 * LAT) / 4, (her[1] + 3 * LON) / 4)
+    assert (issue.latitude, issue.longitude) != pytest.approx(mean)
+
+
+def test_deleting_a_report_derives_the_place_again_without_it(session, ward) -> None:  # type: ignore[no-untyped-def]
+    from saferstreets.reports.models import Report
+    from saferstreets.retention.service import erase_report
+
+    issue = _issue(session, ward, [(LAT, LON)] * 3)
+    assert issue.place_source == "reports" and issue.latitude is not None
+    her = session.scalars(sa.select(Report).order_by(Report.id)).first()
+    erase_report(session=session, report=her)
+    session.refresh(issue)
+    # Two reports left: an outline would point at them, so the place and its point go.
+    assert (issue.place_geometry, issue.place_source) == (None, None)
+    assert (issue.latitude, issue.longitude) == (None, None)
+
+
 def test_an_officer_draws_the_place_and_bad_drawings_are_refused(session, ward) -> None:  # type: ignore[no-untyped-def]
     issue = _issue(session, ward, [])
     square = [[LAT - 0.001, LON - 0.001], [LAT - 0.001, LON + 0.001],

@@ -15,7 +15,9 @@ streets and places named from the gazetteer (each a circle of 100 m round its po
 their convex hull). It must touch the issue's ward and be smaller than ``DRAWN_MAX_KM2``.
 
 Every change of an issue's place is audited; the place is named by the gazetteer ("around Mill
-Lane and Netherwick station, Northgate").
+Lane and Netherwick station, Northgate"). The issue's point, used where many issues share one map,
+is a point inside its place (no place, no point): never the mean of its reports' points, which
+for one located report would be where she was.
 """
 
 from __future__ import annotations
@@ -139,6 +141,7 @@ def _store(
 
     issue.place_geometry = geometry
     issue.place_source = source
+    issue.latitude, issue.longitude = _point_of(geometry)
     issue.place_name = (
         describe_outline(session=session, geometry=geometry)[:300] if geometry else None
     )
@@ -152,6 +155,17 @@ def _store(
         detail={"place": source or "cleared"},
     )
     return issue
+
+
+def _point_of(geometry: Any) -> tuple[float | None, float | None]:
+    """The issue's point (for maps of many issues): a point inside its place, never a report's
+    own point; no place, no point."""
+    if not geometry:
+        return None, None
+    from shapely.geometry import shape
+
+    point = shape(geometry).representative_point()
+    return float(point.y), float(point.x)
 
 
 def derive_place(

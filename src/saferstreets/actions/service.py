@@ -195,11 +195,6 @@ def link_reports(
         session.add(IssueReport(issue_id=issue.id, report_id=report.id))
         report.status = "linked"
         added += 1
-    if issue.latitude is None:
-        located = [r for r in found if r.latitude is not None and r.longitude is not None]
-        if located:
-            issue.latitude = sum(r.latitude for r in located) / len(located)  # type: ignore[misc]
-            issue.longitude = sum(r.longitude for r in located) / len(located)  # type: ignore[misc]
     session.flush()
     if added and issue.place_source in (None, "reports"):
         from saferstreets.actions.place import derive_place

@@ -18,6 +18,7 @@ CACHE = "public, max-age=86400"
 @router.api_route(
     "/tiles/basemap.pmtiles",
     methods=["GET", "HEAD"],
+    include_in_schema=False,  # a file for the map library, not an API operation
     responses=error_responses(**{"404": "No basemap archive is installed"}),
     response_class=FileResponse,
 )

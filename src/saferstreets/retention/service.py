@@ -255,10 +255,10 @@ def erase_report(*, session: Session, report: Report) -> dict[str, int]:
     """Delete the report and everything derived from it; return what went, as counts.
 
     Removed: its safeguarding reviews, its themes and the hash of its words, its links to local
-    issues (an issue placed at her point is placed again), the report's id in its danger-now
-    alert (the alert itself still goes), and its id in the private state behind the published
-    figures (the published counts move with the next batch that moves its ward, as every
-    removal does).
+    issues (an issue whose place was derived from its reports is placed again without hers),
+    the report's id in its danger-now alert (the alert itself still goes), and its id in the
+    private state behind the published figures (the published counts move with the next batch
+    that moves its ward, as every removal does).
     Audited with the counts, never the report's words, point or receipt.
     """
     from saferstreets.accounts.service import audit
@@ -312,34 +312,17 @@ def erase_report(*, session: Session, report: Report) -> dict[str, int]:
 
 
 def _unlink_issues(*, session: Session, report_id: int) -> int:
-    """Unlink the report from its local issues, and place each issue again without it.
-
-    An issue's point is the mean of its linked reports' points when first linked; with her
-    report alone it would be her exact point. It becomes the mean of the reports still linked
-    (none located: no point).
-    """
+    """Unlink the report from its local issues, and place each issue again without it: a place
+    derived from the reports is derived anew from those still linked (and cleared, with the
+    issue's point, when they no longer hold three reports a cell); a drawn place stays."""
     from saferstreets.actions.models import IssueReport, LocalIssue
+    from saferstreets.actions.place import derive_place
 
     issue_ids = list(
         session.scalars(sa.select(IssueReport.issue_id).where(IssueReport.report_id == report_id))
     )
     session.execute(sa.delete(IssueReport).where(IssueReport.report_id == report_id))
-    for issue_id in issue_ids:
-        lat, lon = session.execute(
-            sa.select(sa.func.avg(Report.latitude), sa.func.avg(Report.longitude))
-            .join(IssueReport, IssueReport.report_id == Report.id)
-            .where(
-                IssueReport.issue_id == issue_id,
-                Report.latitude.is_not(None),
-                Report.longitude.is_not(None),
-            )
-        ).one()
-        session.execute(
-            sa.update(LocalIssue)
-            .where(LocalIssue.id == issue_id)
-            .values(
-                latitude=None if lat is None else float(lat),
-                longitude=None if lon is None else float(lon),
-            )
-        )
+    for issue in session.scalars(sa.select(LocalIssue).where(LocalIssue.id.in_(issue_ids))):
+        if issue.place_source in (None, "reports"):
+            derive_place(session=session, issue=issue)
     return len(issue_ids)

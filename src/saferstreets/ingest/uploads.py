@@ -134,6 +134,12 @@ def _copy_limited(stream: BinaryIO, target: Path) -> None:
             out.write(chunk)
 
 
+def discard_upload(upload: Upload) -> None:
+    """Remove an upload's folder and everything in it (a survey export once its import ran: the
+    file holds the respondents' IP addresses, emails and names, which the import never stores)."""
+    shutil.rmtree(upload.folder, ignore_errors=True)
+
+
 def find_upload(*, settings: Settings, token: str, kind: str) -> Upload:
     """An upload saved before, by its token (never a path the user chose)."""
     folder = uploads_dir(settings) / token

@@ -215,7 +215,7 @@ def test_each_tools_suggestion_imports_and_assess_draws_what_the_rows_say(
     engine: sa.Engine, settings: Any, tmp_path: Path, tool: str
 ) -> None:
     """The suggested mapping as the analyst gets it, its checks answered; then the findings."""
-    write, name, _drops, respondent, date, _stored, _rows = TOOLS[tool]
+    write, name, drops, respondent, date, _stored, _rows = TOOLS[tool]
     path = write(tmp_path)
     text = suggest_mapping(path)
     data = tomllib.loads(text)
@@ -254,6 +254,12 @@ def test_each_tools_suggestion_imports_and_assess_draws_what_the_rows_say(
     assert [r.feel_safe["after_dark.quiet_street"] for r in rows] == [p[3] for p in PEOPLE]
     assert [r.concerns or [] for r in rows] == TICKED.get(tool, [[], [], []])
     assert planted_in_store(engine) == []
+    with sa.orm.Session(engine) as session:
+        run = session.scalars(sa.select(ImportRun)).one()
+    # listed under the suggestion's [drop], each still reported with the reason it was found
+    assert {label: d["why"] for label, d in run.details["dropped_columns"].items()} == {
+        d: "a survey tool's personal column" for d in drops if d != Q_CONTACT
+    } | {Q_CONTACT: "mostly email addresses, phone numbers"}
 
     with session_scope(engine) as session:
         store = analysis.load(session=session)
@@ -303,6 +309,9 @@ def test_the_mapping_can_drop_more_columns(engine: sa.Engine, tmp_path: Path) ->
     with sa.orm.Session(engine) as session:
         raw = session.scalars(sa.select(SurveyResponse.raw)).first()
     assert raw is not None and not [k for k in raw if k.startswith(Q_CONCERNS)]
+    with sa.orm.Session(engine) as session:
+        whys = session.scalars(sa.select(ImportRun)).one().details["dropped_columns"]
+    assert {whys[k]["why"] for k in whys if k.startswith(Q_CONCERNS)} == {"named under [drop]"}
     assert Q_TEXT in raw and "Collector ID" in raw
 
 

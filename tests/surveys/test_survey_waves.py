@@ -16,6 +16,7 @@ from tests.surveys.survey_files import (
     surveymonkey_grid,
     surveymonkey_pii_grid,
     tool_mapping,
+    write_csv,
     write_mapping,
     write_messy_csv,
     write_xlsx,
@@ -209,3 +210,27 @@ def test_deleting_a_wave_takes_its_responses_quarantine_and_themes_and_nothing_e
             r.source: (r.details or {}).get("wave_deleted") for r in s.scalars(sa.select(ImportRun))
         }
         assert runs == {str(monkey): True, str(forms): None}
+
+
+def test_the_same_respondents_in_another_file_are_named_when_imported_again(
+    engine: sa.Engine, tmp_path: Path
+) -> None:
+    """A re-saved export (other bytes, same respondents) under another wave's name is stored, as
+    asked, with a warning; another survey whose IDs repeat (1, 2, 3 ...) on other dates is not."""
+    grid = qualtrics_numeric_grid()
+    first = write_messy_csv(tmp_path / "q.csv", grid, bom=True)
+    import_survey(engine=engine, path=first, mapping=_mapping(first, tmp_path, "Autumn"))
+    resaved = write_csv(tmp_path / "q-resaved.csv", grid)  # no BOM, no blank line
+    again = import_survey(engine=engine, path=resaved, mapping=_mapping(first, tmp_path, "Spring"))
+    assert again.rows_stored == 40
+    n = len({row[[m[0] for m in QUALTRICS_META].index("ResponseId")] for row in grid[3:]})
+    assert (
+        f"{n} of these {n} respondents (the same ID and date) are already in wave 'Autumn': the "
+        "same survey imported again? If so, delete this wave"
+    ) in (again.message or "")
+    other = [list(row) for row in grid]
+    for row in other[3:]:
+        row[[m[0] for m in QUALTRICS_META].index("EndDate")] = "2022-03-01 10:00:00"
+    path = write_csv(tmp_path / "next-year.csv", other)
+    later = import_survey(engine=engine, path=path, mapping=_mapping(first, tmp_path, "2022"))
+    assert later.rows_stored == 40 and "already in wave" not in (later.message or "")

@@ -52,5 +52,5 @@ def assess(
         with session_scope(engine) as session:
             store_rendering(session=session)
     for run in runs:
-        console.print(f"[bold]{run.kind}[/bold]: {escape(run.summary)}", highlight=False)
+        console.print(f"[bold]{run.kind}[/bold]: {escape(run.summary or '')}", highlight=False)
     console.print(f"Stored {len(runs)} findings.")

@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from tests.ingest.test_uploads_web import _job
 from tests.surveys.survey_files import (
     OPTIONS,
+    PLANTED,
     Q_AGE,
     Q_CONCERNS,
     qualtrics_numeric_grid,
@@ -21,6 +22,7 @@ from tests.surveys.survey_files import (
     write_messy_csv,
 )
 from tests.surveys.test_survey_options import smartsurvey_options_grid
+from tests.surveys.test_survey_personal import TOOLS, planted_in_store
 
 from saferstreets.accounts.service import create_user
 from saferstreets.db import session_scope
@@ -134,6 +136,10 @@ def test_surveymonkey_form_is_prefilled_and_an_option_code_corrected(  # type: i
     assert 'id="c-multi_0_opt_0_code"' not in page  # a sure match is not marked
     assert set(fields["drop"]) >= {"IP Address", "Email Address", "First Name", "Last Name"}
 
+    assert fields["age_2_answer"] == ["not an age"] and fields["age_2_band"] == ["?"]
+    _check_marked(page, "age_2_band", "not read as an age")
+
+    fields["age_2_band"] = ["18+"]  # the analyst says what that answer means
     fields["multi_0_opt_2_code"] = ["isolated"]  # the correction: "No CCTV" read as isolated
     fields["wave_name"] = ["Monkey autumn"]
     job = _job(client, job_worker, client.post(url, data=fields, follow_redirects=False))
@@ -248,3 +254,40 @@ def test_an_edited_toml_text_takes_precedence_over_the_form(  # type: ignore[no-
     assert all("overgrown" in r.concerns for r in rows)  # everyone ticked the first option
     assert not any("poor_lighting" in r.concerns for r in rows)
     assert not all("no_cctv" in r.concerns for r in rows)  # the form's change was not used
+
+
+def _files_holding(folder: Path, planted: tuple[str, ...]) -> list[str]:
+    """Each file under ``folder`` whose bytes hold a planted value (as UTF-8 or cp1252)."""
+    found = []
+    for path in folder.rglob("*"):
+        if path.is_file():
+            data = path.read_bytes()
+            found += [
+                f"{path.relative_to(folder)}: {p}"
+                for p in planted
+                if p.encode("utf-8") in data or p.encode("cp1252") in data
+            ]
+    return found
+
+
+@pytest.mark.parametrize("tool", list(TOOLS))
+def test_each_tools_export_through_the_browser_leaves_no_one_identifiable(  # type: ignore[no-untyped-def]
+    client, engine, settings, signed_in, job_worker, tmp_path, tool
+) -> None:
+    """Upload, the form as suggested (its '?' answered), the real job queue: then no planted
+    IP, email, name, phone or location in any table (responses, quarantine, import runs, jobs
+    and their files, audit) nor in any file the app keeps (the upload is removed once imported)."""
+    write, name, drops, *_ = TOOLS[tool]
+    url = _upload(client, signed_in, write(tmp_path))
+    fields = _fields(client.get(url).text)
+    assert set(fields["drop"]) == set(drops)
+    fields.update({k: ["18+"] for k, v in fields.items() if k.startswith("age_") and v == ["?"]})
+    fields["wave_name"] = [f"{name} autumn"]
+    job = _job(client, job_worker, client.post(url, data=fields, follow_redirects=False))
+    assert job["result"]["files"][0]["stored"] == 3, job
+    with session_scope(engine) as session:
+        assert session.scalar(sa.select(sa.func.count()).select_from(Job)) == 1
+    assert planted_in_store(engine) == []
+    assert not (settings.data_dir / "uploads" / url.split("/")[-2]).exists()
+    assert _files_holding(settings.data_dir, PLANTED) == []
+    assert client.get(url).status_code == 404  # the form of an export no longer held

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import random
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -252,3 +252,37 @@ def test_the_command_says_what_it_would_remove(app_env: Settings, tmp_path: Path
         texts = sa.select(sa.func.count()).where(Report.free_text.is_not(None))
         assert session.scalar(texts) == 20  # the recent ones
     engine.dispose()
+
+
+def test_survey_exports_left_at_the_mapping_form_are_removed_after_a_day(
+    engine: sa.Engine, settings: Settings
+) -> None:
+    """An export uploaded and never imported holds every IP address, email and name: retention
+    removes it after a day; a fresh one (the analyst may still be checking it) and other kinds
+    of upload stay."""
+    import io
+    import os
+
+    from saferstreets.ingest.uploads import save_upload
+
+    def upload(kind: str, name: str, age: timedelta) -> Path:
+        saved = save_upload(
+            settings=settings, kind=kind, files=[(name, io.BytesIO(b"IP Address\n203.0.113.7\n"))]
+        )
+        stamp = (NOW - age).replace(tzinfo=UTC).timestamp()
+        os.utime(saved.folder, (stamp, stamp))
+        return saved.folder
+
+    old = upload("survey", "old.csv", timedelta(days=1, minutes=1))
+    fresh = upload("survey", "fresh.csv", timedelta(hours=23))
+    crime = upload("crime", "2021-01-street.csv", timedelta(days=30))
+    with session_scope(engine) as session:
+        dry = apply_retention(session=session, settings=settings, now=NOW, dry_run=True)
+    assert dry.survey_uploads == 1 and old.is_dir()
+    with session_scope(engine) as session:
+        done = apply_retention(session=session, settings=settings, now=NOW)
+    assert done.survey_uploads == 1
+    assert (old.exists(), fresh.is_dir(), crime.is_dir()) == (False, True, True)
+    with session_scope(engine) as session:
+        event = session.scalars(sa.select(AuditEvent).where(AuditEvent.action == "retention")).one()
+        assert event.detail["survey_uploads"] == 1

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import logging
+import re
 import tomllib
 from collections.abc import Callable
 from pathlib import Path
@@ -10,14 +12,18 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from statsmodels.stats.proportion import proportion_confint
 from tests.surveys.survey_files import (
     EMAILS,
     IPS,
+    PEOPLE,
     PLANTED,
     Q_AGE,
     Q_CONCERNS,
     Q_CONTACT,
+    Q_DARK,
     Q_TEXT,
+    SCALE,
     google_forms_pii_grid,
     msforms_pii_grid,
     qualtrics_pii_grid,
@@ -30,6 +36,7 @@ from tests.surveys.survey_files import (
 )
 from typer.testing import CliRunner
 
+from saferstreets.assessment import service as analysis
 from saferstreets.cli import app
 from saferstreets.config import Settings
 from saferstreets.db import Base, session_scope
@@ -194,6 +201,90 @@ def test_each_tools_export_is_stored_without_who_answered(
     assert planted_in_store(engine) == []
 
 
+# What each export's rows say, counted by hand from survey_files: the concerns each of the three
+# respondents ticked (only SurveyMonkey's and Forms' exports ask), and who felt very or fairly
+# unsafe in a quiet street after dark.
+TICKED = {
+    "surveymonkey": [["poor_lighting", "no_cctv"], ["no_cctv"], ["no_cctv"]],
+    "msforms": [["no_cctv"], ["no_cctv"], ["no_cctv"]],
+}
+DARK_UNSAFE = sum(1 for person in PEOPLE if person[3] in ("Very unsafe", "Fairly unsafe"))
+
+
+@pytest.mark.parametrize("tool", list(TOOLS))
+def test_each_tools_suggestion_imports_and_assess_draws_what_the_rows_say(
+    engine: sa.Engine, settings: Any, tmp_path: Path, tool: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The suggested mapping as the analyst gets it, its checks answered; then the findings.
+    Whatever is logged meanwhile, at any level, holds nothing personal."""
+    caplog.set_level(logging.DEBUG)
+    write, name, drops, respondent, date, _stored, _rows = TOOLS[tool]
+    path = write(tmp_path)
+    text = suggest_mapping(path)
+    data = tomllib.loads(text)
+    assert data["wave"]["source"] == name
+    assert data["columns"] == {"date": date, "age_band": Q_AGE, "free_text": Q_TEXT} | (
+        {"respondent": respondent} if respondent else {}
+    )
+    assert [(q["key"], q["column"], q["scale"]) for q in data["likert"]] == [
+        ("after_dark.quiet_street", Q_DARK, SCALE)
+    ]
+    assert [m["options"] for m in data.get("multi_select", [])] == (
+        [
+            {"Poor street lighting": "poor_lighting", "Groups of men shouting": "groups_of_men"}
+            | {"No CCTV": "no_cctv", "Other (please specify)": "other"}
+        ]
+        if tool == "surveymonkey"
+        else [{"No CCTV": "no_cctv"}]
+        if tool == "msforms"
+        else []
+    )
+    numeric = tool == "qualtrics-numeric"
+    # the age answer that is not an age (coded 9 in the numeric export) is not passed through
+    unread = '"9" = "?"' if numeric else '"not an age" = "?"'
+    assert re.search(rf"^{re.escape(unread)}  # check: \S", text, re.MULTILINE), text
+    assert set(data.get("recode", {})) == ({Q_DARK} if numeric else set())
+
+    # The analyst answers the checks: the age codes' bands; the unreadable age left to quarantine.
+    text = "\n".join(line for line in text.splitlines() if not line.startswith(unread))
+    text = text.replace('"2" = "?"', '"2" = "16-24"').replace('"3" = "?"', '"3" = "25-34"')
+    summary = import_survey(engine=engine, path=path, mapping=write_mapping(tmp_path, text))
+    assert summary.rows_stored == 3, summary.problems
+    assert [p.field for p in summary.problems if p.field == Q_AGE] == [Q_AGE]
+    with sa.orm.Session(engine) as session:
+        rows = list(session.scalars(sa.select(SurveyResponse).order_by(SurveyResponse.id)))
+    assert [r.age_band for r in rows] == ["16-24", "25-34", None]
+    assert [r.feel_safe["after_dark.quiet_street"] for r in rows] == [p[3] for p in PEOPLE]
+    assert [r.concerns or [] for r in rows] == TICKED.get(tool, [[], [], []])
+    assert planted_in_store(engine) == []
+    with sa.orm.Session(engine) as session:
+        run = session.scalars(sa.select(ImportRun)).one()
+    # listed under the suggestion's [drop], each still reported with the reason it was found
+    assert {label: d["why"] for label, d in run.details["dropped_columns"].items()} == {
+        d: "a survey tool's personal column" for d in drops if d != Q_CONTACT
+    } | {Q_CONTACT: "mostly email addresses, phone numbers"}
+
+    with session_scope(engine) as session:
+        store = analysis.load(session=session)
+    feel = analysis.assess_feel_safe(store, settings)
+    [question] = feel.result["questions"]
+    lower, upper = proportion_confint(DARK_UNSAFE, len(PEOPLE), method="wilson")
+    assert (question["key"], question["n"]) == ("after_dark.quiet_street", len(PEOPLE))
+    assert question["unsafe"]["count"] == DARK_UNSAFE == 1
+    assert question["unsafe"]["lower"] == pytest.approx(lower, rel=1e-9)
+    assert question["unsafe"]["upper"] == pytest.approx(upper, rel=1e-9)
+    assert feel.result["not_understood"] == []
+    assert feel.summary.startswith(f"After dark, {round(100 * DARK_UNSAFE / len(PEOPLE))}% ")
+    if tool in TICKED:
+        ranked = {
+            r["code"]: (r["count"], r["n"])
+            for r in analysis.assess_concerns(store, settings).result["ranked"]
+        }
+        hand = {c: sum(c in t for t in TICKED[tool]) for t in TICKED[tool] for c in t}
+        assert ranked == {c: (n, len(PEOPLE)) for c, n in hand.items()}
+    assert not [p for p in PLANTED if p in caplog.text]
+
+
 def test_a_personal_column_the_mapping_uses_is_kept_with_a_warning(
     engine: sa.Engine, tmp_path: Path
 ) -> None:
@@ -222,6 +313,9 @@ def test_the_mapping_can_drop_more_columns(engine: sa.Engine, tmp_path: Path) ->
     with sa.orm.Session(engine) as session:
         raw = session.scalars(sa.select(SurveyResponse.raw)).first()
     assert raw is not None and not [k for k in raw if k.startswith(Q_CONCERNS)]
+    with sa.orm.Session(engine) as session:
+        whys = session.scalars(sa.select(ImportRun)).one().details["dropped_columns"]
+    assert {whys[k]["why"] for k in whys if k.startswith(Q_CONCERNS)} == {"named under [drop]"}
     assert Q_TEXT in raw and "Collector ID" in raw
 
 

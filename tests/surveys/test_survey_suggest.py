@@ -5,21 +5,25 @@ from __future__ import annotations
 import tomllib
 from pathlib import Path
 
+import pytest
 import sqlalchemy as sa
 from tests.surveys.survey_files import (
     Q_CONCERNS,
     Q_DARK,
     Q_TEXT,
+    ROWS,
     msforms_grid,
     qualtrics_grid,
     surveymonkey_grid,
     write_csv,
+    write_mapping,
     write_xlsx,
 )
 from typer.testing import CliRunner
 
 from saferstreets.cli import app
 from saferstreets.config import Settings
+from saferstreets.errors import InputFileError
 from saferstreets.surveys.mapping import load_mapping
 from saferstreets.surveys.models import SurveyResponse
 from saferstreets.surveys.service import import_survey, suggest_mapping
@@ -147,3 +151,33 @@ def test_cli_suggests_then_imports(app_env: Settings, tmp_path: Path) -> None:
     assert "nope.csv: file not found" in result.output and "Traceback" not in result.output
     result = runner.invoke(app, ["import", "survey", str(path)])
     assert result.exit_code == 1 and "--suggest-mapping" in result.output
+
+
+def test_an_answer_that_is_not_an_age_is_marked_not_passed_through(
+    engine: sa.Engine, tmp_path: Path
+) -> None:
+    rows = [
+        (*ROWS[0][:2], "Adult", *ROWS[0][3:]),
+        ROWS[1],
+        (*ROWS[2][:2], "65 and over", *ROWS[2][3:]),
+    ]
+    path = write_csv(tmp_path / "ages.csv", surveymonkey_grid(rows))
+    text = suggest_mapping(path)
+    assert tomllib.loads(text)["age_bands"] == {
+        "25-34": "25-34",
+        "65 and over": "65+",
+        "Adult": "?",
+    }
+    lines = {line.split(" = ")[0]: line for line in text.splitlines() if " = " in line}
+    assert lines['"Adult"'].endswith(
+        "# check: not read as an age: write its band, or delete the line to quarantine the answer"
+    )
+    assert "#" not in lines['"65 and over"'] and "#" not in lines['"25-34"']
+    with pytest.raises(InputFileError) as caught:  # refused until the analyst says
+        import_survey(engine=engine, path=path, mapping=write_mapping(tmp_path, text))
+    assert "placeholder" in caught.value.field_errors["[age_bands] 'Adult'"]
+    text = text.replace('"Adult" = "?"', '"Adult" = "18+"')
+    import_survey(engine=engine, path=path, mapping=write_mapping(tmp_path, text))
+    with sa.orm.Session(engine) as session:
+        bands = session.scalars(sa.select(SurveyResponse.age_band).order_by(SurveyResponse.id))
+        assert list(bands) == ["18+", "25-34", "65+"]

@@ -8,21 +8,29 @@ from pathlib import Path
 
 import sqlalchemy as sa
 from tests.surveys.survey_files import (
+    PEOPLE,
     QUALTRICS_META,
     SCALE,
+    msforms_pii_grid,
     qualtrics_numeric_grid,
     surveymonkey_grid,
+    surveymonkey_pii_grid,
+    tool_mapping,
+    write_csv,
     write_mapping,
     write_messy_csv,
+    write_xlsx,
 )
 from typer.testing import CliRunner
 
 from saferstreets.cli import app
 from saferstreets.config import Settings
 from saferstreets.db import session_scope
-from saferstreets.ingest.models import QuarantinedRow
+from saferstreets.ingest.models import ImportRun, QuarantinedRow
 from saferstreets.surveys.models import SurveyResponse, SurveyWave
 from saferstreets.surveys.service import import_survey, suggest_mapping
+from saferstreets.surveys.waves import delete_wave, list_waves
+from saferstreets.themes.models import ThemeAssignment, ThemeScored
 
 STATUS = [m[0] for m in QUALTRICS_META].index("Status")
 PROGRESS = [m[0] for m in QUALTRICS_META].index("Progress")
@@ -140,3 +148,89 @@ def test_surveys_list_show_and_delete(app_env: Settings, tmp_path: Path) -> None
     # the file can be imported again once its wave is gone
     result = runner.invoke(app, ["import", "survey", str(path), "--mapping", str(mapping)])
     assert result.exit_code == 0 and "already imported" not in result.output, result.output
+
+
+def _themed(engine: sa.Engine, wave: str) -> list[int]:
+    """Give each response of ``wave`` a model theme and an analyst's; their ids."""
+    with session_scope(engine) as s:
+        ids = list(
+            s.scalars(sa.select(SurveyResponse.id).join(SurveyWave).where(SurveyWave.name == wave))
+        )
+        for i in ids:
+            for source in ("model", "analyst"):
+                s.add(
+                    ThemeAssignment(
+                        owner_kind="survey_response", owner_id=i, theme="lighting", source=source
+                    )
+                )
+            s.add(
+                ThemeScored(
+                    owner_kind="survey_response", owner_id=i, model_version="m", text_sha="0"
+                )
+            )
+    return ids
+
+
+def test_deleting_a_wave_takes_its_responses_quarantine_and_themes_and_nothing_else(
+    engine: sa.Engine, tmp_path: Path
+) -> None:
+    monkey = write_messy_csv(tmp_path / "monkey.csv", surveymonkey_pii_grid())
+    forms = write_xlsx(tmp_path / "forms.xlsx", {"Form1": msforms_pii_grid()})
+    text = tool_mapping(respondent="Respondent ID", date="End Date", name="Autumn")
+    text = text.replace("[wave]\n", '[wave]\nperiod_start = "2021-09-05"\n')
+    import_survey(engine=engine, path=monkey, mapping=write_mapping(tmp_path, text, "a.toml"))
+    text = tool_mapping(respondent="ID", date="Completion time", name="Spring")
+    import_survey(engine=engine, path=forms, mapping=write_mapping(tmp_path, text, "b.toml"))
+    autumn, spring = _themed(engine, "Autumn"), _themed(engine, "Spring")
+    with session_scope(engine) as s:
+        listed = {w.name: w for w in list_waves(session=s)}
+        quarantined = dict(
+            s.execute(
+                sa.select(QuarantinedRow.source, sa.func.count()).group_by(QuarantinedRow.source)
+            ).all()
+        )
+    # answered before 5 September, counted by hand from the rows written
+    before = sum(1 for p in PEOPLE if int(p[1][:2]) < 5 and p[1][3:5] == "09")
+    assert listed["Autumn"].outside_period == before == 2
+    assert listed["Spring"].outside_period == 0  # no period: nothing is outside it
+    # Autumn: the row cut short and the bad age; Spring: the bad age
+    assert quarantined == {str(monkey): 2, str(forms): 1}
+
+    with session_scope(engine) as s:
+        assert delete_wave(session=s, wave="Autumn").responses == 3
+    with session_scope(engine) as s:
+        assert s.scalars(sa.select(SurveyWave.name)).all() == ["Spring"]
+        left = set(s.scalars(sa.select(SurveyResponse.id)))
+        assert left == set(spring) and not left & set(autumn)
+        assert s.scalars(sa.select(QuarantinedRow.source)).all() == [str(forms)]
+        for model in (ThemeAssignment, ThemeScored):
+            owners = set(s.scalars(sa.select(model.owner_id)))
+            assert owners == set(spring), model.__name__
+        runs = {
+            r.source: (r.details or {}).get("wave_deleted") for r in s.scalars(sa.select(ImportRun))
+        }
+        assert runs == {str(monkey): True, str(forms): None}
+
+
+def test_the_same_respondents_in_another_file_are_named_when_imported_again(
+    engine: sa.Engine, tmp_path: Path
+) -> None:
+    """A re-saved export (other bytes, same respondents) under another wave's name is stored, as
+    asked, with a warning; another survey whose IDs repeat (1, 2, 3 ...) on other dates is not."""
+    grid = qualtrics_numeric_grid()
+    first = write_messy_csv(tmp_path / "q.csv", grid, bom=True)
+    import_survey(engine=engine, path=first, mapping=_mapping(first, tmp_path, "Autumn"))
+    resaved = write_csv(tmp_path / "q-resaved.csv", grid)  # no BOM, no blank line
+    again = import_survey(engine=engine, path=resaved, mapping=_mapping(first, tmp_path, "Spring"))
+    assert again.rows_stored == 40
+    n = len({row[[m[0] for m in QUALTRICS_META].index("ResponseId")] for row in grid[3:]})
+    assert (
+        f"{n} of these {n} respondents (the same ID and date) are already in wave 'Autumn': the "
+        "same survey imported again? If so, delete this wave"
+    ) in (again.message or "")
+    other = [list(row) for row in grid]
+    for row in other[3:]:
+        row[[m[0] for m in QUALTRICS_META].index("EndDate")] = "2022-03-01 10:00:00"
+    path = write_csv(tmp_path / "next-year.csv", other)
+    later = import_survey(engine=engine, path=path, mapping=_mapping(first, tmp_path, "2022"))
+    assert later.rows_stored == 40 and "already in wave" not in (later.message or "")

@@ -65,7 +65,7 @@ def import_boundaries_command(
         )
     console.print(summary.line(), highlight=False)
     for problem in summary.problems:
-        console.print(f"  quarantined: {problem}", highlight=False)
+        console.print(f"  quarantined: {problem}", highlight=False, markup=False)
     if summary.status == "failed":
         raise typer.Exit(1)
 
@@ -85,7 +85,7 @@ def import_lsoa_lookup_command(
         summary = import_lsoa_lookup(session=session, path=path)
     console.print(summary.line(), highlight=False)
     for problem in summary.problems:
-        console.print(f"  quarantined: {problem}", highlight=False)
+        console.print(f"  quarantined: {problem}", highlight=False, markup=False)
     d = summary.details
     console.print(
         f"Crimes with police.uk's 2011 LSOA code: {d['crimes_with_lsoa']:,}; "

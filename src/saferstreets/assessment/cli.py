@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
 from saferstreets.cli.support import console, open_store, spinner
 from saferstreets.errors import AppError
@@ -51,5 +52,5 @@ def assess(
         with session_scope(engine) as session:
             store_rendering(session=session)
     for run in runs:
-        console.print(f"[bold]{run.kind}[/bold]: {run.summary}", highlight=False)
+        console.print(f"[bold]{run.kind}[/bold]: {escape(run.summary or '')}", highlight=False)
     console.print(f"Stored {len(runs)} findings.")

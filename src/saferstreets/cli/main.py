@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 from typer.core import TyperGroup
 
@@ -113,7 +114,7 @@ def status(
         for kind, run in info["last_imports"].items():
             imports.add_row(
                 kind,
-                str(run["source"]),
+                escape(str(run["source"])),
                 str(run["finished_at"] or ""),
                 f"{run['rows_stored']:,}",
                 f"{run['rows_quarantined']:,}",

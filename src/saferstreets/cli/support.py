@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -45,11 +46,11 @@ err_console = Console(stderr=True, soft_wrap=True)
 
 def print_app_error(exc: AppError) -> None:
     """One clear message (and what to do) instead of a traceback."""
-    err_console.print(f"[bold red]Error:[/bold red] {exc.message}", highlight=False)
+    err_console.print(f"[bold red]Error:[/bold red] {escape(exc.message)}", highlight=False)
     if exc.hint:
-        err_console.print(f"  {exc.hint}", highlight=False)
+        err_console.print(f"  {exc.hint}", highlight=False, markup=False)
     for field, message in exc.field_errors.items():
-        err_console.print(f"  {field}: {message}", highlight=False)
+        err_console.print(f"  {field}: {message}", highlight=False, markup=False)
 
 
 def open_store(settings: Settings | None = None) -> Engine:

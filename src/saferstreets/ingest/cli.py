@@ -8,6 +8,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
@@ -66,10 +67,10 @@ def list_rows(
             table.add_row(
                 str(r.id),
                 r.kind,
-                short_source(r.source),
+                escape(short_source(r.source)),
                 str(r.row_number or ""),
-                r.field or "",
-                r.reason,
+                escape(r.field or ""),
+                escape(r.reason),
                 r.status,
             )
     console.print(table)
@@ -88,7 +89,8 @@ def show(row_id: Annotated[int, typer.Argument(help="The quarantined row's id.")
     with session_scope(open_store()) as session:
         record = quarantine_record(get_quarantined(session=session, row_id=row_id))
     for key in (c for c in QUARANTINE_COLUMNS if c != "raw"):  # the values follow, one a line
-        console.print(f"[bold]{key.replace('_', ' ')}:[/bold] {record[key]}", highlight=False)
+        value = escape(str(record[key]))
+        console.print(f"[bold]{key.replace('_', ' ')}:[/bold] {value}", highlight=False)
     console.print("[bold]values:[/bold]")
     for key, value in (record["raw"] or {}).items():
         console.print(f"  {key}: {value}", highlight=False, markup=False)
@@ -162,7 +164,7 @@ def print_summaries(console: Console, summaries: Sequence[ImportSummary], *, tit
         )
     for s in files:
         table.add_row(
-            short_source(s.source),
+            escape(short_source(s.source)),
             s.kind.removeprefix("crime_"),
             f"{s.rows_read:,}",
             f"{s.rows_stored:,}",
@@ -201,15 +203,14 @@ def print_summaries(console: Console, summaries: Sequence[ImportSummary], *, tit
         )
     for s in summaries:
         if s.kind == "areas":
-            console.print(f"[yellow]note[/yellow] {s.message}", highlight=False)
+            console.print(f"[yellow]note[/yellow] {escape(s.message or '')}", highlight=False)
         elif s.status == "ignored":
-            console.print(f"[yellow]passed over[/yellow] {s.line()}", highlight=False)
+            console.print(f"[yellow]passed over[/yellow] {escape(s.line())}", highlight=False)
         elif s.status == "failed":
-            console.print(f"[red]failed[/red] {s.line()}", highlight=False)
+            console.print(f"[red]failed[/red] {escape(s.line())}", highlight=False)
         for note in s.notes:
-            console.print(
-                f"[yellow]note[/yellow] {short_source(s.source)}: {note}", highlight=False
-            )
+            where = escape(f"{short_source(s.source)}: {note}")
+            console.print(f"[yellow]note[/yellow] {where}", highlight=False)
         for p in s.problems:
             console.print(Text.assemble(("quarantined ", "magenta"), str(p)), highlight=False)
         if s.rows_quarantined > len(s.problems):

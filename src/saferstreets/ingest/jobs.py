@@ -6,6 +6,10 @@ Each handler calls the import service the CLI calls (``crime.service.import_crim
 read, stored and quarantined, and the first problems (row, field and reason; never a row's
 words). A job run again (a retry, a dead worker) imports nothing twice: the services skip a file
 whose exact bytes were imported before.
+
+A survey export is removed from the server once its import has run, whether it was stored or
+refused: the file holds what the import drops (the respondents' IP addresses, emails, names), and
+nothing else keeps it. A refused export is uploaded again, with its corrected mapping.
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ from sqlalchemy.engine import Engine
 from saferstreets.config import Settings
 from saferstreets.db import is_postgres
 from saferstreets.ingest.records import ImportSummary
-from saferstreets.ingest.uploads import find_upload
+from saferstreets.ingest.uploads import discard_upload, find_upload
 from saferstreets.jobs.service import job_kind
 from saferstreets.progress import Progress, silent
 
@@ -111,13 +115,16 @@ def import_survey_job(
     from saferstreets.surveys.service import import_survey
 
     upload = find_upload(settings=settings, token=params["upload"], kind="survey")
-    with forwarded(engine, progress) as told:
-        summary = import_survey(
-            engine=engine,
-            path=upload.files[0],
-            mapping=upload.folder / "_mapping.toml",
-            wave_name=params.get("wave") or None,
-            min_progress=params.get("min_progress"),
-            progress=told,
-        )
+    try:
+        with forwarded(engine, progress) as told:
+            summary = import_survey(
+                engine=engine,
+                path=upload.files[0],
+                mapping=upload.folder / "_mapping.toml",
+                wave_name=params.get("wave") or None,
+                min_progress=params.get("min_progress"),
+                progress=told,
+            )
+    finally:
+        discard_upload(upload)
     return _result("survey", params, [summary])

@@ -17,6 +17,7 @@ import shutil
 import zipfile
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path, PurePosixPath
 from typing import BinaryIO
 
@@ -34,6 +35,8 @@ KINDS = {
     "survey": (".csv", ".xlsx"),
 }
 _TOKEN = re.compile(r"^[0-9a-f]{32}$")
+KIND_FILE = "_kind"  # what the upload is for: a survey export left unimported is removed
+STALE_SURVEY_UPLOAD = timedelta(days=1)
 
 
 class UploadRefused(ValidationFailed):
@@ -101,6 +104,7 @@ def save_upload(*, settings: Settings, kind: str, files: Iterable[tuple[str, Bin
     token = secrets.token_hex(16)
     folder = uploads_dir(settings) / token
     folder.mkdir(parents=True)
+    (folder / KIND_FILE).write_text(kind, encoding="utf-8")
     saved: list[Path] = []
     try:
         for name, stream in files:
@@ -132,6 +136,29 @@ def _copy_limited(stream: BinaryIO, target: Path) -> None:
                     field_errors={"files": "too large"},
                 )
             out.write(chunk)
+
+
+def discard_upload(upload: Upload) -> None:
+    """Remove an upload's folder and everything in it (a survey export once its import ran: the
+    file holds the respondents' IP addresses, emails and names, which the import never stores)."""
+    shutil.rmtree(upload.folder, ignore_errors=True)
+
+
+def stale_survey_uploads(*, settings: Settings, now: datetime) -> list[Path]:
+    """Survey exports uploaded more than :data:`STALE_SURVEY_UPLOAD` before ``now`` (naive UTC)
+    and never imported: an import removes its upload, so these were abandoned at the mapping
+    form. They hold the respondents' IP addresses, emails and names; retention removes them."""
+    root = uploads_dir(settings)
+    cutoff = (now - STALE_SURVEY_UPLOAD).replace(tzinfo=UTC).timestamp()
+    folders = sorted(root.iterdir()) if root.is_dir() else []
+    return [
+        f
+        for f in folders
+        if _TOKEN.match(f.name)
+        and (f / KIND_FILE).is_file()
+        and (f / KIND_FILE).read_text(encoding="utf-8").strip() == "survey"
+        and f.stat().st_mtime < cutoff
+    ]
 
 
 def find_upload(*, settings: Settings, token: str, kind: str) -> Upload:

@@ -28,7 +28,7 @@ def import_reports_command(
         )
     console.print(summary.line(), highlight=False)
     for problem in summary.problems:
-        console.print(f"  {problem}", highlight=False)
+        console.print(f"  {problem}", highlight=False, markup=False)
 
 
 @app.command("safeguarding")

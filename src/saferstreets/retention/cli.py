@@ -43,6 +43,12 @@ def apply_command(
         f"{result.survey_postcodes:,} postcodes cut to their sector",
         highlight=False,
     )
+    if result.survey_uploads:
+        console.print(
+            f"{verb} {result.survey_uploads:,} survey exports uploaded over a day ago and never "
+            "imported (they hold the respondents' IP addresses, emails, names)",
+            highlight=False,
+        )
     if result.reports_held:
         console.print(
             f"Kept as they are: {result.reports_held:,} urgent reports still waiting for a "

@@ -9,7 +9,9 @@ Two services:
   and their postcode is cut to its sector. What every count is made of stays: the reasons
   ticked, the dates and time bands, the areas and the H3 cell (about 0.1 km² at the default
   resolution), the themes found in the words, so public figures, ward and cell counts and theme
-  counts are the same after as before. The audit log gets what was removed, as counts.
+  counts are the same after as before. Survey exports uploaded in the browser over a day ago
+  and never imported are removed from ``data_dir/uploads``. The audit log gets what was
+  removed, as counts.
 - :func:`erase_report` (deletion by receipt code): the report and everything derived from it.
 
 Both take the caller's session and never commit (the caller owns the transaction).
@@ -17,6 +19,7 @@ Both take the caller's session and never commit (the caller owns the transaction
 
 from __future__ import annotations
 
+import shutil
 import uuid
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -26,6 +29,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from saferstreets.config import Settings
+from saferstreets.ingest.uploads import stale_survey_uploads
 from saferstreets.progress import Progress, silent
 from saferstreets.reports.models import Report, SafeguardingReview
 from saferstreets.surveys.models import SurveyResponse, SurveyWave
@@ -54,6 +58,7 @@ class RetentionResult:
     survey_points: int = 0
     survey_postcodes: int = 0
     text_markers: int = 0  # theme_scored rows (a hash of the words) removed
+    survey_uploads: int = 0  # survey exports uploaded over a day ago and never imported
     report_ids: list[int] = field(default_factory=list, repr=False)
 
     def as_detail(self) -> dict[str, Any]:
@@ -91,9 +96,13 @@ def apply_retention(
     _reports(session=session, result=result)
     notify("Finding survey responses past their retention period")
     _surveys(session=session, result=result)
+    stale = stale_survey_uploads(settings=settings, now=now)
+    result.survey_uploads = len(stale)
+    for folder in stale if not dry_run else []:
+        shutil.rmtree(folder, ignore_errors=True)
     if not dry_run:
         result.text_markers = _forget_text_markers(session=session, result=result)
-        if result.reports or result.survey_responses:
+        if result.reports or result.survey_responses or result.survey_uploads:
             audit(
                 session=session,
                 user=None,

@@ -78,7 +78,7 @@ def delete_cmd(
     wave: Annotated[str, typer.Argument(help="The wave's name (or id).")],
     yes: Annotated[bool, typer.Option("--yes", help="Do not ask to confirm.")] = False,
 ) -> None:
-    """Delete a wave with its responses and quarantined rows (to undo an import)."""
+    """Delete a wave, its responses, their themes and its quarantined rows (undoes an import)."""
     from saferstreets.db import session_scope
     from saferstreets.surveys.waves import delete_wave, show_wave
 

@@ -171,13 +171,27 @@ def age_band(value: Any) -> str | None:
     k = key(text)
     if k in AGE_MISSING:
         return None
+    band = _read_band(k)
+    if band is not None:
+        return band
+    if len(k) <= 16:
+        return k
+    raise AnswerError(f"'{text}' is not an age band (add it to the mapping's [age_bands] table)")
+
+
+def _read_band(k: str) -> str | None:
     for pattern, fmt in ((_BAND_RANGE, "{0}-{1}"), (_BAND_UNDER, "under{0}"), (_BAND_OVER, "{0}+")):
         match = pattern.match(k)
         if match:
             return fmt.format(*match.groups())
-    if len(k) <= 16:
-        return k
-    raise AnswerError(f"'{text}' is not an age band (add it to the mapping's [age_bands] table)")
+    return None
+
+
+def reads_as_age(value: Any) -> bool:
+    """Whether an answer reads as an age band or as a missing age ("Prefer not to say"); an
+    answer that does not (``age_band`` keeps its text as the band) needs a person to say."""
+    text = cell_text(value)
+    return text is None or key(text) in AGE_MISSING or _read_band(key(text)) is not None
 
 
 # Full postcodes and outward codes alone (surveys often ask only for the first half).

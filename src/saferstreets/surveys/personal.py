@@ -290,14 +290,15 @@ def find_personal(
     dropped: dict[int, str] = dict(named)
     kept: dict[int, str] = {}
     for column in table.columns:
-        if column.index in named:
-            continue
         why = None
         if is_personal_header(*_names(column), column.option):
             why = "a survey tool's personal column"
         elif column.index not in untouched:
             content = personal_by_content(_values(table, column))
             why = f"mostly {content}" if content else None
+        if column.index in named:  # the reason it was found, if it was, else the mapping's
+            dropped[column.index] = why or named[column.index]
+            continue
         if why is None:
             continue
         (kept if column.index in used else dropped)[column.index] = why
@@ -381,15 +382,15 @@ def personal_labels(
     kept: dict[str, str] = {}
     for label, values in values_by_label.items():
         question, _, option = label.partition(" / ")
-        if key(label) in drop_keys or key(question) in drop_keys:
-            dropped[label] = "named under [drop]"
-            continue
         why = None
         if is_personal_header(label, option or None):
             why = "a survey tool's personal column"
         elif not is_tool_column(label):
             content = personal_by_content(values)
             why = f"mostly {content}" if content else None
+        if key(label) in drop_keys or key(question) in drop_keys:
+            dropped[label] = why or "named under [drop]"
+            continue
         if why is None:
             continue
         mapped = key(label) in used_keys or key(question) in used_keys

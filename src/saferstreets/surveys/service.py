@@ -8,6 +8,7 @@ or repeats a respondent, is quarantined whole.
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -472,6 +473,7 @@ def _store(
     summary.problems = (whole_row_problems + field_problems)[:MAX_PROBLEMS_SHOWN]
     notes = [f"wave '{wave.name}'", *scrubber.notes(), *personal.warnings(table), *table.notes]
     notes += [n for n in (row_filter.note(), _outside_period(wave, records)) if n]
+    notes += [n for n in [_held_elsewhere(session, wave, records)] if n]
     if field_problems:
         rows_with = len({p.row_number for p in field_problems})
         notes.append(f"{len(field_problems):,} answers in {rows_with:,} stored rows quarantined")
@@ -522,6 +524,32 @@ def _outside_period(wave: SurveyWave, records: list[dict[str, Any]]) -> str | No
     return (
         f"{len(out):,} of {len(days):,} answers are dated outside the wave's period ({period}): "
         f"{out[0]} to {out[-1]}; check the mapping's date_order and the period"
+    )
+
+
+def _held_elsewhere(
+    session: Session, wave: SurveyWave, records: list[dict[str, Any]]
+) -> str | None:
+    """A note when most respondents (same ID, same date) are already in another wave: the same
+    survey imported again under another name, from a re-saved or a later export."""
+    mine = {(r["respondent_ref"], r.get("answered_on")) for r in records if r.get("respondent_ref")}
+    refs = sorted({ref for ref, _ in mine})
+    r, w = SurveyResponse, SurveyWave
+    held: Counter[str] = Counter()
+    for i in range(0, len(refs), 5000):
+        rows = session.execute(
+            sa.select(w.name, r.respondent_ref, r.answered_on)
+            .join(w, w.id == r.wave_id)
+            .where(r.wave_id != wave.id, r.respondent_ref.in_(refs[i : i + 5000]))
+        )
+        held.update(name for name, ref, day in rows if (ref, day) in mine)
+    name, n = held.most_common(1)[0] if held else ("", 0)
+    if not mine or n < len(mine) / 2:
+        return None
+    return (
+        f"{n:,} of these {len(mine):,} respondents (the same ID and date) are already in wave "
+        f"'{name}': the same survey imported again? If so, delete this wave (saferstreets "
+        "surveys delete)"
     )
 
 

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from saferstreets.surveys import normalise as norm
+from saferstreets.surveys.mapping import PLACEHOLDER
 from saferstreets.surveys.personal import PersonalColumns, find_personal
 from saferstreets.surveys.reader import RESPONSE_LABELS, Column, read_table
 from saferstreets.themes.taxonomy import OTHER, SETTINGS, THEMES
@@ -125,6 +126,9 @@ _AREA = re.compile(
 )
 _POSTCODE_HEADER = re.compile(r"post ?code")
 _FREE_TEXT_WHY = "long, varied answers read as free text (scrubbed of contact details)"
+_AGE_UNREAD = (
+    "  # check: not read as an age: write its band, or delete the line to quarantine the answer"
+)
 _SAFE_Q = re.compile(r"\b(un)?safe(ty|ly)?\b", re.I)
 _CODE = re.compile(r"^-?\d{1,2}$")
 # "1 = Very unsafe, 5 = Very safe" or "(1 - very unsafe ... 5 - very safe)" in a question's text
@@ -575,12 +579,12 @@ def suggest(path: Path, *, sheet: str | None = None) -> str:
             except norm.AnswerError:
                 band = None
             if band is not None and len(bands) < 30:
-                bands[value] = band
+                bands[value] = band if norm.reads_as_age(value) else PLACEHOLDER
         if bands:
             out.add()
             out.add("[age_bands]  # answer -> band; 'Prefer not to say' is kept as missing")
             for value, band in bands.items():
-                out.add(f"{_q(value)} = {_q(band)}")
+                out.add(f"{_q(value)} = {_q(band)}" + _AGE_UNREAD * (band == PLACEHOLDER))
     for block_text in likert + multi:
         out.add()
         out.add(block_text)

@@ -13,6 +13,7 @@ from saferstreets.errors import AppError
 from saferstreets.ingest.models import ImportRun, QuarantinedRow
 from saferstreets.surveys.models import SurveyResponse, SurveyWave
 from saferstreets.surveys.service import KIND
+from saferstreets.themes.models import ThemeAssignment, ThemeScored
 
 
 @dataclass(frozen=True)
@@ -101,14 +102,20 @@ def show_wave(*, session: Session, wave: str) -> WaveInfo:
 
 
 def delete_wave(*, session: Session, wave: str) -> WaveInfo:
-    """Delete a wave, its responses and its quarantined rows; its import runs say it was deleted
-    (so the same file can be imported again)."""
+    """Delete a wave, its responses, their themes (the model's and the analysts') and its
+    quarantined rows; its import runs say it was deleted (so the same file can be imported
+    again). Themes go too, or a later response given a deleted one's id would inherit them."""
     found = find_wave(session=session, wave=wave)
     info = _info(session, found)
     runs = _runs_of(session, found.id)
     run_ids = [run.id for run in runs]
     if run_ids:
         session.execute(sa.delete(QuarantinedRow).where(QuarantinedRow.import_run_id.in_(run_ids)))
+    ids = sa.select(SurveyResponse.id).where(SurveyResponse.wave_id == found.id).scalar_subquery()
+    for model in (ThemeAssignment, ThemeScored):
+        session.execute(
+            sa.delete(model).where(model.owner_kind == "survey_response", model.owner_id.in_(ids))
+        )
     session.execute(sa.delete(SurveyResponse).where(SurveyResponse.wave_id == found.id))
     for run in runs:
         run.details = {**(run.details or {}), "wave_deleted": True}

@@ -68,7 +68,7 @@ def train(
         if labelled.problems:
             console.print(f"{len(labelled.problems):,} rows were left out:", highlight=False)
             for problem in labelled.problems[:10]:
-                console.print(f"  {problem}", highlight=False)
+                console.print(f"  {problem}", highlight=False, markup=False)
         return
     engine = open_store(settings)
     with session_scope(engine) as session, console.status("Training from analysts' labels…"):

@@ -68,9 +68,8 @@ class Section:
     finding: Finding | None = None  # the sentence's size, interval and test (wording rules)
 
 
-def _ranked_chart(
-    ranked: list[dict[str, Any]], title: str, xlabel: str = "% of respondents", top: int = 12
-) -> str:
+def _ranked_chart(ranked: list[dict[str, Any]], title: str, xlabel: str, top: int = 12) -> str:
+    """Shares with their intervals, largest first; ``xlabel`` names the denominator."""
     rows = [r for r in ranked if r.get("share") is not None and not r.get("suppressed")][:top]
     if not rows:
         return ""
@@ -91,7 +90,11 @@ def _concerns(run: AnalysisRun, ctx: Context) -> Section:
     section = Section("concerns", "Main concerns", run.summary or "")
     if res.get("ranked"):
         section.figures.append(
-            _ranked_chart(res["ranked"], "Share of respondents naming each concern (95% interval)")
+            _ranked_chart(
+                res["ranked"],
+                "Share of respondents naming each concern (95% interval)",
+                f"% of the {res.get('n_answered', 0):,} respondents who answered",
+            )
         )
     by_age = (res.get("by") or {}).get("age_band") or {}
     top_code = res["ranked"][0]["code"] if res.get("ranked") else None
@@ -148,6 +151,7 @@ def _feel_safe(run: AnalysisRun, ctx: Context) -> Section:
             [q["unsafe"]["lower"] for q in ordered],
             [q["unsafe"]["upper"] for q in ordered],
             title="Feel very or fairly unsafe (95% interval)",
+            xlabel="% of those who answered each question (numbers in the table below)",
             highlight=None,
         )
         section.figures.append(

@@ -140,7 +140,10 @@ def test_plan_page_reads_in_words_and_compares_like_with_like(client, county, jo
     token = _login(client, county, "supervisor")
     job_worker.start()
     made = {}
-    for name, weights in (("even", FORM["weights"]), ("crime", "reports=0,survey=0,crime=1")):
+    for name, weights, forced in (
+        ("even", FORM["weights"], ""),
+        ("crime", "reports=0,survey=0,crime=1", "TC2"),
+    ):
         r = client.post(
             "/staff/plans/new",
             data=FORM
@@ -148,6 +151,8 @@ def test_plan_page_reads_in_words_and_compares_like_with_like(client, county, jo
                 "csrf_token": token,
                 "name": name,
                 "weights": weights,
+                "force_in": forced,
+                "time_limit": "10" if name == "even" else "12",
                 "rollout_start": "2027-04-05",
                 "phase_weeks": "3",
             },
@@ -174,3 +179,10 @@ def test_plan_page_reads_in_words_and_compares_like_with_like(client, county, jo
     assert "Coverage of the common demand measure" in cmp
     assert "own weighted demand" not in cmp
     assert not re.search(r"<td>W\d\d</td>", cmp)  # wards by name, not code
+    # settings in words: bases by name, never a code or a stored key; the optimiser's own
+    # settings only under "How these were computed"
+    shown, _, folded = cmp.partition("<summary>How these were computed</summary>")
+    assert '<th scope="row">Bases that must be used</th><td>none</td><td>Town 2</td>' in shown
+    assert "TC2" not in shown.split("<h2>Bases and their officers</h2>")[0]
+    assert "force_in" not in shown and "time limit" not in shown.lower()
+    assert "Seconds the optimiser may take" in folded and "proven" in folded

@@ -58,10 +58,57 @@ def weights_words(weights: Mapping[str, float]) -> str:
     return text
 
 
-def setting_text(key: str, value: Any) -> str:
-    """A stored setting as a superintendent reads it (weights in words, lists joined)."""
+#: settings of the optimiser itself, not of the plan: shown under "How this was computed"
+SOLVER_SETTINGS = ("time_limit", "mip_gap")
+METHOD_WORDS = {
+    "mclp": "cover as much demand as possible (maximal coverage)",
+    "pmedian": "keep the average walk to demand shortest (p-median)",
+}
+APPORTIONMENT_WORDS = {
+    "webster": "in proportion, rounded evenly (Webster/Sainte-Laguë)",
+    "hamilton": "in proportion, largest remainders first (Hamilton)",
+}
+_LABELS = {
+    "force_in": "Bases that must be used",
+    "force_out": "Bases that must not be used",
+    "weights": "What counts as demand",
+    "method": "Bases are placed to",
+    "apportionment": "Officers are shared",
+    "rollout_start": "The first phase starts",
+    "max_visits_per_hotspot": "Most visits to one hot spot in a week",
+    "nte_hours": "Night-time hours",
+    "hotspots_per_team": "Hot spots each team patrols",
+    "duty_share": "Share of a team on duty in a shift",
+}
+
+
+def setting_label(key: str) -> str:
+    """A setting's name as a superintendent reads it: "Walking distance a team covers, in
+    metres" for ``radius`` (from :class:`PlanParams`' descriptions)."""
+    if key in _LABELS:
+        return _LABELS[key]
+    field = PlanParams.model_fields.get(key)
+    text = field.description if field is not None and field.description else ""
+    text = text.split(" (")[0].rstrip(".").lstrip("…").strip()
+    return text[:1].upper() + text[1:] if text else key.replace("_", " ").capitalize()
+
+
+def setting_text(key: str, value: Any, names: Mapping[str, str] | None = None) -> str:
+    """A stored setting as a superintendent reads it: weights and choices in words, bases by
+    name (``names``: base code -> name), dates written out, lists joined."""
     if key == "weights" and isinstance(value, Mapping):
         return weights_words(value)
+    if key == "method" and value in METHOD_WORDS:
+        return METHOD_WORDS[value]
+    if key == "apportionment" and value in APPORTIONMENT_WORDS:
+        return APPORTIONMENT_WORDS[value]
+    if key in ("force_in", "force_out") and isinstance(value, list):
+        return "; ".join((names or {}).get(v, v) for v in value) or "none"
+    if key == "rollout_start" and value:
+        day = date.fromisoformat(str(value)[:10])
+        return f"{day.day} {day:%B %Y}"
+    if key == "max_visits_per_hotspot" and value == 0:
+        return "no cap beyond one visit an hour"
     if isinstance(value, list):
         return ", ".join(str(v) for v in value) or "none"
     if value is None:

@@ -214,7 +214,9 @@ def compare_page(
         session=session, ids=list(dict.fromkeys(ids or [])), settings=settings
     )
     return templates.TemplateResponse(
-        request, "staff/plans_compare.html", _ctx(request, user, cmp=cmp)
+        request,
+        "staff/plans_compare.html",
+        _ctx(request, user, cmp=cmp, long_date=service.long_date, status_text=service.STATUS_TEXT),
     )
 
 

@@ -172,6 +172,20 @@ def test_plan_page_reads_in_words_and_compares_like_with_like(client, county, jo
     before, _, folded = page.partition("<summary>How this was computed</summary>")
     assert folded and "proven" not in before.split("<h2>Patrol plans</h2>")[0]
     assert "MCLP" in folded or "p-median" in folded
+    # patrols: each limit stated once; each team's hot spots busiest first, visits never rising
+    # as demand falls, and the visits made against what the team could make
+    assert page.count("at most 2 visits to one hot spot in one hour") == 1
+    assert len(re.findall(r"visits this week \(of the \d+ its officers could make\)", page)) == 3
+    tables = page.split("<caption>Hot spots, busiest first</caption>")[1:]
+    plan = client.get(f"/staff/plans/{made['crime']}.json").json()
+    assert len(tables) == sum(1 for t in plan["teams"] if t["hotspots"]) >= 1
+    for table in tables:
+        rows = re.findall(
+            r'<td class="num">(\d+)%</td><td class="num">(\d+)</td></tr>',
+            table.split("</table>")[0],
+        )
+        shares, visits = [int(a) for a, _ in rows], [int(b) for _, b in rows]
+        assert shares == sorted(shares, reverse=True) and visits == sorted(visits, reverse=True)
     cmp = html.unescape(
         client.get(f"/staff/plans/compare?ids={made['even']}&ids={made['crime']}").text
     )

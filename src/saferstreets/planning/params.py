@@ -76,6 +76,7 @@ _LABELS = {
     "apportionment": "Officers are shared",
     "rollout_start": "The first phase starts",
     "max_visits_per_hotspot": "Most visits to one hot spot in a week",
+    "visits_per_hour": "Most visits to one hot spot in one hour",
     "nte_hours": "Night-time hours",
     "hotspots_per_team": "Hot spots each team patrols",
     "duty_share": "Share of a team on duty in a shift",
@@ -108,7 +109,7 @@ def setting_text(key: str, value: Any, names: Mapping[str, str] | None = None) -
         day = date.fromisoformat(str(value)[:10])
         return f"{day.day} {day:%B %Y}"
     if key == "max_visits_per_hotspot" and value == 0:
-        return "no cap beyond one visit an hour"
+        return "no cap beyond the hours that matter"
     if isinstance(value, list):
         return ", ".join(str(v) for v in value) or "none"
     if value is None:
@@ -197,7 +198,12 @@ class PlanParams(BaseModel):
     )
     max_visits_per_hotspot: int = Field(
         default=0,
-        description="Most visits to one hot spot in a week (0: no cap beyond one an hour).",
+        description="Most visits to one hot spot in a week (0: no cap beyond the hours).",
+    )
+    visits_per_hour: int = Field(
+        default=2,
+        description="Most visits to one hot spot in one hour of the week (1 to 4: each keeps "
+        "to its own part of the hour).",
     )
     duty_share: float = 0.25
     patrol_seed: int = Field(default=2021, description="Seed for the patrol times.")
@@ -241,6 +247,8 @@ class PlanParams(BaseModel):
             errors["nte_hours"] = "hours must be 0 to 23"
         if self.max_visits_per_hotspot < 0:
             errors["max_visits_per_hotspot"] = "cannot be negative (0 means no cap)"
+        if not 1 <= self.visits_per_hour <= 4:
+            errors["visits_per_hour"] = "must be 1 to 4 (visits of up to 15 minutes each)"
         if not 0 < self.busy_quantile <= 1:
             errors["busy_quantile"] = "must be above 0 and at most 1"
         for key, value in self.weights.items():
@@ -281,6 +289,7 @@ FORM_FIELDS = (
     "rollout_start",
     "phase_weeks",
     "max_visits_per_hotspot",
+    "visits_per_hour",
 )
 
 

@@ -133,6 +133,7 @@ def test_settings_read_in_words() -> None:
     assert setting_text("rollout_start", "2027-03-01") == "1 March 2027"
     assert setting_text("method", "pmedian").startswith("keep the average walk")
     assert setting_text("max_visits_per_hotspot", 0) == "no cap beyond the hours that matter"
+    assert setting_text("visits_per_hour", None) == "1"  # stored before the setting existed
     assert setting_label("radius") == "Walking distance a team covers, in metres"
     assert setting_label("force_in") == "Bases that must be used"
     assert setting_label("busy_min_records") == "And with at least this many records"

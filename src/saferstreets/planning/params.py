@@ -108,6 +108,8 @@ def setting_text(key: str, value: Any, names: Mapping[str, str] | None = None) -
     if key == "rollout_start" and value:
         day = date.fromisoformat(str(value)[:10])
         return f"{day.day} {day:%B %Y}"
+    if key == "visits_per_hour" and value is None:
+        return "1"  # a plan made before the setting: one visit an hour at most
     if key == "max_visits_per_hotspot" and value == 0:
         return "no cap beyond the hours that matter"
     if isinstance(value, list):

@@ -140,9 +140,18 @@ def test_report_pdf_reads_true(engine, settings) -> None:  # type: ignore[no-unt
         assert bad not in text, bad
     for word in ("None", "nan", "NaN"):
         assert not re.search(rf"\b{word}\b", text), word
-    # page 1 says what to do, and the significant rise is among it
+    # no page is left nearly blank (a heading stranded above a page break, an empty page)
+    for number, page in enumerate(pages[:-1], start=1):
+        assert len(page) >= 300, (number, page)
+    # page 1 says what to do: three to five actions, each with who acts and how sure, and the
+    # significant rise is among them
     first = pages[0]
-    assert "What to do" in first and "1. " in first and "Who acts:" in first
+    todo = first.split("What to do", 1)[1]
+    steps = re.findall(r"(?:^| )([1-9])\. [A-Z]", todo)
+    assert 3 <= len(steps) <= 5 and steps == [str(i) for i in range(1, len(steps) + 1)], steps
+    assert todo.count("Who acts:") == todo.count("How sure:") == len(steps)
+    # a category is named only with its definition printed beside it
+    assert "feared" in first and "“feared, little recorded crime” means concern" in first
     assert "Feeling unsafe in parks and open spaces by day rose from" in first
     # one source for every number: the cover counts what the findings counted
     assert f"{2 * N_PER_WAVE:,} survey responses in 2 waves" in first

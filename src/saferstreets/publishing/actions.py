@@ -173,9 +173,10 @@ def _design(results: Results) -> Action | None:
         )
     if feared:
         where = listing([w["name"] for w in feared])
-        evidence.append(f"{FEARED_LITTLE_CRIME.stated()}")
     else:
         where = f"{label(worst['setting']).lower()} across the county" if worst else ""
+    if wards:  # the category is named below either way, so its definition is printed here
+        evidence.append(FEARED_LITTLE_CRIME.stated())
     return Action(
         "design",
         "Fix lighting, sightlines and layout with the council",
@@ -186,10 +187,10 @@ def _design(results: Results) -> Action | None:
         theme=ranked[0]["code"],
         sure="Strong for the county (large survey, narrow intervals); "
         + (
-            "the wards named meet the definition below."
+            "the wards named meet the definition above."
             if feared
-            else "no ward meets the definition of feared with little recorded crime, so no "
-            "ward is singled out."
+            else "no ward is “feared, little recorded crime” as defined above, so no ward is "
+            "singled out."
         ),
     )
 

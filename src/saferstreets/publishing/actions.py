@@ -263,15 +263,37 @@ def _offenders(results: Results, area_name: AreaName) -> Action | None:
             f"{area_names.get(a['code'], a['code'])}: {share_of(a['charged'])}, its interval "
             "wholly below the county's rate."
         )
+    if not weak:
+        evidence.append(
+            "No district's rate is below the county's beyond chance (its interval wholly below)."
+        )
+    if common := _commonest_outcome(res):
+        evidence.append(common)
     return Action(
         "offenders",
-        "Focus on offenders where outcomes are weakest",
+        "Focus on offenders where outcomes are weakest"
+        if weak
+        else "Focus on offenders: raise the share of violence and sexual offences charged",
         "Investigations and public protection leads, with the Crown Prosecution Service",
         where=listing([area_names.get(a["code"], a["code"]) for a in weak]) or "the whole force",
         when="ongoing",
         evidence=evidence,
         sure="Moderate: police.uk outcomes lag the crimes by months and some are still open.",
     )
+
+
+def _commonest_outcome(res: Results) -> str:
+    """ "The commonest outcome was unable to prosecute: 55% (95% interval ...)." (not charged)"""
+    overall = res.get("overall") or {}
+    groups = [
+        g
+        for g in res.get("groups") or []
+        if g != "charged" and isinstance(overall.get(g), dict) and overall[g].get("share")
+    ]
+    if not groups:
+        return ""
+    top = max(groups, key=lambda g: overall[g]["share"])
+    return f"The commonest outcome was {top.replace('_', ' ')}: {share_of(overall[top])}."
 
 
 def _rises(rises: list[Change]) -> Action:

@@ -168,6 +168,19 @@ def describe_cells(*, session: Session, cells: Iterable[str]) -> dict[str, str]:
     return {c: out.get(c, c) for c in unique}
 
 
+def describe_codes(*, session: Session, codes: Iterable[str]) -> dict[str, str]:
+    """A name for each area code or H3 cell: an area's own name (a town centre, a ward), else
+    the cell described by :func:`describe_cells`; a code that is neither stays as it is."""
+    from saferstreets.areas.models import Area
+
+    wanted = set(codes)
+    areas = dict(
+        session.execute(sa.select(Area.code, Area.name).where(Area.code.in_(wanted))).all()
+    )
+    cells = sorted(c for c in wanted if c not in areas)
+    return describe_cells(session=session, cells=cells) | areas
+
+
 # --------------------------------------------------------------------------- outlines
 
 OUTLINE_MARGIN_KM = 0.05  # a place this close to an outline's edge is taken to be in it

@@ -121,6 +121,22 @@ def setting_text(key: str, value: Any, names: Mapping[str, str] | None = None) -
     return str(value)
 
 
+def differing_settings(
+    stored: list[Mapping[str, Any]], names: Mapping[str, str]
+) -> tuple[dict[str, list[str]], list[dict[str, Any]]]:
+    """The settings that differ between plans' ``stored`` settings: by key (the values in words;
+    ``names``: base code -> name), and as rows to show (a label, the values, and whether it is
+    the optimiser's own setting, shown under "How these were computed")."""
+    keys = sorted({k for d in stored for k in d})
+    keys = [k for k in keys if len({repr(d.get(k)) for d in stored}) > 1]
+    differing = {k: [setting_text(k, d.get(k), names) for d in stored] for k in keys}
+    rows = [
+        {"key": k, "label": setting_label(k), "values": v, "solver": k in SOLVER_SETTINGS}
+        for k, v in differing.items()
+    ]
+    return differing, rows
+
+
 def _and(items: list[str]) -> str:
     return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 

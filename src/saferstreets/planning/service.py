@@ -25,14 +25,13 @@ from saferstreets.crime.service import counted
 from saferstreets.db import session_scope
 from saferstreets.errors import NotFound, PlanningError
 from saferstreets.exports import safe_cell
+from saferstreets.places.naming import describe_codes
 from saferstreets.planning.compute import common_coverage, compute_plan, find_candidates
 from saferstreets.planning.models import PatrolSlot, Plan, PlanTeam, WardAllocation
 from saferstreets.planning.params import (
     DEFAULT_WEIGHTS,
-    SOLVER_SETTINGS,
     PlanParams,
-    setting_label,
-    setting_text,
+    differing_settings,
     weights_words,
 )
 from saferstreets.planning.plandata import (
@@ -392,7 +391,7 @@ def _name_places(session: Session, detail: dict[str, Any]) -> None:
     codes = {t["base_code"] for t in teams if t["base_code"]}
     codes |= {h["cell"] for t in teams for h in t["hotspots"]}
     codes |= {str(v["place"]) for t in teams for v in t["visits"]}
-    named = place_names(session=session, codes=codes)
+    named = describe_codes(session=session, codes=codes)
     for t in teams:
         code = t["base_code"] or ""
         t["base_name"] = named.get(code, code)
@@ -400,33 +399,6 @@ def _name_places(session: Session, detail: dict[str, Any]) -> None:
             h["name"] = named.get(h["cell"], h["cell"])
         for v in t["visits"]:
             v["place_name"] = named.get(str(v["place"]), str(v["place"]))
-
-
-def place_names(*, session: Session, codes: set[str]) -> dict[str, str]:
-    """A name for each base or hot spot code: an area's own name (a town centre), else the
-    gazetteer's for an H3 cell ("near Mill Lane, Northgate"); a code with neither stays as is."""
-    from saferstreets.places.naming import describe_cells
-
-    areas = dict(session.execute(sa.select(Area.code, Area.name).where(Area.code.in_(codes))).all())
-    cells = sorted(c for c in codes if c not in areas)
-    return describe_cells(session=session, cells=cells) | areas
-
-
-def _setting_rows(
-    session: Session, details: list[dict[str, Any]]
-) -> tuple[dict[str, list[str]], list[dict[str, Any]]]:
-    """The settings that differ between plans: by key (as stored, in words), and as rows to show
-    (a label, the values in words, and whether it is the optimiser's own setting)."""
-    keys = sorted({k for d in details for k in (d["params"] or {})})
-    keys = [k for k in keys if len({repr(d["params"].get(k)) for d in details}) > 1]
-    forced = {c for d in details for k in ("force_in", "force_out") for c in d["params"].get(k, [])}
-    names = place_names(session=session, codes=forced) if forced else {}
-    differing = {k: [setting_text(k, d["params"].get(k), names) for d in details] for k in keys}
-    rows = [
-        {"key": k, "label": setting_label(k), "values": v, "solver": k in SOLVER_SETTINGS}
-        for k, v in differing.items()
-    ]
-    return differing, rows
 
 
 def compare_plans(*, session: Session, ids: list[int], settings: Settings | None = None) -> dict:
@@ -440,7 +412,10 @@ def compare_plans(*, session: Session, ids: list[int], settings: Settings | None
             "Choose at least two plans to compare", field_errors={"ids": "two or more"}
         )
     details = [plan_detail(session=session, plan_id=i) for i in ids]
-    differing, setting_rows = _setting_rows(session, details)
+    stored = [d["params"] or {} for d in details]
+    forced = {c for d in stored for k in ("force_in", "force_out") for c in d.get(k, [])}
+    names = describe_codes(session=session, codes=forced) if forced else {}
+    differing, setting_rows = differing_settings(stored, names)
     bases: dict[str, dict[str, Any]] = {}
     for pos, d in enumerate(details):
         for t in d["teams"]:

@@ -41,7 +41,9 @@ def test_offenders_names_only_districts_wholly_below_the_county() -> None:
     assert action is not None
     assert action.where == "Ashdale" and action.what.endswith("where outcomes are weakest")
     assert any(e.startswith("Ashdale: 2%") for e in action.evidence)
-    assert "The commonest outcome was unable to prosecute: 55%" in " ".join(action.evidence)
+    assert "The commonest outcome: unable to prosecute the suspect, 55%" in " ".join(
+        action.evidence
+    )
     # no district below beyond chance: the whole force, and the title names no place
     even = _offenders(_outcomes({"D1": (0.05, 4000), "D2": (0.05, 4000)}), names)
     assert even is not None and even.where == "the whole force"

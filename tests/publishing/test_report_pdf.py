@@ -163,6 +163,9 @@ def test_report_pdf_reads_true(engine, settings) -> None:  # type: ignore[no-unt
     assert f"{N_CRIMES} women's-safety crimes were recorded over 6 months" in text
     assert f"{N_CRIMES} violence and sexual offences with an outcome" in first
     assert f"Of {N_CRIMES} violence and sexual offences with an outcome" in text
+    # outcomes named in words (a third charged, the rest unable to prosecute)
+    assert f"Charged or summonsed {N_CRIMES // 3 * 100 // N_CRIMES}%" in text
+    assert "Unable to prosecute the suspect" in text and "unable_to" not in text
     # charts read truly: each names its denominator, and counts and shares start at zero
     assert f"% of the {2 * N_PER_WAVE:,} respondents who answered" in text
     assert f"% of the {N_REPORTS} reports" in text

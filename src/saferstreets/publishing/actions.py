@@ -12,6 +12,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from saferstreets.crime.offences import OUTCOME_GROUP_WORDS
 from saferstreets.publishing.formatting import pct
 from saferstreets.publishing.sentences import changes, question, share_of
 from saferstreets.publishing.wording import FEARED_LITTLE_CRIME, Change, Test, listing
@@ -293,7 +294,8 @@ def _commonest_outcome(res: Results) -> str:
     if not groups:
         return ""
     top = max(groups, key=lambda g: overall[g]["share"])
-    return f"The commonest outcome was {top.replace('_', ' ')}: {share_of(overall[top])}."
+    words = OUTCOME_GROUP_WORDS.get(top, top.replace("_", " ")).lower()
+    return f"The commonest outcome: {words}, {share_of(overall[top])}."
 
 
 def _rises(rises: list[Change]) -> Action:

@@ -17,6 +17,7 @@ from saferstreets.analysis.groups import fmt_p
 from saferstreets.areas.models import Area
 from saferstreets.assessment.models import AnalysisRun
 from saferstreets.assessment.service import hotspot_cells, latest_results
+from saferstreets.crime.offences import OUTCOME_GROUP_WORDS
 from saferstreets.publishing import charts
 from saferstreets.publishing.formatting import interval, p_cell, pct, points, zfmt
 from saferstreets.publishing.sentences import finding_for, question
@@ -469,7 +470,11 @@ def _outcomes(run: AnalysisRun, ctx: Context) -> Section:
                 "Latest outcome, all districts",
                 ["Outcome", "Share (95% interval)", "Crimes"],
                 [
-                    [g.replace("_", " "), interval(overall[g]), overall[g].get("count")]
+                    [
+                        OUTCOME_GROUP_WORDS.get(g, g.replace("_", " ")),
+                        interval(overall[g]),
+                        overall[g].get("count"),
+                    ]
                     for g in groups
                     if isinstance(overall.get(g), dict)
                 ],

@@ -470,11 +470,7 @@ def _outcomes(run: AnalysisRun, ctx: Context) -> Section:
                 "Latest outcome, all districts",
                 ["Outcome", "Share (95% interval)", "Crimes"],
                 [
-                    [
-                        OUTCOME_GROUP_WORDS.get(g, g.replace("_", " ")),
-                        interval(overall[g]),
-                        overall[g].get("count"),
-                    ]
+                    [OUTCOME_GROUP_WORDS.get(g, g), interval(overall[g]), overall[g].get("count")]
                     for g in groups
                     if isinstance(overall.get(g), dict)
                 ],

@@ -7,6 +7,7 @@ import sqlalchemy as sa
 from saferstreets.accounts.service import create_user
 from saferstreets.db import session_scope
 from saferstreets.planning.models import Plan
+from saferstreets.planning.service import long_date
 
 FORM = {
     "name": "web plan",
@@ -105,7 +106,10 @@ def test_make_view_compare_and_export_from_the_web(client, county, job_worker) -
     csv_text = client.get(first + "/patrols.csv").text
     assert csv_text.startswith("plan,team,base") and csv_text.count("\n") > 3
     team_id = detail["teams"][0]["id"]
-    assert client.get(f"{first}/teams/{team_id}/briefing").status_code == 200
+    briefing = client.get(f"{first}/teams/{team_id}/briefing")
+    assert briefing.status_code == 200
+    start = detail["teams"][0]["phase_start"]  # the phase's first day written out, not ISO
+    assert f"from {long_date(start)} ·" in briefing.text and start not in briefing.text
     made = client.post(f"{first}/teams/{team_id}/briefing.pdf", data={"csrf_token": token},
                        follow_redirects=False)  # fmt: skip
     assert made.status_code == 303

@@ -10,6 +10,7 @@ from pathlib import Path
 import h3
 import pytest
 import sqlalchemy as sa
+from tests.factories import add_area
 from tests.places import placefiles as pf
 from tests.reports.conftest import csrf_of, receipt_of
 from tests.reports.county import INSIDE
@@ -101,6 +102,15 @@ def test_describe_point_and_cell(gazetteer: sa.Engine) -> None:
         assert describe_cell(session=s, cell=cell).endswith(", Riverside")
         assert describe_point(session=s, lat=51.70, lon=-0.30) == "Southmead"  # no place near
         assert describe_cell(session=s, cell="not-a-cell") == "not-a-cell"
+        # with no place near, a town centre the point is in is named before its ward
+        add_area(s, "TC9", "Southmead town centre", "town_centre", lon=-0.32, lat=51.69, size=0.02)
+        s.commit()
+        assert describe_point(session=s, lat=51.70, lon=-0.31) == "Southmead town centre"
+        add_area(s, "TC8", "Old Market", "town_centre", lon=-0.45, lat=51.69, size=0.02)
+        s.commit()
+        assert describe_point(session=s, lat=51.70, lon=-0.44) == "Old Market, Southmead"
+        # a place near still names the point first
+        assert describe_point(session=s, lat=N_LAT + 0.0002, lon=N_LON).startswith("near Mill")
 
 
 def test_json_search_and_describe(web, gazetteer: sa.Engine) -> None:  # type: ignore[no-untyped-def]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+from collections import Counter
 from datetime import date
 
 import numpy as np
@@ -163,9 +164,16 @@ def test_patrol_plan_respects_dwell_hours_capacity_and_seed() -> None:
         load[key] = load.get(key, 0) + 1
     per_shift = (round(24 * 0.25) // 2) * 3
     assert max(load.values()) <= per_shift
-    assert len({(v.hotspot, v.weekday, v.start_minute // 60) for v in plan.visits}) == len(
-        plan.visits
-    )
+    _apart(plan)
+
+
+def _apart(plan: PatrolPlan) -> None:
+    """At most ``visits_per_hour`` visits to one hot spot in one hour, and no two overlap."""
+    by_hour = Counter((v.hotspot, v.weekday, v.start_minute // 60) for v in plan.visits)
+    assert max(by_hour.values(), default=0) <= plan.visits_per_hour
+    spans = sorted((v.hotspot, 1440 * v.weekday + v.start_minute, v.minutes) for v in plan.visits)
+    for (a, start, minutes), (b, nxt, _) in itertools.pairwise(spans):
+        assert a != b or start + minutes <= nxt, (a, start, minutes, nxt)
 
 
 def test_hour_of_week_profile_weights_nte_and_drops_quiet_hours() -> None:
@@ -213,10 +221,7 @@ def test_a_bigger_team_makes_more_visits_and_busier_spots_never_get_fewer() -> N
         order = np.argsort(-demand, kind="stable")
         visits = plan.visits_per_hotspot[order]
         assert list(visits) == sorted(visits, reverse=True), visits
-        # never two visits to one hot spot in the same hour
-        assert len({(v.hotspot, v.weekday, v.start_minute // 60) for v in plan.visits}) == len(
-            plan.visits
-        )
+        _apart(plan)
 
 
 def test_patrol_cap_is_a_setting() -> None:
@@ -227,3 +232,24 @@ def test_patrol_cap_is_a_setting() -> None:
     assert capped.visits_per_hotspot.max() == 20
     free = PatrolPlan.from_arrays([5.0, 1.0, 1.0], when, officers=40, seed=2).solve()
     assert free.visits_per_hotspot[0] > 20
+
+
+def test_a_busy_hot_spot_short_of_hours_takes_a_second_visit_in_an_hour() -> None:
+    # the busiest hot spot matters in 10 hours a week only, the others in 40; the team could
+    # make far more visits than 10
+    demand = np.array([9.0, 3.0, 1.0])
+    when = np.zeros((3, 7, 24))
+    when[0, 4:6, 19:24] = 1.0  # Friday and Saturday 19:00 to midnight: 10 hours
+    when[1:, :, 16:22] = 1.0  # every evening: 42 hours
+    one = PatrolPlan.from_arrays(demand, when, officers=48, visits_per_hour=1, seed=4).solve()
+    two = PatrolPlan.from_arrays(demand, when, officers=48, visits_per_hour=2, seed=4).solve()
+    assert one.visits_per_hotspot[0] == 10  # one in each hour that matters, then it stops
+    assert two.visits_per_hotspot[0] == 20  # then a second in each, in the other half hour
+    for plan in (one, two):
+        _apart(plan)
+        assert list(plan.visits_per_hotspot) == sorted(plan.visits_per_hotspot, reverse=True)
+    # every hour that matters has its first visit before any has a second
+    hours = Counter((v.weekday, v.start_minute // 60) for v in two.visits if v.hotspot == 0)
+    assert len(hours) == 10 and set(hours.values()) == {2}
+    with pytest.raises(PlanningError, match="without overlapping"):
+        PatrolPlan.from_arrays(demand, when, officers=8, visits_per_hour=5)

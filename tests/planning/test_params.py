@@ -120,3 +120,23 @@ def test_weights_read_in_words() -> None:
         " harm-weighted recorded crime left out"
     )
     assert "{" not in words and "reports=" not in words
+
+
+def test_settings_read_in_words() -> None:
+    from saferstreets.planning.params import SOLVER_SETTINGS, setting_label, setting_text
+
+    names = {"TC1": "Abbey town centre", "891f1d4a6cbffff": "near Mill Lane, Northgate"}
+    assert setting_text("force_in", ["TC1", "891f1d4a6cbffff"], names) == (
+        "Abbey town centre; near Mill Lane, Northgate"
+    )
+    assert setting_text("force_out", [], names) == "none"
+    assert setting_text("rollout_start", "2027-03-01") == "1 March 2027"
+    assert setting_text("method", "pmedian").startswith("keep the average walk")
+    assert setting_text("max_visits_per_hotspot", 0) == "no cap beyond the hours that matter"
+    assert setting_text("visits_per_hour", None) == "1"  # stored before the setting existed
+    assert setting_label("radius") == "Walking distance a team covers, in metres"
+    assert setting_label("force_in") == "Bases that must be used"
+    assert setting_label("busy_min_records") == "And with at least this many records"
+    for key in PlanParams.model_fields:  # every setting has a label in words, not its key
+        assert "_" not in setting_label(key), key
+    assert set(SOLVER_SETTINGS) <= set(PlanParams.model_fields)

@@ -7,6 +7,7 @@ import sqlalchemy as sa
 from saferstreets.accounts.service import create_user
 from saferstreets.db import session_scope
 from saferstreets.planning.models import Plan
+from saferstreets.planning.service import long_date
 
 FORM = {
     "name": "web plan",
@@ -105,7 +106,10 @@ def test_make_view_compare_and_export_from_the_web(client, county, job_worker) -
     csv_text = client.get(first + "/patrols.csv").text
     assert csv_text.startswith("plan,team,base") and csv_text.count("\n") > 3
     team_id = detail["teams"][0]["id"]
-    assert client.get(f"{first}/teams/{team_id}/briefing").status_code == 200
+    briefing = client.get(f"{first}/teams/{team_id}/briefing")
+    assert briefing.status_code == 200
+    start = detail["teams"][0]["phase_start"]  # the phase's first day written out, not ISO
+    assert f"from {long_date(start)} ·" in briefing.text and start not in briefing.text
     made = client.post(f"{first}/teams/{team_id}/briefing.pdf", data={"csrf_token": token},
                        follow_redirects=False)  # fmt: skip
     assert made.status_code == 303
@@ -140,7 +144,10 @@ def test_plan_page_reads_in_words_and_compares_like_with_like(client, county, jo
     token = _login(client, county, "supervisor")
     job_worker.start()
     made = {}
-    for name, weights in (("even", FORM["weights"]), ("crime", "reports=0,survey=0,crime=1")):
+    for name, weights, forced in (
+        ("even", FORM["weights"], ""),
+        ("crime", "reports=0,survey=0,crime=1", "TC2"),
+    ):
         r = client.post(
             "/staff/plans/new",
             data=FORM
@@ -148,6 +155,8 @@ def test_plan_page_reads_in_words_and_compares_like_with_like(client, county, jo
                 "csrf_token": token,
                 "name": name,
                 "weights": weights,
+                "force_in": forced,
+                "time_limit": "10" if name == "even" else "12",
                 "rollout_start": "2027-04-05",
                 "phase_weeks": "3",
             },
@@ -167,6 +176,20 @@ def test_plan_page_reads_in_words_and_compares_like_with_like(client, county, jo
     before, _, folded = page.partition("<summary>How this was computed</summary>")
     assert folded and "proven" not in before.split("<h2>Patrol plans</h2>")[0]
     assert "MCLP" in folded or "p-median" in folded
+    # patrols: each limit stated once; each team's hot spots busiest first, visits never rising
+    # as demand falls, and the visits made against what the team could make
+    assert page.count("at most 2 visits to one hot spot in one hour") == 1
+    assert len(re.findall(r"visits this week \(of the \d+ its officers could make\)", page)) == 3
+    tables = page.split("<caption>Hot spots, busiest first</caption>")[1:]
+    plan = client.get(f"/staff/plans/{made['crime']}.json").json()
+    assert len(tables) == sum(1 for t in plan["teams"] if t["hotspots"]) >= 1
+    for table in tables:
+        rows = re.findall(
+            r'<td class="num">(\d+)%</td><td class="num">(\d+)</td></tr>',
+            table.split("</table>")[0],
+        )
+        shares, visits = [int(a) for a, _ in rows], [int(b) for _, b in rows]
+        assert shares == sorted(shares, reverse=True) and visits == sorted(visits, reverse=True)
     cmp = html.unescape(
         client.get(f"/staff/plans/compare?ids={made['even']}&ids={made['crime']}").text
     )
@@ -174,3 +197,10 @@ def test_plan_page_reads_in_words_and_compares_like_with_like(client, county, jo
     assert "Coverage of the common demand measure" in cmp
     assert "own weighted demand" not in cmp
     assert not re.search(r"<td>W\d\d</td>", cmp)  # wards by name, not code
+    # settings in words: bases by name, never a code or a stored key; the optimiser's own
+    # settings only under "How these were computed"
+    shown, _, folded = cmp.partition("<summary>How these were computed</summary>")
+    assert '<th scope="row">Bases that must be used</th><td>none</td><td>Town 2</td>' in shown
+    assert "TC2" not in shown.split("<h2>Bases and their officers</h2>")[0]
+    assert "force_in" not in shown and "time limit" not in shown.lower()
+    assert "Seconds the optimiser may take" in folded and "proven" in folded

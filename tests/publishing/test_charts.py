@@ -41,3 +41,21 @@ def test_area_map_draws_every_polygon() -> None:
         circles=[(0.05, 51.05, 800)],
     )
     assert svg.count("#ff0000") >= 1 and svg.count("#00ff00") >= 2
+
+
+def _texts(svg: str) -> list[str]:
+    """The text of every label in an SVG (charts keep text as text: svg.fonttype none)."""
+    return [(t.text or "").strip() for t in ET.fromstring(svg).iter() if t.tag.endswith("text")]
+
+
+def test_counts_and_shares_start_at_zero() -> None:
+    # a month-by-month count that never goes below 1,751 is still drawn from 0
+    months = ["Oct 21", "Nov 21", "Dec 21", "Jan 22", "Feb 22"]
+    counts = [2150, 2180, 1950, 1751, 1760]
+    assert "0" in _texts(charts.lines(months, {"crimes": counts}, ylabel="crimes"))
+    # shares all well above zero: the bar axis still starts at 0%
+    bars = charts.bar_intervals(
+        ["A", "B"], [0.78, 0.53], [0.77, 0.52], [0.79, 0.54], xlabel="% of the 9,312 who answered"
+    )
+    texts = _texts(bars)
+    assert "0" in texts and "% of the 9,312 who answered" in texts

@@ -13,6 +13,8 @@ import pytest
 from tests.factories import add_area, add_report
 
 from saferstreets.assessment.service import run_assessment
+from saferstreets.crime.models import Crime, Outcome
+from saferstreets.crime.policeuk import crime_key
 from saferstreets.db import session_scope
 from saferstreets.publishing.findings import build_sections
 from saferstreets.publishing.report import report_pdf
@@ -23,6 +25,7 @@ pypdf = pytest.importorskip("pypdf")
 UNSAFE, SAFE = "Fairly unsafe", "Fairly safe"
 N_PER_WAVE = 400
 N_REPORTS = 80
+N_CRIMES = 60  # violence and sexual offences over six months, each with one outcome
 WARDS = [("W1", "Castle", -0.32), ("W2", "Riverside", -0.29), ("W3", "Abbey", -0.26)]
 
 
@@ -51,9 +54,47 @@ def _wave(session, name: str, start: date, rng: random.Random, park_day: float, 
         )
 
 
+def _crimes(session, rng: random.Random) -> None:  # type: ignore[no-untyped-def]
+    for i in range(N_CRIMES):
+        lat, lon = 51.80 + rng.random() * 0.004, -0.31 + rng.random() * 0.004
+        month = date(2021, 10 + i % 3, 1) if i % 6 < 3 else date(2022, 1 + i % 3, 1)
+        located = dict(
+            latitude=lat,
+            longitude=lon,
+            h3_cell=h3.latlng_to_cell(lat, lon, 9),
+            ward_code="W1",
+            district_code="D1",
+        )
+        session.add(
+            Crime(
+                row_key=f"c{i}".encode(),
+                crime_id=f"id{i}",
+                month=month,
+                reported_by="X",
+                falls_within="X",
+                crime_type="Violence and sexual offences",
+                last_outcome="Under investigation",
+                **located,
+            )
+        )
+        session.add(
+            Outcome(
+                row_key=f"o{i}".encode(),
+                crime_id=f"id{i}",
+                crime_key=crime_key(f"id{i}"),
+                month=month,
+                reported_by="X",
+                falls_within="X",
+                outcome_type="Suspect charged" if i % 3 == 0 else "Unable to prosecute suspect",
+                **located,
+            )
+        )
+
+
 def _store(engine, settings) -> None:  # type: ignore[no-untyped-def]
     """Two survey waves (unsafe in parks by day rises from about 8% to 18%, quiet streets after
-    dark improve), a cluster of night-time reports in one ward; assessed, then 3 more reports."""
+    dark improve), a cluster of night-time reports in one ward, violence and sexual offences
+    with their outcomes; assessed, then 3 more reports."""
     rng = random.Random(14)
     with session_scope(engine) as session:
         add_area(session, "D1", "Northbury", "district", lon=-0.33, lat=51.78, size=0.1)
@@ -75,6 +116,7 @@ def _store(engine, settings) -> None:  # type: ignore[no-untyped-def]
                 occurred_hour=rng.choice([21, 22, 23, 1]),
                 free_text="The path is pitch black at night",
             )
+        _crimes(session, rng)
     run_assessment(engine=engine, settings=settings)
     with session_scope(engine) as session:
         for _ in range(3):  # arrive after the assessment: not in its figures
@@ -98,9 +140,18 @@ def test_report_pdf_reads_true(engine, settings) -> None:  # type: ignore[no-unt
         assert bad not in text, bad
     for word in ("None", "nan", "NaN"):
         assert not re.search(rf"\b{word}\b", text), word
-    # page 1 says what to do, and the significant rise is among it
+    # no page is left nearly blank (a heading stranded above a page break, an empty page)
+    for number, page in enumerate(pages[:-1], start=1):
+        assert len(page) >= 300, (number, page)
+    # page 1 says what to do: three to five actions, each with who acts and how sure, and the
+    # significant rise is among them
     first = pages[0]
-    assert "What to do" in first and "1. " in first and "Who acts:" in first
+    todo = first.split("What to do", 1)[1]
+    steps = re.findall(r"(?:^| )([1-9])\. [A-Z]", todo)
+    assert 3 <= len(steps) <= 5 and steps == [str(i) for i in range(1, len(steps) + 1)], steps
+    assert todo.count("Who acts:") == todo.count("How sure:") == len(steps)
+    # a category is named only with its definition printed beside it
+    assert "feared" in first and "“feared, little recorded crime” means concern" in first
     assert "Feeling unsafe in parks and open spaces by day rose from" in first
     # one source for every number: the cover counts what the findings counted
     assert f"{2 * N_PER_WAVE:,} survey responses in 2 waves" in first
@@ -108,6 +159,17 @@ def test_report_pdf_reads_true(engine, settings) -> None:  # type: ignore[no-unt
     assert "3 reports arrived after the assessment and are not in these figures" in first
     assert f"of the {N_REPORTS} reports with a day and hour" in text
     assert f"of the {2 * N_PER_WAVE:,} respondents who answered" in text
+    assert f"{N_CRIMES} recorded women's-safety crimes" in first
+    assert f"{N_CRIMES} women's-safety crimes were recorded over 6 months" in text
+    assert f"{N_CRIMES} violence and sexual offences with an outcome" in first
+    assert f"Of {N_CRIMES} violence and sexual offences with an outcome" in text
+    # outcomes named in words (a third charged, the rest unable to prosecute)
+    assert f"Charged or summonsed {N_CRIMES // 3 * 100 // N_CRIMES}%" in text
+    assert "Unable to prosecute the suspect" in text and "unable_to" not in text
+    # charts read truly: each names its denominator, and counts and shares start at zero
+    assert f"% of the {2 * N_PER_WAVE:,} respondents who answered" in text
+    assert f"% of the {N_REPORTS} reports" in text
+    assert "% of respondents " not in text + " "
     # the methods name the grid's resolution and cite in full
     assert "the H3 grid at resolution 9" in text
     assert "Journal of the Royal Statistical Society, Series B 57(1), 289–300" in text

@@ -109,6 +109,18 @@ OUTCOME_GROUPS: dict[str, tuple[str, ...]] = {
     "under_investigation": OPEN_OUTCOMES,
     "unknown": UNKNOWN_OUTCOMES,
 }
+#: each outcome group as a report or page names it
+OUTCOME_GROUP_WORDS: dict[str, str] = {
+    "charged": "Charged or summonsed",
+    "out_of_court": "Dealt with out of court (caution, penalty notice, local resolution)",
+    "unable_to_prosecute": "Unable to prosecute the suspect",
+    "no_suspect": "No suspect identified",
+    "not_in_public_interest": "Not in the public interest to go further",
+    "other_agency": "Left to another organisation",
+    "under_investigation": "Still under investigation",
+    "unknown": "Status unknown",
+    "other": "Other outcome",
+}
 _GROUP_OF = {o.lower(): g for g, outcomes in OUTCOME_GROUPS.items() for o in outcomes}
 
 

@@ -50,6 +50,8 @@ class PatrolPlan:
     duty_share : share of the team on duty in any one shift
     visits_per_pair_shift : hotspot visits a pair of officers makes in one shift
     max_visits_per_hotspot : most visits to one hotspot in a week (0: no cap but the hours)
+    visits_per_hour : most visits to one hotspot in one hour of the week; the hour is split into
+        that many equal parts and each visit keeps to its own part, so two never overlap
     dwell : (shortest, longest) minutes of a visit; Koper's 10 to 15 by default
     seed : the same seed gives the same plan
 
@@ -73,6 +75,7 @@ class PatrolPlan:
     duty_share: float = 0.25
     visits_per_pair_shift: int = 3
     max_visits_per_hotspot: int = 0
+    visits_per_hour: int = 2
     dwell: tuple[int, int] = (10, 15)
     seed: int = 0
     visits: list[Visit] = field(default_factory=list)
@@ -96,6 +99,13 @@ class PatrolPlan:
                 f"Visit length {dwell} must be between 1 and 60 minutes, shortest first",
                 field_errors={"dwell": "for example 10 to 15"},
             )
+        per_hour = int(kw.get("visits_per_hour", 2))  # type: ignore[call-overload]
+        if not 1 <= per_hour <= 60 // dwell[1]:
+            raise PlanningError(
+                f"{per_hour} visits an hour to one hot spot cannot fit visits of up to "
+                f"{dwell[1]} minutes without overlapping",
+                field_errors={"visits_per_hour": f"1 to {60 // dwell[1]}"},
+            )
         return cls(w, wh, int(officers), **kw)  # type: ignore[arg-type]
 
     def solve(self) -> PatrolPlan:
@@ -104,7 +114,8 @@ class PatrolPlan:
         0.5)``), each at a free hour drawn from that hot spot's profile, until the team's capacity
         is used or no hot spot has a free hour that matters left; returns ``self``.
 
-        A hot spot gets at most one visit in any hour of the week and at most
+        A hot spot gets at most ``visits_per_hour`` visits in any hour of the week, a second in
+        an hour only once each of its hours that matter has one (and so on), and at most
         ``max_visits_per_hotspot`` a week (0: no cap). A busier hot spot never gets fewer visits
         than a quieter one: when a hot spot runs out of free hours, quieter ones stop there too.
         """
@@ -128,7 +139,8 @@ class PatrolPlan:
         cap = np.full(h, self.max_visits_per_hotspot or 7 * 24, dtype=int)
         profiles = self.when.reshape(h, 7 * 24).astype(float)
         profiles[profiles.sum(axis=1) <= 0] = 1.0
-        free = profiles > 0  # hours that matter and not yet visited, per hot spot
+        matters = profiles > 0  # the hours that matter, per hot spot
+        parts = np.zeros((h, 7 * 24, self.visits_per_hour), dtype=bool)  # parts of hours taken
         shift_slot = np.array([_SHIFT_INDEX[s] for s in range(7 * 24)])
         load = np.zeros(21, dtype=int)
         active = np.ones(h, dtype=bool)
@@ -139,20 +151,44 @@ class PatrolPlan:
                 break
             priority = np.where(active, (w + 1e-12) / (counts + 0.5), -np.inf)
             i = int(np.argmax(priority))  # ties: the earlier hot spot
-            p = np.where(free[i] & (load[shift_slot] < per_shift), profiles[i], 0.0)
-            if p.sum() <= 0:  # no free hour left that matters here: stop, and so do quieter ones
+            slot = self._hour(rng, profiles[i], matters[i], parts[i], load[shift_slot] < per_shift)
+            if slot is None:  # no free hour left that matters here: stop, and so do quieter ones
                 active[i] = False
                 cap[w < w[i]] = np.minimum(cap[w < w[i]], counts[i])
                 continue
-            slot = int(rng.choice(7 * 24, p=p / p.sum()))
-            d, hr = divmod(slot, 24)
-            minutes = int(rng.integers(self.dwell[0], self.dwell[1] + 1))
-            start = hr * 60 + int(rng.integers(0, 60 - min(minutes, 59) + 1))
+            visits.append(self._visit(rng, i, slot, parts[i, slot]))
             load[shift_slot[slot]] += 1
-            free[i, slot] = False
             counts[i] += 1
-            visits.append(Visit(i, d, start, minutes))
         return visits
+
+    @staticmethod
+    def _hour(
+        rng: np.random.Generator,
+        profile: np.ndarray,
+        matters: np.ndarray,
+        parts: np.ndarray,
+        shift_open: np.ndarray,
+    ) -> int | None:
+        """An hour of the week for a hot spot's next visit, drawn from its profile among the
+        hours that matter with a part free and a shift not yet full, fewest visits first."""
+        booked = parts.sum(axis=1)
+        ok = matters & (booked < parts.shape[1]) & shift_open
+        if not ok.any():
+            return None
+        ok &= booked == booked[ok].min()
+        p = np.where(ok, profile, 0.0)
+        return int(rng.choice(len(p), p=p / p.sum()))
+
+    def _visit(self, rng: np.random.Generator, i: int, slot: int, parts: np.ndarray) -> Visit:
+        """A visit to hot spot ``i`` in hour ``slot``, in a free part of the hour (marked)."""
+        d, hr = divmod(slot, 24)
+        free = np.flatnonzero(~parts)
+        part = int(free[rng.integers(len(free))]) if len(free) > 1 else int(free[0])
+        parts[part] = True
+        length = 60 // len(parts)
+        minutes = int(rng.integers(self.dwell[0], self.dwell[1] + 1))
+        start = hr * 60 + part * length + int(rng.integers(0, length - min(minutes, 59) + 1))
+        return Visit(i, d, start, minutes)
 
 
 def _shift_number(slot: int) -> int:

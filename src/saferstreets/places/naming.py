@@ -49,11 +49,13 @@ def describe_points(
     index = index or cached_area_index(session=session)
     wards = index.lookup("ward", lons, lats)
     districts = index.lookup("district", lons, lats)
-    names = area_names(session, {c for c in [*wards, *districts] if c})
+    centres = index.lookup("town_centre", lons, lats)
+    names = area_names(session, {c for c in [*wards, *districts, *centres] if c})
     out = []
     for i in range(len(points)):
         where = names.get(wards[i] or "") or names.get(districts[i] or "")
-        out.append(_phrase(near[i], where, float(lats[i]), float(lons[i])))
+        centre = names.get(centres[i] or "", "")
+        out.append(_phrase(near[i], where, float(lats[i]), float(lons[i]), centre=centre))
     return out
 
 
@@ -109,7 +111,11 @@ def _naming_statements() -> tuple[Any, Any]:
     )
 
 
-def _phrase(near: list[Any], where: str | None, lat: float, lon: float, word: str = "near") -> str:
+def _phrase(
+    near: list[Any], where: str | None, lat: float, lon: float, word: str = "near", centre: str = ""
+) -> str:
+    """The nearest street and other place, then the ward; with no place near, the town centre
+    the point is in (if any) and the ward; the coordinates when nothing is known."""
     streets = [p.name for p in near if p.kind == "street"]
     others = [_spoken(p) for p in near if p.kind != "street"]
     names = list(dict.fromkeys((streets[:1] + others[:1]) or [_spoken(p) for p in near[:1]]))
@@ -117,6 +123,8 @@ def _phrase(near: list[Any], where: str | None, lat: float, lon: float, word: st
         return f"{word} {' and '.join(names)}, {where}"
     if names:
         return f"{word} {' and '.join(names)}"
+    if centre:
+        return f"{centre}, {where}" if where and where not in centre else centre
     if where:
         return where
     return f"{lat:.3f}, {lon:.3f}"
@@ -158,6 +166,19 @@ def describe_cells(*, session: Session, cells: Iterable[str]) -> dict[str, str]:
     named = describe_points(session=session, points=list(centres.values()))
     out = dict(zip(centres, named, strict=True))
     return {c: out.get(c, c) for c in unique}
+
+
+def describe_codes(*, session: Session, codes: Iterable[str]) -> dict[str, str]:
+    """A name for each area code or H3 cell: an area's own name (a town centre, a ward), else
+    the cell described by :func:`describe_cells`; a code that is neither stays as it is."""
+    from saferstreets.areas.models import Area
+
+    wanted = set(codes)
+    areas = dict(
+        session.execute(sa.select(Area.code, Area.name).where(Area.code.in_(wanted))).all()
+    )
+    cells = sorted(c for c in wanted if c not in areas)
+    return describe_cells(session=session, cells=cells) | areas
 
 
 # --------------------------------------------------------------------------- outlines

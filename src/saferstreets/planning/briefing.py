@@ -17,7 +17,7 @@ from saferstreets.basemap.draw import basemap_svg
 from saferstreets.documents import render
 from saferstreets.errors import NotFound
 from saferstreets.planning.models import PlanTeam
-from saferstreets.planning.service import WEEKDAY_NAMES, hhmm, plan_detail
+from saferstreets.planning.service import WEEKDAY_NAMES, hhmm, long_date, plan_detail
 
 CSS_PATH = Path(__file__).resolve().parents[1] / "web" / "static" / "css" / "plans.css"
 
@@ -186,6 +186,7 @@ def briefing_context(
         "plan": detail,
         "team": team,
         "days": days,
+        "starts": long_date(team["phase_start"]),
         "map_svg": team_map_svg(
             session=session, team=team, radius=detail["params"]["radius"], basemap=basemap
         ),

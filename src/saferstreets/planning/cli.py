@@ -93,6 +93,9 @@ def make(
     max_visits: Annotated[
         int, typer.Option(help=_help("max_visits_per_hotspot"))
     ] = DEFAULTS.max_visits_per_hotspot,
+    visits_per_hour: Annotated[
+        int, typer.Option(help=_help("visits_per_hour"))
+    ] = DEFAULTS.visits_per_hour,
     seed: Annotated[int, typer.Option(help=_help("patrol_seed"))] = DEFAULTS.patrol_seed,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
@@ -136,6 +139,7 @@ def make(
             phases=phases,
             phase_weeks=phase_weeks,
             max_visits_per_hotspot=max_visits,
+            visits_per_hour=visits_per_hour,
             patrol_seed=seed,
         )
         if start:

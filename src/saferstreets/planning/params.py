@@ -58,10 +58,60 @@ def weights_words(weights: Mapping[str, float]) -> str:
     return text
 
 
-def setting_text(key: str, value: Any) -> str:
-    """A stored setting as a superintendent reads it (weights in words, lists joined)."""
+#: settings of the optimiser itself, not of the plan: shown under "How this was computed"
+SOLVER_SETTINGS = ("time_limit", "mip_gap")
+METHOD_WORDS = {
+    "mclp": "cover as much demand as possible (maximal coverage)",
+    "pmedian": "keep the average walk to demand shortest (p-median)",
+}
+APPORTIONMENT_WORDS = {
+    "webster": "in proportion, rounded evenly (Webster/Sainte-Laguë)",
+    "hamilton": "in proportion, largest remainders first (Hamilton)",
+}
+_LABELS = {
+    "force_in": "Bases that must be used",
+    "force_out": "Bases that must not be used",
+    "weights": "What counts as demand",
+    "method": "Bases are placed to",
+    "apportionment": "Officers are shared",
+    "rollout_start": "The first phase starts",
+    "max_visits_per_hotspot": "Most visits to one hot spot in a week",
+    "visits_per_hour": "Most visits to one hot spot in one hour",
+    "nte_hours": "Night-time hours",
+    "hotspots_per_team": "Hot spots each team patrols",
+    "duty_share": "Share of a team on duty in a shift",
+}
+
+
+def setting_label(key: str) -> str:
+    """A setting's name as a superintendent reads it: "Walking distance a team covers, in
+    metres" for ``radius`` (from :class:`PlanParams`' descriptions)."""
+    if key in _LABELS:
+        return _LABELS[key]
+    field = PlanParams.model_fields.get(key)
+    text = field.description if field is not None and field.description else ""
+    text = text.split(" (")[0].rstrip(".").lstrip("…").strip()
+    return text[:1].upper() + text[1:] if text else key.replace("_", " ").capitalize()
+
+
+def setting_text(key: str, value: Any, names: Mapping[str, str] | None = None) -> str:
+    """A stored setting as a superintendent reads it: weights and choices in words, bases by
+    name (``names``: base code -> name), dates written out, lists joined."""
     if key == "weights" and isinstance(value, Mapping):
         return weights_words(value)
+    if key == "method" and value in METHOD_WORDS:
+        return METHOD_WORDS[value]
+    if key == "apportionment" and value in APPORTIONMENT_WORDS:
+        return APPORTIONMENT_WORDS[value]
+    if key in ("force_in", "force_out") and isinstance(value, list):
+        return "; ".join((names or {}).get(v, v) for v in value) or "none"
+    if key == "rollout_start" and value:
+        day = date.fromisoformat(str(value)[:10])
+        return f"{day.day} {day:%B %Y}"
+    if key == "visits_per_hour" and value is None:
+        return "1"  # a plan made before the setting: one visit an hour at most
+    if key == "max_visits_per_hotspot" and value == 0:
+        return "no cap beyond the hours that matter"
     if isinstance(value, list):
         return ", ".join(str(v) for v in value) or "none"
     if value is None:
@@ -69,6 +119,22 @@ def setting_text(key: str, value: Any) -> str:
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     return str(value)
+
+
+def differing_settings(
+    stored: list[Mapping[str, Any]], names: Mapping[str, str]
+) -> tuple[dict[str, list[str]], list[dict[str, Any]]]:
+    """The settings that differ between plans' ``stored`` settings: by key (the values in words;
+    ``names``: base code -> name), and as rows to show (a label, the values, and whether it is
+    the optimiser's own setting, shown under "How these were computed")."""
+    keys = sorted({k for d in stored for k in d})
+    keys = [k for k in keys if len({repr(d.get(k)) for d in stored}) > 1]
+    differing = {k: [setting_text(k, d.get(k), names) for d in stored] for k in keys}
+    rows = [
+        {"key": k, "label": setting_label(k), "values": v, "solver": k in SOLVER_SETTINGS}
+        for k, v in differing.items()
+    ]
+    return differing, rows
 
 
 def _and(items: list[str]) -> str:
@@ -150,7 +216,12 @@ class PlanParams(BaseModel):
     )
     max_visits_per_hotspot: int = Field(
         default=0,
-        description="Most visits to one hot spot in a week (0: no cap beyond one an hour).",
+        description="Most visits to one hot spot in a week (0: no cap beyond the hours).",
+    )
+    visits_per_hour: int = Field(
+        default=2,
+        description="Most visits to one hot spot in one hour of the week (1 to 4: each keeps "
+        "to its own part of the hour).",
     )
     duty_share: float = 0.25
     patrol_seed: int = Field(default=2021, description="Seed for the patrol times.")
@@ -194,6 +265,8 @@ class PlanParams(BaseModel):
             errors["nte_hours"] = "hours must be 0 to 23"
         if self.max_visits_per_hotspot < 0:
             errors["max_visits_per_hotspot"] = "cannot be negative (0 means no cap)"
+        if not 1 <= self.visits_per_hour <= 4:
+            errors["visits_per_hour"] = "must be 1 to 4 (visits of up to 15 minutes each)"
         if not 0 < self.busy_quantile <= 1:
             errors["busy_quantile"] = "must be above 0 and at most 1"
         for key, value in self.weights.items():
@@ -234,6 +307,7 @@ FORM_FIELDS = (
     "rollout_start",
     "phase_weeks",
     "max_visits_per_hotspot",
+    "visits_per_hour",
 )
 
 

@@ -162,6 +162,7 @@ def create_plan(
     max_visits_per_hotspot: Annotated[str, Form(max_length=12)] = FORM_DEFAULTS[
         "max_visits_per_hotspot"
     ],
+    visits_per_hour: Annotated[str, Form(max_length=12)] = FORM_DEFAULTS["visits_per_hour"],
 ) -> Response:
     check_csrf(request, csrf)
     raw = {
@@ -183,6 +184,7 @@ def create_plan(
         "rollout_start": rollout_start,
         "phase_weeks": phase_weeks,
         "max_visits_per_hotspot": max_visits_per_hotspot,
+        "visits_per_hour": visits_per_hour,
     }
     if errors := form_problems(raw) | _web_errors(raw):
         return _form_page(request, user, session, settings, raw, errors, CHECK_MARKED, 422)
@@ -214,7 +216,9 @@ def compare_page(
         session=session, ids=list(dict.fromkeys(ids or [])), settings=settings
     )
     return templates.TemplateResponse(
-        request, "staff/plans_compare.html", _ctx(request, user, cmp=cmp)
+        request,
+        "staff/plans_compare.html",
+        _ctx(request, user, cmp=cmp, long_date=service.long_date, status_text=service.STATUS_TEXT),
     )
 
 

@@ -25,12 +25,13 @@ from saferstreets.crime.service import counted
 from saferstreets.db import session_scope
 from saferstreets.errors import NotFound, PlanningError
 from saferstreets.exports import safe_cell
+from saferstreets.places.naming import describe_codes
 from saferstreets.planning.compute import common_coverage, compute_plan, find_candidates
 from saferstreets.planning.models import PatrolSlot, Plan, PlanTeam, WardAllocation
 from saferstreets.planning.params import (
     DEFAULT_WEIGHTS,
     PlanParams,
-    setting_text,
+    differing_settings,
     weights_words,
 )
 from saferstreets.planning.plandata import (
@@ -386,18 +387,14 @@ def plan_detail(*, session: Session, plan_id: int) -> dict[str, Any]:
 def _name_places(session: Session, detail: dict[str, Any]) -> None:
     """Names for the bases, hotspots and visits' places (H3 ids or area codes), from the areas
     and the gazetteer ("near Mill Lane, Northgate"): ``base_name``, ``name``, ``place_name``."""
-    from saferstreets.places.naming import describe_cells
-
     teams = detail["teams"]
     codes = {t["base_code"] for t in teams if t["base_code"]}
-    areas = dict(session.execute(sa.select(Area.code, Area.name).where(Area.code.in_(codes))).all())
-    cells = [c for c in codes if c not in areas]
-    cells += [h["cell"] for t in teams for h in t["hotspots"]]
-    cells += [str(v["place"]) for t in teams for v in t["visits"]]
-    named = describe_cells(session=session, cells=cells)
+    codes |= {h["cell"] for t in teams for h in t["hotspots"]}
+    codes |= {str(v["place"]) for t in teams for v in t["visits"]}
+    named = describe_codes(session=session, codes=codes)
     for t in teams:
         code = t["base_code"] or ""
-        t["base_name"] = areas.get(code) or named.get(code, code)
+        t["base_name"] = named.get(code, code)
         for h in t["hotspots"]:
             h["name"] = named.get(h["cell"], h["cell"])
         for v in t["visits"]:
@@ -415,18 +412,15 @@ def compare_plans(*, session: Session, ids: list[int], settings: Settings | None
             "Choose at least two plans to compare", field_errors={"ids": "two or more"}
         )
     details = [plan_detail(session=session, plan_id=i) for i in ids]
-    keys = sorted({k for d in details for k in (d["params"] or {})})
-    differing = {
-        k: [setting_text(k, d["params"].get(k)) for d in details]
-        for k in keys
-        if len({repr(d["params"].get(k)) for d in details}) > 1
-    }
+    stored = [d["params"] or {} for d in details]
+    forced = {c for d in stored for k in ("force_in", "force_out") for c in d.get(k, [])}
+    names = describe_codes(session=session, codes=forced) if forced else {}
+    differing, setting_rows = differing_settings(stored, names)
     bases: dict[str, dict[str, Any]] = {}
     for pos, d in enumerate(details):
         for t in d["teams"]:
-            row = bases.setdefault(
-                t["base_code"],
-                {"name": t["name"].split(": ", 1)[-1], "officers": [None] * len(details)},
+            row = bases.setdefault(  # named as the plan's own page names it
+                t["base_code"], {"name": t["base_name"], "officers": [None] * len(details)}
             )
             row["officers"][pos] = t["officers"]
     ward_officers: dict[str, list[int | None]] = {}
@@ -470,6 +464,7 @@ def compare_plans(*, session: Session, ids: list[int], settings: Settings | None
         "comparable": comparable,
         "common_weights_words": weights_words(DEFAULT_WEIGHTS),
         "differing_params": differing,
+        "setting_rows": setting_rows,
         "bases": dict(sorted(bases.items(), key=lambda kv: kv[1]["name"])),
         "ward_changes": {ward_names[k]: v for k, v in ward_officers.items() if len(set(v)) > 1},
     }

@@ -170,6 +170,7 @@ def _patrol(
         duty_share=params.duty_share,
         visits_per_pair_shift=params.visits_per_pair_shift,
         max_visits_per_hotspot=params.max_visits_per_hotspot,
+        visits_per_hour=params.visits_per_hour,
         seed=params.patrol_seed + 7919 * t,
     ).solve()
     return patrol, spot_w

@@ -12,6 +12,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from saferstreets.crime.offences import OUTCOME_GROUP_WORDS
 from saferstreets.publishing.formatting import pct
 from saferstreets.publishing.sentences import changes, question, share_of
 from saferstreets.publishing.wording import FEARED_LITTLE_CRIME, Change, Test, listing
@@ -173,9 +174,10 @@ def _design(results: Results) -> Action | None:
         )
     if feared:
         where = listing([w["name"] for w in feared])
-        evidence.append(f"{FEARED_LITTLE_CRIME.stated()}")
     else:
         where = f"{label(worst['setting']).lower()} across the county" if worst else ""
+    if wards:  # the category is named below either way, so its definition is printed here
+        evidence.append(FEARED_LITTLE_CRIME.stated())
     return Action(
         "design",
         "Fix lighting, sightlines and layout with the council",
@@ -186,10 +188,10 @@ def _design(results: Results) -> Action | None:
         theme=ranked[0]["code"],
         sure="Strong for the county (large survey, narrow intervals); "
         + (
-            "the wards named meet the definition below."
+            "the wards named meet the definition above."
             if feared
-            else "no ward meets the definition of feared with little recorded crime, so no "
-            "ward is singled out."
+            else "no ward is “feared, little recorded crime” as defined above, so no ward is "
+            "singled out."
         ),
     )
 
@@ -262,15 +264,38 @@ def _offenders(results: Results, area_name: AreaName) -> Action | None:
             f"{area_names.get(a['code'], a['code'])}: {share_of(a['charged'])}, its interval "
             "wholly below the county's rate."
         )
+    if not weak:
+        evidence.append(
+            "No district's rate is below the county's beyond chance (its interval wholly below)."
+        )
+    if common := _commonest_outcome(res):
+        evidence.append(common)
     return Action(
         "offenders",
-        "Focus on offenders where outcomes are weakest",
+        "Focus on offenders where outcomes are weakest"
+        if weak
+        else "Focus on offenders: raise the share of violence and sexual offences charged",
         "Investigations and public protection leads, with the Crown Prosecution Service",
         where=listing([area_names.get(a["code"], a["code"]) for a in weak]) or "the whole force",
         when="ongoing",
         evidence=evidence,
         sure="Moderate: police.uk outcomes lag the crimes by months and some are still open.",
     )
+
+
+def _commonest_outcome(res: Results) -> str:
+    """ "The commonest outcome was unable to prosecute: 55% (95% interval ...)." (not charged)"""
+    overall = res.get("overall") or {}
+    groups = [
+        g
+        for g in res.get("groups") or []
+        if g != "charged" and isinstance(overall.get(g), dict) and overall[g].get("share")
+    ]
+    if not groups:
+        return ""
+    top = max(groups, key=lambda g: overall[g]["share"])
+    words = OUTCOME_GROUP_WORDS.get(top, top.replace("_", " ")).lower()
+    return f"The commonest outcome: {words}, {share_of(overall[top])}."
 
 
 def _rises(rises: list[Change]) -> Action:

@@ -17,6 +17,7 @@ from saferstreets.analysis.groups import fmt_p
 from saferstreets.areas.models import Area
 from saferstreets.assessment.models import AnalysisRun
 from saferstreets.assessment.service import hotspot_cells, latest_results
+from saferstreets.crime.offences import OUTCOME_GROUP_WORDS
 from saferstreets.publishing import charts
 from saferstreets.publishing.formatting import interval, p_cell, pct, points, zfmt
 from saferstreets.publishing.sentences import finding_for, question
@@ -68,9 +69,8 @@ class Section:
     finding: Finding | None = None  # the sentence's size, interval and test (wording rules)
 
 
-def _ranked_chart(
-    ranked: list[dict[str, Any]], title: str, xlabel: str = "% of respondents", top: int = 12
-) -> str:
+def _ranked_chart(ranked: list[dict[str, Any]], title: str, xlabel: str, top: int = 12) -> str:
+    """Shares with their intervals, largest first; ``xlabel`` names the denominator."""
     rows = [r for r in ranked if r.get("share") is not None and not r.get("suppressed")][:top]
     if not rows:
         return ""
@@ -91,7 +91,11 @@ def _concerns(run: AnalysisRun, ctx: Context) -> Section:
     section = Section("concerns", "Main concerns", run.summary or "")
     if res.get("ranked"):
         section.figures.append(
-            _ranked_chart(res["ranked"], "Share of respondents naming each concern (95% interval)")
+            _ranked_chart(
+                res["ranked"],
+                "Share of respondents naming each concern (95% interval)",
+                f"% of the {res.get('n_answered', 0):,} respondents who answered",
+            )
         )
     by_age = (res.get("by") or {}).get("age_band") or {}
     top_code = res["ranked"][0]["code"] if res.get("ranked") else None
@@ -148,6 +152,7 @@ def _feel_safe(run: AnalysisRun, ctx: Context) -> Section:
             [q["unsafe"]["lower"] for q in ordered],
             [q["unsafe"]["upper"] for q in ordered],
             title="Feel very or fairly unsafe (95% interval)",
+            xlabel="% of those who answered each question (numbers in the table below)",
             highlight=None,
         )
         section.figures.append(
@@ -465,7 +470,7 @@ def _outcomes(run: AnalysisRun, ctx: Context) -> Section:
                 "Latest outcome, all districts",
                 ["Outcome", "Share (95% interval)", "Crimes"],
                 [
-                    [g.replace("_", " "), interval(overall[g]), overall[g].get("count")]
+                    [OUTCOME_GROUP_WORDS.get(g, g), interval(overall[g]), overall[g].get("count")]
                     for g in groups
                     if isinstance(overall.get(g), dict)
                 ],

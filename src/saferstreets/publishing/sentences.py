@@ -170,9 +170,10 @@ def when_crime(res: Result) -> Finding | None:
     low = min(range(len(counts)), key=lambda i: counts[i])
     total = sum(counts)
     return count_finding(
-        f"{total:,} women's-safety crimes were recorded over {len(months)} months, from "
-        f"{counts[low]:,} in {month_name(months[low])} to {counts[peak]:,} in "
-        f"{month_name(months[peak])}. These are every recorded crime, not a sample; police.uk "
+        f"{total:,} women's-safety crimes were recorded over {len(months)} months, between "
+        f"{counts[low]:,} (in {month_name(months[low])}, the fewest) and {counts[peak]:,} (in "
+        f"{month_name(months[peak])}, the most) a month. These are every recorded crime, not a "
+        "sample; police.uk "
         "gives the month only, so there is no hour of day for crime.",
         f"{total:,} crimes",
         "none: a count of every recorded crime",

@@ -66,3 +66,49 @@ def test_serve_has_a_no_worker_switch() -> None:
 
     result = CliRunner().invoke(app, ["serve", "--help"], env={"COLUMNS": "200"})
     assert "--no-worker" in result.output
+
+
+SERVER_STAND_IN = """
+import sys, time
+from saferstreets.jobs.supervise import WorkerSupervisor
+supervisor = WorkerSupervisor(sys.argv[1:]).start()
+while supervisor.process is None:
+    time.sleep(0.05)
+print(supervisor.process.pid, flush=True)
+time.sleep(600)
+"""
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    status = f"/proc/{pid}/status"
+    if os.path.exists(status):  # a zombie has exited; it waits only to be reaped
+        with open(status) as handle:
+            return "zombie" not in handle.read()
+    return True
+
+
+def test_a_worker_whose_server_was_killed_stops(engine, worker_env) -> None:  # type: ignore[no-untyped-def]
+    import subprocess
+
+    server = subprocess.Popen(
+        [sys.executable, "-c", SERVER_STAND_IN, *PRELOADED],
+        stdout=subprocess.PIPE,
+        env={**os.environ},
+    )
+    try:
+        assert server.stdout is not None
+        worker_pid = int(server.stdout.readline())
+        _run_one(engine, worker_env)  # the worker is up and running jobs
+        server.send_signal(signal.SIGKILL)  # no chance to stop its worker
+        server.wait(timeout=10)
+        deadline = time.monotonic() + 30
+        while _alive(worker_pid):
+            assert time.monotonic() < deadline, "the orphaned worker kept running"
+            time.sleep(0.2)
+    finally:
+        if server.poll() is None:
+            server.kill()

@@ -128,8 +128,12 @@ def sweep_and_send(*, settings: Settings) -> list[int]:
 def run_worker(*, settings: Settings, threads: int | None = None, periodic: bool = True) -> None:
     """Run huey's consumer until SIGINT (finish running jobs) or SIGTERM (stop at once).
 
-    It sweeps once at start, so jobs left by a worker that died are run again.
+    It sweeps once at start, so jobs left by a worker that died are run again. Started by
+    ``serve``'s supervisor, it stops when that server has gone.
     """
+    from saferstreets.jobs.supervise import follow_parent
+
+    follow_parent()
     service.load_kinds()
     huey = get_queue(settings)
     found = sweep_and_send(settings=settings)

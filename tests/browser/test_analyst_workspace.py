@@ -21,7 +21,11 @@ def _street_zip(path: Any) -> Any:
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
         zf.writestr(
             "2021-02/2021-02-hertfordshire-street.csv",
-            csv_text(STREET_COLUMNS, [street_row(n, month="2021-02") for n in range(900, 905)]),
+            csv_text(
+                STREET_COLUMNS,
+                [street_row(n, month="2021-02") for n in range(900, 905)]
+                + [street_row(905, month="not a month")],  # broken: quarantined with its reason
+            ),
         )
     return path
 
@@ -100,4 +104,13 @@ def test_the_analyst_filters_exports_corrects_and_imports(  # type: ignore[no-un
     assert_accessible(page, f"an import's job page ({size})")
     screenshot(page, f"analyst-import-job-{size}")
     # The worker finishes the import (and lets go of the store's write lock before the next test)
+    job_url = page.url.split("?")[0]
     assert _fixtures.wait_for_job(page) == "done"
+    # ... then the summary, with the quarantined row and why
+    job = page.request.get(f"{job_url}.json").json()
+    page.goto(job["result_url"])
+    assert "Quarantined from 2021-02-hertfordshire-street.csv" in page.inner_text("main")
+    assert "Month" in page.inner_text("main")
+    assert_accessible(page, f"an import's summary ({size})")
+    assert_fits_screen(page, f"an import's summary at {size} size")
+    screenshot(page, f"analyst-import-done-{size}")

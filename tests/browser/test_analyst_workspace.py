@@ -95,7 +95,8 @@ def test_the_analyst_filters_exports_corrects_and_imports(  # type: ignore[no-un
     assert_accessible(page, f"/staff/imports ({size})")
     assert_fits_screen(page, f"/staff/imports at {size} size")
     screenshot(page, f"analyst-imports-{size}")
-    page.set_input_files("#files-crime", str(_street_zip(tmp_path / "herts-2021-02.zip", 900 + 10 * list(SIZES).index(size))))
+    upload = _street_zip(tmp_path / "herts-2021-02.zip", 900 + 10 * list(SIZES).index(size))
+    page.set_input_files("#files-crime", str(upload))
     with page.expect_navigation():
         page.locator("form", has=page.locator("#files-crime")).get_by_role(
             "button", name="Upload and import"

@@ -33,6 +33,7 @@ from saferstreets.assessment.filters import (
 )
 from saferstreets.config import Settings
 from saferstreets.crime.models import Crime
+from saferstreets.crime.service import counted
 from saferstreets.errors import ValidationFailed
 from saferstreets.reports.models import Report
 from saferstreets.surveys.models import SurveyResponse, SurveyWave
@@ -229,9 +230,14 @@ def crime_key(flt: WorkspaceFilter) -> str:
 
 
 def crime_counts(*, session: Session, flt: WorkspaceFilter, settings: Settings) -> CrimeCounts:
-    """Recorded crime of the women's-safety types, by month and by ward, counted in SQL."""
+    """Recorded crime of the women's-safety types, by month and by ward, counted in SQL as the
+    assessment counts it (``crime_counting``: every published row, or one per Crime ID)."""
     c = Crime
-    where = [*crime_conditions(flt), c.crime_type.in_(list(settings.womens_safety_crime_types))]
+    where = [
+        *crime_conditions(flt),
+        c.crime_type.in_(list(settings.womens_safety_crime_types)),
+        counted(settings.crime_counting),
+    ]
     months = {
         m: int(n)
         for m, n in session.execute(

@@ -277,10 +277,9 @@ def delete_plan(*, session: Session, plan_id: int) -> None:
     session.delete(plan)
 
 
-def list_plans(*, session: Session, limit: int | None = None) -> list[Plan]:
-    """Every stored plan (or the newest ``limit``), newest first."""
-    query = sa.select(Plan).order_by(Plan.created_at.desc(), Plan.id.desc()).limit(limit)
-    return list(session.scalars(query))
+def list_plans(*, session: Session) -> list[Plan]:
+    """Every stored plan, newest first."""
+    return list(session.scalars(sa.select(Plan).order_by(Plan.created_at.desc(), Plan.id.desc())))
 
 
 def get_plan(*, session: Session, plan_id: int) -> Plan:

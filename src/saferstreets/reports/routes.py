@@ -467,7 +467,7 @@ def _supervisors_plans(session: Any, user: Any) -> list[Any] | None:
         return None
     from saferstreets.planning.service import list_plans
 
-    return list_plans(session=session, limit=LANDING_PLANS)
+    return list_plans(session=session)[:LANDING_PLANS]  # a force keeps tens of plans
 
 
 def _queue_response(

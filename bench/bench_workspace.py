@@ -4,8 +4,12 @@ with 1,000,000 reports, beside what an analyst would otherwise do.
 Stores: the demo county (``bench/assess_data.py``: boundaries, police.uk crime, two survey
 waves, 2,000 public reports through the form path), then the same county with 1,000,000 reports
 (20,000 in ``--quick``) drawn from the demo generator, bulk loaded and placed; zero-shot themes
-for every text (``bench_assess.fill_themes``) and one ``run_assessment``. SQLite always;
-PostgreSQL when the local server answers.
+for every text (``bench_assess.fill_themes``) and one ``run_assessment`` on the demo county
+(the large store keeps that run: the page reads its drawing, the workspace counts are live).
+SQLite always; PostgreSQL when the local server answers
+(``SAFERSTREETS_BENCH_WORKSPACE_BACKENDS=sqlite`` or ``postgresql`` for one). The large SQLite
+store is built once and kept under ``var/bench`` by seed, size and migration hash
+(:func:`cached_store_path`); a later run copies it. Every row carries the load average.
 
 Ours: the page served through the app (FastAPI ``TestClient``, signed in as an analyst), for five
 filters, **cold** (``assessment.cache`` emptied first, as in a worker that has served nothing: every

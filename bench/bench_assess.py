@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import shutil
 import tempfile
 import time
@@ -36,7 +37,9 @@ from saferstreets.config import Settings
 from saferstreets.db import get_engine, session_scope
 
 PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
-PG_DB = "saferstreets_bench_assess"
+# One database per run: engineers share the server, and a fixed name let one run's
+# DROP DATABASE ... WITH (FORCE) end another's connections mid-load.
+PG_DB = f"saferstreets_bench_assess_{os.getpid()}"
 THEME_SAMPLE = 20_000
 
 

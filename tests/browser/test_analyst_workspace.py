@@ -17,11 +17,16 @@ from tests.crime.policeuk_files import STREET_COLUMNS, csv_text, street_row
 seeded = _fixtures.seeded  # the seeded store, as a fixture of this module
 
 
-def _street_zip(path: Any) -> Any:
+def _street_zip(path: Any, first: int) -> Any:
+    """Five street rows and a broken one (Crime IDs from ``first``: each screen's are new)."""
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
         zf.writestr(
             "2021-02/2021-02-hertfordshire-street.csv",
-            csv_text(STREET_COLUMNS, [street_row(n, month="2021-02") for n in range(900, 905)]),
+            csv_text(
+                STREET_COLUMNS,
+                [street_row(n, month="2021-02") for n in range(first, first + 5)]
+                + [street_row(first + 5, month="not a month")],  # quarantined with its reason
+            ),
         )
     return path
 
@@ -90,7 +95,8 @@ def test_the_analyst_filters_exports_corrects_and_imports(  # type: ignore[no-un
     assert_accessible(page, f"/staff/imports ({size})")
     assert_fits_screen(page, f"/staff/imports at {size} size")
     screenshot(page, f"analyst-imports-{size}")
-    page.set_input_files("#files-crime", str(_street_zip(tmp_path / "herts-2021-02.zip")))
+    upload = _street_zip(tmp_path / "herts-2021-02.zip", 900 + 10 * list(SIZES).index(size))
+    page.set_input_files("#files-crime", str(upload))
     with page.expect_navigation():
         page.locator("form", has=page.locator("#files-crime")).get_by_role(
             "button", name="Upload and import"
@@ -100,4 +106,13 @@ def test_the_analyst_filters_exports_corrects_and_imports(  # type: ignore[no-un
     assert_accessible(page, f"an import's job page ({size})")
     screenshot(page, f"analyst-import-job-{size}")
     # The worker finishes the import (and lets go of the store's write lock before the next test)
+    job_url = page.url.split("?")[0]
     assert _fixtures.wait_for_job(page) == "done"
+    # ... then the summary, with the quarantined row and why
+    job = page.request.get(f"{job_url}.json").json()
+    page.goto(job["result_url"])
+    assert "Quarantined from 2021-02-hertfordshire-street.csv" in page.inner_text("main")
+    assert "Month" in page.inner_text("main")
+    assert_accessible(page, f"an import's summary ({size})")
+    assert_fits_screen(page, f"an import's summary at {size} size")
+    screenshot(page, f"analyst-import-done-{size}")

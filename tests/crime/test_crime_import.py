@@ -22,6 +22,7 @@ from tests.crime.policeuk_files import (
     write_street,
 )
 
+from saferstreets.config import Settings
 from saferstreets.crime import service
 from saferstreets.crime.models import Crime, Outcome, StopSearch
 from saferstreets.crime.service import (
@@ -706,3 +707,26 @@ def test_the_assessment_counts_rows_or_distinct_ids_as_set(
     assert len(every) == 5  # as police.uk counts them
     assert len(distinct) == 4  # crime 1 once, crime 2, and both rows without an ID
     assert sorted(c.crime_id or "" for c in distinct) == sorted(["", "", crime_id(1), crime_id(2)])
+
+
+def test_the_workspace_counts_crime_as_the_assessment_does(
+    engine: sa.Engine, settings: Settings, tmp_path: Path
+) -> None:
+    """The analyst's workspace follows ``crime_counting`` too (rows, or one per Crime ID)."""
+    from saferstreets.assessment.filters import WorkspaceFilter
+    from saferstreets.assessment.service import load
+    from saferstreets.assessment.workspace import crime_counts
+
+    rows = [street_row(1), street_row(1), street_row(2), street_row(3), street_row(None)]
+    only(import_crime(engine=engine, paths=[write_street(tmp_path / "s.csv", rows)]))
+    wanted = set(settings.womens_safety_crime_types)
+    totals = []
+    for how in ("rows", "distinct_ids"):
+        chosen = settings.model_copy(update={"crime_counting": how})
+        with session_scope(engine) as session:
+            loaded = load(session=session, crime_counting=how).crimes
+            counts = crime_counts(session=session, flt=WorkspaceFilter(), settings=chosen)
+        expected = sum(1 for c in loaded if c.crime_type in wanted)
+        assert sum(counts.months.values()) == expected, how
+        totals.append(expected)
+    assert totals == [5, 4]  # every row; then crime 1 once, 2, 3 and the row without an ID

@@ -97,3 +97,48 @@ def test_a_stored_quote_is_shown_only_while_its_record_stands(client, engine, se
     assert not ids & {q["id"] for q in still}
     assert all(q["id"] not in ids for q in still)
     assert any(s["quotes"] for s in kept)  # the drawing keeps them; the page does not show them
+
+
+def test_every_stored_table_downloads_as_csv_and_xlsx(client, engine, settings) -> None:  # type: ignore[no-untyped-def]
+    import csv
+    import io
+    import re
+
+    from openpyxl import load_workbook
+
+    from saferstreets.accounts.models import AuditEvent
+
+    _store(engine, settings)
+    with session_scope(engine) as session:
+        store_rendering(session=session)
+        sections, _quoted, _latest = stored_findings(session=session)
+    _login(client, "an")
+    page = client.get("/staff/assessment").text
+    links = re.findall(r'href="(/staff/assessment/findings/([a-z_]+)/(\d+)\.csv)"', page)
+    expected = [(s.key, n) for s in sections for n in range(1, len(s.tables) + 1)]
+    assert [(key, int(n)) for _, key, n in links] == expected and expected
+    for section in sections:
+        for number, table in enumerate(section.tables, start=1):
+            path = f"/staff/assessment/findings/{section.key}/{number}"
+            got = client.get(f"{path}.csv")
+            assert got.status_code == 200, path
+            rows = list(csv.reader(io.StringIO(got.text.lstrip("\ufeff"))))
+            assert rows[0] == table.headers
+            # the page's "1,234" is the number 1234 in the file; every other cell as shown
+            shown = [[str(v).replace(",", "") if re.fullmatch(r"[\d,]+", str(v)) else str(v)
+                      for v in row] for row in table.rows]  # fmt: skip
+            assert rows[1:] == shown, path
+            book = load_workbook(io.BytesIO(client.get(f"{path}.xlsx").content), read_only=True)
+            cells = [[c for c in r] for r in book.active.iter_rows(values_only=True)]
+            assert [str(c) for c in cells[0]] == table.headers
+            assert [[("" if c is None else str(c)) for c in r] for r in cells[1:]] == shown
+    first = expected[0][0]
+    assert client.get(f"/staff/assessment/findings/{first}/99.csv").status_code == 404
+    assert client.get("/staff/assessment/findings/no_such/1.xlsx").status_code == 404
+    with session_scope(engine) as session:
+        exports = session.scalars(
+            sa.select(AuditEvent).where(
+                AuditEvent.action == "export", AuditEvent.object_kind == "assessment"
+            )
+        ).all()
+        assert {(e.detail["finding"], e.detail["table"]) for e in exports} == set(expected)

@@ -22,6 +22,7 @@ from saferstreets.accounts.models import AuditEvent, PasswordReset, User, WebSes
 from saferstreets.accounts.service import audit, create_user
 from saferstreets.config import Settings
 from saferstreets.db import session_scope
+from saferstreets.planning.models import Plan
 from saferstreets.web.app import create_app
 
 PASSWORD = "correct horse battery"
@@ -50,6 +51,8 @@ def world(engine: sa.Engine) -> dict[str, int]:
             ("ann", "admin", {}),
             ("bob", "analyst", {}),
             ("cat", "ward_officer", {"wards": ["WX1"]}),
+            ("sue", "supervisor", {}),
+            ("pat", "partner", {"partner": "council_lighting"}),
         ]:
             user = create_user(
                 session=session, username=name, password=PASSWORD, role=role, **extra
@@ -106,14 +109,28 @@ def _events(engine: sa.Engine, **where: Any) -> list[AuditEvent]:
     return events
 
 
-def test_each_role_lands_on_its_work(make_client: Any, world: dict[str, int]) -> None:
+def test_each_role_lands_on_its_work(
+    make_client: Any, world: dict[str, int], engine: sa.Engine
+) -> None:
+    with session_scope(engine) as session:
+        for n in range(5):  # five plans: the supervisor's landing lists the newest three
+            session.add(Plan(name=f"Plan {n}", params={}, coverage=0.1 * n, status="solved"))
     for name, home in [
         ("ann", "/staff/users"),
         ("bob", "/staff/assessment"),
         ("cat", "/staff/issues"),
+        ("sue", "/staff/safeguarding"),
+        ("pat", "/staff/referrals"),
     ]:
         client = make_client(name)
         assert client.get("/staff", follow_redirects=False).headers["location"] == home
+        assert client.get(home).status_code == 200
+    supervisor = make_client("sue").get("/staff/safeguarding").text
+    listed = re.findall(r'<a href="/staff/plans/\d+">(Plan \d)</a>', supervisor)
+    assert listed == ["Plan 4", "Plan 3", "Plan 2"]  # newest first
+    assert "40.0% of weighted demand covered" in supervisor
+    analyst = make_client("bob").get("/staff/safeguarding").text
+    assert "Deployment plans" not in analyst  # the plans box is the supervisor's landing
     admin = make_client("ann")
     assert admin.get("/staff/overview").status_code == 200  # the store's figures stay reachable
     page = admin.get("/staff/users").text

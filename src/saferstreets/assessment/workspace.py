@@ -33,6 +33,7 @@ from saferstreets.assessment.filters import (
 )
 from saferstreets.config import Settings
 from saferstreets.crime.models import Crime
+from saferstreets.crime.service import counted
 from saferstreets.errors import ValidationFailed
 from saferstreets.reports.models import Report
 from saferstreets.surveys.models import SurveyResponse, SurveyWave
@@ -229,9 +230,14 @@ def crime_key(flt: WorkspaceFilter) -> str:
 
 
 def crime_counts(*, session: Session, flt: WorkspaceFilter, settings: Settings) -> CrimeCounts:
-    """Recorded crime of the women's-safety types, by month and by ward, counted in SQL."""
+    """Recorded crime of the women's-safety types, by month and by ward, counted in SQL as the
+    assessment counts it (``crime_counting``: every published row, or one per Crime ID)."""
     c = Crime
-    where = [*crime_conditions(flt), c.crime_type.in_(list(settings.womens_safety_crime_types))]
+    where = [
+        *crime_conditions(flt),
+        c.crime_type.in_(list(settings.womens_safety_crime_types)),
+        counted(settings.crime_counting),
+    ]
     months = {
         m: int(n)
         for m, n in session.execute(
@@ -264,18 +270,25 @@ def _crime(ws: Workspace, crime: CrimeCounts) -> None:
     ws.months = sorted(months.values(), key=lambda m: m["month"])
 
 
-def _wards(session: Session, ws: Workspace, flt: WorkspaceFilter, crime: CrimeCounts) -> None:
+def _wards(
+    session: Session,
+    ws: Workspace,
+    flt: WorkspaceFilter,
+    crime: CrimeCounts,
+    reports: Counter[str],
+) -> None:
+    """Reports (counted by :func:`_places`), respondents and crimes by ward."""
     counts: dict[str, dict[str, int]] = {w: {"crimes": n} for w, n in crime.wards.items()}
-    queries = []
-    if flt.wants_reports:
-        queries.append(("reports", Report.ward_code, report_where(flt)))
+    for ward, n in reports.items():
+        counts.setdefault(ward, {})["reports"] = n
     if flt.wants_survey:
-        queries.append(("respondents", SurveyResponse.ward_code, response_where(flt)))
-    for what, column, where in queries:
+        column = SurveyResponse.ward_code
         for code, n in session.execute(
-            sa.select(column, sa.func.count()).where(*where, column.is_not(None)).group_by(column)
+            sa.select(column, sa.func.count())
+            .where(*response_where(flt), column.is_not(None))
+            .group_by(column)
         ):
-            counts.setdefault(str(code), {})[what] = int(n)
+            counts.setdefault(str(code), {})["respondents"] = int(n)
     names = dict(
         session.execute(sa.select(Area.code, Area.name).where(Area.code.in_(counts))).all()
     )
@@ -294,18 +307,28 @@ def _wards(session: Session, ws: Workspace, flt: WorkspaceFilter, crime: CrimeCo
     )
 
 
-def _cells(session: Session, ws: Workspace, where: list[Any]) -> None:
+def _places(session: Session, ws: Workspace, where: list[Any]) -> Counter[str]:
+    """Reports by H3 cell (with their Gi*, see :func:`_cells`) and by ward, from one
+    ``GROUP BY`` ward and cell (one read of ``ix_report_workspace``); the ward counts."""
+    r = Report
+    by_ward: Counter[str] = Counter()
+    by_cell: Counter[str] = Counter()
+    for ward, stored, n in session.execute(
+        sa.select(r.ward_code, r.h3_cell, sa.func.count())
+        .where(*where)
+        .group_by(r.ward_code, r.h3_cell)
+    ):
+        if ward is not None:
+            by_ward[str(ward)] += int(n)
+        cell = cell_at(None, None, str(stored), ws.resolution) if stored else None
+        if cell:  # a finer stored cell's parent
+            by_cell[cell] += int(n)
+    _cells(ws, by_cell)
+    return by_ward
+
+
+def _cells(ws: Workspace, counts: Counter[str]) -> None:
     """Reports by H3 cell, and the analytic Gi* of those counts (FDR-corrected classes)."""
-    rows = session.execute(
-        sa.select(Report.h3_cell, sa.func.count())
-        .where(*where, Report.h3_cell.is_not(None))
-        .group_by(Report.h3_cell)
-    ).all()
-    counts: Counter[str] = Counter()
-    for stored, n in rows:
-        cell = cell_at(None, None, str(stored), ws.resolution)  # a finer stored cell's parent
-        if cell:
-            counts[cell] += int(n)
     ws.cells = [{"cell": c, "reports": n} for c, n in sorted(counts.items(), key=lambda kv: -kv[1])]
     if len(counts) < 2:
         return
@@ -361,14 +384,15 @@ def compute_workspace(
     as :func:`crime_counts` gives it for the same dates and area, if already known."""
     ws = Workspace(flt=flt, k=settings.public_min_count, resolution=settings.h3_resolution)
     crime = crime or crime_counts(session=session, flt=flt, settings=settings)
+    by_ward: Counter[str] = Counter()
     if flt.wants_reports:
         where = report_where(flt)
         _reports(session, ws, where)
-        _cells(session, ws, where)
+        by_ward = _places(session, ws, where)
     if flt.wants_survey:
         _survey(session, ws, response_where(flt))
     _texts(session, ws, flt)
     _crime(ws, crime)
-    _wards(session, ws, flt, crime)
+    _wards(session, ws, flt, crime, by_ward)
     _issues(session, ws, flt)
     return ws

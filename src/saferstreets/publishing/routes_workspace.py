@@ -1,5 +1,6 @@
 """The analyst's workspace: the assessment page with its filter, and its downloads (every table
-as CSV and XLSX, every map layer as GeoJSON, every chart as SVG), all following the filter."""
+as CSV and XLSX, every map layer as GeoJSON, every chart as SVG), all following the filter; and
+each table of the stored findings as CSV and XLSX."""
 
 from __future__ import annotations
 
@@ -69,6 +70,7 @@ def assessment_page(
         "charts": views.chart_alts(view.ws),
         "query": flt.query(),
         "hotspot_labels": HOTSPOT_LABELS,
+        "finding_downloads": True,  # report/_sections.html: each stored table's CSV and XLSX
     }
     status = 422 if errors else 200
     return templates.TemplateResponse(request, "staff/assessment.html", context, status_code=status)
@@ -106,6 +108,44 @@ def table_xlsx(
     name: str, request: Request, session: SessionDep, settings: SettingsDep, user: Reader
 ) -> Response:
     return _table(request, session, settings, user, name, "xlsx")
+
+
+def _plain(value: Any) -> Any:
+    """A count the page wrote with thousands separators ("1,234") as the number again."""
+    if isinstance(value, str) and value.replace(",", "").isdigit() and "," in value:
+        return int(value.replace(",", ""))
+    return value
+
+
+def _finding_table(session: Session, user: Any, key: str, number: int, fmt: str) -> Response:
+    """Table ``number`` (from 1) of the stored finding ``key``, as the page shows it."""
+    sections, _quoted, _latest = stored_findings(session=session)
+    section = next((s for s in sections if s.key == key), None)
+    if section is None or not 1 <= number <= len(section.tables):
+        raise NotFound(f"The stored findings have no table {number} of {key!r}")
+    table = section.tables[number - 1]
+    audit(
+        session=session,
+        user=user,
+        action="export",
+        object_kind="assessment",
+        detail={"finding": key, "table": number, "format": fmt},
+    )
+    rows = [[_plain(v) for v in row] for row in table.rows]
+    filename = f"saferstreets-finding-{key}-{number}.{fmt}"
+    if fmt == "xlsx":
+        return xlsx_response(filename, table.headers, rows, sheet=key[:31])
+    return csv_response(filename, table.headers, rows)
+
+
+@router.get("/assessment/findings/{key}/{number}.csv", include_in_schema=False)
+def finding_csv(key: str, number: int, session: SessionDep, user: Reader) -> Response:
+    return _finding_table(session, user, key, number, "csv")
+
+
+@router.get("/assessment/findings/{key}/{number}.xlsx", include_in_schema=False)
+def finding_xlsx(key: str, number: int, session: SessionDep, user: Reader) -> Response:
+    return _finding_table(session, user, key, number, "xlsx")
 
 
 @router.get("/assessment/layers/{name}.geojson", include_in_schema=False)

@@ -326,12 +326,13 @@ def workspace_view(*, session: Session, flt: WorkspaceFilter, settings: Settings
         return crime_counts(session=session, flt=flt, settings=settings)
 
     def compute() -> View:
-        known = remember(("crime", stamp, crime_key(flt)), crime)
+        known = remember(("crime", stamp, crime_key(flt), settings.crime_counting), crime)
         ws = compute_workspace(session=session, flt=flt, settings=settings, crime=known)
         names = describe_cells(session=session, cells=[h["cell"] for h in ws.hotspots[:50]])
         return View(ws, names, stamp)
 
-    return remember(("workspace", stamp, flt.key(), settings.public_min_count), compute)
+    key = ("workspace", stamp, flt.key(), settings.public_min_count, settings.crime_counting)
+    return remember(key, compute)
 
 
 def chart_for(view: View, key: str) -> str | None:

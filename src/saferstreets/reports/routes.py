@@ -47,6 +47,7 @@ FORM_FIELDS = (
     "happens_regularly", "other_reason", "free_text", "age_band", "for_self",
 )  # fmt: skip
 SafeguardingRole = Annotated[Any, Depends(require_role("supervisor", "analyst"))]  # admin passes
+LANDING_PLANS = 3  # plans listed on a supervisor's landing
 ReviewerRole = Annotated[Any, Depends(require_role(*safeguarding.REVIEWER_ROLES))]
 
 
@@ -460,6 +461,15 @@ def safeguarding_page(
     return _queue_response(request, session, user, filters, page, errors, focus=report or None)
 
 
+def _supervisors_plans(session: Any, user: Any) -> list[Any] | None:
+    """The newest deployment plans, for a supervisor (her landing is this queue and her plans)."""
+    if user.role != "supervisor":
+        return None
+    from saferstreets.planning.service import list_plans
+
+    return list_plans(session=session)[:LANDING_PLANS]  # a force keeps tens of plans
+
+
 def _queue_response(
     request: Request,
     session: Any,
@@ -502,6 +512,7 @@ def _queue_response(
             "reviewers": safeguarding.reviewer_names(session=session, page=shown),
             "areas": safeguarding.queue_areas(session=session),
             "alerts": alert_trouble(session=session),  # failed alerts: staff/_alert_banner.html
+            "plans": _supervisors_plans(session, user),
             "time_bands": dict(TIME_BANDS),
             "age_bands": dict(AGE_BANDS),
             "label": label,

@@ -20,6 +20,11 @@ class ThemeAssignment(Base):
             "owner_kind", "owner_id", "theme", "source", name="uq_theme_assignment_owner"
         ),
         sa.Index("ix_theme_assignment_theme", "theme"),
+        # Everything ``themes.inforce`` reads of a text's assignments, so the workspace's
+        # theme counts read this index and not the rows (bench/results/workspace.md).
+        sa.Index(
+            "ix_theme_assignment_in_force", "owner_kind", "owner_id", "theme", "source", "present"
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-02 08:11:59.556173
+Create Date: 2026-12-02 12:25:36.040187
 """
 
 from __future__ import annotations
@@ -283,6 +283,8 @@ def upgrade() -> None:
         batch_op.create_index('ix_report_h3_cell', ['h3_cell'], unique=False)
         batch_op.create_index('ix_report_status', ['status'], unique=False)
         batch_op.create_index('ix_report_ward_code', ['ward_code'], unique=False)
+        batch_op.create_index('ix_report_workspace', ['ward_code', 'h3_cell', 'occurred_on', 'occurred_hour', 'age_band', 'district_code', 'reasons'], unique=False)
+        batch_op.create_index('ix_report_workspace_text', ['ward_code', 'h3_cell', 'occurred_on', 'occurred_hour', 'age_band', 'district_code', 'reasons'], unique=False, sqlite_where=sa.text("free_text IS NOT NULL AND free_text != ''"), postgresql_where=sa.text("free_text IS NOT NULL AND free_text != ''"))
 
     op.create_table('signin_failure',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -363,6 +365,7 @@ def upgrade() -> None:
     sa.UniqueConstraint('owner_kind', 'owner_id', 'theme', 'source', name='uq_theme_assignment_owner')
     )
     with op.batch_alter_table('theme_assignment', schema=None) as batch_op:
+        batch_op.create_index('ix_theme_assignment_in_force', ['owner_kind', 'owner_id', 'theme', 'source', 'present'], unique=False)
         batch_op.create_index('ix_theme_assignment_theme', ['theme'], unique=False)
 
     op.create_table('theme_scored',
@@ -837,6 +840,7 @@ def downgrade() -> None:
     op.drop_table('theme_scored')
     with op.batch_alter_table('theme_assignment', schema=None) as batch_op:
         batch_op.drop_index('ix_theme_assignment_theme')
+        batch_op.drop_index('ix_theme_assignment_in_force')
 
     op.drop_table('theme_assignment')
     op.drop_table('survey_wave')
@@ -856,6 +860,8 @@ def downgrade() -> None:
 
     op.drop_table('signin_failure')
     with op.batch_alter_table('report', schema=None) as batch_op:
+        batch_op.drop_index('ix_report_workspace_text', sqlite_where=sa.text("free_text IS NOT NULL AND free_text != ''"), postgresql_where=sa.text("free_text IS NOT NULL AND free_text != ''"))
+        batch_op.drop_index('ix_report_workspace')
         batch_op.drop_index('ix_report_ward_code')
         batch_op.drop_index('ix_report_status')
         batch_op.drop_index('ix_report_h3_cell')

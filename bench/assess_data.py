@@ -49,6 +49,7 @@ REPORT_COLUMNS = (
     "for_self",
     "status",
     "urgent",
+    "text_removed",
     "latitude",
     "longitude",
 )
@@ -163,6 +164,7 @@ def many_reports(base: list[dict[str, Any]], n: int, *, seed: int) -> dict[str, 
         cols["for_self"].append(r["for_self"])
         cols["status"].append("new")
         cols["urgent"].append(False)
+        cols["text_removed"].append(False)
     return cols
 
 

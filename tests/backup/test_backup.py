@@ -134,8 +134,8 @@ def test_the_demo_store_round_trips_sqlite_postgres_sqlite(
         new_id = conn.execute(
             sa.text(
                 "INSERT INTO report (public_id, source, received_hour, reasons,"
-                " happens_regularly, status, urgent)"
-                " VALUES ('x', 'web', now(), '[]', false, 'new', false) RETURNING id"
+                " happens_regularly, status, urgent, text_removed)"
+                " VALUES ('x', 'web', now(), '[]', false, 'new', false, false) RETURNING id"
             )
         ).scalar()
     assert new_id == max(r["id"] for r in source["report"]) + 1

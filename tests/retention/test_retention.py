@@ -19,7 +19,9 @@ from tests.reports.county import INSIDE, import_tiny_county
 from typer.testing import CliRunner
 
 from saferstreets.accounts.models import AuditEvent
-from saferstreets.assessment.service import report_events, report_tallies
+from saferstreets.assessment.filters import parse_filter
+from saferstreets.assessment.service import load, report_events, report_tallies
+from saferstreets.assessment.workspace import compute_workspace, resolve_filter
 from saferstreets.config import Settings
 from saferstreets.db import session_factory, session_scope
 from saferstreets.publishing.batch import Geography, current_units, publish
@@ -102,7 +104,13 @@ def _counts(engine: sa.Engine, settings: Settings) -> dict[str, Any]:
                 ThemeAssignment.owner_kind, ThemeAssignment.owner_id, ThemeAssignment.theme
             ).order_by(ThemeAssignment.owner_kind, ThemeAssignment.owner_id, ThemeAssignment.theme)
         ).all()
+        flt = resolve_filter(session=session, flt=parse_filter({}))
+        ws = compute_workspace(session=session, flt=flt, settings=settings)
+        store = load(session=session)
         return {
+            # the analyst's page and the assessment count the same texts and themes
+            "workspace": (ws.n_texts, ws.themes),
+            "assessment texts": {kind: len(ids) for kind, ids in store.texts.items()},
             "units": {key: unit.as_json() for key, unit in units.items()},
             "cells": sorted(events.cells[i] for i in events.cell_of.tolist()),
             "tallies": (tallies.n, sorted(map(str, tallies.reasons)), tallies.wards),

@@ -51,6 +51,7 @@ from saferstreets.errors import AppError
 from saferstreets.progress import silent
 from saferstreets.reports.models import Report
 from saferstreets.surveys.models import SurveyResponse, SurveyWave
+from saferstreets.themes.inforce import had_text
 from saferstreets.themes.models import ThemeAssignment
 
 __all__ = [
@@ -122,17 +123,9 @@ def load(*, session: Session, crime_counting: str = "rows") -> StoreData:
         sa.select(Area.code, Area.name, Area.kind, Area.area_km2, Area.population, Area.geometry)
     ).all()
     texts = {
-        "report": set(
-            session.scalars(
-                sa.select(Report.id).where(Report.free_text.is_not(None), Report.free_text != "")
-            )
-        ),
+        "report": set(session.scalars(sa.select(Report.id).where(had_text(Report)))),
         "survey_response": set(
-            session.scalars(
-                sa.select(SurveyResponse.id).where(
-                    SurveyResponse.free_text.is_not(None), SurveyResponse.free_text != ""
-                )
-            )
+            session.scalars(sa.select(SurveyResponse.id).where(had_text(SurveyResponse)))
         ),
     }
     return StoreData(

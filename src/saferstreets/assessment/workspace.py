@@ -37,7 +37,7 @@ from saferstreets.crime.service import counted
 from saferstreets.errors import ValidationFailed
 from saferstreets.reports.models import Report
 from saferstreets.surveys.models import SurveyResponse, SurveyWave
-from saferstreets.themes.inforce import in_force, themed_owners
+from saferstreets.themes.inforce import had_text, in_force, themed_owners
 from saferstreets.themes.models import ThemeAssignment
 from saferstreets.themes.taxonomy import label
 
@@ -201,8 +201,7 @@ def _texts(session: Session, ws: Workspace, flt: WorkspaceFilter) -> None:
     ):
         if not wanted:
             continue
-        has_text = [model.free_text.is_not(None), model.free_text != ""]
-        owners = sa.select(model.id).where(*where, *has_text)
+        owners = sa.select(model.id).where(*where, had_text(model))
         ws.n_texts += int(
             session.scalar(sa.select(sa.func.count()).select_from(owners.subquery())) or 0
         )

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from saferstreets.crime.offences import OUTCOME_GROUP_WORDS
-from saferstreets.publishing.formatting import pct
+from saferstreets.publishing.formatting import counted, pct
 from saferstreets.publishing.sentences import changes, question, share_of
 from saferstreets.publishing.wording import FEARED_LITTLE_CRIME, Change, Test, listing
 from saferstreets.themes.taxonomy import label
@@ -132,10 +132,12 @@ def _patrol(results: Results, names: Names) -> Action | None:
     named = names(cells[:3])
     when, nte_evidence = _nte(results)
     evidence = [
-        f"{len(both):,} small areas are hot spots of both public reports and recorded crime "
-        "(Getis-Ord Gi*, 90% confidence or more, false discovery rate 5%)."
+        f"{counted(len(both), 'small area is a hot spot', 'small areas are hot spots')} of both "
+        "public reports and recorded crime (Getis-Ord Gi*, 90% confidence or more, false "
+        "discovery rate 5%)."
         if both
-        else f"{len(top):,} small areas are hot spots of public reports (Getis-Ord Gi*)."
+        else f"{counted(len(top), 'small area is a hot spot', 'small areas are hot spots')} of "
+        "public reports (Getis-Ord Gi*)."
     ]
     if nte_evidence:
         evidence.append(nte_evidence[:1].upper() + nte_evidence[1:] + ".")

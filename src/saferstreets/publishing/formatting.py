@@ -38,3 +38,8 @@ def interval(p: dict[str, Any]) -> str:
     if p.get("share") is None:
         return "–"
     return f"{pct(p['share'])} ({pct(p['lower'])} to {pct(p['upper'])})"
+
+
+def counted(n: int, one: str, many: str | None = None) -> str:
+    """``n`` with its noun in the right number: "1 small area is", "3 small areas are"."""
+    return f"{n:,} {one if n == 1 else (many or one + 's')}"

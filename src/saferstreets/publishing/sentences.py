@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from saferstreets.publishing.formatting import pct, points
+from saferstreets.publishing.formatting import counted, pct, points
 from saferstreets.publishing.wording import (
     FEARED_LITTLE_CRIME,
     Change,
@@ -189,7 +189,8 @@ def hotspots(res: Result, what: str, names: Names, resolution: int) -> Finding |
     named = names(top) if top else {}
     where = listing([named.get(c, "") for c in top], 3)
     text = (
-        f"{hot:,} small areas (hexagons of about {area_km2(resolution)}) are hot spots of {what}, "
+        f"{counted(hot, 'small area')} (hexagons of about {area_km2(resolution)}) "
+        f"{'is a hot spot' if hot == 1 else 'are hot spots'} of {what}, "
         "at 90% confidence or "
         f"more ({classes.get(3, 0):,} at 99%), out of {res['cells']:,} in the county"
         + (f"; the strongest are {where}" if where else "")
@@ -237,7 +238,8 @@ def fusion(res: Result) -> Finding | None:
     else:
         lead = "No ward is feared with little recorded crime"
     return Finding(
-        f"{lead} ({FEARED_LITTLE_CRIME.stated()[:-1]}). {both:,} small areas are hot spots "
+        f"{lead} ({FEARED_LITTLE_CRIME.stated()[:-1]}). "
+        f"{counted(both, 'small area is a hot spot', 'small areas are hot spots')} "
         "for both reports and recorded crime.",
         f"{len(design)} wards",
         "none: every ward is measured, a comparison of rates",

@@ -77,6 +77,8 @@ class Report(Located, Base):
     reasons: Mapped[list] = mapped_column(JSONType, default=list)
     other_reason: Mapped[str | None] = mapped_column(sa.String(200))
     free_text: Mapped[str | None] = mapped_column(sa.Text)
+    # the words were removed by retention (its themes stay and count: themes.inforce.had_text)
+    text_removed: Mapped[bool] = mapped_column(default=False)
     age_band: Mapped[str | None] = mapped_column(sa.String(16))
     for_self: Mapped[bool | None]
     status: Mapped[str] = mapped_column(sa.String(16), default="new")

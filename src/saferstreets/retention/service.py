@@ -158,7 +158,18 @@ def _reports(*, session: Session, result: RetentionResult) -> None:
         "longitude": None,
     }
     for chunk in _chunks(result.report_ids):
+        _mark_text_removed(session, Report, chunk)
         session.execute(sa.update(Report).where(Report.id.in_(chunk)).values(**cleared))
+
+
+def _mark_text_removed(session: Session, model: Any, ids: list[int]) -> None:
+    """Those of ``ids`` that have words are marked as having had them, so their themes still
+    count once the words are gone (``themes.inforce.had_text``)."""
+    session.execute(
+        sa.update(model)
+        .where(model.id.in_(ids), model.free_text.is_not(None), model.free_text != "")
+        .values(text_removed=True)
+    )
 
 
 def _surveys(*, session: Session, result: RetentionResult) -> None:
@@ -203,6 +214,7 @@ def _surveys(*, session: Session, result: RetentionResult) -> None:
         return
     for sector, ids in sectors.items():
         for chunk in _chunks(ids):
+            _mark_text_removed(session, SurveyResponse, chunk)
             session.execute(
                 sa.update(SurveyResponse)
                 .where(SurveyResponse.id.in_(chunk))

@@ -50,4 +50,6 @@ class SurveyResponse(Located, Base):
     settings: Mapped[list] = mapped_column(JSONType, default=list)
     feel_safe: Mapped[dict] = mapped_column(JSONType, default=dict)
     free_text: Mapped[str | None] = mapped_column(sa.Text)
+    # the words were removed by retention (its themes stay and count: themes.inforce.had_text)
+    text_removed: Mapped[bool] = mapped_column(default=False)
     raw: Mapped[dict | None] = mapped_column(JSONType)

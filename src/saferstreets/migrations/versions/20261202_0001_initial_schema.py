@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-02 12:25:36.040187
+Create Date: 2026-12-02 13:02:17.863824
 """
 
 from __future__ import annotations
@@ -262,6 +262,7 @@ def upgrade() -> None:
     sa.Column('reasons', sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), 'postgresql'), nullable=False),
     sa.Column('other_reason', sa.String(length=200), nullable=True),
     sa.Column('free_text', sa.Text(), nullable=True),
+    sa.Column('text_removed', sa.Boolean(), nullable=False),
     sa.Column('age_band', sa.String(length=16), nullable=True),
     sa.Column('for_self', sa.Boolean(), nullable=True),
     sa.Column('status', sa.String(length=16), nullable=False),
@@ -597,6 +598,7 @@ def upgrade() -> None:
     sa.Column('settings', sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), 'postgresql'), nullable=False),
     sa.Column('feel_safe', sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), 'postgresql'), nullable=False),
     sa.Column('free_text', sa.Text(), nullable=True),
+    sa.Column('text_removed', sa.Boolean(), nullable=False),
     sa.Column('raw', sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), 'postgresql'), nullable=True),
     sa.Column('latitude', sa.Float(), nullable=True),
     sa.Column('longitude', sa.Float(), nullable=True),

@@ -76,8 +76,8 @@ def search_places(
     limit = max(1, min(int(limit), 50))
     postcode = _postcode_matches(session, text) or []
     needle = _needle(text)
-    if len(needle) < 2:
-        return postcode
+    if len(needle) < 2 or (postcode and postcode[0].id is not None):
+        return postcode  # a whole postcode held is the answer: no name is spelt so
     rows = _name_candidates(session, needle, limit * 20, near)
     scored = [(_match_rank(needle, r.search_key), r) for r in rows]
     if len(rows) < limit and len(needle) >= 4:

@@ -24,7 +24,7 @@ PLACE_KINDS = (
     "other",
 )
 # Reverse lookup reads places by the square of a fixed grid they lie in: 0.004° of latitude
-# (445 m) by 0.006° of longitude (about 400 m in the north of Scotland, 420 m in Cornwall).
+# (445 m) by 0.006° of longitude (about 350 m in the north of Scotland, 430 m in Cornwall).
 TILE_LAT = 0.004
 TILE_LON = 0.006
 TILE_ROW = 100_000  # a tile's key: its row (from 90° S) times this, plus its column (from 180° W)

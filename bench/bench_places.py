@@ -510,7 +510,8 @@ def _peer_store(store: Path) -> tuple[Path, dict[str, Any]]:
     import json
     import sqlite3
 
-    path = store.with_name(store.stem + "-peers.db")
+    # Keyed by seed and size alone: the loader numbers the places the same for any schema.
+    path = store.with_name(store.stem.rsplit("-", 1)[0] + "-peers.db")
     facts = path.with_suffix(".json")
     if path.exists() and facts.exists():
         return path, {**json.loads(facts.read_text()), "reused": True}
@@ -585,32 +586,41 @@ def _rapidfuzz(path: Path, queries: list[Any], n: int) -> tuple[float, dict[str,
     return load, out
 
 
-def _reverse(
-    engine: Any, store: Path, peers: Path, towns_xy: np.ndarray, n: int, rtree_s: float
-) -> list[list[Any]]:
-    import sqlite3
-
+def _points(towns_xy: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """``n`` points round the towns (seeded): their latitudes and longitudes."""
     from pyproj import Transformer
-
-    from saferstreets.db import session_factory
-    from saferstreets.places.naming import describe_point
 
     rng = np.random.default_rng(SEED + 2)
     pick = towns_xy[rng.integers(0, len(towns_xy), size=n)] + rng.normal(0, 1500, size=(n, 2))
     lons, lats = Transformer.from_crs("EPSG:27700", "EPSG:4326", always_xy=True).transform(
         pick[:, 0], pick[:, 1]
     )
-    ours, named = [], 0
+    return np.asarray(lats), np.asarray(lons)
+
+
+def _describe(engine: Any, lats: np.ndarray, lons: np.ndarray) -> tuple[list[Any], int]:
+    """saferstreets names each point: the times, and how many points it named by a place."""
+    from saferstreets.db import session_factory
+    from saferstreets.places.naming import describe_point
+
+    times, named = [], 0
     with session_factory(engine)() as s:
         describe_point(session=s, lat=float(lats[0]), lon=float(lons[0]))
         for lat, lon in zip(lats, lons, strict=True):
             started = _now()
             text = describe_point(session=s, lat=float(lat), lon=float(lon))
-            ours.append(_since(started))
+            times.append(_since(started))
             named += text.startswith("near ")
+    return times, named
+
+
+def _rtree(store: Path, peers: Path, lats: np.ndarray, lons: np.ndarray) -> tuple[list[Any], int]:
+    """The peer: the SQLite R*Tree's box round each point, measured and sorted."""
+    import sqlite3
+
     conn = sqlite3.connect(peers)
     conn.execute("ATTACH ? AS store", (str(store),))
-    peer, peer_named = [], 0
+    times, named = [], 0
     scale = math.cos(math.radians(float(np.mean(lats))))
     d_lat, d_lon = 0.4 / 110.57, 0.4 / (111.32 * scale)  # 400 m
     for lat, lon in zip(lats, lons, strict=True):
@@ -623,29 +633,53 @@ def _reverse(
         km = [math.hypot((r[2] - lat) * 110.57, (r[3] - lon) * 111.32 * scale) for r in rows]
         pairs = sorted(zip(km, rows, strict=True), key=lambda pair: pair[0])
         rows = [r for d, r in pairs if d <= 0.4]
-        peer.append(_since(started))
-        peer_named += bool(rows)
+        times.append(_since(started))
+        named += bool(rows)
     conn.close()
-    o, p = _percentiles(ours), _percentiles(peer)
-    return [
-        ["saferstreets describe_point (grid squares, ward named)", n, *o, 1.0, named, "-"],
-        ["SQLite R*Tree box + sort (nearest names only)", n, *p, p[1] / o[1], peer_named, rtree_s],
-    ]
+    return times, named
+
+
+def _reverse(
+    engines: dict[str, Any], store: Path, peers: Path, towns_xy: np.ndarray, n: int, rtree_s: float
+) -> list[list[Any]]:
+    lats, lons = _points(towns_xy, n)
+    rows, first = [], None
+    for label, engine in engines.items():
+        times, named = _describe(engine, lats, lons)
+        o = _percentiles(times)
+        first = first or o
+        rows.append(
+            [f"saferstreets describe_point on {label} (grid squares)", n, *o, o[1] / first[1],
+             named, "-"]
+        )  # fmt: skip
+    times, named = _rtree(store, peers, lats, lons)
+    p = _percentiles(times)
+    assert first is not None
+    rows.append(
+        ["SQLite R*Tree box + sort (nearest names only)", n, *p, p[1] / first[1], named, rtree_s]
+    )
+    return rows
 
 
 def run(*, quick: bool) -> str:
     import sqlalchemy as sa
 
+    from bench.places_postgres import postgres_store, warm
+
     n = 60_000 if quick else 3_000_000
     n_queries, n_fuzz, n_points = (80, 8, 200) if quick else (400, 16, 1000)
     store, built = _cached_store(n)
     peers, peer_built = _peer_store(store)
+    postgres = postgres_store(store)
     _towns, xy, _rng = _towns_xy()
     _warm(store, peers)
-    engine = sa.create_engine(f"sqlite:///{store}")
-    queries = _queries(engine, n_queries)
+    engines = {"SQLite": sa.create_engine(f"sqlite:///{store}")}
+    if postgres:
+        engines["PostgreSQL"] = postgres[0]
+        warm(postgres[0])
+    queries = _queries(engines["SQLite"], n_queries)
     load = [os.getloadavg()[0]]
-    ours = _ours(engine, queries)
+    ours = {label: _ours(engine, queries) for label, engine in engines.items()}
     print("   saferstreets searched", flush=True)
     fts = _fts(peers, queries)
     print("   FTS5 searched", flush=True)
@@ -653,10 +687,19 @@ def run(*, quick: bool) -> str:
     rf_load, rf = _rapidfuzz(store, queries, n_fuzz)
     print("   rapidfuzz searched", flush=True)
     load.append(os.getloadavg()[0])
-    reverse = _reverse(engine, store, peers, xy, n_points, peer_built["rtree_s"])
+    reverse = _reverse(engines, store, peers, xy, n_points, peer_built["rtree_s"])
     load.append(os.getloadavg()[0])
-    engine.dispose()
+    for engine in engines.values():
+        engine.dispose()
+    built["postgres"] = postgres[1] if postgres else None
     return _table(built, peer_built, ours, fts, rf, rf_load, reverse, load)
+
+
+def _search_row(
+    name: str, kind: str, found: dict[str, Any], times: tuple[float, ...], first: tuple[float, ...]
+) -> list[Any]:
+    n = len(found[kind][0])
+    return [f"{name}: {kind}", n, *times, times[1] / first[1], f"{found[kind][1]}/{n}"]
 
 
 def _warm(*paths: Path) -> None:
@@ -671,7 +714,7 @@ def _warm(*paths: Path) -> None:
 def _table(
     built: dict[str, Any],
     peer_built: dict[str, Any],
-    ours: dict[str, Any],
+    ours: dict[str, dict[str, Any]],
     fts: dict[str, Any],
     rf: dict[str, Any],
     rf_load: float,
@@ -680,38 +723,17 @@ def _table(
 ) -> str:
     rows = []
     for kind in ("prefix", "word", "typo", "postcode"):
-        o = _percentiles(ours[kind][0])
-        rows.append(
-            [
-                f"saferstreets search_places: {kind}",
-                len(ours[kind][0]),
-                *o,
-                1.0,
-                f"{ours[kind][1]}/{len(ours[kind][0])}",
-            ]
-        )
-        if kind in fts:
-            f = _percentiles(fts[kind][0])
-            rows.append(
-                [
-                    f"SQLite FTS5 prefix MATCH, ORDER BY rank: {kind}",
-                    len(fts[kind][0]),
-                    *f,
-                    f[1] / o[1],
-                    f"{fts[kind][1]}/{len(fts[kind][0])}",
-                ]
-            )
-        if kind in rf:
-            r = _percentiles(rf[kind][0])
-            rows.append(
-                [
-                    f"rapidfuzz process.extract (WRatio): {kind}",
-                    len(rf[kind][0]),
-                    *r,
-                    r[1] / o[1],
-                    f"{rf[kind][1]}/{len(rf[kind][0])}",
-                ]
-            )
+        first = None
+        for label, found in ours.items():
+            o = _percentiles(found[kind][0])
+            first = first or o
+            name = f"saferstreets search_places on {label}"
+            rows.append(_search_row(name, kind, found, o, first))
+        assert first is not None
+        for name, peer in (("SQLite FTS5 prefix MATCH, ORDER BY rank", fts),
+                           ("rapidfuzz process.extract (WRatio)", rf)):  # fmt: skip
+            if kind in peer:
+                rows.append(_search_row(name, kind, peer, _percentiles(peer[kind][0]), first))
     search = markdown_table(
         [
             "search",
@@ -742,8 +764,17 @@ def _table(
     reused = "built in this run"
     if built["reused"]:
         reused = f"reused from var/bench/ (built {built['when']})"
+    postgres = "No PostgreSQL server was configured: saferstreets was timed on SQLite only. "
+    if built.get("postgres"):
+        pg = built["postgres"]
+        postgres = (
+            f"The PostgreSQL store is a copy of the same names (COPY and indexes "
+            f"{pg['copy_s']:.0f} s, load average {pg['load_average']:.1f}"
+            f"{', reused' if pg['reused'] else ''}); on it, p95 CPU ms counts this process "
+            "only (the server's own work is done in another process, and is in the wall time). "
+        )
     return (
-        f"{search}\n\n{reverse_table}\n\n"
+        f"{search}\n\n{reverse_table}\n\n{postgres}"
         f"{built['stored']:,} names stored (OS Open Names and ONSPD layouts, generated, seeded), "
         f"{reused}: writing the files took {built['write_s']:.0f} s; reading them with "
         f"saferstreets' layout readers and storing places with their indexes "

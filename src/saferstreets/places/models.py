@@ -80,8 +80,10 @@ class Place(Located, Base):
     __tablename__ = "place"
     __table_args__ = (
         sa.UniqueConstraint("source", "source_id", name="uq_place_source_id"),
-        sa.Index("ix_place_search_key", "search_key"),
-        sa.Index("ix_place_region_search_key", "region", "search_key"),
+        # The id last: search's near-spelling pass reads (id, key) from the index alone, not
+        # from the table's pages (SQLite's indexes hold the id anyway; PostgreSQL's need it).
+        sa.Index("ix_place_search_key", "search_key", "id"),
+        sa.Index("ix_place_region_search_key", "region", "search_key", "id"),
         sa.Index("ix_place_postcode_key", "postcode_key"),
         sa.Index("ix_place_latitude", "latitude"),
         sa.Index("ix_place_tile", "tile"),
@@ -117,8 +119,8 @@ class PlaceWord(Base):
 
     __tablename__ = "place_word"
     __table_args__ = (
-        sa.Index("ix_place_word_word", "word"),
-        sa.Index("ix_place_word_region_word", "region", "word"),
+        sa.Index("ix_place_word_word", "word", "place_id"),
+        sa.Index("ix_place_word_region_word", "region", "word", "place_id"),
     )
 
     place_id: Mapped[int] = mapped_column(

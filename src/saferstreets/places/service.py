@@ -215,7 +215,9 @@ def _place_records(places: list[PlaceRow], store: _Store) -> list[dict[str, Any]
         }
         record.update({name: values[i] for name, values in columns.items()})
         record["region"] = region_of(record["h3_cell"])
-        record["tile"] = tile_of(p.lat, p.lon) if record["h3_cell"] else None
+        record["tile"] = None
+        if record["h3_cell"] is not None and p.lat is not None and p.lon is not None:
+            record["tile"] = tile_of(p.lat, p.lon)
         records.append(record)
     return records
 

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-02 12:12:13.067115
+Create Date: 2026-12-02 12:39:36.611996
 """
 
 from __future__ import annotations
@@ -206,8 +206,8 @@ def upgrade() -> None:
         batch_op.create_index('ix_place_h3_cell', ['h3_cell'], unique=False)
         batch_op.create_index('ix_place_latitude', ['latitude'], unique=False)
         batch_op.create_index('ix_place_postcode_key', ['postcode_key'], unique=False)
-        batch_op.create_index('ix_place_region_search_key', ['region', 'search_key'], unique=False)
-        batch_op.create_index('ix_place_search_key', ['search_key'], unique=False)
+        batch_op.create_index('ix_place_region_search_key', ['region', 'search_key', 'id'], unique=False)
+        batch_op.create_index('ix_place_search_key', ['search_key', 'id'], unique=False)
         batch_op.create_index('ix_place_tile', ['tile'], unique=False)
         batch_op.create_index('ix_place_ward_code', ['ward_code'], unique=False)
 
@@ -506,8 +506,8 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('place_id', 'position', name=op.f('pk_place_word'))
     )
     with op.batch_alter_table('place_word', schema=None) as batch_op:
-        batch_op.create_index('ix_place_word_region_word', ['region', 'word'], unique=False)
-        batch_op.create_index('ix_place_word_word', ['word'], unique=False)
+        batch_op.create_index('ix_place_word_region_word', ['region', 'word', 'place_id'], unique=False)
+        batch_op.create_index('ix_place_word_word', ['word', 'place_id'], unique=False)
 
     op.create_table('plan_team',
     sa.Column('id', sa.Integer(), nullable=False),

@@ -1,7 +1,7 @@
 """The places bench's PostgreSQL store: the cached SQLite store's places and word index copied
-into a database of their own (``saferstreets_bench_<store name>``), built once and reused like
-the SQLite store, so saferstreets' search and reverse lookup are timed on the production store
-on the same names.
+into a database of their own (``saferstreets_bench_<seed, size and schema>``), built once and
+reused like the SQLite store, so saferstreets' search and reverse lookup are timed on the
+production store on the same names.
 
 Used when ``SAFERSTREETS_BENCH_POSTGRES_URL`` (else ``SAFERSTREETS_TEST_POSTGRES_URL``) names a
 server; the database is made there with ``CREATE DATABASE``.
@@ -34,7 +34,9 @@ def postgres_store(store: Path) -> tuple[sa.Engine, dict[str, Any]] | None:
     url = server_url()
     if not url:
         return None
-    name = "saferstreets_bench_" + store.stem.replace("-", "_")
+    stem = store.stem.removeprefix("places-").replace("-", "_")
+    name = f"saferstreets_bench_{stem}_{_schema_tag()}"
+    assert len(name) <= 63, name  # PostgreSQL would cut a longer name short
     admin = make_engine(url, isolation_level="AUTOCOMMIT")
     try:
         with admin.connect() as conn:
@@ -67,6 +69,26 @@ def postgres_store(store: Path) -> tuple[sa.Engine, dict[str, Any]] | None:
         conn.execute(sa.text(f"INSERT INTO {MARK} VALUES (:s, :l)"), {"s": seconds, "l": load})
     print(f"   copied into PostgreSQL {name}: {seconds:.0f} s", flush=True)
     return engine, {"copy_s": seconds, "load_average": load, "reused": False}
+
+
+def _schema_tag() -> str:
+    """A digest of the gazetteer's tables as PostgreSQL makes them (its indexes can differ from
+    SQLite's): a copy made for another schema is not reused."""
+    import hashlib
+
+    from sqlalchemy.dialects import postgresql
+    from sqlalchemy.schema import CreateIndex, CreateTable
+
+    from saferstreets.places.models import Place, PlaceWord
+
+    ddl = []
+    for table in (Place.__table__, PlaceWord.__table__):
+        ddl.append(str(CreateTable(table).compile(dialect=postgresql.dialect())))  # type: ignore[arg-type]
+        ddl += sorted(
+            str(CreateIndex(i).compile(dialect=postgresql.dialect()))
+            for i in table.indexes  # type: ignore[attr-defined]
+        )
+    return hashlib.sha256("\n".join(ddl).encode()).hexdigest()[:6]
 
 
 def _copy(store: Path, engine: sa.Engine) -> None:

@@ -86,7 +86,10 @@ class Place(Located, Base):
         sa.Index("ix_place_region_search_key", "region", "search_key", "id"),
         sa.Index("ix_place_postcode_key", "postcode_key"),
         sa.Index("ix_place_latitude", "latitude"),
-        sa.Index("ix_place_tile", "tile"),
+        # PostgreSQL reads a point's places from this index alone (SQLite from the table).
+        sa.Index(
+            "ix_place_tile", "tile", postgresql_include=["kind", "latitude", "longitude", "name"]
+        ),
         *located_indexes("place"),
     )
 

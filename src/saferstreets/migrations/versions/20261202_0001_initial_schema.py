@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-02 12:39:36.611996
+Create Date: 2026-12-02 12:57:21.597770
 """
 
 from __future__ import annotations
@@ -208,7 +208,7 @@ def upgrade() -> None:
         batch_op.create_index('ix_place_postcode_key', ['postcode_key'], unique=False)
         batch_op.create_index('ix_place_region_search_key', ['region', 'search_key', 'id'], unique=False)
         batch_op.create_index('ix_place_search_key', ['search_key', 'id'], unique=False)
-        batch_op.create_index('ix_place_tile', ['tile'], unique=False)
+        batch_op.create_index('ix_place_tile', ['tile'], unique=False, postgresql_include=['kind', 'latitude', 'longitude', 'name'])
         batch_op.create_index('ix_place_ward_code', ['ward_code'], unique=False)
 
     op.create_table('plan',
@@ -873,7 +873,7 @@ def downgrade() -> None:
     op.drop_table('plan')
     with op.batch_alter_table('place', schema=None) as batch_op:
         batch_op.drop_index('ix_place_ward_code')
-        batch_op.drop_index('ix_place_tile')
+        batch_op.drop_index('ix_place_tile', postgresql_include=['kind', 'latitude', 'longitude', 'name'])
         batch_op.drop_index('ix_place_search_key')
         batch_op.drop_index('ix_place_region_search_key')
         batch_op.drop_index('ix_place_postcode_key')

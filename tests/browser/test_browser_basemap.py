@@ -6,20 +6,17 @@ canvas (not blank), show a key and a layer list, and send no request to any othe
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import pytest
-from shapely.geometry import LineString, Point, Polygon
 from tests.browser import _fixtures
+from tests.browser import streets as street_map
 from tests.browser._fixtures import EASTBROOK
-from tests.browser.conftest import LiveServer
 from tests.browser.screens import SIZES
-
-from saferstreets.basemap.tiles import Feature, write_archive
+from tests.browser.streets import CANVAS_DRAWN
 
 seeded = _fixtures.seeded
-MILL_LANE = [(-0.415, 51.8015), (-0.40, 51.802), (-0.385, 51.8025)]
+streets = street_map.streets
 # Leaflet assigns window.L once: keep every map made, so a test can move the view.
 KEEP_MAPS = """
 Object.defineProperty(window, "L", { configurable: true, get: function () { return undefined; },
@@ -33,35 +30,6 @@ Object.defineProperty(window, "L", { configurable: true, get: function () { retu
     Object.defineProperty(window, "L", { value: v, writable: true, configurable: true });
   } });
 """
-
-
-def _streets() -> dict[str, list[Feature]]:
-    """A few streets, a park and a station in the tiny county's Northgate and Eastbrook."""
-    roads = [Feature(LineString(MILL_LANE), {"kind": "minor_road", "name": "Mill Lane"}, 12)]
-    for k in range(8):
-        lat = 51.78 + 0.006 * k
-        roads.append(Feature(LineString([(-0.44, lat), (-0.05, lat + 0.002)]),
-                             {"kind": "minor_road", "name": f"Elm Road {k + 1}"}, 12))  # fmt: skip
-        lon = -0.43 + 0.05 * k
-        roads.append(Feature(LineString([(lon, 51.62), (lon + 0.004, 51.88)]),
-                             {"kind": "major_road", "name": f"A{600 + k}"}, 8))  # fmt: skip
-    park = Polygon([(-0.395, 51.795), (-0.388, 51.795), (-0.388, 51.799), (-0.395, 51.799)])
-    return {
-        "earth": [Feature(Polygon([(-1, 51.3), (0.5, 51.3), (0.5, 52.2), (-1, 52.2)]), {}, 0)],
-        "landuse": [Feature(park, {"kind": "park", "name": "Mill Park"}, 10)],
-        "roads": roads,
-        "pois": [Feature(Point(-0.40, 51.80), {"kind": "station", "name": "Stanwell"}, 12)],
-        "places": [Feature(Point(-0.38, 51.82), {"kind": "locality", "name": "Northgate"}, 6)],
-    }
-
-
-@pytest.fixture(scope="module")
-def streets(live_server: LiveServer) -> LiveServer:
-    """The live server's basemap archive (it reads data_dir/basemap.pmtiles per request)."""
-    path = Path(live_server.data_dir) / "data" / "basemap.pmtiles"
-    write_archive(path, _streets(), bbox=(-0.5, 51.6, 0.0, 51.9), min_zoom=6, max_zoom=14,
-                  attribution="Test streets", name="tiny county")  # fmt: skip
-    return live_server
 
 
 def _watch(page: Any, base_url: str) -> dict[str, list[Any]]:
@@ -87,18 +55,6 @@ SETTLE_ON_MILL_LANE = """() => {
     return false;
   }
   return true;
-}"""
-CANVAS_DRAWN = """(sel) => {
-  const canvases = Array.from(document.querySelectorAll(sel + " .leaflet-tile-pane canvas"));
-  return canvases.some((c) => {
-    if (!c.width || !c.height) { return false; }
-    const data = c.getContext("2d").getImageData(0, 0, c.width, c.height).data;
-    const colours = new Set();
-    for (let i = 0; i < data.length; i += 4 * 97) {
-      colours.add(data[i] << 16 | data[i + 1] << 8 | data[i + 2]);
-    }
-    return colours.size > 3;
-  });
 }"""
 
 

@@ -7,21 +7,24 @@ from __future__ import annotations
 
 from typing import Any
 
-import h3
 import pytest
 from tests.browser import _fixtures
+from tests.browser import streets as street_map
 from tests.browser._fixtures import NORTHGATE, OFFICER, PARTNER, PARTNER_CODE, SECRET_WORDS
 from tests.browser.screens import DESKTOP
+from tests.browser.streets import ISSUE_CENTRE as CENTRE
+from tests.browser.streets import wait_for_streets
 
 seeded = _fixtures.seeded
-CENTRE = h3.cell_to_latlng(h3.latlng_to_cell(51.80, -0.40, 7))  # the Northgate reports' middle
+streets = street_map.streets
 REQUEST = "Please light the path between Kiln Lane and the car park."
 
 
 @pytest.fixture(scope="module")
-def placed(seeded: Any, tmp_path_factory: pytest.TempPathFactory) -> Any:
-    """Streets and landmarks round the Northgate reports, the issue's place derived again with
-    them, and a referral of it to the lighting partner."""
+def placed(seeded: Any, streets: Any, tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """Streets and landmarks round the Northgate reports (in the gazetteer, and drawn on the
+    street map), the issue's place derived again with them, and a referral of it to the
+    lighting partner."""
     from saferstreets.actions import place, service
     from saferstreets.actions.models import LocalIssue
     from saferstreets.db import session_scope
@@ -64,6 +67,8 @@ def test_the_issue_page_names_and_draws_its_place(  # type: ignore[no-untyped-de
     assert page.locator(".issue-map .leaflet-marker-icon, .issue-map circle").count() == 0
     assert "The issue's place" in page.inner_text("#issue-map-legend")
     page.locator("#where").scroll_into_view_if_needed()
+    wait_for_streets(page, ".issue-map")
+    assert "The issue's place" in (page.locator(".issue-map .map-legend").text_content() or "")
     assert_accessible(page, f"an issue page with its place ({size})")
     assert_fits_screen(page, f"an issue page with its place ({size})")
     screenshot(page, f"issue-place-{size}")
@@ -137,6 +142,8 @@ def test_a_referral_shows_the_place_with_its_streets(  # type: ignore[no-untyped
     for word in SECRET_WORDS:
         assert word not in page.content()  # no report's words
     card.scroll_into_view_if_needed()
+    wait_for_streets(page, ".referral-map")
+    assert "The place" in (card.locator(".referral-map .map-legend").text_content() or "")
     assert_accessible(page, f"/staff/referrals with the place ({size})")
     assert_fits_screen(page, f"/staff/referrals with the place ({size})")
     screenshot(page, f"referral-place-{size}")

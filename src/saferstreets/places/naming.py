@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from saferstreets.areas.lookup import AreaIndex
-from saferstreets.places.models import Place
+from saferstreets.places.models import Place, tiles_round
 from saferstreets.places.search import area_names
 
 # --------------------------------------------------------------------------- reverse lookup
@@ -62,24 +62,17 @@ def describe_points(
 def _near_each(session: Session, lats: np.ndarray, lons: np.ndarray) -> list[list[Any]]:
     """Per point, the places of the naming kinds within ``NEAR_KM``, nearest first.
 
-    Candidates are read by the H3 cells around the points (an indexed look-up), in one query
-    per few hundred cells, then measured (a k-d tree for many points, numpy for a few)."""
-    import h3
-
-    connection = session.connection()  # Core rows and prepared statements: a point in ~1 ms
-    sample_cell, near_cells = _naming_statements()
-    sample = connection.scalar(sample_cell)
-    if sample is None:
-        return [[] for _ in lats]
-    res = h3.get_resolution(sample)
-    k = math.ceil(NEAR_KM / h3.average_hexagon_edge_length(res, unit="km")) + 1
-    cells: set[str] = set()
+    Candidates are read by the grid squares round the points (``place.tile``: a few indexed
+    look-ups per point, the squares of the 800 m box round it), in one query per few hundred
+    squares, then measured (a k-d tree for many points, numpy for a few)."""
+    connection = session.connection()  # Core rows and a prepared statement: a point in ~1 ms
+    tiles: set[int] = set()
     for lat, lon in zip(lats.tolist(), lons.tolist(), strict=True):
-        cells.update(h3.grid_disk(h3.latlng_to_cell(lat, lon, res), k))
-    ordered = sorted(cells)
+        tiles.update(tiles_round(lat, lon, NEAR_KM))
+    ordered = sorted(tiles)
     rows: list[Any] = []
     for start in range(0, len(ordered), 500):
-        rows += connection.execute(near_cells, {"cells": ordered[start : start + 500]})
+        rows += connection.execute(_near_tiles(), {"tiles": ordered[start : start + 500]})
     if not rows:
         return [[] for _ in lats]
     scale = math.cos(math.radians(float(lats.mean())))
@@ -100,14 +93,12 @@ def _near_each(session: Session, lats: np.ndarray, lons: np.ndarray) -> list[lis
 
 
 @functools.cache
-def _naming_statements() -> tuple[Any, Any]:
-    """Prepared once: one stored cell (for the resolution), and the places to name by cells."""
-    return (
-        sa.select(Place.h3_cell).where(Place.h3_cell.is_not(None)).limit(1),
-        sa.select(Place.id, Place.name, Place.kind, Place.latitude, Place.longitude).where(
-            Place.h3_cell.in_(sa.bindparam("cells", expanding=True)),
-            Place.kind.in_(NAMING_KINDS),
-        ),
+def _near_tiles() -> Any:
+    """Prepared once: the places to name in some grid squares (on PostgreSQL, read from the
+    tile index alone: it holds every column read here)."""
+    return sa.select(Place.id, Place.name, Place.kind, Place.latitude, Place.longitude).where(
+        Place.tile.in_(sa.bindparam("tiles", expanding=True)),
+        Place.kind.in_(NAMING_KINDS),
     )
 
 

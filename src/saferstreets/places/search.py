@@ -19,6 +19,7 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from typing import Any
 
+import h3
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
@@ -26,7 +27,7 @@ from saferstreets.areas.models import Area
 from saferstreets.places.layouts import (
     POSTCODE,
 )
-from saferstreets.places.models import PLACE_KINDS, Place, PlaceWord
+from saferstreets.places.models import PLACE_KINDS, REGION_RESOLUTION, Place, PlaceWord
 
 # --------------------------------------------------------------------------- search
 
@@ -75,8 +76,8 @@ def search_places(
     limit = max(1, min(int(limit), 50))
     postcode = _postcode_matches(session, text) or []
     needle = _needle(text)
-    if len(needle) < 2:
-        return postcode
+    if len(needle) < 2 or (postcode and postcode[0].id is not None):
+        return postcode  # a whole postcode held is the answer: no name is spelt so
     rows = _name_candidates(session, needle, limit * 20, near)
     scored = [(_match_rank(needle, r.search_key), r) for r in rows]
     if len(rows) < limit and len(needle) >= 4:
@@ -118,10 +119,6 @@ def _name_candidates(
 def _near_regions(near: tuple[float, float]) -> list[str]:
     """The regions (resolution-4 H3 cells, about 25 km across) round the pin: the first
     column of the (region, key) indexes, so a prefix near the pin is a handful of small ranges."""
-    import h3
-
-    from saferstreets.places.service import REGION_RESOLUTION
-
     lat, lon = near
     try:
         centre = h3.latlng_to_cell(lat, lon, REGION_RESOLUTION)
@@ -148,7 +145,7 @@ def _statements(near: bool) -> tuple[Any, Any, Any, Any]:
         _place_columns().where(*starts).limit(cap),
         _place_columns().select_from(joined).where(*words).limit(cap),
         sa.select(Place.id, Place.search_key).where(*starts).limit(cap),
-        sa.select(Place.id, PlaceWord.word).select_from(joined).where(*words).limit(cap),
+        sa.select(PlaceWord.place_id, PlaceWord.word).where(*words).limit(cap),
     )
 
 

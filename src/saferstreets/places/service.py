@@ -43,7 +43,7 @@ from saferstreets.places.layouts import (
     search_key,
     to_wgs84,
 )
-from saferstreets.places.models import Place, PlaceWord
+from saferstreets.places.models import Place, PlaceWord, region_of, tile_of
 from saferstreets.progress import Progress
 
 BATCH = 5_000
@@ -215,21 +215,11 @@ def _place_records(places: list[PlaceRow], store: _Store) -> list[dict[str, Any]
         }
         record.update({name: values[i] for name, values in columns.items()})
         record["region"] = region_of(record["h3_cell"])
+        record["tile"] = None
+        if record["h3_cell"] is not None and p.lat is not None and p.lon is not None:
+            record["tile"] = tile_of(p.lat, p.lon)
         records.append(record)
     return records
-
-
-REGION_RESOLUTION = 4
-
-
-def region_of(cell: str | None) -> str | None:
-    """The resolution-4 H3 cell a place's cell lies in (its search region)."""
-    import h3
-
-    if not cell:
-        return None
-    res = h3.get_resolution(cell)
-    return str(h3.cell_to_parent(cell, REGION_RESOLUTION)) if res > REGION_RESOLUTION else cell
 
 
 def _upsert(session: Session, records: list[dict[str, Any]]) -> None:

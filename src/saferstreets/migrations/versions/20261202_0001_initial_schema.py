@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-02 13:02:17.863824
+Create Date: 2026-12-02 13:05:27.276335
 """
 
 from __future__ import annotations
@@ -187,6 +187,7 @@ def upgrade() -> None:
     sa.Column('kind', sa.String(length=16), nullable=False),
     sa.Column('search_key', sa.String(length=240).with_variant(sa.String(length=240, collation='C'), 'postgresql'), nullable=False),
     sa.Column('region', sa.String(length=16), nullable=True),
+    sa.Column('tile', sa.BigInteger(), nullable=True),
     sa.Column('postcode_key', sa.String(length=8).with_variant(sa.String(length=8, collation='C'), 'postgresql'), nullable=True),
     sa.Column('locality', sa.String(length=200), nullable=True),
     sa.Column('properties', sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), 'postgresql'), nullable=True),
@@ -205,8 +206,9 @@ def upgrade() -> None:
         batch_op.create_index('ix_place_h3_cell', ['h3_cell'], unique=False)
         batch_op.create_index('ix_place_latitude', ['latitude'], unique=False)
         batch_op.create_index('ix_place_postcode_key', ['postcode_key'], unique=False)
-        batch_op.create_index('ix_place_region_search_key', ['region', 'search_key'], unique=False)
-        batch_op.create_index('ix_place_search_key', ['search_key'], unique=False)
+        batch_op.create_index('ix_place_region_search_key', ['region', 'search_key', 'id'], unique=False)
+        batch_op.create_index('ix_place_search_key', ['search_key', 'id'], unique=False)
+        batch_op.create_index('ix_place_tile', ['tile'], unique=False, postgresql_include=['kind', 'latitude', 'longitude', 'name'])
         batch_op.create_index('ix_place_ward_code', ['ward_code'], unique=False)
 
     op.create_table('plan',
@@ -508,8 +510,8 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('place_id', 'position', name=op.f('pk_place_word'))
     )
     with op.batch_alter_table('place_word', schema=None) as batch_op:
-        batch_op.create_index('ix_place_word_region_word', ['region', 'word'], unique=False)
-        batch_op.create_index('ix_place_word_word', ['word'], unique=False)
+        batch_op.create_index('ix_place_word_region_word', ['region', 'word', 'place_id'], unique=False)
+        batch_op.create_index('ix_place_word_word', ['word', 'place_id'], unique=False)
 
     op.create_table('plan_team',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -879,6 +881,7 @@ def downgrade() -> None:
     op.drop_table('plan')
     with op.batch_alter_table('place', schema=None) as batch_op:
         batch_op.drop_index('ix_place_ward_code')
+        batch_op.drop_index('ix_place_tile', postgresql_include=['kind', 'latitude', 'longitude', 'name'])
         batch_op.drop_index('ix_place_search_key')
         batch_op.drop_index('ix_place_region_search_key')
         batch_op.drop_index('ix_place_postcode_key')

@@ -27,8 +27,9 @@
     return span.innerHTML;
   }
 
-  // Labels the default style leaves out or shows late: ward names, street names from zoom 15,
-  // stations, bus stops and parks.
+  // Labels the default style leaves out or shows late: neighbourhood names, main roads from
+  // zoom 11 (a ward's page), other streets from zoom 13 (an issue's place), stations, bus
+  // stops and parks.
   function extraLabels(flavor) {
     var P = window.protomapsL;
     var kind = function (kinds) { return function (z, f) { return kinds.indexOf(f.props.kind) >= 0; }; };
@@ -41,7 +42,10 @@
           new P.CircleSymbolizer({ radius: 4, fill: "#1d1a4b", stroke: "#ffffff", width: 1.5 }),
           new P.OffsetTextSymbolizer({ labelProps: ["name"], fill: "#1d1a4b", stroke: "#ffffff", width: 2,
             offsetX: 7, offsetY: 4, font: "600 12px sans-serif" })]) },
-      { dataLayer: "roads", minzoom: 15, filter: kind(["minor_road", "path"]),
+      { dataLayer: "roads", minzoom: 11, filter: kind(["major_road"]),
+        symbolizer: new P.LineLabelSymbolizer({ labelProps: ["name"], fill: flavor.roads_label_major,
+          stroke: flavor.roads_label_major_halo, width: 2, font: "600 12px sans-serif" }) },
+      { dataLayer: "roads", minzoom: 13, filter: kind(["minor_road", "path"]),
         symbolizer: new P.LineLabelSymbolizer({ labelProps: ["name"], fill: flavor.roads_label_minor,
           stroke: flavor.roads_label_minor_halo, width: 2, font: "400 12px sans-serif" }) },
       { dataLayer: "pois", minzoom: 15, filter: kind(["park"]),
@@ -78,6 +82,18 @@
     svg.setAttribute("width", "22"); svg.setAttribute("height", "14");
     svg.setAttribute("viewBox", "0 0 22 14"); svg.setAttribute("aria-hidden", "true");
     var shape;
+    if (item.shape === "pin") {  // Leaflet's marker: a teardrop with a white dot
+      shape = document.createElementNS(SVG, "path");
+      shape.setAttribute("d", "M11 13.5C8 9.5 6.5 7.5 6.5 5a4.5 4.5 0 0 1 9 0c0 2.5-1.5 4.5-4.5 8.5z");
+      var g = document.createElementNS(SVG, "g");
+      var hole = document.createElementNS(SVG, "circle");
+      hole.setAttribute("cx", "11"); hole.setAttribute("cy", "5"); hole.setAttribute("r", "1.6");
+      hole.setAttribute("fill", "#ffffff");
+      shape.setAttribute("fill", item.colour); shape.setAttribute("stroke", item.stroke || item.colour);
+      shape.setAttribute("stroke-width", "1");
+      g.appendChild(shape); g.appendChild(hole); svg.appendChild(g);
+      return svg;
+    }
     if (item.shape === "circle" || item.shape === "dot") {
       shape = document.createElementNS(SVG, "circle");
       shape.setAttribute("cx", "11"); shape.setAttribute("cy", "7");

@@ -119,7 +119,7 @@
   loadBoundaries(el.getAttribute("data-geojson"), el.getAttribute("data-fallback-geojson"));
   bm.legend([
     { shape: "outline", colour: "#3d3a6b", weight: 1.5, label: "Area we cover" },
-    { shape: "dot", colour: "#2a81cb", label: "Your pin (tap the map)" }
+    { shape: "pin", colour: "#2a81cb", stroke: "#1f5f96", label: "Your pin (tap the map)" }
   ]);
 
   if (lat.value && lon.value && !isNaN(parseFloat(lat.value))) {

@@ -12,12 +12,17 @@ Two services:
   counts are the same after as before. The audit log gets what was removed, as counts.
 - :func:`erase_report` (deletion by receipt code): the report and everything derived from it.
 
-Both take the caller's session and never commit (the caller owns the transaction).
+Both take the caller's session. :func:`erase_report` never commits (the caller owns the
+transaction); :func:`apply_retention` calls its ``settle`` hook between chunks of at most
+``_CHUNK`` records, where the scheduled job commits and leaves SQLite's write lock free a moment
+(``db.let_writers_in``), so that a report posted meanwhile is not kept waiting. A run cut short
+has generalised some records and written no audit event; the next run finishes the rest.
 """
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -72,11 +77,13 @@ def apply_retention(
     now: datetime,
     progress: Progress | None = None,
     dry_run: bool = False,
+    settle: Callable[[], None] | None = None,
 ) -> RetentionResult:
     """Generalise the reports and survey responses older than the retention periods.
 
     Idempotent: a record already generalised is not counted again. With ``dry_run`` nothing is
-    changed and nothing audited; the result says what would be removed.
+    changed and nothing audited; the result says what would be removed. ``settle`` is called
+    after each chunk of changes (a caller may commit there).
     """
     from saferstreets.accounts.service import audit
 
@@ -88,11 +95,12 @@ def apply_retention(
         survey_cutoff=(now - timedelta(days=settings.survey_retention_days)).date(),
     )
     notify("Finding reports past their retention period")
-    _reports(session=session, result=result)
+    between = settle or (lambda: None)
+    _reports(session=session, result=result, settle=between)
     notify("Finding survey responses past their retention period")
-    _surveys(session=session, result=result)
+    _surveys(session=session, result=result, settle=between)
     if not dry_run:
-        result.text_markers = _forget_text_markers(session=session, result=result)
+        result.text_markers = _forget_text_markers(session=session, result=result, settle=between)
         if result.reports or result.survey_responses:
             audit(
                 session=session,
@@ -107,7 +115,7 @@ def apply_retention(
     return result
 
 
-def _reports(*, session: Session, result: RetentionResult) -> None:
+def _reports(*, session: Session, result: RetentionResult, settle: Callable[[], None]) -> None:
     r = Report
     old = sa.and_(
         r.received_hour < result.report_cutoff,
@@ -150,9 +158,10 @@ def _reports(*, session: Session, result: RetentionResult) -> None:
     }
     for chunk in _chunks(result.report_ids):
         session.execute(sa.update(Report).where(Report.id.in_(chunk)).values(**cleared))
+        settle()
 
 
-def _surveys(*, session: Session, result: RetentionResult) -> None:
+def _surveys(*, session: Session, result: RetentionResult, settle: Callable[[], None]) -> None:
     s = SurveyResponse
     rows = session.execute(
         sa.select(
@@ -205,6 +214,7 @@ def _surveys(*, session: Session, result: RetentionResult) -> None:
                     postcode=sector,
                 )
             )
+            settle()
 
 
 def postcode_sector(postcode: str | None) -> str | None:
@@ -219,7 +229,9 @@ def postcode_sector(postcode: str | None) -> str | None:
     return f"{outward} {inward[:1]}" if inward else outward
 
 
-def _forget_text_markers(*, session: Session, result: RetentionResult) -> int:
+def _forget_text_markers(
+    *, session: Session, result: RetentionResult, settle: Callable[[], None]
+) -> int:
     """Remove the hash of each generalised report's words (``theme_scored``), keeping its themes.
 
     ``themes.service.assign_all`` scores texts again only where a marker exists, so the themes
@@ -233,6 +245,7 @@ def _forget_text_markers(*, session: Session, result: RetentionResult) -> int:
             )
         )
         removed += int(getattr(outcome, "rowcount", 0) or 0)
+        settle()
     if result.survey_free_texts:
         emptied = sa.select(SurveyResponse.id).where(SurveyResponse.free_text.is_(None))
         outcome = session.execute(

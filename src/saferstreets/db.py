@@ -263,7 +263,6 @@ _PG_RETRY = {
 }
 
 
-
 def worth_retrying(exc: BaseException) -> bool:
     """True for a failure that another try, at once, may not meet (see ``with_retries``)."""
     if isinstance(exc, sa.exc.DBAPIError) and exc.connection_invalidated:

@@ -19,7 +19,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import h3
 import pytest
@@ -203,17 +203,3 @@ def seeded(live_server: LiveServer) -> Seeded:
     if live_server.db_url not in _BUILT:
         _BUILT[live_server.db_url] = build(live_server)
     return _BUILT[live_server.db_url]
-
-
-def wait_for_job(page: Any, *, tries: int = 240) -> str:
-    """Wait on the job page ``page`` is showing until the worker has finished the job; its
-    status. A test that starts an import must wait: on SQLite the import holds the store's write
-    lock, which would make the next test's report form answer 503."""
-    job_url = page.url.split("?")[0]
-    status = "queued"
-    for _ in range(tries):
-        status = page.request.get(f"{job_url}.json").json()["status"]
-        if status in ("done", "failed"):
-            break
-        page.wait_for_timeout(500)
-    return str(status)

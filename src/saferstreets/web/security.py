@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from urllib.parse import urlsplit
 
 from fastapi import Request
+from sqlalchemy.orm import Session
 from starlette.exceptions import HTTPException
 from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
 from starlette.responses import Response
@@ -145,12 +146,18 @@ def client_address(request: Request) -> str:
     return client_key(request.client.host) if request.client else "unknown"
 
 
-def rate_limit(request: Request, name: str, limit: int, window: float = 3600.0) -> None:
+def rate_limit(
+    request: Request, name: str, limit: int, window: float = 3600.0, *, session: Session
+) -> None:
     """Count this request against the ``name`` limit, in the store (every worker and server
     counts together; ``accounts.rate_limits``); a 429 page if over the limit.
 
-    The count is its own short transaction, committed before the route goes on: a request
-    refused later (a form with mistakes) still counts, as it did when counts were in memory.
+    The count is made in the request's own ``session`` and committed at once, before the route
+    goes on (a route calls this before it writes anything): a request refused later (a form
+    with mistakes) still counts. One session means one pooled connection per request: counting
+    in a second session while the request's held a connection made each of a worker's 40
+    threads hold one connection and wait for another, so under load the pool (15) ran dry and
+    requests waited out the pool timeout (10 s) for a 503 (bench/results/intake.md).
     Call it from a plain ``def`` route: it waits on the store.
     """
     from saferstreets.accounts.rate_limits import hit
@@ -158,15 +165,14 @@ def rate_limit(request: Request, name: str, limit: int, window: float = 3600.0) 
     from saferstreets.web.sessions import now
 
     client = client_address(request)
-    with request.app.state.sessionmaker() as session:
 
-        def count() -> float | None:
-            wait = hit(session=session, name=name, client=client, limit=limit, window=window,
-                       now=now(request))  # fmt: skip
-            session.commit()
-            return wait
+    def count() -> float | None:
+        wait = hit(session=session, name=name, client=client, limit=limit, window=window,
+                   now=now(request))  # fmt: skip
+        session.commit()
+        return wait
 
-        retry_after = with_retries(count, session=session)
+    retry_after = with_retries(count, session=session)
     if retry_after is not None:
         minutes = max(1, math.ceil(retry_after / 60))
         raise HTTPException(

@@ -158,6 +158,17 @@ def let_writers_in(bind: Engine | sa.Connection | Session) -> None:
         time.sleep(WRITE_GAP_S)
 
 
+def committing(session: Session) -> Callable[[], None]:
+    """A step between chunks of a batch service's work in ``session``: commit what it has done,
+    then let other writers in (``let_writers_in``)."""
+
+    def settle() -> None:
+        session.commit()
+        let_writers_in(session)
+
+    return settle
+
+
 def in_short_transactions(
     engine: Engine, items: Iterable[T], write: Callable[[Session, T], R]
 ) -> list[R]:

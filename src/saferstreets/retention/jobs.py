@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy.engine import Engine
 
 from saferstreets.config import Settings
-from saferstreets.db import let_writers_in, session_scope
+from saferstreets.db import committing, session_scope
 from saferstreets.jobs.service import job_kind
 from saferstreets.models_common import utcnow
 from saferstreets.progress import Progress
@@ -29,12 +29,6 @@ def apply(
     from saferstreets.retention.service import apply_retention
 
     with session_scope(engine) as session:
-
-        def settle() -> None:
-            session.commit()
-            let_writers_in(session)
-
-        result = apply_retention(
-            session=session, settings=settings, now=utcnow(), progress=progress, settle=settle
-        )
+        result = apply_retention(session=session, settings=settings, now=utcnow(),
+                                 progress=progress, settle=committing(session))  # fmt: skip
         return result.as_detail()

@@ -138,7 +138,7 @@ def _env(url: str) -> dict[str, str]:
     return env
 
 
-def _start(url: str, *, peer: bool) -> tuple[subprocess.Popen, str]:
+def _start(url: str, *, peer: bool, workers: int = WORKERS) -> tuple[subprocess.Popen, str]:
     """The server, and its base URL; its error log is ``process.args``' companion, ``LOGS``."""
     port = _free_port()
     if peer:  # plain uvicorn, as the FastAPI docs run it
@@ -153,7 +153,7 @@ def _start(url: str, *, peer: bool) -> tuple[subprocess.Popen, str]:
             "--port",
             str(port),
             "--workers",
-            str(WORKERS),
+            str(workers),
             "--no-access-log",
             "--log-level",
             "warning",
@@ -169,7 +169,7 @@ def _start(url: str, *, peer: bool) -> tuple[subprocess.Popen, str]:
             "--port",
             str(port),
             "--workers",
-            str(WORKERS),
+            str(workers),
         ]
     errors = tempfile.NamedTemporaryFile(prefix="bench-load-", suffix=".log", delete=False)  # noqa: SIM115 - the server writes to it until stopped
     process = subprocess.Popen(

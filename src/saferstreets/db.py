@@ -134,6 +134,77 @@ def is_postgres(bind: Engine | sa.Connection | Session) -> bool:
     return engine.dialect.name == "postgresql"
 
 
+# -- long writes beside the public form -----------------------------------------------------------
+# SQLite has one write lock for the whole store. A batch job (an import, retention, assigning
+# points to areas) that kept it for seconds would make a report posted meanwhile wait
+# ``SQLITE_BUSY_MS`` and then answer 503. So batch work writes in short transactions: it commits
+# once it has held the lock ``WRITE_HOLD_S`` and then leaves the lock free for ``WRITE_GAP_S``.
+# A waiting writer polls the lock in SQLite's busy handler, whose sleeps in its first 130 ms are
+# 1 to 25 ms: shorter than the gap, so it takes the lock at the first gap, within a hold.
+# PostgreSQL locks rows, not the store: there the transactions are only kept to a bounded size.
+
+#: How long a batch job's transaction may write before it commits, by backend (seconds).
+WRITE_HOLD_S = {"sqlite": 0.1, "postgresql": 2.0}
+#: How long a batch job leaves SQLite's write lock free between its transactions (seconds).
+WRITE_GAP_S = 0.03
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+def let_writers_in(bind: Engine | sa.Connection | Session) -> None:
+    """Between two of a batch job's transactions: on SQLite, leave the write lock free a moment."""
+    if not is_postgres(bind):
+        time.sleep(WRITE_GAP_S)
+
+
+def committing(session: Session) -> Callable[[], None]:
+    """A step between chunks of a batch service's work in ``session``: commit what it has done,
+    then let other writers in (``let_writers_in``)."""
+
+    def settle() -> None:
+        session.commit()
+        let_writers_in(session)
+
+    return settle
+
+
+def in_short_transactions(
+    engine: Engine, items: Iterable[T], write: Callable[[Session, T], R]
+) -> list[R]:
+    """``write(session, item)`` for each item, committed every ``WRITE_HOLD_S`` of writing.
+
+    What was committed stays if a later item fails (the error is raised after a rollback of the
+    open transaction): a caller that must be all or nothing undoes its own work (see
+    ``crime.service``, whose rows carry their import run's id).
+    """
+    hold = WRITE_HOLD_S.get(engine.dialect.name, WRITE_HOLD_S["postgresql"])
+    results: list[R] = []
+    session: Session | None = None
+    opened = 0.0
+    try:
+        for item in items:
+            if session is None:
+                session, opened = session_factory(engine)(), time.monotonic()
+            results.append(write(session, item))
+            if time.monotonic() - opened >= hold:
+                session.commit()
+                session.close()
+                session = None
+                let_writers_in(engine)
+        if session is not None:
+            session.commit()
+    except BaseException:
+        if session is not None:
+            with suppress(Exception):
+                session.rollback()
+        raise
+    finally:
+        if session is not None:
+            session.close()
+    return results
+
+
 # -- indexes around bulk loads ------------------------------------------------------------------
 # Maintaining a secondary index row by row costs more than building it once from sorted data:
 # on PostgreSQL inserting 108k police.uk rows took 2.7 s with the crime table's indexes and 1.3 s
@@ -201,8 +272,6 @@ _PG_RETRY = {
     *("57P01", "57P02", "57P03"),  # shutting down, crashed, starting up
     *("40001", "40P01"),  # serialization failure, deadlock
 }
-
-T = TypeVar("T")
 
 
 def worth_retrying(exc: BaseException) -> bool:

@@ -207,8 +207,7 @@ def seeded(live_server: LiveServer) -> Seeded:
 
 def wait_for_job(page: Any, *, tries: int = 240) -> str:
     """Wait on the job page ``page`` is showing until the worker has finished the job; its
-    status. A test that starts an import must wait: on SQLite the import holds the store's write
-    lock, which would make the next test's report form answer 503."""
+    status (for a test that goes on to the job's result)."""
     job_url = page.url.split("?")[0]
     status = "queued"
     for _ in range(tries):

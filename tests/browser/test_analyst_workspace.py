@@ -105,7 +105,7 @@ def test_the_analyst_filters_exports_corrects_and_imports(  # type: ignore[no-un
     assert "Importing police.uk files" in page.content()
     assert_accessible(page, f"an import's job page ({size})")
     screenshot(page, f"analyst-import-job-{size}")
-    # The worker finishes the import (and lets go of the store's write lock before the next test)
+    # The worker finishes the import ...
     job_url = page.url.split("?")[0]
     assert _fixtures.wait_for_job(page) == "done"
     # ... then the summary, with the quarantined row and why

@@ -239,3 +239,25 @@ def test_jobs_land_on_the_queue_only_after_commit(engine, settings) -> None:  # 
     except RuntimeError:
         pass
     assert huey.pending_count() == before + 1
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_progress_told_while_the_job_holds_the_write_lock_does_not_wait_for_it(
+    engine, settings
+) -> None:  # type: ignore[no-untyped-def]
+    """An import tells its progress from inside its own transaction. On SQLite that transaction
+    holds the store's one write lock: a progress write made there and then waited for the lock
+    its own job held (the busy timeout, then "database is locked"). It is written afterwards."""
+    job_id = _enqueue(engine, settings, "test.steps", {"steps": 1})
+    assert service.claim(engine=engine, job_id=job_id, token="w") is not None
+    progress = service.progress_into(engine=engine, job_id=job_id, token="w")
+    with engine.connect() as conn:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")  # the job's own write transaction
+        progress("reading files", 1, 3)
+        progress("storing rows", 4_000, 10_000)
+        conn.exec_driver_sql("COMMIT")
+    progress.close()
+    row = _row(engine, job_id)
+    assert (row.progress_what, row.progress_done, row.progress_total) == (
+        "storing rows", 4_000, 10_000,
+    )  # fmt: skip

@@ -273,3 +273,23 @@ def test_sqlite_with_several_writer_processes_loses_nothing(db_url, county, sett
     with session_factory(county)() as session:
         texts = session.scalars(sa.select(Report.free_text)).all()
     assert sorted(texts) == sorted(f"report {n}" for n in range(60))
+
+
+def test_a_request_needs_one_pooled_connection_not_two(web, db_url: str) -> None:  # type: ignore[no-untyped-def]
+    """With a pool of one connection, a report and a name look-up still go through. When the
+    rate limit counted in a session of its own while the request's session held a connection,
+    each of a worker's 40 threads could hold one connection and wait for a second: under 50
+    clients the pool (15) ran dry and requests waited out the pool timeout for a 503."""
+    from saferstreets.db import make_engine
+
+    one = make_engine(db_url, pool_size=1, max_overflow=0, pool_timeout=2)
+    web.app.state.sessionmaker = session_factory(one)
+    try:
+        page = web.get("/report").text
+        sent = web.post("/report", data=_fields(page), follow_redirects=False)
+        assert sent.status_code == 303
+        assert receipt_of(web.get("/report/thanks").text)
+        assert web.get("/areas", params={"q": "Northgate"}).status_code == 200
+        assert _count(one) == 1
+    finally:
+        one.dispose()

@@ -33,20 +33,24 @@ _keys_lock = threading.Lock()
 PURGE = PurgeGate()
 
 
-def _epoch_key(*, session: Session, epoch: int) -> bytes | None:
-    """The store's key for hour ``epoch`` (kept in memory once read), or None if there is none."""
+def _epoch_key(*, session: Session, epoch: int, past: bool = False) -> bytes | None:
+    """The store's key for hour ``epoch`` (kept in memory once read), or None if there is none.
+
+    With ``past`` (an hour that is over) a missing key is remembered as missing too: no process
+    makes a key for an hour that has passed, so it is not looked for again on every request.
+    """
     store = str(session.get_bind().engine.url)
     with _keys_lock:
         if (store, epoch) in _keys:
-            return _keys[(store, epoch)]
+            return _keys[(store, epoch)] or None
     found = session.scalar(sa.select(RateLimitKey.key).where(RateLimitKey.epoch == epoch))
-    if found is None:
+    if found is None and not past:
         return None
     with _keys_lock:
         for old in [k for k in _keys if k[1] < epoch - 1]:
             del _keys[old]
-        _keys[(store, epoch)] = key = bytes.fromhex(found)
-    return key
+        _keys[(store, epoch)] = key = bytes.fromhex(found) if found is not None else b""
+    return key or None
 
 
 def _current_key(*, session: Session, epoch: int) -> bytes:
@@ -80,25 +84,22 @@ def hit(
     moment = now.replace(tzinfo=UTC).timestamp() if now.tzinfo is None else now.timestamp()
     epoch = int(moment // ROTATE_SECONDS)
     mine = bucket_key(_current_key(session=session, epoch=epoch), name, client)
-    previous_key = _epoch_key(session=session, epoch=epoch - 1)
+    previous_key = _epoch_key(session=session, epoch=epoch - 1, past=True)
     earlier = bucket_key(previous_key, name, client) if previous_key else None
-    # Take the bucket first: from here to the commit, this client's other requests wait.
+    # Take the bucket first: from here to the commit, this client's other requests wait. The
+    # upsert returns the bucket's times, so that taking and reading it is one round trip.
     take = _insert_for(session)(RateBucket).values(key=mine, stamps=[], updated_at=now)
     taken = {"updated_at": take.excluded.updated_at}
-    session.execute(take.on_conflict_do_update(index_elements=["key"], set_=taken))
-    rows: dict[str, list] = dict(
-        session.execute(
-            sa.select(RateBucket.key, RateBucket.stamps).where(
-                RateBucket.key.in_([k for k in (mine, earlier) if k])
-            )
-        ).all()
+    held = session.execute(
+        take.on_conflict_do_update(index_elements=["key"], set_=taken).returning(RateBucket.stamps)
+    ).scalar_one()
+    previous = (
+        session.scalar(sa.select(RateBucket.stamps).where(RateBucket.key == earlier))
+        if earlier
+        else None
     )
-    recent = [float(s) for s in rows.get(mine) or [] if moment - float(s) < window]
-    before = [
-        float(s)
-        for s in (rows.get(earlier) if earlier else None) or []
-        if moment - float(s) < window
-    ]
+    recent = [float(s) for s in held or [] if moment - float(s) < window]
+    before = [float(s) for s in previous or [] if moment - float(s) < window]
     if len(recent) + len(before) >= limit:
         oldest = min(recent + before)
         return max(1.0, window - (moment - oldest))

@@ -177,12 +177,15 @@ def take_receipt(*, session: Session, now: datetime, token: str | None) -> tuple
     """The receipt code and urgent flag kept under ``token``, deleted as read (None if gone)."""
     if not token or len(token) > 128:
         return None, False
-    record = session.get(WebSession, token_hash(token))
-    if record is None or record.user_id is not None:
+    taken = session.execute(  # read and deleted in one round trip
+        sa.delete(WebSession)
+        .where(WebSession.id_hash == token_hash(token), WebSession.user_id.is_(None))
+        .returning(WebSession.data, WebSession.expires_at)
+        .execution_options(synchronize_session=False)
+    ).first()
+    if taken is None:
         return None, False
-    data = record.data or {}
-    session.delete(record)
-    session.flush()
-    if now >= record.expires_at or "receipt" not in data:
+    data, expires_at = taken[0] or {}, taken[1]
+    if now >= expires_at or "receipt" not in data:
         return None, False
     return unseal_code(token, str(data["receipt"])), bool(data.get("urgent"))

@@ -35,7 +35,7 @@ def search_areas(
     limit: Annotated[int, Query(ge=1, le=50)] = 10,
 ) -> dict[str, Any]:
     """Areas whose name contains ``q`` (no street gazetteer: areas only)."""
-    rate_limit(request, "lookup", settings.lookup_rate_limit)
+    rate_limit(request, "lookup", settings.lookup_rate_limit, session=session)
     matches = service.find_areas_by_name(session=session, text=q, limit=limit)
     return {"query": q, "areas": [m.to_dict() for m in matches]}
 

@@ -31,7 +31,7 @@ from saferstreets.areas.geometry import (
 from saferstreets.areas.lookup import AreaIndex, cached_area_index, locate
 from saferstreets.areas.models import Area
 from saferstreets.config import Settings, get_settings
-from saferstreets.db import is_postgres, session_factory, session_scope
+from saferstreets.db import is_postgres, let_writers_in, session_factory, session_scope
 from saferstreets.errors import InputFileError, NotFound, ValidationFailed
 from saferstreets.ingest.service import (
     MAX_PROBLEMS_SHOWN,
@@ -60,7 +60,9 @@ __all__ = [
 ]
 
 
-ASSIGN_CHUNK = 100_000  # rows read, located and written back per transaction
+# Rows read, located and written back per transaction: on SQLite few enough (about 0.1 s of
+# writing) that a report posted meanwhile waits little for the one write lock.
+ASSIGN_CHUNK = {"sqlite": 4_000, "postgresql": 100_000}
 
 
 def _check_level(level: str, *, what: str = "level") -> str:
@@ -535,13 +537,14 @@ def _assign_table(
     done = 0
     last_id = 0
     postgres = is_postgres(engine)
+    chunk = ASSIGN_CHUNK["postgresql" if postgres else "sqlite"]
     while done < total:
         with engine.begin() as conn:
             rows = conn.execute(
                 sa.select(table.c.id, table.c.latitude, table.c.longitude)
                 .where(cond, table.c.id > last_id)
                 .order_by(table.c.id)
-                .limit(ASSIGN_CHUNK)
+                .limit(chunk)
             ).all()
             if not rows:
                 break
@@ -557,6 +560,7 @@ def _assign_table(
         last_id = int(ids[-1])
         done += len(ids)
         notify(what, done, total)
+        let_writers_in(engine)
     return done
 
 

@@ -46,7 +46,7 @@ from saferstreets.assessment.models import AnalysisRun, HotspotCell
 from saferstreets.config import Settings
 from saferstreets.crime.models import Crime, Outcome
 from saferstreets.crime.service import counted
-from saferstreets.db import session_scope
+from saferstreets.db import in_short_transactions, session_scope
 from saferstreets.errors import AppError
 from saferstreets.progress import silent
 from saferstreets.reports.models import Report
@@ -267,24 +267,23 @@ def run_assessment(
     say("fear and recorded crime")
     findings.append(assess_fusion(data, params, layer_rep, layer_cri))
     say("storing the findings")
-    runs: list[AnalysisRun] = []
-    with session_scope(engine) as session:
-        for f in findings:
-            run = AnalysisRun(
-                kind=f.kind, params=jsonable(f.params), result=jsonable(f.result), summary=f.summary
-            )
-            session.add(run)
-            session.flush()
-            if f.cells:
-                session.execute(
-                    sa.insert(HotspotCell),
-                    [
-                        {"run_id": run.id, **{k: v for k, v in c.items() if k != "p_sim"}}
-                        for c in f.cells
-                    ],
-                )
-            runs.append(run)
-    return runs
+    # Each finding (its run and its cells) whole, in short transactions: a page shows the latest
+    # run of each kind, and on SQLite a report posted meanwhile does not wait long for the lock.
+    return in_short_transactions(engine, findings, _store_finding)
+
+
+def _store_finding(session: Session, f: Finding) -> AnalysisRun:
+    run = AnalysisRun(
+        kind=f.kind, params=jsonable(f.params), result=jsonable(f.result), summary=f.summary
+    )
+    session.add(run)
+    session.flush()
+    if f.cells:
+        session.execute(
+            sa.insert(HotspotCell),
+            [{"run_id": run.id, **{k: v for k, v in c.items() if k != "p_sim"}} for c in f.cells],
+        )
+    return run
 
 
 def latest_results(*, session: Session) -> dict[str, AnalysisRun]:

@@ -2,12 +2,14 @@
 
 ``import_crime`` takes files, folders and zips (a police.uk download unzipped or not), reads each
 CSV with :mod:`saferstreets.crime.policeuk` (on a second thread, ahead of storing), and stores each
-file in its own savepoint: a file that fails half-way leaves nothing behind and can be imported
-again. Rows are keyed (``row_key``) so that importing the same rows again, from the same file or an
-overlapping download, stores nothing twice. SQLite is filled with ``executemany`` in large batches;
-PostgreSQL with ``COPY``, straight into the table in a bulk load, else into a temporary table and
-one ``INSERT ... ON CONFLICT DO NOTHING``. A bulk load (many rows into a table holding few) builds
-the table's secondary indexes after the rows are in.
+file in short transactions (so that a report posted meanwhile never waits long for SQLite's write
+lock) under an import run that is marked ``ok`` only at the end: a file that fails half-way has
+its rows deleted again and can be imported again. Rows are keyed (``row_key``) so that importing
+the same rows again, from the same file or an overlapping download, stores nothing twice. SQLite
+is filled with ``executemany``; PostgreSQL with ``COPY``, straight into the table in a bulk load,
+else into a temporary table and one ``INSERT ... ON CONFLICT DO NOTHING``. A bulk load on
+PostgreSQL (many rows into a table holding few) builds the table's secondary indexes after the
+rows are in.
 """
 
 from __future__ import annotations
@@ -50,8 +52,9 @@ from saferstreets.db import (
     Base,
     drop_secondary_indexes,
     ensure_indexes,
+    in_short_transactions,
     is_postgres,
-    session_factory,
+    let_writers_in,
     session_scope,
 )
 from saferstreets.errors import AppError, InputFileError
@@ -68,13 +71,13 @@ from saferstreets.ingest.service import (
     start_run,
     to_utf8,
 )
-from saferstreets.models_common import LEVEL_COLUMNS
+from saferstreets.models_common import LEVEL_COLUMNS, utcnow
 from saferstreets.progress import Progress
 
-SQLITE_BATCH = 50_000
 SQLITE_CACHE_KIB = 262_144  # 256 MiB of page cache: a national year's key index stays in memory
-# Rows read before the files so far are committed together (each file has its own savepoint).
-COMMIT_ROWS = 500_000
+# Rows handed to the store at once (one executemany or COPY); transactions hold as many of these
+# as ``db.WRITE_HOLD_S`` allows, so a long import never keeps SQLite's write lock for long.
+CHUNK_ROWS = {"sqlite": 2_000, "postgresql": 20_000}
 CRIME_KINDS = tuple(KIND_TABLES)
 # An import bringing this many rows or more into a table holding fewer is a bulk load.
 BULK_MIN_ROWS = 50_000
@@ -285,13 +288,9 @@ def _store_sqlite(
             f"VALUES ({', '.join('?' * len(columns))}) "
             "ON CONFLICT (row_key) DO NOTHING"
         )
-        stored = 0
-        for start in range(0, frame.height, SQLITE_BATCH):
-            batch = frame.slice(start, SQLITE_BATCH)
-            # Tuples built from column lists as executemany asks for them: faster than .rows().
-            cursor.executemany(sql, zip(*(c.to_list() for c in batch.get_columns()), strict=True))
-            stored += max(cursor.rowcount, 0)
-            steps.rows_done(batch.height)
+        cursor.executemany(sql, zip(*(c.to_list() for c in frame.get_columns()), strict=True))
+        stored = max(cursor.rowcount, 0)
+        steps.rows_done(frame.height)
         return stored
     finally:
         cursor.close()
@@ -353,15 +352,14 @@ def import_crime(
     progress: Progress | None = None,
     recheck: bool = False,
     assign_areas: bool = True,
-    commit_rows: int = COMMIT_ROWS,
     settings: Settings | None = None,
 ) -> list[ImportSummary]:
     """Import police.uk street, outcomes and stop-and-search CSVs (files, folders or zips).
 
     One summary per file, in order, plus one per file passed over (status ``ignored``). Each file
-    is all or nothing (a savepoint of its own); files are committed together once ``commit_rows``
-    rows have been read since the last commit (0: every file on its own). A file whose exact bytes
-    were imported before is skipped unless ``recheck``; either way no row is stored twice.
+    is all or nothing, though it is written in short transactions (see :func:`_import_file`), so
+    that a report posted meanwhile is stored at once. A file whose exact bytes were imported
+    before is skipped unless ``recheck``; either way no row is stored twice.
 
     Files are read, checked and located on a second thread, a few files ahead of the one being
     stored, so that parsing and the store's writing overlap. With ``assign_areas`` every row is
@@ -383,11 +381,13 @@ def import_crime(
     drop_secondary_indexes(engine, bulk)
     stream = _prepare_ahead(members, reader)
     try:
-        while done := _import_group(
-            engine=engine, stream=stream, reader=reader, steps=steps,
-            commit_rows=commit_rows, bulk=bulk,
-        ):  # fmt: skip
-            summaries += done
+        for prepared in stream:
+            steps.file_started(prepared.member.source)
+            summary = _import_file(
+                engine=engine, prepared=prepared, reader=reader, steps=steps, bulk=bulk
+            )
+            steps.file_done(summary)
+            summaries.append(summary)
     finally:
         stream.close()
         # Builds what a bulk load dropped (also what an interrupted earlier load left out).
@@ -464,10 +464,13 @@ def _prepare_ahead(members: Sequence[Member], reader: _Reader) -> Generator[_Pre
 
 
 def _bulk_tables(engine: Engine, members: Sequence[Member]) -> list[str]:
-    """The tables this import loads in bulk: it brings at least ``BULK_MIN_ROWS`` rows (estimated
-    from the files' sizes) and more than the table holds. Their secondary indexes are dropped
-    for the load and built again at the end, which is cheaper than keeping them up row by row.
+    """The tables this import loads in bulk, on PostgreSQL: it brings at least ``BULK_MIN_ROWS``
+    rows (estimated from the files' sizes) and more than the table holds. Their secondary
+    indexes are dropped for the load and built again at the end, which is cheaper than keeping
+    them up row by row.
     """
+    if not is_postgres(engine):
+        return []  # on SQLite building an index holds the store's write lock for seconds
     incoming: dict[str, int] = {}
     for member in members:
         kind = next(
@@ -526,109 +529,45 @@ def _locator(engine: Engine, resolution: int) -> Callable[[pl.DataFrame], pl.Dat
     return locate
 
 
-def _import_group(
+def _import_file(
     *,
     engine: Engine,
-    stream: Iterator[_Prepared],
-    reader: _Reader,
-    steps: ImportSteps,
-    commit_rows: int,
-    bulk: frozenset[str] = frozenset(),
-) -> list[ImportSummary]:
-    """Import files from ``stream`` in one transaction; return their summaries ([] at the end).
-
-    The transaction ends once ``commit_rows`` rows have been read (so at least one file is done).
-    Committing a whole group costs one commit (one WAL sync, and on SQLite one write of each
-    index page touched) where a commit per file cost one for every file. Should the transaction
-    itself be lost (the store failed in a way a savepoint cannot undo, or the commit failed), the
-    group's files are imported again one transaction each, so each is still all or nothing.
-    """
-    pending: list[ImportSummary] = []
-    taken: list[Member] = []
-    rows = 0
-    session = session_factory(engine)()
-    try:
-        if not is_postgres(session):
-            # pysqlite opens a transaction only before a write: open it now, so that each file's
-            # SAVEPOINT nests inside it instead of committing the group when it is released.
-            session.connection().exec_driver_sql("BEGIN")
-        for prepared in stream:
-            taken.append(prepared.member)
-            steps.file_started(prepared.member.source)
-            summary = _import_one(
-                session=session, prepared=prepared, reader=reader, steps=steps, bulk=bulk
-            )
-            pending.append(summary)
-            rows += summary.rows_read
-            if rows >= commit_rows:
-                break
-        session.commit()
-    except sa.exc.SQLAlchemyError as exc:
-        session.rollback()
-        session.close()
-        if len(taken) > 1:  # again, one transaction per file
-            redone: list[ImportSummary] = []
-            for member in taken:
-                redone += _import_group(
-                    engine=engine, stream=iter([reader.prepare(member)]), reader=reader,
-                    steps=steps, commit_rows=0, bulk=bulk,
-                )  # fmt: skip
-            return redone
-        member = taken[0]
-        summary = ImportSummary(kind="crime", source=member.source, status="failed")
-        summary.message = _failure_message(member.source, exc)
-        with session_scope(engine) as failed:
-            summary.run_id = record_failure(
-                session=failed, kind="crime", source=member.source, sha256=None,
-                message=summary.message,
-            ).id  # fmt: skip
-        pending = [summary]
-    finally:
-        session.close()
-    for summary in pending:
-        steps.file_done(summary)
-    return pending
-
-
-def _import_one(
-    *,
-    session: Session,
     prepared: _Prepared,
     reader: _Reader,
     steps: ImportSteps,
     bulk: frozenset[str] = frozenset(),
 ) -> ImportSummary:
-    """One file inside a savepoint: stored whole, skipped, or failed with nothing of it kept."""
+    """One file: stored whole, skipped, or failed with nothing of it kept.
+
+    The file's run is opened (``running``) and committed first; its rows, which carry the run's
+    id, are then written in short transactions (``db.in_short_transactions``); its quarantine and
+    its counts are committed last, with the run marked ``ok``. A file that fails on the way has
+    its rows deleted again and its run marked failed; one whose import was cut short (a worker
+    killed) is cleared the same way by the next import of the same file (:func:`_clear_cut_short`).
+    """
     member = prepared.member
     summary = ImportSummary(kind="crime", source=member.source)
     message = prepared.message
+    run_id: int | None = None
+    table: str | None = None
     if message is None:
         try:
-            with session.begin_nested():
-                previous = None
-                if prepared.kind and prepared.sha and not reader.recheck:
-                    previous = already_imported(
-                        session=session, kind=prepared.kind, sha256=prepared.sha
-                    )
-                if previous is not None:
-                    summary.kind = previous.kind
-                    summary.status = "skipped"
-                    summary.rows_read = previous.rows_read
-                    summary.rows_duplicate = previous.rows_read - previous.rows_quarantined
-                    summary.message = (
-                        f"the same file was imported on {previous.finished_at:%Y-%m-%d %H:%M} "
-                        f"(run {previous.id}); nothing read again"
-                    )
-                    return summary
-                parsed = prepared.parsed
-                if parsed is None:  # the reader took it for imported; the store says otherwise
-                    parsed = reader.parse(member.read(), member.source, prepared.kind)
-                summary.kind = parsed.kind
-                assert prepared.sha is not None
-                _store_parsed(
-                    session=session, parsed=parsed, sha=prepared.sha, summary=summary,
-                    steps=steps, bulk=parsed.table in bulk,
-                )  # fmt: skip
+            if _skipped(engine, prepared, reader, summary):
+                return summary
+            parsed = prepared.parsed
+            if parsed is None:  # the reader took it for imported; the store says otherwise
+                parsed = reader.parse(member.read(), member.source, prepared.kind)
+            summary.kind, table = parsed.kind, parsed.table
+            assert prepared.sha is not None
+            _clear_cut_short(engine, kind=parsed.kind, sha=prepared.sha)
+            with session_scope(engine) as session:
+                run_id = start_run(
+                    session=session, kind=parsed.kind, source=parsed.source, sha256=prepared.sha
+                ).id
+            _store_parsed(
+                engine=engine, parsed=parsed, run_id=run_id, summary=summary, steps=steps,
+                bulk=parsed.table in bulk,
+            )  # fmt: skip
             return summary
         except (AppError, OSError, zipfile.BadZipFile, sa.exc.SQLAlchemyError) as exc:
             message = _failure_message(member.source, exc)
@@ -636,47 +575,56 @@ def _import_one(
     summary.message = message
     summary.rows_stored = summary.rows_duplicate = summary.rows_quarantined = 0
     kind_for_run = summary.kind if summary.kind in CRIME_KINDS else "crime"
-    # The savepoint is rolled back; the failure is recorded in the group's transaction.
-    summary.run_id = record_failure(
-        session=session, kind=kind_for_run, source=member.source, sha256=prepared.sha,
-        message=message,
-    ).id  # fmt: skip
+    summary.run_id = _record_failed_file(
+        engine, run_id=run_id, table=table, kind=kind_for_run, source=member.source,
+        sha=prepared.sha, message=message,
+    )  # fmt: skip
     return summary
 
 
-def _failure_message(source: str, exc: Exception) -> str:
-    """What the summary says of a file that could not be imported (nothing of it is kept)."""
-    if isinstance(exc, AppError):
-        return exc.message + (f" ({exc.hint})" if exc.hint else "")
-    if isinstance(exc, sa.exc.SQLAlchemyError):
-        first = str(getattr(exc, "orig", exc)).strip().splitlines()[0]
-        return f"{source}: the store refused the rows ({first}); nothing was stored"
-    return f"{source}: cannot be read: {exc}"
+def _skipped(engine: Engine, prepared: _Prepared, reader: _Reader, summary: ImportSummary) -> bool:
+    """Fill ``summary`` as skipped and say so if the store holds this file's bytes already."""
+    if not (prepared.kind and prepared.sha and not reader.recheck):
+        return False
+    with session_scope(engine) as session:
+        previous = already_imported(session=session, kind=prepared.kind, sha256=prepared.sha)
+        if previous is None:
+            return False
+        summary.kind = previous.kind
+        summary.status = "skipped"
+        summary.rows_read = previous.rows_read
+        summary.rows_duplicate = previous.rows_read - previous.rows_quarantined
+        summary.message = (
+            f"the same file was imported on {previous.finished_at:%Y-%m-%d %H:%M} "
+            f"(run {previous.id}); nothing read again"
+        )
+    return True
 
 
 def _store_parsed(
     *,
-    session: Session,
+    engine: Engine,
     parsed: ParsedFile,
-    sha: str,
+    run_id: int,
     summary: ImportSummary,
     steps: ImportSteps,
     bulk: bool = False,
 ) -> None:
-    run = start_run(session=session, kind=parsed.kind, source=parsed.source, sha256=sha)
     summary.rows_read = parsed.rows_read
-    stored = store_rows(
-        session=session, table=parsed.table, frame=parsed.frame, run_id=run.id,
-        steps=steps, bulk=bulk,
-    )  # fmt: skip
+    size = CHUNK_ROWS.get(engine.dialect.name, CHUNK_ROWS["postgresql"])
+    frame = parsed.frame.sort("row_key")  # chunks in key order: B-tree inserts stay local
+    chunks = (frame.slice(start, size) for start in range(0, frame.height, size))
+
+    def write(session: Session, chunk: pl.DataFrame) -> int:
+        return store_rows(
+            session=session, table=parsed.table, frame=chunk, run_id=run_id, steps=steps,
+            bulk=bulk,
+        )  # fmt: skip
+
+    stored = sum(in_short_transactions(engine, chunks, write))
     summary.rows_stored = stored
     summary.rows_duplicate = parsed.frame.height - stored
-    if parsed.kind == STREET and stored and session.scalar(sa.select(LsoaLookup.id).limit(1)):
-        fill_crime_lsoa21(session=session, run_id=run.id)  # police.uk's 2011 LSOA, in 2021
     summary.rows_quarantined = len(parsed.problems)
-    quarantine(
-        session=session, run=run, kind=parsed.kind, problems=parsed.problems, skip_known=True
-    )
     summary.problems = parsed.problems[:MAX_PROBLEMS_SHOWN]
     summary.notes = list(parsed.notes)
     summary.details = dict(parsed.details)
@@ -688,7 +636,91 @@ def _store_parsed(
     if parsed.details.get("no_crime_id"):
         bits.append(f"{parsed.details['no_crime_id']:,} without Crime ID")
     summary.message = "; ".join(bits) or None
-    finish_run(session=session, run=run, summary=summary)
+    with session_scope(engine) as session:
+        run = session.get_one(ImportRun, run_id)
+        if parsed.kind == STREET and stored and session.scalar(sa.select(LsoaLookup.id).limit(1)):
+            fill_crime_lsoa21(session=session, run_id=run_id)  # police.uk's 2011 LSOA, in 2021
+        quarantine(
+            session=session, run=run, kind=parsed.kind, problems=parsed.problems, skip_known=True
+        )
+        finish_run(session=session, run=run, summary=summary)
+
+
+def _delete_run_rows(engine: Engine, table: str, run_ids: Sequence[int]) -> int:
+    """Delete the rows these import runs stored, in short transactions; how many."""
+    column = Base.metadata.tables[table].c
+    size = CHUNK_ROWS.get(engine.dialect.name, CHUNK_ROWS["postgresql"])
+    deleted = 0
+    while True:
+        with session_scope(engine) as session:
+            held = sa.select(column.id).where(column.import_run_id.in_(run_ids)).limit(size)
+            ids = session.scalars(held).all()
+            if ids:
+                session.execute(sa.delete(Base.metadata.tables[table]).where(column.id.in_(ids)))
+        deleted += len(ids)
+        if len(ids) < size:
+            return deleted
+        let_writers_in(engine)
+
+
+def _clear_cut_short(engine: Engine, *, kind: str, sha: str) -> None:
+    """Undo an earlier import of this same file that never finished (its worker was killed):
+    its rows are deleted and its run marked failed, so they are stored again, under this run."""
+    with session_scope(engine) as session:
+        runs = list(
+            session.scalars(
+                sa.select(ImportRun.id).where(
+                    ImportRun.kind == kind, ImportRun.sha256 == sha, ImportRun.status == "running"
+                )
+            )
+        )
+    if not runs:
+        return
+    _delete_run_rows(engine, KIND_TABLES[kind], runs)
+    with session_scope(engine) as session:
+        session.execute(
+            sa.update(ImportRun)
+            .where(ImportRun.id.in_(runs))
+            .values(status="failed", finished_at=utcnow(),
+                    message="cut short before it finished; its rows were removed")
+        )  # fmt: skip
+
+
+def _record_failed_file(
+    engine: Engine,
+    *,
+    run_id: int | None,
+    table: str | None,
+    kind: str,
+    source: str,
+    sha: str | None,
+    message: str,
+) -> int | None:
+    """Record a file that failed, with none of its rows kept; the run's id (None if the store
+    cannot be reached: then the next import of the file clears what it left)."""
+    try:
+        if run_id is not None and table is not None:
+            _delete_run_rows(engine, table, [run_id])
+            with session_scope(engine) as session:
+                run = session.get_one(ImportRun, run_id)
+                run.status, run.message, run.finished_at = "failed", message, utcnow()
+            return run_id
+        with session_scope(engine) as session:
+            return record_failure(
+                session=session, kind=kind, source=source, sha256=sha, message=message
+            ).id
+    except sa.exc.SQLAlchemyError:
+        return run_id
+
+
+def _failure_message(source: str, exc: Exception) -> str:
+    """What the summary says of a file that could not be imported (nothing of it is kept)."""
+    if isinstance(exc, AppError):
+        return exc.message + (f" ({exc.hint})" if exc.hint else "")
+    if isinstance(exc, sa.exc.SQLAlchemyError):
+        first = str(getattr(exc, "orig", exc)).strip().splitlines()[0]
+        return f"{source}: the store refused the rows ({first}); nothing was stored"
+    return f"{source}: cannot be read: {exc}"
 
 
 def assign_crime_areas(

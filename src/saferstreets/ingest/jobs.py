@@ -14,38 +14,19 @@ nothing else keeps it. A refused export is uploaded again, with its corrected ma
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy.engine import Engine
 
 from saferstreets.config import Settings
-from saferstreets.db import is_postgres
 from saferstreets.ingest.records import ImportSummary
 from saferstreets.ingest.uploads import discard_upload, find_upload
 from saferstreets.jobs.service import job_kind
-from saferstreets.progress import Progress, silent
+from saferstreets.progress import Progress
 
 RESULT_URL = "/staff/imports/{kind}/{upload}"
 SHOWN_PROBLEMS = 20
-
-
-@contextlib.contextmanager
-def forwarded(engine: Engine, progress: Progress) -> Iterator[Progress]:
-    """The progress an import may tell while it runs.
-
-    On PostgreSQL, the job's own (written into its row as the import goes). On SQLite an import
-    holds the store's one write lock while it reads a file, so a progress write from the job
-    would wait for it, or deadlock it and fail the import: the page shows the step, and the
-    summary once the import is done.
-    """
-    if is_postgres(engine):
-        yield progress
-        return
-    progress("importing (on SQLite the counts are shown when the import is done)")
-    yield silent
 
 
 def summary_rows(summaries: list[ImportSummary]) -> list[dict[str, Any]]:
@@ -82,10 +63,9 @@ def import_crime_job(
     from saferstreets.crime.service import import_crime
 
     upload = find_upload(settings=settings, token=params["upload"], kind="crime")
-    with forwarded(engine, progress) as told:
-        summaries = import_crime(
-            engine=engine, paths=upload.files, progress=told, settings=settings
-        )
+    summaries = import_crime(
+        engine=engine, paths=upload.files, progress=progress, settings=settings
+    )
     return _result("crime", params, summaries)
 
 
@@ -96,15 +76,14 @@ def import_boundaries_job(
     from saferstreets.areas.service import import_boundaries
 
     upload = find_upload(settings=settings, token=params["upload"], kind="boundaries")
-    with forwarded(engine, progress) as told:
-        summary = import_boundaries(
-            engine=engine,
-            path=upload.files,
-            level=params["level"],
-            progress=told,
-            replace=bool(params.get("replace")),
-            settings=settings,
-        )
+    summary = import_boundaries(
+        engine=engine,
+        path=upload.files,
+        level=params["level"],
+        progress=progress,
+        replace=bool(params.get("replace")),
+        settings=settings,
+    )
     return _result("boundaries", params, [summary])
 
 
@@ -116,15 +95,14 @@ def import_survey_job(
 
     upload = find_upload(settings=settings, token=params["upload"], kind="survey")
     try:
-        with forwarded(engine, progress) as told:
-            summary = import_survey(
-                engine=engine,
-                path=upload.files[0],
-                mapping=upload.folder / "_mapping.toml",
-                wave_name=params.get("wave") or None,
-                min_progress=params.get("min_progress"),
-                progress=told,
-            )
+        summary = import_survey(
+            engine=engine,
+            path=upload.files[0],
+            mapping=upload.folder / "_mapping.toml",
+            wave_name=params.get("wave") or None,
+            min_progress=params.get("min_progress"),
+            progress=progress,
+        )
     finally:
-        discard_upload(upload)
+        discard_upload(upload)  # the export held who answered: kept no longer than the job
     return _result("survey", params, [summary])

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import importlib
 import logging
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -25,11 +26,10 @@ from sqlalchemy.orm import Session
 
 from saferstreets.accounts.service import audit
 from saferstreets.config import Settings
-from saferstreets.db import session_scope
+from saferstreets.db import STORE_TROUBLE, session_scope
 from saferstreets.errors import AppError, NotFound, PermissionDenied
 from saferstreets.jobs.models import Job, JobFile
 from saferstreets.models_common import utcnow
-from saferstreets.progress import Progress
 
 logger = logging.getLogger(__name__)
 
@@ -441,27 +441,72 @@ def describe_all(*, session: Session, jobs: list[Job]) -> list[dict[str, Any]]:
     return [describe(j, has_file=j.id in filed and j.status == "done") for j in jobs]
 
 
-def progress_into(*, engine: Engine, job_id: int, token: str, every: float = 0.5) -> Progress:
+def progress_into(*, engine: Engine, job_id: int, token: str, every: float = 0.5) -> JobProgress:
     """A :class:`Progress` that writes into the job's row: a new step at once, counted work at
     most every ``every`` seconds. It raises :class:`JobLost` once the worker no longer holds
-    the job, so a worker thought dead stops instead of storing a second result."""
-    return _JobProgress(engine, job_id, token, every)
+    the job, so a worker thought dead stops instead of storing a second result. Close it when
+    the job ends."""
+    return JobProgress(engine, job_id, token, every)
 
 
-class _JobProgress:
+class JobProgress:
+    """The job's progress, written by a thread of its own.
+
+    A call only notes the newest step (it never waits for the store), so a job that tells its
+    progress from inside its own transaction (an import storing rows) does not wait for the
+    write lock it holds itself, nor for another writer's. The thread writes the newest step it
+    finds, skipping any it did not reach in time; :meth:`close` writes the last one.
+    """
+
     def __init__(self, engine: Engine, job_id: int, token: str, every: float) -> None:
         self.engine, self.job_id, self.token, self.every = engine, job_id, token, every
         self.last = 0.0
         self.what: str | None = None
+        self.lost = False
+        self._pending: tuple[str, int | None, int | None] | None = None
+        self._lock = threading.Lock()
+        self._told = threading.Event()
+        self._closed = False
+        self._thread = threading.Thread(target=self._write, name=f"progress-{job_id}", daemon=True)
+        self._thread.start()
 
     def __call__(self, what: str, done: int | None = None, total: int | None = None) -> None:
+        if self.lost:
+            raise JobLost(self.job_id)
         clock = time.monotonic()
         if what == self.what and clock - self.last < self.every and done != total:
             return
         self.last, self.what = clock, what
-        if not beat(engine=self.engine, job_id=self.job_id, token=self.token, what=what,
-                    done=done, total=total):  # fmt: skip
-            raise JobLost(self.job_id)
+        with self._lock:
+            self._pending = (what, done, total)
+        self._told.set()
+
+    def _write(self) -> None:
+        while True:
+            self._told.wait()
+            self._told.clear()
+            with self._lock:
+                pending, self._pending = self._pending, None
+            if pending is not None:
+                self._beat(*pending)
+            if self._closed:
+                return
+
+    def _beat(self, what: str, done: int | None, total: int | None) -> None:
+        try:
+            held = beat(engine=self.engine, job_id=self.job_id, token=self.token, what=what,
+                        done=done, total=total)  # fmt: skip
+        except STORE_TROUBLE as exc:  # the next step, or the heartbeat, writes again
+            logger.warning("job %s: progress not written (%s)", self.job_id, type(exc).__name__)
+            return
+        if not held:
+            self.lost = True
+
+    def close(self, timeout: float = 10.0) -> None:
+        """Write the last step told, then stop the thread."""
+        self._closed = True
+        self._told.set()
+        self._thread.join(timeout=timeout)
 
 
 class JobLost(Exception):

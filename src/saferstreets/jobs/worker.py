@@ -17,7 +17,7 @@ import threading
 import traceback
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 
 from saferstreets.config import Settings
 from saferstreets.db import get_engine
@@ -77,7 +77,7 @@ def run_job(*, settings: Settings, job_id: int) -> None:
         return
     progress = service.progress_into(engine=engine, job_id=job_id, token=token)
     try:
-        with heartbeat(settings=settings, job_id=job_id, token=token):
+        with heartbeat(settings=settings, job_id=job_id, token=token), closing(progress):
             result = kind.run(
                 engine=engine,
                 settings=settings,

@@ -31,7 +31,7 @@ def search_places(
 ) -> dict[str, Any]:
     """Places (streets, postcodes, stations, stops, parks, landmarks) matching ``q``, nearest
     to (``lat``, ``lon``) first among equally good matches."""
-    rate_limit(request, "lookup", settings.lookup_rate_limit)
+    rate_limit(request, "lookup", settings.lookup_rate_limit, session=session)
     near = (lat, lon) if lat is not None and lon is not None else None
     found = search.search_places(session=session, text=q, near=near, limit=limit)
     return {"query": q, "places": [m.to_dict() for m in found]}
@@ -49,5 +49,5 @@ def describe_point(
     lon: Annotated[float, Query(ge=-180, le=180)],
 ) -> dict[str, Any]:
     """A short name for a point from the nearest places and its ward."""
-    rate_limit(request, "lookup", settings.lookup_rate_limit)
+    rate_limit(request, "lookup", settings.lookup_rate_limit, session=session)
     return {"name": naming.describe_point(session=session, lat=lat, lon=lon)}

@@ -58,7 +58,7 @@ def areas_index(
     if tapped:
         from saferstreets.places.search import public_area_at
 
-        rate_limit(request, "lookup", settings.lookup_rate_limit)
+        rate_limit(request, "lookup", settings.lookup_rate_limit, session=session)
         code = public_area_at(session=session, lat=lat, lon=lon)  # type: ignore[arg-type]
         if code is not None:
             return RedirectResponse(f"/areas/{quote(code, safe='')}", status_code=303)
@@ -67,7 +67,7 @@ def areas_index(
     if q and len(q.strip()) >= 2:
         from saferstreets.places.search import find_public_areas
 
-        rate_limit(request, "lookup", settings.lookup_rate_limit)
+        rate_limit(request, "lookup", settings.lookup_rate_limit, session=session)
         found = find_public_areas(session=session, text=q.strip())
     return templates.TemplateResponse(
         request,

@@ -232,7 +232,7 @@ def report_submit(
 
 
 def _find_step(request: Request, session: Any, settings: Any, values: dict[str, Any]) -> Response:
-    rate_limit(request, "lookup", settings.lookup_rate_limit)
+    rate_limit(request, "lookup", settings.lookup_rate_limit, session=session)
     values["area_code"] = None
     matches = find_places(session=session, text=values.get("place_text"), near=_near(values))
     if len(matches) == 1:
@@ -252,7 +252,7 @@ def _send(request: Request, session: Any, settings: Any, values: dict[str, Any])
     earlier = submissions.stored_receipt(session=session, key=key)
     if earlier is not None:  # the same form again: its receipt, and nothing stored twice
         return _receipt(request, session, *earlier)
-    rate_limit(request, "report", settings.report_rate_limit)
+    rate_limit(request, "report", settings.report_rate_limit, session=session)
 
     def store() -> tuple[str, bool]:
         bound_waits(session)
@@ -356,7 +356,7 @@ def status_lookup(
     csrf: Annotated[str, Form(alias="csrf_token", max_length=128)] = "",
 ) -> Response:
     check_csrf(request, csrf)
-    rate_limit(request, "lookup", settings.lookup_rate_limit)
+    rate_limit(request, "lookup", settings.lookup_rate_limit, session=session)
     try:
         report = service.report_for_receipt(session=session, code=code)
     except AppError as exc:
@@ -384,7 +384,7 @@ def delete(
     csrf: Annotated[str, Form(alias="csrf_token", max_length=128)] = "",
 ) -> Response:
     check_csrf(request, csrf)
-    rate_limit(request, "lookup", settings.lookup_rate_limit)
+    rate_limit(request, "lookup", settings.lookup_rate_limit, session=session)
     if confirm != "yes":
         report = service.report_for_receipt(session=session, code=code)
         view = service.public_view(session=session, report=report)

@@ -22,13 +22,14 @@ def apply_command(
 ) -> None:
     """Generalise reports and survey responses older than the retention periods (audited)."""
     from saferstreets.config import get_settings
-    from saferstreets.db import session_scope
+    from saferstreets.db import committing, session_scope
     from saferstreets.models_common import utcnow
     from saferstreets.retention.service import apply_retention
 
     settings = get_settings()
     with session_scope(open_store(settings)) as session:
-        result = apply_retention(session=session, settings=settings, now=utcnow(), dry_run=dry_run)
+        result = apply_retention(session=session, settings=settings, now=utcnow(),
+                                 dry_run=dry_run, settle=committing(session))  # fmt: skip
     verb = "Would remove" if dry_run else "Removed"
     console.print(
         f"{verb}, from {result.reports:,} reports received before "

@@ -14,13 +14,18 @@ Two services:
   removed, as counts.
 - :func:`erase_report` (deletion by receipt code): the report and everything derived from it.
 
-Both take the caller's session and never commit (the caller owns the transaction).
+Both take the caller's session. :func:`erase_report` never commits (the caller owns the
+transaction); :func:`apply_retention` calls its ``settle`` hook between chunks of at most
+``_CHUNK`` records, where the scheduled job commits and leaves SQLite's write lock free a moment
+(``db.let_writers_in``), so that a report posted meanwhile is not kept waiting. A run cut short
+has generalised some records and written no audit event; the next run finishes the rest.
 """
 
 from __future__ import annotations
 
 import shutil
 import uuid
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -77,11 +82,13 @@ def apply_retention(
     now: datetime,
     progress: Progress | None = None,
     dry_run: bool = False,
+    settle: Callable[[], None] | None = None,
 ) -> RetentionResult:
     """Generalise the reports and survey responses older than the retention periods.
 
     Idempotent: a record already generalised is not counted again. With ``dry_run`` nothing is
-    changed and nothing audited; the result says what would be removed.
+    changed and nothing audited; the result says what would be removed. ``settle`` is called
+    after each chunk of changes (a caller may commit there).
     """
     from saferstreets.accounts.service import audit
 
@@ -93,15 +100,16 @@ def apply_retention(
         survey_cutoff=(now - timedelta(days=settings.survey_retention_days)).date(),
     )
     notify("Finding reports past their retention period")
-    _reports(session=session, result=result)
+    between = settle or (lambda: None)
+    _reports(session=session, result=result, settle=between)
     notify("Finding survey responses past their retention period")
-    _surveys(session=session, result=result)
+    _surveys(session=session, result=result, settle=between)
     stale = stale_survey_uploads(settings=settings, now=now)
     result.survey_uploads = len(stale)
     for folder in stale if not dry_run else []:
         shutil.rmtree(folder, ignore_errors=True)
     if not dry_run:
-        result.text_markers = _forget_text_markers(session=session, result=result)
+        result.text_markers = _forget_text_markers(session=session, result=result, settle=between)
         if result.reports or result.survey_responses or result.survey_uploads:
             audit(
                 session=session,
@@ -116,7 +124,7 @@ def apply_retention(
     return result
 
 
-def _reports(*, session: Session, result: RetentionResult) -> None:
+def _reports(*, session: Session, result: RetentionResult, settle: Callable[[], None]) -> None:
     r = Report
     old = sa.and_(
         r.received_hour < result.report_cutoff,
@@ -160,6 +168,7 @@ def _reports(*, session: Session, result: RetentionResult) -> None:
     for chunk in _chunks(result.report_ids):
         _mark_text_removed(session, Report, chunk)
         session.execute(sa.update(Report).where(Report.id.in_(chunk)).values(**cleared))
+        settle()
 
 
 def _mark_text_removed(session: Session, model: Any, ids: list[int]) -> None:
@@ -172,7 +181,7 @@ def _mark_text_removed(session: Session, model: Any, ids: list[int]) -> None:
     )
 
 
-def _surveys(*, session: Session, result: RetentionResult) -> None:
+def _surveys(*, session: Session, result: RetentionResult, settle: Callable[[], None]) -> None:
     s = SurveyResponse
     rows = session.execute(
         sa.select(
@@ -226,6 +235,7 @@ def _surveys(*, session: Session, result: RetentionResult) -> None:
                     postcode=sector,
                 )
             )
+            settle()
 
 
 def postcode_sector(postcode: str | None) -> str | None:
@@ -240,7 +250,9 @@ def postcode_sector(postcode: str | None) -> str | None:
     return f"{outward} {inward[:1]}" if inward else outward
 
 
-def _forget_text_markers(*, session: Session, result: RetentionResult) -> int:
+def _forget_text_markers(
+    *, session: Session, result: RetentionResult, settle: Callable[[], None]
+) -> int:
     """Remove the hash of each generalised report's words (``theme_scored``), keeping its themes.
 
     ``themes.service.assign_all`` scores texts again only where a marker exists, so the themes
@@ -254,6 +266,7 @@ def _forget_text_markers(*, session: Session, result: RetentionResult) -> int:
             )
         )
         removed += int(getattr(outcome, "rowcount", 0) or 0)
+        settle()
     if result.survey_free_texts:
         emptied = sa.select(SurveyResponse.id).where(SurveyResponse.free_text.is_(None))
         outcome = session.execute(

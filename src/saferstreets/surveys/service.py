@@ -269,6 +269,8 @@ def _store(
             )
             finish_run(session=session, run=run, summary=summary)
             return summary
+    # Nothing is written until every row is read: on SQLite the first write takes the store's
+    # one write lock, which a report posted meanwhile would then wait for while rows are read.
     if wave is None:
         wave = SurveyWave(
             name=wave_name,
@@ -277,12 +279,8 @@ def _store(
             source=spec.wave.source or Path(source).name,
             mapping=spec.to_dict(),
         )
-        session.add(wave)
-        session.flush()
-    run = start_run(session=session, kind=KIND, source=source, sha256=sha)
-
     known_refs: set[str] = set()
-    if "respondent" in plan.fields:
+    if "respondent" in plan.fields and wave.id is not None:
         known_refs = set(
             session.scalars(
                 sa.select(SurveyResponse.respondent_ref).where(
@@ -461,6 +459,11 @@ def _store(
                     codes.append(code)
         records.append(record)
 
+    session.add(wave)
+    session.flush()
+    run = start_run(session=session, kind=KIND, source=source, sha256=sha)
+    for record in records:
+        record["wave_id"] = wave.id
     if records:
         session.execute(sa.insert(SurveyResponse), records)
     quarantine(session=session, run=run, kind=KIND, problems=whole_row_problems + field_problems)

@@ -19,9 +19,11 @@ from collections.abc import Sequence
 from urllib.parse import urlsplit
 
 from fastapi import Request
+from sqlalchemy.orm import Session
+from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException
-from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
 from starlette.responses import Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from saferstreets.errors import AppError
 
@@ -91,30 +93,47 @@ def check_csrf(request: Request, submitted: str | None) -> None:
         )
 
 
-class SecurityHeadersMiddleware(BaseHTTPMiddleware):
-    """Strict headers on every response: no third-party code, framing, referrer or page caching."""
+class SecurityHeadersMiddleware:
+    """Strict headers on every response: no third-party code, framing, referrer or page caching.
 
-    async def dispatch(self, request: Request, call_next: RequestResponseEndpoint) -> Response:
-        return add_security_headers(request, await call_next(request))
+    A plain ASGI middleware that adds the headers as the response starts. (Starlette's
+    ``BaseHTTPMiddleware`` ran each request's app in a task group of its own with memory streams
+    between them: a cost on every request, the public form's POST included.)
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        settings = scope["app"].state.settings
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                _strict_headers(MutableHeaders(scope=message), settings.tile_url, scope["path"])
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
 
 
 def add_security_headers(request: Request, response: Response) -> Response:
-    """The strict headers, where the response does not set its own. The middleware calls this
-    for every response; the 500 handler calls it too, because Starlette answers an unhandled
+    """The strict headers, where the response does not set its own. The middleware adds them to
+    every response; the 500 handler calls this too, because Starlette answers an unhandled
     error outside every middleware."""
-    settings = request.app.state.settings
-    response.headers.setdefault(
-        "Content-Security-Policy", content_security_policy(settings.tile_url)
-    )
-    response.headers.setdefault("X-Content-Type-Options", "nosniff")
-    response.headers.setdefault("Referrer-Policy", "no-referrer")
-    response.headers.setdefault("X-Frame-Options", "DENY")
-    response.headers.setdefault(
-        "Permissions-Policy", "camera=(), microphone=(), interest-cohort=()"
-    )
-    if not request.url.path.startswith("/static/"):
-        response.headers.setdefault("Cache-Control", "no-store")
+    _strict_headers(response.headers, request.app.state.settings.tile_url, request.url.path)
     return response
+
+
+def _strict_headers(headers: MutableHeaders, tile_url: str | None, path: str) -> None:
+    headers.setdefault("Content-Security-Policy", content_security_policy(tile_url))
+    headers.setdefault("X-Content-Type-Options", "nosniff")
+    headers.setdefault("Referrer-Policy", "no-referrer")
+    headers.setdefault("X-Frame-Options", "DENY")
+    headers.setdefault("Permissions-Policy", "camera=(), microphone=(), interest-cohort=()")
+    if not path.startswith("/static/"):
+        headers.setdefault("Cache-Control", "no-store")
 
 
 def client_key(host: str) -> str:
@@ -145,12 +164,18 @@ def client_address(request: Request) -> str:
     return client_key(request.client.host) if request.client else "unknown"
 
 
-def rate_limit(request: Request, name: str, limit: int, window: float = 3600.0) -> None:
+def rate_limit(
+    request: Request, name: str, limit: int, window: float = 3600.0, *, session: Session
+) -> None:
     """Count this request against the ``name`` limit, in the store (every worker and server
     counts together; ``accounts.rate_limits``); a 429 page if over the limit.
 
-    The count is its own short transaction, committed before the route goes on: a request
-    refused later (a form with mistakes) still counts, as it did when counts were in memory.
+    The count is made in the request's own ``session`` and committed at once, before the route
+    goes on (a route calls this before it writes anything): a request refused later (a form
+    with mistakes) still counts. One session means one pooled connection per request: counting
+    in a second session while the request's held a connection made each of a worker's 40
+    threads hold one connection and wait for another, so under load the pool (15) ran dry and
+    requests waited out the pool timeout (10 s) for a 503 (bench/results/intake.md).
     Call it from a plain ``def`` route: it waits on the store.
     """
     from saferstreets.accounts.rate_limits import hit
@@ -158,15 +183,14 @@ def rate_limit(request: Request, name: str, limit: int, window: float = 3600.0) 
     from saferstreets.web.sessions import now
 
     client = client_address(request)
-    with request.app.state.sessionmaker() as session:
 
-        def count() -> float | None:
-            wait = hit(session=session, name=name, client=client, limit=limit, window=window,
-                       now=now(request))  # fmt: skip
-            session.commit()
-            return wait
+    def count() -> float | None:
+        wait = hit(session=session, name=name, client=client, limit=limit, window=window,
+                   now=now(request))  # fmt: skip
+        session.commit()
+        return wait
 
-        retry_after = with_retries(count, session=session)
+    retry_after = with_retries(count, session=session)
     if retry_after is not None:
         minutes = max(1, math.ceil(retry_after / 60))
         raise HTTPException(

@@ -1,0 +1,183 @@
+"""What bounds intake: one ``saferstreets serve`` worker under ``bench_load``'s reporters, profiled.
+
+The demo county in PostgreSQL (as ``bench_load``), ``saferstreets serve --workers 1``, and
+``CLIENTS`` reporters of :mod:`bench.load_clients` (GET the form, POST it, read the receipt) for
+``SECONDS`` after a warm-up. py-spy samples the one worker meanwhile; the table gives its
+samples by where they are *inside* (a function counts for every sample with it on the stack),
+so the costs of a report POST can be read off: the store, the ORM, templates, triage, CSRF.
+The CPU seconds of the worker and of the load generator say which of them is the bound.
+Peer: the same worker with the same clients, as ``bench_load``'s peer (plain uvicorn), would
+measure the server, not the app; the figure to compare with is the issue's aim (200 reports/s,
+POST p99 under 250 ms at 50 clients), stated beside the machine's load average.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from pathlib import Path
+
+from bench import load_clients as lc
+from bench.common import markdown_table
+from bench.load_setup import ADMIN_URL, _drop_store, _make_store, _start, _stop, _workers
+
+WARM = 6.0
+PCT = (50, 95, 99)
+INSIDE = {
+    "store (psycopg: PostgreSQL round trips)": "psycopg/",
+    "SQLAlchemy (ORM and core, psycopg excluded)": "sqlalchemy/",
+    "Jinja2 templates (rendering)": "jinja2/",
+    "form parsing (python-multipart)": "multipart/",
+    "POST /report (reports/routes.report_submit)": "report_submit (saferstreets",
+    "GET /report (reports/routes.report_form)": "report_form (saferstreets",
+    "GET /report/thanks (reports/routes.report_thanks)": "report_thanks (saferstreets",
+    "the request session's commit (web/deps.get_session)": "get_session (saferstreets",
+    "create_report (reports/service)": "create_report (saferstreets",
+    "triage (reports/triage)": "saferstreets/reports/triage",
+    "submission keys (reports/submissions)": "saferstreets/reports/submissions",
+    "point in polygon / H3 (areas/, h3, shapely)": "saferstreets/areas/",
+    "rate-limit buckets (accounts/rate_limits)": "saferstreets/accounts/rate_limits",
+    "CSRF check (web/security.check_csrf)": "check_csrf (saferstreets/web/security",
+    "rate limit (web/security.rate_limit)": "rate_limit (saferstreets/web/security",
+    "sessions and receipts (web/sessions)": "saferstreets/web/sessions",
+    "argon2": "argon2",
+    "HTTP protocol (uvicorn h11/httptools)": "uvicorn/protocols/http",
+    "security headers (web/security, ASGI middleware)": "SecurityHeadersMiddleware",
+    "the route's thread (anyio worker threads)": "WorkerThread.run",
+}
+
+
+def _cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _record(pid: int, seconds: float) -> tuple[subprocess.Popen, Path]:
+    spy = Path(sys.executable).with_name("py-spy")
+    out = Path(tempfile.mkdtemp()) / "raw.txt"
+    command = [str(spy), "record", "-p", str(pid), "-d", str(int(seconds)), "-r", "100",
+               "-f", "raw", "-o", str(out), "--nonblocking"]  # fmt: skip
+    return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL), out
+
+
+def _inside(raw: Path) -> tuple[list[list], list[list], int]:
+    """Samples by what they are inside (inclusive), and the busiest saferstreets functions."""
+    inside: Counter = Counter()
+    ours: Counter = Counter()
+    total = 0
+    for line in raw.read_text().splitlines():
+        stack, _, count = line.rpartition(" ")
+        n = int(count)
+        total += n
+        frames = stack.split(";")
+        joined = ";".join(frames)
+        for label, needle in INSIDE.items():
+            if needle in joined:
+                inside[label] += n
+        seen = {f.split(" (")[0] + " (" + f.split("saferstreets/")[-1].split(":")[0]
+                for f in frames if "saferstreets/" in f}  # fmt: skip
+        for name in seen:
+            if "cli/" not in name and "serving.py" not in name:  # the process's own frames
+                ours[name + ")"] += n
+    rows = [[label, f"{inside[label] / total:.0%}"] for label in INSIDE if total]
+    top = [[name, f"{n / total:.0%}"] for name, n in ours.most_common(12)]
+    return rows, top, total
+
+
+async def _drive(base: str, stats: lc.Stats, points: list, clients: int, seconds: float) -> None:
+    stop = asyncio.Event()
+    deadline = time.monotonic() + WARM + seconds + 30
+    tasks = [
+        asyncio.create_task(lc.reporter(base, i, stats, points, stop, deadline))
+        for i in range(clients)
+    ]
+    await asyncio.sleep(WARM)
+    stats.phase = "measured"
+    await asyncio.sleep(seconds)
+    stats.phase = "after"
+    stop.set()
+    await asyncio.gather(*tasks, return_exceptions=True)
+
+
+def run(*, quick: bool) -> str:
+    clients, seconds = (10, 5.0) if quick else (50, 20.0)
+    url, admin = _make_store(ADMIN_URL)
+    try:
+        return _measure(url, clients, seconds)
+    finally:
+        _drop_store(url, admin)
+
+
+def _measure(url: str, clients: int, seconds: float) -> str:
+    from bench.bench_load import _points_and_ward
+
+    points, _ = _points_and_ward(url)
+    load_before = os.getloadavg()
+    server, base = _start(url, peer=False, workers=1)
+    try:
+        worker = next(iter(_workers(server.pid)), server.pid)  # one worker: serve itself
+        stats = lc.Stats()
+        me = time.process_time()
+        spy: list = []
+
+        async def measured() -> None:
+            async def profile_later() -> None:
+                await asyncio.sleep(WARM + 1)
+                spy.append((_cpu_seconds(worker), _record(worker, seconds - 2)))
+
+            await asyncio.gather(_drive(base, stats, points, clients, seconds), profile_later())
+
+        started = _cpu_seconds(worker)
+        asyncio.run(measured())
+        worker_cpu = _cpu_seconds(worker) - started
+        me = time.process_time() - me
+        load_during = os.getloadavg()
+        process, raw = spy[0][1]
+        process.wait(timeout=60)
+    finally:
+        _stop(server)
+    wall = WARM + seconds
+    post = stats.post_ms.get("measured", [])
+    answers = sorted(stats.statuses.get("measured", Counter()).items())
+    rates = [
+        ["reports acknowledged per second", f"{stats.acked.get('measured', 0) / seconds:.1f}"],
+        ["POST p50 / p95 / p99 ms", " / ".join(f"{lc.percentile(post, q):.0f}" for q in PCT)],
+        ["POST answers", ", ".join(f"{k}: {v}" for k, v in answers)],
+        ["CPU of the server worker (share of one core)", f"{worker_cpu / wall:.0%}"],
+        ["CPU of the load generator (share of one core)", f"{me / wall:.0%}"],
+        ["server CPU per acknowledged report (GET form, POST, GET receipt), ms",
+         f"{worker_cpu * 1000 / max(1, sum(stats.acked.values())):.1f}"],
+        ["load-generator CPU per acknowledged report, ms",
+         f"{me * 1000 / max(1, sum(stats.acked.values())):.1f}"],
+    ]  # fmt: skip
+    rows, top, total = _inside(raw) if raw.exists() else ([], [], 0)
+    loads = "; ".join(
+        f"{when}: {'/'.join(f'{x:.1f}' for x in load)}"
+        for when, load in (("before", load_before), ("during", load_during))
+    )
+    return (
+        "\n".join(
+            [
+                f"{clients} reporters of bench/load_clients.py for {seconds:.0f} s (after "
+                f"{WARM:.0f} s of warm-up) against `saferstreets serve --workers 1`, the demo "
+                f"county in PostgreSQL, on loopback. Machine load average (1/5/15 min) {loads}.",
+                "",
+                markdown_table(["measure", "value"], rates),
+                "",
+                f"py-spy, {total:,} samples of the worker at 100 Hz; a sample counts for every "
+                "row whose code is on its stack (so the rows overlap):",
+                "",
+                markdown_table(["inside", "share of samples"], rows),
+                "",
+                "The saferstreets functions most often on the worker's stack:",
+                "",
+                markdown_table(["function (file)", "share of samples"], top),
+            ]
+        )
+        + "\n"
+    )

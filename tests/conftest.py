@@ -172,7 +172,10 @@ class JobWorker:
         self.log = settings.data_dir / "worker.log"
 
     def start(self, *, preload: str | None = None) -> JobWorker:
-        """Start a worker; ``preload`` names a test module that registers extra job kinds."""
+        """Start a worker; ``preload`` names a test module that registers extra job kinds.
+        One already running is kept (a second would outlive :meth:`stop`)."""
+        if self.process is not None and self.process.poll() is None:
+            return self
         self.settings.data_dir.mkdir(parents=True, exist_ok=True)
         env = (
             os.environ

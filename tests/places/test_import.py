@@ -165,3 +165,37 @@ def test_real_railway_stations_hertfordshire(engine: sa.Engine, shared_data: Pat
         assert typo and typo[0].name == "Stevenage"
         near_tring = search_places(session=session, text="hert", near=(51.79, -0.08))
         assert near_tring[0].name == "Hertford East"
+
+
+def test_a_long_file_leaves_the_write_lock_free_between_batches(
+    engine: sa.Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On the embedded store another writer (a woman's report) gets in after every batch: a
+    national gazetteer file must not hold SQLite's one write lock for the whole import."""
+    import sqlite3
+
+    from saferstreets.places import service
+
+    if engine.dialect.name != "sqlite":
+        pytest.skip("SQLite's single write lock: PostgreSQL locks rows")
+    pf.setup_areas(engine, tmp_path)
+    path = pf.os_open_names(tmp_path / "TL22.csv")
+    monkeypatch.setattr(service, "BATCH", 2)
+    store = engine.url.database
+    got_in: list[int] = []
+
+    def another_writer(what: str, done: int | None = None, total: int | None = None) -> None:
+        if what.startswith("rows"):
+            other = sqlite3.connect(store, timeout=0)  # no waiting: locked is locked
+            try:
+                other.execute("BEGIN IMMEDIATE")  # takes the write lock, or fails at once
+                other.execute("ROLLBACK")
+                got_in.append(done or 0)
+            finally:
+                other.close()
+
+    [summary] = import_places(
+        engine=engine, paths=[path], h3_resolution=RES, progress=another_writer
+    )
+    assert summary.status == "ok" and summary.rows_stored == 4
+    assert got_in == [2, 4, 6, 7]  # after each batch of 2 rows read (7 in the file)

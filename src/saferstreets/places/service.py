@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from saferstreets.areas.lookup import AreaIndex
 from saferstreets.areas.service import point_columns
-from saferstreets.db import is_postgres, session_factory
+from saferstreets.db import is_postgres, let_writers_in, session_factory
 from saferstreets.errors import InputFileError
 from saferstreets.ingest.service import (
     MAX_PROBLEMS_SHOWN,
@@ -84,7 +84,10 @@ def import_places(
     progress: Progress | None = None,
 ) -> list[ImportSummary]:
     """Import gazetteer files (OS Open Names, ONSPD, NaPTAN, stations, landmarks); one summary
-    per file. Each file is all or nothing; its places are assigned to areas as they are stored."""
+    per file. Its places are assigned to areas as they are stored, a batch of ``BATCH`` rows per
+    transaction, so a national file never holds SQLite's one write lock for longer than a batch
+    (a report posted meanwhile is stored between two). Places are keyed by source and id, so a
+    file cut short is completed by importing it again."""
     files = _files(paths)
     steps = ImportSteps(progress)
     steps.begin(files=len(files))
@@ -132,6 +135,8 @@ def _import_file(
             store = _Store(session, SOURCES.get(layout, layout), index, resolution)
             for batch in _batches(rows, BATCH):
                 _store_batch(session, run, store, batch, summary)
+                session.commit()
+                let_writers_in(session)
                 steps.rows_done(len(batch))
             finish_run(session=session, run=run, summary=summary)
             session.commit()

@@ -3,8 +3,10 @@ changed reports. The clock is injected: nothing here depends on the day it runs.
 
 from __future__ import annotations
 
+import sqlite3
 from datetime import datetime, timedelta
 
+import pytest
 from tests.factories import add_report
 from tests.publishing.attack import fetch
 from tests.publishing.test_no_subtraction import NOW, publish_now, seed_county
@@ -146,3 +148,31 @@ def test_the_public_form_sending_and_deleting_moves_no_public_figure(web, county
     gone = web.post("/report/delete", data={"csrf_token": token, "code": code, "confirm": "yes"})
     assert gone.status_code == 200 and "deleted" in gone.text.lower()
     assert bodies(web, [ward, "E07000902"]) == before
+
+
+def test_the_suppression_runs_before_anything_is_written(engine, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """The suppression takes seconds on a county: while it runs, the embedded store's one write
+    lock must be free, so a report sent meanwhile is stored at once."""
+    from saferstreets.publishing import batch
+
+    if engine.dialect.name != "sqlite":
+        pytest.skip("SQLite's single write lock: PostgreSQL locks rows")
+    seed_county(engine)
+    fit = batch.CellSuppression.fit
+    tried: list[bool] = []
+
+    def fit_while_another_writes(self):  # type: ignore[no-untyped-def]
+        other = sqlite3.connect(engine.url.database, timeout=0)
+        try:
+            other.execute("BEGIN IMMEDIATE")  # takes the write lock, or fails at once
+            other.execute("ROLLBACK")
+            tried.append(True)
+        finally:
+            other.close()
+        return fit(self)
+
+    monkeypatch.setattr(batch.CellSuppression, "fit", fit_while_another_writes)
+    publish_now(engine)
+    assert tried == [True]
+    publish_now(engine, now=NOW + timedelta(days=1))  # a second batch, units already stored
+    assert tried == [True, True]

@@ -118,29 +118,34 @@ def current_units(*, session: Session, geo: Geography) -> dict[tuple[str, str], 
     return units
 
 
-def move_units(
+def units_to_move(
     *,
-    session: Session,
-    batch: PublishBatch,
+    stored: dict[tuple[str, str], PublishedUnit],
     current: dict[tuple[str, str], UnitCounts],
     min_changed: int,
-) -> int:
-    """Update each unit whose reports changed by at least ``min_changed`` (or never published)."""
-    stored = {(u.kind, u.code): u for u in session.scalars(sa.select(PublishedUnit))}
-    moved = 0
-    for (kind, code), now in current.items():
-        old = stored.get((kind, code))
-        if old is not None and len(set(old.report_ids) ^ set(now.ids)) < min_changed:
-            continue
-        if old is None:
-            old = PublishedUnit(kind=kind, code=code)
-            session.add(old)
-        old.batch_id = batch.id
-        old.report_ids = now.ids
-        old.counts = now.as_json()
-        moved += 1
-    session.flush()
-    return moved
+) -> dict[tuple[str, str], UnitCounts]:
+    """The units whose reports changed by at least ``min_changed`` (or never published)."""
+    return {
+        key: now
+        for key, now in current.items()
+        if key not in stored or len(set(stored[key].report_ids) ^ set(now.ids)) >= min_changed
+    }
+
+
+def _move_units(
+    session: Session,
+    batch: PublishBatch,
+    stored: dict[tuple[str, str], PublishedUnit],
+    moves: dict[tuple[str, str], UnitCounts],
+) -> None:
+    for (kind, code), now in moves.items():
+        unit = stored.get((kind, code))
+        if unit is None:
+            unit = PublishedUnit(kind=kind, code=code)
+            session.add(unit)
+        unit.batch_id = batch.id
+        unit.report_ids = now.ids
+        unit.counts = now.as_json()
 
 
 @dataclass
@@ -210,22 +215,21 @@ def _district_relations(table: PublicTable, district: str, wards: list[str]) -> 
 
 
 def publish(*, session: Session, settings: Settings, now: datetime) -> PublishBatch:
-    """Publish a batch: move units with enough changes, suppress, store every public figure."""
-    batch = PublishBatch(
-        published_at=now,
-        min_count=settings.public_min_count,
-        min_new_reports=settings.publish_min_new_reports,
-    )
-    session.add(batch)
-    session.flush()
+    """Publish a batch: move units with enough changes, suppress, store every public figure.
+
+    Everything is read and computed first (the suppression takes seconds), and only then
+    written, so the store's write lock (SQLite's one lock) is held for the writes alone.
+    """
     geo = Geography.load(session)
-    batch.units_moved = move_units(
-        session=session,
-        batch=batch,
+    with session.no_autoflush:
+        stored = {(u.kind, u.code): u for u in session.scalars(sa.select(PublishedUnit))}
+    moves = units_to_move(
+        stored=stored,
         current=current_units(session=session, geo=geo),
         min_changed=settings.publish_min_new_reports,
     )
-    units = {(u.kind, u.code): u.counts for u in session.scalars(sa.select(PublishedUnit))}
+    units = {key: unit.counts for key, unit in stored.items()}
+    units.update({key: counts.as_json() for key, counts in moves.items()})
     table = build_table(geo=geo, units=units)
     suppression = CellSuppression(
         values=table.values,
@@ -235,6 +239,15 @@ def publish(*, session: Session, settings: Settings, now: datetime) -> PublishBa
         never_shown=table.never_shown,
     ).fit()
     figures = list(_figures(table, suppression.hidden, [*geo.districts, *geo.wards]))
+    batch = PublishBatch(
+        published_at=now,
+        min_count=settings.public_min_count,
+        min_new_reports=settings.publish_min_new_reports,
+        units_moved=len(moves),
+    )
+    session.add(batch)
+    session.flush()
+    _move_units(session, batch, stored, moves)
     for f in figures:
         f.batch_id = batch.id
     session.add_all(figures)

@@ -38,6 +38,7 @@ from saferstreets.ingest.uploads import stale_survey_uploads
 from saferstreets.progress import Progress, silent
 from saferstreets.reports.models import Report, SafeguardingReview
 from saferstreets.surveys.models import SurveyResponse, SurveyWave
+from saferstreets.themes.inforce import has_words
 from saferstreets.themes.models import ThemeAssignment, ThemeScored
 
 __all__ = ["RetentionResult", "apply_retention", "erase_report", "postcode_sector"]
@@ -166,19 +167,18 @@ def _reports(*, session: Session, result: RetentionResult, settle: Callable[[], 
         "longitude": None,
     }
     for chunk in _chunks(result.report_ids):
-        _mark_text_removed(session, Report, chunk)
-        session.execute(sa.update(Report).where(Report.id.in_(chunk)).values(**cleared))
+        session.execute(
+            sa.update(Report)
+            .where(Report.id.in_(chunk))
+            .values(text_removed=_text_removed(Report), **cleared)
+        )
         settle()
 
 
-def _mark_text_removed(session: Session, model: Any, ids: list[int]) -> None:
-    """Those of ``ids`` that have words are marked as having had them, so their themes still
-    count once the words are gone (``themes.inforce.had_text``)."""
-    session.execute(
-        sa.update(model)
-        .where(model.id.in_(ids), model.free_text.is_not(None), model.free_text != "")
-        .values(text_removed=True)
-    )
+def _text_removed(model: Any) -> Any:
+    """The ``text_removed`` a record takes as its words are removed: marked if it has words, so
+    its themes still count once they are gone (``themes.inforce.had_text``)."""
+    return sa.case((has_words(model), sa.true()), else_=model.text_removed)
 
 
 def _surveys(*, session: Session, result: RetentionResult, settle: Callable[[], None]) -> None:
@@ -223,11 +223,11 @@ def _surveys(*, session: Session, result: RetentionResult, settle: Callable[[], 
         return
     for sector, ids in sectors.items():
         for chunk in _chunks(ids):
-            _mark_text_removed(session, SurveyResponse, chunk)
             session.execute(
                 sa.update(SurveyResponse)
                 .where(SurveyResponse.id.in_(chunk))
                 .values(
+                    text_removed=_text_removed(SurveyResponse),
                     free_text=None,
                     raw=sa.null(),
                     latitude=None,

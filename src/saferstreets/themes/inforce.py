@@ -34,14 +34,16 @@ def in_force() -> Any:
     )
 
 
+def has_words(model: Any) -> Any:
+    """A condition on reports or survey responses: its free text holds words now."""
+    return sa.and_(model.free_text.is_not(None), model.free_text != "")
+
+
 def had_text(model: Any) -> Any:
     """A condition on reports or survey responses: this one has (or had) words of its own. A
     text whose words retention removed keeps its themes and still counts, so every theme count
     and its denominator stay the same after retention (``text_removed``)."""
-    return sa.or_(
-        sa.and_(model.free_text.is_not(None), model.free_text != ""),
-        model.text_removed.is_(True),
-    )
+    return sa.or_(has_words(model), model.text_removed.is_(True))
 
 
 def themed_owners(owner_kind: str, theme: str) -> Any:

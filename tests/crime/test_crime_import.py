@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from sqlalchemy.orm import Session
 from tests.crime.policeuk_files import (
     crime_id,
     no_location_row,
@@ -754,3 +755,56 @@ def test_the_workspace_counts_crime_as_the_assessment_does(
         assert sum(counts.months.values()) == expected, how
         totals.append(expected)
     assert totals == [5, 4]  # every row; then crime 1 once, 2, 3 and the row without an ID
+
+
+def test_rows_of_a_file_still_being_imported_count_nowhere_until_it_finishes(
+    engine: sa.Engine, settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A long file is stored in short transactions; between them, the assessment, the
+    workspace, the plan's demand and the outcome tables must not count part of it."""
+    from saferstreets import db
+    from saferstreets.assessment import cache
+    from saferstreets.assessment.filters import WorkspaceFilter
+    from saferstreets.assessment.service import load
+    from saferstreets.assessment.workspace import crime_counts
+    from saferstreets.planning.service import load_inputs
+
+    only(import_crime(engine=engine, paths=[write_street(tmp_path / "a.csv", [street_row(1)])]))
+    monkeypatch.setitem(service.CHUNK_ROWS, engine.dialect.name, 2)
+    monkeypatch.setitem(db.WRITE_HOLD_S, engine.dialect.name, 0.0)  # commit after every chunk
+    real_store = service.store_rows
+    seen: list[tuple[int, int, int, int]] = []
+
+    def look_between_chunks(**kw):  # type: ignore[no-untyped-def]
+        with session_scope(engine) as session:
+            seen.append(counted_now(session))
+        return real_store(**kw)
+
+    def counted_now(session: Session) -> tuple[int, int, int, int]:
+        ws = crime_counts(session=session, flt=WorkspaceFilter(), settings=settings)
+        plan = load_inputs(session=session, settings=settings)
+        return (
+            session.scalar(sa.select(sa.func.count()).select_from(Crime)) or 0,
+            len(load(session=session).crimes),
+            sum(ws.months.values()),
+            sum(row[-1] for row in plan.crimes),
+        )
+
+    stamp_before = stamp(engine)
+    monkeypatch.setattr(service, "store_rows", look_between_chunks)
+    rows = [street_row(n) for n in range(10, 17)]
+    only(import_crime(engine=engine, paths=[write_street(tmp_path / "b.csv", rows)]))
+    held = [s[0] for s in seen]
+    assert held == [1, 3, 5, 7]  # rows of the running file were in the store between chunks
+    assert {s[1:4] for s in seen} == {(1, 1, 1)}  # and counted nowhere
+    with session_scope(engine) as session:
+        assert counted_now(session)[1:4] == (8, 8, 8)  # all of them, once the run is ok
+    assert stamp(engine) != stamp_before
+    cache.clear()
+
+
+def stamp(engine: sa.Engine) -> tuple[object, ...]:
+    from saferstreets.assessment.cache import data_stamp
+
+    with session_scope(engine) as session:
+        return data_stamp(session=session)

@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session
 from saferstreets.assessment.models import AnalysisRun
 from saferstreets.crime.models import Crime
 from saferstreets.ingest.models import ImportRun
+from saferstreets.ingest.service import running_imports
 from saferstreets.reports.models import Report
 from saferstreets.surveys.models import SurveyResponse
 from saferstreets.themes.models import ThemeAssignment
@@ -49,8 +50,9 @@ def assessment_stamp(*, session: Session) -> int:
 def data_stamp(*, session: Session) -> tuple[Any, ...]:
     """What changes whenever the records the workspace counts change: the newest id and the
     row count of reports, survey responses, crime and theme assignments (an analyst's change
-    of mind replaces its row, see ``themes.corrections``), and the newest import run. Each is
-    read from a primary key or a b-tree's own count, never by reading rows."""
+    of mind replaces its row, see ``themes.corrections``), the newest import run and how many
+    imports are still writing. Each is read from a primary key or a b-tree's own count, never by
+    reading rows."""
     parts: list[Any] = []
     for model in (Report, SurveyResponse, Crime, ThemeAssignment):
         # two statements, not one: SQLite counts a whole table from its b-tree's page headers
@@ -58,6 +60,7 @@ def data_stamp(*, session: Session) -> tuple[Any, ...]:
         parts.append(session.scalar(sa.select(sa.func.max(model.id))))
         parts.append(session.scalar(sa.select(sa.func.count()).select_from(model)))
     parts.append(session.scalar(sa.select(sa.func.max(ImportRun.id))))
+    parts.append(running_imports(session=session))  # a run's end makes its rows count
     return tuple(str(p) for p in parts)
 
 

@@ -48,6 +48,7 @@ from saferstreets.crime.models import Crime, Outcome
 from saferstreets.crime.service import counted
 from saferstreets.db import in_short_transactions, session_scope
 from saferstreets.errors import AppError
+from saferstreets.ingest.service import settled
 from saferstreets.progress import silent
 from saferstreets.reports.models import Report
 from saferstreets.surveys.models import SurveyResponse, SurveyWave
@@ -113,7 +114,7 @@ def load(*, session: Session, crime_counting: str = "rows") -> StoreData:
         ).where(counted(crime_counting))  # every police.uk row, or one per Crime ID
     ).all()
     outcomes = session.execute(
-        sa.select(Outcome.crime_id, Outcome.month, Outcome.outcome_type)
+        sa.select(Outcome.crime_id, Outcome.month, Outcome.outcome_type).where(settled(Outcome))
     ).all()
     t = ThemeAssignment
     themes = session.execute(

@@ -68,6 +68,7 @@ from saferstreets.ingest.service import (
     finish_run,
     quarantine,
     record_failure,
+    settled,
     start_run,
     to_utf8,
 )
@@ -776,10 +777,11 @@ CRIME_COUNTING = ("rows", "distinct_ids")
 def counted(how: str) -> sa.ColumnElement[bool]:
     """Which crime rows a count takes: ``rows`` every row, as police.uk counts them (the
     default), or ``distinct_ids`` one row per Crime ID (the first of rows sharing one; a row
-    without an ID, anti-social behaviour, always counts)."""
+    without an ID, anti-social behaviour, always counts). Rows of a file still being imported
+    never count (:func:`~saferstreets.ingest.service.settled`)."""
     if how == "distinct_ids":
-        return Crime.crime_id_occurrence == 0
-    return sa.true()
+        return sa.and_(Crime.crime_id_occurrence == 0, settled(Crime))
+    return settled(Crime)
 
 
 def crime_history(*, session: Session, crime_id: str) -> list[HistoryEvent]:
@@ -840,6 +842,7 @@ def outcomes_by_crime_type(
     query = (
         sa.select(Crime.crime_type, Outcome.outcome_type, sa.func.count())
         .join(Crime, Crime.row_key == Outcome.crime_key)  # the Crime ID's key, both indexed
+        .where(settled(Outcome), settled(Crime))
         .group_by(Crime.crime_type, Outcome.outcome_type)
         .order_by(Crime.crime_type, sa.func.count().desc(), Outcome.outcome_type)
     )

@@ -59,6 +59,26 @@ def start_run(*, session: Session, kind: str, source: str, sha256: str | None) -
     return run
 
 
+def settled(model: Any) -> sa.ColumnElement[bool]:
+    """Rows of ``model`` that an import still writing does not hold: a long file is stored in
+    short transactions under a ``running`` run, and its rows count only once the run is marked
+    ``ok`` (a file that fails or is cut short has them deleted again). Rows from no import
+    (generated, or stored before runs were kept) always count."""
+    running = sa.select(ImportRun.id).where(ImportRun.status == "running")
+    column = model.import_run_id
+    return sa.or_(column.is_(None), column.not_in(running))
+
+
+def running_imports(*, session: Session) -> int:
+    """How many imports are writing now (a data stamp's part: a run's end changes what counts)."""
+    return int(
+        session.scalar(
+            sa.select(sa.func.count()).select_from(ImportRun).where(ImportRun.status == "running")
+        )
+        or 0
+    )
+
+
 def already_imported(*, session: Session, kind: str, sha256: str) -> ImportRun | None:
     """The last successful run of this kind over a file with these exact bytes, if any."""
     return session.scalar(

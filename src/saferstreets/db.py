@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import fcntl
+import hashlib
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager, suppress
@@ -132,6 +135,72 @@ def session_scope(engine: Engine) -> Iterator[Session]:
 def is_postgres(bind: Engine | sa.Connection | Session) -> bool:
     engine = bind.get_bind() if isinstance(bind, Session) else bind
     return engine.dialect.name == "postgresql"
+
+
+# -- claims on a piece of work ------------------------------------------------------------------
+# Two imports of one file at once would undo each other: each clears what an earlier import of
+# the same file left "running" (a worker killed half-way). A claim tells a live import from a
+# dead one without clocks: it is held by the process doing the work and ends with it, however it
+# ends. PostgreSQL: a session advisory lock on a connection of its own (several servers share
+# it). SQLite (one machine holds the store): a POSIX lock on one byte of a ``.claims`` file
+# beside the store, at an offset named by the claim; the kernel drops it when the process dies.
+# POSIX locks belong to the process, so claims within one process are kept in ``_held`` too, and
+# the file is opened once per process and never closed (closing any handle would drop them all).
+
+_held: set[tuple[str, int]] = set()
+_held_lock = threading.Lock()
+_claim_files: dict[str, Any] = {}
+
+
+def _claim_key(name: str) -> int:
+    return int.from_bytes(hashlib.sha256(name.encode()).digest()[:7], "big")  # a byte offset
+
+
+@contextmanager
+def claim(engine: Engine, name: str) -> Iterator[bool]:
+    """Hold an exclusive claim on ``name`` for the block; yields False if another live process
+    (or another thread of this one) holds it, and the block should not do the work."""
+    key = _claim_key(name)
+    if is_postgres(engine):
+        with engine.connect() as conn:
+            held = bool(conn.scalar(sa.text("SELECT pg_try_advisory_lock(:k)"), {"k": key}))
+            try:
+                yield held
+            finally:
+                if held:
+                    conn.execute(sa.text("SELECT pg_advisory_unlock(:k)"), {"k": key})
+                conn.commit()
+        return
+    database = engine.url.database or ":memory:"
+    with _held_lock:
+        mine = (database, key) not in _held and _lock_byte(database, key)
+        if mine:
+            _held.add((database, key))
+    try:
+        yield mine
+    finally:
+        if mine:
+            with _held_lock:
+                _held.discard((database, key))
+                _unlock_byte(database, key)
+
+
+def _lock_byte(database: str, key: int) -> bool:
+    if database == ":memory:":
+        return True  # a store no other process can open
+    handle = _claim_files.get(database)
+    if handle is None:  # opened once and kept open for the process's life (see above)
+        handle = _claim_files[database] = Path(f"{database}.claims").open("a")  # noqa: SIM115
+    try:
+        fcntl.lockf(handle, fcntl.LOCK_EX | fcntl.LOCK_NB, 1, key)
+    except OSError:  # held by another process (EAGAIN or EACCES)
+        return False
+    return True
+
+
+def _unlock_byte(database: str, key: int) -> None:
+    if database != ":memory:":
+        fcntl.lockf(_claim_files[database], fcntl.LOCK_UN, 1, key)
 
 
 # -- long writes beside the public form -----------------------------------------------------------

@@ -34,6 +34,7 @@ from saferstreets.crime.service import (
 )
 from saferstreets.db import session_scope
 from saferstreets.ingest.models import ImportRun, QuarantinedRow
+from saferstreets.ingest.service import ImportSummary
 
 
 def count(engine: sa.Engine, model: type) -> int:
@@ -808,3 +809,47 @@ def stamp(engine: sa.Engine) -> tuple[object, ...]:
 
     with session_scope(engine) as session:
         return data_stamp(session=session)
+
+
+def test_two_imports_of_one_file_at_once_store_it_once_and_undo_nothing(
+    engine: sa.Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The second import of a file another import is writing is told so and reads nothing; it
+    does not take the first one's rows for a cut-short import's and delete them."""
+    import threading
+
+    from saferstreets import db
+
+    monkeypatch.setitem(service.CHUNK_ROWS, engine.dialect.name, 2)
+    monkeypatch.setitem(db.WRITE_HOLD_S, engine.dialect.name, 0.0)
+    path = write_street(tmp_path / "2021-03-x-street.csv", [street_row(n) for n in range(7)])
+    real_store = service.store_rows
+    half_way, go_on = threading.Event(), threading.Event()
+
+    def pause_after_two_chunks(**kw):  # type: ignore[no-untyped-def]
+        stored = real_store(**kw)
+        if count(engine, Crime) >= 4:
+            half_way.set()
+            go_on.wait(timeout=60)
+        return stored
+
+    monkeypatch.setattr(service, "store_rows", pause_after_two_chunks)
+    first: list[ImportSummary] = []
+    worker = threading.Thread(
+        target=lambda: first.extend(import_crime(engine=engine, paths=[path]))
+    )
+    worker.start()
+    try:
+        assert half_way.wait(timeout=60)
+        second = only(import_crime(engine=engine, paths=[path]))
+        assert second.status == "skipped"
+        assert "being imported now by another import" in (second.message or "")
+        assert count(engine, Crime) == 4  # the first import's rows are untouched
+    finally:
+        go_on.set()
+        worker.join(timeout=60)
+    assert [(s.status, s.rows_stored) for s in first if s.kind != "areas"] == [("ok", 7)]
+    assert count(engine, Crime) == 7
+    with session_scope(engine) as session:
+        statuses = session.scalars(sa.select(ImportRun.status)).all()
+    assert statuses == ["ok"]

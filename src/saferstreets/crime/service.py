@@ -50,6 +50,7 @@ from saferstreets.crime.policeuk import (
 )
 from saferstreets.db import (
     Base,
+    claim,
     drop_secondary_indexes,
     ensure_indexes,
     in_short_transactions,
@@ -560,15 +561,22 @@ def _import_file(
                 parsed = reader.parse(member.read(), member.source, prepared.kind)
             summary.kind, table = parsed.kind, parsed.table
             assert prepared.sha is not None
-            _clear_cut_short(engine, kind=parsed.kind, sha=prepared.sha)
-            with session_scope(engine) as session:
-                run_id = start_run(
-                    session=session, kind=parsed.kind, source=parsed.source, sha256=prepared.sha
-                ).id
-            _store_parsed(
-                engine=engine, parsed=parsed, run_id=run_id, summary=summary, steps=steps,
-                bulk=parsed.table in bulk,
-            )  # fmt: skip
+            with claim(engine, f"import {parsed.kind} {prepared.sha}") as ours:
+                if not ours:  # another import of these same bytes is writing now
+                    _being_imported(summary)
+                    return summary
+                _clear_cut_short(engine, kind=parsed.kind, sha=prepared.sha)
+                with session_scope(engine) as session:
+                    run_id = start_run(
+                        session=session,
+                        kind=parsed.kind,
+                        source=parsed.source,
+                        sha256=prepared.sha,
+                    ).id
+                _store_parsed(
+                    engine=engine, parsed=parsed, run_id=run_id, summary=summary, steps=steps,
+                    bulk=parsed.table in bulk,
+                )  # fmt: skip
             return summary
         except (AppError, OSError, zipfile.BadZipFile, sa.exc.SQLAlchemyError) as exc:
             message = _failure_message(member.source, exc)
@@ -581,6 +589,16 @@ def _import_file(
         sha=prepared.sha, message=message,
     )  # fmt: skip
     return summary
+
+
+def _being_imported(summary: ImportSummary) -> None:
+    """Fill ``summary`` for a file whose same bytes another import is storing at this moment."""
+    summary.status = "skipped"
+    summary.rows_read = summary.rows_stored = summary.rows_duplicate = 0
+    summary.message = (
+        "the same file is being imported now by another import; nothing was read again "
+        "(its rows count once that import finishes)"
+    )
 
 
 def _skipped(engine: Engine, prepared: _Prepared, reader: _Reader, summary: ImportSummary) -> bool:

@@ -14,6 +14,7 @@ from datetime import UTC, date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
+import pytest
 import sqlalchemy as sa
 from tests.reports.county import INSIDE, import_tiny_county
 from typer.testing import CliRunner
@@ -294,3 +295,55 @@ def test_survey_exports_left_at_the_mapping_form_are_removed_after_a_day(
     with session_scope(engine) as session:
         event = session.scalars(sa.select(AuditEvent).where(AuditEvent.action == "retention")).one()
         assert event.detail["survey_uploads"] == 1
+
+
+def test_a_run_cut_short_has_audited_what_it_committed(
+    engine: sa.Engine, settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Retention commits chunk by chunk; a run killed between chunks leaves an audit event for
+    what it removed (not finished), and the next run completes it and says so."""
+    from saferstreets.db import committing
+    from saferstreets.retention import service
+
+    _store(engine, settings, tmp_path)
+    monkeypatch.setattr(service, "_CHUNK", 25)  # the 60 old reports in chunks of 25, 25, 10
+    commits: list[int] = []
+
+    with session_factory(engine)() as session:
+        settle = committing(session)
+
+        def die_after_the_first_chunk() -> None:
+            settle()
+            commits.append(1)
+            raise KeyboardInterrupt  # the worker is killed here
+
+        with pytest.raises(KeyboardInterrupt):
+            apply_retention(session=session, settings=settings, now=NOW,
+                            settle=die_after_the_first_chunk)  # fmt: skip
+    assert commits == [1]
+    with session_factory(engine)() as session:
+        emptied = session.scalar(
+            sa.select(sa.func.count()).select_from(Report).where(Report.text_removed.is_(True))
+        )
+        events = session.scalars(sa.select(AuditEvent).where(AuditEvent.action == "retention"))
+        details = [e.detail for e in events]
+    assert emptied == 25
+    assert [(d["records_generalised"], d["finished"], d["reports"]) for d in details] == [
+        (25, False, 60)
+    ]
+    with session_scope(engine) as session:
+        again = apply_retention(session=session, settings=settings, now=NOW)
+    assert again.reports == 35  # the rest
+    with session_factory(engine)() as session:
+        details = [
+            e.detail
+            for e in session.scalars(
+                sa.select(AuditEvent)
+                .where(AuditEvent.action == "retention")
+                .order_by(AuditEvent.id)
+            )
+        ]
+    assert [(d["records_generalised"], d["finished"]) for d in details] == [
+        (25, False),
+        (35 + 2, True),  # and the 2 old survey responses
+    ]

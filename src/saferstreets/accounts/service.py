@@ -171,18 +171,18 @@ def audit(
     object_id: Any = None,
     detail: dict[str, Any] | None = None,
     at: datetime | None = None,
-) -> None:
+) -> AuditEvent:
     """Record who viewed or changed a sensitive record (``at``: now unless given)."""
-    session.add(
-        AuditEvent(
-            **({"at": at} if at is not None else {}),
-            user_id=user.id if user else None,
-            action=action,
-            object_kind=object_kind,
-            object_id=None if object_id is None else str(object_id),
-            detail=detail,
-        )
+    event = AuditEvent(
+        **({"at": at} if at is not None else {}),
+        user_id=user.id if user else None,
+        action=action,
+        object_kind=object_kind,
+        object_id=None if object_id is None else str(object_id),
+        detail=detail,
     )
+    session.add(event)
+    return event
 
 
 _DUMMY_HASH = _hasher.hash("not-a-real-password-used-for-timing")

@@ -17,8 +17,9 @@ Two services:
 Both take the caller's session. :func:`erase_report` never commits (the caller owns the
 transaction); :func:`apply_retention` calls its ``settle`` hook between chunks of at most
 ``_CHUNK`` records, where the scheduled job commits and leaves SQLite's write lock free a moment
-(``db.let_writers_in``), so that a report posted meanwhile is not kept waiting. A run cut short
-has generalised some records and written no audit event; the next run finishes the rest.
+(``db.let_writers_in``), so that a report posted meanwhile is not kept waiting. Its audit event
+is written with the first chunk and brought up to date with every one (``finished`` false until
+the end), so a run cut short has audited what it committed; the next run finishes the rest.
 """
 
 from __future__ import annotations
@@ -91,7 +92,6 @@ def apply_retention(
     changed and nothing audited; the result says what would be removed. ``settle`` is called
     after each chunk of changes (a caller may commit there).
     """
-    from saferstreets.accounts.service import audit
 
     notify = progress or silent
     now = now.astimezone(UTC).replace(tzinfo=None) if now.tzinfo else now  # naive UTC
@@ -101,7 +101,7 @@ def apply_retention(
         survey_cutoff=(now - timedelta(days=settings.survey_retention_days)).date(),
     )
     notify("Finding reports past their retention period")
-    between = settle or (lambda: None)
+    between = _AuditedChunks(session=session, result=result, now=now, settle=settle)
     _reports(session=session, result=result, settle=between)
     notify("Finding survey responses past their retention period")
     _surveys(session=session, result=result, settle=between)
@@ -112,20 +112,55 @@ def apply_retention(
     if not dry_run:
         result.text_markers = _forget_text_markers(session=session, result=result, settle=between)
         if result.reports or result.survey_responses or result.survey_uploads:
-            audit(
-                session=session,
-                user=None,
-                action="retention",
-                object_kind="store",
-                detail=result.as_detail(),
-                at=now,
-            )
+            between.record(finished=True)
         session.flush()
     notify("Retention applied" if not dry_run else "Retention: dry run, nothing changed")
     return result
 
 
-def _reports(*, session: Session, result: RetentionResult, settle: Callable[[], None]) -> None:
+class _AuditedChunks:
+    """The step between chunks of retention's changes: the run's audit event is brought up to
+    date in the chunk's own transaction, then the caller's ``settle`` (which may commit) runs.
+    So whatever has been committed is audited, even if the run is cut short after it."""
+
+    def __init__(
+        self,
+        *,
+        session: Session,
+        result: RetentionResult,
+        now: datetime,
+        settle: Callable[[], None] | None,
+    ) -> None:
+        self.session, self.result, self.now = session, result, now
+        self.settle = settle or (lambda: None)
+        self.generalised = 0
+        self.event: Any = None
+
+    def __call__(self, records: int) -> None:
+        self.generalised += records
+        self.record(finished=False)
+        self.settle()
+
+    def record(self, *, finished: bool) -> None:
+        """Write or update the run's one audit event: the planned counts, how many records are
+        generalised so far, and whether the run has finished."""
+        from saferstreets.accounts.service import audit
+
+        detail = {
+            **self.result.as_detail(),
+            "records_generalised": self.generalised,
+            "finished": finished,
+        }
+        if self.event is None:
+            self.event = audit(
+                session=self.session, user=None, action="retention", object_kind="store",
+                detail=detail, at=self.now,
+            )  # fmt: skip
+        else:
+            self.event.detail = detail  # a new dict: the JSON column sees the change
+
+
+def _reports(*, session: Session, result: RetentionResult, settle: Callable[[int], None]) -> None:
     r = Report
     old = sa.and_(
         r.received_hour < result.report_cutoff,
@@ -172,7 +207,7 @@ def _reports(*, session: Session, result: RetentionResult, settle: Callable[[], 
             .where(Report.id.in_(chunk))
             .values(text_removed=_text_removed(Report), **cleared)
         )
-        settle()
+        settle(len(chunk))
 
 
 def _text_removed(model: Any) -> Any:
@@ -181,7 +216,7 @@ def _text_removed(model: Any) -> Any:
     return sa.case((has_words(model), sa.true()), else_=model.text_removed)
 
 
-def _surveys(*, session: Session, result: RetentionResult, settle: Callable[[], None]) -> None:
+def _surveys(*, session: Session, result: RetentionResult, settle: Callable[[int], None]) -> None:
     s = SurveyResponse
     rows = session.execute(
         sa.select(
@@ -235,7 +270,7 @@ def _surveys(*, session: Session, result: RetentionResult, settle: Callable[[], 
                     postcode=sector,
                 )
             )
-            settle()
+            settle(len(chunk))
 
 
 def postcode_sector(postcode: str | None) -> str | None:
@@ -251,7 +286,7 @@ def postcode_sector(postcode: str | None) -> str | None:
 
 
 def _forget_text_markers(
-    *, session: Session, result: RetentionResult, settle: Callable[[], None]
+    *, session: Session, result: RetentionResult, settle: Callable[[int], None]
 ) -> int:
     """Remove the hash of each generalised report's words (``theme_scored``), keeping its themes.
 
@@ -266,7 +301,7 @@ def _forget_text_markers(
             )
         )
         removed += int(getattr(outcome, "rowcount", 0) or 0)
-        settle()
+        settle(0)
     if result.survey_free_texts:
         emptied = sa.select(SurveyResponse.id).where(SurveyResponse.free_text.is_(None))
         outcome = session.execute(

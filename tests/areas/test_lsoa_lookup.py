@@ -8,6 +8,7 @@ import csv
 import json
 from pathlib import Path
 
+import pytest
 import sqlalchemy as sa
 from tests.crime.policeuk_files import crime_id, street_row, write_street
 from typer.testing import CliRunner
@@ -154,3 +155,42 @@ def test_status_says_how_many_differ(app_env: object, engine: sa.Engine, tmp_pat
     )
     info = json.loads(runner.invoke(cli, ["status", "--json"]).output)
     assert info["lsoa_vintages"]["lsoa_differs_2021"] == 2
+
+
+def test_crimes_get_their_2021_codes_in_batches_with_the_write_lock_free_between(
+    app_env: object, engine: sa.Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A store holds millions of crimes: the command gives them their 2021 code a batch at a
+    time and commits between, so another writer (a woman's report) gets in (SQLite's one write
+    lock), and every crime still ends with the right code."""
+    import sqlite3
+
+    from saferstreets.areas import lsoa_lookup
+
+    _crimes(tmp_path, engine)
+    monkeypatch.setattr(lsoa_lookup, "FILL_BATCH", 2)
+    got_in: list[int] = []
+    real_execute = sa.orm.Session.execute
+
+    def another_writer_between_statements(self, statement, *args, **kw):  # type: ignore[no-untyped-def]
+        if engine.dialect.name == "sqlite" and isinstance(statement, sa.Update):
+            other = sqlite3.connect(engine.url.database, timeout=0)  # locked is locked
+            try:
+                other.execute("BEGIN IMMEDIATE")
+                other.execute("ROLLBACK")
+                got_in.append(1)
+            finally:
+                other.close()
+        return real_execute(self, statement, *args, **kw)
+
+    path = write_lookup(tmp_path / "LSOA11_LSOA21_LAD22_EW_LU.csv", GOOD)
+    monkeypatch.setattr(sa.orm.Session, "execute", another_writer_between_statements)
+    result = CliRunner().invoke(cli, ["import", "lsoa-lookup", str(path)], catch_exceptions=False)
+    monkeypatch.undo()
+    assert result.exit_code == 0, result.output
+    with session_scope(engine) as session:
+        codes = dict(session.execute(sa.select(Crime.crime_id, Crime.source_lsoa21_code)).all())
+    assert codes[crime_id(3)] == codes[crime_id(4)] == "E01035003"
+    assert codes[crime_id(1)] == "E01023700" and codes[crime_id(2)] is None
+    if engine.dialect.name == "sqlite":
+        assert len(got_in) == 3  # before each of the 3 batches of 2 crime ids (6 crimes)

@@ -79,10 +79,10 @@ def import_lsoa_lookup_command(
     """Import the ONS LSOA 2011 to 2021 lookup (replacing the one held) and give every crime
     the 2021 code of police.uk's 2011 LSOA."""
     from saferstreets.areas.lsoa_lookup import import_lsoa_lookup
-    from saferstreets.db import session_scope
+    from saferstreets.db import committing, session_scope
 
-    with session_scope(open_store()) as session:
-        summary = import_lsoa_lookup(session=session, path=path)
+    with session_scope(open_store()) as session:  # committed in batches: the form stays open
+        summary = import_lsoa_lookup(session=session, path=path, settle=committing(session))
     console.print(summary.line(), highlight=False)
     for problem in summary.problems:
         console.print(f"  quarantined: {problem}", highlight=False, markup=False)

@@ -22,6 +22,7 @@ import csv
 import io
 import re
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -128,9 +129,12 @@ def _shape(row: dict[str, str]) -> dict[str, Any]:
     }
 
 
-def import_lsoa_lookup(*, session: Session, path: Path) -> ImportSummary:
+def import_lsoa_lookup(
+    *, session: Session, path: Path, settle: Callable[[], None] | None = None
+) -> ImportSummary:
     """Replace the lookup with the file's good rows, quarantine the rest, fill crimes' 2021
-    codes; the summary says how many crimes' 2011 and 2021 codes differ."""
+    codes; the summary says how many crimes' 2011 and 2021 codes differ. ``settle`` is called
+    once the lookup is replaced and between batches of crimes (the command commits there)."""
     from saferstreets.ingest.service import finish_run, quarantine, start_run
 
     data = path.read_bytes()
@@ -141,7 +145,9 @@ def import_lsoa_lookup(*, session: Session, path: Path) -> ImportSummary:
     if rows:
         session.execute(sa.insert(LsoaLookup), [{**r, "import_run_id": run.id} for r in rows])
     quarantine(session=session, run=run, kind=KIND, problems=problems, skip_known=True)
-    fill_crime_lsoa21(session=session)
+    if settle is not None:
+        settle()
+    fill_crime_lsoa21(session=session, settle=settle)
     counts = Counter(r["change"] for r in rows)
     summary = ImportSummary(
         kind=KIND,
@@ -160,9 +166,16 @@ def import_lsoa_lookup(*, session: Session, path: Path) -> ImportSummary:
     return summary
 
 
-def fill_crime_lsoa21(*, session: Session, run_id: int | None = None) -> None:
+#: Crimes given their 2021 code per statement (by id range), so no statement holds SQLite's
+#: write lock long when the store holds millions of crimes.
+FILL_BATCH = 20_000
+
+
+def fill_crime_lsoa21(
+    *, session: Session, run_id: int | None = None, settle: Callable[[], None] | None = None
+) -> None:
     """Set each crime's 2021 LSOA code from its 2011 one, where that is one 2021 LSOA (all
-    crimes, or those of one import run)."""
+    crimes, or those of one import run), ``FILL_BATCH`` ids at a time with ``settle`` between."""
     from saferstreets.crime.models import Crime
 
     lookup = LsoaLookup.__table__
@@ -171,10 +184,19 @@ def fill_crime_lsoa21(*, session: Session, run_id: int | None = None) -> None:
         .where(lookup.c.lsoa11_code == Crime.source_lsoa_code)
         .scalar_subquery()
     )
-    update = sa.update(Crime).values(source_lsoa21_code=single)
+    which = [Crime.source_lsoa_code.is_not(None)]
     if run_id is not None:
-        update = update.where(Crime.import_run_id == run_id)
-    session.execute(update.where(Crime.source_lsoa_code.is_not(None)))
+        which.append(Crime.import_run_id == run_id)
+    low, high = session.execute(
+        sa.select(sa.func.min(Crime.id), sa.func.max(Crime.id)).where(*which)
+    ).one()
+    if low is None:
+        return
+    for start in range(low, high + 1, FILL_BATCH):
+        in_batch = Crime.id.between(start, start + FILL_BATCH - 1)
+        session.execute(sa.update(Crime).values(source_lsoa21_code=single).where(*which, in_batch))
+        if settle is not None and start + FILL_BATCH <= high:
+            settle()
 
 
 def lsoa_vintages(*, session: Session) -> dict[str, int]:

@@ -51,6 +51,7 @@ from saferstreets.crime.policeuk import (
 from saferstreets.db import (
     Base,
     claim,
+    committing,
     drop_secondary_indexes,
     ensure_indexes,
     in_short_transactions,
@@ -656,9 +657,11 @@ def _store_parsed(
         bits.append(f"{parsed.details['no_crime_id']:,} without Crime ID")
     summary.message = "; ".join(bits) or None
     with session_scope(engine) as session:
-        run = session.get_one(ImportRun, run_id)
         if parsed.kind == STREET and stored and session.scalar(sa.select(LsoaLookup.id).limit(1)):
-            fill_crime_lsoa21(session=session, run_id=run_id)  # police.uk's 2011 LSOA, in 2021
+            # police.uk's 2011 LSOA, in 2021; in batches, before the run counts
+            fill_crime_lsoa21(session=session, run_id=run_id, settle=committing(session))
+    with session_scope(engine) as session:
+        run = session.get_one(ImportRun, run_id)
         quarantine(
             session=session, run=run, kind=parsed.kind, problems=parsed.problems, skip_known=True
         )

@@ -22,6 +22,7 @@ from typer.testing import CliRunner
 from saferstreets.areas.geometry import from_geojson_dicts
 from saferstreets.areas.models import Area
 from saferstreets.areas.service import import_boundaries
+from saferstreets.db import session_scope
 from saferstreets.errors import InputFileError
 from saferstreets.ingest.models import ImportRun, QuarantinedRow
 
@@ -366,3 +367,56 @@ def test_repaired_geometry_measures_are_finite(engine: sa.Engine, tmp_path: Path
     area = areas(engine, "town_centre")["TC9"]
     assert np.isfinite([area.area_km2, area.centroid_lat, area.centroid_lon]).all()
     assert from_geojson_dicts([area.geometry])[0].is_valid
+
+
+def test_areas_are_written_in_short_transactions_after_they_are_computed(
+    engine: sa.Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Thousands of boundaries take seconds to measure and convert: that is done before the
+    store is written, and the areas are then written a batch at a time, so another writer (a
+    woman's report) gets in before every batch on SQLite's one write lock."""
+    import sqlite3
+
+    from tests.reports.county import write_tiny_county
+
+    from saferstreets import db
+    from saferstreets.areas import service
+
+    monkeypatch.setattr(service, "AREA_BATCH", 1)
+    monkeypatch.setitem(db.WRITE_HOLD_S, engine.dialect.name, 0.0)  # commit after every batch
+    got_in: list[str] = []
+    real_execute = sa.orm.Session.execute
+
+    def another_writer_first(self, statement, *args, **kw):  # type: ignore[no-untyped-def]
+        writes_areas = isinstance(statement, (sa.Insert, sa.Update)) and (
+            getattr(statement.table, "name", None) == "area"
+        )
+        if writes_areas and engine.dialect.name == "sqlite":
+            other = sqlite3.connect(engine.url.database, timeout=0)  # locked is locked
+            try:
+                other.execute("BEGIN IMMEDIATE")
+                other.execute("ROLLBACK")
+                got_in.append(type(statement).__name__)
+            finally:
+                other.close()
+        return real_execute(self, statement, *args, **kw)
+
+    monkeypatch.setattr(sa.orm.Session, "execute", another_writer_first)
+    files = write_tiny_county(tmp_path / "county")
+    summaries = [
+        service.import_boundaries(engine=engine, path=path, level=level, assign=False)
+        for level, path in files.items()
+    ]
+    monkeypatch.undo()
+    assert [s.status for s in summaries] == ["ok"] * len(files)
+    with session_scope(engine) as session:
+        held = session.execute(sa.select(Area.kind, sa.func.count()).group_by(Area.kind)).all()
+        orphans = session.scalar(
+            sa.select(sa.func.count())
+            .select_from(Area)
+            .where(Area.kind == "ward", Area.parent_code.is_(None))
+        )
+    assert sum(n for _, n in held) == sum(s.rows_stored for s in summaries)
+    assert orphans == 0  # wards found their districts, by the file or by overlay
+    if engine.dialect.name == "sqlite":
+        assert len(got_in) >= sum(s.rows_stored for s in summaries)  # before every area's batch

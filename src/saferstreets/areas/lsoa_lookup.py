@@ -184,7 +184,7 @@ def fill_crime_lsoa21(
         .where(lookup.c.lsoa11_code == Crime.source_lsoa_code)
         .scalar_subquery()
     )
-    which = [Crime.source_lsoa_code.is_not(None)]
+    which: list[sa.ColumnElement[bool]] = [Crime.source_lsoa_code.is_not(None)]
     if run_id is not None:
         which.append(Crime.import_run_id == run_id)
     low, high = session.execute(

@@ -31,8 +31,15 @@ from saferstreets.areas.geometry import (
 from saferstreets.areas.lookup import AreaIndex, cached_area_index, locate
 from saferstreets.areas.models import Area
 from saferstreets.config import Settings, get_settings
-from saferstreets.db import is_postgres, let_writers_in, session_factory, session_scope
+from saferstreets.db import (
+    in_short_transactions,
+    is_postgres,
+    let_writers_in,
+    session_factory,
+    session_scope,
+)
 from saferstreets.errors import InputFileError, NotFound, ValidationFailed
+from saferstreets.ingest.models import ImportRun
 from saferstreets.ingest.service import (
     MAX_PROBLEMS_SHOWN,
     ImportSummary,
@@ -182,9 +189,10 @@ def _derive_parents(
     return [codes[b] if b >= 0 else None for b in best], share, len(codes)
 
 
-def _refresh_child_parents(session: Session, level: str) -> dict[str, int]:
-    """After importing ``level``, re-derive by overlay the parents of levels that nest in it."""
-    refreshed: dict[str, int] = {}
+def _child_parents(session: Session, level: str) -> dict[str, list[dict[str, Any]]]:
+    """After importing ``level``, the parents of levels that nest in it, re-derived by overlay
+    (reads and computes only): the rows to write, by child level."""
+    changes: dict[str, list[dict[str, Any]]] = {}
     for child, parent in PARENT_LEVEL.items():
         if parent != level:
             continue
@@ -198,15 +206,11 @@ def _refresh_child_parents(session: Session, level: str) -> dict[str, int]:
             continue
         geoms = from_geojson_dicts([r[1] for r in rows])
         codes, _share, _n = _derive_parents(session, geoms, level)
-        session.execute(
-            sa.update(Area),
-            [
-                {"id": r[0], "parent_code": c, "parent_source": "overlay" if c else None}
-                for r, c in zip(rows, codes, strict=True)
-            ],
-        )
-        refreshed[child] = sum(c is not None for c in codes)
-    return refreshed
+        changes[child] = [
+            {"id": r[0], "parent_code": c, "parent_source": "overlay" if c else None}
+            for r, c in zip(rows, codes, strict=True)
+        ]
+    return changes
 
 
 def import_boundaries(
@@ -291,99 +295,116 @@ def import_boundaries(
 
     features, merged = _merge_duplicates(features, problems)
     summary = ImportSummary(kind=kind, source=source, rows_read=rows_read)
-    with session_scope(engine) as session:
-        run = start_run(session=session, kind=kind, source=source, sha256=sha)
-        summary.rows_quarantined = quarantine(
-            session=session, run=run, kind=kind, problems=problems
-        )
-        summary.problems = problems[:MAX_PROBLEMS_SHOWN]
-        stored, parent_note = _store_areas(session, level, wanted_parent, features, replace, notify)
-        summary.rows_stored = stored["new"] + stored["updated"]
-        summary.rows_duplicate = merged
-        refreshed = _refresh_child_parents(session, level)
-        counts = f"{stored['new']:,} new, {stored['updated']:,} updated"
-        if stored["removed"]:
-            counts += f", {stored['removed']:,} removed"
-        parts = [counts]
-        if repaired:
-            parts.append(f"{repaired:,} invalid geometries repaired")
-        if merged:
-            parts.append(f"{merged:,} features merged into areas with the same code")
-        if parent_note:
-            parts.append(parent_note)
-        for child, count in refreshed.items():
-            parts.append(f"parents of {count:,} {child} areas re-derived")
-        parts += details["warnings"]
-        summary.message = "; ".join(parts)
-        if summary.rows_stored == 0:
-            summary.status = "failed"
-            summary.message = "no feature could be kept; " + summary.message
-        details.update(stored=stored, repaired=repaired, merged=merged, refreshed=refreshed)
-        finish_run(session=session, run=run, summary=summary)
-        run.details = details
-
+    _store_boundaries(engine, summary, features, problems, wanted_parent, replace, notify,
+                      level=level, sha=sha, repaired=repaired, merged=merged,
+                      details=details)  # fmt: skip
     if assign and summary.rows_stored:
         assigned = assign_points(engine=engine, progress=progress, settings=settings)
         total = sum(assigned.values())
         if total:
-            summary.message += "; points re-assigned: " + ", ".join(
+            summary.message = f"{summary.message}; points re-assigned: " + ", ".join(
                 f"{t} {n:,}" for t, n in assigned.items() if n
             )
     return summary
 
 
-def _store_areas(
+def _store_boundaries(
+    engine: Engine,
+    summary: ImportSummary,
+    features: list[_Feature],
+    problems: list[Problem],
+    parent_level: str | None,
+    replace: bool,
+    notify: Progress,
+    *,
+    level: str,
+    sha: str | None,
+    repaired: int,
+    merged: int,
+    details: dict[str, Any],
+) -> None:
+    """Store the read features as ``level`` areas under an import run, filling ``summary``.
+
+    Reads and computes first (measures, GeoJSON, parents: seconds for thousands of areas), then
+    writes in short transactions, so SQLite's one write lock is never held for long. A file cut
+    short is completed by importing it again (areas are upserted by code)."""
+    with session_scope(engine) as session:
+        rows, parent_note = _area_rows(session, level, parent_level, features, notify)
+    with session_scope(engine) as session:
+        run = start_run(session=session, kind=summary.kind, source=summary.source, sha256=sha)
+        summary.rows_quarantined = quarantine(
+            session=session, run=run, kind=summary.kind, problems=problems
+        )
+        run_id = run.id
+    summary.problems = problems[:MAX_PROBLEMS_SHOWN]
+    stored = _write_areas(engine, level, rows, replace)
+    with session_scope(engine) as session:
+        children = _child_parents(session, level)
+    for child_rows in children.values():
+        in_short_transactions(engine, _batches(child_rows), _update_areas)
+    refreshed = {child: sum(r["parent_code"] is not None for r in got)
+                 for child, got in children.items()}  # fmt: skip
+    summary.rows_stored = stored["new"] + stored["updated"]
+    summary.rows_duplicate = merged
+    summary.message = _boundaries_message(stored, repaired, merged, parent_note, refreshed,
+                                          details["warnings"])  # fmt: skip
+    if summary.rows_stored == 0:
+        summary.status = "failed"
+        summary.message = "no feature could be kept; " + summary.message
+    details.update(stored=stored, repaired=repaired, merged=merged, refreshed=refreshed)
+    with session_scope(engine) as session:
+        run = session.get_one(ImportRun, run_id)
+        finish_run(session=session, run=run, summary=summary)
+        run.details = details
+
+
+def _boundaries_message(
+    stored: dict[str, int],
+    repaired: int,
+    merged: int,
+    parent_note: str | None,
+    refreshed: dict[str, int],
+    warnings: list[str],
+) -> str:
+    """The import's one-line summary: counts, repairs, merges, parents, warnings."""
+    counts = f"{stored['new']:,} new, {stored['updated']:,} updated"
+    if stored["removed"]:
+        counts += f", {stored['removed']:,} removed"
+    parts = [counts]
+    if repaired:
+        parts.append(f"{repaired:,} invalid geometries repaired")
+    if merged:
+        parts.append(f"{merged:,} features merged into areas with the same code")
+    if parent_note:
+        parts.append(parent_note)
+    for child, count in refreshed.items():
+        parts.append(f"parents of {count:,} {child} areas re-derived")
+    return "; ".join([*parts, *warnings])
+
+
+def _area_rows(
     session: Session,
     level: str,
     parent_level: str | None,
     features: list[_Feature],
-    replace: bool,
     notify: Progress,
-) -> tuple[dict[str, int], str | None]:
-    """Upsert the features as ``level`` areas; return counts and a note on how parents were set."""
-    stored = {"new": 0, "updated": 0, "removed": 0}
+) -> tuple[list[dict[str, Any]], str | None]:
+    """The features as ``level`` area rows (measured, as GeoJSON, with parents), and a note on
+    how parents were set. Reads the store; writes nothing."""
     if not features:
-        return stored, None
+        return [], None
     notify("Measuring areas", 0, len(features))
     geoms = np.asarray([f.geometry for f in features], dtype=object)
     measures = measure(geoms)
     full = to_geojson_dicts(geoms)
     display = to_geojson_dicts(display_copy(geoms))
-
-    parents: list[str | None] = [f.parent for f in features]
-    sources: list[str | None] = ["file" if p else None for p in parents]
-    note = None
-    if parent_level is not None:
-        need = np.array([p is None for p in parents], dtype=bool)
-        from_file = int((~need).sum())
-        if need.any():
-            codes, share, n_parents = _derive_parents(session, geoms[need], parent_level)
-            for k, j in enumerate(np.flatnonzero(need).tolist()):
-                parents[j] = codes[k]
-                sources[j] = "overlay" if codes[k] else None
-            derived = sum(c is not None for c in codes)
-            if n_parents == 0:
-                note = (
-                    f"no {parent_level} areas in the store yet: parents will be derived when "
-                    f"{parent_level} boundaries are imported"
-                )
-            else:
-                note = f"parents by overlay for {derived:,} of {int(need.sum()):,}"
-                if derived < need.sum():
-                    note += f" ({int(need.sum()) - derived:,} overlap no {parent_level})"
-                low = int(np.sum((share > 0) & (share < 0.5)))
-                if low:
-                    note += f", {low:,} less than half inside their parent"
-        if from_file:
-            note = (note + "; " if note else "") + f"parents from the file for {from_file:,}"
-
+    parents, sources, note = _parents_of(session, geoms, [f.parent for f in features],
+                                         parent_level)  # fmt: skip
     now = utcnow()
-    existing = dict(session.execute(sa.select(Area.code, Area.id).where(Area.kind == level)).all())
-    inserts: list[dict[str, Any]] = []
-    updates: list[dict[str, Any]] = []
+    rows = []
     for i, f in enumerate(features):
         b = measures.bounds[i]
-        row = {
+        rows.append({
             "code": f.code,
             "name": f.name[:200],
             "kind": level,
@@ -400,24 +421,86 @@ def _store_areas(
             "area_km2": float(measures.area_km2[i]),
             "properties": f.properties,
             "imported_at": now,
-        }
-        if f.code in existing:
-            updates.append({"id": existing[f.code], **row})
-        else:
-            inserts.append(row)
-    if inserts:
-        session.execute(sa.insert(Area), inserts)
-    if updates:
-        session.execute(sa.update(Area), updates)
-    stored["new"], stored["updated"] = len(inserts), len(updates)
-    if replace:
-        keep = {f.code for f in features}
-        stale = [i for c, i in existing.items() if c not in keep]
-        if stale:
-            session.execute(sa.delete(Area).where(Area.id.in_(stale)))
-        stored["removed"] = len(stale)
+        })  # fmt: skip
     notify("Measuring areas", len(features), len(features))
-    return stored, note
+    return rows, note
+
+
+def _parents_of(
+    session: Session,
+    geoms: np.ndarray,
+    parents: list[str | None],
+    parent_level: str | None,
+) -> tuple[list[str | None], list[str | None], str | None]:
+    """Each area's parent (from the file, else by largest overlap with ``parent_level``'s
+    stored areas), where it came from, and a note on how parents were set."""
+    sources: list[str | None] = ["file" if p else None for p in parents]
+    if parent_level is None:
+        return parents, sources, None
+    note = None
+    need = np.array([p is None for p in parents], dtype=bool)
+    from_file = int((~need).sum())
+    if need.any():
+        codes, share, n_parents = _derive_parents(session, geoms[need], parent_level)
+        for k, j in enumerate(np.flatnonzero(need).tolist()):
+            parents[j] = codes[k]
+            sources[j] = "overlay" if codes[k] else None
+        derived = sum(c is not None for c in codes)
+        if n_parents == 0:
+            note = (
+                f"no {parent_level} areas in the store yet: parents will be derived when "
+                f"{parent_level} boundaries are imported"
+            )
+        else:
+            note = f"parents by overlay for {derived:,} of {int(need.sum()):,}"
+            if derived < need.sum():
+                note += f" ({int(need.sum()) - derived:,} overlap no {parent_level})"
+            low = int(np.sum((share > 0) & (share < 0.5)))
+            if low:
+                note += f", {low:,} less than half inside their parent"
+    if from_file:
+        note = (note + "; " if note else "") + f"parents from the file for {from_file:,}"
+    return parents, sources, note
+
+
+#: Areas written per statement: a few hundred boundaries (each a large GeoJSON) at a time.
+AREA_BATCH = 250
+
+
+def _batches(rows: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
+    return [rows[i : i + AREA_BATCH] for i in range(0, len(rows), AREA_BATCH)]
+
+
+def _update_areas(session: Session, rows: list[dict[str, Any]]) -> None:
+    session.execute(sa.update(Area), rows)
+
+
+def _write_areas(
+    engine: Engine, level: str, rows: list[dict[str, Any]], replace: bool
+) -> dict[str, int]:
+    """Upsert the rows as ``level`` areas by code, in short transactions (``replace``: remove
+    this level's areas the rows do not hold); how many were new, updated and removed."""
+    with session_scope(engine) as session:
+        existing = dict(
+            session.execute(sa.select(Area.code, Area.id).where(Area.kind == level)).all()
+        )
+    inserts = [r for r in rows if r["code"] not in existing]
+    updates = [{"id": existing[r["code"]], **r} for r in rows if r["code"] in existing]
+
+    def insert(session: Session, batch: list[dict[str, Any]]) -> None:
+        session.execute(sa.insert(Area), batch)
+
+    in_short_transactions(engine, _batches(inserts), insert)
+    in_short_transactions(engine, _batches(updates), _update_areas)
+    stored = {"new": len(inserts), "updated": len(updates), "removed": 0}
+    if replace and rows:
+        keep = {r["code"] for r in rows}
+        stale = [i for c, i in existing.items() if c not in keep]
+        with session_scope(engine) as session:
+            if stale:
+                session.execute(sa.delete(Area).where(Area.id.in_(stale)))
+        stored["removed"] = len(stale)
+    return stored
 
 
 # -- point assignment --------------------------------------------------------------------------

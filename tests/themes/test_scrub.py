@@ -40,3 +40,19 @@ def test_scrubs(text: str, expected: str) -> None:
 )
 def test_leaves_ordinary_text_alone(text: str) -> None:
     assert scrub(text) == text
+
+
+def test_quotes_lose_every_contact_detail_the_report_redaction_finds() -> None:
+    """One home for contact-detail patterns (``reports.redact``): a quote is scrubbed of the
+    spelt-out addresses and international numbers the report pages redact, not only of the
+    plain ones its own older patterns knew."""
+    from saferstreets.reports.redact import find_contact_details
+
+    text = (
+        "he said write to jo dot b at example dot com or ring +33 6 12 34 56 78, "
+        "or jo.b@example.co.uk, or 07700 900123."
+    )
+    scrubbed = scrub(text)
+    assert find_contact_details(scrubbed) == []
+    assert scrubbed.count("[email]") == 2 and scrubbed.count("[phone]") == 2
+    assert scrub("on 12/03/2024 at 9pm") == "on 12/03/2024 at 9pm"  # a date is not a number

@@ -44,13 +44,16 @@ def _phone(match: re.Match[str]) -> str:
     return PHONE_MARK
 
 
-def redact_contact_details(text: str) -> str:
-    """``text`` with email addresses and phone numbers replaced by a marker saying so."""
+def redact_contact_details(
+    text: str, *, email_mark: str = EMAIL_MARK, phone_mark: str = PHONE_MARK
+) -> str:
+    """``text`` with email addresses and phone numbers replaced by a marker saying so (theme
+    quotes use shorter ones: ``themes.scrub``)."""
     if not text:
         return text
-    text = _EMAIL.sub(EMAIL_MARK, text)
-    text = _EMAIL_SPELT.sub(EMAIL_MARK, text)
-    return _PHONE.sub(_phone, text)
+    text = _EMAIL.sub(email_mark, text)
+    text = _EMAIL_SPELT.sub(email_mark, text)
+    return _PHONE.sub(lambda m: phone_mark if _phone(m) == PHONE_MARK else m.group(0), text)
 
 
 def has_contact_details(text: str | None) -> bool:

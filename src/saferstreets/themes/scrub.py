@@ -49,12 +49,6 @@ GIVEN_NAMES = frozenset(
     """.split()  # noqa: SIM905 - a word list reads best as words
 )
 
-_EMAIL = re.compile(r"\b[\w.+-]+@[\w-]+(?:\.[\w-]+)+\b")
-_PHONE = re.compile(
-    r"(?<![\w+])(?:(?:\+|00)44\s?\(?0?\)?\s?|\(?0)"  # +44 (0) or 0
-    r"(?:\d[\s.\-()]{0,2}){9,10}"  # nine or ten more digits, loosely separated
-    r"(?!\d)"
-)
 _PLATE_CURRENT = re.compile(r"\b[A-Z]{2}[0-9]{2}\s?[A-Z]{3}\b", re.IGNORECASE)
 # older formats only in capitals: "on the M25 and" must stay as it is
 _PLATE_PREFIX = re.compile(r"\b[A-Z][0-9]{1,3}\s?[A-Z]{3}\b")
@@ -119,8 +113,9 @@ def scrub(text: str) -> str:
     """``text`` with names, phone numbers, e-mail addresses and number plates replaced."""
     if not text:
         return text or ""
-    out = _EMAIL.sub("[email]", text)
-    out = _PHONE.sub(_keep_trailing("[phone]"), out)
+    from saferstreets.reports.redact import redact_contact_details  # one home for the patterns
+
+    out = redact_contact_details(text, email_mark="[email]", phone_mark="[phone]")
     for pattern in (_PLATE_CURRENT, _PLATE_PREFIX, _PLATE_SUFFIX):
         out = pattern.sub(_plate_like, out)
     out = _TITLE.sub(_keep_trailing("[name]"), out)

@@ -79,7 +79,6 @@ LONG_FUNCTIONS: dict[str, str] = {
     "saferstreets.demo.geography.build_county": "the demo county's data, as a script",
     "saferstreets.demo.reports.write_reports": "the demo county's data, as a script",
     "saferstreets.demo.survey._write_wave": "the demo county's data, as a script",
-    "saferstreets.areas.service.import_boundaries": "to become named steps",
     "saferstreets.crime.policeuk.read_file": "to become named steps",
     "saferstreets.reports.service.import_reports": "to become named steps",
     "saferstreets.surveys.mapping.mapping_from_dict": "to become named steps",

@@ -92,6 +92,35 @@ def test_a_tiny_fine_tune_learns_saves_and_loads_without_pickle(tmp_path: Path) 
     assert again.labels_ == labels and again.version_ == model.version_
 
 
+@pytest.mark.slow
+@needs_extra
+def test_cli_fine_tunes_into_a_folder_and_evaluates_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import csv
+    import json
+
+    from saferstreets.config import get_settings
+
+    monkeypatch.setenv("SAFERSTREETS_DATA_DIR", str(tmp_path / "data"))
+    get_settings.cache_clear()
+    texts, Y = _toy(80, seed=4)
+    data = tmp_path / "stories.csv"
+    with data.open("w", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["story", "followed", "dark"])
+        writer.writerows([t, *row] for t, row in zip(texts, Y.tolist(), strict=True))
+    args = ["--data", str(data), "--text-column", "story", "--label-columns", "followed,dark"]
+    result = runner.invoke(app, ["themes", "train", *args, "--fine-tune"])
+    assert result.exit_code == 0, result.output
+    folder = tmp_path / "data" / "models" / "stories-finetuned"
+    assert (folder / "encoder.safetensors").exists()
+    result = runner.invoke(app, ["themes", "evaluate", "--model", str(folder), *args])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["exact_match"] > 0.9
+    get_settings.cache_clear()
+
+
 @needs_extra
 def test_a_folder_that_is_not_a_model_is_a_clear_error(tmp_path: Path) -> None:
     from saferstreets.errors import InputFileError

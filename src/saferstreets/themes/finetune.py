@@ -92,6 +92,9 @@ class Budget:
 def _encoder_class() -> Any:
     import torch
     from transformers import AutoModel
+    from transformers.utils import logging
+
+    logging.disable_progress_bar()  # the CLI shows its own progress; no stray bars
 
     class MeanPoolHead(torch.nn.Module):
         """The MiniLM encoder, mean pooling over real tokens, dropout and a linear head."""

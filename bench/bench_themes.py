@@ -10,6 +10,7 @@ zero-shot themes through a label mapping.
 from __future__ import annotations
 
 import time
+from typing import Any
 
 import numpy as np
 
@@ -158,6 +159,28 @@ def _baseline(texts: list[str], Y: np.ndarray, dev_texts: list[str]) -> np.ndarr
     )
 
 
+def _fine_tuned(
+    texts: list[str], Y: np.ndarray, dev: Any, base: Any, base_seconds: float
+) -> tuple[list[object], dict, str]:
+    """The fine-tuned extra on the same split, reusing the default model as its TF-IDF half."""
+    from saferstreets.themes import finetune
+    from saferstreets.themes.metrics import evaluate_predictions
+
+    cpu_started = finetune.cpu_seconds()
+    model = finetune.FineTunedClassifier().fit(texts, Y, labels=list(dev.labels), base=base)
+    result = evaluate_predictions(dev.Y, model.predict(dev.texts), labels=dev.labels)
+    budget = model.budget_
+    seconds = base_seconds + budget.wall_seconds
+    note = (
+        f"The fine-tuned row's train s include the default model's; the fine-tuning alone took "
+        f"{budget.wall_seconds:.0f} s wall and {budget.cpu_seconds:.0f} s CPU "
+        f"({finetune.cpu_seconds() - cpu_started:.0f} s CPU with prediction), 1-minute load "
+        f"average {budget.load_average:.1f} at its end; blend weights "
+        f"{', '.join(f'{w:.1f}' for w in model.blend_)} (encoder share per label)."
+    )
+    return _row(finetune.DESCRIPTION, result, seconds), result, note
+
+
 def _safecity(quick: bool) -> str:
     data_root = shared_data()
     if data_root is None:
@@ -207,8 +230,12 @@ def _safecity(quick: bool) -> str:
             f"The themes-embed extra ran ({embed.MODEL_NAME}); its train s include the "
             "default model's and the embedding of the training texts."
         )
+        tuned_row, tuned_result, tuned_note = _fine_tuned(texts, Y, dev, ours, ours_seconds)
+        rows.append(tuned_row)
+        judged.append(("saferstreets + fine-tuned extra", tuned_result))
+        extra += " " + tuned_note
     else:
-        extra = "The themes-embed extra is not installed here, so its row is absent."
+        extra = "The themes-embed extra is not installed here, so its rows are absent."
     rows += [
         _row("scikit-learn TF-IDF (1-2) + LogisticRegression", base_result, base_seconds),
         _row("saferstreets zero-shot themes, mapped", zero, "none"),

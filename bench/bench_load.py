@@ -108,13 +108,10 @@ class Faults:
         return self.holder
 
     def restart_postgres(self) -> None:
-        version = sorted(os.listdir("/etc/postgresql"))[-1]
+        """Restart the bench's own PostgreSQL (the one the server uses), never the shared one."""
+        assert self.pg is not None, "no private PostgreSQL: the shared one is not restarted"
         started = time.monotonic()
-        subprocess.run(
-            ["pg_ctlcluster", "--skip-systemctl-redirect", version, "main", "restart"],
-            check=True,
-            capture_output=True,
-        )
+        self.pg.restart()
         self.log.append(f"PostgreSQL restarted ({time.monotonic() - started:.1f} s)")
 
 

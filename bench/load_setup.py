@@ -98,7 +98,8 @@ def _make_store(admin_url: str) -> tuple[str, Any]:
     from saferstreets.db import make_engine
     from saferstreets.demo import pipeline
 
-    admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    # pinged: its connection must survive bench_load's restart of the server, to drop the store
+    admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT", pool_pre_ping=True)
     name = f"saferstreets_bench_load_{uuid.uuid4().hex[:8]}"
     with admin.connect() as conn:
         conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
@@ -135,6 +136,8 @@ def _env(url: str) -> dict[str, str]:
         SAFERSTREETS_LOOKUP_RATE_LIMIT="1000000000",
         PYTHONPATH=str(ROOT / "src") + os.pathsep + str(ROOT),
     )
+    if other := os.environ.get("BENCH_SERVER_SRC"):  # another checkout's server, same clients
+        env["PYTHONPATH"] = other + os.pathsep + env["PYTHONPATH"]
     return env
 
 

@@ -132,6 +132,13 @@ def session_scope(engine: Engine) -> Iterator[Session]:
         session.close()
 
 
+def autocommit(session: Session) -> None:
+    """Let ``session``'s statements each commit as they run, with no BEGIN or COMMIT round trip:
+    for a request whose one statement is its whole write (the connection's usual isolation level
+    comes back when it returns to the pool). Call it before the session's first statement."""
+    session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+
+
 def is_postgres(bind: Engine | sa.Connection | Session) -> bool:
     engine = bind.get_bind() if isinstance(bind, Session) else bind
     return engine.dialect.name == "postgresql"

@@ -207,6 +207,27 @@ def test_reports_are_rate_limited_per_client(county, settings) -> None:  # type:
     assert _count(county) == 3
 
 
+def test_a_report_and_its_count_are_one_transaction(county, settings) -> None:  # type: ignore[no-untyped-def]
+    """The count is made in the report's own transaction: a form with mistakes (rolled back)
+    is counted all the same, a refused report stores nothing, and the same form sent again
+    after its receipt is shown is not refused (nothing new is stored or counted)."""
+    from fastapi.testclient import TestClient
+
+    from saferstreets.web.app import create_app
+
+    app = create_app(settings.model_copy(update={"report_rate_limit": 2}))
+    with TestClient(app, client=("198.51.100.11", 4000)) as one:
+        assert one.post("/report", data=_form(one, occurred_on="")).status_code == 422
+        page = one.get("/report").text
+        key = re.search(r'name="submission_key" value="([^"]+)"', page)
+        assert key
+        sent = _form(one, submission_key=key.group(1))
+        assert one.post("/report", data=sent).status_code == 200
+        assert one.post("/report", data=_form(one)).status_code == 429  # the 422 counted
+        assert one.post("/report", data=sent).status_code == 200  # sent again: its receipt
+    assert _count(county) == 1
+
+
 def test_safeguarding_queue_is_for_some_roles_and_audited(web, county) -> None:  # type: ignore[no-untyped-def]
     web.post("/report", data=_form(web, free_text="a man with a knife was waiting"))
     web.post("/report", data=_form(web, free_text="just dark"))

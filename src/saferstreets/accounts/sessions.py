@@ -155,12 +155,13 @@ def unseal_code(token: str, sealed_hex: str) -> str:
 
 def seal_receipt(*, session: Session, settings: Settings, now: datetime, code: str,
                  urgent: bool) -> str:  # fmt: skip
-    """Keep ``code`` for one showing; returns the token for the one-time cookie."""
+    """Keep ``code`` for one showing, in ``session``'s transaction (the caller commits); returns
+    the token for the one-time cookie."""
     token = secrets.token_urlsafe(32)
     sealed = seal_code(token, code)
     _purge_expired(session=session, now=now)
-    session.add(
-        WebSession(
+    session.execute(  # a Core INSERT: no ORM object to track, nothing to flush
+        sa.insert(WebSession).values(
             id_hash=token_hash(token),
             user_id=None,
             created_at=now,
@@ -169,7 +170,6 @@ def seal_receipt(*, session: Session, settings: Settings, now: datetime, code: s
             data={"receipt": sealed, "urgent": bool(urgent)},
         )
     )
-    session.flush()
     return token
 
 

@@ -200,7 +200,8 @@ def _match(item: Any) -> dict[str, Any]:
 
 
 @router.get("/report", include_in_schema=False)
-def report_form(request: Request, settings: SettingsDep) -> Response:
+async def report_form(request: Request, settings: SettingsDep) -> Response:
+    """The empty form. ``async``: it reads nothing from the store, so no thread hop."""
     return _form_page(request, settings)
 
 
@@ -251,11 +252,15 @@ def _send(request: Request, session: Any, settings: Any, values: dict[str, Any])
     key = values[KEY]
     earlier = submissions.stored_receipt(session=session, key=key)
     if earlier is not None:  # the same form again: its receipt, and nothing stored twice
-        return _receipt(request, session, *earlier)
-    rate_limit(request, "report", settings.report_rate_limit, session=session)
+        keep_receipt(request, session=session, code=earlier[0], urgent=earlier[1])
+        session.commit()
+        return _to_receipt()
 
-    def store() -> tuple[str, bool]:
+    def store() -> None:
         bound_waits(session)
+        # Counted in the report's own transaction, first (one commit for all; see rate_limit).
+        rate_limit(request, "report", settings.report_rate_limit, session=session,
+                   own_transaction=False)  # fmt: skip
         resolve_place_choice(session=session, values=values)
         report, code = service.create_report(
             session=session,
@@ -272,14 +277,18 @@ def _send(request: Request, session: Any, settings: Any, values: dict[str, Any])
             found = submissions.stored_receipt(session=session, key=key)
             if found is None:
                 raise
-            return found
-        session.commit()  # save first: the report is stored before she sees the thank-you page
-        return code, report.urgent
+            code, urgent = found
+        else:
+            urgent = report.urgent
+        # The report, its key and its sealed receipt in one commit, before she is answered.
+        keep_receipt(request, session=session, code=code, urgent=urgent)
+        session.commit()
 
     try:
-        code, urgent = with_retries(store, session=session)
+        with_retries(store, session=session)
     except ValidationFailed as exc:
-        session.rollback()
+        session.rollback()  # which undid the count: a form with mistakes counts all the same
+        rate_limit(request, "report", settings.report_rate_limit, session=session)
         matches = (
             find_places(session=session, text=values.get("place_text"))
             if (values.get("area_code") or exc.field_errors.get("location"))
@@ -289,12 +298,11 @@ def _send(request: Request, session: Any, settings: Any, values: dict[str, Any])
         )
         return _form_page(request, settings, values, exc.field_errors, matches,
                           searched=bool(matches), status_code=422)  # fmt: skip
-    return _receipt(request, session, code, urgent)
+    return _to_receipt()
 
 
-def _receipt(request: Request, session: Any, code: str, urgent: bool) -> Response:
+def _to_receipt() -> Response:
     # Shown once: never in a URL or a cookie; kept sealed in the store until the next page.
-    keep_receipt(request, session=session, code=code, urgent=urgent)
     return RedirectResponse("/report/thanks", status_code=303)
 
 

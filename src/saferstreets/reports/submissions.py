@@ -40,21 +40,25 @@ def usable(key: object) -> str | None:
 def stored_receipt(*, session: Session, key: str) -> tuple[str, bool] | None:
     """The receipt code and urgent flag of the report stored under ``key``, or None. (A row past
     ``expires_at`` that is not yet purged still answers: only her page's key unseals it.)"""
-    row = session.get(SubmissionKey, token_hash(key), populate_existing=True)
+    row = session.execute(  # Core: a fresh read, no ORM object
+        sa.select(SubmissionKey.receipt, SubmissionKey.urgent).where(
+            SubmissionKey.id_hash == token_hash(key)
+        )
+    ).first()
     if row is None or not row.receipt:
         return None
     return unseal_code(key, row.receipt), bool(row.urgent)
 
 
 def record(*, session: Session, key: str, now: datetime, code: str, urgent: bool) -> None:
-    """Write ``key``'s row, with the receipt sealed under it, in the report's transaction (flushed,
+    """Write ``key``'s row, with the receipt sealed under it, in the report's transaction (sent,
     not committed). A second sending of the same form at the same moment stops here: its INSERT
     waits for this transaction and then fails on the primary key (``sa.exc.IntegrityError``),
     which rolls its report back; the caller then shows this one's receipt."""
     if PURGE.due():
         session.execute(sa.delete(SubmissionKey).where(SubmissionKey.expires_at <= now))
-    session.add(
-        SubmissionKey(
+    session.execute(  # a Core INSERT: no ORM object to track, nothing to flush
+        sa.insert(SubmissionKey).values(
             id_hash=token_hash(key),
             created_at=now,
             expires_at=now + KEEP_FOR,
@@ -62,4 +66,3 @@ def record(*, session: Session, key: str, now: datetime, code: str, urgent: bool
             urgent=bool(urgent),
         )
     )
-    session.flush()

@@ -23,7 +23,6 @@ from saferstreets.models_common import utcnow
 from saferstreets.web.deps import STATIC_DIR, LoginRequired, templates
 from saferstreets.web.limits import BodyLimitMiddleware
 from saferstreets.web.security import SecurityHeadersMiddleware, add_security_headers
-from saferstreets.web.sessions import CookieMiddleware
 
 log = logging.getLogger("saferstreets.web")
 
@@ -88,8 +87,7 @@ def create_app(
         limit=settings.max_body_bytes,
         staff_limit=settings.max_staff_body_bytes,
     )
-    app.add_middleware(SecurityHeadersMiddleware)
-    app.add_middleware(CookieMiddleware)  # sessions live in the store; see web/sessions.py
+    app.add_middleware(SecurityHeadersMiddleware)  # and the cookies a request queued
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     _install_error_handlers(app)
     _include_routers(app)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Annotated, Any
 
+import anyio
+import anyio.to_thread
 from fastapi import Depends, Request
 from fastapi.templating import Jinja2Templates
 from sqlalchemy.orm import Session
@@ -33,24 +35,40 @@ templates.env.globals["vendor_available"] = _vendor_available
 templates.env.globals["basemap_source"] = _basemap
 
 
-def get_session(request: Request) -> Iterator[Session]:
+async def get_session(request: Request) -> AsyncIterator[Session]:
     """A store session for this request: committed if the route succeeds, rolled back otherwise.
 
     It is declared with ``scope="function"`` (below), so the commit runs when the route returns
     and before its answer is sent: a redirect saying "saved" is never sent for a change whose
-    commit then fails (the failure reaches the error handler instead)."""
+    commit then fails (the failure reaches the error handler instead).
+
+    The session is made on the event loop (it opens no connection until it is first used), and
+    its commit, rollback and close go to the thread pool only while it holds a transaction (then
+    they wait on the store). A route that committed its own work, such as the report form's,
+    costs no thread hop here (a sync dependency took two: one in, one out)."""
     session = request.app.state.sessionmaker()
     try:
         yield session
-        session.commit()
+        await _settle(session, session.commit)
     except BaseException:
-        session.rollback()
+        await _settle(session, session.rollback)
         raise
     finally:
-        session.close()
+        await _settle(session, session.close)
 
 
-def get_app_settings(request: Request) -> Settings:
+async def _settle(session: Session, step: Callable[[], None]) -> None:
+    """``step`` (commit, rollback or close): in the thread pool if it talks to the store, and
+    shielded, so that a cancelled request still gives its connection back."""
+    if not session.in_transaction():
+        step()  # no connection held: nothing to send
+        return
+    with anyio.CancelScope(shield=True):
+        await anyio.to_thread.run_sync(step)
+
+
+async def get_app_settings(request: Request) -> Settings:
+    """The app's settings (``async``: read on the event loop, no thread hop)."""
     settings: Settings = request.app.state.settings
     return settings
 

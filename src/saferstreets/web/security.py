@@ -10,6 +10,7 @@ nothing links a digest to an address, even for someone holding a copy of the sto
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import hmac
 import ipaddress
@@ -94,11 +95,12 @@ def check_csrf(request: Request, submitted: str | None) -> None:
 
 
 class SecurityHeadersMiddleware:
-    """Strict headers on every response: no third-party code, framing, referrer or page caching.
+    """Strict headers on every response (no third-party code, framing, referrer or page caching),
+    and the cookies the request queued (``web.sessions.set_cookie``), added as it starts.
 
-    A plain ASGI middleware that adds the headers as the response starts. (Starlette's
-    ``BaseHTTPMiddleware`` ran each request's app in a task group of its own with memory streams
-    between them: a cost on every request, the public form's POST included.)
+    One plain ASGI layer for both, its headers worked out once per tile server and kind of path.
+    (Starlette's ``BaseHTTPMiddleware`` ran each request's app in a task group of its own with
+    memory streams between them; a second layer for the cookies wrapped every message again.)
     """
 
     def __init__(self, app: ASGIApp) -> None:
@@ -108,14 +110,32 @@ class SecurityHeadersMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        settings = scope["app"].state.settings
+        from saferstreets.web.sessions import queued_cookies
+
+        strict = _strict_raw(scope["app"].state.settings.tile_url, _static(scope["path"]))
+        state = scope.setdefault("state", {})
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                _strict_headers(MutableHeaders(scope=message), settings.tile_url, scope["path"])
+                headers = message["headers"] = list(message.get("headers") or [])
+                present = {name.lower() for name, _ in headers}
+                headers += [pair for pair in strict if pair[0] not in present]
+                headers += [(b"set-cookie", v.encode("latin-1")) for v in queued_cookies(state)]
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
+
+
+def _static(path: str) -> bool:
+    return path.startswith("/static/")
+
+
+@functools.lru_cache(maxsize=16)
+def _strict_raw(tile_url: str | None, static: bool) -> tuple[tuple[bytes, bytes], ...]:
+    """The strict headers as raw (lower-case name, value) pairs, for a response that has none."""
+    headers = MutableHeaders()
+    _strict_headers(headers, tile_url, "/static/" if static else "/")
+    return tuple((name.lower(), value) for name, value in headers.raw)
 
 
 def add_security_headers(request: Request, response: Response) -> Response:
@@ -132,7 +152,7 @@ def _strict_headers(headers: MutableHeaders, tile_url: str | None, path: str) ->
     headers.setdefault("Referrer-Policy", "no-referrer")
     headers.setdefault("X-Frame-Options", "DENY")
     headers.setdefault("Permissions-Policy", "camera=(), microphone=(), interest-cohort=()")
-    if not path.startswith("/static/"):
+    if not _static(path):
         headers.setdefault("Cache-Control", "no-store")
 
 
@@ -165,7 +185,13 @@ def client_address(request: Request) -> str:
 
 
 def rate_limit(
-    request: Request, name: str, limit: int, window: float = 3600.0, *, session: Session
+    request: Request,
+    name: str,
+    limit: int,
+    window: float = 3600.0,
+    *,
+    session: Session,
+    own_transaction: bool = True,
 ) -> None:
     """Count this request against the ``name`` limit, in the store (every worker and server
     counts together; ``accounts.rate_limits``); a 429 page if over the limit.
@@ -177,6 +203,13 @@ def rate_limit(
     threads hold one connection and wait for another, so under load the pool (15) ran dry and
     requests waited out the pool timeout (10 s) for a 503 (bench/results/intake.md).
     Call it from a plain ``def`` route: it waits on the store.
+
+    With ``own_transaction=False`` the count joins the caller's open transaction instead, which
+    the caller commits (and runs again as a whole on a retry): the report form counts, stores
+    the report and commits once. Count first in that transaction: the client's bucket stays
+    locked until the commit, so only that client's other requests wait, and a refused request
+    has written nothing. A caller whose transaction is rolled back (a form with mistakes)
+    counts again in a transaction of its own.
     """
     from saferstreets.accounts.rate_limits import hit
     from saferstreets.db import with_retries
@@ -187,10 +220,11 @@ def rate_limit(
     def count() -> float | None:
         wait = hit(session=session, name=name, client=client, limit=limit, window=window,
                    now=now(request))  # fmt: skip
-        session.commit()
+        if own_transaction:
+            session.commit()
         return wait
 
-    retry_after = with_retries(count, session=session)
+    retry_after = with_retries(count, session=session) if own_transaction else count()
     if retry_after is not None:
         minutes = max(1, math.ceil(retry_after / 60))
         raise HTTPException(

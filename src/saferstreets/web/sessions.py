@@ -1,22 +1,21 @@
-"""Session cookies: names, the clock, and the middleware that writes cookies queued by a request.
+"""Session cookies: names, the clock, and the cookies a request queues for its response.
 
 The sessions themselves live in the store (``accounts.sessions``); a cookie holds only a random
 token. Routes and dependencies queue cookies with ``set_cookie``/``forget_cookie`` (a dependency
-such as ``get_current_user`` has no response to write to); ``CookieMiddleware`` adds them to
-whatever response goes out, error pages included. Every cookie is HttpOnly and SameSite=Lax;
-in production it is also Secure and its name has the ``__Host-`` prefix, so no other host or
-sub-domain can set or read it.
+such as ``get_current_user`` has no response to write to); the one response-headers middleware
+(``web.security.SecurityHeadersMiddleware``) adds them to whatever response goes out, error pages
+included. Every cookie is HttpOnly and SameSite=Lax; in production it is also Secure and its
+name has the ``__Host-`` prefix, so no other host or sub-domain can set or read it.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from fastapi import Request
 from sqlalchemy.orm import Session
-from starlette.datastructures import MutableHeaders
 from starlette.responses import Response
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from saferstreets.config import Settings
 
@@ -75,48 +74,35 @@ def forget_cookie(request: Request, base: str) -> None:
     _pending(request)[base] = holder.headers["set-cookie"]
 
 
-class CookieMiddleware:
-    """Adds the cookies a request queued to its response (pure ASGI: no body buffering)."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        state = scope.setdefault("state", {})
-
-        async def send_with_cookies(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                headers = MutableHeaders(scope=message)
-                for value in (state.get("set_cookies") or {}).values():
-                    headers.append("set-cookie", value)
-            await send(message)
-
-        await self.app(scope, receive, send_with_cookies)
+def queued_cookies(state: dict[str, Any]) -> list[str]:
+    """The ``Set-Cookie`` values a request queued (``state``: its ASGI scope's state), which
+    ``web.security.SecurityHeadersMiddleware`` adds to whatever response goes out."""
+    return list((state.get("set_cookies") or {}).values())
 
 
 def keep_receipt(request: Request, *, session: Session, code: str, urgent: bool) -> None:
     """Keep a receipt code for one showing: sealed in the store, a one-time token in a cookie.
 
-    Commits ``session``: the request-scoped session commits only after the response has gone,
-    and the browser's next request (the thank-you page) must find the code.
+    The sealed code is written in ``session``'s transaction, which the caller commits before it
+    answers (the report form commits it with the report itself): the browser's next request
+    (the thank-you page) must find the code.
     """
     from saferstreets.accounts.sessions import seal_receipt
 
     token = seal_receipt(session=session, settings=request.app.state.settings,
                          now=now(request), code=code, urgent=urgent)  # fmt: skip
-    session.commit()
     set_cookie(request, RECEIPT, token)
 
 
 def take_receipt(request: Request, *, session: Session) -> tuple[str | None, bool]:
-    """The receipt code kept for this visitor and its urgent flag, forgotten as they are read."""
+    """The receipt code kept for this visitor and its urgent flag, forgotten as they are read
+    (one DELETE, committed as it runs, before the page that shows them is sent)."""
     from saferstreets.accounts.sessions import take_receipt as take
+    from saferstreets.db import autocommit
 
     token = read_cookie(request, RECEIPT)
     if token is None:
         return None, False
     forget_cookie(request, RECEIPT)
+    autocommit(session)  # no BEGIN or COMMIT round trip for the one statement
     return take(session=session, now=now(request), token=token)

@@ -13,7 +13,6 @@ statistic of :class:`saferstreets.analysis.hotspots.GiStar` on the filtered coun
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date
@@ -204,37 +203,39 @@ def _tally_row(out: ReportCounts, kind: str, code: str, n: int) -> None:
 
 
 def _live(session: Session, where: list[Any]) -> ReportCounts:
-    """The same counts for any other filter, from one read of the matching entries of
-    ``ix_report_workspace`` (or ``ix_report_workspace_age``): the rows alike are counted
-    together (``Counter``), and each distinct row adds to every count it belongs to. One
-    read, not a ``GROUP BY`` per count: each would read the same entries again."""
+    """The same counts for any other filter, by ``GROUP BY`` over ``ix_report_workspace`` (or
+    ``ix_report_workspace_age``): each count is aggregated in the store, never row by row in
+    Python (one read of the matching rows into Python took 39 s for 400,000 of them)."""
     r = Report
-    rows = session.execute(
-        sa.select(
-            sa.cast(r.reasons, sa.Text),  # the JSON text: alike rows compare equal
-            sa.cast(r.themes, sa.Text),
-            r.had_text,
-            r.occurred_on,
-            r.occurred_hour,
-            r.ward_code,
-            r.h3_cell,
-        ).where(*where)
-    ).tuples()
     out = ReportCounts()
-    for (reasons, themes, texted, day, hour, ward, cell), n in Counter(rows).items():
-        out.n += n
-        out.reasons.update(dict.fromkeys(set(json.loads(reasons or "[]")), n))
+    for reasons, themes, texted, n in session.execute(
+        sa.select(r.reasons, r.themes, r.had_text, sa.func.count())
+        .where(*where)
+        .group_by(r.reasons, r.themes, r.had_text)
+    ):
+        out.n += int(n)
+        out.reasons.update(dict.fromkeys(set(reasons or ()), int(n)))
         if texted:
-            out.texts += n
-            out.themes.update(dict.fromkeys(set(json.loads(themes or "[]")), n))
-        if day is not None:
-            out.months[day.replace(day=1)] += n
-            if hour is not None:
-                out.when[(day.weekday(), int(hour))] += n
+            out.texts += int(n)
+            out.themes.update(dict.fromkeys(set(themes or ()), int(n)))
+    for day, hour, n in session.execute(
+        sa.select(r.occurred_on, r.occurred_hour, sa.func.count())
+        .where(*where, r.occurred_on.is_not(None))
+        .group_by(r.occurred_on, r.occurred_hour)
+    ):
+        assert day is not None  # the query keeps dated reports only
+        out.months[day.replace(day=1)] += int(n)
+        if hour is not None:
+            out.when[(day.weekday(), int(hour))] += int(n)
+    for ward, cell, n in session.execute(
+        sa.select(r.ward_code, r.h3_cell, sa.func.count())
+        .where(*where)
+        .group_by(r.ward_code, r.h3_cell)
+    ):
         if ward is not None:
-            out.wards[str(ward)] += n
+            out.wards[str(ward)] += int(n)
         if cell:
-            out.cells[str(cell)] += n
+            out.cells[str(cell)] += int(n)
     return out
 
 

@@ -98,13 +98,14 @@ def _live(session: Session, quotes: list[dict[str, Any]]) -> set[tuple[str, int]
             continue
         t = ThemeAssignment
         there = sa.select(model.id).where(model.id.in_(ids))
-        found = set(
-            session.execute(
+        found = {
+            (int(oid), str(theme))
+            for oid, theme in session.execute(
                 sa.select(t.owner_id, t.theme).where(
                     t.owner_kind == kind, t.owner_id.in_(there), in_force()
                 )
-            ).tuples()
-        )
+            )
+        }
         for q in quotes:
             if q["kind"] == kind and (int(q["id"]), q["theme"]) in found:
                 live.add((kind, int(q["id"])))

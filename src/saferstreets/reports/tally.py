@@ -1,6 +1,6 @@
 """Reports counted once per change, not once per request (``report_tally``).
 
-The workspace's whole-force and district or ward views are sums over a few thousand tally rows
+The workspace's whole-force and district or ward views are sums over some thousands of tally rows
 instead of ``GROUP BY`` scans of every report (bench/results/workspace.md). A tally row is
 (ward, district, kind, code) -> reports, for the kinds in :data:`KINDS`.
 

@@ -143,12 +143,15 @@ def fill_themes(engine: sa.Engine) -> tuple[int, float]:
         for i, text in rows
         for theme, c in themes_of[text]
     ]
+    from saferstreets.themes.inforce import refresh_themes
     from saferstreets.themes.models import ThemeAssignment
 
     with session_scope(engine) as session:
         session.execute(sa.delete(ThemeAssignment).where(ThemeAssignment.source == "model"))
         for s in range(0, len(out), 50_000):
             session.execute(sa.insert(ThemeAssignment), out[s : s + 50_000])
+        # rows written by hand, as themes.service.assign_all writes them: so is what follows
+        refresh_themes(session=session, owner_kind="report")
     return len(out), time.perf_counter() - started
 
 

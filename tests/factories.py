@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from saferstreets.areas.models import Area
+from saferstreets.reports import tally
 from saferstreets.reports.models import Report
 
 
@@ -74,4 +75,5 @@ def add_report(
     )
     session.add(report)
     session.flush()
+    tally.count(session, [report.id])  # as reports.service.create_report does
     return report

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import JSONB
@@ -10,6 +11,30 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 # JSON that is JSONB on PostgreSQL and JSON text on SQLite.
 JSONType = sa.JSON().with_variant(JSONB(), "postgresql")
+
+
+def listed(column: Any, code: str) -> Any:
+    """A condition: the JSON list ``column`` (reasons, concerns, themes) holds ``code``.
+    Taxonomy codes are plain words, so a quoted match is exact, on SQLite's JSON text and
+    PostgreSQL's JSONB cast to text alike."""
+    return sa.cast(column, sa.Text).like(f'%"{code}"%')
+
+
+def had_text_column() -> Any:
+    """A free text's ``had_text``, kept by the store itself (a generated column): the record has
+    words of its own now, or had them until retention removed them (``text_removed``). Its
+    themes count while this is true (``themes.inforce.had_text``), so theme counts and their
+    denominator stay the same after retention; every writer of ``free_text`` keeps it without
+    knowing."""
+    rule = "(free_text IS NOT NULL AND free_text != '') OR text_removed"
+    return mapped_column(sa.Boolean, sa.Computed(rule, persisted=True))
+
+
+def themes_column() -> Any:
+    """A free text's themes in force (taxonomy codes, sorted): the model's, with an analyst's yes
+    or no in their place. Written only by ``themes.inforce.refresh_themes``, which every writer
+    of ``theme_assignment`` calls in the same transaction; counted as ``reasons`` are."""
+    return mapped_column(JSONType, default=list, server_default=sa.text("'[]'"))
 
 
 def utcnow() -> datetime:

@@ -26,7 +26,9 @@ from saferstreets.assessment.workspace import compute_workspace, resolve_filter
 from saferstreets.db import session_scope
 from saferstreets.errors import ValidationFailed
 from saferstreets.reports.models import Report
+from saferstreets.retention.service import erase_report
 from saferstreets.surveys.models import SurveyResponse, SurveyWave
+from saferstreets.themes.inforce import refresh_themes
 from saferstreets.themes.models import ThemeAssignment
 
 REASONS = ["poor_lighting", "isolated", "being_followed", "verbal_harassment", "drink_drugs"]
@@ -89,6 +91,8 @@ def _store(engine) -> dict[str, int]:  # type: ignore[no-untyped-def]
                             present=False,
                         )
                     )
+        # assignments written by hand, as a bulk load would: their themes in force, once
+        refresh_themes(session=session, owner_kind="report")
         waves = [SurveyWave(name="Wave one"), SurveyWave(name="Wave two")]
         session.add_all(waves)
         session.flush()
@@ -401,10 +405,9 @@ def test_the_cache_holds_until_a_record_or_a_run_changes(client, engine, setting
     with session_scope(engine) as session:
         add_report(session, ward="W2", district="D1", reasons=["isolated"])
     assert reports_shown() == before + 1  # a new report is a new key, never a stale answer
-    with session_scope(engine) as session:
-        session.execute(
-            sa.delete(Report).where(Report.id == session.scalar(sa.select(sa.func.max(Report.id))))
-        )
+    with session_scope(engine) as session:  # deleted by its receipt code's path
+        newest = session.scalar(sa.select(sa.func.max(Report.id)))
+        erase_report(session=session, report=session.get_one(Report, newest))
     assert reports_shown() == before
     from saferstreets.assessment.service import run_assessment
 

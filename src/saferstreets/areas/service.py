@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
@@ -636,15 +637,24 @@ def _assign_table(
             lats = np.array(lat_col, dtype=float)
             lons = np.array(lon_col, dtype=float)
             columns = point_columns(lats, lons, index=index, resolution=resolution)
-            if postgres:
-                _write_postgres(conn, table_name, ids, columns)
-            else:
-                _write_sqlite(conn, table_name, ids, columns)
+            with _recounted(conn, table_name, ids.tolist()):
+                if postgres:
+                    _write_postgres(conn, table_name, ids, columns)
+                else:
+                    _write_sqlite(conn, table_name, ids, columns)
         last_id = int(ids[-1])
         done += len(ids)
         notify(what, done, total)
         let_writers_in(engine)
     return done
+
+
+def _recounted(conn: sa.Connection, table_name: str, ids: list[int]) -> Any:
+    """Reports change ward, district and cell: the workspace's tally follows in the same
+    transaction (``reports.tally``); other located tables are not tallied."""
+    from saferstreets.reports import tally
+
+    return tally.recounted(conn, ids) if table_name == "report" else contextlib.nullcontext()
 
 
 def _write_sqlite(

@@ -13,10 +13,9 @@ from datetime import date
 from typing import Any
 from urllib.parse import urlencode
 
-import sqlalchemy as sa
-
 from saferstreets.crime.models import Crime
 from saferstreets.errors import ValidationFailed
+from saferstreets.models_common import listed
 from saferstreets.reports.models import Report
 from saferstreets.reports.schemas import AGE_BAND_CODES
 from saferstreets.surveys.models import SurveyResponse
@@ -146,19 +145,13 @@ def parse_filter(query: Mapping[str, str]) -> WorkspaceFilter:
     return WorkspaceFilter(start, end, area, "", age, source, theme, reason)
 
 
-def _listed(column: Any, code: str) -> Any:
-    """A JSON list column holding ``code`` (taxonomy codes are plain words: a quoted match is
-    exact, on SQLite's JSON text and PostgreSQL's JSONB cast to text alike)."""
-    return sa.cast(column, sa.Text).like(f'%"{code}"%')
-
-
 def _area(model: Any, flt: WorkspaceFilter) -> Any:
     column = model.district_code if flt.area_kind == "district" else model.ward_code
     return column == flt.area
 
 
 def report_conditions(flt: WorkspaceFilter) -> list[Any]:
-    """The WHERE conditions on ``report`` (the theme is applied by the service, through themes)."""
+    """The WHERE conditions on ``report`` (its theme: one of the themes in force it holds)."""
     out: list[Any] = []
     if flt.start:
         out.append(Report.occurred_on >= flt.start)
@@ -169,7 +162,9 @@ def report_conditions(flt: WorkspaceFilter) -> list[Any]:
     if flt.age:
         out.append(Report.age_band == flt.age)
     if flt.reason:
-        out.append(_listed(Report.reasons, flt.reason))
+        out.append(listed(Report.reasons, flt.reason))
+    if flt.theme:
+        out.append(listed(Report.themes, flt.theme))
     return out
 
 
@@ -188,7 +183,9 @@ def response_conditions(flt: WorkspaceFilter) -> list[Any]:
     if flt.wave_id is not None:
         out.append(r.wave_id == flt.wave_id)
     if flt.reason:
-        out.append(_listed(r.concerns, flt.reason))
+        out.append(listed(r.concerns, flt.reason))
+    if flt.theme:
+        out.append(listed(r.themes, flt.theme))
     return out
 
 

@@ -85,8 +85,8 @@ def _kept(session: Session, run_id: int) -> tuple[list[dict[str, Any]], datetime
 
 def _live(session: Session, quotes: list[dict[str, Any]]) -> set[tuple[str, int]]:
     """The quoted (kind, id) whose record is still there and whose theme is still in force."""
+    from saferstreets.themes.inforce import OWNER_MODELS, in_force
     from saferstreets.themes.models import ThemeAssignment
-    from saferstreets.themes.service import OWNER_MODELS
 
     live: set[tuple[str, int]] = set()
     by_kind: dict[str, set[int]] = {}
@@ -96,19 +96,18 @@ def _live(session: Session, quotes: list[dict[str, Any]]) -> set[tuple[str, int]
         model = OWNER_MODELS.get(kind)
         if model is None:
             continue
-        there = set(session.scalars(sa.select(model.id).where(model.id.in_(ids))))
         t = ThemeAssignment
-        rows = session.execute(
-            sa.select(t.owner_id, t.theme, t.source, t.present).where(
-                t.owner_kind == kind, t.owner_id.in_(there)
+        there = sa.select(model.id).where(model.id.in_(ids))
+        found = {
+            (int(oid), str(theme))
+            for oid, theme in session.execute(
+                sa.select(t.owner_id, t.theme).where(
+                    t.owner_kind == kind, t.owner_id.in_(there), in_force()
+                )
             )
-        )
-        best: dict[tuple[int, str], tuple[str, bool]] = {}
-        for oid, theme, source, present in rows:
-            if (oid, theme) not in best or source == "analyst":
-                best[(oid, theme)] = (source, bool(present))
+        }
         for q in quotes:
-            if q["kind"] == kind and best.get((int(q["id"]), q["theme"]), ("", False))[1]:
+            if q["kind"] == kind and (int(q["id"]), q["theme"]) in found:
                 live.add((kind, int(q["id"])))
     return live
 

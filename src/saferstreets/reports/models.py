@@ -9,7 +9,13 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
 from saferstreets.db import Base
-from saferstreets.models_common import JSONType, Located, located_indexes
+from saferstreets.models_common import (
+    JSONType,
+    Located,
+    had_text_column,
+    located_indexes,
+    themes_column,
+)
 
 REPORT_STATUSES = ("new", "triaged", "linked", "closed")
 # What a safeguarding review decided. "No further action" needs a reason in the note.
@@ -27,17 +33,19 @@ URGENCY_LABELS = {
 }
 
 
-# Ward and cell first: the workspace's ward-and-cell GROUP BY then reads the index in order.
+# What the workspace counts reports by, when ``report_tally`` does not answer its filter (dates,
+# age, theme or reason): dates first, then the rest, so a date range reads its part of the index.
 WORKSPACE_COLUMNS = (
-    "ward_code",
-    "h3_cell",
     "occurred_on",
     "occurred_hour",
     "age_band",
+    "ward_code",
     "district_code",
+    "h3_cell",
     "reasons",
+    "themes",
+    "had_text",
 )
-HAS_TEXT = sa.text("free_text IS NOT NULL AND free_text != ''")
 
 
 class Report(Located, Base):
@@ -52,15 +60,15 @@ class Report(Located, Base):
         *located_indexes("report"),
         sa.UniqueConstraint("receipt_hash", name="uq_report_receipt_hash"),
         sa.Index("ix_report_status", "status"),
-        # The analyst's workspace counts reports by these columns under any filter: an index
-        # holding all of them lets each GROUP BY read the index, not the wide rows (1M reports:
-        # see bench/results/workspace.md); the partial one holds the reports with words.
+        # The analyst's workspace counts reports by these columns under a filter the tally
+        # (``ReportTally``) does not answer: an index holding all of them lets each GROUP BY
+        # read the index, not the wide rows (1M reports: see bench/results/workspace.md); the
+        # second leads with the age band, for a filter by age without dates.
         sa.Index("ix_report_workspace", *WORKSPACE_COLUMNS),
         sa.Index(
-            "ix_report_workspace_text",
-            *WORKSPACE_COLUMNS,
-            sqlite_where=HAS_TEXT,
-            postgresql_where=HAS_TEXT,
+            "ix_report_workspace_age",
+            "age_band",
+            *(c for c in WORKSPACE_COLUMNS if c != "age_band"),
         ),
     )
 
@@ -79,12 +87,33 @@ class Report(Located, Base):
     free_text: Mapped[str | None] = mapped_column(sa.Text)
     # the words were removed by retention (its themes stay and count: themes.inforce.had_text)
     text_removed: Mapped[bool] = mapped_column(default=False)
+    had_text: Mapped[bool] = had_text_column()
+    themes: Mapped[list] = themes_column()
     age_band: Mapped[str | None] = mapped_column(sa.String(16))
     for_self: Mapped[bool | None]
     status: Mapped[str] = mapped_column(sa.String(16), default="new")
     urgent: Mapped[bool] = mapped_column(default=False)
     urgent_reason: Mapped[str | None] = mapped_column(sa.String(200))
     urgency: Mapped[int | None]  # 1 (most urgent) to 3; None when not urgent
+
+
+class ReportTally(Base):
+    """Reports counted once per change, not per request: by ward and district, how many
+    reports, texts, and reports per reason ticked, theme in force, weekday and hour, month and
+    H3 cell. The workspace's whole-force and area views are sums over these rows.
+
+    Kept by ``reports.tally``: every writer of the counted columns takes a report's counts away
+    before it changes and adds them back after, in the same transaction; the row of kind
+    ``changes`` counts those writes (the workspace cache's data stamp) and serialises them.
+    """
+
+    __tablename__ = "report_tally"
+
+    ward_code: Mapped[str] = mapped_column(sa.String(32), primary_key=True)  # '' for none
+    district_code: Mapped[str] = mapped_column(sa.String(32), primary_key=True)
+    kind: Mapped[str] = mapped_column(sa.String(16), primary_key=True)
+    code: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    n: Mapped[int] = mapped_column(sa.BigInteger, default=0)
 
 
 class SafeguardingReview(Base):

@@ -37,6 +37,7 @@ from sqlalchemy.orm import Session
 from saferstreets.config import Settings
 from saferstreets.ingest.uploads import stale_survey_uploads
 from saferstreets.progress import Progress, silent
+from saferstreets.reports import tally
 from saferstreets.reports.models import Report, SafeguardingReview
 from saferstreets.surveys.models import SurveyResponse, SurveyWave
 from saferstreets.themes.inforce import has_words
@@ -323,11 +324,11 @@ def _chunks(ids: list[int]) -> list[list[int]]:
 def erase_report(*, session: Session, report: Report) -> dict[str, int]:
     """Delete the report and everything derived from it; return what went, as counts.
 
-    Removed: its safeguarding reviews, its themes and the hash of its words, its links to local
-    issues (an issue whose place was derived from its reports is placed again without hers),
-    the report's id in its danger-now alert (the alert itself still goes), and its id in the
-    private state behind the published figures (the published counts move with the next batch
-    that moves its ward, as every removal does).
+    Removed: its counts in the workspace's tally, its safeguarding reviews, its themes and the
+    hash of its words, its links to local issues (an issue whose place was derived from its
+    reports is placed again without hers), the report's id in its danger-now alert (the alert
+    itself still goes), and its id in the private state behind the published figures (the
+    published counts move with the next batch that moves its ward, as every removal does).
     Audited with the counts, never the report's words, point or receipt.
     """
     from saferstreets.accounts.service import audit
@@ -368,6 +369,7 @@ def erase_report(*, session: Session, report: Report) -> dict[str, int]:
         if rid in (unit.report_ids or []):
             unit.report_ids = [i for i in unit.report_ids if i != rid]
             counts["published_units"] += 1
+    tally.uncount(session, [rid])  # out of the workspace's counts, in the same transaction
     session.execute(sa.delete(Report).where(Report.id == rid))
     audit(
         session=session,

@@ -8,7 +8,14 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
 from saferstreets.db import Base
-from saferstreets.models_common import JSONType, Located, located_indexes, utcnow
+from saferstreets.models_common import (
+    JSONType,
+    Located,
+    had_text_column,
+    located_indexes,
+    themes_column,
+    utcnow,
+)
 
 
 class SurveyWave(Base):
@@ -52,4 +59,6 @@ class SurveyResponse(Located, Base):
     free_text: Mapped[str | None] = mapped_column(sa.Text)
     # the words were removed by retention (its themes stay and count: themes.inforce.had_text)
     text_removed: Mapped[bool] = mapped_column(default=False)
+    had_text: Mapped[bool] = had_text_column()
+    themes: Mapped[list] = themes_column()
     raw: Mapped[dict | None] = mapped_column(JSONType)

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from saferstreets.config import Settings
 from saferstreets.errors import NotFound, ValidationFailed
-from saferstreets.themes.inforce import themed_owners
+from saferstreets.models_common import listed
 from saferstreets.themes.models import ThemeAssignment
 from saferstreets.themes.scrub import scrub
 from saferstreets.themes.service import OWNER_MODELS, default_model_path, label
@@ -81,7 +81,7 @@ def texts_to_read(
         raise ValidationFailed("Not a theme", field_errors={"theme": "one of the taxonomy's"})
     where = [model.free_text.is_not(None), model.free_text != ""]
     if theme:
-        where.append(model.id.in_(themed_owners(owner_kind, theme)))
+        where.append(listed(model.themes, theme))
     total = int(session.scalar(sa.select(sa.func.count()).select_from(model).where(*where)) or 0)
     rows = session.execute(
         sa.select(model.id, model.free_text)

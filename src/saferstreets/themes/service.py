@@ -25,15 +25,13 @@ from saferstreets.db import session_scope
 from saferstreets.errors import NotFound, ValidationFailed
 from saferstreets.models_common import utcnow
 from saferstreets.progress import Progress
-from saferstreets.reports.models import Report
-from saferstreets.surveys.models import SurveyResponse
 from saferstreets.themes.classifier import TextClassifier, evaluate_predictions
+from saferstreets.themes.inforce import OWNER_MODELS, refresh_themes
 from saferstreets.themes.models import ThemeAssignment, ThemeScored
 from saferstreets.themes.scrub import scrub
 from saferstreets.themes.taxonomy import BY_CODE, THEME_CODES
 from saferstreets.themes.zeroshot import ZeroShotThemer
 
-OWNER_MODELS: dict[str, Any] = {"report": Report, "survey_response": SurveyResponse}
 OWNER_KINDS = tuple(OWNER_MODELS)
 WEAK_LABEL_WEIGHT = 0.3  # zero-shot labels that fill the gaps between an analyst's labels
 BATCH = 500
@@ -120,6 +118,7 @@ def label(
     row.model_version = None
     row.created_at = utcnow()
     session.flush()
+    refresh_themes(session=session, owner_kind=owner_kind, ids=[owner_id])
     return row
 
 
@@ -332,7 +331,22 @@ def assign_all(
         ]
         for start in range(0, len(markers), 5000):
             session.execute(sa.insert(ThemeScored), markers[start : start + 5000])
+        _refresh(session, todo, gone, every=len(todo) == len(texts))
     return ThemeRun(texts=len(texts), scored=len(todo), assignments=len(rows))
+
+
+def _refresh(
+    session: Session, todo: Sequence[OwnedText], gone: Sequence[tuple[str, int]], *, every: bool
+) -> None:
+    """The themes in force of the texts scored now and of those gone, in the same transaction."""
+    for kind in OWNER_KINDS:
+        if every:
+            refresh_themes(session=session, owner_kind=kind)
+            continue
+        ids = [t.owner_id for t in todo if t.owner_kind == kind]
+        ids += [owner_id for k, owner_id in gone if k == kind]
+        if ids:
+            refresh_themes(session=session, owner_kind=kind, ids=sorted(set(ids)))
 
 
 def _text_sha(text: str) -> str:

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-02 13:05:27.276335
+Create Date: 2026-12-02 15:39:12.247820
 """
 
 from __future__ import annotations
@@ -265,6 +265,8 @@ def upgrade() -> None:
     sa.Column('other_reason', sa.String(length=200), nullable=True),
     sa.Column('free_text', sa.Text(), nullable=True),
     sa.Column('text_removed', sa.Boolean(), nullable=False),
+    sa.Column('had_text', sa.Boolean(), sa.Computed("(free_text IS NOT NULL AND free_text != '') OR text_removed", persisted=True), nullable=False),
+    sa.Column('themes', sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), 'postgresql'), server_default=sa.text("'[]'"), nullable=False),
     sa.Column('age_band', sa.String(length=16), nullable=True),
     sa.Column('for_self', sa.Boolean(), nullable=True),
     sa.Column('status', sa.String(length=16), nullable=False),
@@ -286,9 +288,17 @@ def upgrade() -> None:
         batch_op.create_index('ix_report_h3_cell', ['h3_cell'], unique=False)
         batch_op.create_index('ix_report_status', ['status'], unique=False)
         batch_op.create_index('ix_report_ward_code', ['ward_code'], unique=False)
-        batch_op.create_index('ix_report_workspace', ['ward_code', 'h3_cell', 'occurred_on', 'occurred_hour', 'age_band', 'district_code', 'reasons'], unique=False)
-        batch_op.create_index('ix_report_workspace_text', ['ward_code', 'h3_cell', 'occurred_on', 'occurred_hour', 'age_band', 'district_code', 'reasons'], unique=False, sqlite_where=sa.text("free_text IS NOT NULL AND free_text != ''"), postgresql_where=sa.text("free_text IS NOT NULL AND free_text != ''"))
+        batch_op.create_index('ix_report_workspace', ['occurred_on', 'occurred_hour', 'age_band', 'ward_code', 'district_code', 'h3_cell', 'reasons', 'themes', 'had_text'], unique=False)
+        batch_op.create_index('ix_report_workspace_age', ['age_band', 'occurred_on', 'occurred_hour', 'ward_code', 'district_code', 'h3_cell', 'reasons', 'themes', 'had_text'], unique=False)
 
+    op.create_table('report_tally',
+    sa.Column('ward_code', sa.String(length=32), nullable=False),
+    sa.Column('district_code', sa.String(length=32), nullable=False),
+    sa.Column('kind', sa.String(length=16), nullable=False),
+    sa.Column('code', sa.String(length=64), nullable=False),
+    sa.Column('n', sa.BigInteger(), nullable=False),
+    sa.PrimaryKeyConstraint('ward_code', 'district_code', 'kind', 'code', name=op.f('pk_report_tally'))
+    )
     op.create_table('signin_failure',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('key', sa.String(length=66), nullable=False),
@@ -601,6 +611,8 @@ def upgrade() -> None:
     sa.Column('feel_safe', sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), 'postgresql'), nullable=False),
     sa.Column('free_text', sa.Text(), nullable=True),
     sa.Column('text_removed', sa.Boolean(), nullable=False),
+    sa.Column('had_text', sa.Boolean(), sa.Computed("(free_text IS NOT NULL AND free_text != '') OR text_removed", persisted=True), nullable=False),
+    sa.Column('themes', sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), 'postgresql'), server_default=sa.text("'[]'"), nullable=False),
     sa.Column('raw', sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), 'postgresql'), nullable=True),
     sa.Column('latitude', sa.Float(), nullable=True),
     sa.Column('longitude', sa.Float(), nullable=True),
@@ -863,8 +875,9 @@ def downgrade() -> None:
         batch_op.drop_index('ix_signin_failure_at')
 
     op.drop_table('signin_failure')
+    op.drop_table('report_tally')
     with op.batch_alter_table('report', schema=None) as batch_op:
-        batch_op.drop_index('ix_report_workspace_text', sqlite_where=sa.text("free_text IS NOT NULL AND free_text != ''"), postgresql_where=sa.text("free_text IS NOT NULL AND free_text != ''"))
+        batch_op.drop_index('ix_report_workspace_age')
         batch_op.drop_index('ix_report_workspace')
         batch_op.drop_index('ix_report_ward_code')
         batch_op.drop_index('ix_report_status')

@@ -1,0 +1,218 @@
+"""What the writers keep for the workspace: each text's themes in force (``themes`` column) and
+the report tally (``report_tally``), checked after every kind of write against what they stand
+for, computed afresh:
+
+- the ``themes`` column against ``themes.service.effective_themes`` (the rule in Python: an
+  analyst's yes or no over the model's);
+- the tally against a count from scratch of the reports as stored now;
+- the workspace answered from the tally (whole force, each district, each ward) against the same
+  workspace answered by ``GROUP BY`` over the reports.
+
+The writes: an import, a report from the form, the model's themes, an analyst's corrections,
+retention, deletion by receipt code, and the areas placed again.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from collections import defaultdict
+from datetime import date, datetime, timedelta
+from pathlib import Path
+
+import sqlalchemy as sa
+from tests.reports.county import INSIDE
+
+from saferstreets.areas.models import Area
+from saferstreets.areas.service import assign_points
+from saferstreets.assessment import cache
+from saferstreets.assessment.filters import WorkspaceFilter, report_conditions
+from saferstreets.assessment.workspace import _from_tally, _live, resolve_filter, tallied
+from saferstreets.config import Settings
+from saferstreets.db import session_factory, session_scope
+from saferstreets.reports import tally
+from saferstreets.reports.models import Report, ReportTally
+from saferstreets.reports.schemas import ReportSubmission
+from saferstreets.reports.service import create_report, delete_report, import_reports
+from saferstreets.retention.service import apply_retention
+from saferstreets.surveys.models import SurveyResponse, SurveyWave
+from saferstreets.themes.corrections import save_corrections, text_themes
+from saferstreets.themes.inforce import OWNER_MODELS
+from saferstreets.themes.service import assign_all, effective_themes
+
+REASONS = ["poor_lighting", "isolated", "being_followed", "drink_drugs"]
+OLD = datetime(2023, 3, 4, 21)  # beyond the default 730 days of retention
+RECENT = datetime(2026, 5, 1, 21)
+TEXTS = [
+    "the street lights by the canal are broken and it is pitch dark",
+    "a group of men shout at women outside the bar every friday",
+    "he followed me from the station to the bus stop",
+    "the underpass is isolated and nobody is around after 8",
+    "drunk men hang around the taxi rank and grab at women",
+]
+
+
+def _import(engine: sa.Engine, settings: Settings, folder: Path) -> None:
+    rng = random.Random(31)
+    lines = []
+    for i in range(60):
+        lat, lon = INSIDE[rng.choice(sorted(INSIDE))]
+        received = OLD if i < 40 else RECENT
+        line = {
+            "latitude": round(lat + rng.uniform(-0.02, 0.02), 6),
+            "longitude": round(lon + rng.uniform(-0.02, 0.02), 6),
+            "occurred_on": (received - timedelta(days=rng.randrange(1, 40))).date().isoformat(),
+            "reasons": rng.sample(REASONS, 2),
+            "received_at": received.isoformat(),
+        }
+        if i % 4:
+            line["free_text"] = f"{rng.choice(TEXTS)} ({i})"
+        if i % 5:
+            line["occurred_hour"] = rng.randrange(24)
+        lines.append(line)
+    path = folder / "reports.jsonl"
+    path.write_text("\n".join(json.dumps(line) for line in lines))
+    assert import_reports(engine=engine, path=path, settings=settings).rows_stored == 60
+    with session_scope(engine) as session:
+        wave = SurveyWave(name="Autumn 2025", period_end=date(2025, 11, 30))
+        session.add(wave)
+        session.flush()
+        for i, text in enumerate(TEXTS):
+            session.add(
+                SurveyResponse(
+                    wave_id=wave.id,
+                    answered_on=date(2025, 10, 1),
+                    ward_code="E05009001",
+                    concerns=["poor_lighting"],
+                    free_text=text,
+                )
+            )
+
+
+def _filters(session: sa.orm.Session) -> list[WorkspaceFilter]:
+    areas = session.scalars(sa.select(Area.code).where(Area.kind.in_(("district", "ward"))))
+    flts = [WorkspaceFilter()] + [WorkspaceFilter(area=str(code)) for code in areas]
+    return [resolve_filter(session=session, flt=f) for f in flts]
+
+
+def _check(engine: sa.Engine, after: str) -> None:
+    """The themes column, the tally and the tallied workspace are what they stand for."""
+    with session_factory(engine)() as session:
+        expected: dict[tuple[str, int], set[str]] = defaultdict(set)
+        for item in effective_themes(session=session):
+            expected[(item.owner_kind, item.owner_id)].add(item.theme)
+        for kind, model in OWNER_MODELS.items():
+            for oid, themes in session.execute(sa.select(model.id, model.themes)):
+                assert sorted(themes) == themes, (after, kind, oid)
+                assert set(themes) == expected.get((kind, oid), set()), (after, kind, oid)
+        t = ReportTally
+        stored = {
+            (r.ward_code, r.district_code, r.kind, r.code): r.n
+            for r in session.execute(sa.select(t).where(t.kind != "changes")).scalars()
+        }
+        fresh = tally.contributions(session.execute(sa.select(*tally._COLUMNS)))
+        assert stored == dict(fresh), after
+        for flt in _filters(session):
+            assert tallied(flt)
+            live = _live(session, report_conditions(flt))
+            assert _from_tally(session, flt) == live, (after, flt.area)
+
+
+def _counted_changes(engine: sa.Engine) -> int:
+    with session_factory(engine)() as session:
+        return tally.changes(session)
+
+
+def test_every_writer_keeps_the_themes_in_force_and_the_tally(
+    county: sa.Engine, settings: Settings, tmp_path: Path
+) -> None:
+    engine = county
+    _import(engine, settings, tmp_path)
+    _check(engine, "import")
+    with session_factory(engine)() as session:
+        lat, lon = INSIDE["E05009003"]
+        submission = ReportSubmission.model_validate(
+            {
+                "latitude": lat,
+                "longitude": lon,
+                "occurred_on": date.today() - timedelta(days=3),
+                "time_band": "night",
+                "reasons": ["isolated", "poor_lighting"],
+                "free_text": "nobody about and the path is dark",
+            }
+        )
+        report, code = create_report(session=session, submission=submission)
+        session.commit()
+        newest = report.id
+    _check(engine, "a report from the form")
+    before = _counted_changes(engine)
+    run = assign_all(engine=engine, settings=settings)
+    assert run.assignments > 0
+    assert _counted_changes(engine) > before  # the workspace cache's data stamp moves
+    _check(engine, "the model's themes")
+    with session_factory(engine)() as session:
+        texts = session.scalars(
+            sa.select(Report.id).where(Report.had_text.is_(True)).order_by(Report.id)
+        ).all()
+        for oid in texts[:6]:
+            now = set(text_themes(session=session, owner_kind="report", owner_id=oid).themes)
+            flipped = now ^ {"transport", "isolated"}  # one theme added, one removed, or both
+            save_corrections(session=session, owner_kind="report", owner_id=oid, ticked=flipped)
+        survey = session.scalar(sa.select(SurveyResponse.id).order_by(SurveyResponse.id))
+        assert survey is not None
+        save_corrections(
+            session=session, owner_kind="survey_response", owner_id=survey, ticked={"transport"}
+        )
+        session.commit()
+    _check(engine, "an analyst's corrections")
+    assign_all(engine=engine, settings=settings, everything=True)  # corrections still win
+    _check(engine, "the model's themes again, every text")
+    with session_factory(engine)() as session:
+        removed = apply_retention(session=session, settings=settings, now=RECENT)
+        session.commit()
+        assert removed.report_free_texts > 0
+    _check(engine, "retention")
+    with session_factory(engine)() as session:
+        assert session.scalar(sa.select(Report.free_text).where(Report.id == newest))
+        delete_report(session=session, code=code)
+        session.commit()
+        assert session.get(Report, newest) is None
+    _check(engine, "deletion by receipt code")
+    with session_scope(engine) as session:  # every report placed again, as after a boundary import
+        session.execute(sa.update(Report).values(h3_cell=None))
+        tally.rebuild(session)
+    assign_points(engine=engine, tables=["report"], only_missing=True, h3_resolution=9)
+    _check(engine, "the areas and cells placed again")
+
+
+def test_the_tally_answers_only_what_it_holds() -> None:
+    assert tallied(WorkspaceFilter()) and tallied(WorkspaceFilter(area="W1", area_kind="ward"))
+    assert not tallied(WorkspaceFilter(age="18-24"))
+    assert not tallied(WorkspaceFilter(theme="transport"))
+    assert not tallied(WorkspaceFilter(reason="isolated"))
+    assert not tallied(WorkspaceFilter(start=date(2022, 1, 1)))
+    assert not tallied(WorkspaceFilter(source="wave-1"))
+
+
+def test_a_report_from_the_form_changes_the_workspace_cache_key(
+    county: sa.Engine, settings: Settings
+) -> None:
+    with session_factory(county)() as session:
+        first = cache.data_stamp(session=session)
+        lat, lon = INSIDE["E05009001"]
+        submission = ReportSubmission.model_validate(
+            {
+                "latitude": lat,
+                "longitude": lon,
+                "occurred_on": date.today() - timedelta(days=1),
+                "time_band": "night",
+                "reasons": ["isolated"],
+            }
+        )
+        _, code = create_report(session=session, submission=submission)
+        session.commit()
+        second = cache.data_stamp(session=session)
+        assert second != first
+        delete_report(session=session, code=code)
+        session.commit()
+        assert cache.data_stamp(session=session) not in (first, second)

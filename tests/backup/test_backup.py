@@ -57,6 +57,8 @@ def fill_empty_tables(engine: sa.Engine) -> None:
             row: dict[str, Any] = {}
             for n, column in enumerate(table.columns):
                 fks = list(column.foreign_keys)
+                if column.computed is not None:
+                    continue  # the store computes it (had_text)
                 if fks:
                     parent = fks[0].column
                     row[column.name] = conn.scalar(sa.select(parent).limit(1))

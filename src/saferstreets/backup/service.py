@@ -276,9 +276,12 @@ def _empty(conn: Connection, tables: list[sa.Table]) -> None:
 
 
 def _writable(table: sa.Table) -> sa.Table:
-    """The table with its JSON columns writing None as SQL NULL (as the backup holds it)."""
+    """The table with its JSON columns writing None as SQL NULL (as the backup holds it), less
+    its generated columns (the store computes them again: ``had_text``)."""
     columns = []
     for c in table.columns:
+        if c.computed is not None:
+            continue
         ty: Any = c.type
         if isinstance(ty, sa.JSON):
             ty = sa.JSON(none_as_null=True).with_variant(JSONB(none_as_null=True), "postgresql")
@@ -291,16 +294,20 @@ def _load_table(
 ) -> int:
     kinds = column_kinds(table)
     target = _writable(table)
+    generated = [c.name for c in table.columns if c.computed is not None]
     batch: list[dict[str, Any]] = []
     count = 0
     with zf.open(member_name(table.name)) as member:
         for number, line in enumerate(io.TextIOWrapper(member, encoding="utf-8"), 1):
             try:
-                batch.append(decode_row(kinds, line))
+                row = decode_row(kinds, line)
             except ValueError as exc:
                 raise InputFileError(
                     path, f"table {table.name}, row {number}: {exc}", hint="the file is damaged"
                 ) from None
+            for name in generated:
+                row.pop(name, None)
+            batch.append(row)
             if len(batch) >= _BATCH:
                 conn.execute(sa.insert(target), batch)
                 count += len(batch)

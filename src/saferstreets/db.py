@@ -171,6 +171,7 @@ def claim(engine: Engine, name: str) -> Iterator[bool]:
     if is_postgres(engine):
         with engine.connect() as conn:
             held = bool(conn.scalar(sa.text("SELECT pg_try_advisory_lock(:k)"), {"k": key}))
+            conn.commit()  # a session-level lock outlives its transaction: none is left open
             try:
                 yield held
             finally:

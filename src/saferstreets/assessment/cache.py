@@ -50,12 +50,15 @@ def assessment_stamp(*, session: Session) -> int:
 
 def data_stamp(*, session: Session) -> tuple[Any, ...]:
     """What changes whenever the records the workspace counts change: the report tally's count
-    of changes (every write of reports and of texts' themes counts one, see ``reports.tally``)
-    and the newest report id; the newest id and the row count of survey responses and crime;
-    the newest import run and how many imports are still writing. None of it reads the report
-    or theme tables' rows: PostgreSQL answers ``count(*)`` by scanning, which took 0.25-0.43 s
-    at 1,000,000 reports."""
-    parts: list[Any] = [tally.changes(session), session.scalar(sa.select(sa.func.max(Report.id)))]
+    of changes (every write of tallied reports and of texts' themes counts one, see
+    ``reports.tally``), how many reports wait to be tallied and the newest of them (a new
+    report, whatever its id, changes the first), and the newest report id; the newest id and the
+    row count of survey responses and crime; the newest import run and how many imports are
+    still writing. None of it reads the report or theme tables' rows (the reports waiting to be
+    tallied are read through their small partial index): PostgreSQL answers ``count(*)`` by
+    scanning, which took 0.25-0.43 s at 1,000,000 reports."""
+    parts: list[Any] = [tally.changes(session), *tally.pending(session)]
+    parts.append(session.scalar(sa.select(sa.func.max(Report.id))))
     for model in (SurveyResponse, Crime):
         # two statements, not one: SQLite counts a whole table from its b-tree's page headers
         # only for a bare count(*)

@@ -36,6 +36,8 @@ PERIODIC: tuple[Periodic, ...] = (
     Periodic("alerts.due", EVERY_MINUTE, call="saferstreets.alerts.jobs:deliver_if_due"),
     # the day's batch of public figures, from publish_hour (as `saferstreets publish --if-due`)
     Periodic("publishing.due", {"minute": "2"}, call="saferstreets.publishing.jobs:publish_if_due"),
+    # reports sent since the last pass are added to the workspace's tally (counted live till then)
+    Periodic("reports.tally", EVERY_MINUTE, call="saferstreets.reports.tally:fold_pending"),
     # words and exact points older than the retention periods are removed (counts kept)
     Periodic("retention.apply", {"hour": "3", "minute": "17"}),
 )

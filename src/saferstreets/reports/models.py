@@ -70,6 +70,14 @@ class Report(Located, Base):
             "age_band",
             *(c for c in WORKSPACE_COLUMNS if c != "age_band"),
         ),
+        # the reports not yet in ``report_tally`` (counted live until the tally folds them in):
+        # a few minutes' worth, so this index stays small whatever the store holds
+        sa.Index(
+            "ix_report_untallied",
+            "id",
+            sqlite_where=sa.text("tallied = 0"),
+            postgresql_where=sa.text("tallied = false"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -95,6 +103,9 @@ class Report(Located, Base):
     urgent: Mapped[bool] = mapped_column(default=False)
     urgent_reason: Mapped[str | None] = mapped_column(sa.String(200))
     urgency: Mapped[int | None]  # 1 (most urgent) to 3; None when not urgent
+    # in ``report_tally`` yet (``reports.tally.fold``); a new report is not, so the public form
+    # never waits on the tally's writers
+    tallied: Mapped[bool] = mapped_column(default=False, server_default=sa.text("false"))
 
 
 class ReportTally(Base):
@@ -102,9 +113,11 @@ class ReportTally(Base):
     reports, texts, and reports per reason ticked, theme in force, weekday and hour, month and
     H3 cell. The workspace's whole-force and area views are sums over these rows.
 
-    Kept by ``reports.tally``: every writer of the counted columns takes a report's counts away
-    before it changes and adds them back after, in the same transaction; the row of kind
-    ``changes`` counts those writes (the workspace cache's data stamp) and serialises them.
+    Holds the reports marked ``tallied``; newer ones are counted live until
+    ``reports.tally.fold`` adds them. Kept by ``reports.tally``: every writer of the counted
+    columns of tallied reports takes their counts away before it changes and adds them back
+    after, in the same transaction; the row of kind ``changes`` counts those writes (the
+    workspace cache's data stamp) and serialises them.
     """
 
     __tablename__ = "report_tally"

@@ -23,7 +23,6 @@ from saferstreets.config import Settings, get_settings
 from saferstreets.errors import NotFound, ValidationFailed
 from saferstreets.models_common import LEVEL_COLUMNS, utcnow
 from saferstreets.progress import Progress, silent
-from saferstreets.reports import tally
 from saferstreets.reports.models import Report
 from saferstreets.reports.redact import redact_contact_details
 from saferstreets.reports.schemas import HOUR_BANDS, ReportSubmission
@@ -242,8 +241,7 @@ def create_report(
         **{column: where.codes.get(level) for level, column in LEVEL_COLUMNS.items()},
     )
     session.add(report)
-    session.flush()
-    tally.count(session, [report.id])  # the workspace's counts, in the same transaction
+    session.flush()  # not tallied: the workspace counts it live until reports.tally.fold
     # danger now: outbox and its delivery job, in the same transaction
     enqueue_for_report(session=session, report=report, settings=settings)
     return report, code

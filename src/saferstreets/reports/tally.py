@@ -4,10 +4,15 @@ The workspace's whole-force and district or ward views are sums over some thousa
 instead of ``GROUP BY`` scans of every report (bench/results/workspace.md). A tally row is
 (ward, district, kind, code) -> reports, for the kinds in :data:`KINDS`.
 
-Kept exact by the writers, in the same transaction as their change:
+The tally holds the reports marked ``tallied``. A new report is not: the public form and every
+import write no tally row (the tally's writers are serialised, see below, and one more upsert per
+report halved intake: bench/results/intake.md), and the workspace counts the not-yet-tallied
+reports live (:func:`untallied`, a partial index). :func:`fold` adds them and marks them, in one
+transaction, every minute (:func:`fold_pending`, a periodic job) and at the end of a report import.
+A report committed out of id order is simply folded by a later pass: nothing keys on ids.
 
-- a writer that adds reports calls :func:`count` after it (``reports.service.create_report``,
-  so the form and every import);
+Kept exact for tallied reports by the writers, in the same transaction as their change:
+
 - a writer that changes the counted columns of existing reports wraps the change in
   :func:`recounted` (their counts taken away before, added back after:
   ``areas.service.assign_points``, ``themes.inforce.refresh_themes``);
@@ -17,7 +22,8 @@ Kept exact by the writers, in the same transaction as their change:
 Retention removes a report's words and point but not what is counted (``had_text`` stays true,
 the cell and areas stay), so it does not touch the tally. Every write also adds one to the row of
 kind ``changes``, which the workspace cache reads as its data stamp; that row is written first,
-so on PostgreSQL its row lock serialises the tally's writers (no lost update, no deadlock).
+so on PostgreSQL its row lock serialises the tally's writers (no lost update, no deadlock, and a
+writer reads the reports it counts only once no other writer can change them).
 """
 
 from __future__ import annotations
@@ -30,12 +36,14 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
+from saferstreets.config import Settings
+from saferstreets.db import get_engine, session_scope
 from saferstreets.reports.models import Report, ReportTally
 
 KINDS = ("reports", "texts", "reason", "theme", "when", "month", "cell")
 CHANGES = ("", "", "changes", "")  # the key of the change counter
 _CHUNK = 900  # ids per statement: within SQLite's limit on bound parameters
-_STREAM = 50_000  # reports read per statement by :func:`rebuild`
+_STREAM = 50_000  # reports read per statement by :func:`rebuild`, folded per transaction
 
 Key = tuple[str, str, str, str]
 _COLUMNS = (
@@ -76,10 +84,18 @@ def contributions(rows: Iterable[Any]) -> Counter[Key]:
     return out
 
 
+def untallied() -> sa.ColumnElement[bool]:
+    """The reports the tally does not hold yet (``ix_report_untallied`` answers it)."""
+    return Report.tallied == sa.false()
+
+
 def _rows_of(executor: Any, ids: Sequence[int]) -> Iterator[Any]:
+    """The counted columns of those of these reports that the tally holds."""
     for start in range(0, len(ids), _CHUNK):
         chunk = list(ids[start : start + _CHUNK])
-        yield from executor.execute(sa.select(*_COLUMNS).where(Report.id.in_(chunk)))
+        yield from executor.execute(
+            sa.select(*_COLUMNS).where(Report.id.in_(chunk), Report.tallied == sa.true())
+        )
 
 
 def _upsert(executor: Any, counts: Counter[Key], sign: int) -> None:
@@ -112,13 +128,13 @@ def changed(executor: Any) -> None:
 
 
 def count(executor: Any, ids: Sequence[int]) -> None:
-    """Add these reports (as stored now) to the tally."""
+    """Add these tallied reports (as stored now) to the tally."""
     changed(executor)
     _upsert(executor, contributions(_rows_of(executor, ids)), 1)
 
 
 def uncount(executor: Any, ids: Sequence[int]) -> None:
-    """Take these reports (as stored now) away from the tally; empty rows go."""
+    """Take these tallied reports (as stored now) away from the tally; empty rows go."""
     changed(executor)
     _upsert(executor, contributions(_rows_of(executor, ids)), -1)
     t = ReportTally
@@ -133,12 +149,58 @@ def recounted(executor: Any, ids: Sequence[int]) -> Iterator[None]:
     count(executor, ids)
 
 
+def fold(executor: Any, *, limit: int = _STREAM) -> int:
+    """Add up to ``limit`` reports the tally does not hold yet (oldest first) and mark them
+    tallied, in the caller's transaction; return how many."""
+    changed(executor)  # first: no other tally writer changes these reports until commit
+    rows = executor.execute(
+        sa.select(Report.id, *_COLUMNS).where(untallied()).order_by(Report.id).limit(limit)
+    ).all()
+    _upsert(executor, contributions(r[1:] for r in rows), 1)
+    ids = [int(r[0]) for r in rows]
+    for start in range(0, len(ids), _CHUNK):
+        _mark(executor, Report.id.in_(ids[start : start + _CHUNK]))
+    return len(ids)
+
+
+def _mark(executor: Any, where: sa.ColumnElement[bool]) -> None:
+    """Mark these reports as held by the tally (no ORM objects are brought up to date)."""
+    statement = sa.update(Report).where(where).values(tallied=True)
+    executor.execute(statement.execution_options(synchronize_session=False))
+
+
+def fold_pending(*, settings: Settings) -> int:
+    """Fold every report not yet tallied, :data:`_STREAM` a transaction (the periodic job
+    ``reports.tally``); a quiet minute writes nothing. Return how many were folded."""
+    engine = get_engine(settings)
+    folded = 0
+    while True:
+        with session_scope(engine) as session:
+            if pending(session)[0] == 0:
+                return folded
+        with session_scope(engine) as session:
+            done = fold(session)
+        folded += done
+        if done < _STREAM:
+            return folded
+
+
+def pending(executor: Any) -> tuple[int, int | None]:
+    """How many reports wait to be folded, and the newest of their ids (part of the data
+    stamp: a new report changes it before any tally row does)."""
+    count, newest = executor.execute(
+        sa.select(sa.func.count(), sa.func.max(Report.id)).where(untallied())
+    ).one()
+    return int(count), (int(newest) if newest is not None else None)
+
+
 def rebuild(executor: Any) -> int:
-    """Count every report again from scratch (after a bulk load that bypassed the writers);
-    return the reports counted."""
+    """Count every report again from scratch and mark them all tallied (after a bulk load that
+    bypassed the writers, or to repair); return the reports counted."""
     changed(executor)
     t = ReportTally
     executor.execute(sa.delete(t).where(t.kind != CHANGES[2]))
+    _mark(executor, untallied())
     total: Counter[Key] = Counter()
     last, counted = 0, 0
     while True:

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-02 15:39:12.247820
+Create Date: 2026-12-02 19:05:58.468661
 """
 
 from __future__ import annotations
@@ -273,6 +273,7 @@ def upgrade() -> None:
     sa.Column('urgent', sa.Boolean(), nullable=False),
     sa.Column('urgent_reason', sa.String(length=200), nullable=True),
     sa.Column('urgency', sa.Integer(), nullable=True),
+    sa.Column('tallied', sa.Boolean(), server_default=sa.text('(false)'), nullable=False),
     sa.Column('latitude', sa.Float(), nullable=True),
     sa.Column('longitude', sa.Float(), nullable=True),
     sa.Column('h3_cell', sa.String(length=16), nullable=True),
@@ -287,6 +288,7 @@ def upgrade() -> None:
         batch_op.create_index('ix_report_district_code', ['district_code'], unique=False)
         batch_op.create_index('ix_report_h3_cell', ['h3_cell'], unique=False)
         batch_op.create_index('ix_report_status', ['status'], unique=False)
+        batch_op.create_index('ix_report_untallied', ['id'], unique=False, sqlite_where=sa.text('tallied = 0'), postgresql_where=sa.text('tallied = false'))
         batch_op.create_index('ix_report_ward_code', ['ward_code'], unique=False)
         batch_op.create_index('ix_report_workspace', ['occurred_on', 'occurred_hour', 'age_band', 'ward_code', 'district_code', 'h3_cell', 'reasons', 'themes', 'had_text'], unique=False)
         batch_op.create_index('ix_report_workspace_age', ['age_band', 'occurred_on', 'occurred_hour', 'ward_code', 'district_code', 'h3_cell', 'reasons', 'themes', 'had_text'], unique=False)
@@ -880,6 +882,7 @@ def downgrade() -> None:
         batch_op.drop_index('ix_report_workspace_age')
         batch_op.drop_index('ix_report_workspace')
         batch_op.drop_index('ix_report_ward_code')
+        batch_op.drop_index('ix_report_untallied', sqlite_where=sa.text('tallied = 0'), postgresql_where=sa.text('tallied = false'))
         batch_op.drop_index('ix_report_status')
         batch_op.drop_index('ix_report_h3_cell')
         batch_op.drop_index('ix_report_district_code')

@@ -195,3 +195,46 @@ def test_report_opens_with_every_finding_in_a_sentence(engine, settings) -> None
     assert page.index("What we found") < page.index(f'id="{sections[0].key}"')
     # ... after what to do, which comes first
     assert page.index("What to do") < page.index("What we found")
+
+
+def test_report_command_names_the_stored_force_unless_one_is_configured(  # type: ignore[no-untyped-def]
+    app_env, engine, monkeypatch, tmp_path
+) -> None:
+    """``saferstreets report`` run on its own (not through the demo) once titled every report
+    with the setting's default, "Demo County Police"."""
+    from typer.testing import CliRunner
+
+    from saferstreets.cli import app
+    from saferstreets.config import get_settings
+
+    monkeypatch.delenv("SAFERSTREETS_FORCE_NAME", raising=False)
+    _store(engine, app_env)
+    with session_scope(engine) as session:
+        add_area(session, "E23000099", "Northshire Constabulary", "force", lon=-0.4, size=0.2)
+
+    def title(out) -> str:  # type: ignore[no-untyped-def]
+        result = CliRunner().invoke(app, ["report", "--out", str(out)])
+        assert result.exit_code == 0, result.output
+        return out.read_text().split("<title>")[1].split("</title>")[0]
+
+    assert title(tmp_path / "stored.html").endswith("– Northshire Constabulary")
+    monkeypatch.setenv("SAFERSTREETS_FORCE_NAME", "Wyvern Police Service")
+    get_settings.cache_clear()
+    assert title(tmp_path / "configured.html").endswith("– Wyvern Police Service")
+
+
+def test_pages_name_the_stored_force_unless_one_is_configured(engine, settings) -> None:  # type: ignore[no-untyped-def]
+    from fastapi.testclient import TestClient
+
+    from saferstreets.web.app import create_app
+
+    with session_scope(engine) as session:
+        add_area(session, "E23000099", "Northshire Constabulary", "force", size=0.2)
+    for configured, shown in (
+        (settings, "Northshire Constabulary"),
+        (settings.model_copy(update={"force_name": "Wyvern Police"}), "Wyvern Police"),
+    ):
+        with TestClient(create_app(configured)) as client:
+            page = client.get("/report").text
+        assert f'<span class="force">{shown}</span>' in page
+        assert "Demo County Police" not in page

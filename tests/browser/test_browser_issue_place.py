@@ -66,6 +66,10 @@ def test_the_issue_page_names_and_draws_its_place(  # type: ignore[no-untyped-de
     assert page.locator(".issue-map path.cell").count() == 1  # one outline, no points
     assert page.locator(".issue-map .leaflet-marker-icon, .issue-map circle").count() == 0
     assert "The issue's place" in page.inner_text("#issue-map-legend")
+    # The caption under the map runs the map's width: it once took the map key's box style
+    # (a 15rem box with a shadow), four cramped lines under a wide map.
+    caption, drawn = (page.locator(s).bounding_box() for s in ("#issue-map-legend", ".issue-map"))
+    assert caption and drawn and caption["width"] >= drawn["width"] - 1
     page.locator("#where").scroll_into_view_if_needed()
     wait_for_streets(page, ".issue-map")
     assert "The issue's place" in (page.locator(".issue-map .map-legend").text_content() or "")

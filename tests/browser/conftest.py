@@ -28,15 +28,14 @@ import os
 import socket
 import subprocess
 import sys
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 import sqlalchemy as sa
+from tests.web.servers import wait_until_answering
 
 ROOT = Path(__file__).resolve().parents[2]
 IN_CI = os.environ.get("CI", "").lower() == "true"
@@ -140,18 +139,7 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
     base_url = f"http://127.0.0.1:{port}"
     server = LiveServer(base_url, db_url, engine, log_path, folder, process)
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            if process.poll() is not None:
-                pytest.fail(f"the server stopped on start-up:\n{server.log()}")
-            try:
-                if httpx.get(base_url + "/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"the server did not answer within 60 s:\n{server.log()}")
-            time.sleep(0.2)
+        wait_until_answering(process, base_url + "/healthz", server.log)
         yield server
     finally:
         process.terminate()

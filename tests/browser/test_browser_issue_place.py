@@ -66,6 +66,10 @@ def test_the_issue_page_names_and_draws_its_place(  # type: ignore[no-untyped-de
     assert page.locator(".issue-map path.cell").count() == 1  # one outline, no points
     assert page.locator(".issue-map .leaflet-marker-icon, .issue-map circle").count() == 0
     assert "The issue's place" in page.inner_text("#issue-map-legend")
+    # The caption under the map runs the map's width: it once took the map key's box style
+    # (a 15rem box with a shadow), four cramped lines under a wide map.
+    caption, drawn = (page.locator(s).bounding_box() for s in ("#issue-map-legend", ".issue-map"))
+    assert caption and drawn and caption["width"] >= drawn["width"] - 1
     page.locator("#where").scroll_into_view_if_needed()
     wait_for_streets(page, ".issue-map")
     assert "The issue's place" in (page.locator(".issue-map .map-legend").text_content() or "")
@@ -175,4 +179,32 @@ def test_a_resident_taps_the_map_to_find_her_area(  # type: ignore[no-untyped-de
         page.mouse.click(x, y)
     page.wait_for_url(f"**/areas/{NORTHGATE}")
     assert "Northgate" in page.inner_text("h1")
+    page.close()
+
+
+def test_ward_names_on_the_area_finder_never_pile_up(new_page, seeded) -> None:  # type: ignore[no-untyped-def]
+    """At a county's zoom the demo's 112 ward names covered each other in one unreadable block;
+    a name now shows only where it fits inside its ward (zooming out here does the same)."""
+    page = new_page(**DESKTOP)
+    page.goto("/areas")
+    page.locator("#area-finder[data-ready=true] path").first.wait_for(state="attached")
+    boxes = (
+        "els => els.map(e => { const r = e.getBoundingClientRect();"
+        " return [r.left, r.top, r.right, r.bottom]; })"
+    )
+    page.wait_for_timeout(1000)  # the fit to the county animates
+    assert page.locator("#area-finder .ward-label").evaluate_all(boxes)  # the names that fit
+    page.evaluate(
+        "() => { const m = document.getElementById('area-finder').leafletMap;"
+        " m.setZoom(m.getZoom() - 6, { animate: false }); }"  # the county 1/64th as wide
+    )
+    page.wait_for_timeout(500)
+    shown = page.locator("#area-finder .ward-label").evaluate_all(boxes)
+    overlapping = [
+        (a, b)
+        for i, a in enumerate(shown)
+        for b in shown[i + 1 :]
+        if a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
+    ]
+    assert not overlapping
     page.close()

@@ -95,8 +95,13 @@ def test_hidden_counts_read_not_shown(page, seeded) -> None:  # type: ignore[no-
     page.goto(f"/areas/{SOUTHMEAD}")
     assert "The number of reports here is not shown" in page.inner_text(".lead")
     assert "Where" not in [h.strip() for h in page.locator("h2").all_inner_texts()]  # no map
+    lines = (
+        "el => { const r = document.createRange(); r.selectNodeContents(el);"
+        " return r.getClientRects().length; }"
+    )
     for row in page.locator("table.data tbody tr").all():
         assert row.locator("td.num").inner_text() == "not shown"
+        assert row.locator("td.num").evaluate(lines) == 1  # on one line, on a phone too
     # The district page: a ward hidden by complementary suppression cannot be found by subtraction.
     page.goto(f"/areas/{ALDERTON}")
     items = page.locator(".ward-list li").all_inner_texts()

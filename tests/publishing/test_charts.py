@@ -59,3 +59,36 @@ def test_counts_and_shares_start_at_zero() -> None:
     )
     texts = _texts(bars)
     assert "0" in texts and "% of the 9,312 who answered" in texts
+
+
+def _printed_scale(svg: str) -> float:
+    """How much the report shrinks a figure: to the A4 text width (210 mm less 2 x 16 mm of
+    margin) and the figure height report.css allows, whichever binds."""
+    import re
+
+    from saferstreets.publishing.report import report_css
+
+    max_mm = float(re.search(r"figure\.chart img \{[^}]*max-height: (\d+)mm", report_css())[1])  # type: ignore[index]
+    root = ET.fromstring(svg)
+    width, height = (float(root.get(a, "0").removesuffix("pt")) for a in ("width", "height"))
+    points = 72 / 25.4
+    return min(1.0, (210 - 32) * points / width, max_mm * points / height)
+
+
+def test_the_report_prints_chart_labels_and_map_legends_at_7_points_or_more() -> None:
+    """Twelve bars once drew 5.5 in tall and printed their 10 pt labels at 5.8 pt in an 80 mm
+    figure; a map's 8 pt legend printed at 5.6 pt."""
+    labels = [
+        "Verbal harassment by a person or group",
+        "Overgrown or blocked sightlines",
+        *[f"Reason number {i}" for i in range(10)],
+    ]
+    shares = [0.5 - 0.03 * i for i in range(12)]
+    lows, highs = [s - 0.02 for s in shares], [s + 0.02 for s in shares]
+    bars = charts.bar_intervals(labels, shares, lows, highs, title="Reasons ticked in reports")
+    assert 10 * _printed_scale(bars) >= 7  # tick labels are matplotlib's 10 pt
+    ring = [[-1.5, 52.0], [-0.9, 52.0], [-0.9, 52.3], [-1.5, 52.3], [-1.5, 52.0]]
+    county = {"type": "Polygon", "coordinates": [ring]}  # wider than tall, as counties are
+    legend = {charts.HOTSPOT_LABELS[k]: charts.HOTSPOT_COLOURS[k] for k in (3, 2, 1, -1, -2, -3)}
+    drawn = charts.area_map([county], title="Hot and cold spots of reports", legend=legend)
+    assert 9 * _printed_scale(drawn) >= 7  # the legend is 9 pt

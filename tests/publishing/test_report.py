@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import random
 from datetime import date
+from typing import Any
 
 import h3
+import pytest
 from tests.factories import add_area, add_report
 
 from saferstreets.accounts.service import create_user
@@ -195,3 +197,120 @@ def test_report_opens_with_every_finding_in_a_sentence(engine, settings) -> None
     assert page.index("What we found") < page.index(f'id="{sections[0].key}"')
     # ... after what to do, which comes first
     assert page.index("What to do") < page.index("What we found")
+
+
+def test_report_command_names_the_stored_force_unless_one_is_configured(  # type: ignore[no-untyped-def]
+    app_env, engine, monkeypatch, tmp_path
+) -> None:
+    """``saferstreets report`` run on its own (not through the demo) once titled every report
+    with the setting's default, "Demo County Police"."""
+    from typer.testing import CliRunner
+
+    from saferstreets.cli import app
+    from saferstreets.config import get_settings
+
+    monkeypatch.delenv("SAFERSTREETS_FORCE_NAME", raising=False)
+    _store(engine, app_env)
+    with session_scope(engine) as session:
+        add_area(session, "E23000099", "Northshire Constabulary", "force", lon=-0.4, size=0.2)
+
+    def title(out) -> str:  # type: ignore[no-untyped-def]
+        result = CliRunner().invoke(app, ["report", "--out", str(out)])
+        assert result.exit_code == 0, result.output
+        return out.read_text().split("<title>")[1].split("</title>")[0]
+
+    assert title(tmp_path / "stored.html").endswith("– Northshire Constabulary")
+    monkeypatch.setenv("SAFERSTREETS_FORCE_NAME", "Wyvern Police Service")
+    get_settings.cache_clear()
+    assert title(tmp_path / "configured.html").endswith("– Wyvern Police Service")
+
+
+def test_pages_name_the_stored_force_unless_one_is_configured(engine, settings) -> None:  # type: ignore[no-untyped-def]
+    from fastapi.testclient import TestClient
+
+    from saferstreets.web.app import create_app
+
+    with session_scope(engine) as session:
+        add_area(session, "E23000099", "Northshire Constabulary", "force", size=0.2)
+    for configured, shown in (
+        (settings, "Northshire Constabulary"),
+        (settings.model_copy(update={"force_name": "Wyvern Police"}), "Wyvern Police"),
+    ):
+        with TestClient(create_app(configured)) as client:
+            page = client.get("/report").text
+        assert f'<span class="force">{shown}</span>' in page
+        assert "Demo County Police" not in page
+
+
+def _pdf_pages(sections, spacer_mm: float) -> list[list[tuple[str, Any]]]:  # type: ignore[no-untyped-def]
+    """The report's sections after ``spacer_mm`` of nothing, laid out by WeasyPrint as the PDF
+    is: per page, the (tag or text, box) of every box with a tag or text, in reading order."""
+    from weasyprint import HTML
+
+    from saferstreets.documents import documents
+    from saferstreets.publishing.report import report_css
+
+    body = documents.get_template("report/_sections.html").render(sections=sections)
+    html = (
+        f"<html><head><style>{report_css()}</style></head><body>"
+        f'<div style="height: {spacer_mm}mm"></div>{body}</body></html>'
+    )
+    pages = []
+    for page in HTML(string=html).render().pages:
+        found, stack = [], [page._page_box]
+        while stack:
+            box = stack.pop()
+            if getattr(box, "text", None):
+                found.append((box.text, box))
+            elif getattr(box, "element_tag", None):
+                found.append((box.element_tag, box))
+            stack.extend(reversed(getattr(box, "children", [])))
+        pages.append(found)
+    return pages
+
+
+def _tall_figure() -> str:
+    from saferstreets.publishing.charts import as_img
+
+    svg = (
+        '<svg xmlns="http://www.w3.org/2000/svg" width="400pt" height="600pt" '
+        'viewBox="0 0 400 600"><rect width="400" height="600" fill="#3d3a6b"/></svg>'
+    )
+    return as_img(svg, "A tall chart")
+
+
+def test_pdf_figures_fit_under_text_and_headings_stay_with_them() -> None:
+    """A figure as tall as a page once pushed itself and everything after it to the next page
+    and left the rest of the page blank; a section's heading could end a page on its own."""
+    from saferstreets.publishing.findings import Section
+
+    tall = Section(
+        key="k", title="Where it happens", sentence="A sentence.", figures=[_tall_figure()]
+    )
+    pages = _pdf_pages([tall], spacer_mm=120)
+    assert len(pages) == 1  # 80 mm of figure fits in the ~135 mm left under the spacer
+    (img,) = [box for tag, box in pages[0] if tag == "img"]
+    assert img.height <= 80 * 96 / 25.4 + 0.5 and img.width == pytest.approx(img.height * 400 / 600)
+    late = _pdf_pages([tall], spacer_mm=235)  # no room for the figure: the heading goes with it
+    heading_pages = [
+        n for n, page in enumerate(late) if any(t == "Where it happens" for t, _ in page)
+    ]
+    img_pages = [n for n, page in enumerate(late) if any(t == "img" for t, _ in page)]
+    assert heading_pages == img_pages == [1]
+
+
+def test_pdf_long_tables_run_on_with_their_header_repeated() -> None:
+    """A 20-row table near a page's foot once moved whole to the next page, leaving the foot
+    blank; now it starts under the text, at least three rows with its caption."""
+    from saferstreets.publishing.findings import Section, Table
+
+    rows = [[f"place {i}", i] for i in range(20)]
+    table = Table("The strongest hot spots", ["Where", "Count"], rows)
+    pages = _pdf_pages([Section(key="k", title="Hot spots", sentence="", tables=[table])], 190)
+    texts = [[t for t, _ in page] for page in pages]
+    assert len(texts) == 2 and "The strongest hot spots" in texts[0]
+    first, second = ({t for t in page if t.startswith("place ")} for page in texts)
+    assert len(first) >= 3 and len(second) >= 3 and len(first | second) == 20
+    first_row_there = next(t for t in texts[1] if t.startswith("place "))
+    assert texts[1].count("Where") == 1  # the header row, repeated
+    assert texts[1].index("Where") < texts[1].index(first_row_there)

@@ -9,8 +9,9 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -19,6 +20,10 @@ import httpx
 from saferstreets.config import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
+#: How long a server may take to answer after it is started. On the 2-core machine shared with
+#: other test runs, the browser tests' 60 s ran out under load and failed tests that had nothing
+#: wrong with them; a server with several workers starts slowest.
+SERVER_START_SECONDS = 240.0
 
 
 def free_port() -> int:
@@ -41,42 +46,65 @@ def server_env(settings: Settings, **extra: str) -> dict[str, str]:
     return env
 
 
+def wait_until_answering(
+    process: subprocess.Popen[bytes],
+    url: str,
+    output: Callable[[], str],
+    timeout: float = SERVER_START_SECONDS,
+) -> None:
+    """Poll ``url`` until it answers 200; fail with the server's own ``output`` (its last
+    4,000 characters) if the process ends first, or if nothing answers within ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while True:
+        if process.poll() is not None:
+            raise AssertionError(
+                f"the server ended on start-up (exit code {process.returncode}):\n"
+                + output()[-4000:]
+            )
+        try:
+            if httpx.get(url, timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        if time.monotonic() > deadline:
+            raise AssertionError(
+                f"the server did not answer {url} within {timeout:.0f} s:\n" + output()[-4000:]
+            )
+        time.sleep(0.2)
+
+
 @contextmanager
 def serving(settings: Settings, *, workers: int = 1, **env: str) -> Iterator[tuple[str, int]]:
-    """``saferstreets serve`` on a free loopback port; yields (base URL, the serve process id)."""
+    """``saferstreets serve`` on a free loopback port; yields (base URL, the serve process id).
+
+    Its stderr goes to a file, not a pipe: a pipe nobody reads fills up and stalls the server."""
     port = free_port()
     command = [sys.executable, "-m", "saferstreets.cli", "serve", "--host", "127.0.0.1",
                "--port", str(port), "--workers", str(workers)]  # fmt: skip
-    process = subprocess.Popen(
-        command,
-        env=server_env(settings, **env),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        start_new_session=True,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 240  # a loaded machine starts workers slowly
-        while True:
-            if process.poll() is not None:
-                raise AssertionError(f"serve ended: {process.stderr.read().decode()[-2000:]}")  # type: ignore[union-attr]
-            try:
-                if httpx.get(base + "/report", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert time.monotonic() < deadline, "the server did not start"
-            time.sleep(0.2)
-        yield base, process.pid
-    finally:
-        os.killpg(process.pid, signal.SIGTERM)
+    with tempfile.TemporaryFile() as stderr:
+        process = subprocess.Popen(
+            command,
+            env=server_env(settings, **env),
+            stdout=subprocess.DEVNULL,
+            stderr=stderr,
+            start_new_session=True,
+        )
+
+        def output() -> str:  # pread: the server shares the file's offset, so leave it be
+            fd = stderr.fileno()
+            return os.pread(fd, os.fstat(fd).st_size, 0).decode(errors="replace")
+
+        base = f"http://127.0.0.1:{port}"
         try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
-        if process.stderr:
-            process.stderr.close()
+            wait_until_answering(process, base + "/report", output)
+            yield base, process.pid
+        finally:
+            os.killpg(process.pid, signal.SIGTERM)
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
 
 
 def children(pid: int) -> list[int]:

@@ -60,6 +60,7 @@ __all__ = [
     "assign_points",
     "cached_area_index",
     "find_areas_by_name",
+    "force_name",
     "import_boundaries",
     "list_areas",
     "locate",
@@ -788,6 +789,17 @@ def list_areas(
     if parent:
         query = query.where(Area.parent_code == parent)
     return list(session.scalars(query.order_by(Area.name, Area.code)))
+
+
+def force_name(*, session: Session, settings: Settings) -> str:
+    """The force's name as pages and reports show it: the ``force_name`` setting where one is
+    configured, else the name of the stored force boundary, else the setting's default."""
+    if "force_name" in settings.model_fields_set:
+        return settings.force_name
+    stored = session.scalar(
+        sa.select(Area.name).where(Area.kind == "force").order_by(Area.id).limit(1)
+    )
+    return stored or settings.force_name
 
 
 def boundaries_version(*, session: Session, kind: str, parent: str | None = None) -> str:

@@ -251,6 +251,10 @@ def run_demo(
         with console.status(f"{title}…"):
             line = stage(ctx)
         console.print(f"[green]✓[/green] {title}: {line}")
-    if "force_name" not in settings.model_fields_set and ctx.files.get("county_name"):
-        settings = settings.model_copy(update={"force_name": f"{ctx.files['county_name']} Police"})
+    from saferstreets.areas.service import force_name
+
+    with session_scope(engine) as session:  # the stored force's name, as the report shows it
+        settings = settings.model_copy(
+            update={"force_name": force_name(session=session, settings=settings)}
+        )
     return ctx.accounts, settings

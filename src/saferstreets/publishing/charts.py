@@ -91,7 +91,8 @@ def bar_intervals(
 ) -> str:
     """Horizontal bars, largest at the top, with interval whiskers (e.g. Wilson 95%)."""
     n = len(labels)
-    fig, ax = plt.subplots(figsize=(7.5, 0.42 * max(n, 2) + 1.0))
+    # 0.28 in a bar: twelve bars fit the report's 80 mm tall figure with labels printed at 7.5 pt
+    fig, ax = plt.subplots(figsize=(7.5, 0.28 * max(n, 2) + 0.8))
     scale = 100.0 if percent else 1.0
     ys = list(range(n))[::-1]
     colours = [DANGER if i == highlight else BRAND for i in range(n)]
@@ -201,7 +202,9 @@ def area_map(
     ``points`` are (lon, lat, colour); ``circles`` are (lon, lat, radius in metres) outlines;
     the aspect is corrected for latitude so the county is not stretched.
     """
-    fig, ax = plt.subplots(figsize=(7.5, 7.5))
+    # At most 3.6 in tall whatever the county's shape: drawn at most 80 mm tall in the report,
+    # its 9 pt legend still prints at 7.5 pt or more
+    fig, ax = plt.subplots(figsize=(6, 3.6))
     patches, facecolours = [], []
     lats: list[float] = []
     for i, feature in enumerate(features):
@@ -232,7 +235,7 @@ def area_map(
     if legend:
         handles = [matplotlib.patches.Patch(color=c, label=name) for name, c in legend.items()]
         ax.legend(
-            handles=handles, frameon=False, loc="upper left", bbox_to_anchor=(1, 1), fontsize=8
+            handles=handles, frameon=False, loc="upper left", bbox_to_anchor=(1, 1), fontsize=9
         )
     if title:
         ax.set_title(title, loc="left", color=INK, fontsize=11, fontweight="bold")

@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from saferstreets.areas.service import force_name
 from saferstreets.assessment.models import AnalysisRun
 from saferstreets.config import Settings
 from saferstreets.documents import STATIC_DIR, documents
@@ -38,7 +39,7 @@ def report_html(
         sections=sections,
         actions=actions(stored, ctx.cell_names, ctx.area_name, _quote(session, quoted)),
         sources=sources(results, store_status(session=session)["counts"]),
-        force_name=settings.force_name,
+        force_name=force_name(session=session, settings=settings),
         today=date.today(),
         css=report_css(),
         resolution=(res := _resolution(results)),

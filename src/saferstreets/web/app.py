@@ -12,6 +12,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
+from sqlalchemy.engine import Engine
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from saferstreets.config import DEV_SECRET, Settings, get_settings
@@ -69,6 +70,7 @@ def create_app(
     engine = get_engine(settings)
     if check_store:
         require_current(engine)
+        settings = _named_force(settings, engine)
 
     app = FastAPI(
         title="saferstreets",
@@ -92,6 +94,20 @@ def create_app(
     _install_error_handlers(app)
     _include_routers(app)
     return app
+
+
+def _named_force(settings: Settings, engine: Engine) -> Settings:
+    """``settings`` with the force named as the report names it (the stored force boundary's
+    name unless ``force_name`` is configured), read once at start-up."""
+    from saferstreets.areas.service import force_name
+
+    with session_factory(engine)() as session:
+        name = force_name(session=session, settings=settings)
+    return (
+        settings
+        if name == settings.force_name
+        else settings.model_copy(update={"force_name": name})
+    )
 
 
 def _include_routers(app: FastAPI) -> None:

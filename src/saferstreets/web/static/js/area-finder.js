@@ -30,9 +30,24 @@
           l.bindTooltip(label, { permanent: true, direction: "center", className: "ward-label" });
         }
       }).addTo(map);
+      map.on("zoomend", function () { labelsThatFit(layer); });
       if (layer.getBounds().isValid()) { map.fitBounds(layer.getBounds(), { padding: [8, 8] }); }
+      labelsThatFit(layer);
       el.setAttribute("data-ready", "true");
     });
+  // A ward's name shows only where it fits inside the ward's box at this zoom: at a county's
+  // zoom a hundred names otherwise pile up into one unreadable block. Zooming in shows more.
+  function labelsThatFit(layer) {
+    layer.eachLayer(function (ward) {
+      var tip = ward.getTooltip();
+      if (!tip) { return; }
+      var b = ward.getBounds();
+      var nw = map.latLngToContainerPoint(b.getNorthWest()), se = map.latLngToContainerPoint(b.getSouthEast());
+      if (!ward.isTooltipOpen()) { ward.openTooltip(); }
+      var label = tip.getElement();
+      if (!label || label.offsetWidth > se.x - nw.x || label.offsetHeight > se.y - nw.y) { ward.closeTooltip(); }
+    });
+  }
   map.on("click", function (e) {
     var lat = Math.round(e.latlng.lat * 1e5) / 1e5, lon = Math.round(e.latlng.lng * 1e5) / 1e5;
     L.circleMarker([lat, lon], { radius: 7, color: "#b10e1e", weight: 3, fill: false }).addTo(map);

@@ -59,9 +59,10 @@ def listed(column: Any, code: str) -> Any:
     """A condition: the JSON list ``column`` (reasons, concerns, themes) holds ``code``.
 
     Taxonomy codes are plain words, so the quoted code found in the list's JSON text is an
-    exact match: SQLite's ``instr`` on the text (a case-insensitive ``LIKE '%"code"%'``, the
-    former form, took 4x as long: bench/results/workspace.md), PostgreSQL's JSONB containment
-    ``@>`` (no cast of every row's JSONB to text), any other store's ``LIKE`` on the text."""
+    exact match: SQLite's ``instr`` on the text (the former case-blind ``LIKE '%"code"%'`` also
+    took ``_`` as a wildcard; instr is a little faster, bench/results/workspace.md run J),
+    PostgreSQL's JSONB containment ``@>`` (no cast of every row's JSONB to text), any other
+    store's ``LIKE`` on the text."""
     return _Listed(column, code)
 
 

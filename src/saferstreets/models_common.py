@@ -16,11 +16,12 @@ from sqlalchemy.sql.visitors import InternalTraversal
 JSONType = sa.JSON().with_variant(JSONB(), "postgresql")
 
 
-class _Listed(ColumnElement[bool]):
-    """``listed(column, code)`` as each store answers it fastest (see :func:`listed`)."""
+class _Listed(ColumnElement[Any]):
+    """``listed(column, code)`` as each store answers it (see :func:`listed`)."""
 
     inherit_cache = True
-    type = sa.Boolean()
+    # a bare condition, with no "= 1" after it on SQLite (which would hide it from the indexes)
+    type: sa.types.TypeEngine[Any] = sa.types.NullType()
 
     def __init__(self, column: Any, code: str) -> None:
         self.column = column
@@ -36,23 +37,37 @@ class _Listed(ColumnElement[bool]):
         return list(self.column._from_objects)
 
 
+def _text(compiler: Any, value: str) -> str:
+    """``value`` written into the statement (quoted and escaped): a partial index is chosen
+    only when the statement holds its condition as written, never for a bound parameter."""
+    return str(compiler.render_literal_value(value, sa.String()))
+
+
 @compiles(_Listed)
 def _listed_text(element: _Listed, compiler: Any, **kw: Any) -> str:
     column = compiler.process(sa.cast(element.column, sa.Text), **kw)
-    return f"({column} LIKE {compiler.process(sa.literal('%' + element.quoted + '%'), **kw)})"
+    return f"({column} LIKE {_text(compiler, '%' + element.quoted + '%')})"
 
 
 @compiles(_Listed, "sqlite")
 def _listed_sqlite(element: _Listed, compiler: Any, **kw: Any) -> str:
     column = compiler.process(element.column, **kw)
-    return f"(instr({column}, {compiler.process(sa.literal(element.quoted), **kw)}) > 0)"
+    return f"(instr({column}, {_text(compiler, element.quoted)}) > 0)"
 
 
 @compiles(_Listed, "postgresql")
 def _listed_postgresql(element: _Listed, compiler: Any, **kw: Any) -> str:
     column = compiler.process(element.column, **kw)
-    code = compiler.process(sa.literal(f"[{element.quoted}]"), **kw)
-    return f"({column} @> CAST({code} AS JSONB))"
+    return f"({column} @> CAST({_text(compiler, f'[{element.quoted}]')} AS JSONB))"
+
+
+def listed_condition(column: str, code: str, dialect: str) -> str:
+    """The SQL text of :func:`listed` on a bare ``column`` name, for a partial index's
+    condition (``reports.models``): the same text the queries hold, so the store uses it."""
+    quoted = f'"{code}"'.replace("'", "''")
+    if dialect == "sqlite":
+        return f"instr({column}, '{quoted}') > 0"
+    return f"{column} @> CAST('[{quoted}]' AS JSONB)"
 
 
 def listed(column: Any, code: str) -> Any:

@@ -227,11 +227,12 @@ def _live(session: Session, where: list[Any], *, themed: bool = False) -> Report
         out.months[day.replace(day=1)] += int(n)
         if hour is not None:
             out.when[(day.weekday(), int(hour))] += int(n)
-    for ward, cell, n in session.execute(
-        sa.select(r.ward_code, r.h3_cell, sa.func.count())
-        .where(*where)
-        .group_by(r.ward_code, r.h3_cell)
-    ):
+    # grouped by ``ward || ''`` (the same value, NULL kept), not the bare columns: SQLite would
+    # otherwise follow ``ix_report_ward_code`` for the order and read every report's row (a
+    # theme filter without dates: 3.7 s at 1,000,000 reports), not the filter's index
+    places = [column.op("||")(sa.literal_column("''")) for column in (r.ward_code, r.h3_cell)]
+    by_place: Any = sa.select(*places, sa.func.count()).where(*where).group_by(*places)
+    for ward, cell, n in session.execute(by_place):
         if ward is not None:
             out.wards[str(ward)] += int(n)
         if cell:

@@ -11,13 +11,13 @@ SQLite always; PostgreSQL when the local server answers
 store is built once and kept under ``var/bench`` by seed, size and migration hash
 (:func:`cached_store_path`); a later run copies it. Every row carries the load average.
 
-Ours: the page served through the app (FastAPI ``TestClient``, signed in as an analyst), for five
+Ours: the page served through the app (FastAPI ``TestClient``, signed in as an analyst), for six
 filters, **cold** (``assessment.cache`` emptied first, as in a worker that has served nothing: every
 count is a SQL ``GROUP BY`` again, and the stored findings are read from the drawing the
-assessment job kept in ``findings_rendering``) and **warm** (the same address again: the
-per-worker cache). The drawing itself (once per run, by the job) is timed on its own row. The
-page's charts and map layers are separate requests (images and GeoJSON the browser fetches
-after the page): their cold time is given on its own.
+assessment job kept in ``findings_rendering``; the best of three such requests) and **warm**
+(the same address again: the per-worker cache). The drawing itself (once per run, by the job)
+is timed on its own row. The page's charts and map layers are separate requests (images and
+GeoJSON the browser fetches after the page): their cold time is given on its own.
 
 Peers, on the same rows in the same run:
 
@@ -51,6 +51,7 @@ from bench.common import ROOT, markdown_table
 
 PASSWORD = "bench password 1"
 SEED = 3  # the large store's draw
+COLD_TRIES = 3  # cold pages per filter, the best kept (the machine is shared)
 CACHE = ROOT / "var" / "bench"  # built large SQLite stores, kept between runs (git-ignored)
 MIGRATIONS = ROOT / "src" / "saferstreets" / "migrations" / "versions"
 
@@ -108,11 +109,16 @@ def _timed_get(client: Any, path: str, params: dict[str, str]) -> float:
 
 
 def _ours(client: Any, params: dict[str, str]) -> tuple[float, float, float]:
-    """(page cold, page warm, charts and layers cold) in seconds."""
+    """(page cold, page warm, charts and layers cold) in seconds; the page cold is the best of
+    ``COLD_TRIES`` (the cache emptied before each): one request on the shared machine can wait
+    behind another engineer's work for longer than the page takes."""
     from saferstreets.assessment import cache
 
-    cache.clear()
-    cold = _timed_get(client, "/staff/assessment", params)
+    colds = []
+    for _ in range(COLD_TRIES):
+        cache.clear()
+        colds.append(_timed_get(client, "/staff/assessment", params))
+    cold = min(colds)
     warm = min(_timed_get(client, "/staff/assessment", params) for _ in range(3))
     extras = 0.0
     for path in (

@@ -11,20 +11,20 @@ SQLite always; PostgreSQL when the local server answers
 store is built once and kept under ``var/bench`` by seed, size and migration hash
 (:func:`cached_store_path`); a later run copies it. Every row carries the load average.
 
-Ours: the page served through the app (FastAPI ``TestClient``, signed in as an analyst), for five
+Ours: the page served through the app (FastAPI ``TestClient``, signed in as an analyst), for six
 filters, **cold** (``assessment.cache`` emptied first, as in a worker that has served nothing: every
 count is a SQL ``GROUP BY`` again, and the stored findings are read from the drawing the
-assessment job kept in ``findings_rendering``) and **warm** (the same address again: the
-per-worker cache). The drawing itself (once per run, by the job) is timed on its own row. The
-page's charts and map layers are separate requests (images and GeoJSON the browser fetches
-after the page): their cold time is given on its own.
+assessment job kept in ``findings_rendering``; the best of three such requests) and **warm**
+(the same address again: the per-worker cache). The drawing itself (once per run, by the job)
+is timed on its own row. The page's charts and map layers are separate requests (images and
+GeoJSON the browser fetches after the page): their cold time is given on its own.
 
 Peers, on the same rows in the same run:
 
-- **pandas over a CSV export**: the reports and survey responses written once to CSV (not
-  timed), then read, filtered and tabulated as the page does (reasons ranked with Wilson
-  intervals from statsmodels, weekday x hour, reports by ward and by cell): what an analyst
-  does with an export. Its counts are compared with ours ("same result").
+- **pandas over a CSV export**: the reports (with their themes in force) and survey responses
+  written once to CSV (not timed), then read, filtered and tabulated as the page does (reasons
+  ranked with Wilson intervals from statsmodels, weekday x hour, reports by ward and by cell):
+  what an analyst does with an export. Its counts are compared with ours ("same result").
 - **the old page**: the unfiltered page as it was (every stored finding redrawn per request,
   10 matplotlib charts), i.e. ``findings.build_sections`` with no cache.
 """
@@ -51,6 +51,7 @@ from bench.common import ROOT, markdown_table
 
 PASSWORD = "bench password 1"
 SEED = 3  # the large store's draw
+COLD_TRIES = 3  # cold pages per filter, the best kept (the machine is shared)
 CACHE = ROOT / "var" / "bench"  # built large SQLite stores, kept between runs (git-ignored)
 MIGRATIONS = ROOT / "src" / "saferstreets" / "migrations" / "versions"
 
@@ -94,6 +95,7 @@ def _filters(engine: sa.Engine) -> list[tuple[str, dict[str, str]]]:
             "theme transport, Jan-Jun 2022",
             {"theme": "transport", "from": "2022-01-01", "to": "2022-06-30"},
         ),
+        ("theme transport, all dates", {"theme": "transport"}),
         ("one survey wave", {"source": f"wave-{wave}"}),
     ]
 
@@ -107,11 +109,16 @@ def _timed_get(client: Any, path: str, params: dict[str, str]) -> float:
 
 
 def _ours(client: Any, params: dict[str, str]) -> tuple[float, float, float]:
-    """(page cold, page warm, charts and layers cold) in seconds."""
+    """(page cold, page warm, charts and layers cold) in seconds; the page cold is the best of
+    ``COLD_TRIES`` (the cache emptied before each): one request on the shared machine can wait
+    behind another engineer's work for longer than the page takes."""
     from saferstreets.assessment import cache
 
-    cache.clear()
-    cold = _timed_get(client, "/staff/assessment", params)
+    colds = []
+    for _ in range(COLD_TRIES):
+        cache.clear()
+        colds.append(_timed_get(client, "/staff/assessment", params))
+    cold = min(colds)
     warm = min(_timed_get(client, "/staff/assessment", params) for _ in range(3))
     extras = 0.0
     for path in (
@@ -134,7 +141,7 @@ def _export(engine: sa.Engine, folder: Path) -> tuple[Path, Path]:
     with engine.connect() as conn:
         reports = pd.read_sql(
             sa.text(
-                "SELECT id, occurred_on, occurred_hour, reasons, age_band, ward_code, "
+                "SELECT id, occurred_on, occurred_hour, reasons, themes, age_band, ward_code, "
                 "district_code, h3_cell FROM report"
             ),
             conn,
@@ -146,7 +153,7 @@ def _export(engine: sa.Engine, folder: Path) -> tuple[Path, Path]:
             ),
             conn,
         )
-    for frame, column in ((reports, "reasons"), (responses, "concerns")):
+    for frame, column in ((reports, "reasons"), (reports, "themes"), (responses, "concerns")):
         frame[column] = [v if isinstance(v, str) else json.dumps(v) for v in frame[column]]
     paths = folder / "reports.csv", folder / "responses.csv"
     reports.to_csv(paths[0], index=False)
@@ -169,6 +176,8 @@ def _pandas(paths: tuple[Path, Path], params: dict[str, str]) -> tuple[float, in
         keep &= reports.age_band == params["age"]
     if "reason" in params:
         keep &= reports.reasons.str.contains(f'"{params["reason"]}"', regex=False)
+    if "theme" in params:  # the themes in force the export holds (the page's theme filter)
+        keep &= reports.themes.str.contains(f'"{params["theme"]}"', regex=False)
     if "from" in params:
         day = pd.to_datetime(reports.occurred_on)
         keep &= (day >= params["from"]) & (day <= params["to"])
@@ -211,8 +220,6 @@ def _draw_once(built: Any) -> float:
 
 
 def _same(client: Any, params: dict[str, str], theirs: dict[str, int]) -> bool:
-    if "theme" in params:  # the CSV export holds no themes: the peer cannot filter by one
-        return True
     text = client.get("/staff/assessment/tables/reasons.csv", params=params).text
     rows = [line.split(",") for line in text.lstrip("\ufeff").splitlines()[1:]]
     ours = {r[1]: int(r[2]) for r in rows}

@@ -194,3 +194,33 @@ def test_study_cells_stay_within_the_study_area() -> None:
     within = {cell, *list(h3.grid_ring(cell, 1))[:3]}
     out = study_cells([cell], within=within)
     assert set(out) == within
+
+
+def _disk_weights(cells: list[str], k: int) -> dict[str, set[str]]:
+    """Contiguity from scratch: each cell's neighbours by h3's string ``grid_disk``."""
+    wanted = set(cells)
+    return {c: {n for n in h3.grid_disk(c, k) if n != c and n in wanted} for c in cells}
+
+
+@pytest.mark.parametrize("k", [1, 2])
+def test_weights_around_data_equal_the_weights_of_the_study_cells(k: int) -> None:
+    """``H3Weights.around`` (each cell's neighbours found once, by ``grid_ring`` for k=1) is
+    ``from_cells(study_cells(...))``, and both are the disks counted from scratch; round a
+    pentagon (5 neighbours) too."""
+    rng = np.random.default_rng(5)
+    centre = h3.latlng_to_cell(51.75, -0.34, 9)
+    pentagon = sorted(h3.get_pentagons(9))[0]
+    data = list(rng.choice(sorted(h3.grid_disk(centre, 8)), 60, replace=False))
+    data += [pentagon, *sorted(h3.grid_ring(pentagon, 2))[:3]]
+    within = set(h3.grid_disk(centre, 7)) | set(h3.grid_disk(pentagon, 3))
+    for kept in (None, within):
+        cells = study_cells(data, k=k, within=kept)
+        around = H3Weights.around(data, k=k, within=kept)
+        listed = H3Weights.from_cells(cells, k=k)
+        assert list(around.cells) == list(listed.cells) == cells
+        assert around.indptr.tolist() == listed.indptr.tolist()
+        assert around.indices.tolist() == listed.indices.tolist()
+        expected = _disk_weights(cells, k)
+        got = around.neighbour_lists()
+        assert {cells[i]: {cells[j] for j in got[i]} for i in got} == expected
+        assert pentagon in cells

@@ -121,6 +121,20 @@ def _check(engine: sa.Engine, after: str) -> None:
             assert tallied(flt)
             live = _live(session, report_conditions(flt))
             assert _from_tally(session, flt) == live, (after, flt.area)
+        _check_themed(session, after)
+
+
+def _check_themed(session: sa.orm.Session, after: str) -> None:
+    """Only a report with (or once with) words holds themes in force, so a theme filter's counts
+    from the index alone (``themed``) are those grouped by ``had_text`` from the rows; and the
+    theme filter keeps exactly the reports whose themes in force hold the theme."""
+    held = session.execute(sa.select(Report.id, Report.themes, Report.had_text)).all()
+    assert all(texted for _, themes, texted in held if themes), after
+    for code in sorted({c for _, themes, _ in held for c in themes}):
+        where = report_conditions(WorkspaceFilter(theme=code))
+        themed = _live(session, where, themed=True)
+        assert themed == _live(session, where), (after, code)
+        assert themed.n == sum(code in themes for _, themes, _ in held) > 0, (after, code)
 
 
 def _counted_changes(engine: sa.Engine) -> int:

@@ -41,6 +41,32 @@ from scipy import sparse, stats
 CONFIDENCE_LEVELS: tuple[float, float, float] = (0.90, 0.95, 0.99)
 
 
+def _neighbours(cell: int, k: int) -> list[int]:
+    """The cells within ``k`` rings of ``cell``, itself excluded (h3's int API). For ``k == 1``
+    that is ``grid_ring``, half the cost of ``grid_disk`` (which also builds the cell itself);
+    should h3 fail to draw the ring (its older versions did next to a pentagon), the disk."""
+    if k == 1:
+        try:
+            return list(h3i.grid_ring(cell, 1))
+        except h3.H3BaseException:
+            pass
+    return [c for c in h3i.grid_disk(cell, k) if c != cell]
+
+
+def _study(
+    data_cells: Iterable[str], k: int, within: Collection[str] | None
+) -> tuple[list[str], dict[int, list[int]]]:
+    """The study cells (as :func:`study_cells`) and the neighbours found on the way, by cell."""
+    cells = set(data_cells)
+    near = {c: _neighbours(c, k) for c in {h3.str_to_int(cell) for cell in cells}}
+    around = {h3.int_to_str(c) for c in set().union(*near.values()).difference(near)}
+    out = cells | around
+    if within is not None:
+        allowed = set(within)
+        out = {c for c in out if c in allowed or c in cells}
+    return sorted(out), near
+
+
 def study_cells(
     data_cells: Iterable[str], *, k: int = 1, within: Collection[str] | None = None
 ) -> list[str]:
@@ -60,15 +86,7 @@ def study_cells(
     -------
     list of str, sorted (a stable order for results and tests)
     """
-    cells = set(data_cells)
-    near: set[int] = set()
-    for cell in cells:  # integer cells: h3's string API spends most of its time converting
-        near.update(h3i.grid_disk(h3.str_to_int(cell), k))
-    out = cells | {h3.int_to_str(c) for c in near}
-    if within is not None:
-        allowed = set(within)
-        out = {c for c in out if c in allowed or c in cells}
-    return sorted(out)
+    return _study(data_cells, k, within)[0]
 
 
 @dataclass(frozen=True)
@@ -87,6 +105,20 @@ class H3Weights:
     @classmethod
     def from_cells(cls, cells: Sequence[str], *, k: int = 1) -> H3Weights:
         """Neighbours from ``h3.grid_disk(cell, k)`` restricted to ``cells``."""
+        return cls._build(cells, k, {})
+
+    @classmethod
+    def around(
+        cls, data_cells: Iterable[str], *, k: int = 1, within: Collection[str] | None = None
+    ) -> H3Weights:
+        """The weights among :func:`study_cells` ``(data_cells, k=k, within=within)``, the same
+        as ``from_cells`` of them, with each cell's neighbours found once (the data cells'
+        while finding the study cells)."""
+        cells, near = _study(data_cells, k, within)
+        return cls._build(cells, k, near)
+
+    @classmethod
+    def _build(cls, cells: Sequence[str], k: int, near: dict[int, list[int]]) -> H3Weights:
         as_int = [h3.str_to_int(c) for c in cells]  # h3's int API: no string conversions
         index = {c: i for i, c in enumerate(as_int)}
         if len(index) != len(cells):
@@ -94,7 +126,10 @@ class H3Weights:
         indptr = np.zeros(len(cells) + 1, dtype=np.int64)
         chunks: list[list[int]] = []
         for i, cell in enumerate(as_int):
-            nbrs = sorted(index[c] for c in h3i.grid_disk(cell, k) if c != cell and c in index)
+            ring = near.get(cell)
+            if ring is None:
+                ring = _neighbours(cell, k)
+            nbrs = sorted(index[c] for c in ring if c in index)
             chunks.append(nbrs)
             indptr[i + 1] = indptr[i] + len(nbrs)
         indices = np.fromiter(

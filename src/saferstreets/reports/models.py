@@ -13,9 +13,11 @@ from saferstreets.models_common import (
     JSONType,
     Located,
     had_text_column,
+    listed_condition,
     located_indexes,
     themes_column,
 )
+from saferstreets.themes.taxonomy import THEMES
 
 REPORT_STATUSES = ("new", "triaged", "linked", "closed")
 # What a safeguarding review decided. "No further action" needs a reason in the note.
@@ -106,6 +108,30 @@ class Report(Located, Base):
     # in ``report_tally`` yet (``reports.tally.fold``); a new report is not, so the public form
     # never waits on the tally's writers
     tallied: Mapped[bool] = mapped_column(default=False, server_default=sa.text("false"))
+
+
+# ---------------------------------------------------------------------------------------------
+# The workspace's theme filter: one partial index per theme of the taxonomy, holding only the
+# reports with that theme in force, on the columns the workspace counts by (``had_text`` aside:
+# SQLite reads the row for a generated column, and every report with a theme has words). A
+# theme filter reads its theme's entries (89,180 for transport in January-June 2022 at
+# 1,000,000 reports) instead of every entry in the date range (482,613), and the store keeps
+# them with the ``themes`` column: no writer knows of them. Their condition is the one
+# ``models_common.listed`` writes into the queries, which is how the store matches them.
+THEME_INDEX_COLUMNS = tuple(c for c in WORKSPACE_COLUMNS if c != "had_text")
+
+
+def _theme_index(code: str) -> sa.Index:
+    return sa.Index(
+        f"ix_report_theme_{code}",
+        *(Report.__table__.c[name] for name in THEME_INDEX_COLUMNS),
+        sqlite_where=sa.text(listed_condition("themes", code, "sqlite")),
+        postgresql_where=sa.text(listed_condition("themes", code, "postgresql")),
+    )
+
+
+THEME_INDEXES = tuple(_theme_index(theme.code) for theme in THEMES)
+# ---------------------------------------------------------------------------------------------
 
 
 class ReportTally(Base):

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-02 19:05:58.468661
+Create Date: 2026-12-02 20:22:10.202729
 """
 
 from __future__ import annotations
@@ -288,6 +288,23 @@ def upgrade() -> None:
         batch_op.create_index('ix_report_district_code', ['district_code'], unique=False)
         batch_op.create_index('ix_report_h3_cell', ['h3_cell'], unique=False)
         batch_op.create_index('ix_report_status', ['status'], unique=False)
+        batch_op.create_index('ix_report_theme_being_followed', ['occurred_on', 'occurred_hour', 'age_band', 'ward_code', 'district_code', 'h3_cell', 'reasons', 'themes'], unique=False, sqlite_where=sa.text('instr(themes, \'"being_followed"\') > 0'), postgresql_where=sa.text('themes @> CAST(\'["being_followed"]\' AS JSONB)'))
+        batch_op.create_index('ix_report_theme_blind_spots', ['occurred_on', 'occurred_hour', 'age_band', 'ward_code', 'district_code', 'h3_cell', 'reasons', 'themes'], unique=False, sqlite_where=sa.text('instr(themes, \'"blind_spots"\') > 0'), postgresql_where=sa.text('themes @> CAST(\'["blind_spots"]\' AS JSONB)'))
+        batch_op.create_index('ix_report_theme_drink_drugs', ['occurred_on', 'occurred_hour', 'age_band', 'ward_code', 'district_code', 'h3_cell', 'reasons', 'themes'], unique=False, sqlite_where=sa.text('instr(themes, \'"drink_drugs"\') > 0'), postgresql_where=sa.text('themes @> CAST(\'["drink_drugs"]\' AS JSONB)'))
+        batch_op.create_index('ix_report_theme_groups_of_men', ['occurred_on', 'occurred_hour', 'age_band', 'ward_code', 'district_code', 'h3_cell', 'reasons', 'themes'], unique=False, sqlite_where=sa.text('instr(themes, \'"groups_of_men"\') > 0'), postgresql_where=sa.text('themes @> CAST(\'["groups_of_men"]\' AS JSONB)'))
+        batch_op.create_index('ix_report_theme_indecent_exposure', ['occurred_on', 'occurred_hour', 'age_band', 'ward_code', 'district_code', 'h3_cell', 'reasons', 'themes'], unique=False, sqlite_where=sa.text('instr(themes, \'"indecent_exposure"\') > 0'), postgresql_where=sa.text('themes @> CAST(\'["indecent_exposure"]\' AS JSONB)'))
+        batch_op.create_index('ix_report_theme_isolated', ['occurred_on', 'occurred_hour', 'age_band', 'ward_code', 'district_code', 'h3_cell', 'reasons', 'themes'], unique=False, sqlite_where=sa.text('instr(themes, \'"isolated"\') > 0'), postgresql_where=sa.text('themes @> CAST(\'["isolated"]\' AS JSONB)'))
+        batch_op.create_index('ix_report_theme_no_cctv', ['occurred_on', 'occurred_hour', 'age_band', 'ward_code', 'district_code', 'h3_cell', 'reasons', 'themes'], unique=False, sqlite_where=sa.text('instr(themes, \'"no_cctv"\') > 0'), postgresql_where=sa.text('themes @> CAST(\'["no_cctv"]\' AS JSONB)'))
+        batch_op.create_index('ix_report_theme_overgrown', ['occurred_on', 'occurred_hour', 'age_band', 'ward_code', 'district_code', 'h3_cell', 'reasons', 'themes'], unique=False, sqlite_where=sa.text('instr(themes, \'"overgrown"\') > 0'), postgresql_where=sa.text('themes @> CAST(\'["overgrown"]\' AS JSONB)'))
+        batch_op.create_index('ix_report_theme_poor_lighting', ['occurred_on', 'occurred_hour', 'age_band', 'ward_code', 'district_code', 'h3_cell', 'reasons', 'themes'], unique=False, sqlite_where=sa.text('instr(themes, \'"poor_lighting"\') > 0'), postgresql_where=sa.text('themes @> CAST(\'["poor_lighting"]\' AS JSONB)'))
+        batch_op.create_index('ix_report_theme_rundown', ['occurred_on', 'occurred_hour', 'age_band', 'ward_code', 'district_code', 'h3_cell', 'reasons', 'themes'], unique=False, sqlite_where=sa.text('instr(themes, \'"rundown"\') > 0'), postgresql_where=sa.text('themes @> CAST(\'["rundown"]\' AS JSONB)'))
+        batch_op.create_index('ix_report_theme_sexual_comments', ['occurred_on', 'occurred_hour', 'age_band', 'ward_code', 'district_code', 'h3_cell', 'reasons', 'themes'], unique=False, sqlite_where=sa.text('instr(themes, \'"sexual_comments"\') > 0'), postgresql_where=sa.text('themes @> CAST(\'["sexual_comments"]\' AS JSONB)'))
+        batch_op.create_index('ix_report_theme_specific_individual', ['occurred_on', 'occurred_hour', 'age_band', 'ward_code', 'district_code', 'h3_cell', 'reasons', 'themes'], unique=False, sqlite_where=sa.text('instr(themes, \'"specific_individual"\') > 0'), postgresql_where=sa.text('themes @> CAST(\'["specific_individual"]\' AS JSONB)'))
+        batch_op.create_index('ix_report_theme_staring', ['occurred_on', 'occurred_hour', 'age_band', 'ward_code', 'district_code', 'h3_cell', 'reasons', 'themes'], unique=False, sqlite_where=sa.text('instr(themes, \'"staring"\') > 0'), postgresql_where=sa.text('themes @> CAST(\'["staring"]\' AS JSONB)'))
+        batch_op.create_index('ix_report_theme_taking_pictures', ['occurred_on', 'occurred_hour', 'age_band', 'ward_code', 'district_code', 'h3_cell', 'reasons', 'themes'], unique=False, sqlite_where=sa.text('instr(themes, \'"taking_pictures"\') > 0'), postgresql_where=sa.text('themes @> CAST(\'["taking_pictures"]\' AS JSONB)'))
+        batch_op.create_index('ix_report_theme_touching', ['occurred_on', 'occurred_hour', 'age_band', 'ward_code', 'district_code', 'h3_cell', 'reasons', 'themes'], unique=False, sqlite_where=sa.text('instr(themes, \'"touching"\') > 0'), postgresql_where=sa.text('themes @> CAST(\'["touching"]\' AS JSONB)'))
+        batch_op.create_index('ix_report_theme_transport', ['occurred_on', 'occurred_hour', 'age_band', 'ward_code', 'district_code', 'h3_cell', 'reasons', 'themes'], unique=False, sqlite_where=sa.text('instr(themes, \'"transport"\') > 0'), postgresql_where=sa.text('themes @> CAST(\'["transport"]\' AS JSONB)'))
+        batch_op.create_index('ix_report_theme_verbal_harassment', ['occurred_on', 'occurred_hour', 'age_band', 'ward_code', 'district_code', 'h3_cell', 'reasons', 'themes'], unique=False, sqlite_where=sa.text('instr(themes, \'"verbal_harassment"\') > 0'), postgresql_where=sa.text('themes @> CAST(\'["verbal_harassment"]\' AS JSONB)'))
         batch_op.create_index('ix_report_untallied', ['id'], unique=False, sqlite_where=sa.text('tallied = 0'), postgresql_where=sa.text('tallied = false'))
         batch_op.create_index('ix_report_ward_code', ['ward_code'], unique=False)
         batch_op.create_index('ix_report_workspace', ['occurred_on', 'occurred_hour', 'age_band', 'ward_code', 'district_code', 'h3_cell', 'reasons', 'themes', 'had_text'], unique=False)
@@ -883,6 +900,23 @@ def downgrade() -> None:
         batch_op.drop_index('ix_report_workspace')
         batch_op.drop_index('ix_report_ward_code')
         batch_op.drop_index('ix_report_untallied', sqlite_where=sa.text('tallied = 0'), postgresql_where=sa.text('tallied = false'))
+        batch_op.drop_index('ix_report_theme_verbal_harassment', sqlite_where=sa.text('instr(themes, \'"verbal_harassment"\') > 0'), postgresql_where=sa.text('themes @> CAST(\'["verbal_harassment"]\' AS JSONB)'))
+        batch_op.drop_index('ix_report_theme_transport', sqlite_where=sa.text('instr(themes, \'"transport"\') > 0'), postgresql_where=sa.text('themes @> CAST(\'["transport"]\' AS JSONB)'))
+        batch_op.drop_index('ix_report_theme_touching', sqlite_where=sa.text('instr(themes, \'"touching"\') > 0'), postgresql_where=sa.text('themes @> CAST(\'["touching"]\' AS JSONB)'))
+        batch_op.drop_index('ix_report_theme_taking_pictures', sqlite_where=sa.text('instr(themes, \'"taking_pictures"\') > 0'), postgresql_where=sa.text('themes @> CAST(\'["taking_pictures"]\' AS JSONB)'))
+        batch_op.drop_index('ix_report_theme_staring', sqlite_where=sa.text('instr(themes, \'"staring"\') > 0'), postgresql_where=sa.text('themes @> CAST(\'["staring"]\' AS JSONB)'))
+        batch_op.drop_index('ix_report_theme_specific_individual', sqlite_where=sa.text('instr(themes, \'"specific_individual"\') > 0'), postgresql_where=sa.text('themes @> CAST(\'["specific_individual"]\' AS JSONB)'))
+        batch_op.drop_index('ix_report_theme_sexual_comments', sqlite_where=sa.text('instr(themes, \'"sexual_comments"\') > 0'), postgresql_where=sa.text('themes @> CAST(\'["sexual_comments"]\' AS JSONB)'))
+        batch_op.drop_index('ix_report_theme_rundown', sqlite_where=sa.text('instr(themes, \'"rundown"\') > 0'), postgresql_where=sa.text('themes @> CAST(\'["rundown"]\' AS JSONB)'))
+        batch_op.drop_index('ix_report_theme_poor_lighting', sqlite_where=sa.text('instr(themes, \'"poor_lighting"\') > 0'), postgresql_where=sa.text('themes @> CAST(\'["poor_lighting"]\' AS JSONB)'))
+        batch_op.drop_index('ix_report_theme_overgrown', sqlite_where=sa.text('instr(themes, \'"overgrown"\') > 0'), postgresql_where=sa.text('themes @> CAST(\'["overgrown"]\' AS JSONB)'))
+        batch_op.drop_index('ix_report_theme_no_cctv', sqlite_where=sa.text('instr(themes, \'"no_cctv"\') > 0'), postgresql_where=sa.text('themes @> CAST(\'["no_cctv"]\' AS JSONB)'))
+        batch_op.drop_index('ix_report_theme_isolated', sqlite_where=sa.text('instr(themes, \'"isolated"\') > 0'), postgresql_where=sa.text('themes @> CAST(\'["isolated"]\' AS JSONB)'))
+        batch_op.drop_index('ix_report_theme_indecent_exposure', sqlite_where=sa.text('instr(themes, \'"indecent_exposure"\') > 0'), postgresql_where=sa.text('themes @> CAST(\'["indecent_exposure"]\' AS JSONB)'))
+        batch_op.drop_index('ix_report_theme_groups_of_men', sqlite_where=sa.text('instr(themes, \'"groups_of_men"\') > 0'), postgresql_where=sa.text('themes @> CAST(\'["groups_of_men"]\' AS JSONB)'))
+        batch_op.drop_index('ix_report_theme_drink_drugs', sqlite_where=sa.text('instr(themes, \'"drink_drugs"\') > 0'), postgresql_where=sa.text('themes @> CAST(\'["drink_drugs"]\' AS JSONB)'))
+        batch_op.drop_index('ix_report_theme_blind_spots', sqlite_where=sa.text('instr(themes, \'"blind_spots"\') > 0'), postgresql_where=sa.text('themes @> CAST(\'["blind_spots"]\' AS JSONB)'))
+        batch_op.drop_index('ix_report_theme_being_followed', sqlite_where=sa.text('instr(themes, \'"being_followed"\') > 0'), postgresql_where=sa.text('themes @> CAST(\'["being_followed"]\' AS JSONB)'))
         batch_op.drop_index('ix_report_status')
         batch_op.drop_index('ix_report_h3_cell')
         batch_op.drop_index('ix_report_district_code')

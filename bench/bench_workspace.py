@@ -319,9 +319,14 @@ def large_sqlite_store(built: Built, *, size: int, folder: Path) -> Built:
 
 
 def large_postgres_store(built: Built, *, size: int) -> Built:
-    """The demo county grown to ``size`` reports in place (PostgreSQL: COPY, not kept)."""
+    """The demo county grown to ``size`` reports in place (PostgreSQL: COPY, not kept), then
+    vacuumed and analysed, as autovacuum leaves a table that grew over months: straight after
+    the bulk load PostgreSQL cannot read an index alone (no visibility map) and plans with no
+    statistics (age and reason at 1,000,000 reports: 4.34 s as loaded, 0.76 s vacuumed)."""
     load_reports(built, size - built.form_reports, seed=SEED)
     fill_themes(built.engine)
+    with built.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.exec_driver_sql("VACUUM ANALYZE report")
     return built
 
 

@@ -52,3 +52,30 @@ def test_the_assessment_runs_as_a_job_from_the_staff_page(client, engine, job_wo
         from saferstreets.jobs.models import Job
 
         assert session.get(Job, job_id).params == {"themes": False}  # type: ignore[union-attr]
+
+
+def test_a_result_is_listed_in_words_not_field_names() -> None:
+    from datetime import datetime
+
+    from saferstreets.jobs.service import result_rows
+
+    rows = result_rows(
+        {
+            "size_kb": 1234,
+            "plan_id": 7,
+            "coverage": 0.8312,
+            "published": True,
+            "figures shown": 4200,
+            "report_cutoff": datetime(2026, 1, 2, 3, 4).isoformat(),
+            "files": [{"rows": 3}],  # a table: the result's own page shows it
+            "upload": "abc",
+        }
+    )
+    assert rows == [
+        ("Size", "1,234 KB"),
+        ("Plan", "#7"),
+        ("Demand covered", "83.1%"),
+        ("Published", "yes"),
+        ("Figures shown", "4,200"),
+        ("Report cutoff", "2026-01-02 03:04:00"),
+    ]

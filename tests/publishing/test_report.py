@@ -140,7 +140,10 @@ def test_assessment_page_and_pdf_for_analysts_only(client, engine, settings, job
     assert job_worker.wait_for(job_id)["status"] == "done"
     job = client.get(f"/staff/jobs/{job_id}.json").json()
     assert job["download_url"] == f"/staff/jobs/{job_id}/download"
-    assert job["download_url"] in client.get(f"/staff/jobs/{job_id}").text
+    shown = client.get(f"/staff/jobs/{job_id}").text
+    assert job["download_url"] in shown
+    size = job["result"]["size_kb"]
+    assert f"<dt>Size</dt><dd>{size:,} KB</dd>" in shown and "size kb" not in shown
     pdf = client.get(job["download_url"])
     assert pdf.status_code == 200 and pdf.headers["content-type"] == "application/pdf"
     assert pdf.content.startswith(b"%PDF-")

@@ -414,3 +414,51 @@ def test_the_cache_holds_until_a_record_or_a_run_changes(client, engine, setting
     run_assessment(engine=engine, settings=settings, assign_themes=False)
     misses = cache.stats()["misses"]
     assert reports_shown() == before and cache.stats()["misses"] > misses  # a new run, new keys
+
+
+def test_months_without_a_police_uk_figure_are_not_drawn_as_no_crime(
+    client, engine, settings
+) -> None:  # type: ignore[no-untyped-def]
+    """police.uk publishes a month some weeks after it ends: a month after the last one the
+    store holds is "not yet published" (and one before the first "not imported"), never 0."""
+    from saferstreets.crime.models import Crime
+    from saferstreets.publishing.workspace import chart_alts, chart_svg, tables
+
+    _store(engine)  # reports from January to October 2022
+    with session_scope(engine) as session:
+        add_report(
+            session, ward="W2", district="D1", reasons=["isolated"], occurred_on=date(2021, 12, 5)
+        )
+        for i, month in enumerate([date(2022, m, 1) for m in (1, 2, 2, 3, 4, 5, 6)]):
+            session.add(
+                Crime(
+                    row_key=f"c{i}".encode(),
+                    crime_id=f"id{i}",
+                    month=month,
+                    reported_by="X",
+                    falls_within="X",
+                    crime_type=settings.womens_safety_crime_types[0],
+                    ward_code="W2",
+                    district_code="D1",
+                )
+            )
+    with session_scope(engine) as session:
+        ws = compute_workspace(session=session, flt=WorkspaceFilter(), settings=settings)
+    crimes = {m["month"]: m["crimes"] for m in ws.months}
+    assert crimes[date(2022, 2, 1)] == 2 and crimes[date(2022, 6, 1)] == 1
+    assert crimes[date(2022, 7, 1)] is None and crimes[date(2022, 10, 1)] is None
+    assert crimes[date(2021, 12, 1)] is None
+    assert ws.n_crimes == 7 and ws.crime_published == (date(2022, 1, 1), date(2022, 6, 1))
+
+    shown = {row[0]: row[2] for row in tables(ws, {})["months"].shown}
+    assert shown["Jun 2022"] == "1"
+    assert shown["Jul 2022"] == "not yet published" and shown["Dec 2021"] == "not imported"
+    assert "Gaps: no police.uk figure" in (chart_svg(ws, "months") or "")
+    assert "recorded crime Jan 2022 to Jun 2022" in chart_alts(ws)["months"]
+
+    _login(client, "analyst")
+    rows = dict(
+        line.split(",", 1)
+        for line in client.get("/staff/assessment/tables/months.csv").text.splitlines()
+    )
+    assert rows["2022-06"].endswith(",1") and rows["2022-07"].endswith(",")  # no figure: empty

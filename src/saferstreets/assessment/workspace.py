@@ -69,7 +69,8 @@ class Workspace:
     wards: list[dict[str, Any]] = field(default_factory=list)
     when: list[list[int]] = field(default_factory=lambda: [[0] * 24 for _ in WEEKDAYS])
     n_timed: int = 0
-    months: list[dict[str, Any]] = field(default_factory=list)
+    months: list[dict[str, Any]] = field(default_factory=list)  # crimes None: not published
+    crime_published: tuple[date, date] | None = None  # police.uk's months in the store
     cells: list[dict[str, Any]] = field(default_factory=list)
     hotspots: list[dict[str, Any]] = field(default_factory=list)
     issues: list[dict[str, Any]] = field(default_factory=list)
@@ -345,6 +346,10 @@ class CrimeCounts:
 
     months: dict[date, int]
     wards: dict[str, int]
+    # the first and last month of recorded crime the store holds (any type, any area): a month
+    # outside them has no police.uk figure yet (police.uk publishes a month some weeks after it
+    # ends), which is not the same as none recorded
+    published: tuple[date, date] | None = None
 
 
 def crime_key(flt: WorkspaceFilter) -> str:
@@ -372,7 +377,9 @@ def crime_counts(*, session: Session, flt: WorkspaceFilter, settings: Settings) 
         months[month] += int(n)
         if ward is not None:
             wards[str(ward)] += int(n)
-    return CrimeCounts(dict(months), dict(wards))
+    first, last = session.execute(sa.select(sa.func.min(c.month), sa.func.max(c.month))).one()
+    published = (first, last) if first is not None and last is not None else None
+    return CrimeCounts(dict(months), dict(wards), published)
 
 
 def _crime(ws: Workspace, crime: CrimeCounts) -> None:
@@ -387,7 +394,11 @@ def _crime(ws: Workspace, crime: CrimeCounts) -> None:
         while month < last and len(months) < MAX_MONTHS:
             month = date(month.year + month.month // 12, month.month % 12 + 1, 1)
             months.setdefault(month, {"month": month, "reports": 0, "crimes": 0})
+    for row in months.values():  # no police.uk figure for the month: not a count of 0
+        if crime.published is None or not crime.published[0] <= row["month"] <= crime.published[1]:
+            row["crimes"] = None
     ws.months = sorted(months.values(), key=lambda m: m["month"])
+    ws.crime_published = crime.published
 
 
 def _wards(

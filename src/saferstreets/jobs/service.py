@@ -408,6 +408,44 @@ def get_file(*, session: Session, job_id: int, user: Any) -> JobFile:
     return found
 
 
+# result keys whose plain words are not enough: (label, how the value reads)
+RESULT_LABELS: dict[str, tuple[str, Callable[[Any], str]]] = {
+    "size_kb": ("Size", lambda v: f"{v:,} KB"),
+    "coverage": ("Demand covered", lambda v: f"{v:.1%}"),
+    "findings": ("Findings drawn", lambda v: f"{v:,}"),
+    "quotes": ("Quotes in the report", lambda v: f"{v:,}"),
+    "kind": ("What was imported", str),
+    "dry_run": ("Trial run (nothing removed)", lambda v: "yes" if v else "no"),
+}
+
+
+def result_rows(result: dict[str, Any] | None) -> list[tuple[str, str]]:
+    """A finished job's result as the page lists it: labelled in words, numbers with
+    thousands separators, ids as "#12"; lists and tables are left to the result's own page
+    (an import's files, say) and its JSON twin."""
+    rows = []
+    for key, value in (result or {}).items():
+        if isinstance(value, list | dict) or value is None or key == "upload":
+            continue
+        if key in RESULT_LABELS:
+            label, shown = RESULT_LABELS[key]
+            rows.append((label, shown(value)))
+            continue
+        words = key.removesuffix("_id").replace("_", " ")
+        label = words[:1].upper() + words[1:]
+        if isinstance(value, bool):
+            rows.append((label, "yes" if value else "no"))
+        elif key.endswith("_id") or key in ("batch", "team"):
+            rows.append((label, f"#{value}"))
+        elif isinstance(value, int | float):
+            rows.append((label, f"{value:,}"))
+        else:
+            rows.append(
+                (label, str(value).replace("T", " ") if key.endswith("cutoff") else str(value))
+            )
+    return rows
+
+
 def describe(job: Job, *, has_file: bool = False) -> dict[str, Any]:
     """The job as its page and its JSON twin show it."""
     kind = KINDS.get(job.kind)
@@ -422,6 +460,7 @@ def describe(job: Job, *, has_file: bool = False) -> dict[str, Any]:
             "total": job.progress_total,
         },
         "result": job.result,
+        "result_shown": result_rows(job.result) if job.status == "done" else [],
         "result_url": kind.url_for(job.result) if kind and job.status == "done" else None,
         "download_url": f"/staff/jobs/{job.id}/download" if has_file else None,
         "error": job.error,

@@ -149,18 +149,21 @@ def heatmap(
 
 def lines(
     x_labels: Sequence[str],
-    series: Mapping[str, Sequence[float]],
+    series: Mapping[str, Sequence[float | None]],
     *,
     title: str = "",
     ylabel: str = "",
     bands: Mapping[str, tuple[Sequence[float], Sequence[float]]] | None = None,
+    note: str = "",
 ) -> str:
-    """Lines over an ordered axis (months, waves), with optional interval bands per series."""
+    """Lines over an ordered axis (months, waves), with optional interval bands per series; a
+    value of None has no figure (not 0): the line breaks there, and ``note`` says why."""
     fig, ax = plt.subplots(figsize=(8, 3.4))
     palette = [BRAND, DANGER, ACCENT, "#00703c", "#f47738", MUTED]
     xs = list(range(len(x_labels)))
-    for i, (name, values) in enumerate(series.items()):
+    for i, (name, given) in enumerate(series.items()):
         colour = palette[i % len(palette)]
+        values = [math.nan if v is None else v for v in given]
         ax.plot(xs, values, color=colour, lw=2, marker="o", ms=3, label=name)
         if bands and name in bands:
             lo, hi = bands[name]
@@ -170,8 +173,19 @@ def lines(
     ax.set_ylabel(ylabel)
     ax.grid(axis="y", color=GRID, lw=0.8)
     # counts and shares start at zero, so that a dip is drawn at its true size
-    if all(v >= 0 for values in series.values() for v in values):
+    if all(v >= 0 for values in series.values() for v in values if v is not None):
         ax.set_ylim(bottom=0)
+    if note:
+        ax.annotate(
+            note,
+            (0, 0),
+            (0, -30),
+            xycoords="axes fraction",
+            textcoords="offset points",
+            va="top",
+            fontsize=8,
+            color=MUTED,
+        )
     if len(series) > 1:
         ax.legend(frameon=False, loc="upper left", bbox_to_anchor=(1, 1))
     if title:

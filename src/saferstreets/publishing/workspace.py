@@ -128,7 +128,7 @@ def tables(ws: Workspace, names: dict[str, str]) -> dict[str, WsTable]:
         [[m["month"].strftime("%Y-%m"), m["reports"], m["crimes"]] for m in ws.months],
         ["Month", "Reports", "Crimes"],
         [
-            [month_label(m["month"]), f"{m['reports']:,}", f"{m['crimes']:,}"]
+            [month_label(m["month"]), f"{m['reports']:,}", _crimes_cell(ws, m)]
             for m in ws.months
             if m["reports"] or m["crimes"]
         ],  # months with none: the download
@@ -172,6 +172,23 @@ def tables(ws: Workspace, names: dict[str, str]) -> dict[str, WsTable]:
     return out
 
 
+def _crimes_cell(ws: Workspace, month: dict[str, Any]) -> str:
+    """A month's recorded crime, or why there is no figure: police.uk publishes a month some
+    weeks after it ends, and the store holds the months that were imported."""
+    if month["crimes"] is not None:
+        return f"{month['crimes']:,}"
+    if ws.crime_published and month["month"] > ws.crime_published[1]:
+        return "not yet published"
+    return "not imported"
+
+
+def _crime_span(ws: Workspace) -> str:
+    if ws.crime_published is None:
+        return "no recorded crime imported"
+    first, last = ws.crime_published
+    return f"recorded crime {month_label(first)} to {month_label(last)}, police.uk's months"
+
+
 def chart_alts(ws: Workspace) -> dict[str, str]:
     """The charts the page shows (key -> alt text saying what each shows)."""
     out: dict[str, str] = {}
@@ -192,11 +209,12 @@ def chart_alts(ws: Workspace) -> dict[str, str]:
             f"{WEEKDAYS[busiest[0]]} at {busiest[1]:02d}:00 ({ws.when[busiest[0]][busiest[1]]:,})"
         )
     if ws.months:
-        top = max(ws.months, key=lambda m: m["crimes"] + m["reports"])
+        top = max(ws.months, key=lambda m: (m["crimes"] or 0) + m["reports"])
         out["months"] = (
             f"Lines of reports and recorded crime by month, {month_label(ws.months[0]['month'])} "
-            f"to {month_label(ws.months[-1]['month'])}: busiest {month_label(top['month'])} "
-            f"({top['reports']:,} reports, {top['crimes']:,} crimes)"
+            f"to {month_label(ws.months[-1]['month'])} ({_crime_span(ws)}): busiest "
+            f"{month_label(top['month'])} ({top['reports']:,} reports, crimes "
+            f"{_crimes_cell(ws, top)})"
         )
     return out
 
@@ -237,6 +255,9 @@ def chart_svg(ws: Workspace, key: str) -> str | None:
                 "Women's-safety crimes": [m["crimes"] for m in ws.months],
             },
             title="Reports and recorded crime by month (counts, axis from zero)",
+            note=f"Gaps: no police.uk figure for the month ({_crime_span(ws)})"
+            if any(m["crimes"] is None for m in ws.months)
+            else "",
             ylabel="count",
         )
     return None

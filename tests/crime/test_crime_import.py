@@ -6,6 +6,7 @@ store then holds (good rows in, bad rows in quarantine).
 
 from __future__ import annotations
 
+import time
 import zipfile
 from pathlib import Path
 
@@ -853,3 +854,37 @@ def test_two_imports_of_one_file_at_once_store_it_once_and_undo_nothing(
     with session_scope(engine) as session:
         statuses = session.scalars(sa.select(ImportRun.status)).all()
     assert statuses == ["ok"]
+
+
+def test_a_large_load_brings_postgresql_statistics_up_to_date(
+    engine: sa.Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """After a load of at least ``REFRESH_AFTER_ROWS`` rows the table is vacuumed and analysed
+    at once (an index-only scan needs the visibility map); a smaller one is left to autovacuum.
+    SQLite keeps no such state, and nothing is run there."""
+    import saferstreets.db as db
+
+    def vacuumed() -> int:
+        with engine.connect() as conn:
+            return int(
+                conn.scalar(
+                    sa.text("SELECT vacuum_count FROM pg_stat_user_tables WHERE relname = 'crime'")
+                )
+                or 0
+            )
+
+    path = write_street(tmp_path / "2021-01-hertfordshire-street.csv", [street_row(1)])
+    monkeypatch.setattr(db, "REFRESH_AFTER_ROWS", 2)
+    before = vacuumed() if engine.dialect.name == "postgresql" else 0
+    assert only(import_crime(engine=engine, paths=[path])).rows_stored == 1  # under the bar
+    if engine.dialect.name != "postgresql":
+        assert db.refresh_statistics(engine, {"crime": 10**6}) == []
+        return
+    assert vacuumed() == before
+    rows = [street_row(i) for i in range(2, 5)]
+    path = write_street(tmp_path / "2021-02-hertfordshire-street.csv", rows)
+    assert only(import_crime(engine=engine, paths=[path])).rows_stored == 3
+    deadline = time.monotonic() + 10  # the statistics collector reports a moment later
+    while vacuumed() == before and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert vacuumed() == before + 1

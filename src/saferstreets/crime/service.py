@@ -57,6 +57,7 @@ from saferstreets.db import (
     in_short_transactions,
     is_postgres,
     let_writers_in,
+    refresh_statistics,
     session_scope,
 )
 from saferstreets.errors import AppError, InputFileError
@@ -405,6 +406,11 @@ def import_crime(
         summaries.append(
             ImportSummary(kind="areas", source="areas", status="ignored", message=note)
         )
+    written: dict[str, int] = {}
+    for s in summaries:
+        if s.kind in KIND_TABLES:
+            written[KIND_TABLES[s.kind]] = written.get(KIND_TABLES[s.kind], 0) + s.rows_stored
+    refresh_statistics(engine, written)
     return summaries
 
 

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from saferstreets.areas.lookup import AreaIndex
 from saferstreets.areas.service import point_columns
-from saferstreets.db import is_postgres, let_writers_in, session_factory
+from saferstreets.db import is_postgres, let_writers_in, refresh_statistics, session_factory
 from saferstreets.errors import InputFileError
 from saferstreets.ingest.service import (
     MAX_PROBLEMS_SHOWN,
@@ -100,6 +100,8 @@ def import_places(
         summary = _import_file(engine, path, index, h3_resolution, steps)
         steps.file_done(summary)
         summaries.append(summary)
+    stored = sum(s.rows_stored for s in summaries)
+    refresh_statistics(engine, {"place": stored, "place_word": stored})
     return summaries
 
 

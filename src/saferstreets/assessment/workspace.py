@@ -181,7 +181,7 @@ def _from_tally(session: Session, flt: WorkspaceFilter) -> ReportCounts:
     in the benchmark's store, not a scan of the reports; plus the few reports the tally does
     not hold yet, counted live (``reports.tally.fold`` adds them every minute)."""
     out = _tally_sums(session, flt)
-    out += _live(session, [*report_conditions(flt), tally.untallied()])
+    out += _live(session, [*report_conditions(flt), tally.untallied_ids()])
     return out
 
 

@@ -5,7 +5,8 @@ The demo county in PostgreSQL (as ``bench_load``), ``saferstreets serve --worker
 ``SECONDS`` after a warm-up. py-spy samples the one worker meanwhile; the table gives its
 samples by where they are *inside* (a function counts for every sample with it on the stack),
 so the costs of a report POST can be read off: the store, the ORM, templates, triage, CSRF.
-The CPU seconds of the worker and of the load generator say which of them is the bound.
+The CPU seconds of the worker, of PostgreSQL and of the load generator say which of them is
+the bound (``SAFERSTREETS_BENCH_INTAKE_WORKERS`` serves with more workers: the ceiling).
 Peer: the same worker with the same clients, as ``bench_load``'s peer (plain uvicorn), would
 measure the server, not the app; the figure to compare with is the issue's aim (200 reports/s,
 POST p99 under 250 ms at 50 clients), stated beside the machine's load average.
@@ -61,6 +62,29 @@ INSIDE = {
 def _cpu_seconds(pid: int) -> float:
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _postgres_cpu_seconds() -> float:
+    """CPU seconds of every PostgreSQL process on the machine (the bench's own server does the
+    store's work; the machine's other cluster idles), summed from /proc."""
+    total = 0.0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        if stat.split("(", 1)[1].rsplit(")", 1)[0] == "postgres":
+            fields = stat.rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
+
+
+#: Workers to serve with (``SAFERSTREETS_BENCH_INTAKE_WORKERS``): 1 by default, so the profile
+#: is of the one process doing all the work; more measure the machine's ceiling (the profile
+#: then samples the first worker, and the server's CPU is summed over all of them).
+WORKERS = int(os.environ.get("SAFERSTREETS_BENCH_INTAKE_WORKERS") or 1)
 
 
 def _record(pid: int, seconds: float) -> tuple[subprocess.Popen, Path]:
@@ -180,9 +204,10 @@ def _measure(url: str, clients: int, seconds: float) -> str:
     points, _ = _points_and_ward(url)
     trips = _round_trips(url, points)
     load_before = os.getloadavg()
-    server, base = _start(url, peer=False, workers=1)
+    server, base = _start(url, peer=False, workers=WORKERS)
     try:
-        worker = next(iter(_workers(server.pid)), server.pid)  # one worker: serve itself
+        workers = _workers(server.pid) or [server.pid]  # one worker: serve itself
+        worker = workers[0]
         stats = lc.Stats()
         me = time.process_time()
         spy: list = []
@@ -194,9 +219,11 @@ def _measure(url: str, clients: int, seconds: float) -> str:
 
             await asyncio.gather(_drive(base, stats, points, clients, seconds), profile_later())
 
-        started = _cpu_seconds(worker)
+        started = sum(_cpu_seconds(w) for w in workers)
+        store_started = _postgres_cpu_seconds()
         asyncio.run(measured())
-        worker_cpu = _cpu_seconds(worker) - started
+        worker_cpu = sum(_cpu_seconds(w) for w in workers) - started
+        store_cpu = _postgres_cpu_seconds() - store_started
         me = time.process_time() - me
         load_during = os.getloadavg()
         process, raw = spy[0][1]
@@ -210,10 +237,14 @@ def _measure(url: str, clients: int, seconds: float) -> str:
         ["reports acknowledged per second", f"{stats.acked.get('measured', 0) / seconds:.1f}"],
         ["POST p50 / p95 / p99 ms", " / ".join(f"{lc.percentile(post, q):.0f}" for q in PCT)],
         ["POST answers", ", ".join(f"{k}: {v}" for k, v in answers)],
-        ["CPU of the server worker (share of one core)", f"{worker_cpu / wall:.0%}"],
+        [f"CPU of the server's {WORKERS} worker(s) (share of one core)",
+         f"{worker_cpu / wall:.0%}"],
+        ["CPU of PostgreSQL (share of one core)", f"{store_cpu / wall:.0%}"],
         ["CPU of the load generator (share of one core)", f"{me / wall:.0%}"],
         ["server CPU per acknowledged report (GET form, POST, GET receipt), ms",
          f"{worker_cpu * 1000 / max(1, sum(stats.acked.values())):.1f}"],
+        ["PostgreSQL CPU per acknowledged report, ms",
+         f"{store_cpu * 1000 / max(1, sum(stats.acked.values())):.1f}"],
         ["load-generator CPU per acknowledged report, ms",
          f"{me * 1000 / max(1, sum(stats.acked.values())):.1f}"],
     ]  # fmt: skip
@@ -226,8 +257,9 @@ def _measure(url: str, clients: int, seconds: float) -> str:
         "\n".join(
             [
                 f"{clients} reporters of bench/load_clients.py for {seconds:.0f} s (after "
-                f"{WARM:.0f} s of warm-up) against `saferstreets serve --workers 1`, the demo "
-                f"county in PostgreSQL, on loopback. Machine load average (1/5/15 min) {loads}.",
+                f"{WARM:.0f} s of warm-up) against `saferstreets serve --workers {WORKERS}`, "
+                "the demo county in PostgreSQL, on loopback. Machine load average "
+                f"(1/5/15 min) {loads}.",
                 "",
                 markdown_table(["measure", "value"], rates),
                 "",

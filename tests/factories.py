@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from saferstreets.areas.models import Area
+from saferstreets.crime.models import Crime
 from saferstreets.reports import tally
 from saferstreets.reports.models import Report
 
@@ -77,3 +78,19 @@ def add_report(
     session.flush()
     tally.count(session, [report.id])  # as reports.service.create_report does
     return report
+
+
+def add_crime(session: Session, i: int, *, month: date, crime_type: str, **extra: Any) -> Crime:
+    """A police.uk street crime numbered ``i`` (its row key and Crime ID follow from it), with
+    any other column given (place, areas, outcome)."""
+    crime = Crime(
+        row_key=f"c{i}".encode(),
+        crime_id=f"id{i}",
+        month=month,
+        reported_by="X",
+        falls_within="X",
+        crime_type=crime_type,
+        **extra,
+    )
+    session.add(crime)
+    return crime

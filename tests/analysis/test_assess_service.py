@@ -9,7 +9,7 @@ import h3
 import numpy as np
 import pytest
 import sqlalchemy as sa
-from tests.factories import add_area
+from tests.factories import add_area, add_crime
 from typer.testing import CliRunner
 
 from saferstreets.analysis.people import age_order, age_range, life_stage
@@ -104,21 +104,17 @@ def build_store(engine: sa.Engine) -> None:
             lat, lon = h3.cell_to_latlng(cell)
             month = date(2021, 1 + i % 12, 1)
             ctype = "Violence and sexual offences" if i % 2 else "Public order"
-            s.add(
-                Crime(
-                    row_key=f"c{i}".encode(),
-                    crime_id=f"id{i}",
-                    month=month,
-                    reported_by="X",
-                    falls_within="X",
-                    crime_type=ctype,
-                    latitude=lat,
-                    longitude=lon,
-                    h3_cell=cell,
-                    ward_code="W1",
-                    district_code="D1" if i % 4 else "D2",
-                    last_outcome="Under investigation",
-                )
+            add_crime(
+                s,
+                i,
+                month=month,
+                crime_type=ctype,
+                latitude=lat,
+                longitude=lon,
+                h3_cell=cell,
+                ward_code="W1",
+                district_code="D1" if i % 4 else "D2",
+                last_outcome="Under investigation",
             )
             if ctype.startswith("Violence"):
                 outcome = [

@@ -10,10 +10,10 @@ from datetime import date
 
 import h3
 import pytest
-from tests.factories import add_area, add_report
+from tests.factories import add_area, add_crime, add_report
 
 from saferstreets.assessment.service import run_assessment
-from saferstreets.crime.models import Crime, Outcome
+from saferstreets.crime.models import Outcome
 from saferstreets.crime.policeuk import crime_key
 from saferstreets.db import session_scope
 from saferstreets.publishing.findings import build_sections
@@ -65,17 +65,13 @@ def _crimes(session, rng: random.Random) -> None:  # type: ignore[no-untyped-def
             ward_code="W1",
             district_code="D1",
         )
-        session.add(
-            Crime(
-                row_key=f"c{i}".encode(),
-                crime_id=f"id{i}",
-                month=month,
-                reported_by="X",
-                falls_within="X",
-                crime_type="Violence and sexual offences",
-                last_outcome="Under investigation",
-                **located,
-            )
+        add_crime(
+            session,
+            i,
+            month=month,
+            crime_type="Violence and sexual offences",
+            last_outcome="Under investigation",
+            **located,
         )
         session.add(
             Outcome(

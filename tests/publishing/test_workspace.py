@@ -15,7 +15,7 @@ import pytest
 import sqlalchemy as sa
 from openpyxl import load_workbook
 from statsmodels.stats.proportion import proportion_confint
-from tests.factories import add_area, add_report
+from tests.factories import add_area, add_crime, add_report
 
 from saferstreets.accounts.models import AuditEvent
 from saferstreets.accounts.service import create_user
@@ -421,7 +421,6 @@ def test_months_without_a_police_uk_figure_are_not_drawn_as_no_crime(
 ) -> None:  # type: ignore[no-untyped-def]
     """police.uk publishes a month some weeks after it ends: a month after the last one the
     store holds is "not yet published" (and one before the first "not imported"), never 0."""
-    from saferstreets.crime.models import Crime
     from saferstreets.publishing.workspace import chart_alts, chart_svg, tables
 
     _store(engine)  # reports from January to October 2022
@@ -430,18 +429,10 @@ def test_months_without_a_police_uk_figure_are_not_drawn_as_no_crime(
             session, ward="W2", district="D1", reasons=["isolated"], occurred_on=date(2021, 12, 5)
         )
         for i, month in enumerate([date(2022, m, 1) for m in (1, 2, 2, 3, 4, 5, 6)]):
-            session.add(
-                Crime(
-                    row_key=f"c{i}".encode(),
-                    crime_id=f"id{i}",
-                    month=month,
-                    reported_by="X",
-                    falls_within="X",
-                    crime_type=settings.womens_safety_crime_types[0],
-                    ward_code="W2",
-                    district_code="D1",
-                )
-            )
+            add_crime(
+                session, i, month=month, crime_type=settings.womens_safety_crime_types[0],
+                ward_code="W2", district_code="D1",
+            )  # fmt: skip
     with session_scope(engine) as session:
         ws = compute_workspace(session=session, flt=WorkspaceFilter(), settings=settings)
     crimes = {m["month"]: m["crimes"] for m in ws.months}

@@ -135,11 +135,11 @@ def test_a_folder_that_is_not_a_model_is_a_clear_error(tmp_path: Path) -> None:
 def test_safecity_dev_fine_tuned_and_blended(shared_data: Path) -> None:
     """SafeCity dev split with the fine-tuned extra (docs/themes.md, "Fine-tuning").
 
-    Measured on 2026-12-02 (seed 0, one epoch): 81.4 / 84.2 / 87.7, mean label accuracy 84.4,
-    exact match 63.4, against the published 83.2 / 84.1 / 88.7 and 66.0. The floors sit about
-    a point below so that a regression shows (one seed only: the spread was not measured).
-    Trained on train, scored on dev (the test split is held out). Takes 10 to 60 minutes on
-    2 cores, depending on the load.
+    Measured on 2026-12-03 with the default three epochs: seed 0 81.4 / 84.2 / 88.0, mean
+    label accuracy 84.5, exact match 64.3; seed 1 81.9 / 84.7 / 88.4, 85.0, 64.6; against the
+    published 83.2 / 84.1 / 88.7 and 66.0. The floors sit about a point below the lower seed so
+    that a regression shows. Trained on train, scored on dev (the test split is held out).
+    Takes 8 minutes on 2 quiet cores (478 s of training), much longer on a loaded machine.
     """
     columns = ["Commenting", "Ogling/Facial Expressions/Staring", "Touching /Groping"]
     folder = shared_data / "safecity-karlekar-bansal-2018" / "multilabel_classification"
@@ -154,4 +154,4 @@ def test_safecity_dev_fine_tuned_and_blended(shared_data: Path) -> None:
     assert accuracies[1] > 0.835
     assert accuracies[2] > 0.870
     assert result["mean_label_accuracy"] > 0.838
-    assert result["exact_match"] > 0.625
+    assert result["exact_match"] > 0.63

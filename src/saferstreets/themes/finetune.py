@@ -180,7 +180,7 @@ class FineTunedClassifier:
     def __init__(
         self,
         *,
-        epochs: int = 1,
+        epochs: int = 3,
         learning_rate: float = 5e-5,
         batch_size: int = 32,
         max_length: int = 128,

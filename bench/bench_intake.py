@@ -65,19 +65,15 @@ def _cpu_seconds(pid: int) -> float:
 
 
 def _postgres_cpu_seconds() -> float:
-    """CPU seconds of every PostgreSQL process on the machine (the bench's own server does the
-    store's work; the machine's other cluster idles), summed from /proc."""
+    """CPU seconds of every PostgreSQL process on the machine (the server holding the bench's
+    store, whose backends serve the workers' connections), summed from /proc."""
     total = 0.0
     for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
         try:
-            stat = (entry / "stat").read_text()
-        except OSError:
+            if entry.name.isdigit() and (entry / "comm").read_text().strip() == "postgres":
+                total += _cpu_seconds(int(entry.name))
+        except OSError:  # a process that ended meanwhile
             continue
-        if stat.split("(", 1)[1].rsplit(")", 1)[0] == "postgres":
-            fields = stat.rsplit(")", 1)[1].split()
-            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
     return total
 
 

@@ -18,7 +18,7 @@ import hashlib
 import itertools
 import sqlite3
 import zipfile
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable, Generator, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -406,10 +406,10 @@ def import_crime(
         summaries.append(
             ImportSummary(kind="areas", source="areas", status="ignored", message=note)
         )
-    written: dict[str, int] = {}
+    written: Counter[str] = Counter()
     for s in summaries:
         if s.kind in KIND_TABLES:
-            written[KIND_TABLES[s.kind]] = written.get(KIND_TABLES[s.kind], 0) + s.rows_stored
+            written[KIND_TABLES[s.kind]] += s.rows_stored
     refresh_statistics(engine, written)
     return summaries
 

@@ -435,7 +435,7 @@ def result_rows(result: dict[str, Any] | None) -> list[tuple[str, str]]:
         label = words[:1].upper() + words[1:]
         if isinstance(value, bool):
             rows.append((label, "yes" if value else "no"))
-        elif key.endswith("_id") or key in ("batch", "team"):
+        elif key.endswith("_id") or key == "batch":
             rows.append((label, f"#{value}"))
         elif isinstance(value, int | float):
             rows.append((label, f"{value:,}"))

@@ -135,3 +135,10 @@ LEVEL_COLUMNS = {
     "district": "district_code",
     "town_centre": "town_centre_code",
 }
+
+
+def core_table(model: Any) -> sa.Table:
+    """A mapped class's table, for Core statements on a hot path: the ORM's bulk DML paths
+    (``sa.update(Model)`` through a session) cost about 0.1 ms more a statement."""
+    table: sa.Table = model.__table__
+    return table

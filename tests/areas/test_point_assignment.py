@@ -13,6 +13,7 @@ import shapely
 import sqlalchemy as sa
 from tests.areas.areas_testfiles import DISTRICT, EAST, WEST, lonlat, write
 
+from saferstreets.areas import lookup
 from saferstreets.areas.service import (
     AreaIndex,
     assign_points,
@@ -96,6 +97,23 @@ def test_locate_matches_brute_force_point_in_polygon(engine: sa.Engine, tmp_path
     ]
     assert got == expected
     assert 0 < sum(g is not None for g in got) < 5000
+
+
+def test_a_few_points_get_the_same_areas_as_many(engine: sa.Engine, tmp_path: Path) -> None:
+    """A report's one point is looked up in the polygons' tree, a batch in a tree of its points:
+    the two ways give the same code for every point, on the shared edge and outside too."""
+    index, lons, lats = index_and_random_points(engine, tmp_path, seed=11, n=400)
+    on_edge = lonlat(shapely.Point(525_000, 224_500))
+    lons, lats = np.append(lons, [on_edge.x, -3.0]), np.append(lats, [on_edge.y, 50.0])
+    assert len(lons) > lookup.FEW_POINTS
+    batch = index.locate_arrays(lats, lons)
+    for i in range(len(lons)):
+        one = index.locate_arrays(lats[i : i + 1], lons[i : i + 1])
+        assert {level: codes[0] for level, codes in one.items()} == {
+            level: codes[i] for level, codes in batch.items()
+        }
+    assert batch["ward"][-2] == "E05000001"  # the shared edge: the lowest code
+    assert set(batch["ward"][:-2]) == {"E05000001", "E05000002", None}
 
 
 def test_point_columns_look_each_distinct_point_up_once_with_the_same_answers(

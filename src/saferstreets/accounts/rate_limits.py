@@ -26,11 +26,13 @@ from sqlalchemy.orm import Session
 
 from saferstreets.accounts.models import RateBucket, RateLimitKey
 from saferstreets.accounts.sessions import PurgeGate
+from saferstreets.models_common import core_table
 
 ROTATE_SECONDS = 3600
 _keys: dict[tuple[str, int], bytes] = {}  # this process's copy of the keys, by store and hour
 _keys_lock = threading.Lock()
 PURGE = PurgeGate()
+BUCKETS = core_table(RateBucket)
 
 
 def _epoch_key(*, session: Session, epoch: int, past: bool = False) -> bytes | None:
@@ -88,13 +90,13 @@ def hit(
     earlier = bucket_key(previous_key, name, client) if previous_key else None
     # Take the bucket first: from here to the commit, this client's other requests wait. The
     # upsert returns the bucket's times, so that taking and reading it is one round trip.
-    take = _insert_for(session)(RateBucket).values(key=mine, stamps=[], updated_at=now)
+    take = _insert_for(session)(BUCKETS).values(key=mine, stamps=[], updated_at=now)
     taken = {"updated_at": take.excluded.updated_at}
     held = session.execute(
-        take.on_conflict_do_update(index_elements=["key"], set_=taken).returning(RateBucket.stamps)
+        take.on_conflict_do_update(index_elements=["key"], set_=taken).returning(BUCKETS.c.stamps)
     ).scalar_one()
     previous = (
-        session.scalar(sa.select(RateBucket.stamps).where(RateBucket.key == earlier))
+        session.scalar(sa.select(BUCKETS.c.stamps).where(BUCKETS.c.key == earlier))
         if earlier
         else None
     )
@@ -104,9 +106,9 @@ def hit(
         oldest = min(recent + before)
         return max(1.0, window - (moment - oldest))
     session.execute(
-        sa.update(RateBucket).where(RateBucket.key == mine).values(stamps=[*recent, moment])
+        sa.update(BUCKETS).where(BUCKETS.c.key == mine).values(stamps=[*recent, moment])
     )
     if PURGE.due():
         stale = now - timedelta(seconds=max(window, ROTATE_SECONDS) * 2)
-        session.execute(sa.delete(RateBucket).where(RateBucket.updated_at < stale))
+        session.execute(sa.delete(BUCKETS).where(BUCKETS.c.updated_at < stale))
     return None

@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 
 from saferstreets.accounts.models import WebSession
 from saferstreets.config import Settings
+from saferstreets.models_common import core_table
 
 RECEIPT_SECONDS = 600
 TOUCH_EVERY = timedelta(seconds=60)  # last_seen_at is written at most once a minute
@@ -60,6 +61,7 @@ class PurgeGate:
 
 
 PURGE = PurgeGate()
+SESSIONS = core_table(WebSession)  # for the receipt's Core statements
 
 
 def _purge_expired(*, session: Session, now: datetime) -> None:
@@ -160,8 +162,8 @@ def seal_receipt(*, session: Session, settings: Settings, now: datetime, code: s
     token = secrets.token_urlsafe(32)
     sealed = seal_code(token, code)
     _purge_expired(session=session, now=now)
-    session.execute(  # a Core INSERT: no ORM object to track, nothing to flush
-        sa.insert(WebSession).values(
+    session.execute(  # Core: no ORM object to track, no ORM bulk path
+        sa.insert(SESSIONS).values(
             id_hash=token_hash(token),
             user_id=None,
             created_at=now,
@@ -177,11 +179,10 @@ def take_receipt(*, session: Session, now: datetime, token: str | None) -> tuple
     """The receipt code and urgent flag kept under ``token``, deleted as read (None if gone)."""
     if not token or len(token) > 128:
         return None, False
-    taken = session.execute(  # read and deleted in one round trip
-        sa.delete(WebSession)
-        .where(WebSession.id_hash == token_hash(token), WebSession.user_id.is_(None))
-        .returning(WebSession.data, WebSession.expires_at)
-        .execution_options(synchronize_session=False)
+    taken = session.execute(  # read and deleted in one round trip, in Core
+        sa.delete(SESSIONS)
+        .where(SESSIONS.c.id_hash == token_hash(token), SESSIONS.c.user_id.is_(None))
+        .returning(SESSIONS.c.data, SESSIONS.c.expires_at)
     ).first()
     if taken is None:
         return None, False

@@ -17,12 +17,16 @@ import shapely
 from saferstreets.models_common import AREA_LEVELS
 
 CHUNK = 500_000  # points per query: bounds the memory held by shapely point objects
+#: Up to this many points are looked up in a tree of the level's polygons (a report from the
+#: form is one point); more are put in a tree of their own and queried with every polygon.
+FEW_POINTS = 16
 
 
 @dataclass
 class _Level:
     codes: np.ndarray  # object array of codes, sorted
     geoms: np.ndarray  # shapely geometries in the same order, prepared
+    tree: shapely.STRtree  # of ``geoms``, for looking up a few points
 
 
 class AreaIndex:
@@ -59,7 +63,7 @@ class AreaIndex:
             order = np.argsort(codes_arr.astype(str), kind="stable")
             codes_arr, geoms_arr = codes_arr[order], geoms_arr[order]
             shapely.prepare(geoms_arr)
-            built[level] = _Level(codes=codes_arr, geoms=geoms_arr)
+            built[level] = _Level(codes_arr, geoms_arr, shapely.STRtree(geoms_arr))
         return cls(built, version=version)
 
     @classmethod
@@ -108,10 +112,7 @@ class AreaIndex:
             if not len(finite):
                 continue
             points = shapely.points(x[finite], y[finite])
-            # Index the points and query with the (prepared) polygons: each polygon's prepared
-            # point-in-area locator is then used for all its candidate points, which is several
-            # times faster than querying a polygon tree with unprepared points.
-            area_idx, point_idx = shapely.STRtree(points).query(entry.geoms, predicate="intersects")
+            area_idx, point_idx = _candidates(entry, points)
             best = np.full(len(finite), sentinel, dtype=np.int64)
             np.minimum.at(best, point_idx, area_idx)  # lowest code wins on a shared boundary
             hit = best < sentinel
@@ -123,6 +124,21 @@ class AreaIndex:
         lats_arr = np.asarray(lats, dtype=float)
         lons_arr = np.asarray(lons, dtype=float)
         return {level: self.lookup(level, lons_arr, lats_arr) for level in self.levels}
+
+
+def _candidates(entry: _Level, points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(area index, point index) of every polygon of ``entry`` each point intersects.
+
+    Many points: index the points and query with the (prepared) polygons, so each polygon's
+    prepared point-in-area locator serves all its candidate points (several times faster than
+    querying a polygon tree with unprepared points). A few points (a report from the form):
+    query the level's polygon tree with them, which looks at the handful of polygons whose boxes
+    hold each point instead of every polygon of the level."""
+    if len(points) <= FEW_POINTS:
+        point_idx, area_idx = entry.tree.query(points, predicate="intersects")
+        return area_idx, point_idx
+    area_idx, point_idx = shapely.STRtree(points).query(entry.geoms, predicate="intersects")
+    return area_idx, point_idx
 
 
 def locate(lats: Any, lons: Any, *, index: AreaIndex) -> dict[str, list[str | None]]:

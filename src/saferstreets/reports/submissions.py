@@ -19,12 +19,14 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from saferstreets.accounts.sessions import PurgeGate, seal_code, token_hash, unseal_code
+from saferstreets.models_common import core_table
 from saferstreets.reports.models import SubmissionKey
 
 FIELD = "submission_key"
 KEEP_FOR = timedelta(hours=24)  # a form left open, or sent again from the back button, that long
 _SHAPE = re.compile(r"[A-Za-z0-9_-]{20,64}")
 PURGE = PurgeGate()
+KEYS = core_table(SubmissionKey)  # Core statements: no ORM objects to track
 
 
 def new_key() -> str:
@@ -40,10 +42,8 @@ def usable(key: object) -> str | None:
 def stored_receipt(*, session: Session, key: str) -> tuple[str, bool] | None:
     """The receipt code and urgent flag of the report stored under ``key``, or None. (A row past
     ``expires_at`` that is not yet purged still answers: only her page's key unseals it.)"""
-    row = session.execute(  # Core: a fresh read, no ORM object
-        sa.select(SubmissionKey.receipt, SubmissionKey.urgent).where(
-            SubmissionKey.id_hash == token_hash(key)
-        )
+    row = session.execute(
+        sa.select(KEYS.c.receipt, KEYS.c.urgent).where(KEYS.c.id_hash == token_hash(key))
     ).first()
     if row is None or not row.receipt:
         return None
@@ -56,9 +56,9 @@ def record(*, session: Session, key: str, now: datetime, code: str, urgent: bool
     waits for this transaction and then fails on the primary key (``sa.exc.IntegrityError``),
     which rolls its report back; the caller then shows this one's receipt."""
     if PURGE.due():
-        session.execute(sa.delete(SubmissionKey).where(SubmissionKey.expires_at <= now))
-    session.execute(  # a Core INSERT: no ORM object to track, nothing to flush
-        sa.insert(SubmissionKey).values(
+        session.execute(sa.delete(KEYS).where(KEYS.c.expires_at <= now))
+    session.execute(
+        sa.insert(KEYS).values(
             id_hash=token_hash(key),
             created_at=now,
             expires_at=now + KEEP_FOR,

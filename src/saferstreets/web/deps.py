@@ -47,24 +47,41 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
     they wait on the store). A route that committed its own work, such as the report form's,
     costs no thread hop here (a sync dependency took two: one in, one out)."""
     session = request.app.state.sessionmaker()
+    settlers = request.app.state.settlers
     try:
         yield session
-        await _settle(session, session.commit)
+        await _settle(session, session.commit, settlers)
     except BaseException:
-        await _settle(session, session.rollback)
+        await _settle(session, session.rollback, settlers)
         raise
     finally:
-        await _settle(session, session.close)
+        await _settle(session, session.close, settlers)
 
 
-async def _settle(session: Session, step: Callable[[], None]) -> None:
-    """``step`` (commit, rollback or close): in the thread pool if it talks to the store, and
+#: Threads that settle sessions (commit, rollback, close), apart from the routes' threads. Each
+#: settling gives a pooled connection back; had it to wait for one of the routes' threads, a burst
+#: of requests larger than those threads and the pool's connections together would wedge the
+#: worker (every route thread waiting for a connection, every connection waiting for a thread)
+#: until the pool's timeout answered them all with a 503 (tests/web/test_settle_threads.py).
+#: No more sessions than the pool has connections hold one at once, so a few dozen is plenty.
+#: Each app has its own (``app.state.settlers``, made by ``settling_threads``).
+SETTLING_THREADS = 64
+
+
+def settling_threads() -> anyio.CapacityLimiter:
+    return anyio.CapacityLimiter(SETTLING_THREADS)
+
+
+async def _settle(
+    session: Session, step: Callable[[], None], settlers: anyio.CapacityLimiter
+) -> None:
+    """``step`` (commit, rollback or close): on a settling thread if it talks to the store, and
     shielded, so that a cancelled request still gives its connection back."""
     if not session.in_transaction():
         step()  # no connection held: nothing to send
         return
     with anyio.CancelScope(shield=True):
-        await anyio.to_thread.run_sync(step)
+        await anyio.to_thread.run_sync(step, limiter=settlers)
 
 
 async def get_app_settings(request: Request) -> Settings:

@@ -19,6 +19,7 @@ import hmac
 import secrets
 import threading
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
@@ -78,6 +79,14 @@ def bucket_key(key: bytes, name: str, client: str) -> str:
     return f"{name[:40]}:{digest}"
 
 
+def _stamps_of(key: str | None) -> Any:
+    """The times of bucket ``key`` as a scalar subquery (an alias: not the upserted row)."""
+    if key is None:
+        return sa.null()
+    other = BUCKETS.alias("earlier")
+    return sa.select(other.c.stamps).where(other.c.key == key).scalar_subquery()
+
+
 def hit(
     *, session: Session, name: str, client: str, limit: int, window: float, now: datetime
 ) -> float | None:
@@ -89,17 +98,15 @@ def hit(
     previous_key = _epoch_key(session=session, epoch=epoch - 1, past=True)
     earlier = bucket_key(previous_key, name, client) if previous_key else None
     # Take the bucket first: from here to the commit, this client's other requests wait. The
-    # upsert returns the bucket's times, so that taking and reading it is one round trip.
+    # upsert returns the bucket's times and the previous hour's, so that taking and reading them
+    # is one round trip.
     take = _insert_for(session)(BUCKETS).values(key=mine, stamps=[], updated_at=now)
     taken = {"updated_at": take.excluded.updated_at}
-    held = session.execute(
-        take.on_conflict_do_update(index_elements=["key"], set_=taken).returning(BUCKETS.c.stamps)
-    ).scalar_one()
-    previous = (
-        session.scalar(sa.select(BUCKETS.c.stamps).where(BUCKETS.c.key == earlier))
-        if earlier
-        else None
-    )
+    held, previous = session.execute(
+        take.on_conflict_do_update(index_elements=["key"], set_=taken).returning(
+            BUCKETS.c.stamps, _stamps_of(earlier)
+        )
+    ).one()
     recent = [float(s) for s in held or [] if moment - float(s) < window]
     before = [float(s) for s in previous or [] if moment - float(s) < window]
     if len(recent) + len(before) >= limit:

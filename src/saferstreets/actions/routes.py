@@ -95,7 +95,7 @@ def issue_queue(
     )
 
 
-@router.get("/issues.json")
+@router.get("/issues.json", response_model=None)
 def issue_queue_json(
     session: SessionDep, user: CurrentUser, ward: str | None = None, closed: bool = False
 ) -> list[dict[str, Any]]:
@@ -200,7 +200,7 @@ def issue_page(request: Request, issue_id: int, session: SessionDep, user: Curre
     return _detail_page(request, session, user, issue)  # audits the view, with the reports shown
 
 
-@router.get("/issues/{issue_id:int}.json")
+@router.get("/issues/{issue_id:int}.json", response_model=None)
 def issue_json(issue_id: int, session: SessionDep, user: CurrentUser) -> dict[str, Any]:
     """One local issue with its actions and referrals."""
     issue = service.get_issue(session=session, issue_id=issue_id, user=user)

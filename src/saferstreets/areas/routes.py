@@ -26,6 +26,7 @@ def _not_modified(request: Request, etag: str) -> Response | None:
 @router.get(
     "/api/areas/search.json",
     responses=error_responses(**{"429": "Too many look-ups from here; try again shortly"}),
+    response_model=None,
 )
 def search_areas(
     request: Request,
@@ -80,6 +81,7 @@ def boundaries_geojson(
 @router.get(
     "/api/areas.json",
     responses=error_responses(**{"404": "There is no such kind of area"}),
+    response_model=None,
 )
 def areas_json(
     session: SessionDep,

@@ -104,7 +104,7 @@ def quarantine_csv(
     )
 
 
-@router.get("/quarantine.json")
+@router.get("/quarantine.json", response_model=None)
 def quarantine_json(
     session: SessionDep,
     user: Analyst,

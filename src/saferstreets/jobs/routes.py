@@ -32,7 +32,7 @@ def jobs_page(request: Request, session: SessionDep, user: CurrentUser) -> Respo
     return templates.TemplateResponse(request, "staff/jobs.html", _ctx(request, user, jobs=jobs))
 
 
-@router.get(".json")
+@router.get(".json", response_model=None)
 def jobs_json(session: SessionDep, user: CurrentUser) -> list[dict[str, Any]]:
     """The jobs you may see (yours; every job for an admin), newest first."""
     service.load_kinds()
@@ -65,7 +65,7 @@ def job_status(
     return response
 
 
-@router.get("/{job_id:int}.json")
+@router.get("/{job_id:int}.json", response_model=None)
 def job_json(job_id: int, session: SessionDep, user: CurrentUser) -> dict[str, Any]:
     """One job: status, progress, result, error, attempts."""
     service.load_kinds()

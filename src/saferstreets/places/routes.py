@@ -19,6 +19,7 @@ Lon = Annotated[float | None, Query(ge=-180, le=180, description="Longitude of t
 @router.get(
     "/api/places/search.json",
     responses=error_responses(**{"429": "Too many look-ups from here; try again shortly"}),
+    response_model=None,
 )
 def search_places(
     request: Request,
@@ -40,6 +41,7 @@ def search_places(
 @router.get(
     "/api/places/describe.json",
     responses=error_responses(**{"429": "Too many look-ups from here; try again shortly"}),
+    response_model=None,
 )
 def describe_point(
     request: Request,

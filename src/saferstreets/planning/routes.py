@@ -49,7 +49,7 @@ def plans_page(request: Request, session: SessionDep, user: Planner) -> Response
     return templates.TemplateResponse(request, "staff/plans.html", _ctx(request, user, plans=plans))
 
 
-@router.get(".json")
+@router.get(".json", response_model=None)
 def plans_json(session: SessionDep, user: Planner) -> list[dict[str, Any]]:
     """Stored plans, newest first."""
     return [
@@ -222,7 +222,7 @@ def compare_page(
     )
 
 
-@router.get("/compare.json")
+@router.get("/compare.json", response_model=None)
 def compare_json(
     session: SessionDep,
     settings: SettingsDep,
@@ -275,13 +275,13 @@ def plan_page(request: Request, plan_id: int, session: SessionDep, user: Planner
     )
 
 
-@router.get("/{plan_id:int}.json")
+@router.get("/{plan_id:int}.json", response_model=None)
 def plan_json(plan_id: int, session: SessionDep, user: Planner) -> dict:
     """One plan: teams, ward allocations, patrol visits, solver stages."""
     return service.plan_detail(session=session, plan_id=plan_id)
 
 
-@router.get("/{plan_id:int}.geojson", include_in_schema=False)
+@router.get("/{plan_id:int}.geojson", include_in_schema=False, response_model=None)
 def plan_geojson(plan_id: int, session: SessionDep, user: Planner) -> dict:
     from saferstreets.areas.models import Area
 

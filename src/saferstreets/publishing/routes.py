@@ -83,7 +83,9 @@ def areas_index(
 
 
 @router.get(
-    "/areas/{code}.json", responses=error_responses(**{"404": "No district or ward has this code"})
+    "/areas/{code}.json",
+    responses=error_responses(**{"404": "No district or ward has this code"}),
+    response_model=None,
 )
 def area_json(code: str, session: SessionDep, settings: SettingsDep) -> dict[str, Any]:
     """What people raised in a district or ward and what was done (small counts suppressed)."""

@@ -37,7 +37,7 @@ def run_assessment_job(
     return RedirectResponse(f"/staff/jobs/{job.id}", status_code=303)
 
 
-@router.get("/assessment.json")
+@router.get("/assessment.json", response_model=None)
 def assessment_json(session: SessionDep, user: Reader) -> dict[str, Any]:
     """The latest result of every assessment kind, with its parameters and sentence."""
     return {

@@ -124,6 +124,11 @@ def get_current_user(request: Request, session: SessionDep) -> User:
         if token:
             cookies.forget_cookie(request, cookies.SESSION)
         raise LoginRequired("Please sign in to see staff pages.")
+    # Give the connection back before the route waits for a thread of its own: held across
+    # that wait, a burst of staff pages wedged a worker (tests/web/test_settle_threads.py).
+    # The session's touch of ``last_seen_at`` is committed here; the route's own writes are
+    # committed when it returns, as always. (Objects are not expired on commit.)
+    session.commit()
     return user
 
 

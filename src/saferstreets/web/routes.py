@@ -70,7 +70,7 @@ def _lockouts(request: Request, session: SessionDep, user: CurrentUser) -> list[
     return recent_lockouts(session=session, now=now(request)) if user.role == "admin" else []
 
 
-@router.get("/staff/status.json")
+@router.get("/staff/status.json", response_model=None)
 def staff_status_json(session: SessionDep, user: OverviewReader) -> dict:
     """The same figures as the overview page, as JSON."""
     return {**store_status(session=session), "by_district": counts_by_district(session=session)}

@@ -6,7 +6,8 @@ The demo county in PostgreSQL (as ``bench_load``), ``saferstreets serve --worker
 samples by where they are *inside* (a function counts for every sample with it on the stack),
 so the costs of a report POST can be read off: the store, the ORM, templates, triage, CSRF.
 The CPU seconds of the worker, of PostgreSQL and of the load generator say which of them is
-the bound (``SAFERSTREETS_BENCH_INTAKE_WORKERS`` serves with more workers: the ceiling).
+the bound (``SAFERSTREETS_BENCH_INTAKE_WORKERS`` serves with more workers: the ceiling;
+``SAFERSTREETS_BENCH_INTAKE_CLIENTS`` sends more reporters at once: a surge).
 Peer: the same worker with the same clients, as ``bench_load``'s peer (plain uvicorn), would
 measure the server, not the app; the figure to compare with is the issue's aim (200 reports/s,
 POST p99 under 250 ms at 50 clients), stated beside the machine's load average.

@@ -43,9 +43,10 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
     commit then fails (the failure reaches the error handler instead).
 
     The session is made on the event loop (it opens no connection until it is first used), and
-    its commit, rollback and close go to the thread pool only while it holds a transaction (then
-    they wait on the store). A route that committed its own work, such as the report form's,
-    costs no thread hop here (a sync dependency took two: one in, one out)."""
+    its commit, rollback and close go to a settling thread (not the routes' pool: see
+    ``SETTLING_THREADS``) only while it holds a transaction (then they wait on the store). A
+    route that committed its own work, such as the report form's, costs no thread hop here (a
+    sync dependency took two: one in, one out)."""
     session = request.app.state.sessionmaker()
     settlers = request.app.state.settlers
     try:

@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 
 import anyio.to_thread
 import httpx
+import sqlalchemy as sa
 from fastapi.routing import APIRoute
 
 from saferstreets.config import Settings
@@ -39,24 +40,39 @@ def _run(burst: Callable[[], Coroutine[Any, Any, T]]) -> T:
         return pool.submit(lambda: asyncio.run(burst())).result()
 
 
-def test_a_burst_larger_than_the_threads_and_connections_is_answered(settings: Settings) -> None:
-    app = create_app(settings)
-    engine = make_engine(settings.database_url, pool_size=1, max_overflow=0,
+def _small_pool(app: Any, settings: Settings) -> sa.Engine:
+    """Give ``app`` a store pool of one connection that waits ``POOL_TIMEOUT_S`` at most."""
+    engine = make_engine(str(settings.database_url), pool_size=1, max_overflow=0,
                          pool_timeout=POOL_TIMEOUT_S)  # fmt: skip
     app.state.engine, app.state.sessionmaker = engine, session_factory(engine)
+    return engine
+
+
+def _burst(
+    app: Any, engine: sa.Engine, path: str, first: Callable[[httpx.AsyncClient], Any] | None = None
+) -> tuple[list[int], float]:
+    """``REQUESTS`` GETs of ``path`` at once with ``ROUTE_THREADS`` route threads (after
+    ``first(client)``, e.g. signing in): their statuses and the seconds they took together."""
 
     async def burst() -> tuple[list[int], float]:
-        anyio.to_thread.current_default_thread_limiter().total_tokens = ROUTE_THREADS
         transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
         async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+            if first is not None:
+                await first(client)
+            anyio.to_thread.current_default_thread_limiter().total_tokens = ROUTE_THREADS
             started = time.monotonic()
-            answers = await asyncio.gather(*(client.get("/healthz") for _ in range(REQUESTS)))
+            answers = await asyncio.gather(*(client.get(path) for _ in range(REQUESTS)))
             return [a.status_code for a in answers], time.monotonic() - started
 
     try:
-        statuses, seconds = _run(burst)
+        return _run(burst)
     finally:
         engine.dispose()
+
+
+def test_a_burst_larger_than_the_threads_and_connections_is_answered(settings: Settings) -> None:
+    app = create_app(settings)
+    statuses, seconds = _burst(app, _small_pool(app, settings), "/healthz")
     assert statuses == [200] * REQUESTS
     assert seconds < POOL_TIMEOUT_S  # no request waited out the pool for a connection
 
@@ -105,29 +121,18 @@ def test_a_burst_of_staff_pages_larger_than_the_threads_and_connections_is_answe
     from saferstreets.db import session_scope
 
     app = create_app(settings)
-    engine = make_engine(settings.database_url, pool_size=1, max_overflow=0,
-                         pool_timeout=POOL_TIMEOUT_S)  # fmt: skip
+    engine = _small_pool(app, settings)
     with session_scope(engine) as session:
         create_user(session=session, username="sup", password="a long password",
                     role="supervisor")  # fmt: skip
-    app.state.engine, app.state.sessionmaker = engine, session_factory(engine)
 
-    async def burst() -> tuple[list[int], float]:
-        transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
-        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
-            page = (await client.get("/login")).text
-            csrf = page.split('name="csrf_token" value="')[1].split('"')[0]
-            signed_in = await client.post("/login", data={
-                "username": "sup", "password": "a long password", "csrf_token": csrf})  # fmt: skip
-            assert signed_in.status_code == 303
-            anyio.to_thread.current_default_thread_limiter().total_tokens = ROUTE_THREADS
-            started = time.monotonic()
-            answers = await asyncio.gather(*(client.get("/staff") for _ in range(REQUESTS)))
-            return [a.status_code for a in answers], time.monotonic() - started
+    async def sign_in(client: httpx.AsyncClient) -> None:
+        page = (await client.get("/login")).text
+        csrf = page.split('name="csrf_token" value="')[1].split('"')[0]
+        signed_in = await client.post("/login", data={
+            "username": "sup", "password": "a long password", "csrf_token": csrf})  # fmt: skip
+        assert signed_in.status_code == 303
 
-    try:
-        statuses, seconds = _run(burst)
-    finally:
-        engine.dispose()
+    statuses, seconds = _burst(app, engine, "/staff", first=sign_in)
     assert statuses == [303] * REQUESTS  # each to the supervisor's own landing page
     assert seconds < POOL_TIMEOUT_S

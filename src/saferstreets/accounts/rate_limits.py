@@ -34,6 +34,7 @@ _keys: dict[tuple[str, int], bytes] = {}  # this process's copy of the keys, by 
 _keys_lock = threading.Lock()
 PURGE = PurgeGate()
 BUCKETS = core_table(RateBucket)
+EARLIER = BUCKETS.alias("earlier")  # the previous hour's bucket, read beside this one
 
 
 def _epoch_key(*, session: Session, epoch: int, past: bool = False) -> bytes | None:
@@ -80,11 +81,10 @@ def bucket_key(key: bytes, name: str, client: str) -> str:
 
 
 def _stamps_of(key: str | None) -> Any:
-    """The times of bucket ``key`` as a scalar subquery (an alias: not the upserted row)."""
+    """The times of bucket ``key`` as a scalar subquery (of an alias: not the upserted row)."""
     if key is None:
         return sa.null()
-    other = BUCKETS.alias("earlier")
-    return sa.select(other.c.stamps).where(other.c.key == key).scalar_subquery()
+    return sa.select(EARLIER.c.stamps).where(EARLIER.c.key == key).scalar_subquery()
 
 
 def hit(

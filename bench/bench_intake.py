@@ -88,6 +88,21 @@ WORKERS = int(os.environ.get("SAFERSTREETS_BENCH_INTAKE_WORKERS") or 1)
 CLIENTS = int(os.environ.get("SAFERSTREETS_BENCH_INTAKE_CLIENTS") or 50)
 
 
+def _sessions(url: str) -> int:
+    """PostgreSQL connections opened to the store so far (``pg_stat_database.sessions``):
+    a pool that opens and closes connections under load shows here, and the CPU of backends
+    that have gone is missing from ``_postgres_cpu_seconds``."""
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
+    try:
+        with engine.connect() as conn:
+            query = "SELECT sessions FROM pg_stat_database WHERE datname = current_database()"
+            return int(conn.execute(sa.text(query)).scalar_one())
+    finally:
+        engine.dispose()
+
+
 def _record(pid: int, seconds: float) -> tuple[subprocess.Popen, Path]:
     spy = Path(sys.executable).with_name("py-spy")
     out = Path(tempfile.mkdtemp()) / "raw.txt"
@@ -221,10 +236,11 @@ def _measure(url: str, clients: int, seconds: float) -> str:
             await asyncio.gather(_drive(base, stats, points, clients, seconds), profile_later())
 
         started = sum(_cpu_seconds(w) for w in workers)
-        store_started = _postgres_cpu_seconds()
+        store_started, sessions = _postgres_cpu_seconds(), _sessions(url)
         asyncio.run(measured())
         worker_cpu = sum(_cpu_seconds(w) for w in workers) - started
         store_cpu = _postgres_cpu_seconds() - store_started
+        sessions = _sessions(url) - sessions
         me = time.process_time() - me
         load_during = os.getloadavg()
         process, raw = spy[0][1]
@@ -246,6 +262,8 @@ def _measure(url: str, clients: int, seconds: float) -> str:
          f"{worker_cpu * 1000 / max(1, sum(stats.acked.values())):.1f}"],
         ["PostgreSQL CPU per acknowledged report, ms",
          f"{store_cpu * 1000 / max(1, sum(stats.acked.values())):.1f}"],
+        ["PostgreSQL connections opened during the run (warm-up and this count included)",
+         f"{sessions}"],
         ["load-generator CPU per acknowledged report, ms",
          f"{me * 1000 / max(1, sum(stats.acked.values())):.1f}"],
     ]  # fmt: skip

@@ -122,3 +122,35 @@ def test_help_lists_every_command_with_a_description() -> None:
     assert result.exit_code == 0
     for command in ("demo", "serve", "status", "db", "import"):
         assert command in result.output
+
+
+@pytest.mark.postgres
+def test_postgresql_connections_outlive_bursts_of_requests(_pg_database: str) -> None:
+    """A worker's pool keeps the connections a burst opened. With SQLAlchemy's default pool (5
+    kept, 10 more opened and closed as needed) every burst of more than 5 requests at once
+    opened new PostgreSQL connections and closed them again: under 50 reporters a new backend
+    about every fourth report, each costing PostgreSQL a fork and cold caches, so that a third
+    of the machine's CPU went to connections nobody kept (bench/results/intake.md)."""
+    from concurrent.futures import ThreadPoolExecutor
+    from threading import Barrier
+
+    from saferstreets.db import make_engine
+
+    engine = make_engine(_pg_database)
+    opened: list[int] = []
+    sa.event.listen(engine.pool, "connect", lambda *_: opened.append(1))
+    burst = 12  # more than the old pool kept, fewer than a worker may hold at once
+    meet = Barrier(burst)
+
+    def hold_one(_: int) -> int:
+        with engine.connect() as conn:
+            meet.wait(timeout=10)  # all twelve hold a connection at the same moment
+            return conn.execute(sa.text("SELECT 1")).scalar_one()
+
+    try:
+        with ThreadPoolExecutor(burst) as threads:
+            for _ in range(5):
+                assert list(threads.map(hold_one, range(burst))) == [1] * burst
+        assert len(opened) == burst, f"{len(opened)} connections opened for 5 bursts of {burst}"
+    finally:
+        engine.dispose()

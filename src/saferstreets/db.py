@@ -53,6 +53,12 @@ SQLITE_BUSY_MS = 10_000
 #: (the server restarting or gone), and a request waits at most this long for a pooled one.
 CONNECT_TIMEOUT_S = 5
 POOL_TIMEOUT_S = 10
+#: PostgreSQL connections a process keeps open, and the most it holds at once: all kept, none
+#: opened for a moment and closed. SQLAlchemy's default (5 kept, 10 more made and closed as
+#: needed) opened a new backend about every fourth report under 50 reporters, each a fork and
+#: cold caches to PostgreSQL: 83 reports/s on two workers against 111/s with the pool kept
+#: (bench/results/intake.md, 2026-12-03). Allow ``max_connections`` for workers x this.
+POOL_SIZE = 15
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
@@ -89,6 +95,8 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
             hint="use SQLite (the default) or PostgreSQL",
         )
     kwargs.setdefault("pool_timeout", POOL_TIMEOUT_S)
+    kwargs.setdefault("pool_size", POOL_SIZE)
+    kwargs.setdefault("max_overflow", 0)
     connect_args = {"connect_timeout": CONNECT_TIMEOUT_S, **kwargs.pop("connect_args", {})}
     return sa.create_engine(url, pool_pre_ping=True, connect_args=connect_args, **kwargs)
 

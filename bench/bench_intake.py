@@ -27,6 +27,7 @@ import tempfile
 import time
 from collections import Counter
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -214,60 +215,103 @@ def _round_trips(url: str, points: list, reports: int = 20) -> list[list[str]]:
     return [*rows, ["round trips in all", "", "", "", f"{total:g}"]]
 
 
+@dataclass
+class Run:
+    """One server under the reporters: what they saw and the CPU each party spent."""
+
+    stats: lc.Stats
+    seconds: float
+    server_cpu: float
+    store_cpu: float
+    generator_cpu: float
+    connections: int
+    profile: Path | None = None
+
+    def per_report(self, cpu: float) -> float:
+        return cpu * 1000 / max(1, sum(self.stats.acked.values()))
+
+    def rate(self) -> float:
+        return self.stats.acked.get("measured", 0) / self.seconds
+
+    def post(self) -> str:
+        post = self.stats.post_ms.get("measured", [])
+        return " / ".join(f"{lc.percentile(post, q):.0f}" for q in PCT)
+
+
+def _load(url: str, points: list, clients: int, seconds: float, *, floor: bool = False) -> Run:
+    """Serve (the app, or the floor), send the reporters, and profile the first worker."""
+    server, base = _start(url, peer=False, workers=WORKERS, floor=floor)
+    try:
+        workers = _workers(server.pid) or [server.pid]  # one worker: serve itself
+        stats = lc.Stats()
+        spy: list = []
+
+        async def measured() -> None:
+            async def profile_later() -> None:
+                await asyncio.sleep(WARM + 1)
+                spy.append(_record(workers[0], seconds - 2))
+
+            await asyncio.gather(_drive(base, stats, points, clients, seconds), profile_later())
+
+        me, started = time.process_time(), sum(_cpu_seconds(w) for w in workers)
+        store_started, sessions = _postgres_cpu_seconds(), _sessions(url)
+        asyncio.run(measured())
+        run = Run(stats=stats, seconds=seconds,
+                  server_cpu=sum(_cpu_seconds(w) for w in workers) - started,
+                  store_cpu=_postgres_cpu_seconds() - store_started,
+                  generator_cpu=time.process_time() - me,
+                  connections=_sessions(url) - sessions)  # fmt: skip
+        process, run.profile = spy[0]
+        process.wait(timeout=60)
+        return run
+    finally:
+        _stop(server)
+
+
+def _against_the_floor(app: Run, floor: Run) -> list[list[str]]:
+    """The app and the one-layer floor side by side, with the ratio."""
+    per = [(app.per_report(app.server_cpu), floor.per_report(floor.server_cpu)),
+           (app.per_report(app.store_cpu), floor.per_report(floor.store_cpu))]  # fmt: skip
+    return [
+        ["reports acknowledged per second", f"{app.rate():.1f}", f"{floor.rate():.1f}",
+         f"{app.rate() / max(floor.rate(), 1e-9):.2f}"],
+        ["POST p50 / p95 / p99 ms", app.post(), floor.post(), ""],
+        ["server CPU per report, ms", f"{per[0][0]:.1f}", f"{per[0][1]:.1f}",
+         f"{per[0][0] / max(per[0][1], 1e-9):.1f}"],
+        ["PostgreSQL CPU per report, ms", f"{per[1][0]:.1f}", f"{per[1][1]:.1f}",
+         f"{per[1][0] / max(per[1][1], 1e-9):.1f}"],
+    ]  # fmt: skip
+
+
 def _measure(url: str, clients: int, seconds: float) -> str:
     from bench.bench_load import _points_and_ward
 
     points, _ = _points_and_ward(url)
     trips = _round_trips(url, points)
     load_before = os.getloadavg()
-    server, base = _start(url, peer=False, workers=WORKERS)
-    try:
-        workers = _workers(server.pid) or [server.pid]  # one worker: serve itself
-        worker = workers[0]
-        stats = lc.Stats()
-        me = time.process_time()
-        spy: list = []
-
-        async def measured() -> None:
-            async def profile_later() -> None:
-                await asyncio.sleep(WARM + 1)
-                spy.append((_cpu_seconds(worker), _record(worker, seconds - 2)))
-
-            await asyncio.gather(_drive(base, stats, points, clients, seconds), profile_later())
-
-        started = sum(_cpu_seconds(w) for w in workers)
-        store_started, sessions = _postgres_cpu_seconds(), _sessions(url)
-        asyncio.run(measured())
-        worker_cpu = sum(_cpu_seconds(w) for w in workers) - started
-        store_cpu = _postgres_cpu_seconds() - store_started
-        sessions = _sessions(url) - sessions
-        me = time.process_time() - me
-        load_during = os.getloadavg()
-        process, raw = spy[0][1]
-        process.wait(timeout=60)
-    finally:
-        _stop(server)
-    wall = WARM + seconds
-    post = stats.post_ms.get("measured", [])
+    run = _load(url, points, clients, seconds)
+    load_during = os.getloadavg()
+    floor = _load(url, points, clients, seconds, floor=True)
+    stats, wall = run.stats, WARM + seconds
     answers = sorted(stats.statuses.get("measured", Counter()).items())
     rates = [
-        ["reports acknowledged per second", f"{stats.acked.get('measured', 0) / seconds:.1f}"],
-        ["POST p50 / p95 / p99 ms", " / ".join(f"{lc.percentile(post, q):.0f}" for q in PCT)],
+        ["reports acknowledged per second", f"{run.rate():.1f}"],
+        ["POST p50 / p95 / p99 ms", run.post()],
         ["POST answers", ", ".join(f"{k}: {v}" for k, v in answers)],
         [f"CPU of the server's {WORKERS} worker(s) (share of one core)",
-         f"{worker_cpu / wall:.0%}"],
-        ["CPU of PostgreSQL (share of one core)", f"{store_cpu / wall:.0%}"],
-        ["CPU of the load generator (share of one core)", f"{me / wall:.0%}"],
+         f"{run.server_cpu / wall:.0%}"],
+        ["CPU of PostgreSQL (share of one core)", f"{run.store_cpu / wall:.0%}"],
+        ["CPU of the load generator (share of one core)", f"{run.generator_cpu / wall:.0%}"],
         ["server CPU per acknowledged report (GET form, POST, GET receipt), ms",
-         f"{worker_cpu * 1000 / max(1, sum(stats.acked.values())):.1f}"],
-        ["PostgreSQL CPU per acknowledged report, ms",
-         f"{store_cpu * 1000 / max(1, sum(stats.acked.values())):.1f}"],
+         f"{run.per_report(run.server_cpu):.1f}"],
+        ["PostgreSQL CPU per acknowledged report, ms", f"{run.per_report(run.store_cpu):.1f}"],
         ["PostgreSQL connections opened during the run (warm-up and this count included)",
-         f"{sessions}"],
+         f"{run.connections}"],
         ["load-generator CPU per acknowledged report, ms",
-         f"{me * 1000 / max(1, sum(stats.acked.values())):.1f}"],
+         f"{run.per_report(run.generator_cpu):.1f}"],
     ]  # fmt: skip
-    rows, top, total = _inside(raw) if raw.exists() else ([], [], 0)
+    raw = run.profile
+    rows, top, total = _inside(raw) if raw and raw.exists() else ([], [], 0)
     loads = "; ".join(
         f"{when}: {'/'.join(f'{x:.1f}' for x in load)}"
         for when, load in (("before", load_before), ("during", load_during))
@@ -281,6 +325,14 @@ def _measure(url: str, clients: int, seconds: float) -> str:
                 f"(1/5/15 min) {loads}.",
                 "",
                 markdown_table(["measure", "value"], rates),
+                "",
+                "The same reporters against the floor (`bench/intake_floor.py`: the same "
+                "pages, validator and SQL statements through one ASGI layer and psycopg's "
+                "pipeline; not a server of the product), same workers, right after:",
+                "",
+                markdown_table(
+                    ["measure", "saferstreets", "floor", "ratio"], _against_the_floor(run, floor)
+                ),
                 "",
                 "Store round trips per report (counted in-process by SQLAlchemy's events, 20 "
                 "reports through the same app and store):",

@@ -141,10 +141,15 @@ def _env(url: str) -> dict[str, str]:
     return env
 
 
-def _start(url: str, *, peer: bool, workers: int = WORKERS) -> tuple[subprocess.Popen, str]:
-    """The server, and its base URL; its error log is ``process.args``' companion, ``LOGS``."""
+def _start(
+    url: str, *, peer: bool, workers: int = WORKERS, floor: bool = False
+) -> tuple[subprocess.Popen, str]:
+    """The server, and its base URL; its error log is ``process.args``' companion, ``LOGS``.
+    ``floor``: bench_intake's one-layer server (``bench/intake_floor.py``), not the app."""
     port = _free_port()
-    if peer:  # plain uvicorn, as the FastAPI docs run it
+    if floor:
+        command = [sys.executable, "-m", "bench.intake_floor", str(port), str(workers), url]
+    elif peer:  # plain uvicorn, as the FastAPI docs run it
         command = [
             sys.executable,
             "-m",

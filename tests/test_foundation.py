@@ -129,8 +129,9 @@ def test_postgresql_connections_outlive_bursts_of_requests(_pg_database: str) ->
     """A worker's pool keeps the connections a burst opened. With SQLAlchemy's default pool (5
     kept, 10 more opened and closed as needed) every burst of more than 5 requests at once
     opened new PostgreSQL connections and closed them again: under 50 reporters a new backend
-    about every fourth report, each costing PostgreSQL a fork and cold caches, so that a third
-    of the machine's CPU went to connections nobody kept (bench/results/intake.md)."""
+    every second to fourth report, each costing PostgreSQL a fork and cold caches: two workers
+    acknowledged 72-86 reports/s against 106-107 with the pool kept (bench/results/intake.md,
+    session 11)."""
     from concurrent.futures import ThreadPoolExecutor
     from threading import Barrier
 

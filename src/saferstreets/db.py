@@ -55,9 +55,10 @@ CONNECT_TIMEOUT_S = 5
 POOL_TIMEOUT_S = 10
 #: PostgreSQL connections a process keeps open, and the most it holds at once: all kept, none
 #: opened for a moment and closed. SQLAlchemy's default (5 kept, 10 more made and closed as
-#: needed) opened a new backend about every fourth report under 50 reporters, each a fork and
-#: cold caches to PostgreSQL: 83 reports/s on two workers against 111/s with the pool kept
-#: (bench/results/intake.md, 2026-12-03). Allow ``max_connections`` for workers x this.
+#: needed) opened a new backend every second to fourth report under 50 reporters, each a fork
+#: and cold caches to PostgreSQL: two workers acknowledged 72-86 reports/s against 106-107 with
+#: the pool kept (bench/results/intake.md, session 11). Allow ``max_connections`` for workers
+#: x this.
 POOL_SIZE = 15
 
 

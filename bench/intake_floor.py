@@ -169,7 +169,12 @@ class Floor:
         from saferstreets.accounts.sessions import seal_code, token_hash
         from saferstreets.reports.schemas import parse_submission
 
-        form = dict(parse_qsl(body.decode()))
+        form: dict[str, Any] = {"reasons": []}  # the reasons ticked: a list, as in the app
+        for name, value in parse_qsl(body.decode()):
+            if name == "reasons":
+                form[name].append(value)
+            else:
+                form[name] = value
         if not hmac.compare_digest(_csrf(jar.get("b", "")), form.get("csrf_token", "")):
             await self._answer(send, 403, b"", [])
             return
@@ -185,9 +190,11 @@ class Floor:
             async with conn.transaction(), conn.pipeline():
                 for text, params in self.replay.post_statements:
                     values = {k: fresh.get(k, v) for k, v in params.items()}
-                    if "id_hash" in values or "id_hash_1" in values:
-                        own = token if text.lstrip().startswith("INSERT INTO web_session") else key
-                        values.update((k, token_hash(own)) for k in ("id_hash", "id_hash_1"))
+                    # the receipt's row is keyed by its cookie token, the others by the form's key
+                    own = token if text.lstrip().startswith("INSERT INTO web_session") else key
+                    for name in ("id_hash", "id_hash_1"):
+                        if name in values:
+                            values[name] = token_hash(own)
                     await conn.execute(text, values or None)
         finally:
             self.pool.put_nowait(conn)

@@ -164,20 +164,45 @@ PHASES = ("GET /report", "POST /report", "GET /report/thanks")
 TRIPS = ("statements", "BEGIN", "COMMIT", "pool checkouts (each pinged)")
 
 
-def _round_trips(url: str, points: list, reports: int = 20) -> list[list[str]]:
-    """Store round trips per report, by request, counted by SQLAlchemy's events while
-    ``reports`` reports go through the app in this process (the same store and settings as the
-    server): statements, transactions begun and committed, and pooled connections taken (the
-    engine pings each one: ``pool_pre_ping``)."""
+def in_process_client(url: str) -> Any:
+    """A test client of the app as the benchmark serves it (the same store, no rate limit), in
+    this process and not yet entered; its app is ``client.app``."""
     from fastapi.testclient import TestClient
-    from sqlalchemy import event
 
     from saferstreets.config import Settings
     from saferstreets.web.app import create_app
 
     settings = Settings(env="test", database_url=url, data_dir=Path(tempfile.mkdtemp()),
                         secret_key="x" * 40, report_rate_limit=10**9)  # fmt: skip
-    app = create_app(settings)
+    return TestClient(create_app(settings), client=("198.51.100.7", 5000))
+
+
+def send_report(
+    client: Any, marker: str, point: tuple[float, float], at: Callable[[str], None]
+) -> tuple[Any, dict[str, str], Any]:
+    """One report through ``client`` as a reporter sends it (the form, the POST, the receipt),
+    calling ``at(phase)`` (one of ``PHASES``) before each request: the form's page, the fields
+    sent and the receipt's page."""
+    at(PHASES[0])
+    form = client.get("/report")
+    fields = lc._fields(form.text, marker, point)
+    assert fields is not None, "the form has its CSRF token and one-time key"
+    at(PHASES[1])
+    assert client.post("/report", data=fields, follow_redirects=False).status_code == 303
+    at(PHASES[2])
+    thanks = client.get("/report/thanks")
+    assert lc.RECEIPT.search(thanks.text), "the receipt page shows the receipt"
+    return form, fields, thanks
+
+
+def _round_trips(url: str, points: list, reports: int = 20) -> list[list[str]]:
+    """Store round trips per report, by request, counted by SQLAlchemy's events while
+    ``reports`` reports go through the app in this process (the same store and settings as the
+    server): statements, transactions begun and committed, and pooled connections taken (the
+    engine pings each one: ``pool_pre_ping``)."""
+    from sqlalchemy import event
+
+    client = in_process_client(url)
     counts: Counter = Counter()
     phase = [""]
 
@@ -191,21 +216,19 @@ def _round_trips(url: str, points: list, reports: int = 20) -> list[list[str]]:
 
         return count
 
+    def at(now: str) -> None:
+        phase[0] = now
+
     events = {"before_cursor_execute": "statements", "begin": "BEGIN", "commit": "COMMIT"}
     for name, label in events.items():
-        event.listen(app.state.engine, name, sent(label))
-    event.listen(app.state.engine.pool, "checkout",
+        event.listen(client.app.state.engine, name, sent(label))
+    event.listen(client.app.state.engine.pool, "checkout",
                  lambda *_: counts.update([(phase[0], TRIPS[3])]))  # fmt: skip
-    with TestClient(app, client=("198.51.100.7", 5000)) as client:
+    with client:
         for n in range(reports + 2):
             if n == 2:  # the first two warm the caches (area index, rate-limit key)
                 counts.clear()
-            phase[0] = PHASES[0]
-            fields = lc._fields(client.get("/report").text, f"trips-{n}", points[n % len(points)])
-            phase[0] = PHASES[1]
-            assert client.post("/report", data=fields, follow_redirects=False).status_code == 303
-            phase[0] = PHASES[2]
-            assert lc.RECEIPT.search(client.get("/report/thanks").text)
+            send_report(client, f"trips-{n}", points[n % len(points)], at)
     rows = [
         [what, *(f"{counts[(p, what)] / reports:g}" for p in PHASES),
          f"{sum(counts[(p, what)] for p in PHASES) / reports:g}"]

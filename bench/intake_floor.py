@@ -27,11 +27,9 @@ import hmac
 import os
 import secrets
 import sys
-import tempfile
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -73,43 +71,38 @@ def _split(statements: list[tuple[str, Any]]) -> list[tuple[str, dict[str, Any]]
 def capture(url: str) -> Replay:
     """Send three reports through the real app in this process and keep the last one's pages
     and statements."""
-    from fastapi.testclient import TestClient
     from sqlalchemy import event
 
     from bench import load_clients as lc
+    from bench.bench_intake import PHASES, in_process_client, send_report
     from bench.bench_load import _points_and_ward
-    from saferstreets.config import Settings
-    from saferstreets.web.app import create_app
 
     points, _ = _points_and_ward(url)
-    settings = Settings(env="test", database_url=url, data_dir=Path(tempfile.mkdtemp()),
-                        secret_key="x" * 40, report_rate_limit=10**9)  # fmt: skip
-    app = create_app(settings)
-    sent: list[tuple[str, Any]] = []
+    client = in_process_client(url)
+    sent: dict[str, list[tuple[str, Any]]] = {}  # by phase, for the last report
+    phase = [""]
 
     def keep(_conn: Any, _cursor: Any, text: str, params: Any, *_: Any) -> None:
-        sent.append((text, params))
+        sent.setdefault(phase[0], []).append((text, params))
 
-    event.listen(app.state.engine, "before_cursor_execute", keep)
-    with TestClient(app, client=("198.51.100.7", 5000)) as client:
+    def at(now: str) -> None:
+        phase[0] = now
+
+    event.listen(client.app.state.engine, "before_cursor_execute", keep)
+    with client:
         for n in range(3):
-            form = client.get("/report")
-            fields = lc._fields(form.text, f"floor-{n}", points[n % len(points)])
-            assert fields is not None
             sent.clear()
-            assert client.post("/report", data=fields, follow_redirects=False).status_code == 303
-            post = list(sent)
-            sent.clear()
-            thanks = client.get("/report/thanks")
+            form, fields, thanks = send_report(client, f"floor-{n}", points[n % len(points)], at)
+    post, receipt = sent[PHASES[1]], sent.get(PHASES[2], [])
     found = lc.RECEIPT.search(thanks.text)
-    assert found and len(sent) == 1, "the receipt page sends one statement"
+    assert found and len(receipt) == 1, "the receipt page sends one statement"
     skip = ("content-length", "set-cookie", "date", "server")
     return Replay(
         form_page=_slots(form.text, csrf=fields["csrf_token"], key=fields["submission_key"]),
         thanks_page=_slots(thanks.text, code=found.group(1)),
         headers=[(k.encode(), v.encode()) for k, v in form.headers.items() if k not in skip],
         post_statements=_split(post),
-        thanks_statement=sent[0][0],
+        thanks_statement=receipt[0][0],
     )
 
 

@@ -124,6 +124,26 @@ def test_sending_again_after_the_receipt_shows_the_same_receipt(web, county) -> 
     assert receipt_of(first.text) not in kept and fields["submission_key"] not in kept
 
 
+def test_a_form_sent_again_at_the_rate_limit_still_gets_its_receipt(county, settings) -> None:  # type: ignore[no-untyped-def]
+    """Her last report within the limit is stored; its re-sending (a double tap, the back
+    button) is over the limit, and must show her that receipt, not a 429 that loses it."""
+    from fastapi.testclient import TestClient
+
+    from saferstreets.web.app import create_app
+
+    app = create_app(settings.model_copy(update={"report_rate_limit": 2}))
+    with TestClient(app, raise_server_exceptions=False, client=("203.0.113.9", 4000)) as web:
+        web.post("/report", data=_fields(web.get("/report").text))
+        last = _fields(web.get("/report").text)
+        first = web.post("/report", data=last)
+        again = web.post("/report", data=last)
+        refused = web.post("/report", data=_fields(web.get("/report").text))  # a new form
+    assert first.status_code == again.status_code == 200
+    assert receipt_of(again.text) == receipt_of(first.text)
+    assert refused.status_code == 429 and "Too many requests" in refused.text
+    assert _count(county) == 2
+
+
 def test_a_form_with_mistakes_keeps_its_key(web, county) -> None:  # type: ignore[no-untyped-def]
     page = web.get("/report").text
     refused = web.post("/report", data=_fields(page, reasons=""))

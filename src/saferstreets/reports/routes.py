@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
 from starlette.datastructures import FormData
+from starlette.exceptions import HTTPException
 
 from saferstreets.db import STORE_TROUBLE, is_postgres, with_retries
 from saferstreets.errors import AppError, ValidationFailed
@@ -248,57 +249,78 @@ KEY = submissions.FIELD
 
 
 def _send(request: Request, session: Any, settings: Any, values: dict[str, Any]) -> Response:
-    """Store the report once per form (its one-time key), then the receipt (shown once)."""
+    """Store the report once per form (its one-time key), then the receipt (shown once).
+
+    The common case, a form sent once, is one transaction with nothing read first: a form sent
+    again finds its key taken when it writes the key's row (``_store``), which undoes all it
+    wrote and shows the first sending's receipt. A refused sending (over the rate limit, or an
+    answer no longer accepted) looks for an earlier sending of the same form before it is
+    refused: a form that was stored always gets its receipt."""
     key = values[KEY]
-    earlier = submissions.stored_receipt(session=session, key=key)
-    if earlier is not None:  # the same form again: its receipt, and nothing stored twice
-        keep_receipt(request, session=session, code=earlier[0], urgent=earlier[1])
-        session.commit()
-        return _to_receipt()
-
-    def store() -> None:
-        bound_waits(session)
-        # Counted in the report's own transaction, first (one commit for all; see rate_limit).
-        rate_limit(request, "report", settings.report_rate_limit, session=session,
-                   own_transaction=False)  # fmt: skip
-        resolve_place_choice(session=session, values=values)
-        report, code = service.create_report(
-            session=session,
-            submission=parse_submission({k: v for k, v in values.items() if k != KEY}),
-            source="web",
-            force_name=settings.force_name,
-            settings=settings,
-        )
-        try:
-            submissions.record(session=session, key=key, now=now(request), code=code,
-                               urgent=report.urgent)  # fmt: skip
-        except sa.exc.IntegrityError:  # sent twice at once, and the other one was stored
-            session.rollback()
-            found = submissions.stored_receipt(session=session, key=key)
-            if found is None:
-                raise
-            code, urgent = found
-        else:
-            urgent = report.urgent
-        # The report, its key and its sealed receipt in one commit, before she is answered.
-        keep_receipt(request, session=session, code=code, urgent=urgent)
-        session.commit()
-
     try:
-        with_retries(store, session=session)
-    except ValidationFailed as exc:
-        session.rollback()  # which undid the count: a form with mistakes counts all the same
+        with_retries(lambda: _store(request, session, settings, values), session=session)
+    except (ValidationFailed, HTTPException) as exc:
+        session.rollback()  # which undid the count: a refused form counts all the same
+        if _receipt_of_earlier_sending(request, session, key):
+            return _to_receipt()
+        if isinstance(exc, HTTPException):
+            raise
         rate_limit(request, "report", settings.report_rate_limit, session=session)
-        matches = (
-            find_places(session=session, text=values.get("place_text"))
-            if (values.get("area_code") or exc.field_errors.get("location"))
-            and values.get("place_text")
-            and values.get("latitude") is None
-            else []
-        )
-        return _form_page(request, settings, values, exc.field_errors, matches,
-                          searched=bool(matches), status_code=422)  # fmt: skip
+        return _form_with_mistakes(request, session, settings, values, exc)
     return _to_receipt()
+
+
+def _store(request: Request, session: Any, settings: Any, values: dict[str, Any]) -> None:
+    """The report, its key and its sealed receipt in one commit, before she is answered."""
+    key = values[KEY]
+    bound_waits(session)
+    # Counted in the report's own transaction, first (one commit for all; see rate_limit).
+    rate_limit(request, "report", settings.report_rate_limit, session=session,
+               own_transaction=False)  # fmt: skip
+    resolve_place_choice(session=session, values=values)
+    report, code = service.create_report(
+        session=session,
+        submission=parse_submission({k: v for k, v in values.items() if k != KEY}),
+        source="web",
+        force_name=settings.force_name,
+        settings=settings,
+    )
+    try:
+        submissions.record(session=session, key=key, now=now(request), code=code,
+                           urgent=report.urgent)  # fmt: skip
+    except sa.exc.IntegrityError:  # this form was stored already: sent again, or twice at once
+        session.rollback()
+        if not _receipt_of_earlier_sending(request, session, key):
+            raise
+        return
+    keep_receipt(request, session=session, code=code, urgent=report.urgent)
+    session.commit()
+
+
+def _receipt_of_earlier_sending(request: Request, session: Any, key: str) -> bool:
+    """If this form was stored already, keep its receipt for the next page (committed)."""
+    earlier = submissions.stored_receipt(session=session, key=key)
+    if earlier is None:
+        return False
+    keep_receipt(request, session=session, code=earlier[0], urgent=earlier[1])
+    session.commit()
+    return True
+
+
+def _form_with_mistakes(
+    request: Request, session: Any, settings: Any, values: dict[str, Any], exc: ValidationFailed
+) -> Response:
+    """The form again with what needs another look (and the places matching what she typed,
+    when the place is what was refused)."""
+    matches = (
+        find_places(session=session, text=values.get("place_text"))
+        if (values.get("area_code") or exc.field_errors.get("location"))
+        and values.get("place_text")
+        and values.get("latitude") is None
+        else []
+    )
+    return _form_page(request, settings, values, exc.field_errors, matches,
+                      searched=bool(matches), status_code=422)  # fmt: skip
 
 
 def _to_receipt() -> Response:

@@ -7,14 +7,46 @@ holds back the end of each keep-alive response until the client's delayed ACK, a
 Linux (uvicorn issue 3149). ``tcp_listener`` re-wraps the bound socket's descriptor with
 ``IPPROTO_TCP`` before the workers receive it; one process needs nothing (asyncio builds its
 listener from ``getaddrinfo``, which names the protocol).
+
+Each worker builds its app with ``served_app``: the app, the caches its first reports would fill
+(the area index, the public form's templates), then ``gc.freeze()``. The hundreds of thousands of
+objects a worker holds from start-up (modules, the ORM's mappings, the area index) are then out of
+the collector's sight: without it, each full collection walked them all and held the worker, every
+request in it, for up to 315 ms (measured under ``python -m bench intake``, 2026-12-04), and
+those pauses were the slowest reports' wait (docs/operating.md).
 """
 
 from __future__ import annotations
 
+import gc
 import socket
 from typing import Any
 
-APP = "saferstreets.web.app:create_app"
+APP = "saferstreets.web.serving:served_app"
+WARM_TEMPLATES = ("public/report.html", "public/report_thanks.html", "error.html")
+
+
+def served_app() -> Any:
+    """The app as ``saferstreets serve`` runs it in each worker (uvicorn's factory): built,
+    warmed, and what it holds so far frozen out of the garbage collector's full collections."""
+    from saferstreets.web.app import create_app
+
+    app = create_app()
+    warm(app)
+    gc.collect()  # what start-up left over goes now, not frozen for the worker's life
+    gc.freeze()
+    return app
+
+
+def warm(app: Any) -> None:
+    """Fill the caches a worker's first reports would otherwise fill while she waits."""
+    from saferstreets.areas.lookup import cached_area_index
+    from saferstreets.web.deps import templates
+
+    with app.state.sessionmaker() as session:
+        cached_area_index(session=session)
+    for name in WARM_TEMPLATES:
+        templates.get_template(name)
 
 
 def server_config(*, host: str, port: int, workers: int) -> Any:

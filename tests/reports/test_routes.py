@@ -71,6 +71,36 @@ def test_submit_saves_first_and_shows_the_code_once(web, county) -> None:  # typ
     assert "shown only once" in again.text
 
 
+def test_the_empty_form_is_the_page_its_template_renders(web, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """GET /report fills a page rendered once a day (``_empty_form``): it must be, byte for
+    byte, the page the template renders for this visitor's token and this form's key, and a
+    new day's page must carry the new day's date."""
+    from starlette.requests import Request
+
+    from saferstreets.reports import routes, service
+
+    def key(page: str) -> str:
+        found = re.search(r'name="submission_key" value="([^"]+)"', page)
+        assert found
+        return found.group(1)
+
+    first, second = web.get("/report"), web.get("/report")
+    assert key(first.text) != key(second.text)  # each form its own one-time key
+    assert csrf_of(first.text) == csrf_of(second.text)  # the same visitor's token
+    cookie = "; ".join(f"{name}={value}" for name, value in web.cookies.items())
+    request = Request({"type": "http", "app": web.app, "method": "GET", "path": "/report",
+                       "headers": [(b"cookie", cookie.encode())], "state": {}})  # fmt: skip
+    today = service.received_today().isoformat()
+    values = {"reasons": [], "occurred_on": today, "submission_key": key(second.text)}
+    rendered = routes._form_page(request, web.app.state.settings, values)
+    assert bytes(rendered.body).decode() == second.text
+    assert second.headers["content-type"] == rendered.headers["content-type"]
+
+    tomorrow = service.received_today() + timedelta(days=1)
+    monkeypatch.setattr(service, "received_today", lambda: tomorrow)
+    assert f'value="{tomorrow.isoformat()}"' in web.get("/report").text
+
+
 def test_the_form_works_without_a_map_in_two_steps(web, county) -> None:  # type: ignore[no-untyped-def]
     data = _form(
         web, latitude="", longitude="", place_text="river", action="find", free_text="kept <b>"

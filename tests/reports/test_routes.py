@@ -101,6 +101,30 @@ def test_the_empty_form_is_the_page_its_template_renders(web, monkeypatch) -> No
     assert f'value="{tomorrow.isoformat()}"' in web.get("/report").text
 
 
+@pytest.mark.parametrize("words", ["the lights are out", "he is outside my house right now"])
+def test_the_thank_you_page_is_the_page_its_template_renders(web, county, words) -> None:  # type: ignore[no-untyped-def]
+    """The thank-you page fills its receipt code into a page rendered once (urgent or not): it
+    must be the template's page for that code, shown once."""
+    from starlette.requests import Request
+
+    from saferstreets.web.deps import templates
+
+    pages = []
+    for _ in range(2):  # the second is filled into the page the first rendered
+        pages.append(web.post("/report", data=_form(web, free_text=words)).text)
+    request = Request({"type": "http", "app": web.app, "method": "GET", "path": "/report/thanks",
+                       "headers": [], "state": {}})  # fmt: skip
+    urgent = "If you are in danger now, call 999" in pages[1]
+    for page in pages:
+        context = {"code": receipt_of(page), "urgent": urgent,
+                   "support_services": web.app.state.settings.support_services}  # fmt: skip
+        rendered = templates.TemplateResponse(request, "public/report_thanks.html", context)
+        assert bytes(rendered.body).decode() == page
+    assert receipt_of(pages[0]) != receipt_of(pages[1])
+    assert urgent == (words != "the lights are out")
+    assert "Your receipt code is" not in web.get("/report/thanks").text  # shown once
+
+
 def test_the_form_works_without_a_map_in_two_steps(web, county) -> None:  # type: ignore[no-untyped-def]
     data = _form(
         web, latitude="", longitude="", place_text="river", action="find", free_text="kept <b>"

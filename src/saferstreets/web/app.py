@@ -130,12 +130,14 @@ def _include_routers(app: FastAPI) -> None:
     from saferstreets.publishing import routes_staff as publishing_staff_routes
     from saferstreets.publishing import routes_workspace as publishing_workspace_routes
     from saferstreets.reports import routes as reports_routes
+    from saferstreets.reports import routes_staff as reports_staff_routes
     from saferstreets.themes import routes as themes_routes
     from saferstreets.web import routes as core_routes
 
     for module in (
         reports_routes,  # first: the public form's requests, the most frequent, match at once
         core_routes,
+        reports_staff_routes,
         accounts_routes,
         accounts_admin_routes,
         publishing_routes,

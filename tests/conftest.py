@@ -22,6 +22,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
+from saferstreets.areas import lookup
 from saferstreets.config import Settings
 from saferstreets.db import Base, dispose_engines, make_engine, session_factory
 from saferstreets.migrate import upgrade
@@ -110,6 +111,7 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     else:
         url = request.getfixturevalue("_pg_database")
         _truncate_all(url)
+        lookup.forget()  # the same store's address, emptied: what was read from it is gone
     yield url
     dispose_engines()
 

@@ -7,6 +7,8 @@ boundaries were imported in.
 
 from __future__ import annotations
 
+import math
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -159,14 +161,32 @@ def store_version(session: Any) -> tuple[Any, ...]:
 
 
 _cache: dict[str, AreaIndex] = {}
+_checked: dict[str, float] = {}  # when each store's index was last found current (monotonic)
 
 
-def cached_area_index(*, session: Any) -> AreaIndex:
-    """The index for this store, rebuilt only when its areas have changed (for per-request use)."""
+def cached_area_index(*, session: Any, fresh_within: float = 0.0) -> AreaIndex:
+    """The index for this store, rebuilt only when its areas have changed (for per-request use).
+
+    ``fresh_within``: for that many seconds after the store last said the index is current, it
+    is used without asking again (a round trip saved on each report; ``reports.service``). A
+    report in that moment after another process imported boundaries is then located by the
+    boundaries they replaced, as one sent a moment before the import would have been; this
+    process's own imports ``forget`` the index at once.
+    """
     key = session.get_bind().url.render_as_string(hide_password=True)
-    version = store_version(session)
     index = _cache.get(key)
+    now = time.monotonic()
+    if index is not None and now - _checked.get(key, -math.inf) < fresh_within:
+        return index
+    version = store_version(session)
     if index is None or index.version != version:
         index = AreaIndex.from_session(session)
         _cache[key] = index
+    _checked[key] = now
     return index
+
+
+def forget() -> None:
+    """Forget every store's index: its areas were written, or the store replaced."""
+    _cache.clear()
+    _checked.clear()

@@ -15,6 +15,7 @@ import sqlalchemy.orm
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
+from saferstreets.areas import lookup
 from saferstreets.areas.geometry import (
     PARENT_LEVEL,
     BoundaryLayer,
@@ -502,6 +503,7 @@ def _write_areas(
             if stale:
                 session.execute(sa.delete(Area).where(Area.id.in_(stale)))
         stored["removed"] = len(stale)
+    lookup.forget()  # this process's reports are located by the new areas from now on
     return stored
 
 

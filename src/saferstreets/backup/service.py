@@ -143,6 +143,7 @@ def restore(
     and a store that holds any row unless ``replace`` (which empties it first).
     """
     from saferstreets.accounts.service import audit
+    from saferstreets.areas.lookup import forget as forget_area_index
     from saferstreets.db import session_factory
     from saferstreets.migrate import current_revision
 
@@ -191,6 +192,7 @@ def restore(
                     },
                 )
                 session.flush()
+    forget_area_index()  # the store's areas are the backup's now
     return summary
 
 

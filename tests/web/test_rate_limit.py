@@ -88,3 +88,20 @@ def test_concurrent_hits_let_exactly_the_limit_through(engine) -> None:  # type:
         thread.join()
     assert len(results) == 20
     assert sum(r is None for r in results) == 10
+
+
+def test_a_request_within_the_limit_is_counted_in_one_statement(engine) -> None:  # type: ignore[no-untyped-def]
+    """Taking the bucket and counting the request are one upsert (the report form's round trip
+    per statement is what bounds intake: bench/results/intake.md); a refused request costs a
+    second statement, which takes it out again."""
+    _hit(engine, "warm-up", START)  # the hour's key made and known; the purge gate passed
+    statements: list[str] = []
+    sa.event.listen(engine, "before_cursor_execute", lambda *a: statements.append(a[2]))
+    assert _hit(engine, "d", START, limit=2) is None
+    assert _hit(engine, "d", START, limit=2) is None
+    assert len(statements) == 2 and all("ON CONFLICT" in s for s in statements)
+    assert _hit(engine, "d", START, limit=2) is not None
+    assert len(statements) == 4
+    with session_factory(engine)() as session:
+        stamps = session.scalars(sa.select(RateBucket.stamps)).all()
+    assert sorted(len(s) for s in stamps) == [1, 2]  # the refused one was not kept

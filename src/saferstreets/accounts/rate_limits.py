@@ -97,25 +97,45 @@ def hit(
     mine = bucket_key(_current_key(session=session, epoch=epoch), name, client)
     previous_key = _epoch_key(session=session, epoch=epoch - 1, past=True)
     earlier = bucket_key(previous_key, name, client) if previous_key else None
-    # Take the bucket first: from here to the commit, this client's other requests wait. The
-    # upsert returns the bucket's times and the previous hour's, so that taking and reading them
-    # is one round trip.
-    take = _insert_for(session)(BUCKETS).values(key=mine, stamps=[], updated_at=now)
-    taken = {"updated_at": take.excluded.updated_at}
-    held, previous = session.execute(
-        take.on_conflict_do_update(index_elements=["key"], set_=taken).returning(
-            BUCKETS.c.stamps, _stamps_of(earlier)
-        )
-    ).one()
-    recent = [float(s) for s in held or [] if moment - float(s) < window]
+    stamps, previous = _take_and_count(session, mine, earlier, moment, now)
+    held = [float(s) for s in stamps[:-1]]  # the last is this request's, just counted
+    recent = [s for s in held if moment - s < window]
     before = [float(s) for s in previous or [] if moment - float(s) < window]
     if len(recent) + len(before) >= limit:
+        _set_stamps(session, mine, recent)  # refused: not counted after all
         oldest = min(recent + before)
         return max(1.0, window - (moment - oldest))
-    session.execute(
-        sa.update(BUCKETS).where(BUCKETS.c.key == mine).values(stamps=[*recent, moment])
-    )
+    if len(recent) < len(held):  # some have left the window: keep the bucket small
+        _set_stamps(session, mine, [*recent, moment])
     if PURGE.due():
         stale = now - timedelta(seconds=max(window, ROTATE_SECONDS) * 2)
         session.execute(sa.delete(BUCKETS).where(BUCKETS.c.updated_at < stale))
     return None
+
+
+def _take_and_count(
+    session: Session, mine: str, earlier: str | None, moment: float, now: datetime
+) -> tuple[list[Any], list[Any] | None]:
+    """Take the client's bucket and count this request in it, in one statement: the bucket's
+    times (this one last) and the previous hour's bucket's. From here to the commit, this
+    client's other requests wait on the bucket's row (a row lock; SQLite's write lock)."""
+    take = _insert_for(session)(BUCKETS).values(key=mine, stamps=[moment], updated_at=now)
+    counted = {"stamps": _appended(session, take.excluded.stamps),
+               "updated_at": take.excluded.updated_at}  # fmt: skip
+    stamps, previous = session.execute(
+        take.on_conflict_do_update(index_elements=["key"], set_=counted).returning(
+            BUCKETS.c.stamps, _stamps_of(earlier)
+        )
+    ).one()
+    return list(stamps or [moment]), previous
+
+
+def _appended(session: Session, one: Any) -> Any:
+    """The bucket's times with the one time of ``one`` (a JSON array of one) added at the end."""
+    if session.get_bind().dialect.name == "postgresql":
+        return BUCKETS.c.stamps.op("||")(one)  # jsonb arrays concatenate
+    return sa.func.json_insert(BUCKETS.c.stamps, "$[#]", sa.func.json_extract(one, "$[0]"))
+
+
+def _set_stamps(session: Session, key: str, stamps: list[float]) -> None:
+    session.execute(sa.update(BUCKETS).where(BUCKETS.c.key == key).values(stamps=stamps))

@@ -2,9 +2,11 @@
 
 The demo county in PostgreSQL (as ``bench_load``), ``saferstreets serve --workers 1``, and
 ``CLIENTS`` reporters of :mod:`bench.load_clients` (GET the form, POST it, read the receipt) for
-``SECONDS`` after a warm-up. py-spy samples the one worker meanwhile; the table gives its
-samples by where they are *inside* (a function counts for every sample with it on the stack),
-so the costs of a report POST can be read off: the store, the ORM, templates, triage, CSRF.
+``SECONDS`` after a warm-up. py-spy samples the one worker meanwhile (``--gil``: the thread
+holding the interpreter, so where its CPU goes); the tables give its samples by the package
+whose code was running and by where they are *inside* (a function counts for every sample with
+it on the stack), so the costs of a report can be read off: the ORM, the driver, the HTTP
+server, templates, the area look-up.
 The CPU seconds of the worker, of PostgreSQL and of the load generator say which of them is
 the bound (``SAFERSTREETS_BENCH_INTAKE_WORKERS`` serves with more workers: the ceiling;
 ``SAFERSTREETS_BENCH_INTAKE_CLIENTS`` sends more reporters at once: a surge).
@@ -107,21 +109,33 @@ def _sessions(url: str) -> int:
 def _record(pid: int, seconds: float) -> tuple[subprocess.Popen, Path]:
     spy = Path(sys.executable).with_name("py-spy")
     out = Path(tempfile.mkdtemp()) / "raw.txt"
+    # --gil: only the thread holding the interpreter, so the profile is where the worker's CPU
+    # goes (a thread waiting on PostgreSQL, or for the interpreter, is not sampled)
     command = [str(spy), "record", "-p", str(pid), "-d", str(int(seconds)), "-r", "100",
-               "-f", "raw", "-o", str(out), "--nonblocking"]  # fmt: skip
+               "-f", "raw", "-o", str(out), "--nonblocking", "--gil"]  # fmt: skip
     return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL), out
 
 
-def _inside(raw: Path) -> tuple[list[list], list[list], int]:
-    """Samples by what they are inside (inclusive), and the busiest saferstreets functions."""
+def _package(frame: str) -> str:
+    """The package (or standard-library module) of a py-spy frame, ``func (path:line)``."""
+    path = frame.rpartition(" (")[2].rstrip(")").rsplit(":", 1)[0]
+    first = path.split("/", 1)[0]
+    return first.removesuffix(".py") if first else "(native)"
+
+
+def _inside(raw: Path) -> tuple[list[list], list[list], list[list], int]:
+    """Samples by what they are inside (inclusive), the busiest saferstreets functions, and
+    samples by the package whose code was running (the top of the stack)."""
     inside: Counter = Counter()
     ours: Counter = Counter()
+    running: Counter = Counter()
     total = 0
     for line in raw.read_text().splitlines():
         stack, _, count = line.rpartition(" ")
         n = int(count)
         total += n
         frames = stack.split(";")
+        running[_package(frames[-1])] += n
         joined = ";".join(frames)
         for label, needle in INSIDE.items():
             if needle in joined:
@@ -133,7 +147,8 @@ def _inside(raw: Path) -> tuple[list[list], list[list], int]:
                 ours[name + ")"] += n
     rows = [[label, f"{inside[label] / total:.0%}"] for label in INSIDE if total]
     top = [[name, f"{n / total:.0%}"] for name, n in ours.most_common(12)]
-    return rows, top, total
+    packages = [[name, f"{n / total:.0%}"] for name, n in running.most_common(12)]
+    return rows, top, packages, total
 
 
 async def _drive(base: str, stats: lc.Stats, points: list, clients: int, seconds: float) -> None:
@@ -334,7 +349,7 @@ def _measure(url: str, clients: int, seconds: float) -> str:
          f"{run.per_report(run.generator_cpu):.1f}"],
     ]  # fmt: skip
     raw = run.profile
-    rows, top, total = _inside(raw) if raw and raw.exists() else ([], [], 0)
+    rows, top, packages, total = _inside(raw) if raw and raw.exists() else ([], [], [], 0)
     loads = "; ".join(
         f"{when}: {'/'.join(f'{x:.1f}' for x in load)}"
         for when, load in (("before", load_before), ("during", load_during))
@@ -362,8 +377,14 @@ def _measure(url: str, clients: int, seconds: float) -> str:
                 "",
                 markdown_table(["round trip", *PHASES, "per report"], trips),
                 "",
-                f"py-spy, {total:,} samples of the worker at 100 Hz; a sample counts for every "
-                "row whose code is on its stack (so the rows overlap):",
+                f"py-spy `--gil`, {total:,} samples at 100 Hz of the worker thread holding the "
+                "interpreter, so where its CPU goes (waiting on PostgreSQL is not sampled). By "
+                "the package whose code was running:",
+                "",
+                markdown_table(["package (code running)", "share of samples"], packages),
+                "",
+                "By what the running code was inside (a sample counts for every row whose code "
+                "is on its stack, so the rows overlap):",
                 "",
                 markdown_table(["inside", "share of samples"], rows),
                 "",

@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 
 from saferstreets.accounts.models import RateBucket, RateLimitKey
 from saferstreets.accounts.sessions import PurgeGate
+from saferstreets.db import is_postgres
 from saferstreets.models_common import core_table
 
 ROTATE_SECONDS = 3600
@@ -132,7 +133,7 @@ def _take_and_count(
 
 def _appended(session: Session, one: Any) -> Any:
     """The bucket's times with the one time of ``one`` (a JSON array of one) added at the end."""
-    if session.get_bind().dialect.name == "postgresql":
+    if is_postgres(session):
         return BUCKETS.c.stamps.op("||")(one)  # jsonb arrays concatenate
     return sa.func.json_insert(BUCKETS.c.stamps, "$[#]", sa.func.json_extract(one, "$[0]"))
 

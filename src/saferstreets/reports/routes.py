@@ -93,7 +93,7 @@ def _values(form: FormData) -> dict[str, Any]:
 def _form_page(
     request: Request,
     settings: Any,
-    values: dict[str, Any] | None = None,
+    values: dict[str, Any],
     errors: dict[str, str] | None = None,
     matches: list[dict[str, Any]] | None = None,
     searched: bool = False,
@@ -101,11 +101,7 @@ def _form_page(
     unsaved: bool = False,
     csrf: str | None = None,
 ) -> Response:
-    values = values or {
-        "reasons": [],
-        "occurred_on": service.received_today().isoformat(),
-        "submission_key": submissions.new_key(),
-    }
+    """The form with ``values`` (the empty form's are ``_empty_form``'s)."""
     return templates.TemplateResponse(
         request,
         "public/report.html",
@@ -375,15 +371,15 @@ RETRY_AFTER_S = 10
 def report_thanks(request: Request, session: SessionDep, settings: SettingsDep) -> Response:
     code, urgent = take_receipt(request, session=session)
 
-    def render(code: str | None = code) -> Response:
+    def render(shown: str | None) -> Response:
         return templates.TemplateResponse(
             request,
             "public/report_thanks.html",
-            {"code": code, "urgent": urgent, "support_services": settings.support_services},
+            {"code": shown, "urgent": urgent, "support_services": settings.support_services},
         )
 
     if code is None:  # shown once: it was shown already, or never kept
-        return render()
+        return render(None)
     return shells.filled(request, "report_thanks", urgent, lambda: render(shells.slot("code")),
                          {"code": code})  # fmt: skip
 

@@ -109,11 +109,12 @@ def test_a_few_points_get_the_same_areas_as_many(engine: sa.Engine, tmp_path: Pa
     batch = index.locate_arrays(lats, lons)
     for i in range(len(lons)):
         one = index.locate_arrays(lats[i : i + 1], lons[i : i + 1])
-        assert {level: codes[0] for level, codes in one.items()} == {
-            level: codes[i] for level, codes in batch.items()
-        }
+        expected = {level: codes[i] for level, codes in batch.items()}
+        assert {level: codes[0] for level, codes in one.items()} == expected
+        assert index.locate_point(float(lats[i]), float(lons[i])) == expected  # the form's way
     assert batch["ward"][-2] == "E05000001"  # the shared edge: the lowest code
     assert set(batch["ward"][:-2]) == {"E05000001", "E05000002", None}
+    assert index.locate_point(float("nan"), 0.0) == {"district": None, "ward": None}
 
 
 def test_point_columns_look_each_distinct_point_up_once_with_the_same_answers(

@@ -239,9 +239,8 @@ def describe_outline(
     if not inside:
         return describe_point(session=session, lat=middle.y, lon=middle.x, index=index)
     index = index or cached_area_index(session=session)
-    lons, lats = np.array([middle.x]), np.array([middle.y])
-    ward = index.lookup("ward", lons, lats)[0]
-    district = index.lookup("district", lons, lats)[0]
+    found = index.locate_point(middle.y, middle.x)
+    ward, district = found.get("ward"), found.get("district")
     names = area_names(session, [c for c in (ward, district) if c])
     where = names.get(ward or "") or names.get(district or "")
     return _phrase(inside, where, middle.y, middle.x, word="around")

@@ -404,14 +404,7 @@ def find_public_areas(*, session: Session, text: str, limit: int = 10) -> list[A
 
 def public_area_at(*, session: Session, lat: float, lon: float) -> str | None:
     """The code of the ward (else the district) a point is in: where a tap on the map leads."""
-    import numpy as np
-
     from saferstreets.areas.lookup import cached_area_index
 
-    index = cached_area_index(session=session)
-    for level in ("ward", "district"):
-        if level in index:
-            code = index.lookup(level, np.array([lon]), np.array([lat]))[0]
-            if code:
-                return str(code)
-    return None
+    found = cached_area_index(session=session).locate_point(lat, lon)
+    return found.get("ward") or found.get("district")

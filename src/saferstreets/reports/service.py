@@ -149,8 +149,7 @@ def locate_submission(
     )
     if submission.latitude is not None and submission.longitude is not None:
         index = area_index if area_index is not None else _area_index(session)
-        found = index.locate_arrays([submission.latitude], [submission.longitude])
-        found = {level: values[0] for level, values in found.items()}
+        found = index.locate_point(submission.latitude, submission.longitude)
         top = next((lv for lv in ("force", "district", "ward") if lv in index.levels), None)
         if top is not None and found.get(top) is None:
             raise outside
@@ -361,9 +360,9 @@ class _Prelocated:
             for i, (lat, lon) in enumerate(zip(lats, lons, strict=True))
         }
 
-    def locate_arrays(self, lats: Any, lons: Any) -> dict[str, list[Any]]:
-        rows = [self._answers[(lat, lon)] for lat, lon in zip(lats, lons, strict=True)]
-        return {level: [row.get(level) for row in rows] for level in self.levels}
+    def locate_point(self, lat: float, lon: float) -> dict[str, Any]:
+        row = self._answers[(lat, lon)]
+        return {level: row.get(level) for level in self.levels}
 
 
 def import_reports(

@@ -10,9 +10,11 @@ from saferstreets.publishing.wording import (
     FEARED_LITTLE_CRIME,
     Change,
     Finding,
-    Test,
     headline_changes,
     share_finding,
+)
+from saferstreets.publishing.wording import (
+    Test as StatTest,  # not named Test here: pytest would try to collect it
 )
 
 
@@ -20,7 +22,9 @@ def test_a_finding_states_size_interval_and_test() -> None:
     with pytest.raises(ValueError, match="must state its interval"):
         Finding("54% named poor lighting", "54%", "", "no test")
     est = {"share": 0.536, "lower": 0.526, "upper": 0.546, "count": 5016, "n": 9355}
-    f = share_finding(est, "Poor lighting: {share}; {test}.", test=Test("chi-square test", 2e-18))
+    f = share_finding(
+        est, "Poor lighting: {share}; {test}.", test=StatTest("chi-square test", 2e-18)
+    )
     assert f.text == (
         "Poor lighting: 54% (95% interval 53% to 55%); "
         "chi-square test, p < 0.001: significant at the 5% level."
@@ -29,12 +33,12 @@ def test_a_finding_states_size_interval_and_test() -> None:
 
 
 def test_nothing_is_called_significant_that_is_not() -> None:
-    assert Test("chi-square test", 0.108).verdict() == (
+    assert StatTest("chi-square test", 0.108).verdict() == (
         "chi-square test, p = 0.11: not significant at the 5% level"
     )
-    assert not Test("chi-square test", None).significant
-    assert not Test("z-test", float("nan")).significant
-    assert Test("z-test", 0.0499).significant and not Test("z-test", 0.05).significant
+    assert not StatTest("chi-square test", None).significant
+    assert not StatTest("z-test", float("nan")).significant
+    assert StatTest("z-test", 0.0499).significant and not StatTest("z-test", 0.05).significant
     # a sentence that says "significant" without a significant test is refused
     with pytest.raises(ValueError, match="called significant"):
         Finding("A significant rise", "+1 point", "95% interval -1 to +3", "z-test, p = 0.3", False)
@@ -43,7 +47,7 @@ def test_nothing_is_called_significant_that_is_not() -> None:
 
 def _change(what: str, before: float, after: float, p: float) -> Change:
     d = after - before
-    return Change(what, before, after, d, d - 0.02, d + 0.02, Test("two-proportion z-test", p))
+    return Change(what, before, after, d, d - 0.02, d + 0.02, StatTest("two-proportion z-test", p))
 
 
 def test_headlines_lead_with_significance_and_size_in_both_directions() -> None:

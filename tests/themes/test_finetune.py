@@ -38,6 +38,30 @@ def test_length_batches_hold_every_text_once_with_similar_lengths() -> None:
     assert (np.diff(lengths[in_order]) >= 0).all()
 
 
+def test_the_blend_leans_on_the_calibrated_part_and_keeps_threshold_one_half() -> None:
+    """Per label, the weight whose blend has the least log-loss, checked against scikit-learn;
+    the threshold is 0.5 (the blend of two calibrated probabilities is calibrated)."""
+    from sklearn.metrics import log_loss
+
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 2, size=(400, 2))
+    informed = np.clip(np.where(y == 1, 0.8, 0.2) + rng.normal(0, 0.05, y.shape), 0.01, 0.99)
+    noise = rng.uniform(0.05, 0.95, y.shape)
+    p_enc = np.column_stack([informed[:, 0], noise[:, 1]])  # label 0: the encoder knows
+    p_tfidf = np.column_stack([noise[:, 0], informed[:, 1]])  # label 1: TF-IDF knows
+    model = FineTunedClassifier()
+    model._fit_blend(p_enc, p_tfidf, y)
+    assert model.blend_[0] >= 0.8 and model.blend_[1] <= 0.2
+    assert model.thresholds_.tolist() == [0.5, 0.5]
+    for j in range(2):
+        losses = {w: log_loss(y[:, j], w * p_enc[:, j] + (1 - w) * p_tfidf[:, j])
+                  for w in finetune.BLEND_GRID}  # fmt: skip
+        assert losses[model.blend_[j]] == min(losses.values())
+    fixed = FineTunedClassifier(blend=0.3)
+    fixed._fit_blend(p_enc, p_tfidf, y)
+    assert fixed.blend_.tolist() == [0.3, 0.3]
+
+
 @pytest.mark.skipif(finetune.available(), reason="the extra is installed here")
 def test_fine_tune_without_the_extra_says_how_to_install_it(tmp_path: Path) -> None:
     data = tmp_path / "train.csv"
@@ -135,11 +159,14 @@ def test_a_folder_that_is_not_a_model_is_a_clear_error(tmp_path: Path) -> None:
 def test_safecity_dev_fine_tuned_and_blended(shared_data: Path) -> None:
     """SafeCity dev split with the fine-tuned extra (docs/themes.md, "Fine-tuning").
 
-    Measured on 2026-12-03 with the default three epochs: seed 0 81.4 / 84.2 / 88.0, mean
-    label accuracy 84.5, exact match 64.3; seed 1 81.9 / 84.7 / 88.4, 85.0, 64.6; against the
-    published 83.2 / 84.1 / 88.7 and 66.0. The floors sit about a point below the lower seed so
-    that a regression shows. Trained on train, scored on dev (the test split is held out).
-    Takes 8 minutes on 2 quiet cores (478 s of training), much longer on a loaded machine.
+    Measured on 2026-12-04 with the default three epochs and the blend fitted by log-loss:
+    81.0 / 84.7 / 89.1, mean label accuracy 84.9, exact match 64.5 (seed 0, the benchmark),
+    and 81.3-82.2 / 84.5-85.3 / 87.8-88.6, 84.8-85.2, 64.3-65.4 in five scratch runs; against
+    the published 83.2 / 84.1 / 88.7 and 66.0. The floors sit about a point below the lowest
+    run so that a regression shows (torch's CPU kernels differ between processors, so one
+    seed's figures move by up to a point between machines). Trained on train, scored on dev
+    (the test split is held out). Takes 6 to 8 minutes on 2 quiet cores (355 to 478 s of
+    training), much longer on a loaded machine.
     """
     columns = ["Commenting", "Ogling/Facial Expressions/Staring", "Touching /Groping"]
     folder = shared_data / "safecity-karlekar-bansal-2018" / "multilabel_classification"
@@ -150,7 +177,7 @@ def test_safecity_dev_fine_tuned_and_blended(shared_data: Path) -> None:
     model = FineTunedClassifier().fit(train.texts, train.Y, labels=train.labels)
     result = evaluate_predictions(dev.Y, model.predict(dev.texts), labels=dev.labels)
     accuracies = [result["per_label"][c]["accuracy"] for c in columns]
-    assert accuracies[0] > 0.805
+    assert accuracies[0] > 0.800
     assert accuracies[1] > 0.835
     assert accuracies[2] > 0.870
     assert result["mean_label_accuracy"] > 0.838

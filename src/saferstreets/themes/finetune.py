@@ -316,7 +316,8 @@ class FineTunedClassifier:
         cross-entropy; the TF-IDF ensemble's Platt scaling), so their blend is one too and
         0.5 is the threshold that maximises expected accuracy. A threshold fitted for accuracy
         on the few hundred held-out texts overfits them: on SafeCity dev it lost 0.2-0.5
-        points of mean label accuracy against 0.5 in each of five runs (docs/themes.md).
+        points of mean label accuracy against 0.5 in five of six runs and tied in the sixth
+        (docs/themes.md).
         """
         k = Y.shape[1]
         grid = BLEND_GRID if self.blend == "fit" else np.array([float(self.blend)])

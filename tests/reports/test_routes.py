@@ -125,6 +125,26 @@ def test_the_thank_you_page_is_the_page_its_template_renders(web, county, words)
     assert "Your receipt code is" not in web.get("/report/thanks").text  # shown once
 
 
+def test_the_thank_you_page_gives_its_connection_back_on_the_routes_thread(
+    web, county, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    """The receipt is taken in one autocommitted DELETE and the route gives the connection back
+    itself, so the request's session has no transaction left to settle on another thread."""
+    from saferstreets.web import deps
+
+    settled: list[bool] = []
+    real = deps._settle
+
+    async def spy(session, step, settlers):  # type: ignore[no-untyped-def]
+        settled.append(session.in_transaction())
+        await real(session, step, settlers)
+
+    assert web.post("/report", data=_form(web), follow_redirects=False).status_code == 303
+    monkeypatch.setattr(deps, "_settle", spy)
+    assert receipt_of(web.get("/report/thanks").text)  # the receipt, shown
+    assert settled and not any(settled)
+
+
 def test_the_form_works_without_a_map_in_two_steps(web, county) -> None:  # type: ignore[no-untyped-def]
     data = _form(
         web, latitude="", longitude="", place_text="river", action="find", free_text="kept <b>"

@@ -87,6 +87,26 @@ def test_a_report_is_saved_located_and_keeps_only_a_hash(county: sa.Engine) -> N
         assert row.status == "new" and not row.urgent
 
 
+def test_a_saved_report_is_the_sessions_own_object_and_what_the_store_holds(
+    county: sa.Engine,
+) -> None:
+    """``create_report`` writes the row in one Core statement and hands back the session's
+    persistent object: the same values as a fresh read of the store, nothing left to flush."""
+    with session_factory(county)() as session:
+        report, _ = service.create_report(
+            session=session, submission=sub(free_text="no lights", place_text="the underpass")
+        )
+        state = sa.inspect(report)
+        assert state.persistent and not session.new and not session.dirty
+        assert session.get(Report, report.id) is report
+        session.commit()
+        kept = {c.key: getattr(report, c.key) for c in Report.__table__.columns}
+    with session_factory(county)() as fresh:
+        stored = fresh.execute(sa.select(Report.__table__).where(Report.id == kept["id"])).one()
+    assert dict(stored._mapping) == kept
+    assert kept["had_text"] is True and kept["public_id"] and kept["tallied"] is False
+
+
 def test_a_report_outside_the_force_area_is_refused_and_nothing_kept(county: sa.Engine) -> None:
     with session_factory(county)() as session:
         with pytest.raises(ValidationFailed) as info:

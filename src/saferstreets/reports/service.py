@@ -11,17 +11,18 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
+import uuid
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, make_transient_to_detached
 
 from saferstreets.alerts.service import enqueue_for_report
 from saferstreets.config import Settings, get_settings
 from saferstreets.errors import NotFound, ValidationFailed
-from saferstreets.models_common import LEVEL_COLUMNS, utcnow
+from saferstreets.models_common import LEVEL_COLUMNS, core_table, utcnow
 from saferstreets.progress import Progress, silent
 from saferstreets.reports.models import Report
 from saferstreets.reports.redact import redact_contact_details
@@ -221,7 +222,9 @@ def create_report(
     time_band: str | None = submission.time_band
     if time_band is None and occurred_hour is not None:
         time_band = HOUR_BANDS[occurred_hour]
-    report = Report(
+    report = _save(
+        session,
+        public_id=str(uuid.uuid4()),
         receipt_hash=receipt_hash(code),
         source=source[:16],
         received_hour=received,
@@ -233,6 +236,8 @@ def create_report(
         reasons=list(submission.reasons),
         other_reason=submission.other_reason,
         free_text=submission.free_text,
+        text_removed=False,
+        themes=[],
         age_band=submission.age_band,
         for_self=submission.for_self,
         status="new",
@@ -242,13 +247,28 @@ def create_report(
         latitude=where.latitude,
         longitude=where.longitude,
         h3_cell=where.h3_cell,
+        tallied=False,  # not tallied: the workspace counts it live until reports.tally.fold
         **{column: where.codes.get(level) for level, column in LEVEL_COLUMNS.items()},
     )
-    session.add(report)
-    session.flush()  # not tallied: the workspace counts it live until reports.tally.fold
     # danger now: outbox and its delivery job, in the same transaction
     enqueue_for_report(session=session, report=report, settings=settings)
     return report, code
+
+
+#: A report's INSERT, built once with its values passed as parameters.
+_INSERT_REPORT = sa.insert(core_table(Report)).returning(core_table(Report).c.id)
+
+
+def _save(session: Session, **row: Any) -> Report:
+    """Insert one report (Core: one statement, nothing for the ORM's unit of work to sort out)
+    and return it as the session's persistent object, as a flush would have left it; ``had_text``
+    (a generated column) is read when first asked for. Through ``session.add`` and a flush a
+    report cost 5% more instructions (``python -m bench intake_cost``: 11.31 against 10.72
+    million, 2026-12-05)."""
+    report = Report(id=session.execute(_INSERT_REPORT, row).scalar_one(), **row)
+    make_transient_to_detached(report)
+    session.add(report)
+    return report
 
 
 # --- the reporter's own view -----------------------------------------------------------------

@@ -27,6 +27,10 @@ KEEP_FOR = timedelta(hours=24)  # a form left open, or sent again from the back 
 _SHAPE = re.compile(r"[A-Za-z0-9_-]{20,64}")
 PURGE = PurgeGate()
 KEYS = core_table(SubmissionKey)  # Core statements: no ORM objects to track
+#: Built once, its values passed as parameters: a statement built on each report cost about 0.15
+#: ms more of CPU (SQLAlchemy derives the statement's cache key and bound values anew), in one
+#: process on the demo store in PostgreSQL, 2026-12-05.
+_RECORD = sa.insert(KEYS)
 
 
 def new_key() -> str:
@@ -58,11 +62,12 @@ def record(*, session: Session, key: str, now: datetime, code: str, urgent: bool
     if PURGE.due():
         session.execute(sa.delete(KEYS).where(KEYS.c.expires_at <= now))
     session.execute(
-        sa.insert(KEYS).values(
-            id_hash=token_hash(key),
-            created_at=now,
-            expires_at=now + KEEP_FOR,
-            receipt=seal_code(key, code),
-            urgent=bool(urgent),
-        )
+        _RECORD,
+        {
+            "id_hash": token_hash(key),
+            "created_at": now,
+            "expires_at": now + KEEP_FOR,
+            "receipt": seal_code(key, code),
+            "urgent": bool(urgent),
+        },
     )

@@ -96,7 +96,9 @@ def keep_receipt(request: Request, *, session: Session, code: str, urgent: bool)
 
 def take_receipt(request: Request, *, session: Session) -> tuple[str | None, bool]:
     """The receipt code kept for this visitor and its urgent flag, forgotten as they are read
-    (one DELETE, committed as it runs, before the page that shows them is sent)."""
+    (one DELETE, committed as it runs, before the page that shows them is sent). The session's
+    connection goes back to the pool here, on the route's thread, so the request's session has
+    nothing left to settle on a thread of its own (``web.deps.get_session``)."""
     from saferstreets.accounts.sessions import take_receipt as take
     from saferstreets.db import autocommit
 
@@ -105,4 +107,6 @@ def take_receipt(request: Request, *, session: Session) -> tuple[str | None, boo
         return None, False
     forget_cookie(request, RECEIPT)
     autocommit(session)  # no BEGIN or COMMIT round trip for the one statement
-    return take(session=session, now=now(request), token=token)
+    taken = take(session=session, now=now(request), token=token)
+    session.commit()  # sends nothing (autocommit): gives the connection back
+    return taken

@@ -48,6 +48,7 @@ class Replay:
     headers: list[tuple[bytes, bytes]]  # the real app's security headers
     post_statements: list[tuple[str, dict[str, Any]]]
     thanks_statement: str
+    thanks_param: str  # the name of its one parameter, the receipt token's hash
 
 
 def _slots(page: str, **values: str) -> str:
@@ -95,7 +96,7 @@ def capture(url: str) -> Replay:
             form, fields, thanks = send_report(client, f"floor-{n}", points[n % len(points)], at)
     post, receipt = sent[PHASES[1]], sent.get(PHASES[2], [])
     found = lc.RECEIPT.search(thanks.text)
-    assert found and len(receipt) == 1, "the receipt page sends one statement"
+    assert found and len(receipt) == 1 and len(receipt[0][1]) == 1, "one statement, one value"
     skip = ("content-length", "set-cookie", "date", "server")
     return Replay(
         form_page=_slots(form.text, csrf=fields["csrf_token"], key=fields["submission_key"]),
@@ -103,6 +104,7 @@ def capture(url: str) -> Replay:
         headers=[(k.encode(), v.encode()) for k, v in form.headers.items() if k not in skip],
         post_statements=_split(post),
         thanks_statement=receipt[0][0],
+        thanks_param=next(iter(receipt[0][1])),
     )
 
 
@@ -200,7 +202,7 @@ class Floor:
 
         conn = await self.pool.get()
         try:
-            params = {"id_hash_1": token_hash(jar.get("r", ""))}
+            params = {self.replay.thanks_param: token_hash(jar.get("r", ""))}
             row = await (await conn.execute(self.replay.thanks_statement, params)).fetchone()
         finally:
             self.pool.put_nowait(conn)

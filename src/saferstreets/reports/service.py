@@ -267,6 +267,10 @@ def _save(session: Session, **row: Any) -> Report:
     million, 2026-12-05)."""
     report = Report(id=session.execute(_INSERT_REPORT, row).scalar_one(), **row)
     make_transient_to_detached(report)
+    # A report of a rolled-back try stays in the session under its id (a rollback forgets only
+    # what the session itself inserted), and SQLite gives a rolled-back id again: forget it.
+    if (stale := session.identity_map.get(sa.inspect(report).key)) is not None:
+        session.expunge(stale)
     session.add(report)
     return report
 

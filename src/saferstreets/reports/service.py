@@ -269,7 +269,8 @@ def _save(session: Session, **row: Any) -> Report:
     make_transient_to_detached(report)
     # A report of a rolled-back try stays in the session under its id (a rollback forgets only
     # what the session itself inserted), and SQLite gives a rolled-back id again: forget it.
-    if (stale := session.identity_map.get(sa.inspect(report).key)) is not None:
+    key = sa.inspect(report).key  # set by make_transient_to_detached
+    if key is not None and (stale := session.identity_map.get(key)) is not None:
         session.expunge(stale)
     session.add(report)
     return report

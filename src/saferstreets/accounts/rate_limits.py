@@ -14,6 +14,7 @@ behind each other and a limit of 10 lets exactly 10 through.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import secrets
@@ -62,7 +63,9 @@ def _current_key(*, session: Session, epoch: int) -> bytes:
     key = _epoch_key(session=session, epoch=epoch)
     if key is not None:
         return key
-    insert = _insert_for(session)(RateLimitKey).values(epoch=epoch, key=secrets.token_hex(32))
+    insert = _insert_for(_dialect(session))(RateLimitKey).values(
+        epoch=epoch, key=secrets.token_hex(32)
+    )
     session.execute(insert.on_conflict_do_nothing(index_elements=["epoch"]))
     session.execute(sa.delete(RateLimitKey).where(RateLimitKey.epoch < epoch - 1))
     key = _epoch_key(session=session, epoch=epoch)
@@ -70,9 +73,12 @@ def _current_key(*, session: Session, epoch: int) -> bytes:
     return key
 
 
-def _insert_for(session: Session):
-    name = session.get_bind().dialect.name
-    return postgresql.insert if name == "postgresql" else sqlite.insert
+def _dialect(session: Session) -> str:
+    return session.get_bind().dialect.name
+
+
+def _insert_for(dialect: str):
+    return postgresql.insert if dialect == "postgresql" else sqlite.insert
 
 
 def bucket_key(key: bytes, name: str, client: str) -> str:
@@ -112,41 +118,37 @@ def _take_and_count(
     """Take the client's bucket and count this request in it, in one statement: the bucket's
     times (this one last) and the previous hour's bucket's. From here to the commit, this
     client's other requests wait on the bucket's row (a row lock; SQLite's write lock)."""
-    statement = _upsert(session.get_bind().dialect.name, with_earlier=earlier is not None)
+    statement = _upsert(_dialect(session), with_earlier=earlier is not None)
     values = {"key": mine, "stamps": [moment], "updated_at": now, "earlier": earlier}
     stamps, previous = session.execute(statement, values).one()
     return list(stamps or [moment]), previous
 
 
-_UPSERTS: dict[tuple[str, bool], Any] = {}
-
-
+@functools.cache
 def _upsert(dialect: str, *, with_earlier: bool) -> Any:
     """The bucket's upsert for ``dialect`` (built once, its values passed as parameters: built on
     every request it cost 557 against 170 us of CPU, in one process on the demo store in
     PostgreSQL, 2026-12-05): insert the key with this request's time,
     or append the time to the bucket's; return the times and, ``with_earlier``, the previous
     hour's bucket's (a scalar subquery of an alias: not the upserted row)."""
-    if (dialect, with_earlier) not in _UPSERTS:
-        take = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(BUCKETS)
-        one = take.excluded.stamps
-        appended = (
-            BUCKETS.c.stamps.op("||")(one)  # jsonb arrays concatenate
-            if dialect == "postgresql"
-            else sa.func.json_insert(BUCKETS.c.stamps, "$[#]", sa.func.json_extract(one, "$[0]"))
-        )
-        earlier = (
-            sa.select(EARLIER.c.stamps)
-            .where(EARLIER.c.key == sa.bindparam("earlier"))
-            .scalar_subquery()
-            if with_earlier
-            else sa.null()
-        )
-        counted = {"stamps": appended, "updated_at": take.excluded.updated_at}
-        _UPSERTS[dialect, with_earlier] = take.on_conflict_do_update(
-            index_elements=["key"], set_=counted
-        ).returning(BUCKETS.c.stamps, earlier)
-    return _UPSERTS[dialect, with_earlier]
+    take = _insert_for(dialect)(BUCKETS)
+    one = take.excluded.stamps
+    appended = (
+        BUCKETS.c.stamps.op("||")(one)  # jsonb arrays concatenate
+        if dialect == "postgresql"
+        else sa.func.json_insert(BUCKETS.c.stamps, "$[#]", sa.func.json_extract(one, "$[0]"))
+    )
+    earlier = (
+        sa.select(EARLIER.c.stamps)
+        .where(EARLIER.c.key == sa.bindparam("earlier"))
+        .scalar_subquery()
+        if with_earlier
+        else sa.null()
+    )
+    counted = {"stamps": appended, "updated_at": take.excluded.updated_at}
+    return take.on_conflict_do_update(index_elements=["key"], set_=counted).returning(
+        BUCKETS.c.stamps, earlier
+    )
 
 
 def _set_stamps(session: Session, key: str, stamps: list[float]) -> None:

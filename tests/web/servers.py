@@ -133,6 +133,46 @@ def _socket_inode(local_port: int, remote_port: int) -> str | None:
     return None
 
 
+def _server_sockets(port: int, state: str) -> list[str]:
+    """Inodes of the sockets listening (``0A``) or connected (``01``) on loopback ``port``."""
+    found = []
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        fields = line.split()
+        if int(fields[1].split(":")[1], 16) == port and fields[3] == state:
+            found.append(fields[9])
+    return found
+
+
+def listeners(port: int) -> int:
+    """How many sockets listen on ``port``."""
+    return len(_server_sockets(port, "0A"))
+
+
+def _holding(pid: int, inodes: list[str]) -> int:
+    """How many of the sockets ``inodes`` process ``pid`` has open."""
+    wanted = {f"socket:[{inode}]" for inode in inodes}
+    held = 0
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        try:
+            held += os.readlink(fd) in wanted
+        except OSError:
+            continue
+    return held
+
+
+def web_workers(pid: int, port: int) -> list[int]:
+    """The worker processes of server ``pid`` that serve ``port`` (its other children, such as
+    the job worker, hold no socket listening there)."""
+    listening = _server_sockets(port, "0A")
+    return [child for child in children(pid) if _holding(child, listening)]
+
+
+def connections_held(pids: list[int], port: int) -> dict[int, int]:
+    """How many connections to ``port`` each process of ``pids`` holds (accepted sockets)."""
+    accepted = _server_sockets(port, "01")
+    return {pid: _holding(pid, accepted) for pid in pids}
+
+
 def server_side_nodelay(pids: list[int], server_port: int, client_port: int) -> int:
     """TCP_NODELAY of the accepted socket, read in this process from a duplicate of the worker's
     descriptor (``pidfd_getfd``, Linux 5.6 and later)."""

@@ -1,4 +1,5 @@
-"""Running the app under uvicorn, one process or several, with TCP_NODELAY on every connection.
+"""Running the app under uvicorn, one process or several, with TCP_NODELAY on every connection
+and, with several, the connections spread over the workers.
 
 With ``--workers N`` uvicorn binds the listening socket itself (``Config.bind_socket``) without
 naming the protocol, so the socket reports ``proto == 0``; accepted connections inherit that, and
@@ -7,6 +8,16 @@ holds back the end of each keep-alive response until the client's delayed ACK, a
 Linux (uvicorn issue 3149). ``tcp_listener`` re-wraps the bound socket's descriptor with
 ``IPPROTO_TCP`` before the workers receive it; one process needs nothing (asyncio builds its
 listener from ``getaddrinfo``, which names the protocol).
+
+With several workers on Linux, each worker serves a listening socket of its own, all bound to the
+same address with ``SO_REUSEPORT`` (``listener_group``), so the kernel hands each new connection
+to one of them by a hash of its addresses. Workers sharing one socket race for it, and asyncio
+accepts every connection waiting at each wake-up: a burst of keep-alive connections lands on
+whichever worker woke first and stays there. Under ``python -m bench intake`` (two workers, 50
+reporters, 2026-12-05) one worker held 49 of the 50 connections and the other one. The sockets
+are bound and held by the supervisor (``Balanced``), so a connection that arrives while a killed
+worker is being replaced waits in that worker's queue for its replacement instead of being reset.
+Elsewhere (``SO_REUSEPORT`` balances only on Linux) the workers share one socket, as uvicorn's.
 
 Each worker builds its app with ``served_app``: the app, the caches its first reports would fill
 (the area index, the public form's templates), then ``gc.freeze()``. The hundreds of thousands of
@@ -19,8 +30,15 @@ those pauses were the slowest reports' wait (docs/operating.md).
 from __future__ import annotations
 
 import gc
+import logging
 import socket
+import sys
 from typing import Any
+
+from uvicorn.config import STARTUP_FAILURE
+from uvicorn.supervisors.multiprocess import Multiprocess, Process
+
+logger = logging.getLogger("uvicorn.error")
 
 APP = "saferstreets.web.serving:served_app"
 WARM_TEMPLATES = ("public/report.html", "public/report_thanks.html", "error.html")
@@ -72,10 +90,86 @@ def tcp_listener(sock: socket.socket) -> socket.socket:
     return fixed
 
 
+def balances() -> bool:
+    """Whether the kernel spreads connections over an ``SO_REUSEPORT`` group (Linux 3.9+)."""
+    return sys.platform.startswith("linux") and hasattr(socket, "SO_REUSEPORT")
+
+
+def listener_group(host: str, port: int, size: int) -> list[socket.socket]:
+    """``size`` TCP sockets bound to ``host``:``port`` with ``SO_REUSEPORT`` (not yet listening:
+    each starts to when its worker serves it). Port 0: all share the port the first was given."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    group: list[socket.socket] = []
+    try:
+        for _ in range(size):
+            sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+            group.append(sock)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+            sock.bind((host, port))
+            port = sock.getsockname()[1]
+            sock.set_inheritable(True)
+    except OSError:
+        for sock in group:
+            sock.close()
+        raise
+    return group
+
+
+class Balanced(Multiprocess):
+    """uvicorn's supervisor with worker ``slot`` serving ``listeners[slot]`` alone, and a worker
+    that dies replaced on the same socket (uvicorn's own hands every worker every socket)."""
+
+    def __init__(self, config: Any, listeners: list[socket.socket]) -> None:
+        super().__init__(config, sockets=listeners)
+        self.listeners = listeners
+
+    def spawn(self, slot: int) -> Process:
+        process = Process(self.config, [self.listeners[slot]])
+        process.start()
+        return process
+
+    def init_processes(self) -> None:
+        self.processes = [self.spawn(slot) for slot in range(len(self.listeners))]
+
+    def keep_subprocess_alive(self) -> None:
+        for slot, process in enumerate(self.processes):
+            if self.should_exit.is_set():
+                return
+            if process.is_alive(timeout=self.config.timeout_worker_healthcheck):
+                continue
+            process.kill()  # hung, or already dead
+            process.join()
+            if process.exitcode == STARTUP_FAILURE:  # the app cannot start: it would loop
+                logger.error("Worker [%s] failed to start; stopping.", process.pid)
+                self.should_exit.set()
+                return
+            logger.info("Worker [%s] died; starting another on its socket.", process.pid)
+            self.processes[slot] = self.spawn(slot)
+
+    def restart_all(self) -> None:
+        """SIGHUP: each worker replaced in turn, the new one ready before the old one stops."""
+        for slot, old in enumerate(self.processes):
+            new = self.spawn(slot)
+            if not new.wait_until_ready(self.config.timeout_worker_healthcheck, self.should_exit):
+                new.kill()
+                new.join()
+                logger.error("Worker [%s] was not ready in time; restart stopped.", new.pid)
+                return
+            old.terminate()
+            old.join()
+            self.processes[slot] = new
+
+    def handle_ttin(self) -> None:
+        logger.warning("SIGTTIN ignored: the number of workers is set by serve --workers.")
+
+    def handle_ttou(self) -> None:
+        logger.warning("SIGTTOU ignored: the number of workers is set by serve --workers.")
+
+
 def run(*, host: str, port: int, workers: int = 1) -> None:
     """Serve until stopped: in this process, or in ``workers`` worker processes."""
     import uvicorn
-    from uvicorn.supervisors import Multiprocess
 
     config = server_config(host=host, port=port, workers=workers)
     if workers <= 1:
@@ -85,8 +179,14 @@ def run(*, host: str, port: int, workers: int = 1) -> None:
         if not server.started:
             raise SystemExit(3)  # as uvicorn.run: the app did not start (the log says why)
         return
-    sock = tcp_listener(config.bind_socket())
+    if balances():
+        sockets = listener_group(host, port, workers)
+        supervisor: Multiprocess = Balanced(config, sockets)
+    else:
+        sockets = [tcp_listener(config.bind_socket())]
+        supervisor = Multiprocess(config, sockets=sockets)
     try:
-        Multiprocess(config, sockets=[sock]).run()
+        supervisor.run()
     finally:
-        sock.close()
+        for sock in sockets:
+            sock.close()

@@ -1,7 +1,8 @@
 """Several servers: real ``saferstreets serve`` processes over one store.
 
 - a burst of keep-alive connections is spread over a 2-worker server's workers (each serves a
-  listening socket of its own), and a worker killed is replaced on its socket;
+  listening socket of its own), and a worker killed, or all of them on SIGHUP, replaced on its
+  socket;
 - TCP_NODELAY stays on for connections accepted by a 2-worker server (uvicorn issue 3149),
   read from the accepted socket itself in the worker that holds it;
 - two servers on two ports over one PostgreSQL count one rate limit between them, with the
@@ -96,7 +97,7 @@ def _until(check: Callable[[], bool], seconds: float = 120.0) -> None:
         time.sleep(0.2)
 
 
-def test_connections_are_spread_over_the_workers_and_a_killed_one_is_replaced(
+def test_connections_are_spread_over_the_workers_and_a_killed_or_restarted_one_is_replaced(
     db_url: str, settings: Settings
 ) -> None:
     if db_url.startswith("postgresql"):
@@ -125,6 +126,12 @@ def test_connections_are_spread_over_the_workers_and_a_killed_one_is_replaced(
         finally:
             for conn in conns:
                 conn.close()
+        serving_now = set(web_workers(pid, port))
+        os.kill(pid, signal.SIGHUP)  # each worker replaced in turn, on its own socket
+        _until(lambda: not serving_now & set(children(pid)) and len(web_workers(pid, port)) == 2)
+        assert listeners(port) == 2
+        for conn in _connect_at_once(port, 4):
+            conn.close()
 
 
 def _report_fields(csrf: str) -> dict[str, str]:

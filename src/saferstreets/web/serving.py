@@ -150,11 +150,14 @@ class Balanced(Multiprocess):
     def restart_all(self) -> None:
         """SIGHUP: each worker replaced in turn, the new one ready before the old one stops."""
         for slot, old in enumerate(self.processes):
+            if self.should_exit.is_set():
+                return
             new = self.spawn(slot)
             if not new.wait_until_ready(self.config.timeout_worker_healthcheck, self.should_exit):
                 new.kill()
                 new.join()
-                logger.error("Worker [%s] was not ready in time; restart stopped.", new.pid)
+                if not self.should_exit.is_set():
+                    logger.error("Worker [%s] was not ready in time; restart stopped.", new.pid)
                 return
             old.terminate()
             old.join()

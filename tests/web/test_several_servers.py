@@ -1,8 +1,8 @@
 """Several servers: real ``saferstreets serve`` processes over one store.
 
 - a burst of keep-alive connections is spread over a 2-worker server's workers (each serves a
-  listening socket of its own), and a worker killed, or all of them on SIGHUP, replaced on its
-  socket;
+  listening socket of its own); a worker killed, or all of them on SIGHUP, is replaced on its
+  socket, and SIGTTIN and SIGTTOU add and remove a worker with its socket;
 - TCP_NODELAY stays on for connections accepted by a 2-worker server (uvicorn issue 3149),
   read from the accepted socket itself in the worker that holds it;
 - two servers on two ports over one PostgreSQL count one rate limit between them, with the
@@ -97,7 +97,7 @@ def _until(check: Callable[[], bool], seconds: float = 120.0) -> None:
         time.sleep(0.2)
 
 
-def test_connections_are_spread_over_the_workers_and_a_killed_or_restarted_one_is_replaced(
+def test_connections_are_spread_over_the_workers_which_are_replaced_added_and_removed(
     db_url: str, settings: Settings
 ) -> None:
     if db_url.startswith("postgresql"):
@@ -130,6 +130,12 @@ def test_connections_are_spread_over_the_workers_and_a_killed_or_restarted_one_i
         os.kill(pid, signal.SIGHUP)  # each worker replaced in turn, on its own socket
         _until(lambda: not serving_now & set(children(pid)) and len(web_workers(pid, port)) == 2)
         assert listeners(port) == 2
+        for conn in _connect_at_once(port, 4):
+            conn.close()
+        os.kill(pid, signal.SIGTTIN)  # a third worker, on a third socket
+        _until(lambda: listeners(port) == 3 and len(web_workers(pid, port)) == 3)
+        os.kill(pid, signal.SIGTTOU)  # back to two, and the third socket closed
+        _until(lambda: listeners(port) == 2 and len(web_workers(pid, port)) == 2)
         for conn in _connect_at_once(port, 4):
             conn.close()
 

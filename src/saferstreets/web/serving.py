@@ -164,10 +164,23 @@ class Balanced(Multiprocess):
             self.processes[slot] = new
 
     def handle_ttin(self) -> None:
-        logger.warning("SIGTTIN ignored: the number of workers is set by serve --workers.")
+        """SIGTTIN: one worker more, on a socket of its own joining the group."""
+        host, port = self.listeners[0].getsockname()[:2]
+        self.listeners.extend(listener_group(host, port, 1))
+        self.processes.append(self.spawn(len(self.listeners) - 1))
+        logger.info("Received SIGTTIN; %d workers.", len(self.processes))
 
     def handle_ttou(self) -> None:
-        logger.warning("SIGTTOU ignored: the number of workers is set by serve --workers.")
+        """SIGTTOU: one worker fewer; its socket leaves the group as the worker stops listening
+        (the supervisor lets go of it first, so it does not linger with nobody accepting)."""
+        if len(self.processes) <= 1:
+            logger.info("Received SIGTTOU; already one worker.")
+            return
+        self.listeners.pop().close()
+        process = self.processes.pop()
+        process.terminate()
+        process.join()
+        logger.info("Received SIGTTOU; %d workers.", len(self.processes))
 
 
 def run(*, host: str, port: int, workers: int = 1) -> None:

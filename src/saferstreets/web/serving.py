@@ -41,6 +41,11 @@ from uvicorn.supervisors.multiprocess import Multiprocess, Process
 logger = logging.getLogger("uvicorn.error")
 
 APP = "saferstreets.web.serving:served_app"
+#: How long a worker started by SIGHUP may take to build, warm and serve its app before the
+#: restart is given up (the old worker serves meanwhile). uvicorn waits its healthcheck timeout,
+#: 5 s; two workers took 6.9 s to replace in turn on a quiet 2-core machine and 7.6 s beside two
+#: busy loops (2026-12-05), so 5 s a worker leaves little room on a slower or busier one.
+READY_SECONDS = 120.0
 WARM_TEMPLATES = ("public/report.html", "public/report_thanks.html", "error.html")
 
 
@@ -153,7 +158,7 @@ class Balanced(Multiprocess):
             if self.should_exit.is_set():
                 return
             new = self.spawn(slot)
-            if not new.wait_until_ready(self.config.timeout_worker_healthcheck, self.should_exit):
+            if not new.wait_until_ready(READY_SECONDS, self.should_exit):
                 new.kill()
                 new.join()
                 if not self.should_exit.is_set():

@@ -120,27 +120,35 @@ def children(pid: int) -> list[int]:
     return found
 
 
-def _socket_inode(local_port: int, remote_port: int) -> str | None:
-    """The inode of the server's end of the loopback connection from ``remote_port``."""
+def _tcp_sockets() -> Iterator[tuple[int, int, str, str]]:
+    """Each IPv4 TCP socket of the machine: (local port, remote port, state, inode), the state as
+    ``/proc/net/tcp`` gives it (``0A`` listening, ``01`` connected)."""
     for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
         fields = line.split()
         local, remote = fields[1], fields[2]
-        if (
-            int(local.split(":")[1], 16) == local_port
-            and int(remote.split(":")[1], 16) == remote_port
-        ):
-            return fields[9]
+        yield int(local.split(":")[1], 16), int(remote.split(":")[1], 16), fields[3], fields[9]
+
+
+def _socket_inode(local_port: int, remote_port: int) -> str | None:
+    """The inode of the server's end of the loopback connection from ``remote_port``."""
+    for local, remote, _, inode in _tcp_sockets():
+        if local == local_port and remote == remote_port:
+            return inode
     return None
 
 
 def _server_sockets(port: int, state: str) -> list[str]:
     """Inodes of the sockets listening (``0A``) or connected (``01``) on loopback ``port``."""
-    found = []
-    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
-        fields = line.split()
-        if int(fields[1].split(":")[1], 16) == port and fields[3] == state:
-            found.append(fields[9])
-    return found
+    return [inode for local, _, now, inode in _tcp_sockets() if local == port and now == state]
+
+
+def _open_files(pid: int) -> Iterator[tuple[int, str]]:
+    """Each descriptor process ``pid`` has open, with what it points at (``socket:[inode]``)."""
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        try:
+            yield int(fd.name), os.readlink(fd)
+        except OSError:  # closed meanwhile
+            continue
 
 
 def listeners(port: int) -> int:
@@ -151,13 +159,7 @@ def listeners(port: int) -> int:
 def _holding(pid: int, inodes: list[str]) -> int:
     """How many of the sockets ``inodes`` process ``pid`` has open."""
     wanted = {f"socket:[{inode}]" for inode in inodes}
-    held = 0
-    for fd in Path(f"/proc/{pid}/fd").iterdir():
-        try:
-            held += os.readlink(fd) in wanted
-        except OSError:
-            continue
-    return held
+    return sum(target in wanted for _, target in _open_files(pid))
 
 
 def web_workers(pid: int, port: int) -> list[int]:
@@ -180,16 +182,12 @@ def server_side_nodelay(pids: list[int], server_port: int, client_port: int) -> 
     assert inode, "no server-side socket for this connection"
     libc = ctypes.CDLL(None, use_errno=True)
     for pid in pids:
-        for fd in Path(f"/proc/{pid}/fd").iterdir():
-            try:
-                target = os.readlink(fd)
-            except OSError:
-                continue
+        for fd, target in _open_files(pid):
             if target != f"socket:[{inode}]":
                 continue
             pidfd = os.pidfd_open(pid)
             try:
-                copy = libc.syscall(438, pidfd, int(fd.name), 0)  # pidfd_getfd
+                copy = libc.syscall(438, pidfd, fd, 0)  # pidfd_getfd
                 assert copy >= 0, f"pidfd_getfd failed: errno {ctypes.get_errno()}"
             finally:
                 os.close(pidfd)

@@ -122,20 +122,17 @@ def listener_group(host: str, port: int, size: int) -> list[socket.socket]:
 
 
 class Balanced(Multiprocess):
-    """uvicorn's supervisor with worker ``slot`` serving ``listeners[slot]`` alone, and a worker
-    that dies replaced on the same socket (uvicorn's own hands every worker every socket)."""
-
-    def __init__(self, config: Any, listeners: list[socket.socket]) -> None:
-        super().__init__(config, sockets=listeners)
-        self.listeners = listeners
+    """uvicorn's supervisor with worker ``slot`` serving ``sockets[slot]`` (a ``listener_group``)
+    alone, and a worker that dies replaced on the same socket (uvicorn's own hands every worker
+    every socket)."""
 
     def spawn(self, slot: int) -> Process:
-        process = Process(self.config, [self.listeners[slot]])
+        process = Process(self.config, [self.sockets[slot]])
         process.start()
         return process
 
     def init_processes(self) -> None:
-        self.processes = [self.spawn(slot) for slot in range(len(self.listeners))]
+        self.processes = [self.spawn(slot) for slot in range(len(self.sockets))]
 
     def keep_subprocess_alive(self) -> None:
         for slot, process in enumerate(self.processes):
@@ -170,9 +167,9 @@ class Balanced(Multiprocess):
 
     def handle_ttin(self) -> None:
         """SIGTTIN: one worker more, on a socket of its own joining the group."""
-        host, port = self.listeners[0].getsockname()[:2]
-        self.listeners.extend(listener_group(host, port, 1))
-        self.processes.append(self.spawn(len(self.listeners) - 1))
+        host, port = self.sockets[0].getsockname()[:2]
+        self.sockets.extend(listener_group(host, port, 1))
+        self.processes.append(self.spawn(len(self.sockets) - 1))
         logger.info("Received SIGTTIN; %d workers.", len(self.processes))
 
     def handle_ttou(self) -> None:
@@ -181,7 +178,7 @@ class Balanced(Multiprocess):
         if len(self.processes) <= 1:
             logger.info("Received SIGTTOU; already one worker.")
             return
-        self.listeners.pop().close()
+        self.sockets.pop().close()
         process = self.processes.pop()
         process.terminate()
         process.join()
@@ -202,7 +199,7 @@ def run(*, host: str, port: int, workers: int = 1) -> None:
         return
     if balances():
         sockets = listener_group(host, port, workers)
-        supervisor: Multiprocess = Balanced(config, sockets)
+        supervisor: Multiprocess = Balanced(config, sockets=sockets)
     else:
         sockets = [tcp_listener(config.bind_socket())]
         supervisor = Multiprocess(config, sockets=sockets)
